@@ -1,0 +1,164 @@
+//! The command line, as clap definitions. The contract is in DESIGN.md:
+//! command names are kept, new ones are added freely.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "preau",
+    version,
+    about = "Préau: the school server — gateway, file server, accounts and school life in one binary",
+    long_about = "Préau runs a school's server: firewall and filtering proxy, Samba shares, \
+                  the accounts imported from SIECLE and STS-web, and the school-life web \
+                  application. Configure /etc/preau/preau.toml, check it, plan, apply.\n\n\
+                  Exit codes: 0 success, 1 failure, 2 usage error, 3 (plan) changes pending."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Configuration file (a path on the host, under --root).
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        default_value = "/etc/preau/preau.toml"
+    )]
+    pub config: PathBuf,
+    /// Treat DIR as the root of the host: every host path is mapped under it
+    /// (tests, image building). Services are not touched when it is not /.
+    #[arg(long, global = true, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// Machine-readable JSON output for commands that report something.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More detail in the log (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a starter configuration and state: database, TLS certificate,
+    /// first administrator account.
+    Init(InitArgs),
+    /// Validate the configuration: every error at once, with key path and
+    /// line:column.
+    Check,
+    /// Show what `apply` would change, as a readable diff; changes nothing.
+    /// Exits 0 when nothing would change, 3 when something would.
+    Plan {
+        /// Only these modules (default: every enabled module).
+        modules: Vec<String>,
+    },
+    /// Perform the changes the plan shows, in order, stopping at the first
+    /// failure.
+    Apply {
+        /// Only these modules (default: every enabled module).
+        modules: Vec<String>,
+    },
+    /// Host figures (CPU, load, memory, disks, uptime) and each module's
+    /// health.
+    Status,
+    /// Run the daemon: HTTPS server (health, metrics, web application),
+    /// reload on SIGHUP, stop on SIGTERM.
+    Serve,
+    /// Run everything that can run unprivileged on an embedded demo school,
+    /// in a temporary directory.
+    Demo(DemoArgs),
+    /// The modules this build knows.
+    Modules {
+        #[command(subcommand)]
+        command: ModulesCommand,
+    },
+    /// The configuration's schema, reference and starter file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Shell completions and the manual page, generated from these
+    /// definitions.
+    Generate {
+        #[command(subcommand)]
+        command: GenerateCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// UAI code of the establishment (seven digits and a letter).
+    #[arg(long, default_value = "0999999X")]
+    pub uai: String,
+    /// Name of the establishment.
+    #[arg(long, default_value = "Établissement de démonstration")]
+    pub name: String,
+    /// Host name of this server.
+    #[arg(long, default_value = "preau")]
+    pub hostname: String,
+    /// DNS domain of the school network.
+    #[arg(long, default_value = "ecole.lan")]
+    pub domain: String,
+    /// Login of the first administrator of the web console.
+    #[arg(long, default_value = "admin")]
+    pub admin: String,
+    /// Replace an existing configuration file (the state is kept).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address the demo server listens on.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: String,
+    /// Keep the demo's state in this directory instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModulesCommand {
+    /// Every module, whether it is enabled, and what it needs.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// The JSON schema of preau.toml.
+    Schema,
+    /// The settings reference in Markdown (docs/settings.md).
+    Reference,
+    /// A commented starter configuration with every default.
+    Sample,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Completion script for a shell.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Manual pages (preau.1 and one per command) into DIR.
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,329 @@
+//! The foundation's commands: init, check, plan, apply, status, modules.
+
+use super::{Env, args::InitArgs, exit};
+use crate::config::{Config, LoadError};
+use crate::engine::{self, Plan};
+use crate::host::{Host, Owner};
+use crate::modules::{self, Module};
+use crate::store::Store;
+use anyhow::{Context as _, bail};
+use serde_json::json;
+use std::path::Path;
+
+/// The configuration `init` writes for these answers.
+pub fn starter_config(a: &InitArgs) -> Config {
+    let mut c = Config::default();
+    c.establishment.uai = a.uai.clone();
+    c.establishment.name = a.name.clone();
+    c.establishment.hostname = a.hostname.clone();
+    c.establishment.domain = a.domain.clone();
+    c
+}
+
+impl Default for InitArgs {
+    fn default() -> Self {
+        Self {
+            uai: "0999999X".into(),
+            name: "Établissement de démonstration".into(),
+            hostname: "preau".into(),
+            domain: "ecole.lan".into(),
+            admin: "admin".into(),
+            force: false,
+        }
+    }
+}
+
+/// Prints configuration problems (text or JSON) and returns the failure
+/// status; other load errors go up.
+fn report_config_error(env: &Env, e: LoadError) -> anyhow::Result<u8> {
+    match e {
+        LoadError::Invalid(errors) => {
+            if env.json {
+                println!("{}", json!({ "ok": false, "errors": errors.0 }));
+            } else {
+                eprintln!("{errors}");
+                eprintln!("{} problem(s) in the configuration.", errors.0.len());
+            }
+            Ok(exit::FAILURE)
+        }
+        other => Err(other.into()),
+    }
+}
+
+macro_rules! config_or_report {
+    ($env:expr) => {
+        match $env.config() {
+            Ok(c) => c,
+            Err(e) => match e.downcast::<LoadError>() {
+                Ok(load) => return report_config_error($env, load),
+                Err(other) => return Err(other),
+            },
+        }
+    };
+}
+
+pub fn init(env: &Env, a: &InitArgs) -> anyhow::Result<u8> {
+    let host = &env.host;
+    let config_real = host.real_path(&env.config_path);
+    let mut notes = Vec::new();
+    let config = if config_real.exists() && !a.force {
+        notes.push(format!(
+            "kept the existing configuration {}",
+            env.config_path.display()
+        ));
+        config_or_report!(env)
+    } else {
+        let config = starter_config(a);
+        let text = crate::config::sample::starter(&config);
+        // The answers are validated like any configuration before anything
+        // is written.
+        if let Err(errors) = crate::config::parse(&text, "preau init") {
+            bail!("these answers do not make a valid configuration:\n{errors}");
+        }
+        if let Some(parent) = env.config_path.parent() {
+            host.create_dir(parent, 0o755, &Owner::root())?;
+        }
+        host.write_file(&env.config_path, text.as_bytes(), 0o640, &Owner::root())?;
+        notes.push(format!("wrote the configuration {}", env.config_path.display()));
+        config
+    };
+    let state = Path::new(&config.paths.state_dir);
+    host.create_dir(state, 0o750, &Owner::root())?;
+    host.create_dir(&state.join("tls"), 0o700, &Owner::root())?;
+    let cert_path = state.join(modules::system::TLS_CERT);
+    let key_path = state.join(modules::system::TLS_KEY);
+    if host.meta(&cert_path)?.is_none() || host.meta(&key_path)?.is_none() {
+        let material = crate::tls::self_signed(&config.establishment)?;
+        host.write_file(&key_path, material.key_pem.as_bytes(), 0o600, &Owner::root())?;
+        host.write_file(&cert_path, material.cert_pem.as_bytes(), 0o644, &Owner::root())?;
+        notes.push(format!(
+            "generated a self-signed TLS certificate for {} in {}",
+            config.establishment.fqdn(),
+            cert_path.display()
+        ));
+    }
+    let mut store = Store::open(&env.db_path(&config))?;
+    let mut admin_password = None;
+    if store.admin_hash(&a.admin)?.is_none() {
+        let password = crate::auth::generate_password();
+        store.add_admin(&a.admin, &crate::auth::hash_password(&password)?)?;
+        admin_password = Some(password);
+        notes.push(format!("created the administrator account `{}`", a.admin));
+    }
+    if env.json {
+        println!(
+            "{}",
+            json!({ "ok": true, "done": notes, "admin": a.admin, "admin_password": admin_password })
+        );
+    } else {
+        for n in &notes {
+            println!("{n}");
+        }
+        if let Some(p) = &admin_password {
+            println!(
+                "\nAdministrator login: {}\nPassword (shown once, write it down): {p}",
+                a.admin
+            );
+        }
+        println!(
+            "\nNext: edit {}, then `preau check`, `preau plan` and `preau apply`.",
+            env.config_path.display()
+        );
+    }
+    Ok(exit::OK)
+}
+
+pub fn check(env: &Env) -> anyhow::Result<u8> {
+    let config = config_or_report!(env);
+    let ctx = env.context(&config);
+    let chosen = modules::selected(&config, &[]).map_err(anyhow::Error::msg)?;
+    let mut findings = Vec::new();
+    for m in &chosen {
+        findings.extend(m.check(&ctx));
+        findings.extend(missing_packages(&env.host, *m));
+    }
+    if env.json {
+        println!(
+            "{}",
+            json!({ "ok": findings.is_empty(), "errors": [], "findings": findings })
+        );
+    } else if findings.is_empty() {
+        println!(
+            "{}: the configuration is valid ({} module(s): {}).",
+            env.config_path.display(),
+            chosen.len(),
+            chosen.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+        );
+    } else {
+        for f in &findings {
+            eprintln!("{}: {}", f.module, f.message);
+            if let Some(h) = &f.hint {
+                eprintln!("    help: {h}");
+            }
+        }
+        eprintln!("{} problem(s) on this host.", findings.len());
+    }
+    Ok(if findings.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
+}
+
+/// The module's Debian packages that are not installed (live system only:
+/// under --root the image builder installs them).
+fn missing_packages(host: &dyn Host, m: &dyn Module) -> Vec<modules::Finding> {
+    if !host.is_live() || m.info().packages.is_empty() {
+        return Vec::new();
+    }
+    let mut argv = vec![
+        "dpkg-query".to_string(),
+        "-W".into(),
+        "-f=${Package} ${db:Status-Status}\\n".into(),
+    ];
+    argv.extend(m.info().packages.iter().cloned());
+    let installed: Vec<String> = match host.run(&crate::host::Command::new(argv)) {
+        Ok(out) => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.ends_with(" installed"))
+            .map(|l| l.split(' ').next().unwrap_or("").to_string())
+            .collect(),
+        Err(_) => return Vec::new(), // not a Debian system: nothing to say
+    };
+    let missing: Vec<&String> = m
+        .info()
+        .packages
+        .iter()
+        .filter(|p| !installed.contains(p))
+        .collect();
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    let list = missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ");
+    vec![modules::Finding {
+        module: m.name(),
+        message: format!("Debian packages not installed: {list}"),
+        hint: Some(format!("apt-get install {list}")),
+    }]
+}
+
+fn make_plan(env: &Env, config: &Config, only: &[String]) -> anyhow::Result<Plan> {
+    let ctx = env.context(config);
+    let chosen = modules::selected(config, only).map_err(anyhow::Error::msg)?;
+    Ok(Plan::make(&ctx, &chosen)?)
+}
+
+pub fn plan(env: &Env, only: &[String]) -> anyhow::Result<u8> {
+    let config = config_or_report!(env);
+    let plan = make_plan(env, &config, only)?;
+    if env.json {
+        println!("{}", plan.to_json());
+    } else {
+        print!("{}", plan.render());
+    }
+    Ok(if plan.is_empty() { exit::OK } else { exit::PENDING })
+}
+
+pub fn apply(env: &Env, only: &[String]) -> anyhow::Result<u8> {
+    let config = config_or_report!(env);
+    let state_real = env.host.real_path(Path::new(&config.paths.state_dir));
+    let _lock = ApplyLock::take(&state_real)?;
+    let plan = make_plan(env, &config, only)?;
+    let mut store = Store::open_existing(&env.db_path(&config))?;
+    let report = engine::apply(&env.host, &plan);
+    let names = plan
+        .modules
+        .iter()
+        .map(|m| m.module)
+        .collect::<Vec<_>>()
+        .join(",");
+    let error = report.steps.iter().find_map(|s| s.error.clone());
+    store.record_apply(
+        &names,
+        plan.change_count(),
+        report.duration_ms,
+        report.ok,
+        error.as_deref(),
+        &serde_json::to_string(&report)?,
+    )?;
+    log::info!(modules = names.as_str(), changes = plan.change_count(), ok = report.ok, duration_ms = report.duration_ms; "apply finished");
+    if env.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else if plan.is_empty() {
+        println!("Nothing to do: the system matches the configuration.");
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(if report.ok { exit::OK } else { exit::FAILURE })
+}
+
+/// An exclusive lock on the state directory for the length of an apply:
+/// two applies at once would interleave their changes.
+struct ApplyLock(#[allow(dead_code)] nix::fcntl::Flock<std::fs::File>);
+
+impl ApplyLock {
+    fn take(state_dir: &Path) -> anyhow::Result<ApplyLock> {
+        let path = state_dir.join("apply.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}; run `preau init` first", path.display()))?;
+        match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => Ok(ApplyLock(lock)),
+            Err((_, _)) => bail!(
+                "another `preau apply` is running (lock {}); wait for it to finish",
+                path.display()
+            ),
+        }
+    }
+}
+
+pub fn status(env: &Env) -> anyhow::Result<u8> {
+    let config = config_or_report!(env);
+    let ctx = env.context(&config);
+    let report = crate::status::collect(&ctx, Some(&env.db_path(&config)));
+    if env.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(if report.modules.iter().all(|h| h.state == modules::State::Ok) {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
+}
+
+pub fn modules_list(env: &Env) -> anyhow::Result<u8> {
+    // The list is useful before any configuration exists.
+    let enabled: Vec<String> = env.config().map(|c| c.modules.enabled).unwrap_or_default();
+    let rows: Vec<_> = modules::registry()
+        .into_iter()
+        .map(|m| {
+            let on = m.name() == "system" || enabled.iter().any(|e| e == m.name());
+            json!({
+                "name": m.name(), "enabled": on, "summary": m.summary(),
+                "depends_on": m.depends_on(), "packages": m.info().packages, "services": m.info().services,
+            })
+        })
+        .collect();
+    if env.json {
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        for r in rows {
+            println!(
+                "{:<12} {:<9} {}",
+                r["name"].as_str().unwrap_or(""),
+                if r["enabled"] == true {
+                    "enabled"
+                } else {
+                    "disabled"
+                },
+                r["summary"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(exit::OK)
+}

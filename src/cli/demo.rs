@@ -1,0 +1,66 @@
+//! `preau demo`: everything that runs unprivileged, on an embedded demo
+//! establishment, in a temporary directory.
+
+use super::{Env, args::DemoArgs, args::Global, exit};
+use anyhow::Context as _;
+use std::path::PathBuf;
+
+pub fn run(a: &DemoArgs) -> anyhow::Result<u8> {
+    let (_temp, dir) = match &a.dir {
+        Some(d) => (None, d.clone()),
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("preau-demo-")
+                .tempdir()
+                .context("cannot create a temporary directory")?;
+            let p = t.path().to_path_buf();
+            (Some(t), p)
+        }
+    };
+    seed_identity(&dir)?;
+    let env = Env::new(&Global {
+        config: PathBuf::from("/etc/preau/preau.toml"),
+        root: dir.clone(),
+        json: false,
+        verbose: 0,
+    })?;
+    let init = super::args::InitArgs {
+        name: "Collège des Tilleuls (démonstration)".into(),
+        hostname: "preau".into(),
+        domain: "tilleuls.lan".into(),
+        ..Default::default()
+    };
+    println!("Préau demo in {}", dir.display());
+    super::commands::init(&env, &init)?;
+    let config = env.config()?;
+    let mut options = crate::server::Options::from_env(&env, config);
+    options.listen = Some(vec![a.listen.clone()]);
+    options.on_ready = Some(Box::new(|addrs| {
+        for addr in addrs {
+            println!("\nDemo server ready: https://{addr}/ (self-signed certificate for localhost)");
+        }
+        println!("Press Ctrl-C to stop.");
+    }));
+    crate::server::run(options)?;
+    Ok(exit::OK)
+}
+
+/// The demo root has no system accounts of its own: its `root` user and
+/// group are whoever runs the demo, so that files it writes can be owned
+/// by "root" without privileges.
+fn seed_identity(dir: &std::path::Path) -> anyhow::Result<()> {
+    let etc = dir.join("etc");
+    std::fs::create_dir_all(&etc).with_context(|| format!("cannot create {}", etc.display()))?;
+    let uid = nix::unistd::getuid();
+    let gid = nix::unistd::getgid();
+    for (file, line) in [
+        ("passwd", format!("root:x:{uid}:{gid}:demo:/root:/bin/sh\n")),
+        ("group", format!("root:x:{gid}:\n")),
+    ] {
+        let path = etc.join(file);
+        if !path.exists() {
+            std::fs::write(&path, line).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! Loading and validating `preau.toml`.
+//!
+//! The pipeline, each stage adding to one list of problems:
+//! 1. TOML syntax (a syntax error stops here: nothing else can be trusted);
+//! 2. structure against the schema derived from the settings types
+//!    ([`structure`]): unknown keys, wrong types, values outside enums;
+//! 3. serde deserialisation into [`Config`] (only when 2 found nothing);
+//! 4. semantic validation ([`Validate`]) with key paths.
+//!
+//! Every problem is then placed at line:column in the file.
+
+pub mod problems;
+pub mod sample;
+pub mod settings;
+pub mod structure;
+
+pub use problems::{ConfigError, ConfigErrors, Problem, Problems};
+pub use settings::{Config, Establishment, Validate};
+
+use serde::Deserialize;
+use std::path::Path;
+
+/// Upper bound for a configuration file: anything larger is certainly not
+/// one, and reading it whole would be wasteful.
+pub const MAX_CONFIG_BYTES: usize = 4 * 1024 * 1024;
+
+/// The JSON schema of the whole configuration, derived from the types.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Config)).expect("schema serialises")
+}
+
+/// Parses and validates configuration text. `file` is only used to name
+/// the file in errors.
+pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
+    let place = |offset: Option<usize>, path: String, message: String, hint: Option<String>| {
+        let (line, column) = problems::line_column(text, offset.unwrap_or(0));
+        ConfigError {
+            file: file.to_string(),
+            line,
+            column,
+            path,
+            message,
+            hint,
+        }
+    };
+    let doc = match toml::de::DeTable::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let message = e.message().trim().to_string();
+            return Err(ConfigErrors(vec![place(
+                e.span().map(|s| s.start),
+                String::new(),
+                format!("TOML syntax error: {message}"),
+                Some("fix the syntax first; other checks run once the file parses".into()),
+            )]));
+        }
+    };
+    let mut found = Problems::default();
+    let spans = structure::check(&doc, &schema(), &mut found);
+    let structural: Vec<String> = found.iter().map(|p| p.path.clone()).collect();
+    let mut config = None;
+    if structural.is_empty() {
+        match toml::from_str::<Config>(text) {
+            Ok(c) => config = Some(c),
+            Err(e) => {
+                return Err(ConfigErrors(vec![place(
+                    e.span().map(|s| s.start),
+                    String::new(),
+                    e.message().trim().to_string(),
+                    None,
+                )]));
+            }
+        }
+    }
+    // Semantic checks run even when the structure is wrong somewhere: on
+    // the rest of the file, with the broken values left out, so that one
+    // `preau check` shows every problem. Problems about values that were
+    // left out (now defaults) would be noise and are dropped.
+    let semantic_input = match &config {
+        Some(c) => Some(c.clone()),
+        None => Config::deserialize(toml::Value::Table(structure::without(&doc, &structural))).ok(),
+    };
+    if let Some(c) = &semantic_input {
+        let mut semantic = Problems::default();
+        c.validate("", &mut semantic);
+        for p in semantic.into_vec() {
+            let under_broken = structural.iter().any(|b| {
+                p.path == *b || p.path.starts_with(&format!("{b}.")) || p.path.starts_with(&format!("{b}["))
+            });
+            if !under_broken {
+                found.push_problem(p);
+            }
+        }
+    }
+    if found.is_empty() {
+        return Ok(config.expect("config parsed when no problem was found"));
+    }
+    let mut errors: Vec<(usize, ConfigError)> = found
+        .into_vec()
+        .into_iter()
+        .map(|p| {
+            let offset = spans.locate(&p.path, p.at_key).map(|s| s.start).unwrap_or(0);
+            (offset, place(Some(offset), p.path, p.message, p.hint))
+        })
+        .collect();
+    errors.sort_by_key(|(offset, e)| (*offset, e.path.clone()));
+    Err(ConfigErrors(errors.into_iter().map(|(_, e)| e).collect()))
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "cannot read the configuration {path}: {cause}\n    help: run `preau init` to write a starter configuration, or pass --config"
+    )]
+    Read { path: String, cause: std::io::Error },
+    #[error(
+        "the configuration {path} is larger than {MAX_CONFIG_BYTES} bytes: it cannot be a Préau configuration"
+    )]
+    TooLarge { path: String },
+    #[error(
+        "the configuration {path} is not valid UTF-8 text (byte {offset})\n    help: save the file as UTF-8"
+    )]
+    Encoding { path: String, offset: usize },
+    #[error("the configuration has {count} problem(s):\n{errors}", count = .0.0.len(), errors = .0)]
+    Invalid(ConfigErrors),
+}
+
+/// Reads and validates the configuration file at `path` (a real path).
+pub fn load(path: &Path) -> Result<Config, LoadError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|cause| LoadError::Read {
+        path: shown.clone(),
+        cause,
+    })?;
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return Err(LoadError::TooLarge { path: shown });
+    }
+    let text = String::from_utf8(bytes).map_err(|e| LoadError::Encoding {
+        path: shown.clone(),
+        offset: e.utf8_error().valid_up_to(),
+    })?;
+    parse(&text, &shown).map_err(LoadError::Invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[establishment]
+uai = "0999999X"
+name = "Collège des Tilleuls"
+hostname = "scribe"
+domain = "tilleuls.lan"
+"#;
+
+    #[test]
+    fn good_file_parses() {
+        let c = parse(GOOD, "preau.toml").unwrap();
+        assert_eq!(c.establishment.fqdn(), "scribe.tilleuls.lan");
+        assert_eq!(c.server.listen, vec!["[::]:443"]);
+    }
+
+    #[test]
+    fn three_mistakes_three_errors_with_positions() {
+        let text = r#"[establishment]
+uai = "0999999X"
+name = "Collège"
+hostnme = "scribe"
+
+[server]
+shutdown_grace_seconds = "two"
+
+[paths]
+state_dir = "relative/dir"
+"#;
+        let errs = parse(text, "preau.toml").unwrap_err().0;
+        let shown: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            shown,
+            vec![
+                "preau.toml:4:1: establishment.hostnme: unknown key `hostnme`\n    help: did you mean `hostname`?",
+                "preau.toml:7:26: server.shutdown_grace_seconds: expected integer, found the string \"two\"\n    help: write a whole number without quotes, e.g. 120",
+                "preau.toml:10:13: paths.state_dir: \"relative/dir\" is not an absolute path\n    help: paths start with /",
+            ]
+        );
+    }
+
+    #[test]
+    fn semantic_errors_all_reported() {
+        let text = r#"[establishment]
+uai = "12"
+name = ""
+hostname = "Scribe"
+
+[server]
+listen = ["nowhere"]
+
+[modules]
+enabled = ["nonesuch"]
+"#;
+        let errs = parse(text, "f").unwrap_err().0;
+        let paths: Vec<(&str, usize, usize)> =
+            errs.iter().map(|e| (e.path.as_str(), e.line, e.column)).collect();
+        assert_eq!(
+            paths,
+            vec![
+                ("establishment.uai", 2, 7),
+                ("establishment.name", 3, 8),
+                ("establishment.hostname", 4, 12),
+                ("server.listen[0]", 7, 11),
+                ("modules.enabled[0]", 10, 12),
+            ]
+        );
+    }
+
+    #[test]
+    fn syntax_error_is_one_error() {
+        let errs = parse("[establishment\nuai = 1", "f").unwrap_err().0;
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].message.starts_with("TOML syntax error"), "{}", errs[0]);
+        assert_eq!((errs[0].line, errs[0].column), (1, 15));
+    }
+
+    #[test]
+    fn missing_section_is_reported() {
+        let errs = parse("", "f").unwrap_err().0;
+        assert_eq!(errs[0].message, "missing key `establishment`");
+    }
+
+    #[test]
+    fn out_of_range() {
+        let text = format!("{GOOD}\n[server]\nshutdown_grace_seconds = 99\n");
+        let errs = parse(&text, "f").unwrap_err().0;
+        assert_eq!(errs[0].message, "99 is out of range: must be between 0 and 30");
+    }
+
+    #[test]
+    fn hostile_input_does_not_panic() {
+        for text in [
+            "\u{0}",
+            "a = [[[[[[[[[[",
+            "[[establishment]]\n",
+            "x = 1e999999",
+            "\"\\u{D800}\"",
+        ] {
+            let _ = parse(text, "f");
+        }
+        let deep = format!("a = {}{}", "[".repeat(5000), "]".repeat(5000));
+        let _ = parse(&deep, "f");
+    }
+}

@@ -1,0 +1,174 @@
+//! Configuration problems: what is wrong, where (key path and line:column)
+//! and what to do about it.
+//!
+//! Validation never stops at the first problem: every stage pushes into one
+//! [`Problems`] list so that `preau check` can show the administrator all of
+//! them at once.
+
+use serde::Serialize;
+use std::fmt;
+
+/// One problem found while reading or validating the configuration, before
+/// it is given a position in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key path, e.g. `firewall.zones[1].interfaces`; empty for the
+    /// whole file.
+    pub path: String,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// What to do next, when there is something useful to say.
+    pub hint: Option<String>,
+    /// Point at the key itself rather than its value (unknown keys).
+    pub at_key: bool,
+}
+
+/// The problems collected by one validation pass.
+#[derive(Debug, Default)]
+pub struct Problems {
+    items: Vec<Problem>,
+}
+
+impl Problems {
+    /// Records a problem with the value at `path`.
+    pub fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.items.push(Problem {
+            path: path.into(),
+            message: message.into(),
+            hint: None,
+            at_key: false,
+        });
+    }
+
+    /// Records a problem with a hint on how to fix it.
+    pub fn push_hint(
+        &mut self,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.items.push(Problem {
+            path: path.into(),
+            message: message.into(),
+            hint: Some(hint.into()),
+            at_key: false,
+        });
+    }
+
+    pub(crate) fn push_problem(&mut self, problem: Problem) {
+        self.items.push(problem);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn into_vec(self) -> Vec<Problem> {
+        self.items
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Problem> {
+        self.items.iter()
+    }
+}
+
+/// Joins a key path and a field name: `join("a.b", "c") == "a.b.c"`.
+pub fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Joins a key path and an array index: `index("a.b", 2) == "a.b[2]"`.
+pub fn index(path: &str, i: usize) -> String {
+    format!("{path}[{i}]")
+}
+
+/// A problem placed in the configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub path: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n    help: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem of one configuration file, sorted by position.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Line and column (both from 1, column counted in characters) of a byte
+/// offset in `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_column_counts_characters_not_bytes() {
+        let text = "a = 1\nnom = \"Préau\" x";
+        let offset = text.find('x').unwrap();
+        assert_eq!(line_column(text, offset), (2, 15));
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 10_000), (2, 16));
+    }
+
+    #[test]
+    fn paths_join() {
+        assert_eq!(join("", "a"), "a");
+        assert_eq!(join("a", "b"), "a.b");
+        assert_eq!(index("a.b", 3), "a.b[3]");
+    }
+}

@@ -1,0 +1,182 @@
+//! The `system` module: the appliance itself. Always enabled.
+//!
+//! It keeps Préau's own footprint right: the configuration, state and log
+//! directories with tight modes, the `preau.service` systemd unit (rendered
+//! from a template the administrator may override), and the host name from
+//! `[establishment]`. Services and the live host name are only touched on
+//! the running system, never under `--root`.
+
+use super::{Context, Finding, Health, Module, ModuleInfo, State};
+use crate::engine::{Change, dir, file};
+use crate::host::{Command, Owner};
+use serde_json::json;
+use std::path::Path;
+use std::sync::LazyLock;
+
+pub struct System;
+
+pub static SYSTEM: System = System;
+
+static INFO: LazyLock<ModuleInfo> =
+    LazyLock::new(|| ModuleInfo::parse(include_str!("../../../modules/system/module.toml")));
+
+/// Where the systemd unit is installed.
+pub const UNIT_PATH: &str = "/etc/systemd/system/preau.service";
+
+/// The binary the unit starts: where the Debian package installs it.
+pub const BINARY: &str = "/usr/bin/preau";
+
+/// The generated certificate and key, relative to the state directory.
+pub const TLS_CERT: &str = "tls/cert.pem";
+pub const TLS_KEY: &str = "tls/key.pem";
+
+impl System {
+    fn unit(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
+        let values = json!({
+            "establishment": ctx.config.establishment,
+            "binary": BINARY,
+            "config_path": ctx.config_path,
+            "state_dir": ctx.config.paths.state_dir,
+            "log_dir": ctx.config.paths.log_dir,
+        });
+        Ok(super::templates::render(
+            ctx.host,
+            "system",
+            "preau.service",
+            &values,
+        )?)
+    }
+}
+
+impl Module for System {
+    fn name(&self) -> &'static str {
+        "system"
+    }
+
+    fn info(&self) -> &ModuleInfo {
+        &INFO
+    }
+
+    fn check(&self, ctx: &Context<'_>) -> Vec<Finding> {
+        let mut found = Vec::new();
+        if let Err(e) = self.unit(ctx) {
+            found.push(Finding {
+                module: "system",
+                message: format!("{e:#}"),
+                hint: None,
+            });
+        }
+        found
+    }
+
+    fn plan(&self, ctx: &Context<'_>) -> anyhow::Result<Vec<Change>> {
+        let host = ctx.host;
+        let root = Owner::root;
+        let state = ctx.state_dir();
+        let mut changes: Vec<Option<Change>> = vec![
+            dir(host, "/etc/preau", 0o755, root())?,
+            dir(host, &state, 0o750, root())?,
+            dir(host, state.join("tls"), 0o700, root())?,
+            dir(host, ctx.log_dir(), 0o750, root())?,
+        ];
+        let unit = file(host, UNIT_PATH, self.unit(ctx)?, 0o644, root())?;
+        if matches!(unit, Some(Change::File { .. })) {
+            changes.push(unit);
+            changes.push(Some(Change::Run {
+                command: Command::new(["systemctl", "daemon-reload"]),
+                why: "the preau.service unit changed".into(),
+                live_only: true,
+            }));
+        } else {
+            changes.push(unit);
+        }
+        let hostname = &ctx.config.establishment.hostname;
+        let name_file = file(host, "/etc/hostname", format!("{hostname}\n"), 0o644, root())?;
+        if matches!(name_file, Some(Change::File { .. })) {
+            changes.push(name_file);
+            changes.push(Some(Change::Run {
+                command: Command::new(["hostname", hostname.as_str()]),
+                why: "the host name changed".into(),
+                live_only: true,
+            }));
+        } else {
+            changes.push(name_file);
+        }
+        Ok(changes.into_iter().flatten().collect())
+    }
+
+    fn status(&self, ctx: &Context<'_>) -> Health {
+        let mut details = Vec::new();
+        let mut state = State::Ok;
+        let state_dir = ctx.state_dir();
+        for (what, path) in [
+            ("state directory", state_dir.clone()),
+            ("TLS certificate", state_dir.join(TLS_CERT)),
+            ("configuration", ctx.config_path.clone()),
+        ] {
+            match ctx.host.meta(Path::new(&path)) {
+                Ok(Some(_)) => details.push(format!("{what}: {}", path.display())),
+                _ => {
+                    state = State::Degraded;
+                    details.push(format!("{what} missing: {} (run `preau init`)", path.display()));
+                }
+            }
+        }
+        Health {
+            module: "system",
+            state,
+            details,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::host::RecordingHost;
+
+    fn config() -> Config {
+        let mut c = Config::default();
+        c.establishment.uai = "0999999X".into();
+        c.establishment.name = "Collège des Tilleuls".into();
+        c.establishment.hostname = "scribe".into();
+        c.establishment.domain = "tilleuls.lan".into();
+        c
+    }
+
+    #[test]
+    fn plan_then_apply_then_nothing() {
+        let host = RecordingHost::new();
+        let config = config();
+        let ctx = Context {
+            config: &config,
+            host: &host,
+            config_path: "/etc/preau/preau.toml".into(),
+        };
+        let changes = SYSTEM.plan(&ctx).unwrap();
+        let summaries: Vec<String> = changes.iter().map(Change::summary).collect();
+        assert_eq!(
+            summaries,
+            vec![
+                "+ create directory /etc/preau (0755 root:root)",
+                "+ create directory /var/lib/preau (0750 root:root)",
+                "+ create directory /var/lib/preau/tls (0700 root:root)",
+                "+ create directory /var/log/preau (0750 root:root)",
+                "+ create file /etc/systemd/system/preau.service (0644 root:root)",
+                "! run `systemctl daemon-reload` (the preau.service unit changed)",
+                "+ create file /etc/hostname (0644 root:root)",
+                "! run `hostname scribe` (the host name changed)",
+            ]
+        );
+        let plan = crate::engine::Plan {
+            modules: vec![crate::engine::ModulePlan {
+                module: "system",
+                changes,
+            }],
+        };
+        assert!(crate::engine::apply(&host, &plan).ok);
+        insta::assert_snapshot!(host.text(UNIT_PATH).unwrap());
+        assert!(SYSTEM.plan(&ctx).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,317 @@
+//! `preau serve`: the daemon.
+//!
+//! One tokio runtime; for each listen address an accept loop that wraps
+//! connections in TLS (rustls, certificate from `[server]` or the one
+//! `init` generated) and serves the axum router of [`routes`] over HTTP/1.1.
+//! Signals: SIGTERM/SIGINT stop accepting, give open connections
+//! `shutdown_grace_seconds` and exit; SIGHUP re-reads the configuration
+//! and the certificate (a broken one is refused and the running one kept).
+//! systemd is told READY, RELOADING and STOPPING.
+
+mod metrics;
+mod routes;
+
+use crate::config::Config;
+use crate::host::{Host, RealHost};
+use anyhow::{Context as _, bail};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+/// Called once with the bound addresses.
+pub type OnReady = Box<dyn FnOnce(&[SocketAddr]) + Send>;
+
+/// What the daemon runs with.
+pub struct Options {
+    pub host: RealHost,
+    pub config_path: PathBuf,
+    pub config: Config,
+    /// Overrides `[server] listen` (the demo).
+    pub listen: Option<Vec<String>>,
+    /// Called with the bound addresses once the server accepts connections.
+    pub on_ready: Option<OnReady>,
+}
+
+impl Options {
+    pub fn from_env(env: &crate::cli::Env, config: Config) -> Options {
+        Options {
+            host: env.host.clone(),
+            config_path: env.config_path.clone(),
+            config,
+            listen: None,
+            on_ready: None,
+        }
+    }
+}
+
+/// State shared by every request.
+pub struct Shared {
+    pub host: RealHost,
+    pub config_path: PathBuf,
+    pub config: RwLock<Arc<Config>>,
+    pub started: Instant,
+    pub started_at: SystemTime,
+    pub requests: AtomicU64,
+    pub reloads: AtomicU64,
+    pub connections: AtomicU64,
+}
+
+impl Shared {
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().expect("config lock").clone()
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        let config = self.config();
+        self.host
+            .real_path(&Path::new(&config.paths.state_dir).join(crate::store::DB_FILE))
+    }
+}
+
+/// The certificate and key files (real paths) for a configuration.
+fn tls_files(host: &RealHost, config: &Config) -> (PathBuf, PathBuf) {
+    if config.server.certificate.is_empty() {
+        let state = Path::new(&config.paths.state_dir);
+        (
+            host.real_path(&state.join(crate::modules::system::TLS_CERT)),
+            host.real_path(&state.join(crate::modules::system::TLS_KEY)),
+        )
+    } else {
+        (
+            host.real_path(Path::new(&config.server.certificate)),
+            host.real_path(Path::new(&config.server.private_key)),
+        )
+    }
+}
+
+fn acceptor(host: &RealHost, config: &Config) -> anyhow::Result<TlsAcceptor> {
+    let (cert, key) = tls_files(host, config);
+    let tls = crate::tls::server_config(&cert, &key)
+        .context("cannot set up TLS; run `preau init` to generate a certificate, or fix [server] certificate/private_key")?;
+    Ok(TlsAcceptor::from(tls))
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub fn run(options: Options) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("preau")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(options))
+}
+
+async fn serve(options: Options) -> anyhow::Result<()> {
+    let Options {
+        host,
+        config_path,
+        config,
+        listen,
+        on_ready,
+    } = options;
+    let acceptor = Arc::new(RwLock::new(acceptor(&host, &config)?));
+    let addresses = listen.unwrap_or_else(|| config.server.listen.clone());
+    let mut listeners = Vec::new();
+    for a in &addresses {
+        let addr: SocketAddr = a
+            .parse()
+            .with_context(|| format!("\"{a}\" is not an address and port"))?;
+        let l = TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr}; is another server using this port? (ports below 1024 need root or CAP_NET_BIND_SERVICE)")
+        })?;
+        listeners.push(l);
+    }
+    if listeners.is_empty() {
+        bail!("no listen address: set [server] listen");
+    }
+    let bound: Vec<SocketAddr> = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+    let grace = Duration::from_secs(u64::from(config.server.shutdown_grace_seconds));
+    let shared = Arc::new(Shared {
+        host,
+        config_path,
+        config: RwLock::new(Arc::new(config)),
+        started: Instant::now(),
+        started_at: SystemTime::now(),
+        requests: AtomicU64::new(0),
+        reloads: AtomicU64::new(0),
+        connections: AtomicU64::new(0),
+    });
+    let app = routes::router(shared.clone());
+    let open = Arc::new(OpenConnections::default());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut accept_tasks = Vec::new();
+    for listener in listeners {
+        accept_tasks.push(tokio::spawn(accept_loop(
+            listener,
+            acceptor.clone(),
+            app.clone(),
+            shared.clone(),
+            open.clone(),
+            stop_rx.clone(),
+        )));
+    }
+    for addr in &bound {
+        log::info!(address = addr.to_string().as_str(); "listening (HTTPS)");
+    }
+    if let Some(f) = on_ready {
+        f(&bound);
+    }
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => reload(&shared, &acceptor),
+        }
+    }
+    log::info!("stopping");
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    let _ = stop_tx.send(true);
+    for t in accept_tasks {
+        let _ = t.await;
+    }
+    // Open connections finish their current request within the grace
+    // period; past it they are dropped.
+    if tokio::time::timeout(grace, open.all_closed()).await.is_err() {
+        log::warn!("connections still open after the grace period were closed");
+    }
+    Ok(())
+}
+
+/// SIGHUP: re-read configuration and certificate; keep the old ones if the
+/// new ones are broken.
+fn reload(shared: &Shared, acceptor: &RwLock<TlsAcceptor>) {
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, monotonic_usec()]);
+    let real = shared.host.real_path(&shared.config_path);
+    match crate::config::load(&real) {
+        Ok(config) => match self::acceptor(&shared.host, &config) {
+            Ok(new_acceptor) => {
+                *acceptor.write().expect("acceptor lock") = new_acceptor;
+                *shared.config.write().expect("config lock") = Arc::new(config);
+                shared.reloads.fetch_add(1, Ordering::Relaxed);
+                log::info!("configuration and certificate reloaded");
+            }
+            Err(e) => {
+                log::error!(error = format!("{e:#}").as_str(); "reload refused: keeping the running certificate")
+            }
+        },
+        Err(e) => {
+            log::error!(error = e.to_string().as_str(); "reload refused: keeping the running configuration")
+        }
+    }
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+}
+
+fn monotonic_usec() -> sd_notify::NotifyState<'static> {
+    let mut ts = libc_timespec();
+    // SAFETY: clock_gettime writes a timespec into the valid pointer given.
+    unsafe { nix::libc::clock_gettime(nix::libc::CLOCK_MONOTONIC, &mut ts) };
+    sd_notify::NotifyState::MonotonicUsec(ts.tv_sec as i128 * 1_000_000 + ts.tv_nsec as i128 / 1000)
+}
+
+/// Time allowed for a client to finish its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: Arc<RwLock<TlsAcceptor>>,
+    app: axum::Router,
+    shared: Arc<Shared>,
+    open: Arc<OpenConnections>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause, go on.
+                    log::warn!(error = e.to_string().as_str(); "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let acceptor = acceptor.read().expect("acceptor lock").clone();
+        let app = app.clone();
+        let shared = shared.clone();
+        let open = open.clone();
+        let mut conn_stop = stop.clone();
+        tokio::spawn(async move {
+            let _guard = open.enter();
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    log::debug!(peer = peer.to_string().as_str(), error = e.to_string().as_str(); "TLS handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            };
+            shared.connections.fetch_add(1, Ordering::Relaxed);
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let conn = hyper::server::conn::http1::Builder::new()
+                .header_read_timeout(Duration::from_secs(15))
+                .timer(hyper_util::rt::TokioTimer::new())
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = conn_stop.changed() => {
+                    // Finish the request in flight, then close.
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+}
+
+fn libc_timespec() -> nix::libc::timespec {
+    nix::libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    }
+}
+
+/// Counts open connections so that shutdown can wait for them.
+#[derive(Default)]
+struct OpenConnections {
+    count: std::sync::atomic::AtomicUsize,
+    changed: tokio::sync::Notify,
+}
+
+struct ConnectionGuard(Arc<OpenConnections>);
+
+impl OpenConnections {
+    fn enter(self: &Arc<Self>) -> ConnectionGuard {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        ConnectionGuard(self.clone())
+    }
+
+    async fn all_closed(&self) {
+        loop {
+            let notified = self.changed.notified();
+            if self.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.count.fetch_sub(1, Ordering::SeqCst);
+        self.0.changed.notify_waiters();
+    }
+}

@@ -1,0 +1,36 @@
+//! The database schema, as numbered migrations. Append only: a migration
+//! that has shipped is never edited, a new one is added after it.
+
+use rusqlite_migration::{M, Migrations};
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        // 1: foundation: key/value meta, apply history, console admins.
+        M::up(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+             CREATE TABLE applies (
+                 id INTEGER PRIMARY KEY,
+                 started_at TEXT NOT NULL,
+                 duration_ms INTEGER NOT NULL,
+                 modules TEXT NOT NULL,
+                 changes INTEGER NOT NULL,
+                 ok INTEGER NOT NULL,
+                 error TEXT,
+                 report TEXT NOT NULL
+             ) STRICT;
+             CREATE TABLE admins (
+                 login TEXT PRIMARY KEY,
+                 password_hash TEXT NOT NULL,
+                 created_at TEXT NOT NULL
+             ) STRICT;",
+        ),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+    }
+}
