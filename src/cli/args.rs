@@ -72,6 +72,16 @@ pub enum Command {
     /// Run everything that can run unprivileged on an embedded demo school,
     /// in a temporary directory.
     Demo(DemoArgs),
+    /// The filtering web proxy: explain a decision, read the logs, exam mode.
+    Proxy {
+        #[command(subcommand)]
+        command: crate::modules::proxy::cli::ProxyCommand,
+    },
+    /// The proxy's category lists (UT1 layout).
+    Blacklists {
+        #[command(subcommand)]
+        command: crate::modules::proxy::cli::BlacklistsCommand,
+    },
     /// The modules this build knows.
     Modules {
         #[command(subcommand)]

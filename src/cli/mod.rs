@@ -89,6 +89,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Demo(a) => demo::run(&a),
+        Command::Proxy { command } => crate::modules::proxy::cli::proxy(&env, command),
+        Command::Blacklists { command } => crate::modules::proxy::cli::blacklists(&env, command),
         Command::Modules {
             command: ModulesCommand::List,
         } => commands::modules_list(&env),

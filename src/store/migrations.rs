@@ -24,6 +24,15 @@ pub fn migrations() -> Migrations<'static> {
                  created_at TEXT NOT NULL
              ) STRICT;",
         ),
+        // proxy: exams switched on for a room (whitelist only) until a time.
+        M::up(
+            "CREATE TABLE proxy_exams (
+                 room TEXT PRIMARY KEY,
+                 until INTEGER NOT NULL,
+                 allow TEXT NOT NULL,
+                 by TEXT NOT NULL
+             ) STRICT;",
+        ),
     ])
 }
 

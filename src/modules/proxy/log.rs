@@ -1,0 +1,399 @@
+//! Connection logs: one line per request or tunnel, in daily files
+//! `<log_dir>/proxy/YYYY-MM-DD.log` (UTC dates), tab-separated:
+//!
+//! `time  source  user  method  host  path  status  bytes_up  bytes_down  decision  policy  category  mode`
+//!
+//! `-` stands for an empty field. Files older than the retention period
+//! are deleted when the writer starts and at each new day. Lines are
+//! written by one task fed through a channel, so that a slow disk never
+//! holds a request.
+
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One logged request or tunnel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Entry {
+    /// UTC, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    pub time: String,
+    /// Source address and port.
+    pub source: String,
+    pub user: String,
+    pub method: String,
+    pub host: String,
+    /// Path and query (plain HTTP only).
+    pub path: String,
+    pub status: u16,
+    /// Bytes from the client to the server.
+    pub bytes_up: u64,
+    /// Bytes from the server to the client.
+    pub bytes_down: u64,
+    /// "allow" or "deny" (or "error").
+    pub decision: String,
+    pub policy: String,
+    pub category: String,
+    /// "proxy", "connect", "http" (transparent) or "https" (transparent).
+    pub mode: String,
+}
+
+fn field(s: &str) -> &str {
+    if s.is_empty() { "-" } else { s }
+}
+
+fn clean(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+impl Entry {
+    pub fn line(&self) -> String {
+        format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            self.time,
+            field(&self.source),
+            field(&clean(&self.user)),
+            field(&clean(&self.method)),
+            field(&clean(&self.host)),
+            field(&clean(&self.path)),
+            self.status,
+            self.bytes_up,
+            self.bytes_down,
+            field(&self.decision),
+            field(&clean(&self.policy)),
+            field(&self.category),
+            field(&self.mode),
+        )
+    }
+
+    pub fn parse(line: &str) -> Option<Entry> {
+        let f: Vec<&str> = line.trim_end_matches('\n').split('\t').collect();
+        if f.len() != 13 {
+            return None;
+        }
+        let s = |i: usize| {
+            if f[i] == "-" {
+                String::new()
+            } else {
+                f[i].to_string()
+            }
+        };
+        Some(Entry {
+            time: s(0),
+            source: s(1),
+            user: s(2),
+            method: s(3),
+            host: s(4),
+            path: s(5),
+            status: f[6].parse().ok()?,
+            bytes_up: f[7].parse().ok()?,
+            bytes_down: f[8].parse().ok()?,
+            decision: s(9),
+            policy: s(10),
+            category: s(11),
+            mode: s(12),
+        })
+    }
+}
+
+/// Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+pub fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Days since 1970-01-01 of a civil date.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for a time since the epoch.
+pub fn timestamp(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (y, m, day) = civil(secs.div_euclid(86400));
+    let s = secs.rem_euclid(86400);
+    format!(
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        d.subsec_millis()
+    )
+}
+
+/// The daily file name of a timestamp.
+fn file_for(time: &str) -> String {
+    format!("{}.log", &time[..10.min(time.len())])
+}
+
+/// Deletes daily files older than `days` days before `today` (a
+/// `YYYY-MM-DD` date).
+pub fn prune(dir: &Path, today: &str, days: u32) -> usize {
+    let Some(today) = parse_date(today) else { return 0 };
+    let mut removed = 0;
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(date) = name.strip_suffix(".log").and_then(parse_date)
+                && today - date > i64::from(days)
+                && std::fs::remove_file(e.path()).is_ok()
+            {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}
+
+/// Days since the epoch of `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y = s[..4].parse().ok()?;
+    let m = s[5..7].parse().ok().filter(|m| (1..=12).contains(m))?;
+    let d = s[8..10].parse().ok().filter(|d| (1..=31).contains(d))?;
+    Some(days_from_civil(y, m, d))
+}
+
+/// The writer task's handle.
+#[derive(Clone)]
+pub struct Logger {
+    tx: tokio::sync::mpsc::UnboundedSender<Entry>,
+}
+
+impl Logger {
+    /// Starts the writer for `dir` (created if needed), keeping `days` days.
+    pub fn start(dir: PathBuf, days: u32) -> Logger {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Entry>();
+        tokio::spawn(async move {
+            let mut current: Option<(String, std::io::BufWriter<std::fs::File>)> = None;
+            let _ = std::fs::create_dir_all(&dir);
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while let Ok(e) = rx.try_recv() {
+                    batch.push(e);
+                    if batch.len() >= 4096 {
+                        break;
+                    }
+                }
+                // File work is quick but blocking: keep it off the
+                // request-serving threads.
+                let dir2 = dir.clone();
+                let mut cur = current.take();
+                cur = tokio::task::spawn_blocking(move || {
+                    for e in &batch {
+                        let name = file_for(&e.time);
+                        if cur.as_ref().is_none_or(|(n, _)| n != &name) {
+                            if let Some((_, mut w)) = cur.take() {
+                                let _ = w.flush();
+                            }
+                            let _ = std::fs::create_dir_all(&dir2);
+                            prune(&dir2, &e.time[..10.min(e.time.len())], days);
+                            match std::fs::OpenOptions::new().create(true).append(true).open(dir2.join(&name)) {
+                                Ok(f) => cur = Some((name, std::io::BufWriter::with_capacity(64 * 1024, f))),
+                                Err(err) => {
+                                    log::error!(error = err.to_string().as_str(); "cannot write the proxy log");
+                                    continue;
+                                }
+                            }
+                        }
+                        if let Some((_, w)) = cur.as_mut() {
+                            let _ = w.write_all(e.line().as_bytes());
+                        }
+                    }
+                    if let Some((_, w)) = cur.as_mut() {
+                        let _ = w.flush();
+                    }
+                    cur
+                })
+                .await
+                .unwrap_or(None);
+                current = cur;
+            }
+        });
+        Logger { tx }
+    }
+
+    pub fn log(&self, mut e: Entry) {
+        if e.time.is_empty() {
+            e.time = timestamp(std::time::SystemTime::now());
+        }
+        let _ = self.tx.send(e);
+    }
+}
+
+/// Filters of `preau proxy log`.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub user: Option<String>,
+    /// An address (any port) or address:port.
+    pub address: Option<String>,
+    /// The host or a parent domain.
+    pub host: Option<String>,
+    /// Times as ISO prefixes (`2026-11-28`, `2026-11-28T14:00`), UTC.
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+impl Filter {
+    pub fn matches(&self, e: &Entry) -> bool {
+        if self.user.as_ref().is_some_and(|u| &e.user != u) {
+            return false;
+        }
+        if let Some(a) = &self.address {
+            let addr = e.source.rsplit_once(':').map_or(e.source.as_str(), |(a, _)| a);
+            let addr = addr.trim_start_matches('[').trim_end_matches(']');
+            if &e.source != a && addr != a.trim_start_matches('[').trim_end_matches(']') {
+                return false;
+            }
+        }
+        if let Some(h) = &self.host
+            && !(e.host == *h || e.host.ends_with(&format!(".{h}")))
+        {
+            return false;
+        }
+        if self.since.as_ref().is_some_and(|s| e.time.as_str() < s.as_str()) {
+            return false;
+        }
+        if self.until.as_ref().is_some_and(|u| e.time.as_str() >= u.as_str()) {
+            return false;
+        }
+        true
+    }
+}
+
+/// Reads the matching entries of the daily files in `dir`, oldest first,
+/// at most `limit` (the most recent ones).
+pub fn read(dir: &Path, filter: &Filter, limit: usize) -> std::io::Result<Vec<Entry>> {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    files.sort();
+    // Skip whole days outside the period.
+    files.retain(|p| {
+        let day = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        filter
+            .since
+            .as_ref()
+            .is_none_or(|s| day.as_str() >= &s[..10.min(s.len())])
+            && filter
+                .until
+                .as_ref()
+                .is_none_or(|u| day.as_str() <= &u[..10.min(u.len())])
+    });
+    let mut out = std::collections::VecDeque::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f)?;
+        for l in text.lines() {
+            if let Some(e) = Entry::parse(l)
+                && filter.matches(&e)
+            {
+                out.push_back(e);
+                if out.len() > limit {
+                    out.pop_front();
+                }
+            }
+        }
+    }
+    Ok(out.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil(0), (1970, 1, 1));
+        assert_eq!(days_from_civil(2026, 11, 28), 20785);
+        assert_eq!(civil(20785), (2026, 11, 28));
+        assert_eq!(parse_date("2024-02-29"), Some(days_from_civil(2024, 2, 29)));
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_996_800_123);
+        assert_eq!(timestamp(t), "2026-11-30T00:00:00.123Z");
+    }
+
+    #[test]
+    fn lines_round_trip_and_filters() {
+        let e = Entry {
+            time: "2026-11-28T14:00:00.000Z".into(),
+            source: "10.0.0.5:51234".into(),
+            user: "lea".into(),
+            method: "GET".into(),
+            host: "www.example.test".into(),
+            path: "/a?b=c".into(),
+            status: 200,
+            bytes_up: 100,
+            bytes_down: 2000,
+            decision: "allow".into(),
+            policy: "défaut".into(),
+            category: String::new(),
+            mode: "proxy".into(),
+        };
+        assert_eq!(Entry::parse(&e.line()).unwrap(), e);
+        let f = |f: Filter| f.matches(&e);
+        assert!(f(Filter {
+            address: Some("10.0.0.5".into()),
+            ..Filter::default()
+        }));
+        assert!(!f(Filter {
+            address: Some("10.0.0.50".into()),
+            ..Filter::default()
+        }));
+        assert!(f(Filter {
+            host: Some("example.test".into()),
+            ..Filter::default()
+        }));
+        assert!(!f(Filter {
+            host: Some("ample.test".into()),
+            ..Filter::default()
+        }));
+        assert!(f(Filter {
+            since: Some("2026-11-28T13".into()),
+            until: Some("2026-11-28T15".into()),
+            ..Filter::default()
+        }));
+        assert!(!f(Filter {
+            since: Some("2026-11-29".into()),
+            ..Filter::default()
+        }));
+        assert!(!f(Filter {
+            user: Some("max".into()),
+            ..Filter::default()
+        }));
+    }
+
+    #[test]
+    fn old_files_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["2025-11-27", "2025-11-28", "2026-11-28", "notes"] {
+            std::fs::write(dir.path().join(format!("{d}.log")), "").unwrap();
+        }
+        assert_eq!(prune(dir.path(), "2026-11-28", 365), 1);
+        assert!(dir.path().join("2025-11-28.log").exists());
+        assert!(!dir.path().join("2025-11-27.log").exists());
+    }
+}

@@ -1,0 +1,157 @@
+//! The `proxy` module: Préau's filtering web proxy.
+//!
+//! It runs inside `preau serve` (see [`server`]): an explicit HTTP/1.1
+//! proxy (absolute-form requests and CONNECT tunnels), and transparent
+//! listeners for the plain HTTP (by Host) and HTTPS (by the SNI of the
+//! ClientHello, spliced, never decrypted) that the firewall redirects.
+//! Each request is decided by the pure function [`policy::decide`] from
+//! the category lists ([`lists`], UT1 layout), the policies of `[proxy]`,
+//! the exams switched on with `preau proxy exam` and the user's groups
+//! ([`directory`]). Every request or tunnel is written to the daily
+//! connection logs ([`log`]).
+//!
+//! Limits: HTTP/2 is not spoken to clients (browsers use HTTP/1.1 to
+//! proxies and tunnel HTTP/2 inside CONNECT); HTTPS is filtered by host
+//! name only (no path, no decryption); a client without SNI going through
+//! the transparent HTTPS listener is judged by its destination address.
+
+pub mod cli;
+pub mod directory;
+pub mod lists;
+pub mod log;
+pub mod policy;
+pub mod server;
+pub mod settings;
+
+use super::{Context, Finding, Health, Module, ModuleInfo, State};
+use crate::config::Config;
+use crate::engine::{Change, dir};
+use crate::host::Owner;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+pub struct Proxy;
+
+pub static PROXY: Proxy = Proxy;
+
+static INFO: LazyLock<ModuleInfo> =
+    LazyLock::new(|| ModuleInfo::parse(include_str!("../../../modules/proxy/module.toml")));
+
+/// The installed lists directory (logical host path).
+pub fn lists_dir(config: &Config) -> PathBuf {
+    if config.proxy.lists_dir.is_empty() {
+        Path::new(&config.paths.state_dir).join("blacklists")
+    } else {
+        PathBuf::from(&config.proxy.lists_dir)
+    }
+}
+
+/// The connection log directory (logical host path).
+pub fn log_dir(config: &Config) -> PathBuf {
+    Path::new(&config.paths.log_dir).join("proxy")
+}
+
+/// Exams stored in the database.
+pub mod exams {
+    use super::policy::Exam;
+    use rusqlite::{Connection, params};
+
+    pub fn active(conn: &Connection, now: i64) -> rusqlite::Result<Vec<Exam>> {
+        let mut stmt =
+            conn.prepare("SELECT room, until, allow, by FROM proxy_exams WHERE until > ?1 ORDER BY room")?;
+        let rows = stmt.query_map([now], |r| {
+            let allow: String = r.get(2)?;
+            Ok(Exam {
+                room: r.get(0)?,
+                until: r.get(1)?,
+                allow: allow.split_whitespace().map(str::to_string).collect(),
+                by: r.get(3)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Starts (or replaces) the exam of a room.
+    pub fn start(tx: &rusqlite::Transaction<'_>, exam: &Exam) -> rusqlite::Result<()> {
+        tx.execute(
+            "INSERT INTO proxy_exams (room, until, allow, by) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(room) DO UPDATE SET until = excluded.until, allow = excluded.allow, by = excluded.by",
+            params![exam.room, exam.until, exam.allow.join(" "), exam.by],
+        )?;
+        Ok(())
+    }
+
+    /// Ends the exam of a room; whether there was one.
+    pub fn stop(tx: &rusqlite::Transaction<'_>, room: &str) -> rusqlite::Result<bool> {
+        Ok(tx.execute("DELETE FROM proxy_exams WHERE room = ?1", [room])? > 0)
+    }
+}
+
+impl Module for Proxy {
+    fn name(&self) -> &'static str {
+        "proxy"
+    }
+
+    fn info(&self) -> &ModuleInfo {
+        &INFO
+    }
+
+    fn check(&self, ctx: &Context<'_>) -> Vec<Finding> {
+        let mut found = Vec::new();
+        let lists = ctx.host.real_path(&lists_dir(ctx.config));
+        if !lists.join(lists::STAMP).is_file() {
+            found.push(Finding {
+                module: "proxy",
+                message: format!(
+                    "no category lists installed in {}",
+                    lists_dir(ctx.config).display()
+                ),
+                hint: Some(
+                    "install them with `preau blacklists update blacklists.tar.gz` (the UT1 archive)".into(),
+                ),
+            });
+        }
+        found
+    }
+
+    fn plan(&self, ctx: &Context<'_>) -> anyhow::Result<Vec<Change>> {
+        let host = ctx.host;
+        Ok([
+            dir(host, log_dir(ctx.config), 0o750, Owner::root())?,
+            dir(host, lists_dir(ctx.config), 0o755, Owner::root())?,
+        ]
+        .into_iter()
+        .flatten()
+        .collect())
+    }
+
+    fn status(&self, ctx: &Context<'_>) -> Health {
+        let lists = ctx.host.real_path(&lists_dir(ctx.config));
+        let mut details = vec![format!("listen: {}", ctx.config.proxy.listen.join(", "))];
+        let state = match lists::stamp(&lists) {
+            Some(_) => {
+                let n = std::fs::read_dir(&lists)
+                    .map(|rd| {
+                        rd.flatten()
+                            .filter(|e| e.path().join("domains").is_file())
+                            .count()
+                    })
+                    .unwrap_or(0);
+                details.push(format!(
+                    "category lists: {n} categories in {}",
+                    lists_dir(ctx.config).display()
+                ));
+                State::Ok
+            }
+            None => {
+                details.push("no category lists installed: `preau blacklists update`".into());
+                State::Degraded
+            }
+        };
+        Health {
+            module: "proxy",
+            state,
+            details,
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! The `[proxy]` section of `preau.toml`.
+
+use crate::config::problems::{Problems, index, join};
+use crate::config::settings::Validate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+
+/// The filtering web proxy, run inside `preau serve` when the `proxy`
+/// module is enabled.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxySettings {
+    /// Addresses of the explicit proxy (browsers configured to use it,
+    /// absolute-form requests and CONNECT), e.g. ["0.0.0.0:3128"].
+    pub listen: Vec<String>,
+    /// Addresses receiving plain HTTP that the firewall redirects
+    /// (transparent mode: the destination is taken from the Host header).
+    pub transparent_http: Vec<String>,
+    /// Addresses receiving HTTPS that the firewall redirects (transparent
+    /// mode: the destination name is read from the TLS ClientHello (SNI),
+    /// the connection is then spliced, never decrypted).
+    pub transparent_https: Vec<String>,
+    /// Parent proxy every request is chained to, as "host:port"; empty:
+    /// connect to origin servers directly.
+    pub parent: String,
+    /// Proxy authentication (explicit proxy only): "off" (users are known
+    /// by their address only), "optional" (credentials used when given) or
+    /// "required" (407 until the browser gives valid credentials).
+    pub authentication: AuthMode,
+    /// Seconds a verified login and password stay cached.
+    #[schemars(range(min = 0, max = 3600))]
+    pub auth_cache_seconds: u32,
+    /// Directory holding the installed category lists (UT1 layout: one
+    /// folder per category with `domains`, `urls`, `usage`), installed by
+    /// `preau blacklists update`. Empty: `<state_dir>/blacklists`.
+    pub lists_dir: String,
+    /// Days connection logs are kept under `<log_dir>/proxy/` before they
+    /// are deleted (a year is the legal habit).
+    #[schemars(range(min = 1, max = 3650))]
+    pub log_retention_days: u32,
+    /// Most client connections open at once; past it new ones are refused.
+    #[schemars(range(min = 1, max = 1000000))]
+    pub max_connections: u32,
+    /// Largest request head (request line and headers) accepted, in bytes.
+    #[schemars(range(min = 1024, max = 1048576))]
+    pub max_header_bytes: u32,
+    /// Seconds a client gets to send a complete request head.
+    #[schemars(range(min = 1, max = 600))]
+    pub header_timeout_seconds: u32,
+    /// Seconds without traffic after which a tunnel or an idle connection
+    /// is closed.
+    #[schemars(range(min = 1, max = 86400))]
+    pub idle_timeout_seconds: u32,
+    /// Seconds allowed to connect to an origin server (or the parent).
+    #[schemars(range(min = 1, max = 300))]
+    pub connect_timeout_seconds: u32,
+    /// Who to ask to unblock a site, shown on the block page, e.g.
+    /// "le professeur documentaliste ou l'administrateur réseau".
+    pub contact: String,
+    /// Named groups of source addresses (a computer room, a zone's subnet),
+    /// used by policies and exam mode.
+    pub sources: Vec<SourceGroup>,
+    /// Domains always reachable in exam mode (whitelist-only), on top of
+    /// the ones given to `preau proxy exam`.
+    pub exam_allow: Vec<String>,
+    /// Filtering policies, tried in order: the first that matches the user
+    /// and source of a request decides.
+    pub policies: Vec<Policy>,
+    /// Policy applied when none of `policies` matches.
+    pub default_policy: Policy,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        Self {
+            listen: vec!["0.0.0.0:3128".into()],
+            transparent_http: Vec::new(),
+            transparent_https: Vec::new(),
+            parent: String::new(),
+            authentication: AuthMode::Off,
+            auth_cache_seconds: 60,
+            lists_dir: String::new(),
+            log_retention_days: 365,
+            max_connections: 10000,
+            max_header_bytes: 32 * 1024,
+            header_timeout_seconds: 15,
+            idle_timeout_seconds: 300,
+            connect_timeout_seconds: 10,
+            contact: "l'administrateur réseau de l'établissement".into(),
+            sources: Vec::new(),
+            exam_allow: Vec::new(),
+            policies: Vec::new(),
+            default_policy: Policy::default(),
+        }
+    }
+}
+
+/// Proxy authentication mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    #[default]
+    Off,
+    Optional,
+    Required,
+}
+
+/// A named group of source addresses.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourceGroup {
+    /// Name used by policies and `preau proxy exam`, e.g. "salle-b12".
+    pub name: String,
+    /// Addresses and subnets, e.g. ["10.0.12.0/24", "10.0.0.5"].
+    pub addresses: Vec<String>,
+}
+
+/// One filtering policy.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// Name shown in `preau proxy check`, the logs and the block page
+    /// (the default policy is called "défaut" when unnamed).
+    pub name: String,
+    /// Directory groups of the user (e.g. "eleves", "profs"); empty: any
+    /// user, authenticated or not.
+    pub groups: Vec<String>,
+    /// Source groups (from `sources`) the request must come from; empty:
+    /// any address.
+    pub sources: Vec<String>,
+    /// Time windows when the policy applies; empty: always.
+    pub windows: Vec<TimeWindow>,
+    /// Categories of the lists that are blocked, e.g. ["adult", "games"];
+    /// by default the categories harmful to minors.
+    pub block: Vec<String>,
+    /// Domains always allowed (with their subdomains), before any list.
+    pub allow: Vec<String>,
+    /// Domains always denied (with their subdomains).
+    pub deny: Vec<String>,
+    /// Deny everything not in `allow` (or an allowing category of
+    /// `allow_categories`).
+    pub whitelist_only: bool,
+    /// Categories whose sites are allowed even in whitelist-only mode,
+    /// e.g. ["liste_blanche"].
+    pub allow_categories: Vec<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            groups: Vec::new(),
+            sources: Vec::new(),
+            windows: Vec::new(),
+            block: ["adult", "agressif", "malware", "phishing"]
+                .map(String::from)
+                .to_vec(),
+            allow: Vec::new(),
+            deny: Vec::new(),
+            whitelist_only: false,
+            allow_categories: Vec::new(),
+        }
+    }
+}
+
+/// A weekly time window, in the server's local time.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeWindow {
+    /// Days: "mon" "tue" "wed" "thu" "fri" "sat" "sun"; empty: every day.
+    pub days: Vec<String>,
+    /// Start, "HH:MM" (included).
+    pub from: String,
+    /// End, "HH:MM" (excluded); may be earlier than `from` to cross midnight.
+    pub to: String,
+}
+
+/// Parses "HH:MM" into minutes after midnight.
+pub fn parse_hhmm(s: &str) -> Option<u16> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let h: u16 = h.parse().ok()?;
+    let m: u16 = m.parse().ok()?;
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+pub const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// Whether `s` is a host:port (name or address).
+fn is_host_port(s: &str) -> bool {
+    if s.parse::<SocketAddr>().is_ok() {
+        return true;
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) => !h.is_empty() && p.parse::<u16>().is_ok() && !h.contains(['/', ' ']),
+        None => false,
+    }
+}
+
+fn check_policy(p: &Policy, path: &str, sources: &[SourceGroup], problems: &mut Problems) {
+    for (i, s) in p.sources.iter().enumerate() {
+        if !sources.iter().any(|g| &g.name == s) {
+            problems.push_hint(
+                index(&join(path, "sources"), i),
+                format!("unknown source group \"{s}\""),
+                "declare it in [[proxy.sources]] with its addresses",
+            );
+        }
+    }
+    for (i, w) in p.windows.iter().enumerate() {
+        let at = index(&join(path, "windows"), i);
+        for (key, v) in [("from", &w.from), ("to", &w.to)] {
+            if parse_hhmm(v).is_none() {
+                problems.push_hint(
+                    join(&at, key),
+                    format!("\"{v}\" is not a time"),
+                    "write HH:MM, e.g. \"12:00\"",
+                );
+            }
+        }
+        for (j, d) in w.days.iter().enumerate() {
+            if !DAYS.contains(&d.as_str()) {
+                problems.push_hint(
+                    index(&join(&at, "days"), j),
+                    format!("\"{d}\" is not a day"),
+                    "use mon tue wed thu fri sat sun",
+                );
+            }
+        }
+    }
+    for key in ["allow", "deny"] {
+        let list = if key == "allow" { &p.allow } else { &p.deny };
+        for (i, d) in list.iter().enumerate() {
+            if super::lists::normalize_host(d).is_none() {
+                problems.push_hint(
+                    index(&join(path, key), i),
+                    format!("\"{d}\" is not a domain name"),
+                    "write a bare name such as \"wikipedia.org\" (its subdomains are included)",
+                );
+            }
+        }
+    }
+}
+
+impl Validate for ProxySettings {
+    fn validate(&self, path: &str, problems: &mut Problems) {
+        for key in ["listen", "transparent_http", "transparent_https"] {
+            let list = match key {
+                "listen" => &self.listen,
+                "transparent_http" => &self.transparent_http,
+                _ => &self.transparent_https,
+            };
+            for (i, a) in list.iter().enumerate() {
+                if a.parse::<SocketAddr>().is_err() {
+                    problems.push_hint(
+                        index(&join(path, key), i),
+                        format!("\"{a}\" is not an address and port"),
+                        "write e.g. \"0.0.0.0:3128\"",
+                    );
+                }
+            }
+        }
+        if !self.parent.is_empty() && !is_host_port(&self.parent) {
+            problems.push_hint(
+                join(path, "parent"),
+                format!("\"{}\" is not host:port", self.parent),
+                "write e.g. \"proxy.ac-exemple.fr:3128\", or leave it empty",
+            );
+        }
+        if !self.lists_dir.is_empty() && !self.lists_dir.starts_with('/') {
+            problems.push(
+                join(path, "lists_dir"),
+                format!("\"{}\" is not an absolute path", self.lists_dir),
+            );
+        }
+        for (i, g) in self.sources.iter().enumerate() {
+            let at = index(&join(path, "sources"), i);
+            if g.name.is_empty() {
+                problems.push(join(&at, "name"), "a source group needs a name");
+            }
+            if self.sources[..i].iter().any(|o| o.name == g.name) {
+                problems.push(
+                    join(&at, "name"),
+                    format!("source group \"{}\" is declared twice", g.name),
+                );
+            }
+            for (j, a) in g.addresses.iter().enumerate() {
+                if super::policy::Cidr::parse(a).is_none() {
+                    problems.push_hint(
+                        index(&join(&at, "addresses"), j),
+                        format!("\"{a}\" is not an address or subnet"),
+                        "write e.g. \"10.0.12.0/24\" or \"10.0.0.5\"",
+                    );
+                }
+            }
+        }
+        for (i, p) in self.policies.iter().enumerate() {
+            let at = index(&join(path, "policies"), i);
+            if p.name.is_empty() {
+                problems.push(join(&at, "name"), "a policy needs a name");
+            }
+            check_policy(p, &at, &self.sources, problems);
+        }
+        check_policy(
+            &self.default_policy,
+            &join(path, "default_policy"),
+            &self.sources,
+            problems,
+        );
+        for (i, d) in self.exam_allow.iter().enumerate() {
+            if super::lists::normalize_host(d).is_none() {
+                problems.push(
+                    index(&join(path, "exam_allow"), i),
+                    format!("\"{d}\" is not a domain name"),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_hhmm("12:30"), Some(750));
+        assert_eq!(parse_hhmm("24:00"), None);
+        assert_eq!(parse_hhmm("7:00"), None);
+    }
+
+    #[test]
+    fn bad_values_are_reported_with_their_path() {
+        let mut s = ProxySettings {
+            listen: vec!["nope".into()],
+            ..ProxySettings::default()
+        };
+        s.policies.push(Policy {
+            name: "p".into(),
+            sources: vec!["ghost".into()],
+            windows: vec![TimeWindow {
+                days: vec!["lun".into()],
+                from: "12:00".into(),
+                to: "25:00".into(),
+            }],
+            ..Policy::default()
+        });
+        let mut problems = Problems::default();
+        s.validate("proxy", &mut problems);
+        let paths: Vec<String> = problems.iter().map(|p| p.path.clone()).collect();
+        assert!(paths.contains(&"proxy.listen[0]".to_string()), "{paths:?}");
+        assert!(
+            paths.contains(&"proxy.policies[0].sources[0]".to_string()),
+            "{paths:?}"
+        );
+        assert!(
+            paths.contains(&"proxy.policies[0].windows[0].to".to_string()),
+            "{paths:?}"
+        );
+        assert!(
+            paths.contains(&"proxy.policies[0].windows[0].days[0]".to_string()),
+            "{paths:?}"
+        );
+    }
+}
