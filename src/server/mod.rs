@@ -6,7 +6,8 @@
 //! Signals: SIGTERM/SIGINT stop accepting, give open connections
 //! `shutdown_grace_seconds` and exit; SIGHUP re-reads the configuration
 //! and the certificate (a broken one is refused and the running one kept).
-//! systemd is told READY, RELOADING and STOPPING.
+//! systemd is told READY, RELOADING and STOPPING. When the `proxy` module
+//! is enabled its listeners run here too (`modules::proxy::server`).
 
 mod metrics;
 mod routes;
@@ -140,6 +141,13 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         reloads: AtomicU64::new(0),
         connections: AtomicU64::new(0),
     });
+    // The filtering proxy (module `proxy`) runs on the same runtime.
+    let proxy = if shared.config().modules.enabled.iter().any(|m| m == "proxy") {
+        let launch = crate::modules::proxy::server::Launch::from_config(&shared.host, &shared.config());
+        Some(crate::modules::proxy::server::Proxy::start(launch).await?)
+    } else {
+        None
+    };
     let app = routes::router(shared.clone());
     let open = Arc::new(OpenConnections::default());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -170,12 +178,18 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
-            _ = hup.recv() => reload(&shared, &acceptor),
+            _ = hup.recv() => {
+                reload(&shared, &acceptor);
+                if let Some(p) = &proxy {
+                    p.set_settings(&shared.config().proxy);
+                }
+            }
         }
     }
     log::info!("stopping");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     let _ = stop_tx.send(true);
+    drop(proxy);
     for t in accept_tasks {
         let _ = t.await;
     }
