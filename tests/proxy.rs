@@ -1,0 +1,620 @@
+//! The filtering proxy end to end: real clients (curl, raw sockets,
+//! rustls) through the proxy to local origin servers on free ports.
+//!
+//! Most tests start the proxy in-process (`Proxy::start`) with an
+//! in-memory directory; one runs it inside `preau serve`; the transparent
+//! HTTPS test runs inside a network namespace with an nft redirect (root
+//! only, skipped otherwise).
+
+mod support;
+
+use preau::modules::proxy::directory::MemoryDirectory;
+use preau::modules::proxy::lists;
+use preau::modules::proxy::log::{self, Filter};
+use preau::modules::proxy::server::{Launch, Mode, Proxy};
+use preau::modules::proxy::settings::{AuthMode, Policy, ProxySettings};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Writes a small UT1 tree.
+fn write_lists(dir: &Path, adult: &[&str]) {
+    for (cat, kind, domains) in [("adult", "black", adult), ("games", "black", &["jeux.test"][..])] {
+        let d = dir.join(cat);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("domains"), domains.join("\n") + "\n").unwrap();
+        std::fs::write(d.join("usage"), format!("{kind}\n")).unwrap();
+    }
+    std::fs::write(dir.join("adult/urls"), "127.0.0.1/interdit\n").unwrap();
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    proxy: Proxy,
+    origin: SocketAddr,
+}
+
+impl World {
+    fn lists(&self) -> PathBuf {
+        self.dir.path().join("lists")
+    }
+    fn logs(&self) -> PathBuf {
+        self.dir.path().join("logs")
+    }
+    fn explicit(&self) -> SocketAddr {
+        self.proxy.address(Mode::Explicit).unwrap()
+    }
+
+    /// Log entries matching `f`, waiting a little for the writer.
+    fn wait_log(&self, f: impl Fn(&log::Entry) -> bool) -> Vec<log::Entry> {
+        let mut found = Vec::new();
+        support::wait_for(Duration::from_secs(5), || {
+            found = log::read(&self.logs(), &Filter::default(), 100_000)
+                .unwrap()
+                .into_iter()
+                .filter(|e| f(e))
+                .collect();
+            !found.is_empty()
+        });
+        found
+    }
+}
+
+/// A plain HTTP origin server: `/hello` says hello, `/echo` returns the
+/// request body length, `/slow` answers after 3 s.
+async fn origin() -> SocketAddr {
+    use http_body_util::{BodyExt, Full};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let service =
+                    hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                        let path = req.uri().path().to_string();
+                        let via_host = req
+                            .headers()
+                            .get("host")
+                            .map(|h| h.to_str().unwrap_or("").to_string());
+                        let leaked = req.headers().contains_key("proxy-authorization");
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes().len())
+                            .unwrap_or(0);
+                        let text = match path.as_str() {
+                            "/echo" => format!("got {body} bytes"),
+                            "/slow" => {
+                                tokio::time::sleep(Duration::from_secs(3)).await;
+                                "slow".into()
+                            }
+                            _ => format!("hello from origin (host {via_host:?}, leaked auth {leaked})"),
+                        };
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                            bytes::Bytes::from(text),
+                        )))
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// A TLS origin for "localhost" (certificate in `dir/cert.pem`).
+async fn tls_origin(dir: &Path) -> SocketAddr {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let establishment = preau::config::settings::Establishment {
+        uai: "0999999X".into(),
+        name: "Test".into(),
+        ..Default::default()
+    };
+    let m = preau::tls::self_signed(&establishment).unwrap();
+    std::fs::write(dir.join("cert.pem"), &m.cert_pem).unwrap();
+    std::fs::write(dir.join("key.pem"), &m.key_pem).unwrap();
+    let config = preau::tls::server_config(&dir.join("cert.pem"), &dir.join("key.pem")).unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(|_req| async move {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
+                        bytes::Bytes::from("hello over tls"),
+                    )))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+async fn world(tweak: impl FnOnce(&mut ProxySettings)) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    write_lists(&src, &["bad.test", "localhost"]);
+    lists::install(&src, &dir.path().join("lists")).unwrap();
+    let mut settings = ProxySettings {
+        listen: vec!["127.0.0.1:0".into()],
+        transparent_http: vec!["127.0.0.1:0".into()],
+        transparent_https: vec!["127.0.0.1:0".into()],
+        header_timeout_seconds: 2,
+        max_header_bytes: 16 * 1024,
+        contact: "la vie scolaire".into(),
+        default_policy: Policy {
+            block: vec!["adult".into()],
+            ..Policy::default()
+        },
+        ..ProxySettings::default()
+    };
+    tweak(&mut settings);
+    let launch = Launch {
+        settings,
+        lists_dir: dir.path().join("lists"),
+        log_dir: dir.path().join("logs"),
+        db: None,
+        directory: Arc::new(MemoryDirectory::new(&[("lea", "s3cret", &["eleves"])])),
+    };
+    let proxy = Proxy::start(launch).await.unwrap();
+    let origin = origin().await;
+    World { dir, proxy, origin }
+}
+
+/// Runs curl with `args`; returns (exit code, HTTP code, body).
+async fn curl(args: Vec<String>) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new("curl")
+            .args(["-s", "--max-time", "10", "-w", "\n%{http_code}"])
+            .args(&args)
+            .env_remove("http_proxy")
+            .env_remove("https_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("HTTPS_PROXY")
+            .env("NO_PROXY", "")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+        (
+            out.status.code().unwrap_or(-1),
+            code.to_string(),
+            body.to_string(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+/// Sends raw bytes, returns what comes back until close or `wait`.
+fn raw(addr: SocketAddr, bytes: &[u8], wait: Duration) -> Vec<u8> {
+    let mut t = TcpStream::connect(addr).unwrap();
+    t.set_read_timeout(Some(wait)).unwrap();
+    let _ = t.write_all(bytes);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match t.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    out
+}
+
+async fn raw_async(addr: SocketAddr, bytes: Vec<u8>, wait: Duration) -> String {
+    tokio::task::spawn_blocking(move || String::from_utf8_lossy(&raw(addr, &bytes, wait)).into_owned())
+        .await
+        .unwrap()
+}
+
+/// A ClientHello for `name`, made by rustls.
+fn client_hello(name: &str) -> Vec<u8> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    let mut conn =
+        rustls::ClientConnection::new(Arc::new(config), name.to_string().try_into().unwrap()).unwrap();
+    let mut out = Vec::new();
+    conn.write_tls(&mut out).unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowed_and_blocked_http_with_logs() {
+    let w = world(|_| {}).await;
+    let proxy = format!("http://{}", w.explicit());
+    let url = format!("http://{}/hello", w.origin);
+    let (rc, code, body) = curl(s(&["-x", &proxy, &url])).await;
+    assert_eq!((rc, code.as_str()), (0, "200"), "{body}");
+    assert!(body.starts_with("hello from origin"), "{body}");
+    // Chunked request body.
+    let echo = format!("http://{}/echo", w.origin);
+    let (_, code, body) = curl(s(&[
+        "-x",
+        &proxy,
+        "-H",
+        "Transfer-Encoding: chunked",
+        "--data-binary",
+        "0123456789",
+        &echo,
+    ]))
+    .await;
+    assert_eq!((code.as_str(), body.as_str()), ("200", "got 10 bytes"));
+    // Blocked by category: the French block page.
+    let (_, code, body) = curl(s(&["-x", &proxy, "http://www.bad.test/page?q=1"])).await;
+    assert_eq!(code, "403");
+    assert!(
+        body.contains("Accès bloqué") && body.contains("adult") && body.contains("la vie scolaire"),
+        "{body}"
+    );
+    // Blocked by an URL entry.
+    let (_, code, _) = curl(s(&["-x", &proxy, &format!("http://{}/interdit/x", w.origin)])).await;
+    assert_eq!(code, "403");
+    // Unreachable origin: 502.
+    let dead = support::free_port();
+    let (_, code, _) = curl(s(&["-x", &proxy, &format!("http://127.0.0.1:{dead}/")])).await;
+    assert_eq!(code, "502");
+    // Transparent HTTP by Host.
+    let t = w.proxy.address(Mode::TransparentHttp).unwrap();
+    let reply = raw_async(
+        t,
+        format!(
+            "GET /hello HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            w.origin
+        )
+        .into_bytes(),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    let reply = raw_async(
+        t,
+        b"GET / HTTP/1.1\r\nHost: bad.test\r\nConnection: close\r\n\r\n".to_vec(),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 403"), "{reply}");
+    // The log lines.
+    let allowed = w.wait_log(|e| e.path == "/hello" && e.mode == "proxy");
+    assert_eq!(allowed[0].decision, "allow");
+    assert_eq!(allowed[0].status, 200);
+    assert!(allowed[0].bytes_down > 10, "{allowed:?}");
+    assert!(allowed[0].source.starts_with("127.0.0.1:"));
+    let denied = w.wait_log(|e| e.host == "www.bad.test");
+    assert_eq!(
+        (
+            denied[0].decision.as_str(),
+            denied[0].category.as_str(),
+            denied[0].status
+        ),
+        ("deny", "adult", 403)
+    );
+    assert_eq!(denied[0].path, "/page?q=1");
+    assert!(!w.wait_log(|e| e.mode == "http" && e.status == 403).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_tunnels_to_a_tls_server() {
+    let w = world(|s| s.default_policy.block = vec!["games".into()]).await;
+    let tls = tls_origin(w.dir.path()).await;
+    let proxy = format!("http://{}", w.explicit());
+    let cacert = w.dir.path().join("cert.pem").display().to_string();
+    let (rc, code, body) = curl(s(&[
+        "-x",
+        &proxy,
+        "--cacert",
+        &cacert,
+        &format!("https://localhost:{}/", tls.port()),
+    ]))
+    .await;
+    assert_eq!((rc, code.as_str(), body.as_str()), (0, "200", "hello over tls"));
+    // Blocked CONNECT: 403 with the explanation.
+    let reply = raw_async(
+        w.explicit(),
+        b"CONNECT www.jeux.test:443 HTTP/1.1\r\nHost: www.jeux.test:443\r\n\r\n".to_vec(),
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 403"), "{reply}");
+    assert!(
+        reply.contains("games") && reply.contains("la vie scolaire"),
+        "{reply}"
+    );
+    let tunnel = w.wait_log(|e| e.mode == "connect" && e.status == 200);
+    assert!(tunnel[0].host.starts_with("localhost:"), "{tunnel:?}");
+    assert!(
+        tunnel[0].bytes_up > 100 && tunnel[0].bytes_down > 500,
+        "{tunnel:?}"
+    );
+    assert!(tunnel[0].path.is_empty(), "no path for tunnels");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_authentication() {
+    let w = world(|s| {
+        s.authentication = AuthMode::Required;
+        s.policies = vec![Policy {
+            name: "eleves".into(),
+            groups: vec!["eleves".into()],
+            block: vec!["games".into()],
+            ..Policy::default()
+        }];
+    })
+    .await;
+    let proxy = format!("http://{}", w.explicit());
+    let url = format!("http://{}/hello", w.origin);
+    let (_, code, _) = curl(s(&["-x", &proxy, &url])).await;
+    assert_eq!(code, "407");
+    let (_, code, _) = curl(s(&["-x", &proxy, "-U", "lea:wrong", &url])).await;
+    assert_eq!(code, "407");
+    let (_, code, body) = curl(s(&["-x", &proxy, "-U", "lea:s3cret", &url])).await;
+    assert_eq!(code, "200");
+    assert!(
+        body.contains("leaked auth false"),
+        "credentials must not reach the origin: {body}"
+    );
+    // The user's policy applies.
+    let (_, code, _) = curl(s(&["-x", &proxy, "-U", "lea:s3cret", "http://jeux.test/"])).await;
+    assert_eq!(code, "403");
+    let e = w.wait_log(|e| e.user == "lea" && e.status == 200);
+    assert_eq!(e[0].policy, "eleves");
+    // Nothing secret in the logs.
+    for f in std::fs::read_dir(w.logs()).unwrap() {
+        let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+        assert!(!text.contains("s3cret") && !text.contains("wrong"), "{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_reload_during_traffic_keeps_connections() {
+    let w = world(|_| {}).await;
+    let proxy = w.explicit();
+    // A tunnel opened before the reload.
+    let mut tunnel = TcpStream::connect(proxy).unwrap();
+    tunnel.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(tunnel, "CONNECT {0} HTTP/1.1\r\nHost: {0}\r\n\r\n", w.origin).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = tunnel.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Traffic while the lists change.
+    let url = format!("http://{}/hello", w.origin);
+    let p = format!("http://{proxy}");
+    let traffic = tokio::spawn({
+        let (url, p) = (url.clone(), p.clone());
+        async move {
+            let mut codes = Vec::new();
+            for _ in 0..30 {
+                codes.push(curl(s(&["-x", &p, &url])).await.1);
+            }
+            codes
+        }
+    });
+    // Allowed (then 502: the name does not resolve).
+    let (_, code, _) = curl(s(&["-x", &p, "http://nouveau.test/"])).await;
+    assert_eq!(code, "502");
+    let src = w.dir.path().join("src2");
+    write_lists(&src, &["bad.test", "nouveau.test"]);
+    // A broken set first: refused, nothing changes.
+    let broken = w.dir.path().join("broken");
+    std::fs::create_dir_all(broken.join("adult")).unwrap();
+    std::fs::write(broken.join("adult/domains"), "not a domain!\n@@@\n").unwrap();
+    assert!(lists::install(&broken, &w.lists()).is_err());
+    lists::install(&src, &w.lists()).unwrap();
+    let rt = w.proxy.runtime.clone();
+    assert!(support::wait_for(Duration::from_secs(10), || rt
+        .list_reloads
+        .load(std::sync::atomic::Ordering::Relaxed)
+        == 1));
+    let (_, code, _) = curl(s(&["-x", &p, "http://nouveau.test/"])).await;
+    assert_eq!(code, "403");
+    let codes = traffic.await.unwrap();
+    assert!(codes.iter().all(|c| c == "200"), "{codes:?}");
+    // The old tunnel still works.
+    write!(
+        tunnel,
+        "GET /hello HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        w.origin
+    )
+    .unwrap();
+    let mut reply = String::new();
+    let _ = tunnel.read_to_string(&mut reply);
+    assert!(
+        reply.starts_with("HTTP/1.1 200") && reply.contains("hello from origin"),
+        "{reply}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_cleanly_and_the_proxy_keeps_serving() {
+    let w = world(|_| {}).await;
+    let p = w.explicit();
+    let url = format!("http://{}/hello", w.origin);
+    let still_serving = || async { curl(s(&["-x", &format!("http://{p}"), &url])).await.1 };
+
+    // Malformed request line.
+    let reply = raw_async(
+        p,
+        b"GARBAGE\x01\x02 nonsense\r\n\r\n".to_vec(),
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 400"), "{reply:?}");
+    // Origin-form request on the explicit proxy.
+    let reply = raw_async(
+        p,
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 400"), "{reply:?}");
+    // Huge headers.
+    let big = format!(
+        "GET {url} HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    let reply = raw_async(p, big.into_bytes(), Duration::from_secs(3)).await;
+    assert!(reply.is_empty() || reply.starts_with("HTTP/1.1 431"), "{reply:?}");
+    assert_eq!(still_serving().await, "200");
+    // Slow client: half a request head, then nothing: closed after the
+    // header timeout (2 s here).
+    let started = std::time::Instant::now();
+    let reply = raw_async(
+        p,
+        format!("GET {url} HTTP/1.1\r\nHost: ").into_bytes(),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(8), "slow client not cut");
+    assert!(reply.is_empty() || reply.starts_with("HTTP/1.1 408"), "{reply:?}");
+    // Transparent HTTPS: a truncated ClientHello, garbage, a blocked SNI.
+    let t = w.proxy.address(Mode::TransparentHttps).unwrap();
+    let hello = client_hello("www.bad.test");
+    let alert = "\u{15}\u{3}\u{3}\u{0}\u{2}\u{2}1";
+    let reply = raw_async(t, hello[..hello.len() / 2].to_vec(), Duration::from_secs(10)).await;
+    assert_eq!(reply, alert);
+    let reply = raw_async(t, b"GET / HTTP/1.1\r\n\r\n".to_vec(), Duration::from_secs(5)).await;
+    assert_eq!(reply, alert);
+    let reply = raw_async(t, hello, Duration::from_secs(5)).await;
+    assert_eq!(reply, alert);
+    let denied = w.wait_log(|e| e.mode == "https" && e.decision == "deny");
+    assert_eq!(
+        (denied[0].host.as_str(), denied[0].category.as_str()),
+        ("www.bad.test", "adult")
+    );
+    // Unreachable CONNECT target: 502.
+    let dead = support::free_port();
+    let reply = raw_async(
+        p,
+        format!("CONNECT 127.0.0.1:{dead} HTTP/1.1\r\n\r\n").into_bytes(),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 502"), "{reply:?}");
+    assert_eq!(still_serving().await, "200");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_limit() {
+    let w = world(|s| s.max_connections = 2).await;
+    let p = w.explicit();
+    let _a = TcpStream::connect(p).unwrap();
+    let _b = TcpStream::connect(p).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let reply = raw_async(
+        p,
+        b"GET http://x/ HTTP/1.1\r\n\r\n".to_vec(),
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 503"), "{reply:?}");
+    drop((_a, _b));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let url = format!("http://{}/hello", w.origin);
+    assert_eq!(curl(s(&["-x", &format!("http://{p}"), &url])).await.1, "200");
+}
+
+/// `preau serve` mounts the proxy when the module is enabled; the CLI
+/// explains decisions and reads the logs.
+#[test]
+fn serve_runs_the_proxy_and_the_cli_explains() {
+    let root = support::TempRoot::new();
+    let out = root.run(&["init"]);
+    assert!(out.status.success(), "{}", support::show(&out));
+    let https = support::free_port();
+    let port = support::free_port();
+    let cfg = root.read("/etc/preau/preau.toml");
+    let cfg = cfg.replace("#enabled = []", "enabled = [\"proxy\"]").replacen(
+        "#listen = [\"[::]:443\"]",
+        &format!("listen = [\"127.0.0.1:{https}\"]"),
+        1,
+    );
+    let cfg = cfg.replace(
+        "#listen = [\"0.0.0.0:3128\"]",
+        &format!("listen = [\"127.0.0.1:{port}\"]"),
+    );
+    root.write("/etc/preau/preau.toml", &cfg);
+    let src = root.path().join("ut1");
+    write_lists(&src, &["bad.test"]);
+    let out = root.run(&["blacklists", "update", src.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", support::show(&out));
+    let out = root.run(&["proxy", "check", "http://www.bad.test/x", "--ip", "10.0.0.5"]);
+    assert_eq!(out.status.code(), Some(1), "{}", support::show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("DENY") && text.contains("adult"), "{text}");
+    let out = root.run(&[
+        "--json",
+        "proxy",
+        "check",
+        "https://ok.test",
+        "--user",
+        "lea",
+        "--group",
+        "eleves",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::show(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["decision"]["allow"], true);
+
+    let mut serve = root.preau(&["serve"]).spawn().unwrap();
+    let up = support::wait_for(Duration::from_secs(15), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let result = std::panic::catch_unwind(|| {
+        assert!(up, "the proxy did not start");
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-x",
+                &format!("http://127.0.0.1:{port}"),
+                "http://bad.test/",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "403");
+        let ok = support::wait_for(Duration::from_secs(5), || {
+            let out = root.run(&["--json", "proxy", "log", "--host", "bad.test"]);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            v.as_array()
+                .is_some_and(|a| a.len() == 1 && a[0]["decision"] == "deny")
+        });
+        assert!(ok, "log line not found by `preau proxy log`");
+    });
+    let _ = nix_kill(serve.id());
+    let _ = serve.wait();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+fn nix_kill(pid: u32) -> std::io::Result<()> {
+    Command::new("kill").arg(pid.to_string()).status().map(|_| ())
+}
