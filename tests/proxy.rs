@@ -252,6 +252,10 @@ async fn allowed_and_blocked_http_with_logs() {
     let (rc, code, body) = curl(s(&["-x", &proxy, &url])).await;
     assert_eq!((rc, code.as_str()), (0, "200"), "{body}");
     assert!(body.starts_with("hello from origin"), "{body}");
+    assert!(
+        body.contains(&format!("{:?}", Some(w.origin.to_string()))),
+        "Host from the target: {body}"
+    );
     // Chunked request body.
     let echo = format!("http://{}/echo", w.origin);
     let (_, code, body) = curl(s(&[
@@ -557,6 +561,7 @@ fn serve_runs_the_proxy_and_the_cli_explains() {
         "#listen = [\"0.0.0.0:3128\"]",
         &format!("listen = [\"127.0.0.1:{port}\"]"),
     );
+    let cfg = format!("{cfg}\n[[proxy.sources]]\nname = \"salle\"\naddresses = [\"10.0.12.0/24\"]\n");
     root.write("/etc/preau/preau.toml", &cfg);
     let src = root.path().join("ut1");
     write_lists(&src, &["bad.test"]);
@@ -579,6 +584,40 @@ fn serve_runs_the_proxy_and_the_cli_explains() {
     assert_eq!(out.status.code(), Some(0), "{}", support::show(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["decision"]["allow"], true);
+
+    // Exam mode for a room, then off.
+    let out = root.run(&[
+        "proxy",
+        "exam",
+        "salle",
+        "--minutes",
+        "5",
+        "--allow",
+        "sujet.test",
+    ]);
+    assert!(out.status.success(), "{}", support::show(&out));
+    let out = root.run(&["proxy", "check", "http://ok.test/", "--ip", "10.0.12.7"]);
+    assert_eq!(out.status.code(), Some(1), "{}", support::show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("examen salle"),
+        "{}",
+        support::show(&out)
+    );
+    let out = root.run(&["proxy", "check", "http://sujet.test/", "--ip", "10.0.12.7"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::show(&out));
+    let out = root.run(&["proxy", "check", "http://ok.test/", "--ip", "10.0.13.7"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "other rooms are not affected: {}",
+        support::show(&out)
+    );
+    let out = root.run(&["proxy", "exam", "salle", "--stop"]);
+    assert!(out.status.success(), "{}", support::show(&out));
+    let out = root.run(&["proxy", "check", "http://ok.test/", "--ip", "10.0.12.7"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::show(&out));
+    let out = root.run(&["proxy", "exam", "nowhere"]);
+    assert_eq!(out.status.code(), Some(1), "{}", support::show(&out));
 
     let mut serve = root.preau(&["serve"]).spawn().unwrap();
     let up = support::wait_for(Duration::from_secs(15), || {
@@ -617,4 +656,127 @@ fn serve_runs_the_proxy_and_the_cli_explains() {
 
 fn nix_kill(pid: u32) -> std::io::Result<()> {
     Command::new("kill").arg(pid.to_string()).status().map(|_| ())
+}
+
+/// Transparent HTTPS: inside a network namespace, nft redirects a
+/// client's port 443 to the proxy, which reads the SNI, then splices to
+/// the original destination (a real TLS server, `openssl s_server`) or
+/// refuses with a TLS alert. Root only.
+#[test]
+fn transparent_https_by_sni_in_a_network_namespace() {
+    let Some(sb) = support::Sandbox::new_or_skip("transparent_https_by_sni_in_a_network_namespace") else {
+        return;
+    };
+    let dir = sb.path().join("root");
+    let root = dir.display().to_string();
+    let out = sb.preau(&["--root", &root, "init"]).output().unwrap();
+    assert!(out.status.success(), "{}", support::show(&out));
+    let (https, tport) = (support::free_port(), support::free_port());
+    let cfg_path = dir.join("etc/preau/preau.toml");
+    let cfg = std::fs::read_to_string(&cfg_path).unwrap();
+    let cfg = cfg
+        .replace("#enabled = []", "enabled = [\"proxy\"]")
+        .replacen(
+            "#listen = [\"[::]:443\"]",
+            &format!("listen = [\"127.0.0.1:{https}\"]"),
+            1,
+        )
+        .replace("#listen = [\"0.0.0.0:3128\"]", "listen = []")
+        .replace(
+            "#transparent_https = []",
+            &format!("transparent_https = [\"127.0.0.1:{tport}\"]"),
+        );
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let src = sb.path().join("ut1");
+    write_lists(&src, &["bad.test"]);
+    let out = sb
+        .preau(&["--root", &root, "blacklists", "update", src.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::show(&out));
+    // The origin: a real TLS server on 127.0.0.2:443.
+    let m = preau::tls::self_signed(&preau::config::settings::Establishment {
+        uai: "0999999X".into(),
+        name: "Test".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    std::fs::write(sb.path().join("cert.pem"), &m.cert_pem).unwrap();
+    std::fs::write(sb.path().join("key.pem"), &m.key_pem).unwrap();
+    let s = sb.path().display().to_string();
+    let mut origin = sb.spawn(
+        "openssl",
+        &[
+            "s_server",
+            "-quiet",
+            "-accept",
+            "127.0.0.2:443",
+            "-cert",
+            &format!("{s}/cert.pem"),
+            "-key",
+            &format!("{s}/key.pem"),
+            "-www",
+        ],
+    );
+    // Redirect the unprivileged client's HTTPS to the proxy (the proxy,
+    // as root, reaches the origin directly).
+    sb.sh(&format!(
+        "nft add table ip preau_test && \
+         nft add chain ip preau_test out '{{ type nat hook output priority -100; }}' && \
+         nft add rule ip preau_test out meta skuid 65534 tcp dport 443 redirect to :{tport}"
+    ));
+    let mut serve = sb.spawn(
+        support::preau_bin().to_str().unwrap(),
+        &["--root", &root, "serve"],
+    );
+    let up = support::wait_for(Duration::from_secs(15), || {
+        sb.command("bash")
+            .args([
+                "-c",
+                &format!("exec 3<>/dev/tcp/127.0.0.1/{tport} && exec 4<>/dev/tcp/127.0.0.2/443"),
+            ])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    });
+    assert!(up, "proxy or origin did not start");
+    let curl = |name: &str| {
+        sb.sh_status(&format!(
+            "setpriv --reuid=65534 --regid=65534 --clear-groups curl -sk --max-time 10 --resolve {name}:443:127.0.0.2 https://{name}/ | head -c 300"
+        ))
+    };
+    let ok = curl("www.ok.test");
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        text.contains("s_server") || text.contains("HTML"),
+        "allowed name not spliced: {}",
+        support::show(&ok)
+    );
+    let denied = curl("www.bad.test");
+    assert!(
+        String::from_utf8_lossy(&denied.stdout).is_empty(),
+        "{}",
+        support::show(&denied)
+    );
+    let ok = support::wait_for(Duration::from_secs(5), || {
+        let out = sb
+            .preau(&["--root", &root, "--json", "proxy", "log"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let entries = v.as_array().cloned().unwrap_or_default();
+        let allowed = entries
+            .iter()
+            .any(|e| e["host"] == "www.ok.test" && e["decision"] == "allow" && e["mode"] == "https");
+        let denied = entries
+            .iter()
+            .any(|e| e["host"] == "www.bad.test" && e["decision"] == "deny" && e["category"] == "adult");
+        allowed && denied
+    });
+    for child in [&mut serve, &mut origin] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(ok, "log lines for both connections");
 }

@@ -92,8 +92,13 @@ pub enum BlacklistsCommand {
         /// The archive or directory.
         source: PathBuf,
     },
-    /// The installed categories and their sizes.
-    Show,
+    /// The installed categories and their sizes, load time and memory.
+    Show {
+        /// Also time this many lookups (half listed names with a
+        /// subdomain, half unlisted names) and print the mean.
+        #[arg(long, value_name = "N")]
+        lookups: Option<usize>,
+    },
 }
 
 fn now_unix() -> i64 {
@@ -367,7 +372,7 @@ pub fn blacklists(env: &Env, command: BlacklistsCommand) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
-        BlacklistsCommand::Show => {
+        BlacklistsCommand::Show { lookups } => {
             if lists::stamp(&dest).is_none() {
                 bail!(
                     "no category lists installed in {}\n    help: run `preau blacklists update ARCHIVE|DIR`",
@@ -375,10 +380,11 @@ pub fn blacklists(env: &Env, command: BlacklistsCommand) -> anyhow::Result<u8> {
                 );
             }
             let index = Index::load(&dest)?;
+            let lookup_ns = lookups.map(|n| lookup_bench(&index, &dest, n));
             if env.json {
                 println!(
                     "{}",
-                    json!({ "dir": dest.display().to_string(), "domains": index.domain_count(), "load_ms": index.load_time.as_millis(), "memory_bytes": index.memory_bytes(), "categories": index.categories })
+                    json!({ "dir": dest.display().to_string(), "domains": index.domain_count(), "load_ms": index.load_time.as_millis(), "memory_bytes": index.memory_bytes(), "lookup_ns": lookup_ns, "categories": index.categories })
                 );
             } else {
                 for c in &index.categories {
@@ -396,10 +402,46 @@ pub fn blacklists(env: &Env, command: BlacklistsCommand) -> anyhow::Result<u8> {
                     index.load_time.as_millis(),
                     index.memory_bytes() / 1_000_000
                 );
+                if let Some(ns) = lookup_ns {
+                    println!("mean lookup: {ns:.0} ns");
+                }
             }
             Ok(exit::OK)
         }
     }
+}
+
+/// Mean nanoseconds of a lookup over `n` hosts: names of the lists with a
+/// subdomain prepended (hits) and the same names altered (misses).
+fn lookup_bench(index: &Index, dir: &std::path::Path, n: usize) -> f64 {
+    let mut hosts = Vec::with_capacity(n);
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        'files: for e in rd.flatten() {
+            if let Ok(text) = std::fs::read_to_string(e.path().join("domains")) {
+                for (i, l) in text.lines().enumerate().step_by(7) {
+                    hosts.push(if i % 2 == 0 {
+                        format!("www.{l}")
+                    } else {
+                        format!("www.x{l}")
+                    });
+                    if hosts.len() >= n {
+                        break 'files;
+                    }
+                }
+            }
+        }
+    }
+    if hosts.is_empty() {
+        return 0.0;
+    }
+    let started = std::time::Instant::now();
+    let mut hits = 0usize;
+    for h in &hosts {
+        index.for_each_hit(h, None, |_| hits += 1);
+    }
+    let ns = started.elapsed().as_nanos() as f64 / hosts.len() as f64;
+    std::hint::black_box(hits);
+    ns
 }
 
 #[cfg(test)]

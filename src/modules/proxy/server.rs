@@ -569,7 +569,8 @@ async fn handle(
     mut req: Request<Incoming>,
 ) -> Response<Body> {
     rt.handled.fetch_add(1, Ordering::Relaxed);
-    let settings = rt.current.load().settings.clone();
+    let current = rt.current.load_full();
+    let settings = &current.settings;
     let mut entry = Entry {
         source: peer.to_string(),
         method: req.method().to_string(),
@@ -709,7 +710,7 @@ async fn handle(
     entry.decision = "allow".into();
 
     if is_connect {
-        return connect_tunnel(rt, req, entry, host, port, &settings).await;
+        return connect_tunnel(rt, req, entry, host, port, settings).await;
     }
 
     // Forward plain HTTP.
@@ -717,7 +718,9 @@ async fn handle(
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
     strip_hop_by_hop(&mut parts.headers, upgrade);
-    if !parts.headers.contains_key(header::HOST) {
+    // Absolute form: the target's authority replaces any Host header
+    // (RFC 9112 §3.2.2); transparent requests keep theirs.
+    if mode == Mode::Explicit || !parts.headers.contains_key(header::HOST) {
         let h = if port == 80 {
             host.clone()
         } else {
@@ -1111,7 +1114,8 @@ fn original_destination(tcp: &TcpStream) -> Option<SocketAddr> {
 const TLS_ACCESS_DENIED: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 49];
 
 async fn transparent_tls(rt: Arc<Runtime>, mut tcp: TcpStream, peer: SocketAddr) {
-    let settings = rt.current.load().settings.clone();
+    let current = rt.current.load_full();
+    let settings = &current.settings;
     let mut entry = Entry {
         source: peer.to_string(),
         method: "TLS".into(),
