@@ -26,8 +26,12 @@ WORK=${WORK:-$(mktemp -d /tmp/preau-bench-proxy.XXXXXX)}
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
 
 (cd "$REPO" && cargo build --release --bin preau --example bench_origin)
-PREAU="$TARGET/release/preau"
-ORIGIN_BIN="$TARGET/release/examples/bench_origin"
+# Private copies: a shared target directory may get another build's binary.
+mkdir -p "$WORK/bin"
+cp "$TARGET/release/preau" "$TARGET/release/examples/bench_origin" "$WORK/bin/"
+PREAU="$WORK/bin/preau"
+ORIGIN_BIN="$WORK/bin/bench_origin"
+"$PREAU" blacklists --help >/dev/null || { echo "$PREAU has no proxy module (another build?)"; exit 1; }
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 now_ms() { date +%s%3N; }
