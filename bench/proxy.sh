@@ -44,6 +44,7 @@ cleanup() {
     [ -f "$WORK/squid/squid.pid" ] && kill "$(cat "$WORK/squid/squid.pid")" 2>/dev/null || true
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 echo "work directory: $WORK"
 if [ ! -f "$WORK/ut1/adult/domains" ]; then
@@ -112,7 +113,7 @@ cp -r "$WORK/ut1/." "$SQ/db/"
             printf 'dest %s {\n\tdomainlist %s/domains\n}\n' "$c" "$c"
         fi
     done
-    printf 'acl {\n\tdefault {\n\t\tpass !adult !agressif !malware !phishing all\n\t\tredirect http://127.0.0.1:%s/blocked\n\t}\n}\n' "$ORIGIN_PORT"
+    printf 'acl {\n\tdefault {\n\t\tpass !adult !agressif !malware !phishing all\n\t\tredirect 302:http://127.0.0.1:%s/blocked\n\t}\n}\n' "$ORIGIN_PORT"
 } > "$SQ/squidGuard.conf"
 T0=$(now_ms)
 squidGuard -c "$SQ/squidGuard.conf" -C all
