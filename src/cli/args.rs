@@ -64,7 +64,7 @@ pub enum Command {
         modules: Vec<String>,
         /// Firewall: roll the new ruleset back by itself after SECONDS
         /// unless `preau confirm` comes first.
-        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(5..=3600))]
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
         confirm: Option<u64>,
     },
     /// Keep the ruleset of the last `apply --confirm` (firewall).

@@ -89,6 +89,8 @@ pub enum Match {
     CtDnat,
     /// Destination address is (or is not) one of the appliance's own.
     DaddrLocal(bool),
+    /// The route to the destination leaves through one of these interfaces.
+    RoutedVia(Vec<String>),
     Days(Vec<&'static str>),
     Hours(String, String),
 }
@@ -192,6 +194,7 @@ impl Match {
             Match::CtDnat => "ct status dnat".into(),
             Match::DaddrLocal(true) => "fib daddr type local".into(),
             Match::DaddrLocal(false) => "fib daddr type != local".into(),
+            Match::RoutedVia(l) => format!("fib daddr oifname {}", ifaces(l)),
             Match::Days(d) => format!(
                 "meta day {{ {} }}",
                 d.iter().map(|d| quote(d)).collect::<Vec<_>>().join(", ")
@@ -661,7 +664,7 @@ pub fn build(eff: &Effective) -> Ruleset {
                         prerouting.push(Rule {
                             matches: vec![
                                 Match::InIface(z.interfaces.clone()),
-                                Match::DaddrLocal(false),
+                                Match::RoutedVia(out.interfaces.clone()),
                                 Match::L4(vec!["tcp"]),
                                 Match::Dport(Elems::List(vec![port.to_string()])),
                             ],
