@@ -56,9 +56,6 @@ impl Files {
     pub fn boot(&self) -> PathBuf {
         self.dir.join("boot.nft")
     }
-    pub fn candidate(&self) -> PathBuf {
-        self.dir.join("candidate.nft")
-    }
     pub fn pending(&self) -> PathBuf {
         self.dir.join("pending.json")
     }
@@ -84,9 +81,16 @@ pub fn live_table(host: &dyn Host) -> Result<Option<String>, HostError> {
     }
 }
 
-/// The hash tag of the live table, if it is one of ours.
+/// The hash tag of the live table, if it is one of ours (terse listing:
+/// set elements left out).
 pub fn live_tag(host: &dyn Host) -> Option<String> {
-    live_table(host).ok().flatten().and_then(|t| tag_of(&t))
+    let out = host
+        .run(&Command::new([NFT, "-t", "list", "table", "inet", "preau"]))
+        .ok()?;
+    if !out.success() {
+        return None;
+    }
+    tag_of(&String::from_utf8_lossy(&out.stdout))
 }
 
 /// Saves the live table into `previous.nft` as a file that restores it.
@@ -98,6 +102,13 @@ pub fn save_previous(host: &dyn Host, files: &Files) -> Result<(), HostError> {
         text.push_str("# there was no inet preau table: restoring removes it\n");
     }
     host.write_file(&files.previous(), text.as_bytes(), 0o600, &Owner::root())
+}
+
+/// `nft -f -`: loads ruleset text given on standard input (one
+/// transaction, like a file).
+pub fn load_text(host: &dyn Host, text: &str) -> Result<(), HostError> {
+    host.run_ok(&Command::new([NFT, "-f", "/dev/stdin"]).stdin(text))
+        .map(|_| ())
 }
 
 /// `nft -f FILE` for a logical path.
@@ -138,6 +149,9 @@ pub struct LoadRuleset {
     pub files: Files,
     pub rules: usize,
     pub sets: usize,
+    /// The live table is the one `before` holds (checked by the plan):
+    /// `before` is then the previous ruleset, no need to list the kernel's.
+    pub live_is_before: bool,
 }
 
 impl CustomChange for LoadRuleset {
@@ -170,11 +184,11 @@ impl CustomChange for LoadRuleset {
         let f = &self.files;
         let root = Owner::root();
         if loads_kernel(host) {
-            save_previous(host, f)?;
-            host.write_file(&f.candidate(), self.text.as_bytes(), 0o600, &root)?;
-            let loaded = load_file(host, &f.candidate());
-            let _ = host.remove_file(&f.candidate());
-            loaded?;
+            match (&self.before, self.live_is_before) {
+                (Some(before), true) => host.write_file(&f.previous(), before.as_bytes(), 0o600, &root)?,
+                _ => save_previous(host, f)?,
+            }
+            load_text(host, &self.text)?;
         }
         host.write_file(&f.ruleset(), self.text.as_bytes(), 0o600, &root)?;
         if read_pending(host, f).is_none() {
@@ -441,6 +455,7 @@ mod tests {
             files: files.clone(),
             rules: 1,
             sets: 0,
+            live_is_before: false,
         };
         change.apply(&host).unwrap();
         assert_eq!(
@@ -448,9 +463,7 @@ mod tests {
             vec![
                 "run nft list table inet preau",
                 "write /var/lib/preau/firewall/previous.nft 600 root:root (100 bytes)",
-                "write /var/lib/preau/firewall/candidate.nft 600 root:root (4 bytes)",
-                "run nft -f /var/lib/preau/firewall/candidate.nft",
-                "remove /var/lib/preau/firewall/candidate.nft",
+                "run nft -f /dev/stdin",
                 "write /var/lib/preau/firewall/ruleset.nft 600 root:root (4 bytes)",
             ]
         );

@@ -147,9 +147,13 @@ impl Module for Firewall {
         let before = host
             .read(&files.ruleset())?
             .map(|b| String::from_utf8_lossy(&b).into_owned());
-        let live_ok = !apply::loads_kernel(host) || apply::live_tag(host) == render::tag_of(&text);
+        let loads = apply::loads_kernel(host);
+        let live = if loads { apply::live_tag(host) } else { None };
+        let live_ok = !loads || live == render::tag_of(&text);
         if before.as_deref() != Some(text.as_str()) || !live_ok {
+            let live_is_before = live.is_some() && live == before.as_deref().and_then(render::tag_of);
             changes.push(Some(Change::Custom(Box::new(LoadRuleset {
+                live_is_before,
                 rules: ruleset.rule_count(),
                 sets: ruleset.sets.len(),
                 text,
@@ -313,7 +317,7 @@ mod tests {
         assert_eq!(host.text("/var/lib/preau/firewall/boot.nft").unwrap(), text);
         // The recording host now "has" the table with its tag.
         host.respond(
-            "nft list table inet preau",
+            "nft -t list table inet preau",
             crate::host::Output {
                 status: 0,
                 stdout: text.into_bytes(),
