@@ -335,3 +335,26 @@ fn lock_out_risks_are_refused_before_anything_is_applied() {
     }
     assert_eq!(lab.live_tag(), "none", "nothing was loaded");
 }
+
+#[test]
+fn no_plain_apply_while_a_confirm_apply_waits() {
+    let Some(lab) = Lab::new("no_plain_apply_while_a_confirm_apply_waits") else {
+        return;
+    };
+    lab.preau_ok(&["apply"]);
+    lab.write_config(&BASE_CONFIG.replace("to_port = 80", "to_port = 81"));
+    lab.preau_ok(&["apply", "--confirm", "60"]);
+    let waiting = lab.live_tag();
+    lab.write_config(&BASE_CONFIG.replace("to_port = 80", "to_port = 82"));
+    let out = lab.preau(&["apply"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("preau confirm"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(lab.live_tag(), waiting);
+    lab.preau_ok(&["confirm"]);
+    lab.preau_ok(&["apply"]);
+    assert_ne!(lab.live_tag(), waiting);
+}

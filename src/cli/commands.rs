@@ -231,10 +231,7 @@ pub fn apply(env: &Env, only: &[String], confirm: Option<u64>) -> anyhow::Result
     let plan = make_plan(env, &config, only)?;
     let mut store = Store::open_existing(&env.db_path(&config))?;
     // A confirm-apply arms its rollback timer before anything changes.
-    let armed = match confirm {
-        Some(seconds) => modules::firewall::cli::arm_for_plan(env, &config, &plan, seconds)?,
-        None => None,
-    };
+    let armed = modules::firewall::cli::before_apply(env, &config, &plan, confirm)?;
     let report = engine::apply(&env.host, &plan);
     let names = plan
         .modules

@@ -75,13 +75,14 @@ pub fn counters(env: &Env) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// Arms the confirm timer for `apply --confirm SECONDS` when the plan
-/// loads a new ruleset. Returns `None` (with a note) when it does not.
-pub fn arm_for_plan(
+/// Before an apply: refuses to load a ruleset while a confirm-apply is
+/// waiting, and arms the confirm timer for `apply --confirm SECONDS` when
+/// the plan loads a new ruleset (`None`, with a note, when it does not).
+pub fn before_apply(
     env: &Env,
     config: &Config,
     plan: &crate::engine::Plan,
-    seconds: u64,
+    confirm: Option<u64>,
 ) -> anyhow::Result<Option<apply::Armed>> {
     let loads = plan
         .modules
@@ -89,6 +90,15 @@ pub fn arm_for_plan(
         .filter(|m| m.module == "firewall")
         .flat_map(|m| &m.changes)
         .any(|c| c.summary().starts_with("~ load the firewall ruleset"));
+    if loads && let Some(p) = apply::read_pending(&env.host, &files(config)) {
+        anyhow::bail!(
+            "a confirm-apply of the firewall is waiting ({} s left)\n    help: run `preau confirm` to keep it or `preau rollback` to undo it, then apply again",
+            apply::seconds_left(&p).max(0)
+        );
+    }
+    let Some(seconds) = confirm else {
+        return Ok(None);
+    };
     if !loads {
         if !env.json {
             eprintln!("note: the firewall ruleset does not change: --confirm has nothing to guard");

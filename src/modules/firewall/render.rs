@@ -86,6 +86,8 @@ pub enum Match {
     /// Destination port (with the L4 match before it).
     Dport(Elems),
     CtState(&'static str),
+    /// Address family: "ipv4" or "ipv6".
+    NfProto(&'static str),
     CtDnat,
     /// Destination address is (or is not) one of the appliance's own.
     DaddrLocal(bool),
@@ -191,6 +193,7 @@ impl Match {
             Match::L4(p) => format!("meta l4proto {{ {} }}", p.join(", ")),
             Match::Dport(e) => format!("th dport {}", e.render()),
             Match::CtState(s) => format!("ct state {s}"),
+            Match::NfProto(f) => format!("meta nfproto {f}"),
             Match::CtDnat => "ct status dnat".into(),
             Match::DaddrLocal(true) => "fib daddr type local".into(),
             Match::DaddrLocal(false) => "fib daddr type != local".into(),
@@ -793,12 +796,9 @@ pub fn build(eff: &Effective) -> Ruleset {
     let mut postrouting = Vec::new();
     if let (Some(out), true) = (outside, s.masquerade) {
         postrouting.push(Rule {
-            matches: vec![Match::OutIface(out.interfaces.clone())],
+            matches: vec![Match::NfProto("ipv4"), Match::OutIface(out.interfaces.clone())],
             verdict: Verdict::Masquerade,
-            comment: format!(
-                "traffic leaving through {} takes the appliance's address",
-                out.name
-            ),
+            comment: format!("IPv4 leaving through {} takes the appliance's address", out.name),
         });
     }
 
