@@ -14,7 +14,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 if [ -z "${PREAU_BIN:-}" ]; then
   (cd "$repo" && cargo build --release --quiet)
-  PREAU_BIN="${CARGO_TARGET_DIR:-$repo/target}/release/preau"
+  # A shared target directory may be rebuilt by another checkout: keep a
+  # private copy of this one's binary.
+  PREAU_BIN=$(mktemp /tmp/preau-bench-XXXXXX)
+  cp "${CARGO_TARGET_DIR:-$repo/target}/release/preau" "$PREAU_BIN"
+  trap 'rm -f "$PREAU_BIN"' EXIT
+fi
+if ! "$PREAU_BIN" firewall --help >/dev/null 2>&1; then
+  echo "$PREAU_BIN has no firewall module (another branch's build?)" >&2
+  exit 1
 fi
 export PREAU_BIN RUNS="${RUNS:-21}"
-exec unshare --net -- python3 "$here/firewall_driver.py"
+unshare --net -- python3 "$here/firewall_driver.py"
