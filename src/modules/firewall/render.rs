@@ -541,6 +541,8 @@ pub fn build(eff: &Effective) -> Ruleset {
             comment: "ping and IPv6 neighbour discovery".into(),
         },
     ];
+    // Zone services: after the explicit rules, so that a rule can narrow them.
+    let mut services = Vec::new();
     for z in &eff.zones {
         for svc in Service::ALL {
             if !z.services.contains(&svc) {
@@ -554,7 +556,7 @@ pub fn build(eff: &Effective) -> Ruleset {
                 }
             }
             for (proto, list) in by_proto {
-                input.push(Rule {
+                services.push(Rule {
                     matches: vec![
                         Match::InIface(z.interfaces.clone()),
                         Match::L4(vec![proto]),
@@ -566,7 +568,7 @@ pub fn build(eff: &Effective) -> Ruleset {
             }
         }
         if z.web == WebMode::Redirect {
-            input.push(Rule {
+            services.push(Rule {
                 matches: vec![
                     Match::InIface(z.interfaces.clone()),
                     Match::L4(vec!["tcp"]),
@@ -782,6 +784,7 @@ pub fn build(eff: &Effective) -> Ruleset {
             comment: format!("{from} to {to}: {action} (zone policy)"),
         });
     }
+    input.extend(services);
     input.push(Rule {
         matches: vec![],
         verdict: verdict(Action::Drop, s.log_drops),
@@ -973,6 +976,61 @@ from = ["192.0.2.0/24"]
         assert_ne!(tag, tag_of(&rendered("preset = \"2-zones\"")).unwrap());
         assert!(a.starts_with("#!/usr/sbin/nft -f\n"));
         assert!(a.contains("\ntable inet preau\ndelete table inet preau\ntable inet preau {\n"));
+    }
+
+    proptest::proptest! {
+        /// Whatever the settings, validation and rendering never panic, and
+        /// valid settings render one table with balanced braces.
+        #[test]
+        fn any_settings_render_or_are_refused(
+            names in proptest::collection::vec("[a-z]{1,6}", 1..5),
+            ifaces in proptest::collection::vec("eth[0-9]", 1..5),
+            nets in proptest::collection::vec((0u8..=255, 0u8..=255, 0u8..=32), 0..5),
+            rule_from in "[a-z]{0,6}",
+            ports in proptest::collection::vec("[0-9@a-z-]{0,6}", 0..3),
+            comment in "\\PC{0,40}",
+        ) {
+            let mut s = FirewallSettings { preset: String::new(), ..Default::default() };
+            for (i, n) in names.iter().enumerate() {
+                s.zones.push(super::super::settings::Zone {
+                    name: n.clone(),
+                    interfaces: vec![ifaces[i % ifaces.len()].clone()],
+                    subnets: nets.get(i).map(|(a, b, p)| format!("10.{a}.{b}.0/{p}")).into_iter().collect(),
+                    services: Some(vec![super::super::settings::Service::Ssh]),
+                    web: None,
+                });
+            }
+            s.outside_zone = names[0].clone();
+            s.rules.push(super::super::settings::Rule {
+                comment,
+                from_zone: rule_from,
+                protocol: super::super::settings::Protocol::Tcp,
+                ports,
+                ..Default::default()
+            });
+            let mut p = crate::config::Problems::default();
+            crate::config::Validate::validate(&s, "firewall", &mut p);
+            let text = render(&s.effective());
+            if p.is_empty() {
+                // Braces outside quoted strings (comments may hold any text).
+                let bare: String = text.split('"').step_by(2).collect();
+                proptest::prop_assert_eq!(bare.matches('{').count(), bare.matches('}').count());
+                proptest::prop_assert_eq!(text.matches('"').count() % 2, 0);
+                proptest::prop_assert_eq!(text.matches("\ntable inet preau {").count(), 1);
+            }
+        }
+
+        #[test]
+        fn cidr_round_trip_and_overlap_is_symmetric(a in 0u32.., p in 0u8..=32, b in 0u32.., q in 0u8..=32) {
+            let net = |x: u32, len: u8| {
+                let c = Cidr { addr: std::net::IpAddr::V4(x.into()), prefix: len };
+                Cidr::parse(&format!("{}/{len}", c.network())).unwrap()
+            };
+            let (x, y) = (net(a, p), net(b, q));
+            proptest::prop_assert_eq!(Cidr::parse(&x.to_string()).unwrap(), x);
+            proptest::prop_assert_eq!(x.overlaps(&y), y.overlaps(&x));
+            proptest::prop_assert!(x.contains(x.network()));
+        }
     }
 
     #[test]
