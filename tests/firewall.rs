@@ -303,6 +303,19 @@ fn confirmed_apply_stays_and_rollback_restores_the_saved_ruleset() {
     assert_eq!(lab.connect("tea", "192.0.2.100", 80), "outside:80:192.0.2.1");
     let boot = std::fs::read_to_string(lab.root.join("var/lib/preau/firewall/boot.nft")).unwrap();
     assert!(boot.contains(&second), "boot follows the confirmed ruleset");
+    // At boot, the unit loads boot.nft before the network is up: the
+    // confirmed ruleset comes back on an empty kernel.
+    let unit = std::fs::read_to_string(lab.root.join("etc/systemd/system/preau-firewall.service")).unwrap();
+    assert!(unit.contains("Before=network-pre.target"), "{unit}");
+    assert!(
+        unit.contains("ExecStart=/usr/sbin/nft -f /var/lib/preau/firewall/boot.nft"),
+        "{unit}"
+    );
+    lab.sb.sh(&format!(
+        "nft delete table inet preau && nft -f {}/var/lib/preau/firewall/boot.nft",
+        lab.root.display()
+    ));
+    assert_eq!(lab.live_tag(), second);
     // Nothing left to confirm.
     let out = lab.preau(&["confirm"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));

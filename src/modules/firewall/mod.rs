@@ -107,7 +107,8 @@ impl Module for Firewall {
         if ctx.host.is_live() {
             for z in ctx.config.firewall.effective().zones {
                 for i in &z.interfaces {
-                    if !std::path::Path::new("/sys/class/net").join(i).exists() {
+                    let sys = std::path::Path::new("/sys/class/net").join(i);
+                    if !matches!(ctx.host.meta(&sys), Ok(Some(_))) {
                         found.push(Finding {
                             module: "firewall",
                             message: format!("interface {i} of zone {} does not exist on this host", z.name),
@@ -325,6 +326,43 @@ mod tests {
             },
         );
         assert!(FIREWALL.plan(&ctx).unwrap().is_empty());
+    }
+
+    #[test]
+    fn check_reports_what_nft_refuses_but_not_missing_privileges() {
+        let host = RecordingHost::new();
+        let config = config();
+        let ctx = Context {
+            config: &config,
+            host: &host,
+            config_path: "/etc/preau/preau.toml".into(),
+        };
+        let found = FIREWALL.check(&ctx);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(
+            found[0].message,
+            "interface eth0 of zone outside does not exist on this host"
+        );
+        for i in ["eth0", "eth1", "eth2"] {
+            host.seed(&format!("/sys/class/net/{i}"), b"");
+        }
+        assert!(FIREWALL.check(&ctx).is_empty());
+        assert!(host.log().iter().all(|l| l == "run nft -c -f /dev/stdin"));
+        let refused = |stderr: &str| crate::host::Output {
+            status: 1,
+            stdout: vec![],
+            stderr: stderr.as_bytes().to_vec(),
+        };
+        host.respond("nft -c", refused("Error: Operation not permitted"));
+        assert!(FIREWALL.check(&ctx).is_empty());
+        host.respond("nft -c", refused("/dev/stdin:12:3: Error: syntax error"));
+        let found = FIREWALL.check(&ctx);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.starts_with("nft refuses the rendered ruleset"),
+            "{:?}",
+            found[0]
+        );
     }
 
     #[test]
