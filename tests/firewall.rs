@@ -257,11 +257,15 @@ fn confirm_apply_without_confirmation_is_rolled_back() {
     assert_eq!(lab.connect("adm", "10.2.0.1", 8443), "appliance:8443:10.2.0.10");
 
     // A change that cuts the administrator off the console…
-    lab.write_config(&BASE_CONFIG.replace(
+    let cut = BASE_CONFIG.replace(
         "name = \"admin\"\n",
         "name = \"admin\"\nservices = [\"ssh\", \"smb\"]\n",
-    ));
+    );
+    lab.write_config(&cut);
     let out = lab.preau_ok(&["apply", "firewall", "--confirm", "3"]);
+    // (the administrator starts editing the configuration meanwhile: the
+    // timer does not depend on it)
+    lab.write_config("[establishment\nbroken = ");
     assert!(out.contains("preau confirm"), "{out}");
     assert_ne!(lab.live_tag(), first);
     assert!(lab.connect("adm", "10.2.0.1", 8443).starts_with("FAIL"));
@@ -278,6 +282,7 @@ fn confirm_apply_without_confirmation_is_rolled_back() {
     );
     assert_eq!(lab.connect("adm", "10.2.0.1", 8443), "appliance:8443:10.2.0.10");
     assert!(!lab.root.join("var/lib/preau/firewall/pending.json").exists());
+    lab.write_config(&cut);
     // The plan shows the unconfirmed change as still to do.
     let out = lab.preau(&["plan", "firewall"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));

@@ -144,10 +144,21 @@ pub enum FirewallCommand {
     /// (internal) Sleep SECONDS, then roll back unless confirmed; started
     /// by `apply --confirm`.
     #[command(hide = true)]
-    RollbackAfter { seconds: u64, token: String },
+    RollbackAfter {
+        seconds: u64,
+        token: String,
+        /// State directory (the timer must not depend on a configuration
+        /// that may be edited meanwhile).
+        #[arg(long)]
+        state_dir: PathBuf,
+    },
     /// (internal) Roll back unless confirmed; run by the systemd timer.
     #[command(hide = true)]
-    RollbackIfPending { token: String },
+    RollbackIfPending {
+        token: String,
+        #[arg(long)]
+        state_dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

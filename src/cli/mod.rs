@@ -82,18 +82,20 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Check => commands::check(&env),
         Command::Plan { modules } => commands::plan(&env, &modules),
         Command::Apply { modules, confirm } => commands::apply(&env, &modules, confirm),
-        Command::Confirm => crate::modules::firewall::cli::confirm(&env, &env.config()?),
-        Command::Rollback => crate::modules::firewall::cli::rollback(&env, &env.config()?),
+        Command::Confirm => crate::modules::firewall::cli::confirm(&env),
+        Command::Rollback => crate::modules::firewall::cli::rollback(&env),
         Command::Firewall { command } => {
             use crate::modules::firewall::cli as fw;
             match command {
                 FirewallCommand::Show => fw::show(&env, &env.config()?),
                 FirewallCommand::Counters => fw::counters(&env),
-                FirewallCommand::RollbackAfter { seconds, token } => {
-                    fw::rollback_after(&env, &env.config()?, seconds, &token)
-                }
-                FirewallCommand::RollbackIfPending { token } => {
-                    fw::rollback_if_pending(&env, &env.config()?, &token)
+                FirewallCommand::RollbackAfter {
+                    seconds,
+                    token,
+                    state_dir,
+                } => fw::rollback_after(&env, &state_dir, seconds, &token),
+                FirewallCommand::RollbackIfPending { token, state_dir } => {
+                    fw::rollback_if_pending(&env, &state_dir, &token)
                 }
             }
         }

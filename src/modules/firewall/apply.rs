@@ -264,7 +264,13 @@ pub fn arm(host: &dyn Host, files: &Files, seconds: u64, inv: &Invocation) -> an
             format!("--on-active={seconds}s"),
             "--timer-property=AccuracySec=1s".into(),
         ];
-        argv.extend(inv.args(&["firewall".into(), "rollback-if-pending".into(), token.clone()]));
+        argv.extend(inv.args(&[
+            "firewall".into(),
+            "rollback-if-pending".into(),
+            token.clone(),
+            "--state-dir".into(),
+            files_state_dir(files),
+        ]));
         host.run_ok(&Command::new(argv))
             .map(|_| ())
             .map_err(anyhow::Error::from)
@@ -274,6 +280,8 @@ pub fn arm(host: &dyn Host, files: &Files, seconds: u64, inv: &Invocation) -> an
             "rollback-after".into(),
             seconds.to_string(),
             token.clone(),
+            "--state-dir".into(),
+            files_state_dir(files),
         ]))
     };
     if let Err(e) = started {
@@ -281,6 +289,15 @@ pub fn arm(host: &dyn Host, files: &Files, seconds: u64, inv: &Invocation) -> an
         return Err(e).context("cannot start the rollback timer; nothing was applied");
     }
     Ok(Armed { pending })
+}
+
+fn files_state_dir(files: &Files) -> String {
+    files
+        .dir
+        .parent()
+        .unwrap_or(Path::new("/var/lib/preau"))
+        .display()
+        .to_string()
 }
 
 /// Starts a process that outlives this one: its own process group, no

@@ -22,28 +22,48 @@ fn report(env: &Env, out: &Outcome) -> u8 {
     if out.done { exit::OK } else { exit::FAILURE }
 }
 
+/// The state directory for confirm and rollback. They must work even
+/// when the configuration is being edited and does not validate: then
+/// `[paths] state_dir` is read from the raw file, else the default.
+fn state_files(env: &Env) -> Files {
+    let dir = match env.config() {
+        Ok(c) => c.paths.state_dir,
+        Err(e) => {
+            let raw = std::fs::read_to_string(env.host.real_path(&env.config_path)).ok();
+            let from_raw = raw
+                .and_then(|t| t.parse::<toml::Table>().ok())
+                .and_then(|t| t.get("paths")?.get("state_dir")?.as_str().map(String::from));
+            let dir = from_raw.unwrap_or_else(|| crate::config::settings::PathsSettings::default().state_dir);
+            eprintln!("warning: the configuration does not load ({e:#}); using the state directory {dir}");
+            dir
+        }
+    };
+    Files::new(Path::new(&dir))
+}
+
 /// `preau confirm`.
-pub fn confirm(env: &Env, config: &Config) -> anyhow::Result<u8> {
-    let out = apply::confirm(&env.host, &files(config))?;
+pub fn confirm(env: &Env) -> anyhow::Result<u8> {
+    let out = apply::confirm(&env.host, &state_files(env))?;
     Ok(report(env, &out))
 }
 
 /// `preau rollback`.
-pub fn rollback(env: &Env, config: &Config) -> anyhow::Result<u8> {
-    let out = apply::rollback(&env.host, &files(config))?;
+pub fn rollback(env: &Env) -> anyhow::Result<u8> {
+    let out = apply::rollback(&env.host, &state_files(env))?;
     Ok(report(env, &out))
 }
 
-/// `preau firewall rollback-after SECONDS TOKEN` (started by `apply
-/// --confirm`, not by hand).
-pub fn rollback_after(env: &Env, config: &Config, seconds: u64, token: &str) -> anyhow::Result<u8> {
-    let out = apply::rollback_after(&env.host, &files(config), seconds, token)?;
+/// `preau firewall rollback-after SECONDS TOKEN --state-dir DIR` (started
+/// by `apply --confirm`, not by hand).
+pub fn rollback_after(env: &Env, state_dir: &Path, seconds: u64, token: &str) -> anyhow::Result<u8> {
+    let out = apply::rollback_after(&env.host, &Files::new(state_dir), seconds, token)?;
     Ok(if out.done { exit::OK } else { exit::FAILURE })
 }
 
-/// `preau firewall rollback-if-pending TOKEN` (the systemd timer's end).
-pub fn rollback_if_pending(env: &Env, config: &Config, token: &str) -> anyhow::Result<u8> {
-    let out = apply::rollback_if_pending(&env.host, &files(config), token)?;
+/// `preau firewall rollback-if-pending TOKEN --state-dir DIR` (the systemd
+/// timer's end).
+pub fn rollback_if_pending(env: &Env, state_dir: &Path, token: &str) -> anyhow::Result<u8> {
+    let out = apply::rollback_if_pending(&env.host, &Files::new(state_dir), token)?;
     Ok(if out.done { exit::OK } else { exit::FAILURE })
 }
 
