@@ -362,6 +362,13 @@ pub fn confirm(host: &dyn Host, files: &Files) -> Result<Outcome, HostError> {
                 .into(),
         });
     };
+    if seconds_left(&p) < -EXPIRY_GRACE {
+        return Ok(Outcome {
+            action: "confirm",
+            done: false,
+            message: "too late: this confirm-apply expired and its rollback did not run (was the server restarted?)\n    help: run `preau rollback`, then apply again".into(),
+        });
+    }
     disarm(host, files, &p);
     if let Some(text) = host.read(&files.ruleset())? {
         host.write_file(&files.boot(), &text, 0o600, &Owner::root())?;
@@ -440,6 +447,10 @@ pub fn rollback_after(
     rollback_if_pending(host, files, token)
 }
 
+/// Seconds past the deadline after which a pending confirm whose timer
+/// never fired (a restart) counts as expired.
+pub const EXPIRY_GRACE: i64 = 30;
+
 /// Seconds left before a pending confirm rolls back.
 pub fn seconds_left(p: &Pending) -> i64 {
     p.deadline as i64 - now() as i64
@@ -464,7 +475,7 @@ mod tests {
         let files = Files::new(Path::new("/var/lib/preau"));
         host.seed(
             "/var/lib/preau/firewall/pending.json",
-            br#"{"token":"t","seconds":5,"deadline":1,"timer":"process"}"#,
+            br#"{"token":"t","seconds":5,"deadline":99999999999,"timer":"process"}"#,
         );
         let change = LoadRuleset {
             text: "NEW\n".into(),
@@ -509,6 +520,12 @@ mod tests {
             br#"{"token":"abc","seconds":5,"deadline":1,"timer":"process"}"#,
         );
         assert!(!rollback_if_pending(&host, &files, "other").unwrap().done);
+        let late = confirm(&host, &files).unwrap();
+        assert!(
+            !late.done && late.message.starts_with("too late"),
+            "{}",
+            late.message
+        );
         assert!(rollback_if_pending(&host, &files, "abc").unwrap().done);
         assert!(
             host.log()

@@ -111,6 +111,11 @@ pub fn before_apply(
         .flat_map(|m| &m.changes)
         .any(|c| c.summary().starts_with("~ load the firewall ruleset"));
     if loads && let Some(p) = apply::read_pending(&env.host, &files(config)) {
+        if apply::seconds_left(&p) < -apply::EXPIRY_GRACE {
+            anyhow::bail!(
+                "a confirm-apply of the firewall expired but its rollback did not run (was the server restarted?)\n    help: run `preau rollback`, then apply again"
+            );
+        }
         anyhow::bail!(
             "a confirm-apply of the firewall is waiting ({} s left)\n    help: run `preau confirm` to keep it or `preau rollback` to undo it, then apply again",
             apply::seconds_left(&p).max(0)

@@ -192,10 +192,15 @@ impl Module for Firewall {
         }
         if let Some(p) = apply::read_pending(ctx.host, &files) {
             state = State::Degraded;
-            details.push(format!(
-                "confirm-apply pending: rolls back in {} s unless `preau confirm`",
-                apply::seconds_left(&p).max(0)
-            ));
+            let left = apply::seconds_left(&p);
+            details.push(if left < -apply::EXPIRY_GRACE {
+                "a confirm-apply expired without its rollback (restart?): run `preau rollback`".into()
+            } else {
+                format!(
+                    "confirm-apply pending: rolls back in {} s unless `preau confirm`",
+                    left.max(0)
+                )
+            });
         }
         if live.is_some() {
             match counters(ctx.host) {
