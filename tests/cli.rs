@@ -220,3 +220,25 @@ fn config_schema_reference_sample_and_generators() {
     assert_eq!(list[0]["name"], "system");
     assert_eq!(list[0]["enabled"], true);
 }
+
+#[test]
+fn concurrent_apply_is_refused() {
+    let root = TempRoot::new();
+    assert!(root.run(&["init"]).status.success());
+    let lock_file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(root.path().join("var/lib/preau/apply.lock"))
+        .unwrap();
+    let held = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
+    let out = root.run(&["apply"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("another `preau apply` is running"),
+        "{}",
+        show(&out)
+    );
+    drop(held);
+    assert_eq!(root.run(&["apply"]).status.code(), Some(0));
+}
