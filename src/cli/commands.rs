@@ -224,12 +224,17 @@ pub fn plan(env: &Env, only: &[String]) -> anyhow::Result<u8> {
     Ok(if plan.is_empty() { exit::OK } else { exit::PENDING })
 }
 
-pub fn apply(env: &Env, only: &[String]) -> anyhow::Result<u8> {
+pub fn apply(env: &Env, only: &[String], confirm: Option<u64>) -> anyhow::Result<u8> {
     let config = config_or_report!(env);
     let state_real = env.host.real_path(Path::new(&config.paths.state_dir));
     let _lock = ApplyLock::take(&state_real)?;
     let plan = make_plan(env, &config, only)?;
     let mut store = Store::open_existing(&env.db_path(&config))?;
+    // A confirm-apply arms its rollback timer before anything changes.
+    let armed = match confirm {
+        Some(seconds) => modules::firewall::cli::arm_for_plan(env, &config, &plan, seconds)?,
+        None => None,
+    };
     let report = engine::apply(&env.host, &plan);
     let names = plan
         .modules
@@ -253,6 +258,9 @@ pub fn apply(env: &Env, only: &[String]) -> anyhow::Result<u8> {
         println!("Nothing to do: the system matches the configuration.");
     } else {
         print!("{}", report.render());
+    }
+    if let Some(armed) = armed {
+        modules::firewall::cli::after_apply(env, &config, armed, &report);
     }
     Ok(if report.ok { exit::OK } else { exit::FAILURE })
 }

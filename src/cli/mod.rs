@@ -11,7 +11,7 @@ pub use args::Cli;
 use crate::config::Config;
 use crate::host::{Host, RealHost};
 use anyhow::Context as _;
-use args::{Command, ConfigCommand, GenerateCommand, ModulesCommand};
+use args::{Command, ConfigCommand, FirewallCommand, GenerateCommand, ModulesCommand};
 use std::path::{Path, PathBuf};
 
 /// Exit statuses of the contract.
@@ -81,7 +81,22 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Init(a) => commands::init(&env, &a),
         Command::Check => commands::check(&env),
         Command::Plan { modules } => commands::plan(&env, &modules),
-        Command::Apply { modules } => commands::apply(&env, &modules),
+        Command::Apply { modules, confirm } => commands::apply(&env, &modules, confirm),
+        Command::Confirm => crate::modules::firewall::cli::confirm(&env, &env.config()?),
+        Command::Rollback => crate::modules::firewall::cli::rollback(&env, &env.config()?),
+        Command::Firewall { command } => {
+            use crate::modules::firewall::cli as fw;
+            match command {
+                FirewallCommand::Show => fw::show(&env, &env.config()?),
+                FirewallCommand::Counters => fw::counters(&env),
+                FirewallCommand::RollbackAfter { seconds, token } => {
+                    fw::rollback_after(&env, &env.config()?, seconds, &token)
+                }
+                FirewallCommand::RollbackIfPending { token } => {
+                    fw::rollback_if_pending(&env, &env.config()?, &token)
+                }
+            }
+        }
         Command::Status => commands::status(&env),
         Command::Serve => {
             let config = env.config()?;

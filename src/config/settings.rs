@@ -33,6 +33,10 @@ pub struct Config {
     /// Where Préau keeps its state and logs on this server.
     #[serde(default)]
     pub paths: PathsSettings,
+    /// The firewall (module `firewall`): zones, policies, NAT, port
+    /// forwards, appliance services per zone, forced proxy.
+    #[serde(default)]
+    pub firewall: crate::modules::firewall::FirewallSettings,
 }
 
 impl Validate for Config {
@@ -42,6 +46,7 @@ impl Validate for Config {
         self.modules.validate(&join(path, "modules"), problems);
         self.server.validate(&join(path, "server"), problems);
         self.paths.validate(&join(path, "paths"), problems);
+        self.firewall.validate(&join(path, "firewall"), problems);
     }
 }
 
