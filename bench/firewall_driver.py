@@ -1,5 +1,5 @@
 """Driver of bench/firewall.sh (runs inside a private network namespace)."""
-import os, statistics, subprocess, sys, tempfile, time
+import os, shutil, statistics, subprocess, sys, tempfile, time
 
 BIN = os.environ["PREAU_BIN"]
 RUNS = int(os.environ.get("RUNS", "21"))
@@ -87,5 +87,6 @@ def main():
         print("  %-62s %8.1f ms" % (name, ms))
     print("  apply / goal (200 ms): %.2f; peer / nft -f with sets: %.1fx"
           % (apply_ms / 200, figures[5][1] / figures[3][1]))
+    shutil.rmtree(root, ignore_errors=True)
 
 main()
