@@ -72,6 +72,11 @@ pub enum Command {
     /// Run everything that can run unprivileged on an embedded demo school,
     /// in a temporary directory.
     Demo(DemoArgs),
+    /// The file server: usage, homework hand-out, collection and return.
+    Shares {
+        #[command(subcommand)]
+        command: crate::modules::shares::cli::SharesCommand,
+    },
     /// The modules this build knows.
     Modules {
         #[command(subcommand)]

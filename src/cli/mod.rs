@@ -89,6 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Demo(a) => demo::run(&a),
+        Command::Shares { command } => crate::modules::shares::cli::run(&env, command),
         Command::Modules {
             command: ModulesCommand::List,
         } => commands::modules_list(&env),

@@ -33,6 +33,9 @@ pub struct Config {
     /// Where Préau keeps its state and logs on this server.
     #[serde(default)]
     pub paths: PathsSettings,
+    /// The Samba file server (module `shares`).
+    #[serde(default)]
+    pub shares: crate::modules::shares::settings::SharesSettings,
 }
 
 impl Validate for Config {
@@ -42,6 +45,7 @@ impl Validate for Config {
         self.modules.validate(&join(path, "modules"), problems);
         self.server.validate(&join(path, "server"), problems);
         self.paths.validate(&join(path, "paths"), problems);
+        self.shares.validate(&join(path, "shares"), problems);
     }
 }
 

@@ -24,6 +24,21 @@ pub fn migrations() -> Migrations<'static> {
                  created_at TEXT NOT NULL
              ) STRICT;",
         ),
+        // shares: one row per homework handed out (teacher, name, class or group).
+        M::up(
+            "CREATE TABLE share_homework (
+                 teacher TEXT NOT NULL,
+                 name TEXT NOT NULL,
+                 target TEXT NOT NULL,
+                 students INTEGER NOT NULL,
+                 files INTEGER NOT NULL,
+                 bytes INTEGER NOT NULL,
+                 distributed_at TEXT,
+                 collected_at TEXT,
+                 returned_at TEXT,
+                 PRIMARY KEY (teacher, name, target)
+             ) STRICT;",
+        ),
     ])
 }
 
