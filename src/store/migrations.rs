@@ -24,6 +24,10 @@ pub fn migrations() -> Migrations<'static> {
                  created_at TEXT NOT NULL
              ) STRICT;",
         ),
+        // 2: the school directory (accounts): people, classes and groups,
+        // memberships, parent links, teaching services, retired logins,
+        // import history.
+        M::up(include_str!("migration_002_directory.sql")),
     ])
 }
 
