@@ -24,7 +24,11 @@ pub fn migrations() -> Migrations<'static> {
                  created_at TEXT NOT NULL
              ) STRICT;",
         ),
-        // shares: one row per homework handed out (teacher, name, class or group).
+        // 2: the school directory (accounts): people, classes and groups,
+        // memberships, parent links, teaching services, retired logins,
+        // import history.
+        M::up(include_str!("migration_002_directory.sql")),
+        // 3: shares: one row per homework handed out (teacher, name, class or group).
         M::up(
             "CREATE TABLE share_homework (
                  teacher TEXT NOT NULL,

@@ -168,3 +168,16 @@ pub(crate) mod tests {
         assert_eq!(d.groups[0].students, vec!["alice.martin"]);
     }
 }
+
+#[cfg(test)]
+mod schema_tests {
+    /// The queries run against the real directory schema (migrations of
+    /// the store), not only the test's small copy of it.
+    #[test]
+    fn queries_match_the_store_schema() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&tmp.path().join("preau.db")).unwrap();
+        let d = super::load(store.conn()).unwrap();
+        assert!(d.people.is_empty() && d.classes.is_empty());
+    }
+}
