@@ -107,14 +107,14 @@ impl School {
     }
 
     /// Starts smbd on the sandbox's port with the applied smb.conf.
-    fn start_smbd(&self) {
+    fn start_smbd(&self) -> std::process::Child {
         let conf = self.sb.path().join("smb-test.conf");
         self.sb.sh(&format!(
             "mkdir -p /var/log/samba && sed 's/^   smb ports = 445$/   smb ports = {}/' /etc/samba/smb.conf > {}",
             self.port,
             conf.display()
         ));
-        let _smbd = self.sb.spawn(
+        let smbd = self.sb.spawn(
             "smbd",
             &["--foreground", "--no-process-group", "-s", conf.to_str().unwrap()],
         );
@@ -130,6 +130,7 @@ impl School {
             }),
             "smbd did not start"
         );
+        smbd
     }
 
     /// `smbclient //127.0.0.1/SHARE -U user -c CMD`: (success, output).
@@ -201,7 +202,7 @@ fn permission_matrix_through_smbclient_and_class_change() {
         "second plan not empty\n{}",
         show(&out)
     );
-    s.start_smbd();
+    let mut smbd = s.start_smbd();
 
     // Personal shares: each writes his own, nobody sees another's.
     assert!(s.can_write("alice.martin", "perso", ""));
@@ -314,6 +315,8 @@ fn permission_matrix_through_smbclient_and_class_change() {
             .iter()
             .any(|p| p["login"] == "alice.martin" && p["bytes"].as_u64().unwrap() > 0)
     );
+    let _ = smbd.kill();
+    let _ = smbd.wait();
 }
 
 #[test]
