@@ -33,6 +33,9 @@ pub struct Config {
     /// Where Préau keeps its state and logs on this server.
     #[serde(default)]
     pub paths: PathsSettings,
+    /// Accounts: logins, passwords, imports, Unix and Samba projection.
+    #[serde(default)]
+    pub accounts: crate::modules::accounts::settings::AccountsSettings,
 }
 
 impl Validate for Config {
@@ -42,6 +45,7 @@ impl Validate for Config {
         self.modules.validate(&join(path, "modules"), problems);
         self.server.validate(&join(path, "server"), problems);
         self.paths.validate(&join(path, "paths"), problems);
+        self.accounts.validate(&join(path, "accounts"), problems);
     }
 }
 

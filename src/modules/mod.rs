@@ -7,6 +7,7 @@
 //! description (summary, dependencies, Debian packages, services) lives in
 //! `modules/<name>/module.toml`, built into the binary.
 
+pub mod accounts;
 pub mod system;
 pub mod templates;
 
@@ -105,7 +106,7 @@ pub trait Module: Send + Sync {
 
 /// Every module this build knows, `system` first.
 pub fn registry() -> Vec<&'static dyn Module> {
-    vec![&system::SYSTEM]
+    vec![&system::SYSTEM, &accounts::ACCOUNTS]
 }
 
 /// The modules to plan and apply for `config`, in dependency order

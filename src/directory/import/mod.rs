@@ -323,7 +323,7 @@ pub fn days_from_today(days: i64) -> String {
 }
 
 #[cfg(test)]
-mod fixture_tests;
+pub(crate) mod fixture_tests;
 
 #[cfg(test)]
 mod tests {
