@@ -169,7 +169,7 @@ fn import_apply_and_log_in_with_smbclient() {
     let port = 20_000 + (std::process::id() % 20_000) as u16;
     let smb = s.join("smb.conf");
     std::fs::write(&smb, smb_conf(&s, port)).unwrap();
-    let _smbd = sb.spawn(
+    let mut smbd = sb.spawn(
         "smbd",
         &["--foreground", "--no-process-group", "-s", smb.to_str().unwrap()],
     );
@@ -257,4 +257,7 @@ fn import_apply_and_log_in_with_smbclient() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["person"]["login"], login.as_str());
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Nouveau-mot-2-passe"));
+    // smbd dies with the sandbox; reap our nsenter child.
+    let _ = smbd.kill();
+    let _ = smbd.wait();
 }
