@@ -43,7 +43,7 @@ uai = "0999999X"
 name = "Banc d'essai"
 
 [modules]
-enabled = ["shares"]
+enabled = ["accounts", "shares"]
 
 [shares.quotas]
 enabled = false

@@ -72,7 +72,7 @@ impl School {
             &config,
             format!(
                 "[establishment]\nuai = \"0999999X\"\nname = \"Collège des Tilleuls\"\nhostname = \"scribe\"\n\n\
-                 [modules]\nenabled = [\"shares\"]\n\n[paths]\nstate_dir = \"{}\"\nlog_dir = \"{}\"\n\n\
+                 [modules]\nenabled = [\"accounts\", \"shares\"]\n\n[paths]\nstate_dir = \"{}\"\nlog_dir = \"{}\"\n\n\
                  [shares]\ninterfaces = [\"lo\"]\n\n[shares.quotas]\nenabled = false\n",
                 state.display(),
                 dir.join("log").display()

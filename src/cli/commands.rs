@@ -226,10 +226,28 @@ pub fn plan(env: &Env, only: &[String]) -> anyhow::Result<u8> {
 
 pub fn apply(env: &Env, only: &[String]) -> anyhow::Result<u8> {
     let config = config_or_report!(env);
+    let (plan, report) = apply_recorded(env, &config, only)?;
+    if env.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else if plan.is_empty() {
+        println!("Nothing to do: the system matches the configuration.");
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(if report.ok { exit::OK } else { exit::FAILURE })
+}
+
+/// Plans and applies `only` (every enabled module when empty) under the
+/// apply lock, and records the apply. Prints nothing.
+pub fn apply_recorded(
+    env: &Env,
+    config: &Config,
+    only: &[String],
+) -> anyhow::Result<(Plan, engine::ApplyReport)> {
     let state_real = env.host.real_path(Path::new(&config.paths.state_dir));
     let _lock = ApplyLock::take(&state_real)?;
-    let plan = make_plan(env, &config, only)?;
-    let mut store = Store::open_existing(&env.db_path(&config))?;
+    let plan = make_plan(env, config, only)?;
+    let mut store = Store::open_existing(&env.db_path(config))?;
     let report = engine::apply(&env.host, &plan);
     let names = plan
         .modules
@@ -247,14 +265,7 @@ pub fn apply(env: &Env, only: &[String]) -> anyhow::Result<u8> {
         &serde_json::to_string(&report)?,
     )?;
     log::info!(modules = names.as_str(), changes = plan.change_count(), ok = report.ok, duration_ms = report.duration_ms; "apply finished");
-    if env.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else if plan.is_empty() {
-        println!("Nothing to do: the system matches the configuration.");
-    } else {
-        print!("{}", report.render());
-    }
-    Ok(if report.ok { exit::OK } else { exit::FAILURE })
+    Ok((plan, report))
 }
 
 /// An exclusive lock on the state directory for the length of an apply:

@@ -33,6 +33,9 @@ pub struct Config {
     /// Where Préau keeps its state and logs on this server.
     #[serde(default)]
     pub paths: PathsSettings,
+    /// Accounts: logins, passwords, imports, Unix and Samba projection.
+    #[serde(default)]
+    pub accounts: crate::modules::accounts::settings::AccountsSettings,
     /// The Samba file server (module `shares`).
     #[serde(default)]
     pub shares: crate::modules::shares::settings::SharesSettings,
@@ -45,6 +48,7 @@ impl Validate for Config {
         self.modules.validate(&join(path, "modules"), problems);
         self.server.validate(&join(path, "server"), problems);
         self.paths.validate(&join(path, "paths"), problems);
+        self.accounts.validate(&join(path, "accounts"), problems);
         self.shares.validate(&join(path, "shares"), problems);
     }
 }

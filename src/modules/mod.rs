@@ -7,6 +7,7 @@
 //! description (summary, dependencies, Debian packages, services) lives in
 //! `modules/<name>/module.toml`, built into the binary.
 
+pub mod accounts;
 pub mod shares;
 pub mod system;
 pub mod templates;
@@ -106,7 +107,7 @@ pub trait Module: Send + Sync {
 
 /// Every module this build knows, `system` first.
 pub fn registry() -> Vec<&'static dyn Module> {
-    vec![&system::SYSTEM, &shares::SHARES]
+    vec![&system::SYSTEM, &accounts::ACCOUNTS, &shares::SHARES]
 }
 
 /// The modules to plan and apply for `config`, in dependency order
