@@ -51,7 +51,18 @@ pub fn plan_for(ctx: &Context<'_>, dir: &layout::Directory) -> anyhow::Result<Ve
     let s: &SharesSettings = &ctx.config.shares;
     let host = ctx.host;
     let mut changes = Vec::new();
-    let folders = layout::folders(s, dir);
+    let mut folders = layout::folders(s, dir);
+    // The accounts module makes the student, teacher and staff groups; the
+    // direction and administrators groups are optional: without them their
+    // entries are left out rather than failing the whole layout.
+    let ids = acl::HostIds::load(host)?;
+    let optional = [s.role_groups.direction.as_str(), s.role_groups.admin.as_str()];
+    for f in &mut folders {
+        f.entries.retain(|a| match &a.who {
+            layout::Who::Group(g) => !optional.contains(&g.as_str()) || layout::Ids::gid(&ids, g).is_some(),
+            layout::Who::User(_) => true,
+        });
+    }
     let layout = acl::diff(host, &folders)?;
     if !layout.is_empty() {
         changes.push(Change::Custom(Box::new(layout)));
@@ -138,5 +149,60 @@ impl Module for Shares {
             }
         };
         report.health()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::host::{Output, RecordingHost};
+
+    #[test]
+    fn plan_creates_the_layout_and_smb_conf_without_optional_groups() {
+        let host = RecordingHost::new();
+        host.seed(
+            "/etc/passwd",
+            b"root:x:0:0::/root:/bin/sh\nalice.martin:x:10001:100::/:/bin/sh\nbob.durand:x:10002:100::/:/bin/sh\ncarla.petit:x:10003:100::/:/bin/sh\nprof.maths:x:10010:100::/:/bin/sh\nprof.latin:x:10011:100::/:/bin/sh\nsec.dupont:x:10020:100::/:/bin/sh\nchef.grand:x:10030:100::/:/bin/sh\n",
+        );
+        // No "direction" nor "admins" group on this host.
+        host.seed(
+            "/etc/group",
+            b"root:x:0:\neleves:x:20001:\nprofs:x:20002:\npersonnels:x:20003:\nc-6a:x:21001:\nc-6b:x:21002:\ng-6latin:x:21003:\n",
+        );
+        host.respond("testparm", Output::default());
+        let mut config = Config::default();
+        config.establishment.name = "Collège".into();
+        let ctx = Context {
+            config: &config,
+            host: &host,
+            config_path: "/etc/preau/preau.toml".into(),
+        };
+        let changes = plan_for(&ctx, &layout::tests::school()).unwrap();
+        let summaries: Vec<String> = changes.iter().map(Change::summary).collect();
+        assert_eq!(
+            summaries,
+            vec![
+                "~ shares layout: create 32 folder(s), set owner and ACL of 32 folder(s)",
+                "! check the new smb.conf with `testparm -s`",
+                "+ create file /etc/samba/smb.conf (0644 root:root)",
+                "! run `smbcontrol smbd reload-config` (smb.conf changed; sessions stay open)",
+            ]
+        );
+        let plan = crate::engine::Plan {
+            modules: vec![crate::engine::ModulePlan {
+                module: "shares",
+                changes,
+            }],
+        };
+        let report = crate::engine::apply(&host, &plan);
+        assert!(report.ok, "{}", report.render());
+        assert!(
+            host.log()
+                .iter()
+                .any(|l| l.starts_with("run setfacl --restore=-")),
+            "{:?}",
+            host.log()
+        );
     }
 }
