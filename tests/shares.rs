@@ -466,3 +466,196 @@ fn broken_override_is_refused_and_running_config_stays() {
             .success()
     );
 }
+
+fn gen_school() -> PathBuf {
+    let ci = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/gen_school.py"
+    ));
+    if ci.exists() {
+        ci
+    } else {
+        PathBuf::from("/work/shared/fixtures/gen_school.py")
+    }
+}
+
+/// The whole chain: SIECLE/STS-web files imported by the accounts module
+/// (Unix users, role and class groups, Samba passdb), the shares applied,
+/// a real smbd; then a re-import moves a student to another class.
+#[test]
+fn accounts_import_then_shares_and_class_change_at_reimport() {
+    let Some(sb) = Sandbox::new_or_skip("accounts_import_then_shares_and_class_change_at_reimport") else {
+        return;
+    };
+    let dir = sb.path().to_path_buf();
+    let school = dir.join("school");
+    let out = std::process::Command::new("python3")
+        .arg(gen_school())
+        .args(["--students", "60"])
+        .arg(&school)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    sb.sh(&format!(
+        "cd {} && unzip -o -q ElevesSansAdresses.zip",
+        school.display()
+    ));
+    std::fs::create_dir_all(dir.join("state")).unwrap();
+    let config = dir.join("preau.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[establishment]\nuai = \"0999999X\"\nname = \"Collège des Tilleuls\"\nhostname = \"scribe\"\n\n\
+             [modules]\nenabled = [\"accounts\", \"shares\"]\n\n[paths]\nstate_dir = \"{0}/state\"\nlog_dir = \"{0}/log\"\n\n\
+             [accounts]\nhome_base = \"/srv/preau/perso\"\n\n\
+             [shares]\ninterfaces = [\"lo\"]\n\n[shares.quotas]\nenabled = false\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let port: u16 = String::from_utf8_lossy(
+        &sb.sh("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'")
+            .stdout,
+    )
+    .trim()
+    .parse()
+    .unwrap();
+    let s = School {
+        sb,
+        config: config.clone(),
+        port,
+    };
+    let sb = &s.sb;
+    let preau = |args: &[&str]| {
+        let mut all = vec!["--config", config.to_str().unwrap()];
+        all.extend_from_slice(args);
+        sb.preau(&all).output().unwrap()
+    };
+    let students_xml = school.join("ElevesSansAdresses.xml").display().to_string();
+    let sts = school.join("sts_emp_0999999X_2026.xml").display().to_string();
+    let import = |students: &str| {
+        let out = preau(&["accounts", "import", students, &sts, "--apply"]);
+        assert!(out.status.success(), "import failed\n{}", show(&out));
+    };
+    import(&students_xml);
+    let out = preau(&["apply", "shares"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let out = preau(&["plan", "shares"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "second plan not empty\n{}",
+        show(&out)
+    );
+
+    // Who is who, from the directory.
+    let db = dir.join("state/preau.db");
+    let (student, eleve_id, teacher, other_teacher) = {
+        let store = preau::store::Store::open(&db).unwrap();
+        let c = store.conn();
+        let s = preau::directory::students_of(c, "6A").unwrap().remove(0);
+        let t6a = preau::directory::teachers_of(c, "6A").unwrap();
+        let t = t6a[0].login.clone();
+        let teachers = preau::directory::people(
+            c,
+            &preau::directory::Filter {
+                kind: Some(preau::directory::Kind::Teacher),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        // A teacher who does not teach 6A, and a class he teaches.
+        let other = teachers
+            .iter()
+            .filter(|p| !t6a.iter().any(|x| x.login == p.login))
+            .find_map(|p| {
+                preau::directory::services(c, Some(p.id))
+                    .unwrap()
+                    .into_iter()
+                    .next()
+                    .map(|v| {
+                        let share = match v.structure_kind {
+                            preau::directory::StructureKind::Class => "classes",
+                            preau::directory::StructureKind::Group => "groupes",
+                        };
+                        (p.login.clone(), share, v.structure_code)
+                    })
+            })
+            .expect("a teacher who does not teach 6A");
+        (s.login, s.national_key.unwrap(), t, other)
+    };
+    for login in [&student, &teacher, &other_teacher.0] {
+        let mut child = sb
+            .preau(&["--config", config.to_str().unwrap(), "accounts", "passwd", login])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{PASS}\n").as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "passwd {login}");
+    }
+
+    let mut smbd = s.start_smbd();
+    assert!(s.can_write(&student, "perso", ""));
+    assert!(s.can_write(&student, "classes", "6A/travail"));
+    assert!(!s.can_write(&student, "classes", "6A/donnees"));
+    assert!(!s.can_list(&student, "classes", "5A"));
+    assert!(s.can_write(&teacher, "classes", "6A/donnees"));
+    let (other_teacher, other_share, other_code) = &other_teacher;
+    assert!(s.can_write(other_teacher, other_share, &format!("{other_code}/donnees")));
+    assert!(!s.can_write(other_teacher, "classes", "6A/donnees"));
+    let seen = s.shares_seen_by(&student);
+    assert!(
+        !seen.contains("professeurs") && !seen.contains("administratif"),
+        "{seen}"
+    );
+    let seen = s.shares_seen_by(&teacher);
+    assert!(seen.contains("professeurs"), "{seen}");
+    assert!(s.can_write(&teacher, "professeurs", ""));
+
+    // Next import: the student is now in 5A.
+    // The file is in ISO-8859-15: edit it byte for byte (as Latin-1).
+    let xml: String = std::fs::read(&students_xml)
+        .unwrap()
+        .into_iter()
+        .map(char::from)
+        .collect();
+    let marker = format!("<STRUCTURES_ELEVE ELEVE_ID=\"{eleve_id}\"");
+    let at = xml.find(&marker).expect("the student's structures");
+    let end = at + xml[at..].find("</STRUCTURES_ELEVE>").unwrap();
+    let moved = format!(
+        "{}{}{}",
+        &xml[..at],
+        xml[at..end].replace(
+            "<CODE_STRUCTURE>6A</CODE_STRUCTURE>",
+            "<CODE_STRUCTURE>5A</CODE_STRUCTURE>"
+        ),
+        &xml[end..]
+    );
+    let moved_path = dir.join("school/ElevesSansAdresses-2.xml");
+    std::fs::write(&moved_path, moved.chars().map(|c| c as u8).collect::<Vec<u8>>()).unwrap();
+    import(moved_path.to_str().unwrap());
+    let out = s.preau(&["plan", "shares"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a class change needs no folder change\n{}",
+        show(&out)
+    );
+    assert!(s.can_write(&student, "classes", "5A/travail"));
+    assert!(!s.can_write(&student, "classes", "6A/travail"));
+    assert!(!s.can_list(&student, "classes", "6A"));
+    let (_, ls) = s.smb(&student, "perso", "ls");
+    assert!(
+        ls.contains(&format!("from-{student}.txt")),
+        "the student lost his files: {ls}"
+    );
+    let _ = smbd.kill();
+    let _ = smbd.wait();
+}
