@@ -659,3 +659,53 @@ fn accounts_import_then_shares_and_class_change_at_reimport() {
     let _ = smbd.kill();
     let _ = smbd.wait();
 }
+
+/// Where the filesystem has no user quotas (this machine's kernel has
+/// none at all), `check` says so and `status` still reports usage.
+#[test]
+fn check_reports_missing_quotas_and_status_still_measures() {
+    let root = support::TempRoot::new();
+    root.write(
+        "/etc/preau/preau.toml",
+        "[establishment]\nuai = \"0999999X\"\nname = \"Collège\"\n\n[modules]\nenabled = [\"accounts\", \"shares\"]\n",
+    );
+    let out = root.run(&["check"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        t.contains("has no user quotas: quotas per role are not enforced"),
+        "{t}"
+    );
+    // A directory with one student who uses most of his quota.
+    let db = root.path().join("var/lib/preau");
+    std::fs::create_dir_all(&db).unwrap();
+    {
+        let store = preau::store::Store::open(&db.join("preau.db")).unwrap();
+        store
+            .conn()
+            .execute(
+                "INSERT INTO people (id, kind, source, last_name, first_name, login, status, created_at, updated_at)
+                 VALUES (1, 'student', 'manual', 'x', 'x', 'alice.martin', 'active', 'now', 'now')",
+                [],
+            )
+            .unwrap();
+    }
+    root.write("/srv/preau/perso/alice.martin/devoirs/.keep", "");
+    std::fs::write(
+        root.path().join("srv/preau/perso/alice.martin/gros.bin"),
+        vec![7u8; 480 * 1024 * 1024 / 100],
+    )
+    .unwrap();
+    let out = root.run(&["--json", "shares", "status"]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", show(&out)));
+    assert_eq!(v["people"][0]["login"], "alice.martin");
+    assert!(v["people"][0]["bytes"].as_u64().unwrap() >= 480 * 1024 * 1024 / 100);
+    assert_eq!(v["alerts"].as_array().unwrap().len(), 0);
+    // With a 5 MiB quota the same usage is an alert, and the exit status says so.
+    let config = root.read("/etc/preau/preau.toml") + "\n[shares.quotas]\nstudent_mib = 5\n";
+    root.write("/etc/preau/preau.toml", &config);
+    let out = root.run(&["shares", "status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(text(&out).contains("Quota alerts"), "{}", show(&out));
+}
