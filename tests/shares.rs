@@ -217,6 +217,11 @@ fn permission_matrix_through_smbclient_and_class_change() {
     let real = |p: &str| format!("/srv/preau/perso/{p}");
     let out = s.sb.sh(&format!("stat -c '%U %a' {}", real("alice.martin")));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "alice.martin 700");
+    // Deleted personal files go to the recycle bin.
+    assert!(s.can_write("alice.martin", "perso", "devoirs"));
+    let (ok, out) = s.smb("alice.martin", "perso", "cd devoirs; del from-alice.martin.txt");
+    assert!(ok, "{out}");
+    s.sb.sh("test -f /srv/preau/perso/alice.martin/.corbeille/devoirs/from-alice.martin.txt");
 
     // Classes: students write travail, read donnees; other classes hidden.
     assert!(s.can_write("alice.martin", "classes", "6A/travail"));
@@ -304,6 +309,9 @@ fn permission_matrix_through_smbclient_and_class_change() {
     let (_, ls) = s.smb("bob.durand", "perso", "ls");
     assert!(ls.contains("from-bob.durand.txt"), "bob lost his files: {ls}");
 
+    // The module's health is part of `preau status`.
+    let out = s.preau(&["--json", "status"]);
+    assert!(text(&out).contains("\"shares\""), "{}", show(&out));
     // Status reports usage per share and person.
     let out = s.preau(&["shares", "status", "--json"]);
     assert!(out.status.success(), "{}", show(&out));
