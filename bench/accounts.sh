@@ -20,6 +20,7 @@
 #             runs once (it takes minutes).
 #   PREAU     the binary (default: target/release/preau, or
 #             $CARGO_TARGET_DIR/release/preau)
+#   PEER=0    skip the per-account way (Préau's figures only)
 set -eu
 
 if [ -z "${PREAU_BENCH_INSIDE:-}" ]; then
@@ -30,8 +31,8 @@ if [ -z "${PREAU_BENCH_INSIDE:-}" ]; then
   [ -x "$PREAU" ] || { echo "no $PREAU: cargo build --release first" >&2; exit 1; }
   [ "$(id -u)" = 0 ] || { echo "run as root (private mount namespace)" >&2; exit 1; }
   W=$(mktemp -d /tmp/preau-bench-accounts-XXXXXX)
-  PREAU_BENCH_INSIDE=1 STUDENTS=${1:-2400} RUNS=${2:-3} PREAU=$PREAU GEN=$GEN W=$W
-  export PREAU_BENCH_INSIDE STUDENTS RUNS PREAU GEN W
+  PREAU_BENCH_INSIDE=1 STUDENTS=${1:-2400} RUNS=${2:-3} PREAU=$PREAU GEN=$GEN W=$W PEER=${PEER:-1}
+  export PREAU_BENCH_INSIDE STUDENTS RUNS PREAU GEN W PEER
   status=0
   unshare --mount --fork "$0" || status=$?
   rm -rf "$W"
@@ -102,6 +103,11 @@ homes=$(find /srv/preau/home -mindepth 1 -maxdepth 1 -type d | wc -l)
 samba=$(pdbedit -L -b tdbsam:$PDB 2>/dev/null | wc -l)
 echo "  result: $users Unix users, $homes home directories, $samba Samba accounts, parents: $($P --json accounts list --kind parent | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') (directory only)"
 [ "$users" -gt 0 ] && [ "$users" = "$homes" ] && [ "$samba" -ge "$users" ] || { echo "Préau's result is incomplete" >&2; exit 1; }
+
+if [ "$PEER" = 0 ]; then
+  echo "== summary: import $(echo "$full" | median) s, re-import $(echo "$again" | median) s (per-account way skipped)"
+  exit 0
+fi
 
 # The same people for the per-account way: login, primary group,
 # supplementary groups, password (from Préau's own login sheets).
