@@ -365,3 +365,76 @@ fn cli_dry_run_json_and_bad_files() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 account(s) due"));
 }
+
+/// Leaving, purge after the retention period, and logins never reused.
+#[test]
+fn purge_after_retention_and_logins_are_never_reused() {
+    let root = support::TempRoot::new();
+    std::fs::create_dir_all(root.path().join("var/lib/preau")).unwrap();
+    root.write(
+        "/etc/preau/preau.toml",
+        "[establishment]\nuai = \"0999999X\"\nname = \"Collège\"\n\n[accounts]\nretention_days = 0\n",
+    );
+    let big = root.path().join("big");
+    let small = root.path().join("small");
+    for (dir, n) in [(&big, "40"), (&small, "20")] {
+        let out = std::process::Command::new("python3")
+            .arg(gen_school())
+            .args(["--students", n])
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+    }
+    let students = |d: &Path| d.join("ElevesSansAdresses.xml").display().to_string();
+    let list = |status: &str| -> Vec<String> {
+        let out = root.run(&[
+            "--json", "accounts", "list", "--kind", "student", "--status", status,
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["login"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        root.run(&["accounts", "import", &students(&big), "--apply"])
+            .status
+            .success()
+    );
+    let before = list("active");
+    // The 20-student file is a partial export: refused, then forced.
+    let out = root.run(&["accounts", "import", &students(&small), "--apply"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("REFUSED"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(list("active"), before);
+    let out = root.run(&[
+        "accounts",
+        "import",
+        &students(&small),
+        "--apply",
+        "--allow-mass-disable",
+    ]);
+    assert!(out.status.success(), "{}", show(&out));
+    let leaving = list("deleting");
+    assert!(leaving.len() >= 15, "{leaving:?}");
+    // Retention 0 days: due now.
+    let out = root.run(&["accounts", "purge"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let out = root.run(&["accounts", "purge", "--apply", "--no-system"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(list("deleting").is_empty());
+    // They come back: new accounts, never their old logins.
+    let out = root.run(&["accounts", "import", &students(&big), "--apply"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let after = list("active");
+    assert_eq!(after.len(), before.len());
+    for old in &leaving {
+        assert!(!after.contains(old), "login {old} was given again");
+    }
+}
