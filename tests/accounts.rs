@@ -261,3 +261,180 @@ fn import_apply_and_log_in_with_smbclient() {
     let _ = smbd.kill();
     let _ = smbd.wait();
 }
+
+/// The CLI without privileges (a --root directory, directory only):
+/// dry run, JSON, bad files refused with file:line and nothing changed.
+#[test]
+fn cli_dry_run_json_and_bad_files() {
+    let root = support::TempRoot::new();
+    std::fs::create_dir_all(root.path().join("var/lib/preau")).unwrap();
+    root.write(
+        "/etc/preau/preau.toml",
+        "[establishment]\nuai = \"0999999X\"\nname = \"Collège\"\n",
+    );
+    let school = root.path().join("school");
+    let out = std::process::Command::new("python3")
+        .arg(gen_school())
+        .args(["--students", "40"])
+        .arg(&school)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let students = school.join("ElevesSansAdresses.xml");
+    let staff = school.join("sts_emp_0999999X_2026.xml");
+    let (s, t) = (students.to_str().unwrap(), staff.to_str().unwrap());
+
+    let out = root.run(&["--json", "accounts", "import", s, t]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["applied"], false);
+    assert!(v["plan"]["new"].as_array().unwrap().len() > 40);
+
+    // A truncated file: exit 1, file and line named, nothing imported.
+    let bytes = std::fs::read(&students).unwrap();
+    let cut = school.join("cut.xml");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let out = root.run(&["accounts", "import", cut.to_str().unwrap(), "--apply"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cut.xml:") && err.contains("truncated") && err.contains("Nothing was changed"),
+        "{err}"
+    );
+
+    let out = root.run(&["accounts", "import", s, t, "--apply"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("accounts module is not enabled"));
+    let out = root.run(&["--json", "accounts", "list", "--kind", "student"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let n = list.as_array().unwrap().len();
+    assert_eq!(n, 38);
+
+    // Another establishment's file: refused, directory unchanged.
+    let other = root.path().join("other");
+    let out = std::process::Command::new("python3")
+        .arg(gen_school())
+        .args(["--students", "40", "--uaj", "0123456Z"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = root.run(&[
+        "--json",
+        "accounts",
+        "import",
+        other.join("ElevesSansAdresses.xml").to_str().unwrap(),
+        "--apply",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["element"], "UAJ");
+    let out = root.run(&["--json", "accounts", "list", "--kind", "student"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), n);
+
+    // A new password, a sheet, an export, a purge dry run.
+    let login = list[0]["login"].as_str().unwrap().to_string();
+    let out = root.run(&[
+        "--json",
+        "accounts",
+        "passwd",
+        &login,
+        "--generate",
+        "--no-system",
+    ]);
+    assert!(out.status.success(), "{}", show(&out));
+    let pw = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sheets = root.path().join("sheets");
+    let out = root.run(&["accounts", "sheets", "--out", sheets.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", show(&out));
+    let all: String = std::fs::read_dir(&sheets)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        all.contains(&format!("{login};{pw}")),
+        "the sheet shows the new password"
+    );
+    let out = root.run(&["accounts", "export", &login]);
+    assert!(out.status.success(), "{}", show(&out));
+    let out = root.run(&["accounts", "purge"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 account(s) due"));
+}
+
+/// Leaving, purge after the retention period, and logins never reused.
+#[test]
+fn purge_after_retention_and_logins_are_never_reused() {
+    let root = support::TempRoot::new();
+    std::fs::create_dir_all(root.path().join("var/lib/preau")).unwrap();
+    root.write(
+        "/etc/preau/preau.toml",
+        "[establishment]\nuai = \"0999999X\"\nname = \"Collège\"\n\n[accounts]\nretention_days = 0\n",
+    );
+    let big = root.path().join("big");
+    let small = root.path().join("small");
+    for (dir, n) in [(&big, "40"), (&small, "20")] {
+        let out = std::process::Command::new("python3")
+            .arg(gen_school())
+            .args(["--students", n])
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+    }
+    let students = |d: &Path| d.join("ElevesSansAdresses.xml").display().to_string();
+    let list = |status: &str| -> Vec<String> {
+        let out = root.run(&[
+            "--json", "accounts", "list", "--kind", "student", "--status", status,
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["login"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        root.run(&["accounts", "import", &students(&big), "--apply"])
+            .status
+            .success()
+    );
+    let before = list("active");
+    // The 20-student file is a partial export: refused, then forced.
+    let out = root.run(&["accounts", "import", &students(&small), "--apply"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("REFUSED"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(list("active"), before);
+    let out = root.run(&[
+        "accounts",
+        "import",
+        &students(&small),
+        "--apply",
+        "--allow-mass-disable",
+    ]);
+    assert!(out.status.success(), "{}", show(&out));
+    let leaving = list("deleting");
+    assert!(leaving.len() >= 15, "{leaving:?}");
+    // Retention 0 days: due now.
+    let out = root.run(&["accounts", "purge"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let out = root.run(&["accounts", "purge", "--apply", "--no-system"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(list("deleting").is_empty());
+    // They come back: new accounts, never their old logins.
+    let out = root.run(&["accounts", "import", &students(&big), "--apply"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let after = list("active");
+    assert_eq!(after.len(), before.len());
+    for old in &leaving {
+        assert!(!after.contains(old), "login {old} was given again");
+    }
+}

@@ -246,7 +246,7 @@ pub fn read_one(
 impl Snapshot {
     /// Derived data once every file is read: structures named by
     /// memberships, links only to known people.
-    fn finish(&mut self) {
+    pub fn finish(&mut self) {
         let mut extra = Vec::new();
         for p in self.people.values() {
             for s in &p.structures {

@@ -233,8 +233,7 @@ pub fn stream(
                 }
             }
             Event::GeneralRef(r) => {
-                if let Some((rec, open_nodes, open)) = &mut current {
-                    let _ = open_nodes;
+                if let Some((rec, _, open)) = &mut current {
                     let element = stack.last().cloned().unwrap_or_default();
                     let ch = match r.resolve_char_ref() {
                         Ok(Some(c)) => c.to_string(),

@@ -8,6 +8,7 @@
 //! only.
 
 pub mod cli;
+pub mod demo;
 pub mod projection;
 pub mod settings;
 pub mod sheets;
