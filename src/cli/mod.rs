@@ -3,7 +3,7 @@
 //! cause, by `main`.
 
 pub mod args;
-mod commands;
+pub(crate) mod commands;
 mod demo;
 
 pub use args::Cli;
@@ -106,6 +106,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Demo(a) => demo::run(&a),
+        Command::Accounts { command } => crate::modules::accounts::cli::run(&env, command),
+        Command::Shares { command } => crate::modules::shares::cli::run(&env, command),
         Command::Modules {
             command: ModulesCommand::List,
         } => commands::modules_list(&env),

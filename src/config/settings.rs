@@ -37,6 +37,12 @@ pub struct Config {
     /// forwards, appliance services per zone, forced proxy.
     #[serde(default)]
     pub firewall: crate::modules::firewall::FirewallSettings,
+    /// Accounts: logins, passwords, imports, Unix and Samba projection.
+    #[serde(default)]
+    pub accounts: crate::modules::accounts::settings::AccountsSettings,
+    /// The Samba file server (module `shares`).
+    #[serde(default)]
+    pub shares: crate::modules::shares::settings::SharesSettings,
 }
 
 impl Validate for Config {
@@ -47,6 +53,8 @@ impl Validate for Config {
         self.server.validate(&join(path, "server"), problems);
         self.paths.validate(&join(path, "paths"), problems);
         self.firewall.validate(&join(path, "firewall"), problems);
+        self.accounts.validate(&join(path, "accounts"), problems);
+        self.shares.validate(&join(path, "shares"), problems);
     }
 }
 

@@ -16,6 +16,11 @@ const BUILT_IN: &[(&str, &str, &str)] = &[
         "preau-firewall.service",
         include_str!("../../modules/firewall/templates/preau-firewall.service"),
     ),
+    (
+        "shares",
+        "smb.conf",
+        include_str!("../../modules/shares/templates/smb.conf"),
+    ),
 ];
 
 /// Where an administrator's override of a template lives.
