@@ -302,3 +302,50 @@ fn bad_files_are_refused_and_change_nothing() {
     .unwrap();
     assert!(gone.len() >= 30 && gone.iter().all(|p| p.delete_after.is_some()));
 }
+
+#[test]
+fn leaving_then_returning_keeps_the_account() {
+    let big = gen_school(40, &[]);
+    let small = gen_school(20, &[]);
+    let (_d, mut store) = crate::directory::tests::store();
+    import(&mut store, &[big.path().join("ElevesSansAdresses.xml")]);
+    let before = directory::people(store.conn(), &directory::Filter::default()).unwrap();
+    let forced = plan(
+        store.conn(),
+        read(&[small.path().join("ElevesSansAdresses.xml")]).unwrap(),
+        &PlanOptions {
+            allow_mass_disable: true,
+            ..plan_opts()
+        },
+    )
+    .unwrap();
+    store
+        .write(|tx| {
+            apply(tx, &forced, &apply_opts())
+                .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))
+        })
+        .unwrap();
+    let back = import(&mut store, &[big.path().join("ElevesSansAdresses.xml")]);
+    assert_eq!(back.returning.len(), forced.leaving.len(), "{}", back.render(3));
+    assert!(back.new.is_empty());
+    let after = directory::people(store.conn(), &directory::Filter::default()).unwrap();
+    let key = |p: &directory::Person| (p.id, p.login.clone(), p.uid, p.status);
+    assert_eq!(
+        after.iter().map(key).collect::<Vec<_>>(),
+        before.iter().map(key).collect::<Vec<_>>()
+    );
+    // A manually disabled student stays disabled whatever the files say.
+    let login = after[0].login.clone();
+    store
+        .write(|tx| directory::set_status(tx, &login, Status::Disabled, None))
+        .unwrap();
+    let again = import(&mut store, &[big.path().join("ElevesSansAdresses.xml")]);
+    assert!(again.is_empty(), "{}", again.render(3));
+    assert_eq!(
+        directory::person_by_login(store.conn(), &login)
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Disabled
+    );
+}
