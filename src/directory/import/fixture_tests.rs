@@ -349,3 +349,36 @@ fn leaving_then_returning_keeps_the_account() {
         Status::Disabled
     );
 }
+
+#[test]
+fn every_truncation_is_refused_and_garbage_never_panics() {
+    use proptest::prelude::*;
+    let school = gen_school(30, &[]);
+    for name in [
+        "ElevesSansAdresses.xml",
+        "ResponsablesAvecAdresses.xml",
+        "sts_emp_0999999X_2026.xml",
+    ] {
+        let bytes = std::fs::read(school.path().join(name)).unwrap();
+        // The last complete byte is the root's closing '>'.
+        let end = bytes.iter().rposition(|b| *b == b'>').unwrap() + 1;
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(64));
+        runner
+            .run(&(1usize..end), |cut| {
+                let mut snap = Snapshot::default();
+                let r = read_one(name, &name.to_lowercase(), &bytes[..cut], &read_opts(), &mut snap);
+                prop_assert!(r.is_err(), "{name} cut at {cut} of {end} was accepted");
+                Ok(())
+            })
+            .unwrap();
+    }
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(256));
+    runner
+        .run(&proptest::collection::vec(any::<u8>(), 0..400), |bytes| {
+            let mut snap = Snapshot::default();
+            let _ = read_one("x.xml", "x.xml", bytes.as_slice(), &read_opts(), &mut snap);
+            let _ = read_one("x.csv", "x.csv", bytes.as_slice(), &read_opts(), &mut snap);
+            Ok(())
+        })
+        .unwrap();
+}
