@@ -62,6 +62,19 @@ pub enum Command {
     Apply {
         /// Only these modules (default: every enabled module).
         modules: Vec<String>,
+        /// Firewall: roll the new ruleset back by itself after SECONDS
+        /// unless `preau confirm` comes first.
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+        confirm: Option<u64>,
+    },
+    /// Keep the ruleset of the last `apply --confirm` (firewall).
+    Confirm,
+    /// Restore the firewall ruleset saved before the last apply.
+    Rollback,
+    /// The firewall's own commands.
+    Firewall {
+        #[command(subcommand)]
+        command: FirewallCommand,
     },
     /// Host figures (CPU, load, memory, disks, uptime) and each module's
     /// health.
@@ -76,6 +89,11 @@ pub enum Command {
     Accounts {
         #[command(subcommand)]
         command: AccountsCommand,
+    },
+    /// The file server: usage, homework hand-out, collection and return.
+    Shares {
+        #[command(subcommand)]
+        command: crate::modules::shares::cli::SharesCommand,
     },
     /// The modules this build knows.
     Modules {
@@ -125,6 +143,32 @@ pub struct DemoArgs {
     /// Keep the demo's state in this directory instead of a temporary one.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FirewallCommand {
+    /// Print the nftables ruleset the configuration renders to.
+    Show,
+    /// Per-rule packet and byte counters of the live table.
+    Counters,
+    /// (internal) Sleep SECONDS, then roll back unless confirmed; started
+    /// by `apply --confirm`.
+    #[command(hide = true)]
+    RollbackAfter {
+        seconds: u64,
+        token: String,
+        /// State directory (the timer must not depend on a configuration
+        /// that may be edited meanwhile).
+        #[arg(long)]
+        state_dir: PathBuf,
+    },
+    /// (internal) Roll back unless confirmed; run by the systemd timer.
+    #[command(hide = true)]
+    RollbackIfPending {
+        token: String,
+        #[arg(long)]
+        state_dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -33,9 +33,16 @@ pub struct Config {
     /// Where Préau keeps its state and logs on this server.
     #[serde(default)]
     pub paths: PathsSettings,
+    /// The firewall (module `firewall`): zones, policies, NAT, port
+    /// forwards, appliance services per zone, forced proxy.
+    #[serde(default)]
+    pub firewall: crate::modules::firewall::FirewallSettings,
     /// Accounts: logins, passwords, imports, Unix and Samba projection.
     #[serde(default)]
     pub accounts: crate::modules::accounts::settings::AccountsSettings,
+    /// The Samba file server (module `shares`).
+    #[serde(default)]
+    pub shares: crate::modules::shares::settings::SharesSettings,
 }
 
 impl Validate for Config {
@@ -45,7 +52,9 @@ impl Validate for Config {
         self.modules.validate(&join(path, "modules"), problems);
         self.server.validate(&join(path, "server"), problems);
         self.paths.validate(&join(path, "paths"), problems);
+        self.firewall.validate(&join(path, "firewall"), problems);
         self.accounts.validate(&join(path, "accounts"), problems);
+        self.shares.validate(&join(path, "shares"), problems);
     }
 }
 

@@ -8,6 +8,8 @@
 //! `modules/<name>/module.toml`, built into the binary.
 
 pub mod accounts;
+pub mod firewall;
+pub mod shares;
 pub mod system;
 pub mod templates;
 
@@ -106,7 +108,12 @@ pub trait Module: Send + Sync {
 
 /// Every module this build knows, `system` first.
 pub fn registry() -> Vec<&'static dyn Module> {
-    vec![&system::SYSTEM, &accounts::ACCOUNTS]
+    vec![
+        &system::SYSTEM,
+        &accounts::ACCOUNTS,
+        &shares::SHARES,
+        &firewall::FIREWALL,
+    ]
 }
 
 /// The modules to plan and apply for `config`, in dependency order

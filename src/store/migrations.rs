@@ -28,6 +28,21 @@ pub fn migrations() -> Migrations<'static> {
         // memberships, parent links, teaching services, retired logins,
         // import history.
         M::up(include_str!("migration_002_directory.sql")),
+        // 3: shares: one row per homework handed out (teacher, name, class or group).
+        M::up(
+            "CREATE TABLE share_homework (
+                 teacher TEXT NOT NULL,
+                 name TEXT NOT NULL,
+                 target TEXT NOT NULL,
+                 students INTEGER NOT NULL,
+                 files INTEGER NOT NULL,
+                 bytes INTEGER NOT NULL,
+                 distributed_at TEXT,
+                 collected_at TEXT,
+                 returned_at TEXT,
+                 PRIMARY KEY (teacher, name, target)
+             ) STRICT;",
+        ),
     ])
 }
 
