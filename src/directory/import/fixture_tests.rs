@@ -302,3 +302,83 @@ fn bad_files_are_refused_and_change_nothing() {
     .unwrap();
     assert!(gone.len() >= 30 && gone.iter().all(|p| p.delete_after.is_some()));
 }
+
+#[test]
+fn leaving_then_returning_keeps_the_account() {
+    let big = gen_school(40, &[]);
+    let small = gen_school(20, &[]);
+    let (_d, mut store) = crate::directory::tests::store();
+    import(&mut store, &[big.path().join("ElevesSansAdresses.xml")]);
+    let before = directory::people(store.conn(), &directory::Filter::default()).unwrap();
+    let forced = plan(
+        store.conn(),
+        read(&[small.path().join("ElevesSansAdresses.xml")]).unwrap(),
+        &PlanOptions {
+            allow_mass_disable: true,
+            ..plan_opts()
+        },
+    )
+    .unwrap();
+    store
+        .write(|tx| {
+            apply(tx, &forced, &apply_opts())
+                .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))
+        })
+        .unwrap();
+    let back = import(&mut store, &[big.path().join("ElevesSansAdresses.xml")]);
+    assert_eq!(back.returning.len(), forced.leaving.len(), "{}", back.render(3));
+    assert!(back.new.is_empty());
+    let after = directory::people(store.conn(), &directory::Filter::default()).unwrap();
+    let key = |p: &directory::Person| (p.id, p.login.clone(), p.uid, p.status);
+    assert_eq!(
+        after.iter().map(key).collect::<Vec<_>>(),
+        before.iter().map(key).collect::<Vec<_>>()
+    );
+    // A manually disabled student stays disabled whatever the files say.
+    let login = after[0].login.clone();
+    store
+        .write(|tx| directory::set_status(tx, &login, Status::Disabled, None))
+        .unwrap();
+    let again = import(&mut store, &[big.path().join("ElevesSansAdresses.xml")]);
+    assert!(again.is_empty(), "{}", again.render(3));
+    assert_eq!(
+        directory::person_by_login(store.conn(), &login)
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Disabled
+    );
+}
+
+#[test]
+fn every_truncation_is_refused_and_garbage_never_panics() {
+    use proptest::prelude::*;
+    let school = gen_school(30, &[]);
+    for name in [
+        "ElevesSansAdresses.xml",
+        "ResponsablesAvecAdresses.xml",
+        "sts_emp_0999999X_2026.xml",
+    ] {
+        let bytes = std::fs::read(school.path().join(name)).unwrap();
+        // The last complete byte is the root's closing '>'.
+        let end = bytes.iter().rposition(|b| *b == b'>').unwrap() + 1;
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(64));
+        runner
+            .run(&(1usize..end), |cut| {
+                let mut snap = Snapshot::default();
+                let r = read_one(name, &name.to_lowercase(), &bytes[..cut], &read_opts(), &mut snap);
+                prop_assert!(r.is_err(), "{name} cut at {cut} of {end} was accepted");
+                Ok(())
+            })
+            .unwrap();
+    }
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(256));
+    runner
+        .run(&proptest::collection::vec(any::<u8>(), 0..400), |bytes| {
+            let mut snap = Snapshot::default();
+            let _ = read_one("x.xml", "x.xml", bytes.as_slice(), &read_opts(), &mut snap);
+            let _ = read_one("x.csv", "x.csv", bytes.as_slice(), &read_opts(), &mut snap);
+            Ok(())
+        })
+        .unwrap();
+}

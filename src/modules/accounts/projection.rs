@@ -300,11 +300,52 @@ pub fn plan(
         let u = summarize(&current.passwd, &wanted.passwd);
         let sh = summarize(&current.shadow, &wanted.shadow);
         let g = summarize(&current.group, &wanted.group);
+        // Which users and groups, for the plan (never the shadow fields).
+        let mut detail = Vec::new();
+        for (what, old, new) in [
+            ("user", &current.passwd, &wanted.passwd),
+            ("group", &current.group, &wanted.group),
+        ] {
+            let (o, n) = (names(old), names(new));
+            let mut lines: Vec<String> = n
+                .keys()
+                .filter(|k| !o.contains_key(*k))
+                .map(|k| format!("+ {what} {k}"))
+                .collect();
+            lines.extend(
+                o.keys()
+                    .filter(|k| !n.contains_key(*k))
+                    .map(|k| format!("- {what} {k}")),
+            );
+            lines.extend(
+                n.iter()
+                    .filter(|(k, v)| o.get(*k).is_some_and(|ov| ov != *v))
+                    .map(|(k, _)| format!("~ {what} {k}")),
+            );
+            let total = lines.len();
+            lines.truncate(15);
+            if total > 15 {
+                lines.push(format!("… and {} more {what} line(s)", total - 15));
+            }
+            detail.extend(lines);
+        }
+        {
+            let (o, n) = (names(&current.shadow), names(&wanted.shadow));
+            for (k, v) in n
+                .iter()
+                .filter(|(k, v)| o.get(*k).is_some_and(|ov| ov != *v))
+                .take(15)
+            {
+                let locked = v.split(':').nth(1).is_some_and(|pw| pw.starts_with('!'));
+                detail.push(format!("~ {} {k}", if locked { "lock" } else { "unlock" }));
+            }
+        }
         changes.push(Change::Custom(Box::new(AccountFiles {
             summary: format!(
                 "~ write /etc/passwd, shadow, group, gshadow in one batch: users +{} ~{} -{}, lock/unlock {}, groups +{} ~{} -{}",
                 u.0, u.1, u.2, sh.1, g.0, g.1, g.2
             ),
+            detail: detail.join("\n"),
             databases: wanted,
         })));
     }
@@ -477,6 +518,8 @@ fn passdb_stamp(host: &dyn Host, passdb: &str) -> Option<String> {
 /// Rewrites the four account databases under the shadow lock.
 pub struct AccountFiles {
     pub summary: String,
+    /// Users and groups added, removed, changed (a sample).
+    pub detail: String,
     pub databases: Databases,
 }
 
@@ -527,6 +570,10 @@ impl PwdLock {
 impl CustomChange for AccountFiles {
     fn summary(&self) -> String {
         self.summary.clone()
+    }
+
+    fn detail(&self) -> Option<String> {
+        (!self.detail.is_empty()).then(|| self.detail.clone())
     }
 
     fn apply(&self, host: &dyn Host) -> Result<(), HostError> {
