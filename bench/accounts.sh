@@ -99,7 +99,7 @@ for i in $(seq 1 "$RUNS"); do
 done
 tail -n 3 "$W/import.log" | sed 's/^/  /'
 users=$(awk -F: '$3 >= 10010 && $3 <= 59999' /etc/passwd | wc -l)
-homes=$(find /srv/preau/home -mindepth 1 -maxdepth 1 -type d | wc -l)
+homes=$(find /srv/preau/perso -mindepth 1 -maxdepth 1 -type d | wc -l)
 samba=$(pdbedit -L -b tdbsam:$PDB 2>/dev/null | wc -l)
 echo "  result: $users Unix users, $homes home directories, $samba Samba accounts, parents: $($P --json accounts list --kind parent | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') (directory only)"
 [ "$users" -gt 0 ] && [ "$users" = "$homes" ] && [ "$samba" -ge "$users" ] || { echo "Préau's result is incomplete" >&2; exit 1; }

@@ -155,7 +155,7 @@ fn import_apply_and_log_in_with_smbclient() {
     let (other, other_password) = (rows[1][3].clone(), rows[1][4].clone());
 
     // The Unix account, its groups and home are there (inside the sandbox).
-    let out = sb.sh(&format!("id {login}; stat -c '%U %a' /srv/preau/home/{login}"));
+    let out = sb.sh(&format!("id {login}; stat -c '%U %a' /srv/preau/perso/{login}"));
     let id = String::from_utf8_lossy(&out.stdout);
     assert!(id.contains("(eleves)") && id.contains("(c-6a)"), "{id}");
     assert!(id.contains(&format!("{login} 700")), "{id}");

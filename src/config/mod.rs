@@ -230,6 +230,20 @@ enabled = ["nonesuch"]
     }
 
     #[test]
+    fn homes_must_be_the_personal_shares() {
+        let text = format!(
+            "{GOOD}\n[modules]\nenabled = [\"accounts\", \"shares\"]\n[accounts]\nhome_base = \"/home\"\n"
+        );
+        let errs = parse(&text, "f").unwrap_err().0;
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].path, "accounts.home_base");
+        assert_eq!(
+            errs[0].message,
+            "\"/home\" is not the personal share folder /srv/preau/perso"
+        );
+    }
+
+    #[test]
     fn out_of_range() {
         let text = format!("{GOOD}\n[server]\nshutdown_grace_seconds = 99\n");
         let errs = parse(&text, "f").unwrap_err().0;

@@ -121,30 +121,3 @@ mod tests {
         assert_eq!(verify("nope", Some(&h), Some("nope")), Verified::No);
     }
 }
-
-#[cfg(test)]
-mod cost {
-    /// `cargo test --lib directory::password::cost -- --ignored --nocapture`:
-    /// what hashing every initial password eagerly would cost.
-    #[test]
-    #[ignore]
-    fn argon2_and_nt_hash_cost() {
-        let n = 20;
-        let t = std::time::Instant::now();
-        for i in 0..n {
-            crate::auth::hash_password(&format!("tavopiru{i:02}")).unwrap();
-        }
-        let argon = t.elapsed().as_secs_f64() / n as f64;
-        let t = std::time::Instant::now();
-        for i in 0..10_000 {
-            super::nt_hash(&format!("tavopiru{i:02}"));
-        }
-        let nt = t.elapsed().as_secs_f64() / 10_000.0;
-        println!(
-            "argon2id (default cost): {:.1} ms per hash, {:.0} s for 2,600 accounts; NT hash: {:.2} µs",
-            argon * 1e3,
-            argon * 2600.0,
-            nt * 1e6
-        );
-    }
-}

@@ -36,7 +36,9 @@ pub struct AccountsSettings {
     pub teachers_group: String,
     /// Unix group of every other member of staff.
     pub staff_group: String,
-    /// Directory holding the home directories (one per login).
+    /// Directory holding the home directories (one per login). With the
+    /// shares module it must be the shares' `perso` folder, so that each
+    /// person's home is their personal share.
     pub home_base: String,
     /// Login shell of the Unix accounts (they are for files, not shells).
     pub shell: String,
@@ -69,7 +71,7 @@ impl Default for AccountsSettings {
             students_group: "eleves".into(),
             teachers_group: "profs".into(),
             staff_group: "personnels".into(),
-            home_base: "/srv/preau/home".into(),
+            home_base: "/srv/preau/perso".into(),
             shell: "/usr/sbin/nologin".into(),
             password_syllables: 4,
             password_digits: 2,
