@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod directory;
 pub mod engine;
 pub mod host;
 pub mod logging;

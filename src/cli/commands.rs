@@ -224,12 +224,47 @@ pub fn plan(env: &Env, only: &[String]) -> anyhow::Result<u8> {
     Ok(if plan.is_empty() { exit::OK } else { exit::PENDING })
 }
 
-pub fn apply(env: &Env, only: &[String]) -> anyhow::Result<u8> {
+pub fn apply(env: &Env, only: &[String], confirm: Option<u64>) -> anyhow::Result<u8> {
     let config = config_or_report!(env);
+    let (plan, report, armed) = apply_armed(env, &config, only, confirm)?;
+    if env.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else if plan.is_empty() {
+        println!("Nothing to do: the system matches the configuration.");
+    } else {
+        print!("{}", report.render());
+    }
+    if let Some(armed) = armed {
+        modules::firewall::cli::after_apply(env, &config, armed, &report);
+    }
+    Ok(if report.ok { exit::OK } else { exit::FAILURE })
+}
+
+/// Plans and applies `only` (all enabled modules when empty) under the
+/// apply lock and records the outcome in the store; for commands that
+/// apply as part of their work (`accounts import --apply`).
+pub fn apply_recorded(
+    env: &Env,
+    config: &Config,
+    only: &[String],
+) -> anyhow::Result<(Plan, engine::ApplyReport)> {
+    let (plan, report, _) = apply_armed(env, config, only, None)?;
+    Ok((plan, report))
+}
+
+/// The apply itself. A confirm-apply arms the firewall's rollback timer
+/// before anything changes; the caller finishes it with `after_apply`.
+fn apply_armed(
+    env: &Env,
+    config: &Config,
+    only: &[String],
+    confirm: Option<u64>,
+) -> anyhow::Result<(Plan, engine::ApplyReport, Option<modules::firewall::apply::Armed>)> {
     let state_real = env.host.real_path(Path::new(&config.paths.state_dir));
     let _lock = ApplyLock::take(&state_real)?;
-    let plan = make_plan(env, &config, only)?;
-    let mut store = Store::open_existing(&env.db_path(&config))?;
+    let plan = make_plan(env, config, only)?;
+    let mut store = Store::open_existing(&env.db_path(config))?;
+    let armed = modules::firewall::cli::before_apply(env, config, &plan, confirm)?;
     let report = engine::apply(&env.host, &plan);
     let names = plan
         .modules
@@ -247,14 +282,7 @@ pub fn apply(env: &Env, only: &[String]) -> anyhow::Result<u8> {
         &serde_json::to_string(&report)?,
     )?;
     log::info!(modules = names.as_str(), changes = plan.change_count(), ok = report.ok, duration_ms = report.duration_ms; "apply finished");
-    if env.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else if plan.is_empty() {
-        println!("Nothing to do: the system matches the configuration.");
-    } else {
-        print!("{}", report.render());
-    }
-    Ok(if report.ok { exit::OK } else { exit::FAILURE })
+    Ok((plan, report, armed))
 }
 
 /// An exclusive lock on the state directory for the length of an apply:

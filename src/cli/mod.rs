@@ -3,7 +3,7 @@
 //! cause, by `main`.
 
 pub mod args;
-mod commands;
+pub(crate) mod commands;
 mod demo;
 
 pub use args::Cli;
@@ -11,7 +11,7 @@ pub use args::Cli;
 use crate::config::Config;
 use crate::host::{Host, RealHost};
 use anyhow::Context as _;
-use args::{Command, ConfigCommand, GenerateCommand, ModulesCommand};
+use args::{Command, ConfigCommand, FirewallCommand, GenerateCommand, ModulesCommand};
 use std::path::{Path, PathBuf};
 
 /// Exit statuses of the contract.
@@ -81,7 +81,24 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Init(a) => commands::init(&env, &a),
         Command::Check => commands::check(&env),
         Command::Plan { modules } => commands::plan(&env, &modules),
-        Command::Apply { modules } => commands::apply(&env, &modules),
+        Command::Apply { modules, confirm } => commands::apply(&env, &modules, confirm),
+        Command::Confirm => crate::modules::firewall::cli::confirm(&env),
+        Command::Rollback => crate::modules::firewall::cli::rollback(&env),
+        Command::Firewall { command } => {
+            use crate::modules::firewall::cli as fw;
+            match command {
+                FirewallCommand::Show => fw::show(&env, &env.config()?),
+                FirewallCommand::Counters => fw::counters(&env),
+                FirewallCommand::RollbackAfter {
+                    seconds,
+                    token,
+                    state_dir,
+                } => fw::rollback_after(&env, &state_dir, seconds, &token),
+                FirewallCommand::RollbackIfPending { token, state_dir } => {
+                    fw::rollback_if_pending(&env, &state_dir, &token)
+                }
+            }
+        }
         Command::Status => commands::status(&env),
         Command::Serve => {
             let config = env.config()?;
@@ -89,6 +106,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Demo(a) => demo::run(&a),
+        Command::Accounts { command } => crate::modules::accounts::cli::run(&env, command),
+        Command::Shares { command } => crate::modules::shares::cli::run(&env, command),
         Command::Proxy { command } => crate::modules::proxy::cli::proxy(&env, command),
         Command::Blacklists { command } => crate::modules::proxy::cli::blacklists(&env, command),
         Command::Modules {

@@ -230,10 +230,48 @@ enabled = ["nonesuch"]
     }
 
     #[test]
+    fn homes_must_be_the_personal_shares() {
+        let text = format!(
+            "{GOOD}\n[modules]\nenabled = [\"accounts\", \"shares\"]\n[accounts]\nhome_base = \"/home\"\n"
+        );
+        let errs = parse(&text, "f").unwrap_err().0;
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].path, "accounts.home_base");
+        assert_eq!(
+            errs[0].message,
+            "\"/home\" is not the personal share folder /srv/preau/perso"
+        );
+    }
+
+    #[test]
     fn out_of_range() {
         let text = format!("{GOOD}\n[server]\nshutdown_grace_seconds = 99\n");
         let errs = parse(&text, "f").unwrap_err().0;
         assert_eq!(errs[0].message, "99 is out of range: must be between 0 and 30");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Whatever the bytes, parsing returns (never panics), and every
+        /// error has a position inside the file.
+        #[test]
+        fn arbitrary_text_never_panics(text in "(\\PC|\n|\\[|\\]|=|\"){0,200}") {
+            if let Err(errors) = parse(&text, "f") {
+                for e in errors.0 {
+                    proptest::prop_assert!(e.line >= 1 && e.line <= text.lines().count().max(1) + 1);
+                }
+            }
+        }
+
+        /// Mutations of a valid file (a character changed) never panic.
+        #[test]
+        fn mutated_valid_file_never_panics(pos in 0usize..120, ch in proptest::char::any()) {
+            let mut chars: Vec<char> = GOOD.chars().collect();
+            let i = pos % chars.len();
+            chars[i] = ch;
+            let text: String = chars.into_iter().collect();
+            let _ = parse(&text, "f");
+        }
     }
 
     #[test]

@@ -39,6 +39,13 @@ impl<'a> Walk<'a> {
         self.resolve(schema).get("properties").is_some()
     }
 
+    /// The item schema of a list whose items are tables, if this is one.
+    fn list_item_table(&self, schema: &'a Value) -> Option<&'a Value> {
+        let s = self.resolve(schema);
+        let items = s.get("items")?;
+        self.is_table(items).then_some(items)
+    }
+
     fn type_name(&self, schema: &'a Value) -> String {
         let s = self.resolve(schema);
         for keyword in ["oneOf", "anyOf"] {
@@ -251,6 +258,24 @@ fn section(walk: &Walk<'_>, out: &mut String, path: &str, schema: &Value, defaul
                 walk.type_name(sub).replace('|', "\\|")
             ));
         }
+    }
+    // Lists of tables (`[[section.key]]`): document the keys of one entry.
+    for (key, sub) in props {
+        let Some(item) = walk.list_item_table(sub) else {
+            continue;
+        };
+        let sub_path = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        out.push_str(&format!("\n### `[[{sub_path}]]`\n\n"));
+        out.push_str(&format!("Each entry of `{key}`"));
+        match walk.description(item) {
+            Some(d) => out.push_str(&format!(": {d}\n")),
+            None => out.push_str(".\n"),
+        }
+        section(walk, out, &sub_path, item, &Value::Null);
     }
     for (key, sub) in tables {
         let sub_path = if path.is_empty() {

@@ -33,6 +33,16 @@ pub struct Config {
     /// Where Préau keeps its state and logs on this server.
     #[serde(default)]
     pub paths: PathsSettings,
+    /// The firewall (module `firewall`): zones, policies, NAT, port
+    /// forwards, appliance services per zone, forced proxy.
+    #[serde(default)]
+    pub firewall: crate::modules::firewall::FirewallSettings,
+    /// Accounts: logins, passwords, imports, Unix and Samba projection.
+    #[serde(default)]
+    pub accounts: crate::modules::accounts::settings::AccountsSettings,
+    /// The Samba file server (module `shares`).
+    #[serde(default)]
+    pub shares: crate::modules::shares::settings::SharesSettings,
     /// The filtering web proxy (module `proxy`).
     #[serde(default)]
     pub proxy: crate::modules::proxy::settings::ProxySettings,
@@ -45,6 +55,24 @@ impl Validate for Config {
         self.modules.validate(&join(path, "modules"), problems);
         self.server.validate(&join(path, "server"), problems);
         self.paths.validate(&join(path, "paths"), problems);
+        self.firewall.validate(&join(path, "firewall"), problems);
+        self.accounts.validate(&join(path, "accounts"), problems);
+        self.shares.validate(&join(path, "shares"), problems);
+        // A home directory and the personal share are one folder: two
+        // would leave people looking for their files in the wrong one.
+        let perso = format!("{}/perso", self.shares.root.trim_end_matches('/'));
+        if self.modules.enabled.iter().any(|m| m == "shares")
+            && self.accounts.home_base.trim_end_matches('/') != perso
+        {
+            problems.push_hint(
+                join(path, "accounts.home_base"),
+                format!(
+                    "\"{}\" is not the personal share folder {perso}",
+                    self.accounts.home_base
+                ),
+                format!("set accounts.home_base = \"{perso}\" (homes are the personal shares)"),
+            );
+        }
         self.proxy.validate(&join(path, "proxy"), problems);
     }
 }

@@ -7,7 +7,10 @@
 //! description (summary, dependencies, Debian packages, services) lives in
 //! `modules/<name>/module.toml`, built into the binary.
 
+pub mod accounts;
+pub mod firewall;
 pub mod proxy;
+pub mod shares;
 pub mod system;
 pub mod templates;
 
@@ -106,7 +109,13 @@ pub trait Module: Send + Sync {
 
 /// Every module this build knows, `system` first.
 pub fn registry() -> Vec<&'static dyn Module> {
-    vec![&system::SYSTEM, &proxy::PROXY]
+    vec![
+        &system::SYSTEM,
+        &accounts::ACCOUNTS,
+        &shares::SHARES,
+        &firewall::FIREWALL,
+        &proxy::PROXY,
+    ]
 }
 
 /// The modules to plan and apply for `config`, in dependency order

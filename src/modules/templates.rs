@@ -5,11 +5,23 @@ use crate::host::Host;
 use std::path::PathBuf;
 
 /// Templates shipped with the binary: (module, file name, text).
-const BUILT_IN: &[(&str, &str, &str)] = &[(
-    "system",
-    "preau.service",
-    include_str!("../../modules/system/templates/preau.service"),
-)];
+const BUILT_IN: &[(&str, &str, &str)] = &[
+    (
+        "system",
+        "preau.service",
+        include_str!("../../modules/system/templates/preau.service"),
+    ),
+    (
+        "firewall",
+        "preau-firewall.service",
+        include_str!("../../modules/firewall/templates/preau-firewall.service"),
+    ),
+    (
+        "shares",
+        "smb.conf",
+        include_str!("../../modules/shares/templates/smb.conf"),
+    ),
+];
 
 /// Where an administrator's override of a template lives.
 pub fn override_path(module: &str, name: &str) -> PathBuf {

@@ -24,7 +24,26 @@ pub fn migrations() -> Migrations<'static> {
                  created_at TEXT NOT NULL
              ) STRICT;",
         ),
-        // proxy: exams switched on for a room (whitelist only) until a time.
+        // 2: the school directory (accounts): people, classes and groups,
+        // memberships, parent links, teaching services, retired logins,
+        // import history.
+        M::up(include_str!("migration_002_directory.sql")),
+        // 3: shares: one row per homework handed out (teacher, name, class or group).
+        M::up(
+            "CREATE TABLE share_homework (
+                 teacher TEXT NOT NULL,
+                 name TEXT NOT NULL,
+                 target TEXT NOT NULL,
+                 students INTEGER NOT NULL,
+                 files INTEGER NOT NULL,
+                 bytes INTEGER NOT NULL,
+                 distributed_at TEXT,
+                 collected_at TEXT,
+                 returned_at TEXT,
+                 PRIMARY KEY (teacher, name, target)
+             ) STRICT;",
+        ),
+        // 4: proxy: exams switched on for a room (whitelist only) until a time.
         M::up(
             "CREATE TABLE proxy_exams (
                  room TEXT PRIMARY KEY,

@@ -4,8 +4,8 @@
 //!
 //! [`MemoryDirectory`] serves tests; [`StoreDirectory`] reads the accounts
 //! tables of the state database (`people`, `structures`, `memberships`,
-//! written by the accounts module) when they exist, and knows nobody
-//! otherwise. [`CachedDirectory`] keeps a verified login and password for a
+//! written by the accounts module: argon2id hash, or the initial password
+//! until the first change) and knows nobody when they are missing. [`CachedDirectory`] keeps a verified login and password for a
 //! short time (a hash of them, never the password) so that a browser
 //! sending credentials with every request costs one argon2 check a
 //! minute, not one a request.
@@ -228,6 +228,35 @@ mod tests {
             "failures are not cached as successes"
         );
         assert_eq!(d.groups_of("lea"), ["eleves"]);
+    }
+
+    #[test]
+    fn store_directory_on_the_real_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(crate::store::DB_FILE);
+        let store = crate::store::Store::open(&db).unwrap();
+        let hash = crate::auth::hash_password("pass-word").unwrap();
+        store
+            .conn()
+            .execute(
+                "INSERT INTO people (id, kind, source, last_name, first_name, login, status, password_hash, created_at, updated_at)
+                 VALUES (1, 'teacher', 'manual', 'Durand', 'Marie', 'marie.durand', 'active', ?1, 'now', 'now')",
+                [hash],
+            )
+            .unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO structures (id, kind, code, label, group_name, gid) VALUES (1, 'group', 'LATIN', 'Latin', 'g-latin', 20001);
+                 INSERT INTO memberships (person_id, structure_id) VALUES (1, 1);",
+            )
+            .unwrap();
+        drop(store);
+        let d = StoreDirectory::new(db);
+        let u = d.verify("marie.durand", "pass-word").unwrap();
+        assert_eq!(u.groups, ["profs", "g-latin"]);
+        assert!(d.verify("marie.durand", "wrong").is_none());
+        assert_eq!(d.groups_of("marie.durand"), ["profs", "g-latin"]);
     }
 
     #[test]

@@ -1,0 +1,123 @@
+//! Passwords of directory accounts.
+//!
+//! - Initial passwords are syllables and digits ("tavopiru42"): easy to
+//!   read and type for an 11-year-old, no look-alike letters, and with the
+//!   default 4 syllables + 2 digits about 31 bits from the OS's CSPRNG —
+//!   enough against online guessing (Samba and the web console rate-limit)
+//!   and not guessable from the name or birth date as the old
+//!   "date of birth" schemes were.
+//! - Samba needs the NT hash (MD4 of the UTF-16LE password), computed at
+//!   once: MD4 costs nothing.
+//! - Préau's own web logins use argon2id. At the default cost one hash takes
+//!   tens of milliseconds, so hashing every initial password during an
+//!   import of 3,000 people would take minutes. Instead the argon2id hash is
+//!   computed lazily ([`verify`]): while a person still has their initial
+//!   password, the database keeps it (it is needed anyway to print login
+//!   sheets) and the first successful login hashes it. Setting a password
+//!   (`accounts passwd`) hashes at once and forgets the clear text.
+
+use md4::{Digest, Md4};
+use rand::RngExt;
+
+const CONSONANTS: &[u8] = b"bdfgjkmnprstvz";
+const VOWELS: &[u8] = b"aeiou";
+
+/// An initial password: `syllables` consonant+vowel pairs then `digits`
+/// digits.
+pub fn initial_password(syllables: u32, digits: u32) -> String {
+    let mut rng = rand::rng();
+    let mut out = String::new();
+    for _ in 0..syllables {
+        out.push(CONSONANTS[rng.random_range(0..CONSONANTS.len())] as char);
+        out.push(VOWELS[rng.random_range(0..VOWELS.len())] as char);
+    }
+    for _ in 0..digits {
+        out.push(char::from(b'0' + rng.random_range(0..10u8)));
+    }
+    out
+}
+
+/// Bits of entropy of [`initial_password`] with these settings.
+pub fn entropy_bits(syllables: u32, digits: u32) -> f64 {
+    syllables as f64 * ((CONSONANTS.len() * VOWELS.len()) as f64).log2() + digits as f64 * 10f64.log2()
+}
+
+/// The NT hash Samba stores: MD4 of the UTF-16LE password, upper-case hex.
+pub fn nt_hash(password: &str) -> String {
+    let mut h = Md4::new();
+    for unit in password.encode_utf16() {
+        h.update(unit.to_le_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// What [`verify`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verified {
+    No,
+    Yes,
+    /// Matched the initial password: store this argon2id hash now.
+    YesHashNow(String),
+}
+
+/// Checks a password against a stored argon2id hash, or the initial
+/// password when no hash exists yet (lazy hashing, see the module docs).
+pub fn verify(password: &str, hash: Option<&str>, initial: Option<&str>) -> Verified {
+    if let Some(h) = hash {
+        return if crate::auth::verify_password(password, h) {
+            Verified::Yes
+        } else {
+            Verified::No
+        };
+    }
+    match initial {
+        Some(i) if constant_time_eq(i.as_bytes(), password.as_bytes()) => {
+            match crate::auth::hash_password(password) {
+                Ok(h) => Verified::YesHashNow(h),
+                Err(_) => Verified::Yes,
+            }
+        }
+        _ => Verified::No,
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nt_hash_known_values() {
+        // Reference values from Samba / MS-NLMP.
+        assert_eq!(nt_hash("password"), "8846F7EAEE8FB117AD06BDD830B7586C");
+        assert_eq!(nt_hash(""), "31D6CFE0D16AE931B73C59D7E0C089C0");
+    }
+
+    #[test]
+    fn initial_passwords_shape() {
+        let p = initial_password(4, 2);
+        assert_eq!(p.len(), 10);
+        assert!(p[..8].bytes().all(|b| b.is_ascii_lowercase()));
+        assert!(p[8..].bytes().all(|b| b.is_ascii_digit()));
+        assert!(!p.contains(['l', 'o', 'i']) || p.contains(['o', 'i']));
+        assert!(entropy_bits(4, 2) > 30.0);
+        let many: std::collections::HashSet<String> = (0..1000).map(|_| initial_password(4, 2)).collect();
+        assert!(many.len() > 990);
+    }
+
+    #[test]
+    fn lazy_hashing() {
+        assert_eq!(verify("x", None, Some("y")), Verified::No);
+        let Verified::YesHashNow(h) = verify("babi12", None, Some("babi12")) else {
+            panic!()
+        };
+        assert_eq!(verify("babi12", Some(&h), None), Verified::Yes);
+        assert_eq!(verify("nope", Some(&h), Some("nope")), Verified::No);
+    }
+}

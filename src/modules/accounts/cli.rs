@@ -1,0 +1,644 @@
+//! `preau accounts …`: imports, people, passwords, sheets, export, purge.
+//!
+//! Commands that change accounts (import --apply, add, disable, enable,
+//! passwd, purge --apply) update the directory in one transaction, then —
+//! when the `accounts` module is enabled and --no-system is not given —
+//! bring the Unix and Samba accounts in line at once (the module's
+//! plan/apply, recorded like `preau apply accounts`).
+
+use super::{apply_options, projection, sheets};
+use crate::cli::args::AccountsCommand;
+use crate::cli::{Env, exit};
+use crate::config::Config;
+use crate::directory::import::{self, PlanOptions, ReadOptions};
+use crate::directory::{self, Filter, Kind, NewPerson, Status, login, password};
+use crate::host::Host;
+use crate::store::Store;
+use anyhow::{Context as _, bail};
+use serde_json::json;
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub fn run(env: &Env, command: AccountsCommand) -> anyhow::Result<u8> {
+    let config = env.config()?;
+    match command {
+        AccountsCommand::Import {
+            files,
+            apply,
+            allow_mass_disable,
+            all,
+            no_system,
+        } => import_files(env, &config, &files, apply, allow_mass_disable, all, no_system),
+        AccountsCommand::List { kind, class, status } => list(env, &config, kind, class, status),
+        AccountsCommand::Show { login } => show(env, &config, &login),
+        AccountsCommand::Add {
+            kind,
+            first_name,
+            last_name,
+            class,
+            birth_date,
+            login,
+            no_system,
+        } => add(
+            env,
+            &config,
+            &kind,
+            &first_name,
+            &last_name,
+            class,
+            birth_date,
+            login,
+            no_system,
+        ),
+        AccountsCommand::Disable { logins, no_system } => set_status(env, &config, &logins, false, no_system),
+        AccountsCommand::Enable { logins, no_system } => set_status(env, &config, &logins, true, no_system),
+        AccountsCommand::Passwd {
+            login,
+            generate,
+            no_system,
+        } => passwd(env, &config, &login, generate, no_system),
+        AccountsCommand::Sheets { class, staff, out } => sheets_cmd(env, &config, class, staff, &out),
+        AccountsCommand::Export { login } => export(env, &config, &login),
+        AccountsCommand::Purge { apply, no_system } => purge(env, &config, apply, no_system),
+    }
+}
+
+fn open_store(env: &Env, config: &Config) -> anyhow::Result<Store> {
+    Ok(Store::open_existing(&env.db_path(config))?)
+}
+
+fn spinner(env: &Env, msg: &str) -> indicatif::ProgressBar {
+    if env.json || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    pb.enable_steady_tick(std::time::Duration::from_millis(100));
+    pb.set_message(msg.to_string());
+    pb
+}
+
+/// Brings Unix and Samba accounts in line with the directory, if the
+/// module is enabled. Returns a line to print, or None.
+fn project(env: &Env, config: &Config, no_system: bool) -> anyhow::Result<Option<(String, bool)>> {
+    if no_system {
+        return Ok(None);
+    }
+    if !config.modules.enabled.iter().any(|m| m == "accounts") {
+        return Ok(Some((
+            "The accounts module is not enabled: Unix and Samba accounts were not touched (add \"accounts\" to [modules] enabled).".into(),
+            true,
+        )));
+    }
+    let pb = spinner(env, "Updating Unix and Samba accounts");
+    let started = Instant::now();
+    let (plan, report) = crate::cli::commands::apply_recorded(env, config, &["accounts".into()])?;
+    pb.finish_and_clear();
+    if !report.ok {
+        return Ok(Some((report.render(), false)));
+    }
+    Ok(Some((
+        format!(
+            "System accounts updated: {} change(s) in {} ms.",
+            plan.change_count(),
+            started.elapsed().as_millis()
+        ),
+        true,
+    )))
+}
+
+/// The system's own user and group names (never given as logins).
+fn reserved_names(
+    env: &Env,
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<std::collections::HashSet<String>> {
+    let w = projection::Wanted::load(store.conn(), &config.accounts)?;
+    let mut names = projection::system_names(&env.host, &w.ours)?;
+    names.extend(["root", "admin", "administrator", "guest", "nobody"].map(String::from));
+    Ok(names)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn import_files(
+    env: &Env,
+    config: &Config,
+    files: &[PathBuf],
+    apply: bool,
+    allow_mass_disable: bool,
+    all: bool,
+    no_system: bool,
+) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let mut store = Store::open(&env.db_path(config))?;
+    let pb = spinner(env, "Reading the files");
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let snapshot = match import::read_files(
+        &paths,
+        &ReadOptions {
+            uai: config.establishment.uai.clone(),
+            today: import::today(),
+        },
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            pb.finish_and_clear();
+            if env.json {
+                println!(
+                    "{}",
+                    json!({"ok": false, "error": {"file": e.file, "line": e.line, "element": e.element, "message": e.message, "hint": e.hint}})
+                );
+            } else {
+                eprintln!("error: {e}\nNothing was changed.");
+            }
+            return Ok(exit::FAILURE);
+        }
+    };
+    pb.set_message("Comparing with the directory");
+    let plan = import::plan(
+        store.conn(),
+        snapshot,
+        &PlanOptions {
+            max_disable_percent: config.accounts.max_disable_percent,
+            allow_mass_disable,
+        },
+    )?;
+    pb.finish_and_clear();
+    if !env.json {
+        print!("{}", plan.render(if all { usize::MAX } else { 20 }));
+    }
+    if plan.refusal.is_some() {
+        if env.json {
+            println!("{}", json!({"ok": false, "applied": false, "plan": plan}));
+        } else {
+            eprintln!("Nothing was changed.");
+        }
+        return Ok(exit::FAILURE);
+    }
+    if !apply {
+        if env.json {
+            println!(
+                "{}",
+                json!({"ok": true, "applied": false, "pending": !plan.is_empty(), "plan": plan})
+            );
+        } else if plan.is_empty() {
+            println!("The directory already matches these files.");
+        } else {
+            println!("Nothing changed yet: run again with --apply to perform this import.");
+        }
+        return Ok(if plan.is_empty() { exit::OK } else { exit::PENDING });
+    }
+    let mut summary = None;
+    if !plan.is_empty() {
+        let pb = spinner(env, "Applying the import");
+        let options = apply_options(&config.accounts, reserved_names(env, config, &store)?);
+        let s = store.write(|tx| import::apply(tx, &plan, &options).map_err(anyhow::Error::from))?;
+        pb.finish_and_clear();
+        summary = Some(s);
+    }
+    let system = project(env, config, no_system)?;
+    let ok = system.as_ref().is_none_or(|(_, ok)| *ok);
+    if env.json {
+        println!(
+            "{}",
+            json!({"ok": ok, "applied": true, "summary": summary, "plan": plan,
+                   "system": system.map(|s| s.0), "duration_ms": started.elapsed().as_millis() as u64})
+        );
+    } else {
+        match &summary {
+            Some(s) => println!(
+                "Imported in {} ms: {} created, {} updated, {} returning, {} disabled.",
+                started.elapsed().as_millis(),
+                s.created,
+                s.updated,
+                s.reactivated,
+                s.disabled
+            ),
+            None => println!("The directory already matches these files."),
+        }
+        if let Some((line, _)) = system {
+            println!("{line}");
+        }
+        if summary.as_ref().is_some_and(|s| s.created > 0) {
+            println!("Login sheets: `preau accounts sheets --out DIR`.");
+        }
+    }
+    Ok(if ok { exit::OK } else { exit::FAILURE })
+}
+
+fn parse_kind(s: &str) -> anyhow::Result<Kind> {
+    Kind::parse(s)
+        .with_context(|| format!("unknown kind \"{s}\"\n    help: use student, teacher, staff or parent"))
+}
+
+fn list(
+    env: &Env,
+    config: &Config,
+    kind: Option<String>,
+    class: Option<String>,
+    status: Option<String>,
+) -> anyhow::Result<u8> {
+    let store = open_store(env, config)?;
+    let filter = Filter {
+        kind: kind.as_deref().map(parse_kind).transpose()?,
+        status: status
+            .as_deref()
+            .map(|s| {
+                Status::parse(s).with_context(|| {
+                    format!("unknown status \"{s}\"\n    help: use active, disabled or deleting")
+                })
+            })
+            .transpose()?,
+        structure: class,
+    };
+    let people = directory::people(store.conn(), &filter)?;
+    if env.json {
+        println!("{}", serde_json::to_string(&people)?);
+    } else {
+        for p in &people {
+            let class = directory::class_of(store.conn(), p.id)?
+                .map(|c| c.code)
+                .unwrap_or_default();
+            println!(
+                "{:<20} {:<8} {:<9} {:<6} {}",
+                p.login,
+                p.kind.as_str(),
+                p.status.as_str(),
+                class,
+                p.full_name()
+            );
+        }
+        println!("{} person(s).", people.len());
+    }
+    Ok(exit::OK)
+}
+
+fn find(store: &Store, login: &str) -> anyhow::Result<directory::Person> {
+    directory::person_by_login(store.conn(), login)?
+        .with_context(|| format!("no account `{login}`\n    help: `preau accounts list` shows the logins"))
+}
+
+/// Everything about a person except secrets.
+fn person_json(store: &Store, p: &directory::Person) -> anyhow::Result<serde_json::Value> {
+    let c = store.conn();
+    let structures = directory::structures_of(c, p.id)?;
+    let parents = directory::parents_of(c, p.id)?;
+    let children = directory::children_of(c, p.id)?;
+    let services = directory::services(c, Some(p.id))?;
+    let (initial, hashed): (bool, bool) = c.query_row(
+        "SELECT initial_password IS NOT NULL, password_hash IS NOT NULL FROM people WHERE id = ?1",
+        [p.id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(json!({
+        "person": p,
+        "classes_and_groups": structures,
+        "parents": parents.iter().map(|x| json!({"login": x.login, "name": x.full_name(), "email": x.email})).collect::<Vec<_>>(),
+        "children": children.iter().map(|x| json!({"login": x.login, "name": x.full_name()})).collect::<Vec<_>>(),
+        "teaching_services": services,
+        "password": {"initial_password_unchanged": initial, "own_password_set": hashed},
+    }))
+}
+
+fn show(env: &Env, config: &Config, login: &str) -> anyhow::Result<u8> {
+    let store = open_store(env, config)?;
+    let p = find(&store, login)?;
+    let v = person_json(&store, &p)?;
+    if env.json {
+        println!("{v}");
+    } else {
+        println!("{} ({}, {})", p.full_name(), p.kind, p.status.as_str());
+        println!(
+            "  login: {}   uid: {}",
+            p.login,
+            p.uid.map(|u| u.to_string()).unwrap_or("-".into())
+        );
+        if let Some(b) = &p.birth_date {
+            println!("  born: {b}");
+        }
+        if let Some(k) = &p.national_key {
+            println!("  key ({}): {k}", p.source);
+        }
+        if let Some(f) = &p.function {
+            println!("  function: {f}");
+        }
+        for s in directory::structures_of(store.conn(), p.id)? {
+            println!("  {} {} ({})", s.kind.as_str(), s.code, s.group_name);
+        }
+        for x in directory::parents_of(store.conn(), p.id)? {
+            println!("  parent: {} ({})", x.full_name(), x.login);
+        }
+        for x in directory::children_of(store.conn(), p.id)? {
+            println!("  child: {} ({})", x.full_name(), x.login);
+        }
+        for s in directory::services(store.conn(), Some(p.id))? {
+            println!(
+                "  teaches {} to {}",
+                s.subject_label.as_deref().unwrap_or(&s.subject_code),
+                s.structure_code
+            );
+        }
+        if let Some(d) = &p.delete_after {
+            println!(
+                "  disabled since {}, deleted after {d}",
+                p.disabled_at.as_deref().unwrap_or("?")
+            );
+        }
+    }
+    Ok(exit::OK)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn add(
+    env: &Env,
+    config: &Config,
+    kind: &str,
+    first: &str,
+    last: &str,
+    class: Option<String>,
+    birth: Option<String>,
+    chosen: Option<String>,
+    no_system: bool,
+) -> anyhow::Result<u8> {
+    let kind = parse_kind(kind)?;
+    let birth = birth
+        .map(|b| {
+            import::iso_date(&b).with_context(|| format!("\"{b}\" is not a date\n    help: write JJ/MM/AAAA"))
+        })
+        .transpose()?;
+    let mut store = Store::open(&env.db_path(config))?;
+    let reserved = reserved_names(env, config, &store)?;
+    let s = &config.accounts;
+    let pw = password::initial_password(s.password_syllables, s.password_digits);
+    let (login, id) = store.write(|tx| -> anyhow::Result<(String, i64)> {
+        let login = match chosen {
+            Some(l) => {
+                if !login::is_valid_login(&l) {
+                    bail!("`{l}` is not a valid login\n    help: lower-case letters, digits, '.', '-', '_', at most 20, starting with a letter");
+                }
+                if directory::login_taken(tx, &l)? || reserved.contains(&l) {
+                    bail!("the login `{l}` is or was already used\n    help: logins are never reused; choose another");
+                }
+                l
+            }
+            None => {
+                let mut used = directory::all_used_logins(tx)?;
+                used.extend(reserved);
+                login::Generator::new(&s.login_scheme, used).next(first, last)
+            }
+        };
+        let uid = if kind.has_system_account() {
+            let used = directory::used_ids(tx)?;
+            let first_id = projection::people_first_id(s);
+            Some(directory::next_free_id(&used, first_id, s.last_id, first_id).context("no free uid left")?)
+        } else {
+            None
+        };
+        let id = directory::insert_person(
+            tx,
+            &NewPerson {
+                kind: Some(kind),
+                source: "manual".into(),
+                last_name: last.into(),
+                first_name: first.into(),
+                birth_date: birth,
+                ..Default::default()
+            },
+            &login,
+            uid,
+        )?;
+        tx.execute(
+            "UPDATE people SET initial_password = ?2, nt_hash = ?3, must_change = ?4 WHERE id = ?1",
+            rusqlite::params![id, pw, password::nt_hash(&pw), s.must_change_password],
+        )?;
+        if let Some(code) = &class {
+            let st = directory::structure(tx, code)?
+                .with_context(|| format!("no class or group `{code}`\n    help: import the STS-web file first"))?;
+            tx.execute("INSERT INTO memberships (person_id, structure_id) VALUES (?1, ?2)", [id, st.id])?;
+        }
+        Ok((login, id))
+    })?;
+    let system = project(env, config, no_system)?;
+    if env.json {
+        println!(
+            "{}",
+            json!({"ok": true, "id": id, "login": login, "password": pw, "system": system.map(|s| s.0)})
+        );
+    } else {
+        println!("Created `{login}` ({kind}), initial password: {pw}");
+        if let Some((line, _)) = system {
+            println!("{line}");
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn set_status(
+    env: &Env,
+    config: &Config,
+    logins: &[String],
+    enable: bool,
+    no_system: bool,
+) -> anyhow::Result<u8> {
+    let mut store = open_store(env, config)?;
+    store.write(|tx| -> anyhow::Result<()> {
+        for l in logins {
+            let status = if enable { Status::Active } else { Status::Disabled };
+            if !directory::set_status(tx, l, status, None)? {
+                bail!(
+                    "no account `{l}`: nothing was changed\n    help: `preau accounts list` shows the logins"
+                );
+            }
+        }
+        Ok(())
+    })?;
+    let system = project(env, config, no_system)?;
+    let ok = system.as_ref().is_none_or(|(_, ok)| *ok);
+    if env.json {
+        println!(
+            "{}",
+            json!({"ok": ok, "logins": logins, "enabled": enable, "system": system.map(|s| s.0)})
+        );
+    } else {
+        println!(
+            "{} {} account(s).",
+            if enable { "Enabled" } else { "Disabled" },
+            logins.len()
+        );
+        if let Some((line, _)) = system {
+            println!("{line}");
+        }
+    }
+    Ok(if ok { exit::OK } else { exit::FAILURE })
+}
+
+fn passwd(env: &Env, config: &Config, login: &str, generate: bool, no_system: bool) -> anyhow::Result<u8> {
+    let mut store = open_store(env, config)?;
+    let p = find(&store, login)?;
+    let s = &config.accounts;
+    let pw = if generate {
+        password::initial_password(s.password_syllables, s.password_digits)
+    } else {
+        if std::io::stdin().is_terminal() {
+            eprintln!("New password for {login} (one line):");
+        }
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let pw = line.trim_end_matches(['\n', '\r']).to_string();
+        if pw.chars().count() < 8 {
+            bail!("the password is too short\n    help: use at least 8 characters, or --generate");
+        }
+        pw
+    };
+    let hash = crate::auth::hash_password(&pw)?;
+    store.write(|tx| {
+        // A generated password is a new initial one (printable on a sheet);
+        // a chosen one is hashed and forgotten.
+        tx.execute(
+            &format!(
+                "UPDATE people SET password_hash = ?2, nt_hash = ?3, initial_password = ?4, must_change = ?5,
+                     password_changed_at = {0}, updated_at = {0} WHERE id = ?1",
+                directory::NOW
+            ),
+            rusqlite::params![
+                p.id,
+                if generate { None } else { Some(&hash) },
+                password::nt_hash(&pw),
+                if generate { Some(&pw) } else { None },
+                generate && s.must_change_password
+            ],
+        )
+    })?;
+    let system = project(env, config, no_system)?;
+    if env.json {
+        println!(
+            "{}",
+            json!({"ok": true, "login": login, "password": if generate { Some(&pw) } else { None }, "system": system.map(|s| s.0)})
+        );
+    } else {
+        if generate {
+            println!("New password for {login}: {pw}");
+        } else {
+            println!("Password of {login} changed.");
+        }
+        if let Some((line, _)) = system {
+            println!("{line}");
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn sheets_cmd(
+    env: &Env,
+    config: &Config,
+    class: Option<String>,
+    staff: bool,
+    out: &Path,
+) -> anyhow::Result<u8> {
+    let store = open_store(env, config)?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let written = sheets::write_all(
+        store.conn(),
+        &config.establishment.name,
+        class.as_deref(),
+        staff,
+        out,
+    )?;
+    if env.json {
+        println!("{}", json!({"ok": true, "files": written}));
+    } else {
+        for f in &written {
+            println!("{}", f.display());
+        }
+        println!(
+            "{} file(s) written (they hold passwords: readable by you only). Print the .html files; the .csv hold the same.",
+            written.len()
+        );
+    }
+    Ok(exit::OK)
+}
+
+fn export(env: &Env, config: &Config, login: &str) -> anyhow::Result<u8> {
+    let store = open_store(env, config)?;
+    let p = find(&store, login)?;
+    let mut v = person_json(&store, &p)?;
+    v["exported_at"] = json!(import::today());
+    v["establishment"] = json!({"uai": config.establishment.uai, "name": config.establishment.name});
+    v["note"] = json!("Everything Préau's directory holds about this person; passwords are never exported.");
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(exit::OK)
+}
+
+fn purge(env: &Env, config: &Config, apply: bool, no_system: bool) -> anyhow::Result<u8> {
+    let mut store = open_store(env, config)?;
+    let today = import::today();
+    let due: Vec<directory::Person> = directory::people(
+        store.conn(),
+        &Filter {
+            status: Some(Status::Deleting),
+            ..Default::default()
+        },
+    )?
+    .into_iter()
+    .filter(|p| p.delete_after.as_deref().is_some_and(|d| d <= today.as_str()))
+    .collect();
+    if !apply {
+        if env.json {
+            println!("{}", json!({"ok": true, "applied": false, "due": due}));
+        } else {
+            for p in &due {
+                println!(
+                    "- {:<20} {:<8} {} (left {}, deletion due {})",
+                    p.login,
+                    p.kind.as_str(),
+                    p.full_name(),
+                    p.disabled_at.as_deref().unwrap_or("?"),
+                    p.delete_after.as_deref().unwrap_or("?")
+                );
+            }
+            println!(
+                "{} account(s) due for deletion. Nothing was changed: run again with --apply to delete them and their home directories.",
+                due.len()
+            );
+        }
+        return Ok(if due.is_empty() { exit::OK } else { exit::PENDING });
+    }
+    store.write(|tx| -> rusqlite::Result<()> {
+        for p in &due {
+            // The login stays in logins_used: it is never given again.
+            tx.execute("DELETE FROM people WHERE id = ?1", [p.id])?;
+        }
+        Ok(())
+    })?;
+    let system = project(env, config, no_system)?;
+    // Home directories go once the users are gone.
+    let mut removed = 0;
+    if system.as_ref().is_some_and(|(_, ok)| *ok) {
+        for p in due.iter().filter(|p| p.uid.is_some()) {
+            let home = env
+                .host
+                .real_path(Path::new(&projection::home_of(&config.accounts, &p.login)));
+            if home.exists() {
+                std::fs::remove_dir_all(&home)
+                    .with_context(|| format!("cannot remove {}", home.display()))?;
+                removed += 1;
+            }
+        }
+    }
+    if env.json {
+        println!(
+            "{}",
+            json!({"ok": true, "applied": true, "deleted": due.len(), "homes_removed": removed})
+        );
+    } else {
+        println!("Deleted {} account(s), {removed} home directories.", due.len());
+        if let Some((line, _)) = system {
+            println!("{line}");
+        }
+    }
+    Ok(exit::OK)
+}

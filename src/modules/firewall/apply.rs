@@ -1,0 +1,541 @@
+//! Loading rulesets: one `nft -f` transaction, the previous ruleset saved,
+//! confirm-or-roll-back.
+//!
+//! Files in `<state_dir>/firewall/`:
+//! - `ruleset.nft`: the ruleset last rendered and loaded;
+//! - `previous.nft`: the live table as it was just before that load (a
+//!   file that restores it, or removes the table if there was none);
+//! - `boot.nft`: what `preau-firewall.service` loads at boot: the last
+//!   *confirmed* ruleset (a pending confirm-apply does not touch it, so a
+//!   reboot also undoes an unconfirmed change);
+//! - `pending.json`: the confirm-apply waiting for `preau confirm`.
+//!
+//! `preau apply --confirm N` arms a timer that outlives the command: a
+//! transient systemd timer on a live systemd host, else a detached
+//! `preau firewall rollback-after N TOKEN` process in its own process
+//! group, deaf to SIGHUP (the administrator's SSH session may die with the
+//! change). When it fires and the same confirm is still pending, it loads
+//! `previous.nft`.
+
+use super::render::{TABLE, tag_of};
+use crate::engine::CustomChange;
+use crate::host::{Command, Host, HostError, Owner};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The nft program.
+pub const NFT: &str = "nft";
+/// Where Debian installs nft (for the boot unit).
+pub const NFT_PATH: &str = "/usr/sbin/nft";
+
+/// Set to 1 to load rulesets into the kernel even under `--root` (tests
+/// and image builders that run Préau inside a network namespace).
+pub const LIVE_ENV: &str = "PREAU_FIREWALL_LIVE";
+/// Set to "fork" to never use systemd-run for the rollback timer.
+pub const TIMER_ENV: &str = "PREAU_ROLLBACK_TIMER";
+
+/// Paths of the module's state files (logical host paths).
+#[derive(Debug, Clone)]
+pub struct Files {
+    pub dir: PathBuf,
+}
+
+impl Files {
+    pub fn new(state_dir: &Path) -> Files {
+        Files {
+            dir: state_dir.join("firewall"),
+        }
+    }
+    pub fn ruleset(&self) -> PathBuf {
+        self.dir.join("ruleset.nft")
+    }
+    pub fn previous(&self) -> PathBuf {
+        self.dir.join("previous.nft")
+    }
+    pub fn boot(&self) -> PathBuf {
+        self.dir.join("boot.nft")
+    }
+    pub fn pending(&self) -> PathBuf {
+        self.dir.join("pending.json")
+    }
+}
+
+/// Whether rulesets go into the kernel of the current network namespace.
+pub fn loads_kernel(host: &dyn Host) -> bool {
+    host.is_live() || std::env::var(LIVE_ENV).is_ok_and(|v| v == "1")
+}
+
+/// The first lines of every file that replaces the table.
+pub fn replace_header() -> String {
+    format!("table {TABLE}\ndelete table {TABLE}\n")
+}
+
+/// The live `inet preau` table as nft prints it; `None` when there is none.
+pub fn live_table(host: &dyn Host) -> Result<Option<String>, HostError> {
+    let out = host.run(&Command::new([NFT, "list", "table", "inet", "preau"]))?;
+    if out.success() {
+        Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned()))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The hash tag of the live table, if it is one of ours (terse listing:
+/// set elements left out).
+pub fn live_tag(host: &dyn Host) -> Option<String> {
+    let out = host
+        .run(&Command::new([NFT, "-t", "list", "table", "inet", "preau"]))
+        .ok()?;
+    if !out.success() {
+        return None;
+    }
+    tag_of(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Saves the live table into `previous.nft` as a file that restores it.
+pub fn save_previous(host: &dyn Host, files: &Files) -> Result<(), HostError> {
+    let mut text = replace_header();
+    if let Some(live) = live_table(host)? {
+        text.push_str(&live);
+    } else {
+        text.push_str("# there was no inet preau table: restoring removes it\n");
+    }
+    host.write_file(&files.previous(), text.as_bytes(), 0o600, &Owner::root())
+}
+
+/// `nft -f -`: loads ruleset text given on standard input (one
+/// transaction, like a file).
+pub fn load_text(host: &dyn Host, text: &str) -> Result<(), HostError> {
+    host.run_ok(&Command::new([NFT, "-f", "/dev/stdin"]).stdin(text))
+        .map(|_| ())
+}
+
+/// `nft -f FILE` for a logical path.
+pub fn load_file(host: &dyn Host, path: &Path) -> Result<(), HostError> {
+    let real = host.real_path(path);
+    host.run_ok(&Command::new([NFT, "-f", &real.display().to_string()]))
+        .map(|_| ())
+}
+
+/// The confirm-apply waiting for `preau confirm`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Pending {
+    pub token: String,
+    pub seconds: u64,
+    /// Unix time after which the timer rolls back.
+    pub deadline: u64,
+    /// "systemd" or "process".
+    pub timer: String,
+}
+
+pub fn read_pending(host: &dyn Host, files: &Files) -> Option<Pending> {
+    let bytes = host.read(&files.pending()).ok()??;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The change that loads a new ruleset.
+#[derive(Debug)]
+pub struct LoadRuleset {
+    pub text: String,
+    pub before: Option<String>,
+    pub files: Files,
+    pub rules: usize,
+    pub sets: usize,
+    /// The live table is the one `before` holds (checked by the plan):
+    /// `before` is then the previous ruleset, no need to list the kernel's.
+    pub live_is_before: bool,
+}
+
+impl CustomChange for LoadRuleset {
+    fn summary(&self) -> String {
+        format!(
+            "~ load the firewall ruleset (table {TABLE}: {} rules, {} sets) in one transaction",
+            self.rules, self.sets
+        )
+    }
+
+    fn detail(&self) -> Option<String> {
+        let old = self.before.as_deref().unwrap_or("");
+        let diff = similar::TextDiff::from_lines(old, &self.text);
+        Some(
+            diff.unified_diff()
+                .context_radius(1)
+                .header("loaded", "wanted")
+                .to_string(),
+        )
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": "firewall-ruleset", "summary": self.summary(),
+            "rules": self.rules, "sets": self.sets, "diff": self.detail(),
+        })
+    }
+
+    fn apply(&self, host: &dyn Host) -> Result<(), HostError> {
+        let f = &self.files;
+        let root = Owner::root();
+        if loads_kernel(host) {
+            match (&self.before, self.live_is_before) {
+                (Some(before), true) => host.write_file(&f.previous(), before.as_bytes(), 0o600, &root)?,
+                _ => save_previous(host, f)?,
+            }
+            load_text(host, &self.text)?;
+        }
+        host.write_file(&f.ruleset(), self.text.as_bytes(), 0o600, &root)?;
+        if read_pending(host, f).is_none() {
+            host.write_file(&f.boot(), self.text.as_bytes(), 0o600, &root)?;
+        }
+        Ok(())
+    }
+}
+
+/// What `preau apply --confirm` armed.
+#[derive(Debug)]
+pub struct Armed {
+    pub pending: Pending,
+}
+
+fn token() -> String {
+    use rand::RngExt as _;
+    let mut rng = rand::rng();
+    (0..8).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
+}
+
+/// How the detached rollback process is started: the binary, and the
+/// global options that make it see the same host and configuration.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub binary: PathBuf,
+    pub root: PathBuf,
+    pub config: PathBuf,
+}
+
+impl Invocation {
+    fn args(&self, tail: &[String]) -> Vec<String> {
+        let mut v = vec![
+            self.binary.display().to_string(),
+            "--root".into(),
+            self.root.display().to_string(),
+            "--config".into(),
+            self.config.display().to_string(),
+        ];
+        v.extend(tail.iter().cloned());
+        v
+    }
+}
+
+fn use_systemd(host: &dyn Host) -> bool {
+    host.is_live()
+        && std::env::var(TIMER_ENV).map_or(true, |v| v != "fork")
+        && Path::new("/run/systemd/system").is_dir()
+}
+
+/// Writes the pending confirm and starts its timer.
+pub fn arm(host: &dyn Host, files: &Files, seconds: u64, inv: &Invocation) -> anyhow::Result<Armed> {
+    use anyhow::Context as _;
+    let token = token();
+    let systemd = use_systemd(host);
+    let pending = Pending {
+        token: token.clone(),
+        seconds,
+        deadline: now() + seconds,
+        timer: if systemd { "systemd" } else { "process" }.into(),
+    };
+    host.create_dir(&files.dir, 0o750, &Owner::root())?;
+    host.write_file(
+        &files.pending(),
+        serde_json::to_string_pretty(&pending)?.as_bytes(),
+        0o600,
+        &Owner::root(),
+    )?;
+    let started = if systemd {
+        let mut argv = vec![
+            "systemd-run".to_string(),
+            format!("--unit=preau-firewall-rollback-{token}"),
+            format!("--on-active={seconds}s"),
+            "--timer-property=AccuracySec=1s".into(),
+        ];
+        argv.extend(inv.args(&[
+            "firewall".into(),
+            "rollback-if-pending".into(),
+            token.clone(),
+            "--state-dir".into(),
+            files_state_dir(files),
+        ]));
+        host.run_ok(&Command::new(argv))
+            .map(|_| ())
+            .map_err(anyhow::Error::from)
+    } else {
+        spawn_detached(&inv.args(&[
+            "firewall".into(),
+            "rollback-after".into(),
+            seconds.to_string(),
+            token.clone(),
+            "--state-dir".into(),
+            files_state_dir(files),
+        ]))
+    };
+    if let Err(e) = started {
+        let _ = host.remove_file(&files.pending());
+        return Err(e).context("cannot start the rollback timer; nothing was applied");
+    }
+    Ok(Armed { pending })
+}
+
+fn files_state_dir(files: &Files) -> String {
+    files
+        .dir
+        .parent()
+        .unwrap_or(Path::new("/var/lib/preau"))
+        .display()
+        .to_string()
+}
+
+/// Starts a process that outlives this one: its own process group, no
+/// standard streams (so nobody waits on its output).
+fn spawn_detached(argv: &[String]) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt as _;
+    use std::process::Stdio;
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| anyhow::anyhow!("empty command"))?;
+    std::process::Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()?;
+    Ok(())
+}
+
+/// Forgets a pending confirm (and its systemd timer).
+pub fn disarm(host: &dyn Host, files: &Files, pending: &Pending) {
+    let _ = host.remove_file(&files.pending());
+    if pending.timer == "systemd" {
+        let unit = format!("preau-firewall-rollback-{}.timer", pending.token);
+        let _ = host.run(&Command::new(["systemctl", "stop", unit.as_str()]));
+    }
+}
+
+/// An exclusive lock around confirm / rollback decisions.
+pub struct DecisionLock(#[allow(dead_code)] Option<nix::fcntl::Flock<std::fs::File>>);
+
+pub fn decision_lock(host: &dyn Host, files: &Files) -> DecisionLock {
+    let real = host.real_path(&files.dir.join("decision.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(real);
+    DecisionLock(
+        file.ok()
+            .and_then(|f| nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).ok()),
+    )
+}
+
+/// What a confirm or rollback did.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    pub action: &'static str,
+    pub done: bool,
+    pub message: String,
+}
+
+/// `preau confirm`: keep the ruleset of the pending confirm-apply.
+pub fn confirm(host: &dyn Host, files: &Files) -> Result<Outcome, HostError> {
+    let _lock = decision_lock(host, files);
+    let Some(p) = read_pending(host, files) else {
+        return Ok(Outcome {
+            action: "confirm",
+            done: false,
+            message: "nothing to confirm: no confirm-apply is waiting (it may have been rolled back already)"
+                .into(),
+        });
+    };
+    if seconds_left(&p) < -EXPIRY_GRACE {
+        return Ok(Outcome {
+            action: "confirm",
+            done: false,
+            message: "too late: this confirm-apply expired and its rollback did not run (was the server restarted?)\n    help: run `preau rollback`, then apply again".into(),
+        });
+    }
+    disarm(host, files, &p);
+    if let Some(text) = host.read(&files.ruleset())? {
+        host.write_file(&files.boot(), &text, 0o600, &Owner::root())?;
+    }
+    Ok(Outcome {
+        action: "confirm",
+        done: true,
+        message: "confirmed: the new firewall ruleset stays, and is the one restored at boot".into(),
+    })
+}
+
+/// `preau rollback`: restore the ruleset saved before the last load.
+pub fn rollback(host: &dyn Host, files: &Files) -> Result<Outcome, HostError> {
+    let _lock = decision_lock(host, files);
+    rollback_locked(host, files, true)
+}
+
+fn rollback_locked(host: &dyn Host, files: &Files, make_boot: bool) -> Result<Outcome, HostError> {
+    let Some(previous) = host.read(&files.previous())? else {
+        return Ok(Outcome {
+            action: "rollback",
+            done: false,
+            message: "no saved ruleset to go back to: nothing was loaded by `preau apply` yet".into(),
+        });
+    };
+    if loads_kernel(host) {
+        load_file(host, &files.previous())?;
+    }
+    if make_boot {
+        host.write_file(&files.boot(), &previous, 0o600, &Owner::root())?;
+    }
+    if let Some(p) = read_pending(host, files) {
+        disarm(host, files, &p);
+    }
+    Ok(Outcome {
+        action: "rollback",
+        done: true,
+        message: "rolled back: the firewall ruleset saved before the last apply is loaded again".into(),
+    })
+}
+
+/// The timer's end: roll back if the same confirm is still pending.
+pub fn rollback_if_pending(host: &dyn Host, files: &Files, token: &str) -> Result<Outcome, HostError> {
+    let _lock = decision_lock(host, files);
+    match read_pending(host, files) {
+        Some(p) if p.token == token => {
+            // boot.nft still holds the last confirmed ruleset.
+            let out = rollback_locked(host, files, false)?;
+            log::warn!(token = token; "confirm-apply not confirmed in time: firewall rolled back");
+            Ok(out)
+        }
+        _ => Ok(Outcome {
+            action: "rollback",
+            done: false,
+            message: "confirmed (or superseded) in time: nothing to roll back".into(),
+        }),
+    }
+}
+
+/// `rollback-after SECONDS TOKEN`: the detached timer process.
+pub fn rollback_after(
+    host: &dyn Host,
+    files: &Files,
+    seconds: u64,
+    token: &str,
+) -> Result<Outcome, HostError> {
+    // The administrator's terminal may go away with the change.
+    // SAFETY: setting a signal to SIG_IGN installs no handler code.
+    unsafe {
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGHUP,
+            nix::sys::signal::SigHandler::SigIgn,
+        );
+    }
+    std::thread::sleep(Duration::from_secs(seconds));
+    rollback_if_pending(host, files, token)
+}
+
+/// Seconds past the deadline after which a pending confirm whose timer
+/// never fired (a restart) counts as expired.
+pub const EXPIRY_GRACE: i64 = 30;
+
+/// Seconds left before a pending confirm rolls back.
+pub fn seconds_left(p: &Pending) -> i64 {
+    p.deadline as i64 - now() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{Output, RecordingHost};
+
+    #[test]
+    fn load_saves_previous_then_loads_and_keeps_boot_until_confirmed() {
+        let host = RecordingHost::new();
+        host.respond(
+            "nft list table inet preau",
+            Output {
+                status: 0,
+                stdout: b"table inet preau {\n\tcomment \"preau ruleset 0123456789ab\"\n}\n".to_vec(),
+                stderr: vec![],
+            },
+        );
+        let files = Files::new(Path::new("/var/lib/preau"));
+        host.seed(
+            "/var/lib/preau/firewall/pending.json",
+            br#"{"token":"t","seconds":5,"deadline":99999999999,"timer":"process"}"#,
+        );
+        let change = LoadRuleset {
+            text: "NEW\n".into(),
+            before: None,
+            files: files.clone(),
+            rules: 1,
+            sets: 0,
+            live_is_before: false,
+        };
+        change.apply(&host).unwrap();
+        assert_eq!(
+            host.log(),
+            vec![
+                "run nft list table inet preau",
+                "write /var/lib/preau/firewall/previous.nft 600 root:root (100 bytes)",
+                "run nft -f /dev/stdin",
+                "write /var/lib/preau/firewall/ruleset.nft 600 root:root (4 bytes)",
+            ]
+        );
+        assert!(
+            host.text("/var/lib/preau/firewall/previous.nft")
+                .unwrap()
+                .starts_with("table inet preau\ndelete table inet preau\ntable inet preau {")
+        );
+        assert_eq!(host.text("/var/lib/preau/firewall/boot.nft"), None);
+        let out = confirm(&host, &files).unwrap();
+        assert!(out.done);
+        assert_eq!(
+            host.text("/var/lib/preau/firewall/boot.nft").as_deref(),
+            Some("NEW\n")
+        );
+        assert!(!confirm(&host, &files).unwrap().done);
+    }
+
+    #[test]
+    fn rollback_only_for_the_pending_token() {
+        let host = RecordingHost::new();
+        let files = Files::new(Path::new("/s"));
+        host.seed("/s/firewall/previous.nft", b"OLD\n");
+        host.seed(
+            "/s/firewall/pending.json",
+            br#"{"token":"abc","seconds":5,"deadline":1,"timer":"process"}"#,
+        );
+        assert!(!rollback_if_pending(&host, &files, "other").unwrap().done);
+        let late = confirm(&host, &files).unwrap();
+        assert!(
+            !late.done && late.message.starts_with("too late"),
+            "{}",
+            late.message
+        );
+        assert!(rollback_if_pending(&host, &files, "abc").unwrap().done);
+        assert!(
+            host.log()
+                .contains(&"run nft -f /s/firewall/previous.nft".to_string())
+        );
+        assert_eq!(host.text("/s/firewall/pending.json"), None);
+        assert_eq!(
+            host.text("/s/firewall/boot.nft"),
+            None,
+            "boot keeps the confirmed ruleset"
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! The `shares` module: the Samba file server with the school's layout.
+//!
+//! - [`layout`]: the folders and their POSIX ACLs, a pure function of the
+//!   directory and the settings (personal, class, group, common, teachers'
+//!   and staff folders);
+//! - [`acl`]: compares them with the host (`getfacl`) and fixes what
+//!   differs in one `setfacl --restore` process;
+//! - [`smbconf`]: smb.conf from an overridable template, checked with
+//!   `testparm` before it replaces the running one, then reloaded;
+//! - [`quota`]: Linux user quotas per role, in one `setquota -b` batch;
+//! - [`homework`]: hand-out, collection and return of files;
+//! - [`usage`]: space per share and per person, for `status`.
+//!
+//! Limits: rights are given to role and class Unix groups made by the
+//! `accounts` module; folders of people who left are kept (never deleted);
+//! quotas need a filesystem mounted with `usrquota` (or `usrjquota`).
+
+pub mod acl;
+pub mod cli;
+pub mod homework;
+pub mod layout;
+pub mod quota;
+pub mod settings;
+pub mod smbconf;
+pub mod source;
+pub mod usage;
+
+use super::{Context, Finding, Health, Module, ModuleInfo, State};
+use crate::engine::{Change, file};
+use crate::host::Owner;
+use settings::SharesSettings;
+use std::path::Path;
+use std::sync::LazyLock;
+
+pub struct Shares;
+
+pub static SHARES: Shares = Shares;
+
+static INFO: LazyLock<ModuleInfo> =
+    LazyLock::new(|| ModuleInfo::parse(include_str!("../../../modules/shares/module.toml")));
+
+/// The directory, from the store.
+pub fn directory(ctx: &Context<'_>) -> anyhow::Result<layout::Directory> {
+    let db = ctx.host.real_path(&ctx.state_dir().join(crate::store::DB_FILE));
+    let store = crate::store::Store::open_existing(&db)?;
+    Ok(source::load(store.conn())?)
+}
+
+/// The changes for a given directory (the module's plan without the store).
+pub fn plan_for(ctx: &Context<'_>, dir: &layout::Directory) -> anyhow::Result<Vec<Change>> {
+    let s: &SharesSettings = &ctx.config.shares;
+    let host = ctx.host;
+    let mut changes = Vec::new();
+    let mut folders = layout::folders(s, dir);
+    // The accounts module makes the student, teacher and staff groups; the
+    // direction and administrators groups are optional: without them their
+    // entries are left out rather than failing the whole layout.
+    let ids = acl::HostIds::load(host)?;
+    let optional = [s.role_groups.direction.as_str(), s.role_groups.admin.as_str()];
+    for f in &mut folders {
+        f.entries.retain(|a| match &a.who {
+            layout::Who::Group(g) => !optional.contains(&g.as_str()) || layout::Ids::gid(&ids, g).is_some(),
+            layout::Who::User(_) => true,
+        });
+    }
+    let layout = acl::diff(host, &folders)?;
+    if !layout.is_empty() {
+        changes.push(Change::Custom(Box::new(layout)));
+    }
+    let conf = smbconf::render(host, ctx.config, s)?;
+    match file(host, smbconf::SMB_CONF, conf.clone(), 0o644, Owner::root())? {
+        Some(c @ Change::File { .. }) => {
+            changes.push(Change::Custom(Box::new(smbconf::CheckConf { contents: conf })));
+            changes.push(c);
+            changes.push(Change::Custom(Box::new(smbconf::Reload)));
+        }
+        Some(c) => changes.push(c),
+        None => {}
+    }
+    if s.quotas.enabled
+        && host.is_live()
+        && let Ok(fs) = quota::filesystem(host, Path::new(&s.root))
+        && fs.user_quota
+        && let Some(c) = quota::plan(host, s, dir, &fs)?
+    {
+        changes.push(Change::Custom(Box::new(c)));
+    }
+    Ok(changes)
+}
+
+impl Module for Shares {
+    fn name(&self) -> &'static str {
+        "shares"
+    }
+
+    fn info(&self) -> &ModuleInfo {
+        &INFO
+    }
+
+    fn check(&self, ctx: &Context<'_>) -> Vec<Finding> {
+        let mut found = Vec::new();
+        let finding = |message: String, hint: Option<&str>| Finding {
+            module: "shares",
+            message,
+            hint: hint.map(String::from),
+        };
+        let s = &ctx.config.shares;
+        match smbconf::render(ctx.host, ctx.config, s) {
+            Err(e) => found.push(finding(format!("{e:#}"), None)),
+            Ok(text) => {
+                if let Err(e) = smbconf::testparm(ctx.host, &text) {
+                    found.push(finding(
+                        format!("the rendered smb.conf is refused: {e}"),
+                        Some("the running smb.conf stays until this is fixed"),
+                    ));
+                }
+            }
+        }
+        if s.quotas.enabled {
+            match quota::filesystem(ctx.host, Path::new(&s.root)) {
+                Ok(fs) if !fs.user_quota => found.push(finding(
+                    format!(
+                        "the filesystem holding {} ({} on {}) has no user quotas: quotas per role are not enforced",
+                        s.root, fs.fstype, fs.mount_point
+                    ),
+                    Some("mount it with the usrquota option and run `quotacheck -cum` and `quotaon`, or set shares.quotas.enabled = false; `preau status` still reports each person's usage"),
+                )),
+                Ok(_) => {}
+                Err(e) => found.push(finding(format!("cannot tell whether quotas work: {e}"), None)),
+            }
+        }
+        found
+    }
+
+    fn plan(&self, ctx: &Context<'_>) -> anyhow::Result<Vec<Change>> {
+        let dir = directory(ctx)?;
+        plan_for(ctx, &dir)
+    }
+
+    fn status(&self, ctx: &Context<'_>) -> Health {
+        let report = match directory(ctx) {
+            Ok(dir) => usage::report(ctx.host, &ctx.config.shares, &dir),
+            Err(e) => {
+                return Health {
+                    module: "shares",
+                    state: State::Degraded,
+                    details: vec![format!("{e:#}")],
+                };
+            }
+        };
+        report.health()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::host::{Output, RecordingHost};
+
+    #[test]
+    fn plan_creates_the_layout_and_smb_conf_without_optional_groups() {
+        let host = RecordingHost::new();
+        host.seed(
+            "/etc/passwd",
+            b"root:x:0:0::/root:/bin/sh\nalice.martin:x:10001:100::/:/bin/sh\nbob.durand:x:10002:100::/:/bin/sh\ncarla.petit:x:10003:100::/:/bin/sh\nprof.maths:x:10010:100::/:/bin/sh\nprof.latin:x:10011:100::/:/bin/sh\nsec.dupont:x:10020:100::/:/bin/sh\nchef.grand:x:10030:100::/:/bin/sh\n",
+        );
+        // No "direction" nor "admins" group on this host.
+        host.seed(
+            "/etc/group",
+            b"root:x:0:\neleves:x:20001:\nprofs:x:20002:\npersonnels:x:20003:\nc-6a:x:21001:\nc-6b:x:21002:\ng-6latin:x:21003:\n",
+        );
+        host.respond("testparm", Output::default());
+        let mut config = Config::default();
+        config.establishment.name = "Collège".into();
+        let ctx = Context {
+            config: &config,
+            host: &host,
+            config_path: "/etc/preau/preau.toml".into(),
+        };
+        let changes = plan_for(&ctx, &layout::tests::school()).unwrap();
+        let summaries: Vec<String> = changes.iter().map(Change::summary).collect();
+        assert_eq!(
+            summaries,
+            vec![
+                "~ shares layout: create 32 folder(s), set owner and ACL of 32 folder(s)",
+                "! check the new smb.conf with `testparm -s`",
+                "+ create file /etc/samba/smb.conf (0644 root:root)",
+                "! run `smbcontrol smbd reload-config` (smb.conf changed; sessions stay open)",
+            ]
+        );
+        let plan = crate::engine::Plan {
+            modules: vec![crate::engine::ModulePlan {
+                module: "shares",
+                changes,
+            }],
+        };
+        let report = crate::engine::apply(&host, &plan);
+        assert!(report.ok, "{}", report.render());
+        assert!(
+            host.log()
+                .iter()
+                .any(|l| l.starts_with("run setfacl --restore=-")),
+            "{:?}",
+            host.log()
+        );
+    }
+}

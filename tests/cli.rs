@@ -1,0 +1,244 @@
+//! The binary end to end: init, check, plan, apply, status, config,
+//! generate. Unprivileged: everything happens under a temporary --root.
+
+mod support;
+
+use support::{TempRoot, show};
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn init_plan_apply_then_nothing_to_do() {
+    let root = TempRoot::new();
+    let out = root.run(&["init", "--uai", "0999999X", "--name", "Collège des Tilleuls"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(stdout(&out).contains("Password (shown once"), "{}", show(&out));
+    assert!(
+        root.read("/etc/preau/preau.toml")
+            .contains("name = \"Collège des Tilleuls\"")
+    );
+    let key = std::fs::metadata(root.path().join("var/lib/preau/tls/key.pem")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&key.permissions()) & 0o777,
+        0o600
+    );
+
+    let out = root.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    let out = root.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("+ create file /etc/systemd/system/preau.service"),
+        "{}",
+        show(&out)
+    );
+
+    let out = root.run(&["--json", "plan"]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(plan["changes"].as_u64().unwrap() >= 2);
+
+    let out = root.run(&["apply"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // Services are not touched outside the live system.
+    assert!(
+        stdout(&out).contains("[skip] system: ! run `systemctl daemon-reload`"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        root.read("/etc/systemd/system/preau.service")
+            .contains("ExecStart=/usr/bin/preau")
+    );
+
+    let out = root.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(stdout(&out).contains("Nothing to do"), "{}", show(&out));
+
+    // A second init keeps the configuration and the administrator.
+    let out = root.run(&["init"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("kept the existing configuration"),
+        "{}",
+        show(&out)
+    );
+    assert!(!stdout(&out).contains("Password"), "{}", show(&out));
+
+    let out = root.run(&["--json", "status"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["modules"][0]["module"], "system");
+    assert_eq!(status["modules"][0]["state"], "ok");
+    assert_eq!(status["last_apply"]["ok"], true);
+    assert!(status["host"]["memory_total_bytes"].as_u64().unwrap() > 0);
+}
+
+const THREE_MISTAKES: &str = r#"[establishment]
+uai = "0999999X"
+name = "Collège des Tilleuls"
+hostnam = "scribe"
+
+[server]
+shutdown_grace_seconds = "deux"
+
+[paths]
+state_dir = "var/lib/preau"
+"#;
+
+#[test]
+fn check_reports_every_mistake_with_position() {
+    let root = TempRoot::new();
+    root.write("/etc/preau/preau.toml", THREE_MISTAKES);
+    let out = root.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    // Errors name the real file: under --root, inside the root.
+    let err = stderr(&out).replace(&root.path().display().to_string(), "");
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("/etc/preau/preau.toml:"))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "/etc/preau/preau.toml:4:1: establishment.hostnam: unknown key `hostnam`",
+            "/etc/preau/preau.toml:7:26: server.shutdown_grace_seconds: expected integer, found the string \"deux\"",
+            "/etc/preau/preau.toml:10:13: paths.state_dir: \"var/lib/preau\" is not an absolute path",
+        ],
+        "{}",
+        show(&out)
+    );
+    assert!(err.contains("help: did you mean `hostname`?"));
+    assert!(err.ends_with("3 problem(s) in the configuration.\n"), "{err}");
+
+    let out = root.run(&["--json", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["errors"].as_array().unwrap().len(), 3);
+    assert_eq!(report["errors"][1]["line"], 7);
+    assert_eq!(report["errors"][1]["column"], 26);
+}
+
+#[test]
+fn bad_configuration_files_get_clear_errors() {
+    let root = TempRoot::new();
+    let out = root.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("run `preau init`"), "{}", show(&out));
+
+    let real = root.path().join("etc/preau/preau.toml");
+    std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+    std::fs::write(&real, b"[establishment]\nname = \"Coll\xe8ge\"\n").unwrap();
+    let out = root.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is not valid UTF-8 text (byte 28)"),
+        "{}",
+        show(&out)
+    );
+
+    std::fs::write(&real, "[establishment\n").unwrap();
+    let out = root.run(&["check"]);
+    assert!(
+        stderr(&out).contains("/etc/preau/preau.toml:1:15: TOML syntax error"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        stderr(&out).starts_with(&root.path().display().to_string()),
+        "{}",
+        show(&out)
+    );
+
+    // plan and apply refuse an invalid configuration the same way.
+    root.write("/etc/preau/preau.toml", THREE_MISTAKES);
+    let out = root.run(&["apply"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("3 problem(s)"), "{}", show(&out));
+}
+
+#[test]
+fn unknown_module_and_usage_errors() {
+    let root = TempRoot::new();
+    assert!(root.run(&["init"]).status.success());
+    let out = root.run(&["plan", "nonesuch"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("unknown module \"nonesuch\"; known modules: system"),
+        "{}",
+        show(&out)
+    );
+    let out = root.run(&["--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+}
+
+#[test]
+fn broken_template_override_is_refused_by_check() {
+    let root = TempRoot::new();
+    assert!(root.run(&["init"]).status.success());
+    root.write("/etc/preau/templates/system/preau.service", "{% if %}");
+    let out = root.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("template /etc/preau/templates/system/preau.service is broken"),
+        "{}",
+        show(&out)
+    );
+    let out = root.run(&["apply"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(std::fs::metadata(root.path().join("etc/systemd/system/preau.service")).is_err());
+}
+
+#[test]
+fn config_schema_reference_sample_and_generators() {
+    let root = TempRoot::new();
+    let out = root.run(&["config", "schema"]);
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(schema["properties"]["establishment"].is_object());
+    let out = root.run(&["config", "reference"]);
+    assert!(stdout(&out).starts_with("# Settings reference"));
+    let out = root.run(&["config", "sample"]);
+    root.write("/etc/preau/preau.toml", &stdout(&out));
+    assert_eq!(root.run(&["check"]).status.code(), Some(0));
+
+    let out = root.run(&["generate", "completions", "bash"]);
+    assert!(stdout(&out).contains("_preau()"), "{}", show(&out));
+    let man = root.path().join("man");
+    let out = root.run(&["generate", "man", man.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", show(&out));
+    let page = std::fs::read_to_string(man.join("preau.1")).unwrap();
+    assert!(page.contains(".TH preau 1"), "{page}");
+    assert!(man.join("preau-plan.1").exists());
+
+    let out = root.run(&["--json", "modules", "list"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["name"], "system");
+    assert_eq!(list[0]["enabled"], true);
+}
+
+#[test]
+fn concurrent_apply_is_refused() {
+    let root = TempRoot::new();
+    assert!(root.run(&["init"]).status.success());
+    let lock_file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(root.path().join("var/lib/preau/apply.lock"))
+        .unwrap();
+    let held = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
+    let out = root.run(&["apply"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("another `preau apply` is running"),
+        "{}",
+        show(&out)
+    );
+    drop(held);
+    assert_eq!(root.run(&["apply"]).status.code(), Some(0));
+}

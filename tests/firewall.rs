@@ -1,0 +1,378 @@
+//! The firewall for real: rulesets applied with `preau apply` inside a
+//! sandbox whose network namespace plays the appliance, with three veth
+//! interfaces to three client namespaces:
+//!
+//! ```text
+//!   out (192.0.2.100) ──eth0── appliance ──eth1── tea (10.1.0.10)
+//!                             (sandbox)  ──eth2── adm (10.2.0.10)
+//! ```
+//!
+//! Every check is a real TCP connection made by a small Python client in
+//! one namespace to a small Python server in another. nft only ever runs
+//! inside the sandbox's namespaces; the host's ruleset is never touched.
+//! Root only (skipped otherwise).
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+use support::{Sandbox, show, wait_for};
+
+const PY: &str = "/usr/bin/python3";
+
+/// A tiny TCP server and client: the server answers NAME:PORT:PEER on
+/// every connection; the client prints that answer or FAIL <reason>.
+const NET_PY: &str = r#"
+import socket, sys, selectors
+mode = sys.argv[1]
+if mode == "serve":
+    name, ready, ports = sys.argv[2], sys.argv[3], sys.argv[4:]
+    sel = selectors.DefaultSelector()
+    for p in ports:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", int(p)))
+        s.listen(64)
+        sel.register(s, selectors.EVENT_READ)
+    open(ready, "w").close()
+    while True:
+        for key, _ in sel.select():
+            c, addr = key.fileobj.accept()
+            c.sendall(("%s:%d:%s\n" % (name, key.fileobj.getsockname()[1], addr[0])).encode())
+            c.close()
+else:
+    host, port = sys.argv[2], int(sys.argv[3])
+    try:
+        c = socket.create_connection((host, port), timeout=1.5)
+        c.settimeout(1.5)
+        print(c.recv(200).decode().strip())
+    except Exception as e:
+        print("FAIL", type(e).__name__)
+"#;
+
+struct Lab {
+    sb: Sandbox,
+    root: PathBuf,
+}
+
+const BASE_CONFIG: &str = r#"
+[establishment]
+uai = "0999999X"
+name = "Collège des Tilleuls"
+
+[modules]
+enabled = ["firewall"]
+
+[firewall]
+preset = "3-zones"
+
+[[firewall.zones]]
+name = "teaching"
+subnets = ["10.1.0.0/24"]
+
+[[firewall.zones]]
+name = "admin"
+subnets = ["10.2.0.0/24"]
+
+[[firewall.port_forwards]]
+comment = "intranet of the administration"
+protocol = "tcp"
+port = 8080
+to = "10.2.0.10"
+to_port = 80
+"#;
+
+impl Lab {
+    fn new(test: &str) -> Option<Lab> {
+        let sb = Sandbox::new_or_skip(test)?;
+        let s = sb.path().display().to_string();
+        std::fs::write(sb.path().join("net.py"), NET_PY).unwrap();
+        // A private /run so that `ip netns` leaves nothing on the host.
+        sb.sh(&format!(
+            r#"set -e
+mount -t tmpfs tmpfs /run && mkdir -p /run/netns
+echo 1 > /proc/sys/net/ipv4/ip_forward
+n=0
+for pair in "out eth0 192.0.2" "tea eth1 10.1.0" "adm eth2 10.2.0"; do
+  set -- $pair
+  ip netns add $1
+  ip link add $2 type veth peer name peer0 netns $1
+  if [ $1 = out ]; then host=100; else host=10; fi
+  ip addr add $3.1/24 dev $2 && ip link set $2 up
+  ip -n $1 addr add $3.$host/24 dev peer0
+  ip -n $1 link set peer0 up && ip -n $1 link set lo up
+  if [ $1 != out ]; then ip -n $1 route add default via $3.1; fi
+done
+# The outside knows the way in, so that only the firewall stops it.
+ip -n out route add 10.0.0.0/8 via 192.0.2.1
+# Servers: the outside web server, the admin host (also the port forward's
+# target), and on the appliance itself the console and the proxy's
+# transparent port.
+start() {{ ns=$1; shift; setsid $ns {PY} {s}/net.py serve "$@" >/dev/null 2>&1 < /dev/null & }}
+start "ip netns exec out" outside {s}/ready-out 80 443 22
+start "ip netns exec adm" admin {s}/ready-adm 80
+start "" appliance {s}/ready-app 8443 3129
+"#
+        ));
+        for r in ["ready-out", "ready-adm", "ready-app"] {
+            assert!(
+                wait_for(Duration::from_secs(10), || sb.path().join(r).exists()),
+                "server {r} did not start"
+            );
+        }
+        let root = sb.path().join("root");
+        let lab = Lab { sb, root };
+        let out = lab.preau(&["init"]).output().unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        lab.write_config(BASE_CONFIG);
+        Some(lab)
+    }
+
+    fn write_config(&self, text: &str) {
+        let p = self.root.join("etc/preau/preau.toml");
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// `preau --root R ARGS…` inside the appliance namespace, loading
+    /// rulesets into its kernel tables.
+    fn preau(&self, args: &[&str]) -> std::process::Command {
+        let mut full = vec!["--root", self.root.to_str().unwrap()];
+        full.extend_from_slice(args);
+        let mut c = self.sb.preau(&full);
+        c.env("PREAU_FIREWALL_LIVE", "1");
+        c
+    }
+
+    fn preau_ok(&self, args: &[&str]) -> String {
+        let out = self.preau(args).output().unwrap();
+        assert!(out.status.success(), "preau {args:?}\n{}", show(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Connects from namespace `from` ("" for the appliance) to host:port.
+    fn connect(&self, from: &str, host: &str, port: u16) -> String {
+        let ns = if from.is_empty() {
+            String::new()
+        } else {
+            format!("ip netns exec {from} ")
+        };
+        let out = self.sb.sh(&format!(
+            "{ns}{PY} {}/net.py connect {host} {port}",
+            self.sb.path().display()
+        ));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn live_tag(&self) -> String {
+        let out = self.sb.sh_status("nft list table inet preau");
+        let text = String::from_utf8_lossy(&out.stdout);
+        match text.find("preau ruleset ") {
+            Some(i) => text[i + 14..i + 26].to_string(),
+            None => "none".into(),
+        }
+    }
+}
+
+#[test]
+fn zones_policies_nat_proxy_and_services_with_real_connections() {
+    let Some(lab) = Lab::new("zones_policies_nat_proxy_and_services_with_real_connections") else {
+        return;
+    };
+    // Before any ruleset: everything flows (proves the checks below are
+    // the firewall's doing).
+    assert!(
+        lab.connect("tea", "10.2.0.10", 80)
+            .starts_with("admin:80:10.1.0.10")
+    );
+    assert!(
+        lab.connect("out", "10.2.0.10", 80)
+            .starts_with("admin:80:192.0.2.100")
+    );
+
+    let out = lab.preau(&["check"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "check runs nft -c on the rendered ruleset\n{}",
+        show(&out)
+    );
+    lab.preau_ok(&["apply"]);
+    assert_ne!(lab.live_tag(), "none");
+
+    // Teaching cannot reach the administrative network (refused at once).
+    let r = lab.connect("tea", "10.2.0.10", 80);
+    assert!(r.starts_with("FAIL"), "teaching reached admin: {r}");
+    // Administration reaches the outside, masqueraded behind the appliance.
+    assert_eq!(lab.connect("adm", "192.0.2.100", 80), "outside:80:192.0.2.1");
+    assert_eq!(lab.connect("adm", "192.0.2.100", 22), "outside:22:192.0.2.1");
+    // Teaching's web goes only through the proxy: port 80 and 443 land on
+    // the proxy's transparent port; other ports go out directly.
+    assert_eq!(lab.connect("tea", "192.0.2.100", 80), "appliance:3129:10.1.0.10");
+    assert!(
+        lab.connect("tea", "192.0.2.100", 443).starts_with("FAIL"),
+        "443 → 3130, where nothing listens"
+    );
+    assert_eq!(lab.connect("tea", "192.0.2.100", 22), "outside:22:192.0.2.1");
+    // The port forward reaches its internal host.
+    assert_eq!(lab.connect("out", "192.0.2.1", 8080), "admin:80:192.0.2.100");
+    // The outside cannot reach internal hosts otherwise.
+    assert!(lab.connect("out", "10.2.0.10", 80).starts_with("FAIL"));
+    // The admin console answers only from the administrative zone.
+    assert_eq!(lab.connect("adm", "10.2.0.1", 8443), "appliance:8443:10.2.0.10");
+    assert!(lab.connect("tea", "10.1.0.1", 8443).starts_with("FAIL"));
+    assert!(lab.connect("out", "192.0.2.1", 8443).starts_with("FAIL"));
+
+    // Applying again changes nothing.
+    let out = lab.preau(&["plan", "firewall"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    // Per-rule counters.
+    let json = lab.preau_ok(&["--json", "firewall", "counters"]);
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let hits = |needle: &str| -> u64 {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["comment"].as_str().unwrap().contains(needle))
+            .map(|r| r["packets"].as_u64().unwrap())
+            .sum()
+    };
+    assert!(hits("teaching to admin: reject") >= 1, "{json}");
+    assert!(hits("intranet of the administration") >= 1, "{json}");
+    assert!(hits("direct HTTP from teaching") >= 1, "{json}");
+    let status = lab.preau(&["--json", "status"]).output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("teaching to admin: reject (zone policy)"), "{text}");
+}
+
+#[test]
+fn confirm_apply_without_confirmation_is_rolled_back() {
+    let Some(lab) = Lab::new("confirm_apply_without_confirmation_is_rolled_back") else {
+        return;
+    };
+    lab.preau_ok(&["apply"]);
+    let first = lab.live_tag();
+    let boot = lab.root.join("var/lib/preau/firewall/boot.nft");
+    let boot_before = std::fs::read_to_string(&boot).unwrap();
+    assert_eq!(lab.connect("adm", "10.2.0.1", 8443), "appliance:8443:10.2.0.10");
+
+    // A change that cuts the administrator off the console…
+    let cut = BASE_CONFIG.replace(
+        "name = \"admin\"\n",
+        "name = \"admin\"\nservices = [\"ssh\", \"smb\"]\n",
+    );
+    lab.write_config(&cut);
+    let out = lab.preau_ok(&["apply", "firewall", "--confirm", "3"]);
+    // (the administrator starts editing the configuration meanwhile: the
+    // timer does not depend on it)
+    lab.write_config("[establishment\nbroken = ");
+    assert!(out.contains("preau confirm"), "{out}");
+    assert_ne!(lab.live_tag(), first);
+    assert!(lab.connect("adm", "10.2.0.1", 8443).starts_with("FAIL"));
+    assert_eq!(
+        std::fs::read_to_string(&boot).unwrap(),
+        boot_before,
+        "boot keeps the confirmed ruleset"
+    );
+    // …and nobody confirms: the previous ruleset comes back by itself.
+    assert!(
+        wait_for(Duration::from_secs(15), || lab.live_tag() == first),
+        "not rolled back: {}",
+        lab.live_tag()
+    );
+    assert_eq!(lab.connect("adm", "10.2.0.1", 8443), "appliance:8443:10.2.0.10");
+    assert!(!lab.root.join("var/lib/preau/firewall/pending.json").exists());
+    lab.write_config(&cut);
+    // The plan shows the unconfirmed change as still to do.
+    let out = lab.preau(&["plan", "firewall"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+}
+
+#[test]
+fn confirmed_apply_stays_and_rollback_restores_the_saved_ruleset() {
+    let Some(lab) = Lab::new("confirmed_apply_stays_and_rollback_restores_the_saved_ruleset") else {
+        return;
+    };
+    lab.preau_ok(&["apply"]);
+    let first = lab.live_tag();
+    lab.write_config(
+        &BASE_CONFIG.replace("name = \"teaching\"\n", "name = \"teaching\"\nweb = \"direct\"\n"),
+    );
+    lab.preau_ok(&["apply", "firewall", "--confirm", "2"]);
+    let second = lab.live_tag();
+    assert_ne!(second, first);
+    let out = lab.preau_ok(&["confirm"]);
+    assert!(out.starts_with("confirmed"), "{out}");
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(lab.live_tag(), second, "a confirmed apply stays");
+    assert_eq!(lab.connect("tea", "192.0.2.100", 80), "outside:80:192.0.2.1");
+    let boot = std::fs::read_to_string(lab.root.join("var/lib/preau/firewall/boot.nft")).unwrap();
+    assert!(boot.contains(&second), "boot follows the confirmed ruleset");
+    // At boot, the unit loads boot.nft before the network is up: the
+    // confirmed ruleset comes back on an empty kernel.
+    let unit = std::fs::read_to_string(lab.root.join("etc/systemd/system/preau-firewall.service")).unwrap();
+    assert!(unit.contains("Before=network-pre.target"), "{unit}");
+    assert!(
+        unit.contains("ExecStart=/usr/sbin/nft -f /var/lib/preau/firewall/boot.nft"),
+        "{unit}"
+    );
+    lab.sb.sh(&format!(
+        "nft delete table inet preau && nft -f {}/var/lib/preau/firewall/boot.nft",
+        lab.root.display()
+    ));
+    assert_eq!(lab.live_tag(), second);
+    // Nothing left to confirm.
+    let out = lab.preau(&["confirm"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+
+    // `preau rollback` puts the ruleset saved before the last apply back.
+    lab.preau_ok(&["rollback"]);
+    assert_eq!(lab.live_tag(), first);
+    assert_eq!(lab.connect("tea", "192.0.2.100", 80), "appliance:3129:10.1.0.10");
+}
+
+#[test]
+fn lock_out_risks_are_refused_before_anything_is_applied() {
+    let Some(lab) = Lab::new("lock_out_risks_are_refused_before_anything_is_applied") else {
+        return;
+    };
+    let text = BASE_CONFIG.replace("name = \"admin\"\n", "name = \"admin\"\nservices = [\"smb\"]\n");
+    lab.write_config(&format!(
+        "{text}\n[[firewall.zones]]\nname = \"outside\"\ninterfaces = [\"eth0\", \"eth2\"]\n\n[[firewall.zones]]\nname = \"teaching\"\n\n[[firewall.rules]]\nfrom_zone = \"guests\"\naction = \"drop\"\n"
+    ));
+    let out = lab.preau(&["apply"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "interface \"eth2\" is in two zones",
+        "lock every administrator out",
+        "unknown zone \"guests\"",
+        "zone \"teaching\" is defined twice",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert_eq!(lab.live_tag(), "none", "nothing was loaded");
+}
+
+#[test]
+fn no_plain_apply_while_a_confirm_apply_waits() {
+    let Some(lab) = Lab::new("no_plain_apply_while_a_confirm_apply_waits") else {
+        return;
+    };
+    lab.preau_ok(&["apply"]);
+    lab.write_config(&BASE_CONFIG.replace("to_port = 80", "to_port = 81"));
+    lab.preau_ok(&["apply", "--confirm", "60"]);
+    let waiting = lab.live_tag();
+    lab.write_config(&BASE_CONFIG.replace("to_port = 80", "to_port = 82"));
+    let out = lab.preau(&["apply"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("preau confirm"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(lab.live_tag(), waiting);
+    lab.preau_ok(&["confirm"]);
+    lab.preau_ok(&["apply"]);
+    assert_ne!(lab.live_tag(), waiting);
+}
