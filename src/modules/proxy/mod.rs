@@ -87,6 +87,56 @@ pub mod exams {
     }
 }
 
+/// When the firewall redirects a zone's web traffic, the proxy must listen
+/// on the ports it redirects to.
+pub fn firewall_findings(config: &Config) -> Vec<Finding> {
+    let mut found = Vec::new();
+    if !config.modules.enabled.iter().any(|m| m == "firewall") {
+        return found;
+    }
+    let fw = &config.firewall;
+    let redirected: Vec<String> = fw
+        .effective()
+        .zones
+        .iter()
+        .filter(|z| z.web == crate::modules::firewall::settings::WebMode::Redirect)
+        .map(|z| z.name.clone())
+        .collect();
+    if redirected.is_empty() {
+        return found;
+    }
+    for (what, key, port, list) in [
+        (
+            "HTTP",
+            "transparent_http",
+            fw.proxy_transparent_http_port,
+            &config.proxy.transparent_http,
+        ),
+        (
+            "HTTPS",
+            "transparent_https",
+            fw.proxy_transparent_https_port,
+            &config.proxy.transparent_https,
+        ),
+    ] {
+        let listens = list
+            .iter()
+            .filter_map(|a| a.parse::<std::net::SocketAddr>().ok())
+            .any(|a| a.port() == port);
+        if !listens {
+            found.push(Finding {
+                module: "proxy",
+                message: format!(
+                    "the firewall redirects the web traffic of {} ({what}) to port {port}, where the proxy does not listen",
+                    redirected.join(", ")
+                ),
+                hint: Some(format!("add \"0.0.0.0:{port}\" to [proxy] {key}")),
+            });
+        }
+    }
+    found
+}
+
 impl Module for Proxy {
     fn name(&self) -> &'static str {
         "proxy"
@@ -111,6 +161,7 @@ impl Module for Proxy {
                 ),
             });
         }
+        found.extend(firewall_findings(ctx.config));
         found
     }
 
@@ -153,5 +204,26 @@ impl Module for Proxy {
             state,
             details,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn firewall_redirects_need_transparent_listeners() {
+        let mut c = Config::default();
+        c.modules.enabled = vec!["firewall".into(), "proxy".into()];
+        // The 3-zones preset redirects the teaching zone's web traffic.
+        let found = firewall_findings(&c);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].message.contains("teaching") && found[0].message.contains("3129"));
+        c.proxy.transparent_http = vec!["0.0.0.0:3129".into()];
+        c.proxy.transparent_https = vec!["0.0.0.0:3130".into()];
+        assert!(firewall_findings(&c).is_empty());
+        c.modules.enabled = vec!["proxy".into()];
+        c.proxy.transparent_http.clear();
+        assert!(firewall_findings(&c).is_empty(), "no firewall, no redirect");
     }
 }
