@@ -76,8 +76,29 @@ async fn origin() -> SocketAddr {
             };
             tokio::spawn(async move {
                 let service =
-                    hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                    hyper::service::service_fn(|mut req: hyper::Request<hyper::body::Incoming>| async move {
                         let path = req.uri().path().to_string();
+                        if path == "/ws" {
+                            // An upgrade: echo five bytes back over the raw connection.
+                            let upgrade = hyper::upgrade::on(&mut req);
+                            tokio::spawn(async move {
+                                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                                if let Ok(up) = upgrade.await {
+                                    let mut io = hyper_util::rt::TokioIo::new(up);
+                                    let mut buf = [0u8; 5];
+                                    if io.read_exact(&mut buf).await.is_ok() {
+                                        let _ = io.write_all(&buf).await;
+                                    }
+                                }
+                            });
+                            let r = hyper::Response::builder()
+                                .status(101)
+                                .header("connection", "upgrade")
+                                .header("upgrade", "echo")
+                                .body(Full::new(bytes::Bytes::new()))
+                                .unwrap();
+                            return Ok(r);
+                        }
                         let via_host = req
                             .headers()
                             .get("host")
@@ -103,6 +124,7 @@ async fn origin() -> SocketAddr {
                     });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                    .with_upgrades()
                     .await;
             });
         }
@@ -279,6 +301,28 @@ async fn allowed_and_blocked_http_with_logs() {
     // Blocked by an URL entry.
     let (_, code, _) = curl(s(&["-x", &proxy, &format!("http://{}/interdit/x", w.origin)])).await;
     assert_eq!(code, "403");
+    // An upgrade (WebSocket-like) is spliced both ways.
+    let ws = {
+        let (p, origin) = (w.explicit(), w.origin);
+        tokio::task::spawn_blocking(move || {
+            let mut t = TcpStream::connect(p).unwrap();
+            t.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            write!(t, "GET http://{origin}/ws HTTP/1.1\r\nHost: {origin}\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n").unwrap();
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && t.read(&mut b).unwrap() == 1 {
+                head.push(b[0]);
+            }
+            t.write_all(b"hello").unwrap();
+            let mut echo = [0u8; 5];
+            t.read_exact(&mut echo).unwrap();
+            (String::from_utf8_lossy(&head).into_owned(), echo)
+        })
+        .await
+        .unwrap()
+    };
+    assert!(ws.0.starts_with("HTTP/1.1 101"), "{ws:?}");
+    assert_eq!(&ws.1, b"hello");
     // Unreachable origin: 502.
     let dead = support::free_port();
     let (_, code, _) = curl(s(&["-x", &proxy, &format!("http://127.0.0.1:{dead}/")])).await;
@@ -520,6 +564,48 @@ async fn bad_input_is_refused_cleanly_and_the_proxy_keeps_serving() {
     .await;
     assert!(reply.starts_with("HTTP/1.1 502"), "{reply:?}");
     assert_eq!(still_serving().await, "200");
+}
+
+/// A school proxy chained to the academy's: plain HTTP keeps its absolute
+/// form to the parent, CONNECT is chained with a CONNECT; each filters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chained_to_a_parent_proxy() {
+    let academy = world(|s| s.default_policy.block = vec!["games".into()]).await;
+    let parent = academy.explicit().to_string();
+    let school = world(move |s| s.parent = parent).await;
+    let tls = tls_origin(school.dir.path()).await;
+    let p = format!("http://{}", school.explicit());
+    let (_, code, body) = curl(s(&["-x", &p, &format!("http://{}/hello", academy.origin)])).await;
+    assert_eq!(code, "200", "{body}");
+    let cacert = school.dir.path().join("cert.pem").display().to_string();
+    let (rc, code, body) = curl(s(&[
+        "-x",
+        &p,
+        "--cacert",
+        &cacert,
+        &format!("https://127.0.0.1:{}/", tls.port()),
+    ]))
+    .await;
+    assert_eq!((rc, code.as_str(), body.as_str()), (0, "200", "hello over tls"));
+    // The school blocks adult itself; the academy blocks games.
+    assert_eq!(curl(s(&["-x", &p, "http://bad.test/"])).await.1, "403");
+    assert_eq!(curl(s(&["-x", &p, "http://jeux.test/"])).await.1, "403");
+    // Both logged the allowed requests: the academy sees the school.
+    assert!(
+        !academy
+            .wait_log(|e| e.path == "/hello" && e.status == 200)
+            .is_empty()
+    );
+    assert!(
+        !academy
+            .wait_log(|e| e.mode == "connect" && e.host.starts_with("127.0.0.1:"))
+            .is_empty()
+    );
+    assert!(
+        !school
+            .wait_log(|e| e.mode == "connect" && e.status == 200)
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

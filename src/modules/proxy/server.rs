@@ -372,6 +372,12 @@ async fn serve_http(rt: Arc<Runtime>, tcp: TcpStream, peer: SocketAddr, mode: Mo
     }
 }
 
+/// IPv4 clients of an IPv6 listener appear as ::ffff:a.b.c.d: log them
+/// as a.b.c.d.
+fn canonical(peer: SocketAddr) -> SocketAddr {
+    SocketAddr::new(peer.ip().to_canonical(), peer.port())
+}
+
 fn full(body: impl Into<Bytes>) -> Body {
     Full::new(body.into()).map_err(|never| match never {}).boxed()
 }
@@ -572,7 +578,7 @@ async fn handle(
     let current = rt.current.load_full();
     let settings = &current.settings;
     let mut entry = Entry {
-        source: peer.to_string(),
+        source: canonical(peer).to_string(),
         method: req.method().to_string(),
         mode: match mode {
             Mode::Explicit if req.method() == Method::CONNECT => "connect",
@@ -1117,7 +1123,7 @@ async fn transparent_tls(rt: Arc<Runtime>, mut tcp: TcpStream, peer: SocketAddr)
     let current = rt.current.load_full();
     let settings = &current.settings;
     let mut entry = Entry {
-        source: peer.to_string(),
+        source: canonical(peer).to_string(),
         method: "TLS".into(),
         mode: "https".into(),
         ..Entry::default()
