@@ -539,6 +539,24 @@ async fn bad_input_is_refused_cleanly_and_the_proxy_keeps_serving() {
     .await;
     assert!(started.elapsed() < Duration::from_secs(8), "slow client not cut");
     assert!(reply.is_empty() || reply.starts_with("HTTP/1.1 408"), "{reply:?}");
+    // Idle keep-alive client: closed after the header timeout too.
+    let idle = {
+        let origin = w.origin;
+        tokio::task::spawn_blocking(move || {
+            let mut t = TcpStream::connect(p).unwrap();
+            t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            write!(t, "GET http://{origin}/hello HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            let mut buf = [0u8; 4096];
+            let n = t.read(&mut buf).unwrap();
+            assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+            let started = std::time::Instant::now();
+            let closed = matches!(t.read(&mut buf), Ok(0));
+            (closed, started.elapsed())
+        })
+        .await
+        .unwrap()
+    };
+    assert!(idle.0 && idle.1 < Duration::from_secs(8), "idle connection kept: {idle:?}");
     // Transparent HTTPS: a truncated ClientHello, garbage, a blocked SNI.
     let t = w.proxy.address(Mode::TransparentHttps).unwrap();
     let hello = client_hello("www.bad.test");
