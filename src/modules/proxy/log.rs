@@ -307,9 +307,11 @@ pub fn read(dir: &Path, filter: &Filter, limit: usize) -> std::io::Result<Vec<En
     });
     let mut out = std::collections::VecDeque::new();
     for f in files {
-        let text = std::fs::read_to_string(&f)?;
-        for l in text.lines() {
-            if let Some(e) = Entry::parse(l)
+        use std::io::BufRead;
+        let reader = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&f)?);
+        for l in reader.lines() {
+            let l = l?;
+            if let Some(e) = Entry::parse(&l)
                 && filter.matches(&e)
             {
                 out.push_back(e);
