@@ -79,6 +79,7 @@ HTTPS_PORT=$(free_port)
 sed -i -e 's/^#enabled = \[\]/enabled = ["proxy"]/' \
        -e "0,/^#listen = \[\"\[::\]:443\"\]/s//listen = [\"127.0.0.1:$HTTPS_PORT\"]/" \
        -e "s/^#listen = \[\"0.0.0.0:3128\"\]/listen = [\"127.0.0.1:$PREAU_PORT\"]/" \
+       -e "s/^#local_destinations = false/local_destinations = true/" \
        "$ROOT/etc/preau/preau.toml"
 T0=$(now_ms)
 "$PREAU" --root "$ROOT" blacklists update "$WORK/ut1" >/dev/null

@@ -183,6 +183,9 @@ async fn world(tweak: impl FnOnce(&mut ProxySettings)) -> World {
         header_timeout_seconds: 2,
         max_header_bytes: 16 * 1024,
         contact: "la vie scolaire".into(),
+        // The origins of these tests are on the loopback, on any port.
+        local_destinations: true,
+        connect_ports: Vec::new(),
         default_policy: Policy {
             block: vec!["adult".into()],
             ..Policy::default()
@@ -556,7 +559,10 @@ async fn bad_input_is_refused_cleanly_and_the_proxy_keeps_serving() {
         .await
         .unwrap()
     };
-    assert!(idle.0 && idle.1 < Duration::from_secs(8), "idle connection kept: {idle:?}");
+    assert!(
+        idle.0 && idle.1 < Duration::from_secs(8),
+        "idle connection kept: {idle:?}"
+    );
     // Transparent HTTPS: a truncated ClientHello, garbage, a blocked SNI.
     let t = w.proxy.address(Mode::TransparentHttps).unwrap();
     let hello = client_hello("www.bad.test");
@@ -623,6 +629,34 @@ async fn chained_to_a_parent_proxy() {
         !school
             .wait_log(|e| e.mode == "connect" && e.status == 200)
             .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loopback_destinations_and_odd_connect_ports_are_refused() {
+    let w = world(|s| {
+        s.local_destinations = false;
+        s.connect_ports = vec![443];
+    })
+    .await;
+    let p = format!("http://{}", w.explicit());
+    for url in [
+        format!("http://{}/hello", w.origin),
+        "http://localhost/".to_string(),
+        "http://[::1]:8080/".to_string(),
+    ] {
+        let (_, code, body) = curl(s(&["-x", &p, &url])).await;
+        assert_eq!(code, "403", "{url}: {body}");
+    }
+    let reply = raw_async(
+        w.explicit(),
+        b"CONNECT mail.example.test:25 HTTP/1.1\r\n\r\n".to_vec(),
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(
+        reply.starts_with("HTTP/1.1 403") && reply.contains("port interdit"),
+        "{reply}"
     );
 }
 

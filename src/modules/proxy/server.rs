@@ -442,6 +442,16 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((l.to_string(), p.to_string()))
 }
 
+/// Whether a destination names the loopback (as written).
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| {
+            let ip = ip.to_canonical();
+            ip.is_loopback() || ip.is_unspecified()
+        })
+}
+
 /// Splits "host:port" (with [v6] support) with a default port.
 fn host_port(authority: &str, default: u16) -> Option<(String, u16)> {
     let (h, p) = if let Some(rest) = authority.strip_prefix('[') {
@@ -660,6 +670,24 @@ async fn handle(
         entry.status = 400;
         rt.logger.log(entry);
         return text(StatusCode::BAD_REQUEST, "Requête adressée au proxy lui-même.");
+    }
+    // Loopback destinations and unusual CONNECT ports.
+    let refused = if !settings.local_destinations && is_loopback(&host) {
+        Some("destination locale interdite")
+    } else if is_connect && !settings.connect_ports.is_empty() && !settings.connect_ports.contains(&port) {
+        Some("port interdit pour un tunnel")
+    } else {
+        None
+    };
+    if let Some(why) = refused {
+        entry.host = format!("{host}:{port}");
+        entry.status = 403;
+        entry.decision = "deny".into();
+        rt.logger.log(entry);
+        return text(
+            StatusCode::FORBIDDEN,
+            &format!("Accès à {host}:{port} refusé : {why}."),
+        );
     }
     let path = (!is_connect).then(|| {
         req.uri()

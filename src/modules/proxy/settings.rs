@@ -24,6 +24,13 @@ pub struct ProxySettings {
     /// Parent proxy every request is chained to, as "host:port"; empty:
     /// connect to origin servers directly.
     pub parent: String,
+    /// Ports CONNECT tunnels may reach; empty: any port.
+    pub connect_ports: Vec<u16>,
+    /// Allow requests to loopback destinations (127.0.0.0/8, ::1,
+    /// localhost, 0.0.0.0). Off: the proxy cannot be used to reach services
+    /// that listen on this server's loopback only (names are checked as
+    /// written, not after resolution).
+    pub local_destinations: bool,
     /// Proxy authentication (explicit proxy only): "off" (users are known
     /// by their address only), "optional" (credentials used when given) or
     /// "required" (407 until the browser gives valid credentials).
@@ -78,6 +85,8 @@ impl Default for ProxySettings {
             transparent_http: Vec::new(),
             transparent_https: Vec::new(),
             parent: String::new(),
+            connect_ports: vec![443],
+            local_destinations: false,
             authentication: AuthMode::Off,
             auth_cache_seconds: 60,
             lists_dir: String::new(),
