@@ -5,21 +5,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use support::{Sandbox, show, wait_for};
-
-fn gen_school() -> PathBuf {
-    let ci = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/gen_school.py"
-    ));
-    if ci.exists() {
-        ci
-    } else {
-        PathBuf::from("/work/shared/fixtures/gen_school.py")
-    }
-}
 
 fn config(scratch: &Path) -> String {
     format!(
@@ -71,13 +59,7 @@ fn import_apply_and_log_in_with_smbclient() {
     };
     let s = sb.path().to_path_buf();
     let school = s.join("school");
-    let out = std::process::Command::new("python3")
-        .arg(gen_school())
-        .args(["--students", "120"])
-        .arg(&school)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", show(&out));
+    support::gen_school(&school, 120, &[]);
     for d in [
         "state",
         "log",
@@ -273,13 +255,7 @@ fn cli_dry_run_json_and_bad_files() {
         "[establishment]\nuai = \"0999999X\"\nname = \"Collège\"\n",
     );
     let school = root.path().join("school");
-    let out = std::process::Command::new("python3")
-        .arg(gen_school())
-        .args(["--students", "40"])
-        .arg(&school)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", show(&out));
+    support::gen_school(&school, 40, &[]);
     let students = school.join("ElevesSansAdresses.xml");
     let staff = school.join("sts_emp_0999999X_2026.xml");
     let (s, t) = (students.to_str().unwrap(), staff.to_str().unwrap());
@@ -312,13 +288,7 @@ fn cli_dry_run_json_and_bad_files() {
 
     // Another establishment's file: refused, directory unchanged.
     let other = root.path().join("other");
-    let out = std::process::Command::new("python3")
-        .arg(gen_school())
-        .args(["--students", "40", "--uaj", "0123456Z"])
-        .arg(&other)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    support::gen_school(&other, 40, &["--uaj", "0123456Z"]);
     let out = root.run(&[
         "--json",
         "accounts",
@@ -377,14 +347,8 @@ fn purge_after_retention_and_logins_are_never_reused() {
     );
     let big = root.path().join("big");
     let small = root.path().join("small");
-    for (dir, n) in [(&big, "40"), (&small, "20")] {
-        let out = std::process::Command::new("python3")
-            .arg(gen_school())
-            .args(["--students", n])
-            .arg(dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", show(&out));
+    for (dir, n) in [(&big, 40), (&small, 20)] {
+        support::gen_school(dir, n, &[]);
     }
     let students = |d: &Path| d.join("ElevesSansAdresses.xml").display().to_string();
     let list = |status: &str| -> Vec<String> {

@@ -182,12 +182,33 @@ fn demo_starts_unprivileged_and_prints_its_url() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
     let url = loop {
         let line = lines.next().expect("demo printed no URL").unwrap();
         if let Some(rest) = line.strip_prefix("Demo server ready: ") {
             break rest.split(' ').next().unwrap().to_string();
         }
+        printed.push(line);
     };
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.starts_with("imported the demo school: ")),
+        "{printed:?}"
+    );
+    // The demo school is in the directory while the demo runs.
+    let out = std::process::Command::new(support::preau_bin())
+        .arg("--root")
+        .arg(dir.path())
+        .args(["--json", "accounts", "list", "--kind", "student"])
+        .output()
+        .unwrap();
+    let students: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert!(
+        students.as_array().is_some_and(|a| a.len() > 20),
+        "{}",
+        show(&out)
+    );
     let port: u16 = url
         .trim_end_matches('/')
         .rsplit(':')

@@ -89,9 +89,7 @@ impl School {
             ));
         }
         sb.sh(&script);
-        // A free port of the sandbox's own network namespace.
-        let out = sb.sh("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'");
-        let port: u16 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        let port = sb.free_port();
         Some(School { sb, config, port })
     }
 
@@ -475,18 +473,6 @@ fn broken_override_is_refused_and_running_config_stays() {
     );
 }
 
-fn gen_school() -> PathBuf {
-    let ci = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/gen_school.py"
-    ));
-    if ci.exists() {
-        ci
-    } else {
-        PathBuf::from("/work/shared/fixtures/gen_school.py")
-    }
-}
-
 /// The whole chain: SIECLE/STS-web files imported by the accounts module
 /// (Unix users, role and class groups, Samba passdb), the shares applied,
 /// a real smbd; then a re-import moves a student to another class.
@@ -497,13 +483,7 @@ fn accounts_import_then_shares_and_class_change_at_reimport() {
     };
     let dir = sb.path().to_path_buf();
     let school = dir.join("school");
-    let out = std::process::Command::new("python3")
-        .arg(gen_school())
-        .args(["--students", "60"])
-        .arg(&school)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", show(&out));
+    support::gen_school(&school, 60, &[]);
     sb.sh(&format!(
         "cd {} && unzip -o -q ElevesSansAdresses.zip",
         school.display()
@@ -521,13 +501,7 @@ fn accounts_import_then_shares_and_class_change_at_reimport() {
         ),
     )
     .unwrap();
-    let port: u16 = String::from_utf8_lossy(
-        &sb.sh("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'")
-            .stdout,
-    )
-    .trim()
-    .parse()
-    .unwrap();
+    let port = sb.free_port();
     let s = School {
         sb,
         config: config.clone(),

@@ -33,6 +33,16 @@ pub fn run(a: &DemoArgs) -> anyhow::Result<u8> {
     println!("Préau demo in {}", dir.display());
     super::commands::init(&env, &init)?;
     let config = env.config()?;
+    // The demo school's directory: students, parents, staff, classes and
+    // teaching services from exports built into the binary. Only the
+    // directory: system accounts need root.
+    let mut store = crate::store::Store::open(&env.db_path(&config))?;
+    let imported = crate::modules::accounts::demo::import_demo_school(&mut store, &config.accounts)?;
+    if imported.created > 0 {
+        println!("imported the demo school: {} people", imported.created);
+    }
+    drop(store);
+    println!("Try: preau --root {} accounts list --kind student", dir.display());
     let mut options = crate::server::Options::from_env(&env, config);
     options.listen = Some(vec![a.listen.clone()]);
     options.on_ready = Some(Box::new(|addrs| {

@@ -303,12 +303,7 @@ mod tests {
     use super::*;
 
     fn example() -> Config {
-        let mut c = Config::default();
-        c.establishment.uai = "0999999X".into();
-        c.establishment.name = "Collège des Tilleuls".into();
-        c.establishment.hostname = "preau".into();
-        c.establishment.domain = "tilleuls.lan".into();
-        c
+        Config::example()
     }
 
     #[test]

@@ -48,6 +48,19 @@ pub struct Config {
     pub proxy: crate::modules::proxy::settings::ProxySettings,
 }
 
+impl Config {
+    /// A valid configuration of the demo establishment "Collège des
+    /// Tilleuls" (scribe.tilleuls.lan) with every module off, for tests.
+    pub fn example() -> Config {
+        let mut c = Config::default();
+        c.establishment.uai = "0999999X".into();
+        c.establishment.name = "Collège des Tilleuls".into();
+        c.establishment.hostname = "scribe".into();
+        c.establishment.domain = "tilleuls.lan".into();
+        c
+    }
+}
+
 impl Validate for Config {
     fn validate(&self, path: &str, problems: &mut Problems) {
         self.establishment

@@ -195,6 +195,17 @@ exec sleep infinity
             .unwrap()
     }
 
+    /// A free TCP port on 127.0.0.1 inside the sandbox's network namespace.
+    pub fn free_port(&self) -> u16 {
+        let out = self.sh(
+            "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'",
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("a port number")
+    }
+
     /// The sandbox's scratch directory (same path inside and outside).
     pub fn path(&self) -> &Path {
         self.scratch.path()
@@ -255,4 +266,28 @@ pub fn wait_for(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(25));
     }
     false
+}
+
+/// A generator from `shared/fixtures/` (beside the repository in CI, under
+/// /work/shared on the development machine).
+pub fn fixture(name: &str) -> PathBuf {
+    let beside = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures")).join(name);
+    if beside.exists() {
+        beside
+    } else {
+        PathBuf::from("/work/shared/fixtures").join(name)
+    }
+}
+
+/// Writes a synthetic school's exports (`gen_school.py`) into `dir`;
+/// `extra` are more options of the generator (`--uaj`, `--year`…).
+pub fn gen_school(dir: &Path, students: usize, extra: &[&str]) {
+    let out = Command::new("python3")
+        .arg(fixture("gen_school.py"))
+        .args(["--students", &students.to_string()])
+        .args(extra)
+        .arg(dir)
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "gen_school.py failed\n{}", show(&out));
 }

@@ -282,9 +282,7 @@ mod tests {
     use crate::host::RecordingHost;
 
     fn config() -> Config {
-        let mut c = Config::default();
-        c.establishment.uai = "0999999X".into();
-        c.establishment.name = "Collège des Tilleuls".into();
+        let mut c = Config::example();
         c.modules.enabled = vec!["firewall".into()];
         c
     }

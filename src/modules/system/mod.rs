@@ -137,12 +137,7 @@ mod tests {
     use crate::host::RecordingHost;
 
     fn config() -> Config {
-        let mut c = Config::default();
-        c.establishment.uai = "0999999X".into();
-        c.establishment.name = "Collège des Tilleuls".into();
-        c.establishment.hostname = "scribe".into();
-        c.establishment.domain = "tilleuls.lan".into();
-        c
+        Config::example()
     }
 
     #[test]
