@@ -809,7 +809,7 @@ fn transparent_https_by_sni_in_a_network_namespace() {
     let root = dir.display().to_string();
     let out = sb.preau(&["--root", &root, "init"]).output().unwrap();
     assert!(out.status.success(), "{}", support::show(&out));
-    let (https, tport) = (support::free_port(), support::free_port());
+    let (https, tport) = (sb.free_port(), sb.free_port());
     let cfg_path = dir.join("etc/preau/preau.toml");
     let cfg = std::fs::read_to_string(&cfg_path).unwrap();
     let cfg = cfg
