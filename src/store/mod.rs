@@ -30,6 +30,15 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
 }
 
+fn restrict_to_owner(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+}
+
 /// The database file name inside the state directory.
 pub const DB_FILE: &str = "preau.db";
 
@@ -65,6 +74,10 @@ impl Store {
             cause,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
+        // The database holds password material (NT hashes, initial
+        // passwords until first use): owner only. SQLite gives its -wal and
+        // -shm files the database file's mode.
+        restrict_to_owner(path);
         conn.busy_timeout(Duration::from_secs(10)).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
@@ -223,6 +236,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(DB_FILE);
         let mut store = Store::open(&path).unwrap();
+        let perms = std::fs::metadata(&path).unwrap().permissions();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&perms) & 0o777, 0o600);
         let mode: String = store
             .conn()
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
