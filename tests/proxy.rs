@@ -784,6 +784,19 @@ fn serve_runs_the_proxy_and_the_cli_explains() {
                 .is_some_and(|a| a.len() == 1 && a[0]["decision"] == "deny")
         });
         assert!(ok, "log line not found by `preau proxy log`");
+        // The daemon's /metrics counts the proxy's decisions.
+        let cert = root.path().join("var/lib/preau/tls/cert.pem");
+        let out = Command::new("curl")
+            .args(["-s", "--cacert", cert.to_str().unwrap()])
+            .arg(format!("https://localhost:{https}/metrics"))
+            .output()
+            .unwrap();
+        let metrics = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            metrics.contains("preau_proxy_requests_total{decision=\"deny\"} 1"),
+            "{metrics}"
+        );
+        assert!(metrics.contains("preau_proxy_open_connections "), "{metrics}");
     });
     let _ = nix_kill(serve.id());
     let _ = serve.wait();

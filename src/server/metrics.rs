@@ -80,6 +80,41 @@ pub fn render(shared: &Shared) -> String {
         "Successful reloads (SIGHUP) since start.",
         &[(String::new(), shared.reloads.load(Ordering::Relaxed) as f64)],
     );
+    if let Some(proxy) = shared.proxy.get() {
+        let c = proxy.counters();
+        let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
+        metric(
+            "preau_proxy_requests_total",
+            "counter",
+            "Proxied requests and tunnels since start, by decision.",
+            &[
+                ("{decision=\"allow\"}".into(), n(&c.allowed)),
+                ("{decision=\"deny\"}".into(), n(&c.denied)),
+                ("{decision=\"other\"}".into(), n(&c.other)),
+            ],
+        );
+        metric(
+            "preau_proxy_bytes_total",
+            "counter",
+            "Bytes through the proxy since start, by direction.",
+            &[
+                ("{direction=\"up\"}".into(), n(&c.bytes_up)),
+                ("{direction=\"down\"}".into(), n(&c.bytes_down)),
+            ],
+        );
+        metric(
+            "preau_proxy_open_connections",
+            "gauge",
+            "Client connections open on the proxy.",
+            &[(String::new(), proxy.open_connections() as f64)],
+        );
+        metric(
+            "preau_proxy_list_reloads_total",
+            "counter",
+            "Category list sets swapped in since start.",
+            &[(String::new(), n(&proxy.list_reloads))],
+        );
+    }
     let p = process();
     let start = shared
         .started_at

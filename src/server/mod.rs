@@ -59,6 +59,8 @@ pub struct Shared {
     pub requests: AtomicU64,
     pub reloads: AtomicU64,
     pub connections: AtomicU64,
+    /// The proxy's state once it runs (module `proxy`), for `/metrics`.
+    pub proxy: std::sync::OnceLock<Arc<crate::modules::proxy::server::Runtime>>,
 }
 
 impl Shared {
@@ -140,11 +142,14 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         requests: AtomicU64::new(0),
         reloads: AtomicU64::new(0),
         connections: AtomicU64::new(0),
+        proxy: std::sync::OnceLock::new(),
     });
     // The filtering proxy (module `proxy`) runs on the same runtime.
     let proxy = if shared.config().modules.enabled.iter().any(|m| m == "proxy") {
         let launch = crate::modules::proxy::server::Launch::from_config(&shared.host, &shared.config());
-        Some(crate::modules::proxy::server::Proxy::start(launch).await?)
+        let p = crate::modules::proxy::server::Proxy::start(launch).await?;
+        let _ = shared.proxy.set(p.runtime.clone());
+        Some(p)
     } else {
         None
     };

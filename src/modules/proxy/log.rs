@@ -174,6 +174,19 @@ pub fn parse_date(s: &str) -> Option<i64> {
 #[derive(Clone)]
 pub struct Logger {
     tx: tokio::sync::mpsc::UnboundedSender<Entry>,
+    counters: std::sync::Arc<Counters>,
+}
+
+/// Running totals of what was logged, for `/metrics`. Every request and
+/// tunnel goes through [`Logger::log`], so counting there counts them all.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub allowed: std::sync::atomic::AtomicU64,
+    pub denied: std::sync::atomic::AtomicU64,
+    /// Refused for authentication, broken peers, timeouts.
+    pub other: std::sync::atomic::AtomicU64,
+    pub bytes_up: std::sync::atomic::AtomicU64,
+    pub bytes_down: std::sync::atomic::AtomicU64,
 }
 
 impl Logger {
@@ -226,10 +239,27 @@ impl Logger {
                 current = cur;
             }
         });
-        Logger { tx }
+        Logger {
+            tx,
+            counters: Default::default(),
+        }
+    }
+
+    /// The running totals.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
     }
 
     pub fn log(&self, mut e: Entry) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.counters;
+        match e.decision.as_str() {
+            "allow" => c.allowed.fetch_add(1, Relaxed),
+            "deny" => c.denied.fetch_add(1, Relaxed),
+            _ => c.other.fetch_add(1, Relaxed),
+        };
+        c.bytes_up.fetch_add(e.bytes_up, Relaxed);
+        c.bytes_down.fetch_add(e.bytes_down, Relaxed);
         if e.time.is_empty() {
             e.time = timestamp(std::time::SystemTime::now());
         }

@@ -110,6 +110,18 @@ pub struct Runtime {
     pub list_reloads: AtomicU64,
 }
 
+impl Runtime {
+    /// Totals of requests and bytes, for `/metrics`.
+    pub fn counters(&self) -> &super::log::Counters {
+        self.logger.counters()
+    }
+
+    /// Connections open right now.
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+}
+
 /// A running proxy.
 pub struct Proxy {
     pub runtime: Arc<Runtime>,
