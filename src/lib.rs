@@ -7,6 +7,7 @@
 //! request through these files.
 
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod directory;

@@ -242,3 +242,62 @@ fn concurrent_apply_is_refused() {
     drop(held);
     assert_eq!(root.run(&["apply"]).status.code(), Some(0));
 }
+
+#[test]
+fn backup_round_trip_and_hostile_archives() {
+    let root = TempRoot::new();
+    assert!(root.run(&["init", "--name", "Collège A"]).status.success());
+    assert!(root.run(&["apply"]).status.success());
+    let archive = root.path().join("sauvegarde.tar.gz");
+    let out = root.run(&["--json", "backup", "create", archive.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", show(&out));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(created["files"].as_u64().unwrap() >= 4, "{created}");
+    let mode = std::fs::metadata(&archive).unwrap().permissions();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+
+    // Lose the configuration, the key and the database; restore them.
+    let config = root.read("/etc/preau/preau.toml");
+    root.write("/etc/preau/preau.toml", "broken");
+    std::fs::remove_file(root.path().join("var/lib/preau/tls/key.pem")).unwrap();
+    std::fs::remove_file(root.path().join("var/lib/preau/preau.db")).unwrap();
+    let out = root.run(&["backup", "restore", archive.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(root.read("/etc/preau/preau.toml"), config);
+    assert!(root.path().join("var/lib/preau/tls/key.pem").exists());
+    let out = root.run(&["--json", "status"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["last_apply"]["ok"], true, "the apply history came back");
+
+    // Archives that are not ours, or that reach outside, change nothing.
+    let evil = root.path().join("evil.tar.gz");
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        std::fs::File::create(&evil).unwrap(),
+        flate2::Compression::default(),
+    ));
+    let manifest = br#"{"product":"preau","version":"0","created_at":"x","uai":"0999999X","hostname":"h","state_dir":"/var/lib/preau","files":1}"#;
+    let mut add = |name: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        builder.append_data(&mut h, name, data).unwrap();
+    };
+    add("manifest.json", manifest);
+    add("etc/passwd", b"root::0:0::/:/bin/sh\n");
+    builder.into_inner().unwrap().finish().unwrap();
+    let out = root.run(&["backup", "restore", evil.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("etc/passwd is outside /etc/preau and the state directory"),
+        "{}",
+        show(&out)
+    );
+    assert!(!root.path().join("etc/passwd").exists());
+
+    std::fs::write(&evil, b"not an archive at all").unwrap();
+    let out = root.run(&["backup", "restore", evil.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is not a Préau backup"), "{}", show(&out));
+    assert_eq!(root.read("/etc/preau/preau.toml"), config);
+}

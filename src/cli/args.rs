@@ -105,6 +105,12 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::modules::proxy::cli::BlacklistsCommand,
     },
+    /// Save or restore the server's own state: configuration, database,
+    /// TLS material, saved rulesets, category lists (not the shares' files).
+    Backup {
+        #[command(subcommand)]
+        command: BackupCommand,
+    },
     /// The modules this build knows.
     Modules {
         #[command(subcommand)]
@@ -286,6 +292,21 @@ pub enum AccountsCommand {
         apply: bool,
         #[arg(long)]
         no_system: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Write a backup archive (.tar.gz, readable by root only).
+    Create {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Restore a backup archive, after checking all of it; restart the
+    /// daemon afterwards.
+    Restore {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
 }
 

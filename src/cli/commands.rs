@@ -355,3 +355,35 @@ pub fn modules_list(env: &Env) -> anyhow::Result<u8> {
     }
     Ok(exit::OK)
 }
+
+pub fn backup(env: &Env, command: super::args::BackupCommand) -> anyhow::Result<u8> {
+    use super::args::BackupCommand;
+    match command {
+        BackupCommand::Create { file } => {
+            let config = config_or_report!(env);
+            let created = crate::backup::create(&env.host, &config, &file)?;
+            if env.json {
+                println!("{}", serde_json::to_string(&created)?);
+            } else {
+                println!(
+                    "wrote {} ({} files, {} bytes)",
+                    created.file.display(),
+                    created.files,
+                    created.bytes
+                );
+            }
+        }
+        BackupCommand::Restore { file } => {
+            let restored = crate::backup::restore(&env.host, &file)?;
+            if env.json {
+                println!("{}", serde_json::to_string(&restored)?);
+            } else {
+                println!(
+                    "restored {} files of the backup of {} made {}; restart the daemon: systemctl restart preau",
+                    restored.files, restored.uai, restored.created_at
+                );
+            }
+        }
+    }
+    Ok(exit::OK)
+}

@@ -110,6 +110,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Shares { command } => crate::modules::shares::cli::run(&env, command),
         Command::Proxy { command } => crate::modules::proxy::cli::proxy(&env, command),
         Command::Blacklists { command } => crate::modules::proxy::cli::blacklists(&env, command),
+        Command::Backup { command } => commands::backup(&env, command),
         Command::Modules {
             command: ModulesCommand::List,
         } => commands::modules_list(&env),
