@@ -904,7 +904,7 @@ impl Validate for FirewallSettings {
             }
         }
         let check_addrs = |problems: &mut Problems, p: &str, list: &[String]| {
-            check_address_list(problems, p, list, &sets);
+            check_list(problems, p, list, &sets, ListOf::Addresses);
         };
 
         // Rules.
@@ -931,7 +931,7 @@ impl Validate for FirewallSettings {
                     "set protocol = \"tcp\", \"udp\" or \"both\"",
                 );
             }
-            check_port_list(problems, &join(&rp, "ports"), &r.ports, &sets);
+            check_list(problems, &join(&rp, "ports"), &r.ports, &sets, ListOf::Ports);
             if families(&r.from, &sets) & families(&r.to, &sets) == 0 {
                 problems.push(
                     rp.clone(),
@@ -1041,18 +1041,32 @@ pub fn families(list: &[String], sets: &BTreeMap<&str, &NamedSet>) -> u8 {
     f
 }
 
-fn check_address_list(
+/// What a rule's list holds: addresses (CIDR) or ports (ranges).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ListOf {
+    Addresses,
+    Ports,
+}
+
+/// Checks a rule's list of addresses or ports: a `@set` reference must be
+/// alone and name a set of the right kind; other entries must parse.
+fn check_list(
     problems: &mut Problems,
     path: &str,
     list: &[String],
     sets: &BTreeMap<&str, &NamedSet>,
+    of: ListOf,
 ) {
+    let (noun, other) = match of {
+        ListOf::Addresses => ("address", "ports, not addresses"),
+        ListOf::Ports => ("port", "addresses, not ports"),
+    };
     let refs = list.iter().filter(|a| a.starts_with('@')).count();
     if refs > 0 && list.len() > 1 {
         problems.push_hint(
             path,
             "a set reference must be alone in its list",
-            "put every address in the named set, or list addresses without the set",
+            format!("put every {noun} in the named set, or list {noun}s without the set"),
         );
     }
     for (j, a) in list.iter().enumerate() {
@@ -1064,45 +1078,22 @@ fn check_address_list(
                     format!("unknown set \"{name}\""),
                     "define it in [[firewall.sets]]",
                 ),
-                Some(s) if s.addresses.is_empty() => {
-                    problems.push(p, format!("set \"{name}\" holds ports, not addresses"))
+                Some(s) => {
+                    let empty = match of {
+                        ListOf::Addresses => s.addresses.is_empty(),
+                        ListOf::Ports => s.ports.is_empty(),
+                    };
+                    if empty {
+                        problems.push(p, format!("set \"{name}\" holds {other}"));
+                    }
                 }
-                _ => {}
             },
             None => {
-                if let Err(e) = Cidr::parse(a) {
-                    problems.push(p, e);
-                }
-            }
-        }
-    }
-}
-
-fn check_port_list(problems: &mut Problems, path: &str, list: &[String], sets: &BTreeMap<&str, &NamedSet>) {
-    let refs = list.iter().filter(|a| a.starts_with('@')).count();
-    if refs > 0 && list.len() > 1 {
-        problems.push_hint(
-            path,
-            "a set reference must be alone in its list",
-            "put every port in the named set, or list ports without the set",
-        );
-    }
-    for (j, a) in list.iter().enumerate() {
-        let p = index(path, j);
-        match a.strip_prefix('@') {
-            Some(name) => match sets.get(name) {
-                None => problems.push_hint(
-                    p,
-                    format!("unknown set \"{name}\""),
-                    "define it in [[firewall.sets]]",
-                ),
-                Some(s) if s.ports.is_empty() => {
-                    problems.push(p, format!("set \"{name}\" holds addresses, not ports"))
-                }
-                _ => {}
-            },
-            None => {
-                if let Err(e) = PortRange::parse(a) {
+                let parsed = match of {
+                    ListOf::Addresses => Cidr::parse(a).map(|_| ()),
+                    ListOf::Ports => PortRange::parse(a).map(|_| ()),
+                };
+                if let Err(e) = parsed {
                     problems.push(p, e);
                 }
             }
