@@ -125,9 +125,15 @@ pub fn init(env: &Env, a: &InitArgs) -> anyhow::Result<u8> {
                 a.admin
             );
         }
+        // Under --root, say the real file and the option to repeat.
+        let preau = if host.is_live() {
+            "preau".to_string()
+        } else {
+            format!("preau --root {}", host.root().display())
+        };
         println!(
-            "\nNext: edit {}, then `preau check`, `preau plan` and `preau apply`.",
-            env.config_path.display()
+            "\nNext: edit {}, then `{preau} check`, `{preau} plan` and `{preau} apply`.",
+            host.real_path(&env.config_path).display()
         );
     }
     Ok(exit::OK)
