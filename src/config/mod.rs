@@ -11,6 +11,7 @@
 
 pub mod problems;
 pub mod sample;
+pub mod schema_refs;
 pub mod settings;
 pub mod structure;
 

@@ -4,27 +4,18 @@
 //! in declaration order) beside a serialised configuration (for values).
 
 use super::Config;
-use serde_json::{Map, Value};
+use super::schema_refs::{Defs, required};
+use serde_json::Value;
 
 const WIDTH: usize = 78;
 
 struct Walk<'a> {
-    defs: Option<&'a Map<String, Value>>,
+    defs: Defs<'a>,
 }
 
 impl<'a> Walk<'a> {
     fn resolve(&self, schema: &'a Value) -> &'a Value {
-        let mut s = schema;
-        for _ in 0..32 {
-            match s.get("$ref").and_then(Value::as_str) {
-                Some(r) => match self.defs.and_then(|d| d.get(r.trim_start_matches("#/$defs/"))) {
-                    Some(t) => s = t,
-                    None => break,
-                },
-                None => break,
-            }
-        }
-        s
+        self.defs.resolve(schema)
     }
 
     fn description(&self, schema: &'a Value) -> Option<&'a str> {
@@ -138,7 +129,7 @@ pub fn starter(config: &Config) -> String {
     let values = serde_json::to_value(config).expect("config serialises");
     let defaults = serde_json::to_value(Config::default()).expect("config serialises");
     let walk = Walk {
-        defs: schema.get("$defs").and_then(Value::as_object),
+        defs: Defs::of(&schema),
     };
     let mut out = String::new();
     out.push_str(
@@ -160,11 +151,7 @@ fn table(walk: &Walk<'_>, out: &mut String, path: &str, schema: &Value, values: 
     let Some(props) = resolved.get("properties").and_then(Value::as_object) else {
         return;
     };
-    let required: Vec<&str> = resolved
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let required = required(resolved);
     let mut subtables = Vec::new();
     for (key, sub) in props {
         if walk.is_table(sub) {
@@ -212,7 +199,7 @@ pub fn reference() -> String {
     let schema = super::schema();
     let defaults = serde_json::to_value(Config::default()).expect("config serialises");
     let walk = Walk {
-        defs: schema.get("$defs").and_then(Value::as_object),
+        defs: Defs::of(&schema),
     };
     let mut out = String::from(
         "# Settings reference\n\n\
@@ -231,11 +218,7 @@ fn section(walk: &Walk<'_>, out: &mut String, path: &str, schema: &Value, defaul
     let Some(props) = resolved.get("properties").and_then(Value::as_object) else {
         return;
     };
-    let required: Vec<&str> = resolved
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let required = required(resolved);
     let (tables, keys): (Vec<_>, Vec<_>) = props.iter().partition(|(_, s)| walk.is_table(s));
     if !path.is_empty() && !keys.is_empty() {
         out.push_str("\n| key | type | default | description |\n|---|---|---|---|\n");

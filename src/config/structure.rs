@@ -15,7 +15,8 @@
 //! `maximum`); anything else is left to serde.
 
 use super::problems::{Problem, Problems, index, join};
-use serde_json::{Map, Value};
+use super::schema_refs::{Defs, required};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::ops::Range;
 use toml::Spanned;
@@ -61,7 +62,7 @@ fn parent(path: &str) -> Option<String> {
 /// Walks `doc` against `schema` (the root schema with its `$defs`).
 pub fn check(doc: &Spanned<DeTable<'_>>, schema: &Value, problems: &mut Problems) -> Spans {
     let mut walker = Walker {
-        defs: schema.get("$defs").and_then(Value::as_object),
+        defs: Defs::of(schema),
         spans: Spans::default(),
     };
     walker.table("", doc.get_ref(), schema, problems);
@@ -69,24 +70,13 @@ pub fn check(doc: &Spanned<DeTable<'_>>, schema: &Value, problems: &mut Problems
 }
 
 struct Walker<'s> {
-    defs: Option<&'s Map<String, Value>>,
+    defs: Defs<'s>,
     spans: Spans,
 }
 
 impl<'s> Walker<'s> {
-    fn resolve(&self, mut schema: &'s Value) -> &'s Value {
-        // A `$ref` is always to `#/$defs/Name` in schemars output.
-        for _ in 0..32 {
-            let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
-                break;
-            };
-            let name = reference.trim_start_matches("#/$defs/");
-            match self.defs.and_then(|d| d.get(name)) {
-                Some(target) => schema = target,
-                None => break,
-            }
-        }
-        schema
+    fn resolve(&self, schema: &'s Value) -> &'s Value {
+        self.defs.resolve(schema)
     }
 
     fn record(&mut self, path: &str, value: &Spanned<DeValue<'_>>) {
@@ -125,15 +115,13 @@ impl<'s> Walker<'s> {
                 }
             }
         }
-        if let Some(required) = schema.get("required").and_then(Value::as_array) {
-            for req in required.iter().filter_map(Value::as_str) {
-                if !table.iter().any(|(k, _)| k.get_ref().as_ref() == req) {
-                    problems.push_hint(
-                        path,
-                        format!("missing key `{}`", join(path, req)),
-                        format!("add `{req} = ...` to the [{path}] section"),
-                    );
-                }
+        for req in required(schema) {
+            if !table.iter().any(|(k, _)| k.get_ref().as_ref() == req) {
+                problems.push_hint(
+                    path,
+                    format!("missing key `{}`", join(path, req)),
+                    format!("add `{req} = ...` to the [{path}] section"),
+                );
             }
         }
     }
