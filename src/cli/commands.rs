@@ -206,11 +206,10 @@ fn missing_packages(host: &dyn Host, m: &dyn Module) -> Vec<modules::Finding> {
         return Vec::new();
     }
     let list = missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ");
-    vec![modules::Finding {
-        module: m.name(),
-        message: format!("Debian packages not installed: {list}"),
-        hint: Some(format!("apt-get install {list}")),
-    }]
+    vec![
+        modules::Finding::new(m.name(), format!("Debian packages not installed: {list}"))
+            .hint(format!("apt-get install {list}")),
+    ]
 }
 
 fn make_plan(env: &Env, config: &Config, only: &[String]) -> anyhow::Result<Plan> {

@@ -67,6 +67,22 @@ pub struct Finding {
     pub hint: Option<String>,
 }
 
+impl Finding {
+    pub fn new(module: &'static str, message: impl Into<String>) -> Finding {
+        Finding {
+            module,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// The same finding with what to do about it.
+    pub fn hint(mut self, hint: impl Into<String>) -> Finding {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
 /// How a module is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

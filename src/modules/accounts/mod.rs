@@ -68,11 +68,13 @@ impl Module for Accounts {
                 .run(&crate::host::Command::new(["pdbedit", "-V"]))
                 .is_err()
         {
-            found.push(Finding {
-                module: "accounts",
-                message: "pdbedit is not installed: Samba accounts cannot be written".into(),
-                hint: Some("apt-get install samba-common-bin, or set [accounts] samba = false".into()),
-            });
+            found.push(
+                Finding::new(
+                    "accounts",
+                    "pdbedit is not installed: Samba accounts cannot be written",
+                )
+                .hint("apt-get install samba-common-bin, or set [accounts] samba = false"),
+            );
         }
         found
     }

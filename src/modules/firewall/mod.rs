@@ -78,11 +78,7 @@ impl Module for Firewall {
     fn check(&self, ctx: &Context<'_>) -> Vec<Finding> {
         let mut found = Vec::new();
         if let Err(e) = self.unit(ctx) {
-            found.push(Finding {
-                module: "firewall",
-                message: format!("{e:#}"),
-                hint: None,
-            });
+            found.push(Finding::new("firewall", format!("{e:#}")));
         }
         let text = rendered(ctx).to_nft();
         // nft -c asks the kernel to check the whole transaction without
@@ -95,11 +91,13 @@ impl Module for Firewall {
             Ok(out) => {
                 let err = String::from_utf8_lossy(&out.stderr);
                 if !err.contains("Operation not permitted") {
-                    found.push(Finding {
-                        module: "firewall",
-                        message: format!("nft refuses the rendered ruleset: {}", err.trim()),
-                        hint: Some("`preau firewall show` prints it; please report this as a bug".into()),
-                    });
+                    found.push(
+                        Finding::new(
+                            "firewall",
+                            format!("nft refuses the rendered ruleset: {}", err.trim()),
+                        )
+                        .hint("`preau firewall show` prints it; please report this as a bug"),
+                    );
                 }
             }
             Err(_) => {} // no nft here: the Debian package check says so
@@ -109,13 +107,10 @@ impl Module for Firewall {
                 for i in &z.interfaces {
                     let sys = std::path::Path::new("/sys/class/net").join(i);
                     if !matches!(ctx.host.meta(&sys), Ok(Some(_))) {
-                        found.push(Finding {
-                            module: "firewall",
-                            message: format!("interface {i} of zone {} does not exist on this host", z.name),
-                            hint: Some(
-                                "check `ip link`; a zone on a missing interface gets no traffic (and may lock you out)".into(),
-                            ),
-                        });
+                        let message = format!("interface {i} of zone {} does not exist on this host", z.name);
+                        found.push(Finding::new("firewall", message).hint(
+                            "check `ip link`; a zone on a missing interface gets no traffic (and may lock you out)",
+                        ));
                     }
                 }
             }

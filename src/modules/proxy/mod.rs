@@ -124,14 +124,13 @@ pub fn firewall_findings(config: &Config) -> Vec<Finding> {
             .filter_map(|a| a.parse::<std::net::SocketAddr>().ok())
             .any(|a| a.port() == port);
         if !listens {
-            found.push(Finding {
-                module: "proxy",
-                message: format!(
-                    "the firewall redirects the web traffic of {} ({what}) to port {port}, where the proxy does not listen",
-                    redirected.join(", ")
-                ),
-                hint: Some(format!("add \"0.0.0.0:{port}\" to [proxy] {key}")),
-            });
+            let message = format!(
+                "the firewall redirects the web traffic of {} ({what}) to port {port}, where the proxy does not listen",
+                redirected.join(", ")
+            );
+            found.push(
+                Finding::new("proxy", message).hint(format!("add \"0.0.0.0:{port}\" to [proxy] {key}")),
+            );
         }
     }
     found
@@ -150,16 +149,16 @@ impl Module for Proxy {
         let mut found = Vec::new();
         let lists = ctx.host.real_path(&lists_dir(ctx.config));
         if !lists.join(lists::STAMP).is_file() {
-            found.push(Finding {
-                module: "proxy",
-                message: format!(
-                    "no category lists installed in {}",
-                    lists_dir(ctx.config).display()
-                ),
-                hint: Some(
-                    "install them with `preau blacklists update blacklists.tar.gz` (the UT1 archive)".into(),
-                ),
-            });
+            found.push(
+                Finding::new(
+                    "proxy",
+                    format!(
+                        "no category lists installed in {}",
+                        lists_dir(ctx.config).display()
+                    ),
+                )
+                .hint("install them with `preau blacklists update blacklists.tar.gz` (the UT1 archive)"),
+            );
         }
         found.extend(firewall_findings(ctx.config));
         found

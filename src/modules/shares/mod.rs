@@ -100,9 +100,8 @@ impl Module for Shares {
     fn check(&self, ctx: &Context<'_>) -> Vec<Finding> {
         let mut found = Vec::new();
         let finding = |message: String, hint: Option<&str>| Finding {
-            module: "shares",
-            message,
             hint: hint.map(String::from),
+            ..Finding::new("shares", message)
         };
         let s = &ctx.config.shares;
         match smbconf::render(ctx.host, ctx.config, s) {

@@ -60,11 +60,7 @@ impl Module for System {
     fn check(&self, ctx: &Context<'_>) -> Vec<Finding> {
         let mut found = Vec::new();
         if let Err(e) = self.unit(ctx) {
-            found.push(Finding {
-                module: "system",
-                message: format!("{e:#}"),
-                hint: None,
-            });
+            found.push(Finding::new("system", format!("{e:#}")));
         }
         found
     }
