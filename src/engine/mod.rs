@@ -39,6 +39,13 @@ pub struct PlanError {
 }
 
 impl Plan {
+    /// A plan of one module's changes.
+    pub fn of(module: &'static str, changes: Vec<Change>) -> Plan {
+        Plan {
+            modules: vec![ModulePlan { module, changes }],
+        }
+    }
+
     /// Asks each module, in the given (dependency) order, for its changes.
     pub fn make(ctx: &Context<'_>, modules: &[&dyn Module]) -> Result<Plan, PlanError> {
         let mut plan = Plan::default();
@@ -217,12 +224,7 @@ mod tests {
     use crate::host::{Command, Owner, RecordingHost};
 
     fn plan_of(changes: Vec<Change>) -> Plan {
-        Plan {
-            modules: vec![ModulePlan {
-                module: "test",
-                changes,
-            }],
-        }
+        Plan::of("test", changes)
     }
 
     #[test]

@@ -48,7 +48,16 @@ pub struct Context<'a> {
     pub config_path: PathBuf,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// A context with the configuration at its default place.
+    pub fn new(config: &'a Config, host: &'a dyn Host) -> Context<'a> {
+        Context {
+            config,
+            host,
+            config_path: PathBuf::from("/etc/preau/preau.toml"),
+        }
+    }
+
     /// The state directory (logical host path).
     pub fn state_dir(&self) -> PathBuf {
         PathBuf::from(&self.config.paths.state_dir)

@@ -286,11 +286,7 @@ mod tests {
     fn plan_then_apply_then_nothing() {
         let host = RecordingHost::new();
         let config = config();
-        let ctx = Context {
-            config: &config,
-            host: &host,
-            config_path: "/etc/preau/preau.toml".into(),
-        };
+        let ctx = Context::new(&config, &host);
         let changes = FIREWALL.plan(&ctx).unwrap();
         let summaries: Vec<String> = changes.iter().map(Change::summary).collect();
         assert_eq!(
@@ -303,12 +299,7 @@ mod tests {
                 "~ load the firewall ruleset (table inet preau: 39 rules, 0 sets) in one transaction",
             ]
         );
-        let plan = crate::engine::Plan {
-            modules: vec![crate::engine::ModulePlan {
-                module: "firewall",
-                changes,
-            }],
-        };
+        let plan = crate::engine::Plan::of("firewall", changes);
         let report = crate::engine::apply(&host, &plan);
         assert!(report.ok, "{}", report.render());
         insta::assert_snapshot!(host.text(UNIT_PATH).unwrap());
@@ -330,11 +321,7 @@ mod tests {
     fn check_reports_what_nft_refuses_but_not_missing_privileges() {
         let host = RecordingHost::new();
         let config = config();
-        let ctx = Context {
-            config: &config,
-            host: &host,
-            config_path: "/etc/preau/preau.toml".into(),
-        };
+        let ctx = Context::new(&config, &host);
         let found = FIREWALL.check(&ctx);
         assert_eq!(found.len(), 3, "{found:?}");
         assert_eq!(

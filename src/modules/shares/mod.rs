@@ -172,11 +172,7 @@ mod tests {
         host.respond("testparm", Output::default());
         let mut config = Config::default();
         config.establishment.name = "Collège".into();
-        let ctx = Context {
-            config: &config,
-            host: &host,
-            config_path: "/etc/preau/preau.toml".into(),
-        };
+        let ctx = Context::new(&config, &host);
         let changes = plan_for(&ctx, &layout::tests::school()).unwrap();
         let summaries: Vec<String> = changes.iter().map(Change::summary).collect();
         assert_eq!(
@@ -188,12 +184,7 @@ mod tests {
                 "! run `smbcontrol smbd reload-config` (smb.conf changed; sessions stay open)",
             ]
         );
-        let plan = crate::engine::Plan {
-            modules: vec![crate::engine::ModulePlan {
-                module: "shares",
-                changes,
-            }],
-        };
+        let plan = crate::engine::Plan::of("shares", changes);
         let report = crate::engine::apply(&host, &plan);
         assert!(report.ok, "{}", report.render());
         assert!(

@@ -140,11 +140,7 @@ mod tests {
     fn plan_then_apply_then_nothing() {
         let host = RecordingHost::new();
         let config = config();
-        let ctx = Context {
-            config: &config,
-            host: &host,
-            config_path: "/etc/preau/preau.toml".into(),
-        };
+        let ctx = Context::new(&config, &host);
         let changes = SYSTEM.plan(&ctx).unwrap();
         let summaries: Vec<String> = changes.iter().map(Change::summary).collect();
         assert_eq!(
@@ -160,12 +156,7 @@ mod tests {
                 "! run `hostname scribe` (the host name changed)",
             ]
         );
-        let plan = crate::engine::Plan {
-            modules: vec![crate::engine::ModulePlan {
-                module: "system",
-                changes,
-            }],
-        };
+        let plan = crate::engine::Plan::of("system", changes);
         assert!(crate::engine::apply(&host, &plan).ok);
         insta::assert_snapshot!(host.text(UNIT_PATH).unwrap());
         assert!(SYSTEM.plan(&ctx).unwrap().is_empty());
