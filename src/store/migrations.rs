@@ -52,6 +52,8 @@ pub fn migrations() -> Migrations<'static> {
                  by TEXT NOT NULL
              ) STRICT;",
         ),
+        // 5: web: sessions (SHA-256 of the token only) and the audit log.
+        M::up(include_str!("migration_005_web.sql")),
     ])
 }
 
