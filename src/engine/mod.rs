@@ -9,7 +9,7 @@
 
 pub mod change;
 
-pub use change::{Change, CustomChange, dir, file, secret_file};
+pub use change::{Change, CustomChange, dir, file, secret_file, unit_changes};
 
 use crate::host::Host;
 use crate::modules::{Context, Module};
@@ -115,7 +115,8 @@ impl Plan {
 pub struct Step {
     pub module: &'static str,
     pub change: String,
-    /// "done", "skipped" (live-only change on a non-live root) or "failed".
+    /// "done", "skipped" (live-only change on a non-live root), "noted"
+    /// (a notice) or "failed".
     pub result: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -138,6 +139,7 @@ impl ApplyReport {
             let mark = match s.result {
                 "done" => "ok  ",
                 "skipped" => "skip",
+                "noted" => "info",
                 _ => "FAIL",
             };
             out.push_str(&format!("[{mark}] {}: {}\n", s.module, s.change));
@@ -185,6 +187,12 @@ pub fn apply(host: &dyn Host, plan: &Plan) -> ApplyReport {
                     module: m.module,
                     change: c.summary(),
                     result: "skipped",
+                    error: None,
+                }),
+                Ok(change::Outcome::Noted) => steps.push(Step {
+                    module: m.module,
+                    change: c.summary(),
+                    result: "noted",
                     error: None,
                 }),
                 Err(e) => {
