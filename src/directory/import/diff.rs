@@ -351,7 +351,11 @@ pub fn plan(conn: &Connection, snapshot: Snapshot, opts: &PlanOptions) -> rusqli
         .collect();
     for (k, code) in snapshot.structures.keys() {
         if !known.contains(&(k.as_str().to_string(), code.clone())) {
-            plan.new_structures.push(code.clone());
+            let what = match k {
+                StructureKind::Class => "classe",
+                StructureKind::Group => "groupe",
+            };
+            plan.new_structures.push(format!("{code} ({what})"));
         }
     }
     plan.structures_changed = !plan.new_structures.is_empty() || structures_differ(conn, &snapshot)?;

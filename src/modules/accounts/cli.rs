@@ -139,10 +139,7 @@ fn import_files(
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let snapshot = match import::read_files(
         &paths,
-        &ReadOptions {
-            uai: config.establishment.uai.clone(),
-            today: import::today(),
-        },
+        &ReadOptions::new(&config.establishment.uai, &config.accounts),
     ) {
         Ok(s) => s,
         Err(e) => {

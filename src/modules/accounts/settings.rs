@@ -55,6 +55,12 @@ pub struct AccountsSettings {
     /// accounts purge` deletes it.
     #[schemars(range(min = 0, max = 3650))]
     pub retention_days: u32,
+    /// Pseudo-classes of the student export that are not classes: SIECLE
+    /// puts students who left in a division named `Inactifs`. A student
+    /// placed only there is leaving (disabled, then deleted after the
+    /// retention); no class or Unix group is made for these names.
+    /// Compared without regard to case.
+    pub inactive_classes: Vec<String>,
     /// Create Samba accounts (passdb) for students, teachers and staff.
     pub samba: bool,
     /// The Samba passdb Préau writes to (tdbsam).
@@ -77,6 +83,7 @@ impl Default for AccountsSettings {
             password_digits: 2,
             must_change_password: false,
             retention_days: 365,
+            inactive_classes: vec!["Inactifs".into()],
             samba: true,
             samba_passdb: "/var/lib/samba/private/passdb.tdb".into(),
         }
