@@ -448,7 +448,7 @@ mod siecle_edge_cases {
             );
             t2
         });
-        let snap = read(&[f.clone()]).unwrap();
+        let snap = read(std::slice::from_ref(&f)).unwrap();
         assert!(
             !snap
                 .structures

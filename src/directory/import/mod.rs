@@ -144,6 +144,8 @@ pub struct Snapshot {
     pub warnings: Vec<String>,
     /// School year of the files (e.g. 2026), when they say.
     pub year: Option<String>,
+    /// Who holds each INE, to refuse one given to two students.
+    ines: BTreeMap<String, (Kind, String)>,
 }
 
 /// Reading options.
@@ -181,22 +183,31 @@ impl Snapshot {
     /// number (INE) given to two students.
     fn add(&mut self, p: Incoming) -> Result<(), ImportError> {
         let k = (p.kind(), p.key.clone());
-        if let Some(ine) = p.ine.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
-            if let Some(other) = self.people.values().find(|o| {
-                o.kind() == p.kind() && o.key != p.key && o.ine.as_deref().map(str::trim) == Some(ine)
-            }) {
-                return Err(ImportError::new(
-                    &p.file,
-                    p.line,
-                    "ID_NATIONAL",
-                    format!(
-                        "INE {ine} (national student number) is given to two students: {} {} (key {}, {}:{}) and {} {} (key {}, line {})",
-                        other.first_name, other.last_name, other.key, other.file, other.line,
-                        p.first_name, p.last_name, p.key, p.line
-                    ),
-                )
-                .hint("an INE identifies one student: have the school office correct it in SIECLE, then export again"));
-            }
+        let ine = p.ine.as_deref().map(str::trim).filter(|i| !i.is_empty());
+        if let Some(other) = ine
+            .and_then(|i| self.ines.get(i))
+            .and_then(|key| self.people.get(key))
+            .filter(|o| o.key != p.key)
+        {
+            return Err(ImportError::new(
+                &p.file,
+                p.line,
+                "ID_NATIONAL",
+                format!(
+                    "INE {} (national student number) is given to two students: {} {} (key {}, {}:{}) and {} {} (key {}, line {})",
+                    ine.unwrap_or_default(),
+                    other.first_name,
+                    other.last_name,
+                    other.key,
+                    other.file,
+                    other.line,
+                    p.first_name,
+                    p.last_name,
+                    p.key,
+                    p.line
+                ),
+            )
+            .hint("an INE identifies one student: have the school office correct it in SIECLE, then export again"));
         }
         if let Some(first) = self.people.get(&k) {
             return Err(ImportError::new(
@@ -212,6 +223,9 @@ impl Snapshot {
                 ),
             )
             .hint("a national key identifies one person: the export is damaged; export it again"));
+        }
+        if let Some(ine) = ine {
+            self.ines.insert(ine.to_string(), k.clone());
         }
         self.people.insert(k, p);
         Ok(())
