@@ -86,6 +86,27 @@ impl Validate for Config {
                 format!("set accounts.home_base = \"{perso}\" (homes are the personal shares)"),
             );
         }
+        // The shares give rights to the role groups the accounts module
+        // makes: another name would be a group nobody is in.
+        if self.modules.enabled.iter().any(|m| m == "shares") {
+            let a = &self.accounts;
+            let g = &self.shares.role_groups;
+            for (role, shares_name, key, accounts_name) in [
+                ("student", &g.student, "students_group", &a.students_group),
+                ("teacher", &g.teacher, "teachers_group", &a.teachers_group),
+                ("staff", &g.staff, "staff_group", &a.staff_group),
+                ("direction", &g.direction, "direction_group", &a.direction_group),
+                ("admin", &g.admin, "admins_group", &a.admins_group),
+            ] {
+                if shares_name != accounts_name {
+                    problems.push_hint(
+                        join(path, &format!("shares.role_groups.{role}")),
+                        format!("\"{shares_name}\" is not the group the accounts module makes (accounts.{key} = \"{accounts_name}\")"),
+                        format!("set shares.role_groups.{role} = \"{accounts_name}\""),
+                    );
+                }
+            }
+        }
         self.proxy.validate(&join(path, "proxy"), problems);
     }
 }
