@@ -215,6 +215,9 @@ fn differences(e: &Existing, i: &Incoming) -> Vec<String> {
     if i.email.is_some() && p.email != i.email {
         d.push("e-mail".into());
     }
+    if i.postal_address.is_some() && p.postal_address != i.postal_address {
+        d.push("postal address".into());
+    }
     if i.ine.is_some() && p.ine != i.ine {
         d.push("INE".into());
     }
@@ -632,7 +635,8 @@ pub fn apply(tx: &Connection, plan: &ImportPlan, opts: &ApplyOptions) -> Result<
     {
         let mut update = tx.prepare(&format!(
             "UPDATE people SET kind = ?2, national_key = ?3, ine = coalesce(?4, ine), last_name = ?5, first_name = ?6,
-                 birth_date = coalesce(?7, birth_date), function = ?8, email = coalesce(?9, email), updated_at = {NOW}
+                 birth_date = coalesce(?7, birth_date), function = ?8, email = coalesce(?9, email),
+                 postal_address = coalesce(?10, postal_address), updated_at = {NOW}
              WHERE id = ?1"
         ))?;
         let mut reactivate = tx.prepare(&format!(
@@ -665,6 +669,7 @@ pub fn apply(tx: &Connection, plan: &ImportPlan, opts: &ApplyOptions) -> Result<
                         birth_date: i.birth_date.clone(),
                         function: i.function.clone(),
                         email: i.email.clone(),
+                        postal_address: i.postal_address.clone(),
                     };
                     let id = directory::insert_person(tx, &np, &login, uid)?;
                     let pw = password::initial_password(opts.password_syllables, opts.password_digits);
@@ -682,7 +687,8 @@ pub fn apply(tx: &Connection, plan: &ImportPlan, opts: &ApplyOptions) -> Result<
                         i.first_name,
                         i.birth_date,
                         i.function,
-                        i.email
+                        i.email,
+                        i.postal_address
                     ])?;
                     if matches!(action, Action::Reactivate(_)) {
                         reactivate.execute([id])?;

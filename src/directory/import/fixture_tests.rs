@@ -388,6 +388,42 @@ fn every_truncation_is_refused_and_garbage_never_panics() {
 mod siecle_edge_cases {
     use super::*;
 
+    #[test]
+    fn parents_postal_addresses_are_imported_and_follow_changes() {
+        let school = gen_school(20, &[]);
+        let (_d, mut store) = crate::directory::tests::store();
+        import(&mut store, &files(school.path()));
+        let parents = directory::people(
+            store.conn(),
+            &directory::Filter {
+                kind: Some(Kind::Parent),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let with = parents.iter().filter(|p| p.postal_address.is_some()).count();
+        assert!(with > 0 && with == parents.len(), "{with} of {}", parents.len());
+        let a = parents[0].postal_address.as_deref().unwrap();
+        assert!(a.contains("RUE DES ECOLES\n99000 VILLE-TEST"), "{a:?}");
+        assert!(!a.contains("FRANCE"), "{a:?}");
+        // A move is a change of the next import.
+        let resp = school.path().join("ResponsablesAvecAdresses.xml");
+        let bytes = std::fs::read(&resp).unwrap();
+        let text: String = bytes.iter().map(|b| *b as char).collect();
+        let text = text.replacen(
+            "<CODE_POSTAL>99000</CODE_POSTAL>",
+            "<CODE_POSTAL>99100</CODE_POSTAL>",
+            1,
+        );
+        std::fs::write(&resp, text.chars().map(|c| c as u32 as u8).collect::<Vec<u8>>()).unwrap();
+        let p = import(&mut store, &files(school.path()));
+        assert!(
+            p.changed.iter().any(|e| e.detail.contains("postal address")),
+            "{}",
+            p.render(10)
+        );
+    }
+
     fn students_with(dir: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
         let school = gen_school(30, &[]);
         let bytes = std::fs::read(school.path().join("ElevesSansAdresses.xml")).unwrap();

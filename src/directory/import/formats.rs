@@ -14,12 +14,41 @@ const RECORDS: &[&str] = &[
     "BEE_RESPONSABLES/PARAMETRES",
     "BEE_RESPONSABLES/DONNEES/PERSONNES/PERSONNE",
     "BEE_RESPONSABLES/DONNEES/RESPONSABLES/RESPONSABLE_ELEVE",
+    "BEE_RESPONSABLES/DONNEES/ADRESSES/ADRESSE",
     "STS_EDT/PARAMETRES",
     "STS_EDT/NOMENCLATURES/MATIERES/MATIERE",
     "STS_EDT/DONNEES/INDIVIDUS/INDIVIDU",
     "STS_EDT/DONNEES/STRUCTURE/DIVISIONS/DIVISION",
     "STS_EDT/DONNEES/STRUCTURE/GROUPES/GROUPE",
 ];
+
+/// An ADRESSE as the lines of a letter: LIGNE1..4_ADRESSE, then postcode
+/// and town, then the country when it is not France. `None` when empty.
+fn postal_address(r: &Record) -> Option<String> {
+    let field = |f: &str| r.get(f).map(str::trim).filter(|v| !v.is_empty());
+    let mut lines: Vec<String> = [
+        "LIGNE1_ADRESSE",
+        "LIGNE2_ADRESSE",
+        "LIGNE3_ADRESSE",
+        "LIGNE4_ADRESSE",
+    ]
+    .iter()
+    .filter_map(|f| field(f))
+    .map(str::to_string)
+    .collect();
+    let town = [field("CODE_POSTAL"), field("LIBELLE_POSTAL")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !town.is_empty() {
+        lines.push(town);
+    }
+    if let Some(country) = field("LL_PAYS").filter(|c| !c.eq_ignore_ascii_case("FRANCE")) {
+        lines.push(country.to_string());
+    }
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
 
 /// Name preference of the exports: usage name, then birth name, then the
 /// older single `NOM`.
@@ -32,7 +61,10 @@ struct State {
     uaj: Option<String>,
     students: BTreeMap<String, Incoming>,
     student_structures: BTreeMap<String, BTreeSet<(StructureKind, String)>>,
-    parents: Vec<Incoming>,
+    /// Parents with the ADRESSE_ID of their address.
+    parents: Vec<(Incoming, Option<String>)>,
+    /// Postal addresses by ADRESSE_ID (they follow the people in the file).
+    addresses: BTreeMap<String, String>,
     links: BTreeSet<Link>,
     staff: Vec<Incoming>,
     services: BTreeSet<ServiceIn>,
@@ -96,7 +128,8 @@ pub fn read_xml(
         }
         snap.add(s)?;
     }
-    for p in std::mem::take(&mut st.parents) {
+    for (mut p, address) in std::mem::take(&mut st.parents) {
+        p.postal_address = address.and_then(|a| st.addresses.get(&a).cloned());
         snap.add(p)?;
     }
     if root == "BEE_RESPONSABLES" {
@@ -238,7 +271,7 @@ fn on_record(
                 "the name (NOM_USAGE, NOM_DE_FAMILLE or NOM)",
                 r.line,
             )?;
-            st.parents.push(Incoming {
+            let parent = Incoming {
                 kind: Some(Kind::Parent),
                 source: "siecle",
                 key: id,
@@ -248,7 +281,18 @@ fn on_record(
                 file: file.into(),
                 line: r.line,
                 ..Default::default()
-            });
+            };
+            let address = r
+                .get("ADRESSE_ID")
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty());
+            st.parents.push((parent, address));
+        }
+        "BEE_RESPONSABLES/DONNEES/ADRESSES/ADRESSE" => {
+            let id = need(r.attr("ADRESSE_ID"), "the ADRESSE_ID attribute", r.line)?;
+            if let Some(text) = postal_address(&r) {
+                st.addresses.insert(id, text);
+            }
         }
         "BEE_RESPONSABLES/DONNEES/RESPONSABLES/RESPONSABLE_ELEVE" => {
             let child = need(r.get("ELEVE_ID"), "ELEVE_ID", r.line)?;

@@ -87,6 +87,8 @@ pub struct Incoming {
     pub birth_date: Option<String>,
     pub function: Option<String>,
     pub email: Option<String>,
+    /// Postal address, lines separated by newlines (parents).
+    pub postal_address: Option<String>,
     /// Classes and groups (students).
     pub structures: BTreeSet<(StructureKind, String)>,
     /// Left the establishment (past DATE_SORTIE).

@@ -323,6 +323,9 @@ fn show(env: &Env, config: &Config, login: &str) -> anyhow::Result<u8> {
         if let Some(f) = &p.function {
             println!("  function: {f}");
         }
+        if let Some(a) = &p.postal_address {
+            println!("  address: {}", a.replace('\n', ", "));
+        }
         for s in directory::structures_of(store.conn(), p.id)? {
             println!("  {} {} ({})", s.kind.as_str(), s.code, s.group_name);
         }
