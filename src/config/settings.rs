@@ -107,7 +107,11 @@ impl Validate for Config {
                 }
             }
         }
-        self.proxy.validate(&join(path, "proxy"), problems);
+        self.proxy.validate_with_zones(
+            &join(path, "proxy"),
+            &crate::modules::proxy::zone_sources(self),
+            problems,
+        );
     }
 }
 

@@ -87,6 +87,24 @@ pub mod exams {
     }
 }
 
+/// The firewall zones a proxy policy or exam may name as its source: each
+/// zone with its subnets (module `firewall` enabled; none otherwise).
+pub fn zone_sources(config: &Config) -> Vec<settings::SourceGroup> {
+    if !config.modules.enabled.iter().any(|m| m == "firewall") {
+        return Vec::new();
+    }
+    config
+        .firewall
+        .effective()
+        .zones
+        .into_iter()
+        .map(|z| settings::SourceGroup {
+            name: z.name,
+            addresses: z.subnets,
+        })
+        .collect()
+}
+
 /// When the firewall redirects a zone's web traffic, the proxy must listen
 /// on the ports it redirects to.
 pub fn firewall_findings(config: &Config) -> Vec<Finding> {

@@ -66,7 +66,8 @@ pub struct ProxySettings {
     /// "le professeur documentaliste ou l'administrateur réseau".
     pub contact: String,
     /// Named groups of source addresses (a computer room, a zone's subnet),
-    /// used by policies and exam mode.
+    /// used by policies and exam mode. Policies and exams may also name a
+    /// firewall zone (module `firewall`): its `subnets` are its addresses.
     pub sources: Vec<SourceGroup>,
     /// Domains always reachable in exam mode (whitelist-only), on top of
     /// the ones given to `preau proxy exam`.
@@ -209,14 +210,30 @@ fn is_host_port(s: &str) -> bool {
     }
 }
 
-fn check_policy(p: &Policy, path: &str, sources: &[SourceGroup], problems: &mut Problems) {
+fn check_policy(
+    p: &Policy,
+    path: &str,
+    sources: &[SourceGroup],
+    zones: &[SourceGroup],
+    problems: &mut Problems,
+) {
     for (i, s) in p.sources.iter().enumerate() {
-        if !sources.iter().any(|g| &g.name == s) {
-            problems.push_hint(
-                index(&join(path, "sources"), i),
+        let at = index(&join(path, "sources"), i);
+        if sources.iter().any(|g| &g.name == s) {
+            continue;
+        }
+        match zones.iter().find(|z| &z.name == s) {
+            Some(z) if z.addresses.is_empty() => problems.push_hint(
+                at,
+                format!("firewall zone \"{s}\" has no subnets: the proxy cannot tell its addresses"),
+                format!("give the zone its subnets ([[firewall.zones]] name = \"{s}\", subnets = [\"10.1.0.0/16\"])"),
+            ),
+            Some(_) => {}
+            None => problems.push_hint(
+                at,
                 format!("unknown source group \"{s}\""),
-                "declare it in [[proxy.sources]] with its addresses",
-            );
+                "declare it in [[proxy.sources]] with its addresses, or name a firewall zone that has subnets",
+            ),
         }
     }
     for (i, w) in p.windows.iter().enumerate() {
@@ -256,6 +273,14 @@ fn check_policy(p: &Policy, path: &str, sources: &[SourceGroup], problems: &mut 
 
 impl Validate for ProxySettings {
     fn validate(&self, path: &str, problems: &mut Problems) {
+        self.validate_with_zones(path, &[], problems);
+    }
+}
+
+impl ProxySettings {
+    /// The checks of [`Validate`], with the firewall zones that policies
+    /// may name as sources (see [`super::zone_sources`]).
+    pub fn validate_with_zones(&self, path: &str, zones: &[SourceGroup], problems: &mut Problems) {
         for key in ["listen", "transparent_http", "transparent_https"] {
             let list = match key {
                 "listen" => &self.listen,
@@ -296,6 +321,13 @@ impl Validate for ProxySettings {
                     format!("source group \"{}\" is declared twice", g.name),
                 );
             }
+            if zones.iter().any(|z| z.name == g.name) {
+                problems.push_hint(
+                    join(&at, "name"),
+                    format!("source group \"{}\" has the name of a firewall zone", g.name),
+                    "name the zone directly in policies, or give the group another name",
+                );
+            }
             for (j, a) in g.addresses.iter().enumerate() {
                 if super::policy::Cidr::parse(a).is_none() {
                     problems.push_hint(
@@ -311,12 +343,13 @@ impl Validate for ProxySettings {
             if p.name.is_empty() {
                 problems.push(join(&at, "name"), "a policy needs a name");
             }
-            check_policy(p, &at, &self.sources, problems);
+            check_policy(p, &at, &self.sources, zones, problems);
         }
         check_policy(
             &self.default_policy,
             &join(path, "default_policy"),
             &self.sources,
+            zones,
             problems,
         );
         for (i, d) in self.exam_allow.iter().enumerate() {
