@@ -1,4 +1,8 @@
-//! Plan and apply.
+//! Plan and apply: the layer every module depends on.
+//!
+//! [`module`] is the shape of a module ([`Module`], [`Context`]); [`session`]
+//! is the one apply session (lock, plan, hooks, apply, record) every
+//! caller uses; [`env`] is what commands and the daemon run with.
 //!
 //! The configuration plus the directory is the desired state. Each enabled
 //! module compares it with the host and returns typed [`Change`]s; a
@@ -8,11 +12,15 @@
 //! and the report says what failed and what to do.
 
 pub mod change;
+pub mod env;
+pub mod module;
+pub mod session;
 
 pub use change::{Change, CustomChange, dir, file, secret_file};
+pub use env::{Env, exit};
+pub use module::{Context, Finding, Health, Module, ModuleInfo, State};
 
 use crate::host::Host;
-use crate::modules::{Context, Module};
 use serde::Serialize;
 use serde_json::json;
 use std::time::Instant;

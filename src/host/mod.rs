@@ -148,6 +148,35 @@ pub enum HostError {
     NoSuchGroup(String),
     #[error("{0} is not an absolute path")]
     RelativePath(PathBuf),
+    #[error("{} is locked by another process", .0.display())]
+    Busy(PathBuf),
+}
+
+/// Whether [`Host::lock`] waits for the lock or fails at once when
+/// another process holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockWait {
+    Wait,
+    NoWait,
+}
+
+/// An exclusive lock on a file, held until dropped.
+pub struct FileLock {
+    _held: Box<dyn std::any::Any + Send>,
+}
+
+impl FileLock {
+    pub fn new(held: impl std::any::Any + Send) -> FileLock {
+        FileLock {
+            _held: Box::new(held),
+        }
+    }
+}
+
+impl fmt::Debug for FileLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FileLock")
+    }
 }
 
 fn hint_for_missing(e: &std::io::Error) -> &'static str {
@@ -193,6 +222,17 @@ pub trait Host: Send + Sync {
 
     /// Removes a file (not a directory); absent is fine.
     fn remove_file(&self, path: &Path) -> Result<(), HostError>;
+
+    /// Removes a directory and everything in it, never following a
+    /// symbolic link out of it; absent is fine.
+    fn remove_dir_all(&self, path: &Path) -> Result<(), HostError>;
+
+    /// Takes an exclusive lock on `path` (created if missing, 0600): held
+    /// until the returned guard is dropped. The one lock of the code base
+    /// (apply sessions, firewall decisions). With [`LockWait::NoWait`] a
+    /// lock held elsewhere is [`HostError::Busy`]; any failure to lock is
+    /// an error, never a silent carry-on.
+    fn lock(&self, path: &Path, wait: LockWait) -> Result<FileLock, HostError>;
 
     /// Runs a command and returns its output whatever its status.
     fn run(&self, command: &Command) -> Result<Output, HostError>;

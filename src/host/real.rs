@@ -1,6 +1,6 @@
 //! The real host: files under a root directory, commands run with argv.
 
-use super::{Command, FileMeta, Host, HostError, Output, Owner, map_under};
+use super::{Command, FileLock, FileMeta, Host, HostError, LockWait, Output, Owner, map_under};
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -112,6 +112,37 @@ impl Host for RealHost {
         }
     }
 
+    fn remove_dir_all(&self, path: &Path) -> Result<(), HostError> {
+        let real = self.map(path)?;
+        // std's remove_dir_all does not follow symbolic links: a link
+        // planted inside is removed, not its target.
+        match std::fs::remove_dir_all(&real) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("cannot remove", &real)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn lock(&self, path: &Path, wait: LockWait) -> Result<FileLock, HostError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let real = self.map(path)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&real)
+            .map_err(io("cannot open the lock file", &real))?;
+        let how = match wait {
+            LockWait::Wait => nix::fcntl::FlockArg::LockExclusive,
+            LockWait::NoWait => nix::fcntl::FlockArg::LockExclusiveNonblock,
+        };
+        match nix::fcntl::Flock::lock(file, how) {
+            Ok(held) => Ok(FileLock::new(held)),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Err(HostError::Busy(real)),
+            Err((_, errno)) => Err(io("cannot lock", &real)(std::io::Error::from(errno))),
+        }
+    }
+
     fn run(&self, command: &Command) -> Result<Output, HostError> {
         let spawn_err = |cause| HostError::Spawn {
             command: command.display(),
@@ -219,6 +250,23 @@ mod tests {
         assert!(
             err.to_string().starts_with("no user named `nobody-here`"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_held_lock_is_busy_until_dropped() {
+        let (_dir, host) = host_with_passwd();
+        let held = host.lock(Path::new("/etc/apply.lock"), LockWait::NoWait).unwrap();
+        let err = host
+            .lock(Path::new("/etc/apply.lock"), LockWait::NoWait)
+            .unwrap_err();
+        assert!(matches!(err, HostError::Busy(_)), "{err}");
+        drop(held);
+        host.lock(Path::new("/etc/apply.lock"), LockWait::NoWait).unwrap();
+        // No directory to hold the lock file: an error, not an unlocked run.
+        assert!(
+            host.lock(Path::new("/missing/dir/x.lock"), LockWait::Wait)
+                .is_err()
         );
     }
 

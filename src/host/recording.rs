@@ -1,9 +1,10 @@
 //! A host in memory that records what was asked of it, for unit tests of
 //! plans and applies.
 
-use super::{Command, FileMeta, Host, HostError, Output, Owner};
-use std::collections::{BTreeMap, HashMap};
+use super::{Command, FileLock, FileMeta, Host, HostError, LockWait, Output, Owner};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 #[derive(Debug, Clone)]
@@ -21,6 +22,20 @@ pub struct RecordingHost {
     log: Mutex<Vec<String>>,
     responses: Mutex<HashMap<String, Output>>,
     failures: Mutex<Vec<String>>,
+    /// Locks held now (released when their guard drops).
+    locks: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+/// Releases a recorded lock when dropped.
+struct Held {
+    path: PathBuf,
+    locks: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.locks.lock().unwrap().remove(&self.path);
+    }
 }
 
 impl Default for RecordingHost {
@@ -37,6 +52,7 @@ impl RecordingHost {
             log: Mutex::default(),
             responses: Mutex::default(),
             failures: Mutex::default(),
+            locks: Arc::default(),
         };
         host.seed("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n");
         host.seed("/etc/group", b"root:x:0:\n");
@@ -78,6 +94,16 @@ impl RecordingHost {
     /// Forgets the log (between the two halves of a test).
     pub fn clear_log(&self) {
         self.log.lock().unwrap().clear();
+    }
+
+    /// Whether a lock on `path` is held now.
+    pub fn locked(&self, path: &str) -> bool {
+        self.locks.lock().unwrap().contains(Path::new(path))
+    }
+
+    /// Whether anything exists at `path`.
+    pub fn exists(&self, path: &str) -> bool {
+        self.files.lock().unwrap().contains_key(Path::new(path))
     }
 
     /// A file's current contents as text.
@@ -201,6 +227,30 @@ impl Host for RecordingHost {
         self.files.lock().unwrap().remove(path);
         self.record(format!("remove {}", path.display()));
         Ok(())
+    }
+
+    fn remove_dir_all(&self, path: &Path) -> Result<(), HostError> {
+        self.check_failure(&path.display().to_string())?;
+        self.files
+            .lock()
+            .unwrap()
+            .retain(|p, _| !(p == path || p.starts_with(path)));
+        self.record(format!("remove dir {}", path.display()));
+        Ok(())
+    }
+
+    fn lock(&self, path: &Path, _wait: LockWait) -> Result<FileLock, HostError> {
+        self.check_failure(&path.display().to_string())?;
+        // One process: a lock already held would wait forever, so both
+        // ways say busy.
+        if !self.locks.lock().unwrap().insert(path.to_path_buf()) {
+            return Err(HostError::Busy(path.to_path_buf()));
+        }
+        self.record(format!("lock {}", path.display()));
+        Ok(FileLock::new(Held {
+            path: path.to_path_buf(),
+            locks: self.locks.clone(),
+        }))
     }
 
     fn run(&self, command: &Command) -> Result<Output, HostError> {
