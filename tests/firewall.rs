@@ -371,3 +371,37 @@ fn no_plain_apply_while_a_confirm_apply_waits() {
     lab.preau_ok(&["apply"]);
     assert_ne!(lab.live_tag(), waiting);
 }
+
+/// Regression (issue 15): on a running system without systemd (container,
+/// chroot, image build, rescue shell) `preau apply` wrote the firewall's
+/// unit, then `systemctl daemon-reload` failed, the apply stopped and no
+/// ruleset was ever loaded. Live apply (`--root /`) in a private mount,
+/// network and UTS namespace whose /run has no systemd.
+#[test]
+#[ignore = "needs root"]
+fn live_apply_without_systemd_loads_the_ruleset_and_links_the_unit() {
+    let sb = Sandbox::new();
+    sb.sh("mount -t tmpfs tmpfs /run && test ! -e /run/systemd/system");
+    let out = sb.preau(&["init", "--modules", "firewall"]).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let out = sb.preau(&["plan"]).output().unwrap();
+    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(!plan.contains("daemon-reload"), "{plan}");
+    assert!(
+        plan.contains("i systemd is not running here: preau-firewall.service takes effect at the next boot"),
+        "{plan}"
+    );
+    let out = sb.preau(&["apply"]).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let listed = sb.sh("nft list table inet preau");
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("preau ruleset "),
+        "{}",
+        show(&listed)
+    );
+    // Enabled for the next boot (offline `systemctl enable` makes the link).
+    sb.sh("test -L /etc/systemd/system/sysinit.target.wants/preau-firewall.service || ls -l /etc/systemd/system/*.wants/preau-firewall.service");
+    let out = sb.preau(&["plan"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}

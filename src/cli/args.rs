@@ -132,6 +132,26 @@ pub struct InitArgs {
     /// Replace an existing configuration file (the state is kept).
     #[arg(long)]
     pub force: bool,
+    /// Modules the starter configuration enables, comma-separated (e.g.
+    /// `accounts,shares,firewall,proxy`); their dependencies are added.
+    /// Without it, `init` asks when a terminal is attached and enables
+    /// none otherwise.
+    #[arg(long, value_delimiter = ',', value_name = "MODULE,…", value_parser = module_name)]
+    pub modules: Option<Vec<String>>,
+}
+
+/// A module name of this build other than `system` (always on).
+fn module_name(name: &str) -> Result<String, String> {
+    let known: Vec<&str> = crate::modules::registry()
+        .into_iter()
+        .map(|m| m.name())
+        .filter(|n| *n != "system")
+        .collect();
+    if known.contains(&name) {
+        Ok(name.to_string())
+    } else {
+        Err(format!("unknown module; known modules: {}", known.join(", ")))
+    }
 }
 
 #[derive(Debug, Args)]

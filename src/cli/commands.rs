@@ -10,14 +10,85 @@ use anyhow::bail;
 use serde_json::json;
 use std::path::Path;
 
-/// The configuration `init` writes for these answers.
-pub fn starter_config(a: &InitArgs) -> Config {
+/// The configuration `init` writes for these answers, with `modules`
+/// enabled (already checked by [`init_modules`]).
+pub fn starter_config(a: &InitArgs, modules: &[String]) -> Config {
     let mut c = Config::default();
     c.establishment.uai = a.uai.clone();
     c.establishment.name = a.name.clone();
     c.establishment.hostname = a.hostname.clone();
     c.establishment.domain = a.domain.clone();
+    c.modules.enabled = modules.to_vec();
+    // The firewall's preset sends web traffic to the proxy's transparent
+    // ports: a starter with both listens there, so that it checks clean.
+    if modules.iter().any(|m| m == "proxy") && modules.iter().any(|m| m == "firewall") {
+        let fw = &c.firewall;
+        c.proxy.transparent_http = vec![format!("0.0.0.0:{}", fw.proxy_transparent_http_port)];
+        c.proxy.transparent_https = vec![format!("0.0.0.0:{}", fw.proxy_transparent_https_port)];
+    }
     c
+}
+
+/// The modules a starter configuration enables: `--modules`, else the
+/// answer to a question when a terminal is attached, else none. Unknown
+/// names are refused; dependencies are added before what needs them.
+fn init_modules(a: &InitArgs, interactive: bool) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    use std::io::{BufRead, Write};
+    let all: Vec<&dyn Module> = modules::registry()
+        .into_iter()
+        .filter(|m| m.name() != "system")
+        .collect();
+    let names: Vec<&str> = all.iter().map(|m| m.name()).collect();
+    let asked: Vec<String> = match &a.modules {
+        Some(list) => list
+            .iter()
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect(),
+        None if interactive => {
+            let default = names.join(",");
+            print!("Modules to enable ({default}; \"none\" for none) [{default}]: ");
+            std::io::stdout().flush()?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            match line.trim() {
+                "" => names.iter().map(|n| n.to_string()).collect(),
+                "none" => Vec::new(),
+                answer => answer
+                    .split(',')
+                    .map(|m| m.trim().to_string())
+                    .filter(|m| !m.is_empty())
+                    .collect(),
+            }
+        }
+        None => Vec::new(),
+    };
+    if let Some(bad) = asked.iter().find(|m| !names.contains(&m.as_str())) {
+        bail!(
+            "unknown module \"{bad}\" in --modules; known modules: {}",
+            names.join(", ")
+        );
+    }
+    // Registry order puts each module after its dependencies.
+    let mut added = Vec::new();
+    let mut wanted: Vec<String> = asked.clone();
+    let mut i = 0;
+    while i < wanted.len() {
+        let m = all.iter().find(|m| m.name() == wanted[i]).expect("checked above");
+        for dep in m.depends_on() {
+            if dep != "system" && !wanted.iter().any(|w| w == dep) {
+                wanted.push(dep.to_string());
+                added.push(format!("{dep} (needed by {})", m.name()));
+            }
+        }
+        i += 1;
+    }
+    let ordered = names
+        .iter()
+        .filter(|n| wanted.iter().any(|w| w == *n))
+        .map(|n| n.to_string())
+        .collect();
+    Ok((ordered, added))
 }
 
 impl Default for InitArgs {
@@ -29,6 +100,7 @@ impl Default for InitArgs {
             domain: "ecole.lan".into(),
             admin: "admin".into(),
             force: false,
+            modules: None,
         }
     }
 }
@@ -67,13 +139,30 @@ pub fn init(env: &Env, a: &InitArgs) -> anyhow::Result<u8> {
     let config_real = host.real_path(&env.config_path);
     let mut notes = Vec::new();
     let config = if config_real.exists() && !a.force {
+        if a.modules.is_some() {
+            bail!(
+                "{} exists: --modules only applies to a new configuration; edit [modules] enabled, or add --force to replace the file",
+                env.config_path.display()
+            );
+        }
         notes.push(format!(
             "kept the existing configuration {}",
             env.config_path.display()
         ));
         config_or_report!(env)
     } else {
-        let config = starter_config(a);
+        use std::io::IsTerminal;
+        let interactive = !env.json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+        let (enabled, added) = init_modules(a, interactive)?;
+        for a in &added {
+            notes.push(format!("enabled {a}"));
+        }
+        notes.push(if enabled.is_empty() {
+            "enabled no module (only `system`): list them in [modules] enabled, or run `preau init --force --modules accounts,shares,firewall,proxy`".to_string()
+        } else {
+            format!("enabled the modules {}", enabled.join(", "))
+        });
+        let config = starter_config(a, &enabled);
         let text = crate::config::sample::starter(&config);
         // The answers are validated like any configuration before anything
         // is written.

@@ -44,7 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 ConfigCommand::Sample => {
                     print!(
                         "{}",
-                        crate::config::sample::starter(&commands::starter_config(&Default::default()))
+                        crate::config::sample::starter(&commands::starter_config(&Default::default(), &[]))
                     )
                 }
             }

@@ -16,7 +16,7 @@ pub mod env;
 pub mod module;
 pub mod session;
 
-pub use change::{Change, CustomChange, dir, file, secret_file};
+pub use change::{Change, CustomChange, dir, file, secret_file, unit_changes};
 pub use env::{Env, exit};
 pub use module::{Context, Finding, Health, Module, ModuleInfo, State};
 
@@ -123,7 +123,8 @@ impl Plan {
 pub struct Step {
     pub module: &'static str,
     pub change: String,
-    /// "done", "skipped" (live-only change on a non-live root) or "failed".
+    /// "done", "skipped" (live-only change on a non-live root), "noted"
+    /// (a notice) or "failed".
     pub result: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -146,6 +147,7 @@ impl ApplyReport {
             let mark = match s.result {
                 "done" => "ok  ",
                 "skipped" => "skip",
+                "noted" => "info",
                 _ => "FAIL",
             };
             out.push_str(&format!("[{mark}] {}: {}\n", s.module, s.change));
@@ -193,6 +195,12 @@ pub fn apply(host: &dyn Host, plan: &Plan) -> ApplyReport {
                     module: m.module,
                     change: c.summary(),
                     result: "skipped",
+                    error: None,
+                }),
+                Ok(change::Outcome::Noted) => steps.push(Step {
+                    module: m.module,
+                    change: c.summary(),
+                    result: "noted",
                     error: None,
                 }),
                 Err(e) => {

@@ -198,6 +198,14 @@ pub trait Host: Send + Sync {
         self.root() == Path::new("/")
     }
 
+    /// Whether systemd manages this running system (the `sd_booted` test:
+    /// `/run/systemd/system` exists). In a container, a chroot, an image
+    /// build or a rescue shell it does not: services cannot be reloaded
+    /// there, and unit files take effect at the next boot.
+    fn systemd_running(&self) -> bool {
+        self.is_live() && matches!(self.meta(Path::new("/run/systemd/system")), Ok(Some(m)) if m.is_dir)
+    }
+
     /// The real path of an absolute host path.
     fn real_path(&self, path: &Path) -> PathBuf {
         map_under(self.root(), path)

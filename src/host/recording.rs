@@ -22,6 +22,8 @@ pub struct RecordingHost {
     log: Mutex<Vec<String>>,
     responses: Mutex<HashMap<String, Output>>,
     failures: Mutex<Vec<String>>,
+    /// Whether it stands for a system managed by systemd (the default).
+    no_systemd: std::sync::atomic::AtomicBool,
     /// Locks held now (released when their guard drops).
     locks: Arc<Mutex<HashSet<PathBuf>>>,
 }
@@ -53,6 +55,7 @@ impl RecordingHost {
             responses: Mutex::default(),
             failures: Mutex::default(),
             locks: Arc::default(),
+            no_systemd: Default::default(),
         };
         host.seed("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n");
         host.seed("/etc/group", b"root:x:0:\n");
@@ -73,6 +76,13 @@ impl RecordingHost {
                 },
             },
         );
+    }
+
+    /// Makes the host stand for a running system without systemd (a
+    /// container, a chroot, a rescue shell).
+    pub fn without_systemd(self) -> Self {
+        self.no_systemd.store(true, std::sync::atomic::Ordering::Relaxed);
+        self
     }
 
     /// Makes commands whose display starts with `prefix` answer `output`.
@@ -147,6 +157,10 @@ impl Host for RecordingHost {
     // appear in the log.
     fn is_live(&self) -> bool {
         true
+    }
+
+    fn systemd_running(&self) -> bool {
+        !self.no_systemd.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn read(&self, path: &Path) -> Result<Option<Vec<u8>>, HostError> {

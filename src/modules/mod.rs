@@ -95,6 +95,36 @@ mod tests {
         }
     }
 
+    /// scripts/install-deps installs what the modules declare by reading
+    /// each module.toml's `packages = [...]` line with sed: it must hold
+    /// the whole list on one line.
+    #[test]
+    fn install_script_reads_every_module_package() {
+        for m in registry() {
+            let path = format!("{}/modules/{}/module.toml", env!("CARGO_MANIFEST_DIR"), m.name());
+            let text = std::fs::read_to_string(&path).unwrap();
+            let line: Vec<String> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("packages"))
+                .filter_map(|l| l.trim_start().strip_prefix('='))
+                .filter_map(|l| l.trim().strip_prefix('[')?.strip_suffix(']').map(str::to_string))
+                .collect();
+            assert_eq!(line.len(), 1, "{path}: one `packages = [...]` line");
+            let read: Vec<String> = line[0]
+                .split(',')
+                .map(|p| p.trim().trim_matches('"').to_string())
+                .filter(|p| !p.is_empty())
+                .collect();
+            assert_eq!(read, m.info().packages, "{path}");
+        }
+        assert!(
+            registry()
+                .iter()
+                .any(|m| m.info().packages.iter().any(|p| p == "samba-vfs-modules")),
+            "the recycle bin's VFS module must be declared"
+        );
+    }
+
     #[test]
     fn unknown_or_disabled_module_is_refused() {
         let c = Config::default();

@@ -105,15 +105,16 @@ impl Sandbox {
         let script = format!(
             r#"set -e
 mount --make-rprivate /
-for d in etc srv var/lib/samba var/cache/samba run/samba var/log tmp home; do
+for d in etc srv var/lib/samba var/lib/preau var/cache/samba run/samba var/log tmp home; do
   mkdir -p "{s}/fs/$d"
 done
 cp -a /etc/. "{s}/fs/etc/"
 if [ -d /var/lib/samba ]; then cp -a /var/lib/samba/. "{s}/fs/var/lib/samba/" 2>/dev/null || true; fi
 mount --bind "{s}/fs/etc" /etc
-mkdir -p /srv /var/lib/samba /var/cache/samba /run/samba /home
+mkdir -p /srv /var/lib/samba /var/lib/preau /var/cache/samba /run/samba /home
 mount --bind "{s}/fs/srv" /srv
 mount --bind "{s}/fs/var/lib/samba" /var/lib/samba
+mount --bind "{s}/fs/var/lib/preau" /var/lib/preau
 mount --bind "{s}/fs/var/cache/samba" /var/cache/samba
 mount --bind "{s}/fs/run/samba" /run/samba
 mount --bind "{s}/fs/var/log" /var/log

@@ -233,10 +233,11 @@ impl Invocation {
     }
 }
 
+/// The confirm timer is a transient systemd unit where systemd runs (the
+/// same test as the plan's unit reloads: [`Host::systemd_running`]),
+/// otherwise a detached process.
 fn use_systemd(host: &dyn Host) -> bool {
-    host.is_live()
-        && std::env::var(TIMER_ENV).map_or(true, |v| v != "fork")
-        && Path::new("/run/systemd/system").is_dir()
+    host.systemd_running() && std::env::var(TIMER_ENV).map_or(true, |v| v != "fork")
 }
 
 /// Writes the pending confirm and starts its timer.

@@ -7,7 +7,7 @@
 //! the running system, never under `--root`.
 
 use super::{Context, Finding, Health, Module, ModuleInfo, State};
-use crate::engine::{Change, dir, file};
+use crate::engine::{Change, dir, file, unit_changes};
 use crate::host::{Command, Owner};
 use serde_json::json;
 use std::path::Path;
@@ -76,15 +76,10 @@ impl Module for System {
             dir(host, ctx.log_dir(), 0o750, root())?,
         ];
         let unit = file(host, UNIT_PATH, self.unit(ctx)?, 0o644, root())?;
-        if matches!(unit, Some(Change::File { .. })) {
-            changes.push(unit);
-            changes.push(Some(Change::Run {
-                command: Command::new(["systemctl", "daemon-reload"]),
-                why: "the preau.service unit changed".into(),
-                live_only: true,
-            }));
-        } else {
-            changes.push(unit);
+        let unit_changed = matches!(unit, Some(Change::File { .. }));
+        changes.push(unit);
+        if unit_changed {
+            changes.extend(unit_changes(host, "preau.service", None).into_iter().map(Some));
         }
         let hostname = &ctx.config.establishment.hostname;
         let name_file = file(host, "/etc/hostname", format!("{hostname}\n"), 0o644, root())?;
@@ -159,6 +154,30 @@ mod tests {
         let plan = crate::engine::Plan::of("system", changes);
         assert!(crate::engine::apply(&host, &plan).ok);
         insta::assert_snapshot!(host.text(UNIT_PATH).unwrap());
+        assert!(SYSTEM.plan(&ctx).unwrap().is_empty());
+    }
+
+    /// Regression (issue 15): `preau apply` failed on `systemctl
+    /// daemon-reload` wherever systemd is not running.
+    #[test]
+    fn without_systemd_no_reload_is_planned_and_the_plan_says_so() {
+        let host = RecordingHost::new().without_systemd();
+        let config = config();
+        let ctx = Context::new(&config, &host);
+        let changes = SYSTEM.plan(&ctx).unwrap();
+        let summaries: Vec<String> = changes.iter().map(Change::summary).collect();
+        assert!(
+            !summaries.iter().any(|s| s.contains("systemctl")),
+            "{summaries:?}"
+        );
+        assert!(
+            summaries.contains(
+                &"i systemd is not running here: preau.service takes effect at the next boot".to_string()
+            ),
+            "{summaries:?}"
+        );
+        let plan = crate::engine::Plan::of("system", changes);
+        assert!(crate::engine::apply(&host, &plan).ok);
         assert!(SYSTEM.plan(&ctx).unwrap().is_empty());
     }
 }
