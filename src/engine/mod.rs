@@ -10,6 +10,17 @@
 //! order and stops at the first failure: the failing module's file writes
 //! are put back as they were, earlier modules (already consistent) stay,
 //! and the report says what failed and what to do.
+//!
+//! What the undo covers, exactly: files written by `Change::File` and
+//! `Change::SecretFile`. Nothing else is put back — directories created,
+//! permissions fixed, commands run (service reloads, `nft -f`, `pdbedit`,
+//! `setfacl`, `setquota`), and every `Change::Custom`: the account files
+//! (rewritten whole under the shadow lock; the next apply rewrites them
+//! again), home directories created, the Samba import (a backup of the
+//! passdb is kept beside it), the firewall ruleset (saved first, undone by
+//! `preau rollback` or the confirm timer, not by the engine) and the
+//! removal of the folders of people past the retention, which cannot be
+//! undone at all and is therefore shown, folder by folder, in the plan.
 
 pub mod change;
 pub mod env;

@@ -11,7 +11,7 @@
 
 use super::module::{Context, Module};
 use super::{ApplyReport, Plan};
-use crate::host::{HostError, LockWait};
+use crate::host::{HostError, LockKind, LockWait};
 use crate::store::Store;
 use anyhow::{Context as _, bail};
 use std::path::Path;
@@ -95,7 +95,7 @@ pub fn lock_path(state_dir: &Path) -> std::path::PathBuf {
 /// Runs one apply session of `modules` (in dependency order).
 pub fn run(ctx: &Context<'_>, modules: &[&dyn Module], options: &Options) -> anyhow::Result<Session> {
     let lock = lock_path(&ctx.state_dir());
-    let _lock = match ctx.host.lock(&lock, LockWait::NoWait) {
+    let _lock = match ctx.host.lock(&lock, LockKind::Flock, LockWait::NoWait) {
         Ok(l) => l,
         Err(HostError::Busy(real)) => bail!(
             "another `preau apply` is running (lock {}); wait for it to finish",
@@ -198,7 +198,7 @@ mod tests {
             // The session holds the lock while the hooks run.
             assert!(
                 ctx.host
-                    .lock(&lock_path(&ctx.state_dir()), LockWait::NoWait)
+                    .lock(&lock_path(&ctx.state_dir()), LockKind::Flock, LockWait::NoWait)
                     .is_err()
             );
             if self.refuse {
@@ -286,7 +286,9 @@ mod tests {
         ctx.db = dir.path().join("preau.db");
         Store::open(&ctx.db).unwrap();
         let m = writer(false);
-        let held = host.lock(&lock_path(&ctx.state_dir()), LockWait::NoWait).unwrap();
+        let held = host
+            .lock(&lock_path(&ctx.state_dir()), LockKind::Flock, LockWait::NoWait)
+            .unwrap();
         let err = run(&ctx, &[&m], &Options::default()).unwrap_err();
         assert!(
             err.to_string().contains("another `preau apply` is running"),

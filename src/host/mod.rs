@@ -160,6 +160,18 @@ pub enum LockWait {
     NoWait,
 }
 
+/// Which kind of lock [`Host::lock`] takes on the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKind {
+    /// `flock`: Préau's own locks (apply sessions, firewall decisions).
+    Flock,
+    /// A POSIX record lock over the whole file (open-file-description
+    /// lock, which conflicts with the classic ones): the lock the
+    /// shadow-utils take on `/etc/.pwd.lock` (`lckpwdf`), so that
+    /// `useradd` and Préau never rewrite the account files at once.
+    Record,
+}
+
 /// An exclusive lock on a file, held until dropped.
 pub struct FileLock {
     _held: Box<dyn std::any::Any + Send>,
@@ -240,7 +252,21 @@ pub trait Host: Send + Sync {
     /// (apply sessions, firewall decisions). With [`LockWait::NoWait`] a
     /// lock held elsewhere is [`HostError::Busy`]; any failure to lock is
     /// an error, never a silent carry-on.
-    fn lock(&self, path: &Path, wait: LockWait) -> Result<FileLock, HostError>;
+    fn lock(&self, path: &Path, kind: LockKind, wait: LockWait) -> Result<FileLock, HostError>;
+
+    /// Creates a directory (its parent must exist) owned by numeric ids,
+    /// without looking names up: for thousands of home directories whose
+    /// users were just written. An existing directory gets the mode and
+    /// owner.
+    fn create_dir_owned(&self, path: &Path, mode: u32, uid: u32, gid: u32) -> Result<(), HostError>;
+
+    /// Flushes a file written by a program to the disk (`fsync`).
+    fn sync(&self, path: &Path) -> Result<(), HostError>;
+
+    /// Starts a program in its own process group that outlives Préau
+    /// (standard streams closed): the firewall's confirm timer where
+    /// systemd does not run.
+    fn spawn_detached(&self, command: &Command) -> Result<(), HostError>;
 
     /// Runs a command and returns its output whatever its status.
     fn run(&self, command: &Command) -> Result<Output, HostError>;

@@ -1,6 +1,6 @@
 //! The real host: files under a root directory, commands run with argv.
 
-use super::{Command, FileLock, FileMeta, Host, HostError, LockWait, Output, Owner, map_under};
+use super::{Command, FileLock, FileMeta, Host, HostError, LockKind, LockWait, Output, Owner, map_under};
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -122,7 +122,7 @@ impl Host for RealHost {
         }
     }
 
-    fn lock(&self, path: &Path, wait: LockWait) -> Result<FileLock, HostError> {
+    fn lock(&self, path: &Path, kind: LockKind, wait: LockWait) -> Result<FileLock, HostError> {
         use std::os::unix::fs::OpenOptionsExt;
         let real = self.map(path)?;
         let file = std::fs::OpenOptions::new()
@@ -132,15 +132,81 @@ impl Host for RealHost {
             .mode(0o600)
             .open(&real)
             .map_err(io("cannot open the lock file", &real))?;
-        let how = match wait {
-            LockWait::Wait => nix::fcntl::FlockArg::LockExclusive,
-            LockWait::NoWait => nix::fcntl::FlockArg::LockExclusiveNonblock,
+        let failed = |errno: nix::errno::Errno| match errno {
+            nix::errno::Errno::EWOULDBLOCK | nix::errno::Errno::EACCES => HostError::Busy(real.clone()),
+            e => io("cannot lock", &real)(std::io::Error::from(e)),
         };
-        match nix::fcntl::Flock::lock(file, how) {
-            Ok(held) => Ok(FileLock::new(held)),
-            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Err(HostError::Busy(real)),
-            Err((_, errno)) => Err(io("cannot lock", &real)(std::io::Error::from(errno))),
+        match kind {
+            LockKind::Flock => {
+                let how = match wait {
+                    LockWait::Wait => nix::fcntl::FlockArg::LockExclusive,
+                    LockWait::NoWait => nix::fcntl::FlockArg::LockExclusiveNonblock,
+                };
+                match nix::fcntl::Flock::lock(file, how) {
+                    Ok(held) => Ok(FileLock::new(held)),
+                    Err((_, errno)) => Err(failed(errno)),
+                }
+            }
+            LockKind::Record => {
+                let whole = nix::libc::flock {
+                    l_type: nix::libc::F_WRLCK as i16,
+                    l_whence: nix::libc::SEEK_SET as i16,
+                    l_start: 0,
+                    l_len: 0,
+                    l_pid: 0,
+                };
+                let arg = match wait {
+                    LockWait::Wait => nix::fcntl::FcntlArg::F_OFD_SETLKW(&whole),
+                    LockWait::NoWait => nix::fcntl::FcntlArg::F_OFD_SETLK(&whole),
+                };
+                // Released when the file (its open description) closes.
+                nix::fcntl::fcntl(&file, arg).map_err(failed)?;
+                Ok(FileLock::new(file))
+            }
         }
+    }
+
+    fn create_dir_owned(&self, path: &Path, mode: u32, uid: u32, gid: u32) -> Result<(), HostError> {
+        let real = self.map(path)?;
+        match std::fs::create_dir(&real) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(io("cannot create directory", &real)(e));
+            }
+            _ => {}
+        }
+        std::os::unix::fs::lchown(&real, Some(uid), Some(gid))
+            .map_err(io("cannot set the owner of", &real))?;
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(mode))
+            .map_err(io("cannot set the mode of", &real))
+    }
+
+    fn sync(&self, path: &Path) -> Result<(), HostError> {
+        let real = self.map(path)?;
+        std::fs::File::open(&real)
+            .and_then(|f| f.sync_all())
+            .map_err(io("cannot sync", &real))
+    }
+
+    fn spawn_detached(&self, command: &Command) -> Result<(), HostError> {
+        use std::os::unix::process::CommandExt as _;
+        let spawn_err = |cause| HostError::Spawn {
+            command: command.display(),
+            cause,
+        };
+        let (program, args) = command
+            .argv
+            .split_first()
+            .ok_or_else(|| spawn_err(std::io::Error::other("empty command")))?;
+        log::debug!(command = command.display().as_str(); "starting detached");
+        std::process::Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(spawn_err)?;
+        Ok(())
     }
 
     fn run(&self, command: &Command) -> Result<Output, HostError> {
@@ -256,18 +322,23 @@ mod tests {
     #[test]
     fn a_held_lock_is_busy_until_dropped() {
         let (_dir, host) = host_with_passwd();
-        let held = host.lock(Path::new("/etc/apply.lock"), LockWait::NoWait).unwrap();
-        let err = host
-            .lock(Path::new("/etc/apply.lock"), LockWait::NoWait)
-            .unwrap_err();
-        assert!(matches!(err, HostError::Busy(_)), "{err}");
-        drop(held);
-        host.lock(Path::new("/etc/apply.lock"), LockWait::NoWait).unwrap();
-        // No directory to hold the lock file: an error, not an unlocked run.
-        assert!(
-            host.lock(Path::new("/missing/dir/x.lock"), LockWait::Wait)
-                .is_err()
-        );
+        for kind in [LockKind::Flock, LockKind::Record] {
+            let held = host
+                .lock(Path::new("/etc/a.lock"), kind, LockWait::NoWait)
+                .unwrap();
+            let err = host
+                .lock(Path::new("/etc/a.lock"), kind, LockWait::NoWait)
+                .unwrap_err();
+            assert!(matches!(err, HostError::Busy(_)), "{kind:?}: {err}");
+            drop(held);
+            host.lock(Path::new("/etc/a.lock"), kind, LockWait::NoWait)
+                .unwrap();
+            // No directory to hold the lock file: an error, not an unlocked run.
+            assert!(
+                host.lock(Path::new("/missing/dir/x.lock"), kind, LockWait::Wait)
+                    .is_err()
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! A host in memory that records what was asked of it, for unit tests of
 //! plans and applies.
 
-use super::{Command, FileLock, FileMeta, Host, HostError, LockWait, Output, Owner};
+use super::{Command, FileLock, FileMeta, Host, HostError, LockKind, LockWait, Output, Owner};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -253,7 +253,7 @@ impl Host for RecordingHost {
         Ok(())
     }
 
-    fn lock(&self, path: &Path, _wait: LockWait) -> Result<FileLock, HostError> {
+    fn lock(&self, path: &Path, _kind: LockKind, _wait: LockWait) -> Result<FileLock, HostError> {
         self.check_failure(&path.display().to_string())?;
         // One process: a lock already held would wait forever, so both
         // ways say busy.
@@ -265,6 +265,37 @@ impl Host for RecordingHost {
             path: path.to_path_buf(),
             locks: self.locks.clone(),
         }))
+    }
+
+    fn create_dir_owned(&self, path: &Path, mode: u32, uid: u32, gid: u32) -> Result<(), HostError> {
+        self.check_failure(&path.display().to_string())?;
+        self.files.lock().unwrap().insert(
+            path.to_path_buf(),
+            Entry {
+                contents: None,
+                meta: FileMeta {
+                    is_dir: true,
+                    mode,
+                    uid,
+                    gid,
+                },
+            },
+        );
+        self.record(format!("mkdir {} {:o} {uid}:{gid}", path.display(), mode));
+        Ok(())
+    }
+
+    fn sync(&self, path: &Path) -> Result<(), HostError> {
+        self.check_failure(&path.display().to_string())?;
+        self.record(format!("sync {}", path.display()));
+        Ok(())
+    }
+
+    fn spawn_detached(&self, command: &Command) -> Result<(), HostError> {
+        let shown = command.display();
+        self.check_failure(&shown)?;
+        self.record(format!("spawn {shown}"));
+        Ok(())
     }
 
     fn run(&self, command: &Command) -> Result<Output, HostError> {

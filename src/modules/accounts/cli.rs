@@ -730,35 +730,58 @@ fn purge(env: &Env, config: &Config, apply: bool, no_system: bool) -> anyhow::Re
         }
         return Ok(if due.is_empty() { exit::OK } else { exit::PENDING });
     }
+    // Their Unix and Samba accounts and their folders go through the
+    // module's plan (people past the retention are no longer projected:
+    // `preau plan` shows the folders it removes), then the directory
+    // forgets them.
+    let home = |p: &directory::Person| PathBuf::from(projection::home_of(&config.accounts, &p.login));
+    let had_home: Vec<bool> = due
+        .iter()
+        .map(|p| p.uid.is_some() && env.host.meta(&home(p)).ok().flatten().is_some())
+        .collect();
+    let system = project(env, config, no_system)?;
+    // A row goes only once its folder is gone: deleted first, the folder
+    // would be left behind, known to nobody.
+    let mut deleted = Vec::new();
+    let mut kept = Vec::new();
+    let mut removed = 0;
+    for (p, had) in due.iter().zip(&had_home) {
+        let still = *had && env.host.meta(&home(p)).ok().flatten().is_some();
+        if still {
+            kept.push(p);
+        } else {
+            removed += usize::from(*had);
+            deleted.push(p);
+        }
+    }
     store.write(|tx| -> rusqlite::Result<()> {
-        for p in &due {
+        for p in &deleted {
             // The login stays in logins_used: it is never given again.
             tx.execute("DELETE FROM people WHERE id = ?1", [p.id])?;
         }
         Ok(())
     })?;
-    let system = project(env, config, no_system)?;
-    // Home directories go once the users are gone.
-    let mut removed = 0;
-    if system.as_ref().is_some_and(|(_, ok)| *ok) {
-        for p in due.iter().filter(|p| p.uid.is_some()) {
-            let home = env
-                .host
-                .real_path(Path::new(&projection::home_of(&config.accounts, &p.login)));
-            if home.exists() {
-                std::fs::remove_dir_all(&home)
-                    .with_context(|| format!("cannot remove {}", home.display()))?;
-                removed += 1;
-            }
-        }
+    if !kept.is_empty() && !env.json {
+        eprintln!(
+            "{} account(s) kept in the directory until their home folders are removed (by `preau apply accounts`): {}",
+            kept.len(),
+            kept.iter()
+                .map(|p| p.login.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     if env.json {
         println!(
             "{}",
-            json!({"ok": true, "applied": true, "deleted": due.len(), "homes_removed": removed})
+            json!({"ok": kept.is_empty(), "applied": true, "deleted": deleted.len(), "homes_removed": removed,
+                   "kept": kept.iter().map(|p| p.login.as_str()).collect::<Vec<_>>()})
         );
     } else {
-        println!("Deleted {} account(s), {removed} home directories.", due.len());
+        println!(
+            "Deleted {} account(s), {removed} home directories.",
+            deleted.len()
+        );
         if let Some((line, _)) = system {
             println!("{line}");
         }

@@ -76,7 +76,7 @@ impl Module for Accounts {
         let s = &ctx.config.accounts;
         let path = &ctx.db;
         let wanted = if path.exists() {
-            let store = Store::open(&path)?;
+            let store = Store::open(path)?;
             projection::Wanted::load(store.conn(), s)?
         } else {
             projection::Wanted {
@@ -92,6 +92,7 @@ impl Module for Accounts {
                 ]
                 .into_iter()
                 .collect(),
+                gone: Vec::new(),
             }
         };
         Ok(projection::plan(ctx.host, &wanted, s, &ctx.state_dir())?)
@@ -99,7 +100,7 @@ impl Module for Accounts {
 
     fn status(&self, ctx: &Context<'_>) -> Health {
         let path = &ctx.db;
-        let counts = Store::open_existing(&path)
+        let counts = Store::open_existing(path)
             .map_err(anyhow::Error::from)
             .and_then(|st| Ok(crate::directory::counts(st.conn())?));
         match counts {

@@ -19,7 +19,7 @@
 
 use super::render::{TABLE, tag_of};
 use crate::engine::CustomChange;
-use crate::host::{Command, FileLock, Host, HostError, LockWait, Owner};
+use crate::host::{Command, FileLock, Host, HostError, LockKind, LockWait, Owner};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -276,14 +276,15 @@ pub fn arm(host: &dyn Host, files: &Files, seconds: u64, inv: &Invocation) -> an
             .map(|_| ())
             .map_err(anyhow::Error::from)
     } else {
-        spawn_detached(&inv.args(&[
+        host.spawn_detached(&Command::new(inv.args(&[
             "firewall".into(),
             "rollback-after".into(),
             seconds.to_string(),
             token.clone(),
             "--state-dir".into(),
             files_state_dir(files),
-        ]))
+        ])))
+        .map_err(anyhow::Error::from)
     };
     if let Err(e) = started {
         let _ = host.remove_file(&files.pending());
@@ -303,22 +304,6 @@ fn files_state_dir(files: &Files) -> String {
 
 /// Starts a process that outlives this one: its own process group, no
 /// standard streams (so nobody waits on its output).
-fn spawn_detached(argv: &[String]) -> anyhow::Result<()> {
-    use std::os::unix::process::CommandExt as _;
-    use std::process::Stdio;
-    let (program, args) = argv
-        .split_first()
-        .ok_or_else(|| anyhow::anyhow!("empty command"))?;
-    std::process::Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()?;
-    Ok(())
-}
-
 /// Forgets a pending confirm (and its systemd timer).
 pub fn disarm(host: &dyn Host, files: &Files, pending: &Pending) {
     let _ = host.remove_file(&files.pending());
@@ -334,7 +319,7 @@ pub fn decision_lock(host: &dyn Host, files: &Files) -> Result<FileLock, HostErr
     if host.meta(&files.dir)?.is_none() {
         host.create_dir(&files.dir, 0o750, &Owner::root())?;
     }
-    host.lock(&files.dir.join("decision.lock"), LockWait::Wait)
+    host.lock(&files.dir.join("decision.lock"), LockKind::Flock, LockWait::Wait)
 }
 
 /// What a confirm or rollback did.
