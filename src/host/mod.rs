@@ -260,6 +260,16 @@ pub trait Host: Send + Sync {
     /// owner.
     fn create_dir_owned(&self, path: &Path, mode: u32, uid: u32, gid: u32) -> Result<(), HostError>;
 
+    /// Puts a new directory tree (files by relative path; directories
+    /// 0755, files 0644, owned by the running process) in place of `path`
+    /// at once: written and synced beside it, then swapped in by renames,
+    /// the old tree removed. On failure `path` stays as it was.
+    fn replace_dir(
+        &self,
+        path: &Path,
+        files: &std::collections::BTreeMap<PathBuf, Vec<u8>>,
+    ) -> Result<(), HostError>;
+
     /// Flushes a file written by a program to the disk (`fsync`).
     fn sync(&self, path: &Path) -> Result<(), HostError>;
 

@@ -180,6 +180,49 @@ impl Host for RealHost {
             .map_err(io("cannot set the mode of", &real))
     }
 
+    fn replace_dir(
+        &self,
+        path: &Path,
+        files: &std::collections::BTreeMap<PathBuf, Vec<u8>>,
+    ) -> Result<(), HostError> {
+        let real = self.map(path)?;
+        let parent = real.parent().unwrap_or(Path::new("/"));
+        std::fs::create_dir_all(parent).map_err(io("cannot create directory", parent))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".preau-new-")
+            .tempdir_in(parent)
+            .map_err(io("cannot create a directory in", parent))?;
+        let ready = staging.path().join("new");
+        std::fs::create_dir(&ready).map_err(io("cannot create directory", &ready))?;
+        for (rel, bytes) in files {
+            let clean: PathBuf = rel
+                .components()
+                .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                .collect();
+            let target = ready.join(&clean);
+            if let Some(dir) = target.parent() {
+                std::fs::create_dir_all(dir).map_err(io("cannot create directory", dir))?;
+            }
+            let mut f = std::fs::File::create(&target).map_err(io("cannot write", &target))?;
+            f.write_all(bytes).map_err(io("cannot write", &target))?;
+            f.sync_all().map_err(io("cannot sync", &target))?;
+            f.set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(io("cannot set the mode of", &target))?;
+        }
+        std::fs::set_permissions(&ready, std::fs::Permissions::from_mode(0o755))
+            .map_err(io("cannot set the mode of", &ready))?;
+        let old = staging.path().join("old");
+        if std::fs::symlink_metadata(&real).is_ok() {
+            std::fs::rename(&real, &old).map_err(io("cannot move aside", &real))?;
+        }
+        if let Err(e) = std::fs::rename(&ready, &real) {
+            let _ = std::fs::rename(&old, &real);
+            return Err(io("cannot put in place", &real)(e));
+        }
+        // The old tree goes with the staging directory.
+        Ok(())
+    }
+
     fn sync(&self, path: &Path) -> Result<(), HostError> {
         let real = self.map(path)?;
         std::fs::File::open(&real)

@@ -285,6 +285,42 @@ impl Host for RecordingHost {
         Ok(())
     }
 
+    fn replace_dir(&self, path: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> Result<(), HostError> {
+        self.check_failure(&path.display().to_string())?;
+        let mut all = self.files.lock().unwrap();
+        all.retain(|p, _| !(p == path || p.starts_with(path)));
+        all.insert(
+            path.to_path_buf(),
+            Entry {
+                contents: None,
+                meta: FileMeta {
+                    is_dir: true,
+                    mode: 0o755,
+                    uid: 0,
+                    gid: 0,
+                },
+            },
+        );
+        for (rel, bytes) in files {
+            let target = path.join(rel);
+            all.insert(
+                target,
+                Entry {
+                    contents: Some(bytes.clone()),
+                    meta: FileMeta {
+                        is_dir: false,
+                        mode: 0o644,
+                        uid: 0,
+                        gid: 0,
+                    },
+                },
+            );
+        }
+        drop(all);
+        self.record(format!("replace dir {} ({} files)", path.display(), files.len()));
+        Ok(())
+    }
+
     fn sync(&self, path: &Path) -> Result<(), HostError> {
         self.check_failure(&path.display().to_string())?;
         self.record(format!("sync {}", path.display()));

@@ -376,12 +376,13 @@ pub fn blacklists(env: &Env, command: BlacklistsCommand) -> anyhow::Result<u8> {
     let dest = env.host.real_path(&super::lists_dir(&config));
     match command {
         BlacklistsCommand::Update { source } => {
-            let done = lists::install(&source, &dest).with_context(|| {
-                format!(
-                    "the lists of {} were refused; the installed ones are kept",
-                    source.display()
-                )
-            })?;
+            let done =
+                lists::install_on(&env.host, &source, &super::lists_dir(&config)).with_context(|| {
+                    format!(
+                        "the lists of {} were refused; the installed ones are kept",
+                        source.display()
+                    )
+                })?;
             if env.json {
                 println!("{}", serde_json::to_string(&done)?);
             } else {
