@@ -245,6 +245,20 @@ enabled = ["nonesuch"]
     }
 
     #[test]
+    fn shares_role_groups_are_the_groups_accounts_makes() {
+        let text = format!(
+            "{GOOD}\n[modules]\nenabled = [\"accounts\", \"shares\"]\n[accounts]\ndirection_group = \"chefs\"\n"
+        );
+        let errs = parse(&text, "f").unwrap_err().0;
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].path, "shares.role_groups.direction");
+        assert_eq!(
+            errs[0].message,
+            "\"direction\" is not the group the accounts module makes (accounts.direction_group = \"chefs\")"
+        );
+    }
+
+    #[test]
     fn out_of_range() {
         let text = format!("{GOOD}\n[server]\nshutdown_grace_seconds = 99\n");
         let errs = parse(&text, "f").unwrap_err().0;

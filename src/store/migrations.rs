@@ -52,6 +52,9 @@ pub fn migrations() -> Migrations<'static> {
                  by TEXT NOT NULL
              ) STRICT;",
         ),
+        // 5: parents' postal addresses (ResponsablesAvecAdresses.xml), for
+        // letters to families; they go with the person at purge.
+        M::up("ALTER TABLE people ADD COLUMN postal_address TEXT;"),
     ])
 }
 

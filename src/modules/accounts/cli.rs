@@ -262,10 +262,7 @@ fn import_files(
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let snapshot = match import::read_files(
         &paths,
-        &ReadOptions {
-            uai: config.establishment.uai.clone(),
-            today: import::today(),
-        },
+        &ReadOptions::new(&config.establishment.uai, &config.accounts),
     ) {
         Ok(s) => s,
         Err(e) => {
@@ -448,6 +445,9 @@ fn show(env: &Env, config: &Config, login: &str) -> anyhow::Result<u8> {
         }
         if let Some(f) = &p.function {
             println!("  function: {f}");
+        }
+        if let Some(a) = &p.postal_address {
+            println!("  address: {}", a.replace('\n', ", "));
         }
         for s in directory::structures_of(store.conn(), p.id)? {
             println!("  {} {} ({})", s.kind.as_str(), s.code, s.group_name);

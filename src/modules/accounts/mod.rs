@@ -79,21 +79,7 @@ impl Module for Accounts {
             let store = Store::open(path)?;
             projection::Wanted::load(store.conn(), s)?
         } else {
-            projection::Wanted {
-                users: Vec::new(),
-                structures: Vec::new(),
-                members: Default::default(),
-                nt_hashes: Default::default(),
-                must_change: Default::default(),
-                ours: [
-                    s.students_group.clone(),
-                    s.teachers_group.clone(),
-                    s.staff_group.clone(),
-                ]
-                .into_iter()
-                .collect(),
-                gone: Vec::new(),
-            }
+            projection::Wanted::empty(s)
         };
         Ok(projection::plan(ctx.host, &wanted, s, &ctx.state_dir())?)
     }

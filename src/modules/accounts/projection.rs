@@ -42,6 +42,9 @@ pub struct Wanted {
     /// still in the directory until `accounts purge`, but no longer on the
     /// system — no account, and their folders are removed by the plan.
     pub gone: Vec<Person>,
+    /// Role group name → member logins (direction, admins: the other role
+    /// groups are primary groups).
+    pub role_members: BTreeMap<String, Vec<String>>,
 }
 
 /// Whether a person left and the directory's retention for them ended
@@ -51,6 +54,20 @@ pub fn retention_ended(p: &Person, today: &str) -> bool {
 }
 
 impl Wanted {
+    /// What an empty directory wants: the role groups alone.
+    pub fn empty(s: &AccountsSettings) -> Wanted {
+        Wanted {
+            users: Vec::new(),
+            structures: Vec::new(),
+            members: Default::default(),
+            nt_hashes: Default::default(),
+            must_change: Default::default(),
+            ours: role_groups(s).into_iter().map(|(name, _)| name).collect(),
+            role_members: Default::default(),
+            gone: Vec::new(),
+        }
+    }
+
     /// Reads the directory.
     pub fn load(conn: &rusqlite::Connection, s: &AccountsSettings) -> rusqlite::Result<Wanted> {
         let today = crate::directory::import::today();
@@ -94,11 +111,8 @@ impl Wanted {
             ours.remove(&p.login);
         }
         ours.extend(structures.iter().map(|s| s.group_name.clone()));
-        ours.extend([
-            s.students_group.clone(),
-            s.teachers_group.clone(),
-            s.staff_group.clone(),
-        ]);
+        ours.extend(role_groups(s).into_iter().map(|(name, _)| name));
+        let role_members = role_members(&users, s);
         Ok(Wanted {
             users,
             structures,
@@ -107,17 +121,73 @@ impl Wanted {
             must_change,
             ours,
             gone,
+            role_members,
         })
     }
 }
 
+/// Name-service caches that would keep serving the old users and groups
+/// after the account files are rewritten: `nscd` (its socket is there when
+/// it runs) and `sssd` (its NSS pipe). Only on the running system.
+pub fn cache_invalidations(host: &dyn Host) -> Result<Vec<Change>, HostError> {
+    let mut changes = Vec::new();
+    if !host.is_live() {
+        return Ok(changes);
+    }
+    let exists = |p: &str| -> Result<bool, HostError> { Ok(host.meta(Path::new(p))?.is_some()) };
+    if exists("/run/nscd/socket")? || exists("/var/run/nscd/socket")? {
+        for table in ["passwd", "group"] {
+            changes.push(Change::Run {
+                command: Command::new(["nscd", "--invalidate", table]),
+                why: format!("nscd caches {table} entries"),
+                live_only: true,
+            });
+        }
+    }
+    if exists("/var/lib/sss/pipes/nss")? {
+        changes.push(Change::Run {
+            command: Command::new(["sss_cache", "-E"]),
+            why: "sssd caches users and groups".into(),
+            live_only: true,
+        });
+    }
+    Ok(changes)
+}
+
 /// The role groups and their gids.
-pub fn role_groups(s: &AccountsSettings) -> [(String, u32); 3] {
+pub fn role_groups(s: &AccountsSettings) -> [(String, u32); 5] {
     [
         (s.students_group.clone(), s.first_id),
         (s.teachers_group.clone(), s.first_id + 1),
         (s.staff_group.clone(), s.first_id + 2),
+        (s.direction_group.clone(), s.first_id + 3),
+        (s.admins_group.clone(), s.first_id + 4),
     ]
+}
+
+/// Members of the role groups that are not primary groups: the direction
+/// (STS-web function `DIR`) and the administrators named in the settings;
+/// active accounts only.
+pub fn role_members(users: &[Person], s: &AccountsSettings) -> BTreeMap<String, Vec<String>> {
+    let active = |p: &&Person| p.status == Status::Active && p.uid.is_some();
+    let mut out = BTreeMap::new();
+    let mut direction: Vec<String> = users
+        .iter()
+        .filter(active)
+        .filter(|p| p.kind != Kind::Student && p.function.as_deref() == Some("DIR"))
+        .map(|p| p.login.clone())
+        .collect();
+    direction.sort();
+    let mut admins: Vec<String> = users
+        .iter()
+        .filter(active)
+        .filter(|p| p.kind != Kind::Student && s.admins.iter().any(|a| a == &p.login))
+        .map(|p| p.login.clone())
+        .collect();
+    admins.sort();
+    out.insert(s.direction_group.clone(), direction);
+    out.insert(s.admins_group.clone(), admins);
+    out
 }
 
 /// Where people's, classes' and groups' ids start.
@@ -154,8 +224,9 @@ pub struct Databases {
 fn our_lines(w: &Wanted, s: &AccountsSettings) -> Databases {
     let mut d = Databases::default();
     for (name, gid) in role_groups(s) {
-        d.group.push_str(&format!("{name}:x:{gid}:\n"));
-        d.gshadow.push_str(&format!("{name}:!::\n"));
+        let members = w.role_members.get(&name).map(|m| m.join(",")).unwrap_or_default();
+        d.group.push_str(&format!("{name}:x:{gid}:{members}\n"));
+        d.gshadow.push_str(&format!("{name}:!::{members}\n"));
     }
     let mut structures: Vec<&Structure> = w.structures.iter().collect();
     structures.sort_by_key(|x| x.gid);
@@ -362,6 +433,7 @@ pub fn plan(
             detail: detail.join("\n"),
             databases: wanted,
         })));
+        changes.extend(cache_invalidations(host)?);
     }
     // Home directories of active accounts.
     let base = PathBuf::from(&s.home_base);
@@ -1064,6 +1136,79 @@ mod tests {
             .iter()
             .map(|c| c.summary())
             .collect()
+    }
+
+    /// Regression (issue 15): the shares give rights to `direction` and
+    /// `admins`, which nothing created.
+    #[test]
+    fn direction_and_admins_groups_are_made_with_their_members() {
+        let (_d, store) = school_store();
+        let mut s = AccountsSettings::default();
+        let teacher = directory::people(
+            store.conn(),
+            &directory::Filter {
+                kind: Some(Kind::Teacher),
+                ..Default::default()
+            },
+        )
+        .unwrap()[0]
+            .login
+            .clone();
+        s.admins = vec![teacher.clone(), "nobody.here".into()];
+        let w = Wanted::load(store.conn(), &s).unwrap();
+        let host = RecordingHost::new();
+        let (_, wanted) = databases(&host, &w, &s).unwrap();
+        assert!(
+            wanted.group.contains("\ndirection:x:10003:claire.principal\n"),
+            "{}",
+            wanted.group
+        );
+        assert!(
+            wanted.group.contains(&format!("\nadmins:x:10004:{teacher}\n")),
+            "{}",
+            wanted.group
+        );
+        assert!(wanted.gshadow.contains(&format!("\nadmins:!::{teacher}\n")));
+        // An empty directory still makes the five role groups.
+        let (_, empty) = databases(&host, &Wanted::empty(&s), &s).unwrap();
+        for g in ["eleves", "profs", "personnels", "direction", "admins"] {
+            assert!(empty.group.contains(&format!("\n{g}:x:")), "{g}: {}", empty.group);
+        }
+    }
+
+    /// Regression (issue 15): a running nscd or sssd kept answering with
+    /// the users and groups of before the rewrite.
+    #[test]
+    fn running_name_caches_are_invalidated_after_the_account_files() {
+        let (_d, store) = school_store();
+        let s = AccountsSettings::default();
+        let w = Wanted::load(store.conn(), &s).unwrap();
+        let host = RecordingHost::new();
+        host.respond("pdbedit", Output::default());
+        let summaries = |host: &RecordingHost| -> Vec<String> {
+            plan(host, &w, &s, Path::new("/var/lib/preau"))
+                .unwrap()
+                .iter()
+                .map(|c| c.summary())
+                .collect()
+        };
+        assert!(
+            !summaries(&host)
+                .iter()
+                .any(|c| c.contains("nscd") || c.contains("sss_cache"))
+        );
+        host.seed("/run/nscd/socket", b"");
+        host.seed("/var/lib/sss/pipes/nss", b"");
+        let got = summaries(&host);
+        let at = got.iter().position(|c| c.contains("write /etc/passwd")).unwrap();
+        assert_eq!(
+            &got[at + 1..at + 4],
+            [
+                "! run `nscd --invalidate passwd` (nscd caches passwd entries)",
+                "! run `nscd --invalidate group` (nscd caches group entries)",
+                "! run `sss_cache -E` (sssd caches users and groups)",
+            ]
+        );
     }
 
     #[test]

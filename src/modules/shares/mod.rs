@@ -111,6 +111,27 @@ impl Module for Shares {
                 format!("set accounts.home_base = \"{perso}\" (homes are the personal shares)"),
             );
         }
+        // The shares give rights to the role groups the accounts module
+        // makes: another name would be a group nobody is in.
+        let a = &config.accounts;
+        let g = &config.shares.role_groups;
+        for (role, shares_name, key, accounts_name) in [
+            ("student", &g.student, "students_group", &a.students_group),
+            ("teacher", &g.teacher, "teachers_group", &a.teachers_group),
+            ("staff", &g.staff, "staff_group", &a.staff_group),
+            ("direction", &g.direction, "direction_group", &a.direction_group),
+            ("admin", &g.admin, "admins_group", &a.admins_group),
+        ] {
+            if shares_name != accounts_name {
+                problems.push_hint(
+                    format!("shares.role_groups.{role}"),
+                    format!(
+                        "\"{shares_name}\" is not the group the accounts module makes (accounts.{key} = \"{accounts_name}\")"
+                    ),
+                    format!("set shares.role_groups.{role} = \"{accounts_name}\""),
+                );
+            }
+        }
     }
 
     fn check(&self, ctx: &Context<'_>) -> Vec<Finding> {
