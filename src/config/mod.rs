@@ -305,7 +305,16 @@ enabled = ["nonesuch"]
             let i = pos % chars.len();
             chars[i] = ch;
             let text: String = chars.into_iter().collect();
-            let _ = parse(&text, "f");
+            // Either a valid file (the change fell in a comment or kept a
+            // valid value) or errors that each say where and what.
+            if let Err(errors) = parse(&text, "f") {
+                proptest::prop_assert!(!errors.0.is_empty());
+                for e in errors.0 {
+                    proptest::prop_assert!(e.line >= 1 && e.line <= text.lines().count().max(1) + 1, "{e}");
+                    proptest::prop_assert!(e.column >= 1, "{e}");
+                    proptest::prop_assert!(!e.message.is_empty(), "{e}");
+                }
+            }
         }
     }
 
@@ -318,9 +327,15 @@ enabled = ["nonesuch"]
             "x = 1e999999",
             "\"\\u{D800}\"",
         ] {
-            let _ = parse(text, "f");
+            let errors = parse(text, "f").expect_err(text).0;
+            assert!(!errors.is_empty(), "{text:?}");
+            for e in errors {
+                assert!(e.line == 1 || e.line == 2, "{text:?}: {e}");
+                assert!(!e.message.is_empty(), "{text:?}");
+            }
         }
         let deep = format!("a = {}{}", "[".repeat(5000), "]".repeat(5000));
-        let _ = parse(&deep, "f");
+        let errors = parse(&deep, "f").expect_err("deep nesting").0;
+        assert!(errors.iter().all(|e| e.line == 1), "{errors:?}");
     }
 }

@@ -71,47 +71,11 @@ impl Validate for Config {
         self.firewall.validate(&join(path, "firewall"), problems);
         self.accounts.validate(&join(path, "accounts"), problems);
         self.shares.validate(&join(path, "shares"), problems);
-        // A home directory and the personal share are one folder: two
-        // would leave people looking for their files in the wrong one.
-        let perso = format!("{}/perso", self.shares.root.trim_end_matches('/'));
-        if self.modules.enabled.iter().any(|m| m == "shares")
-            && self.accounts.home_base.trim_end_matches('/') != perso
-        {
-            problems.push_hint(
-                join(path, "accounts.home_base"),
-                format!(
-                    "\"{}\" is not the personal share folder {perso}",
-                    self.accounts.home_base
-                ),
-                format!("set accounts.home_base = \"{perso}\" (homes are the personal shares)"),
-            );
+        self.proxy.validate(&join(path, "proxy"), problems);
+        // Rules of a module that read other sections: the module's own.
+        if path.is_empty() {
+            crate::modules::validate(self, problems);
         }
-        // The shares give rights to the role groups the accounts module
-        // makes: another name would be a group nobody is in.
-        if self.modules.enabled.iter().any(|m| m == "shares") {
-            let a = &self.accounts;
-            let g = &self.shares.role_groups;
-            for (role, shares_name, key, accounts_name) in [
-                ("student", &g.student, "students_group", &a.students_group),
-                ("teacher", &g.teacher, "teachers_group", &a.teachers_group),
-                ("staff", &g.staff, "staff_group", &a.staff_group),
-                ("direction", &g.direction, "direction_group", &a.direction_group),
-                ("admin", &g.admin, "admins_group", &a.admins_group),
-            ] {
-                if shares_name != accounts_name {
-                    problems.push_hint(
-                        join(path, &format!("shares.role_groups.{role}")),
-                        format!("\"{shares_name}\" is not the group the accounts module makes (accounts.{key} = \"{accounts_name}\")"),
-                        format!("set shares.role_groups.{role} = \"{accounts_name}\""),
-                    );
-                }
-            }
-        }
-        self.proxy.validate_with_zones(
-            &join(path, "proxy"),
-            &crate::modules::proxy::zone_sources(self),
-            problems,
-        );
     }
 }
 

@@ -163,6 +163,13 @@ impl Module for Proxy {
         &INFO
     }
 
+    /// Policy sources name source groups or the firewall's zones.
+    fn validate(&self, config: &Config, problems: &mut crate::config::problems::Problems) {
+        config
+            .proxy
+            .check_sources("proxy", &zone_sources(config), problems);
+    }
+
     fn check(&self, ctx: &Context<'_>) -> Vec<Finding> {
         let mut found = Vec::new();
         let lists = ctx.host.real_path(&lists_dir(ctx.config));

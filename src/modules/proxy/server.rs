@@ -79,9 +79,8 @@ pub struct Launch {
 
 impl Launch {
     /// From the configuration, as `preau serve` runs it.
-    pub fn from_config(host: &crate::host::RealHost, config: &crate::config::Config) -> Launch {
-        use crate::host::Host;
-        let db = host.real_path(&std::path::Path::new(&config.paths.state_dir).join(crate::store::DB_FILE));
+    pub fn from_context(ctx: &crate::engine::Context<'_>) -> Launch {
+        let (host, config, db) = (ctx.host, ctx.config, ctx.db.clone());
         Launch {
             settings: config.proxy.clone(),
             zones: super::zone_sources(config),

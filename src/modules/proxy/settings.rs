@@ -210,32 +210,7 @@ fn is_host_port(s: &str) -> bool {
     }
 }
 
-fn check_policy(
-    p: &Policy,
-    path: &str,
-    sources: &[SourceGroup],
-    zones: &[SourceGroup],
-    problems: &mut Problems,
-) {
-    for (i, s) in p.sources.iter().enumerate() {
-        let at = index(&join(path, "sources"), i);
-        if sources.iter().any(|g| &g.name == s) {
-            continue;
-        }
-        match zones.iter().find(|z| &z.name == s) {
-            Some(z) if z.addresses.is_empty() => problems.push_hint(
-                at,
-                format!("firewall zone \"{s}\" has no subnets: the proxy cannot tell its addresses"),
-                format!("give the zone its subnets ([[firewall.zones]] name = \"{s}\", subnets = [\"10.1.0.0/16\"])"),
-            ),
-            Some(_) => {}
-            None => problems.push_hint(
-                at,
-                format!("unknown source group \"{s}\""),
-                "declare it in [[proxy.sources]] with its addresses, or name a firewall zone that has subnets",
-            ),
-        }
-    }
+fn check_policy(p: &Policy, path: &str, problems: &mut Problems) {
     for (i, w) in p.windows.iter().enumerate() {
         let at = index(&join(path, "windows"), i);
         for (key, v) in [("from", &w.from), ("to", &w.to)] {
@@ -271,16 +246,56 @@ fn check_policy(
     }
 }
 
-impl Validate for ProxySettings {
-    fn validate(&self, path: &str, problems: &mut Problems) {
-        self.validate_with_zones(path, &[], problems);
+impl ProxySettings {
+    /// The source names of the policies: a declared source group, or a
+    /// firewall zone with subnets (`zones`: [`super::zone_sources`]); a
+    /// source group may not take a zone's name. Run by the module's
+    /// `validate`, which sees the firewall's settings.
+    pub fn check_sources(&self, path: &str, zones: &[SourceGroup], problems: &mut Problems) {
+        for (i, g) in self.sources.iter().enumerate() {
+            if zones.iter().any(|z| z.name == g.name) {
+                problems.push_hint(
+                    join(&index(&join(path, "sources"), i), "name"),
+                    format!("source group \"{}\" has the name of a firewall zone", g.name),
+                    "name the zone directly in policies, or give the group another name",
+                );
+            }
+        }
+        let policies = self
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (index(&join(path, "policies"), i), p))
+            .chain(std::iter::once((
+                join(path, "default_policy"),
+                &self.default_policy,
+            )));
+        for (at, p) in policies {
+            for (i, s) in p.sources.iter().enumerate() {
+                let at = index(&join(&at, "sources"), i);
+                if self.sources.iter().any(|g| &g.name == s) {
+                    continue;
+                }
+                match zones.iter().find(|z| &z.name == s) {
+                    Some(z) if z.addresses.is_empty() => problems.push_hint(
+                        at,
+                        format!("firewall zone \"{s}\" has no subnets: the proxy cannot tell its addresses"),
+                        format!("give the zone its subnets ([[firewall.zones]] name = \"{s}\", subnets = [\"10.1.0.0/16\"])"),
+                    ),
+                    Some(_) => {}
+                    None => problems.push_hint(
+                        at,
+                        format!("unknown source group \"{s}\""),
+                        "declare it in [[proxy.sources]] with its addresses, or name a firewall zone that has subnets",
+                    ),
+                }
+            }
+        }
     }
 }
 
-impl ProxySettings {
-    /// The checks of [`Validate`], with the firewall zones that policies
-    /// may name as sources (see [`super::zone_sources`]).
-    pub fn validate_with_zones(&self, path: &str, zones: &[SourceGroup], problems: &mut Problems) {
+impl Validate for ProxySettings {
+    fn validate(&self, path: &str, problems: &mut Problems) {
         for key in ["listen", "transparent_http", "transparent_https"] {
             let list = match key {
                 "listen" => &self.listen,
@@ -321,13 +336,6 @@ impl ProxySettings {
                     format!("source group \"{}\" is declared twice", g.name),
                 );
             }
-            if zones.iter().any(|z| z.name == g.name) {
-                problems.push_hint(
-                    join(&at, "name"),
-                    format!("source group \"{}\" has the name of a firewall zone", g.name),
-                    "name the zone directly in policies, or give the group another name",
-                );
-            }
             for (j, a) in g.addresses.iter().enumerate() {
                 if super::policy::Cidr::parse(a).is_none() {
                     problems.push_hint(
@@ -343,15 +351,9 @@ impl ProxySettings {
             if p.name.is_empty() {
                 problems.push(join(&at, "name"), "a policy needs a name");
             }
-            check_policy(p, &at, &self.sources, zones, problems);
+            check_policy(p, &at, problems);
         }
-        check_policy(
-            &self.default_policy,
-            &join(path, "default_policy"),
-            &self.sources,
-            zones,
-            problems,
-        );
+        check_policy(&self.default_policy, &join(path, "default_policy"), problems);
         for (i, d) in self.exam_allow.iter().enumerate() {
             if super::lists::normalize_host(d).is_none() {
                 problems.push(
@@ -392,6 +394,7 @@ mod tests {
         });
         let mut problems = Problems::default();
         s.validate("proxy", &mut problems);
+        s.check_sources("proxy", &[], &mut problems);
         let paths: Vec<String> = problems.iter().map(|p| p.path.clone()).collect();
         assert!(paths.contains(&"proxy.listen[0]".to_string()), "{paths:?}");
         assert!(

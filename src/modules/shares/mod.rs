@@ -41,7 +41,7 @@ static INFO: LazyLock<ModuleInfo> =
 
 /// The directory, from the store.
 pub fn directory(ctx: &Context<'_>) -> anyhow::Result<layout::Directory> {
-    let db = ctx.host.real_path(&ctx.state_dir().join(crate::store::DB_FILE));
+    let db = ctx.db.clone();
     let store = crate::store::Store::open_existing(&db)?;
     Ok(source::load(store.conn())?)
 }
@@ -95,6 +95,43 @@ impl Module for Shares {
 
     fn info(&self) -> &ModuleInfo {
         &INFO
+    }
+
+    /// A home directory and the personal share are one folder: two
+    /// would leave people looking for their files in the wrong one.
+    fn validate(&self, config: &crate::config::Config, problems: &mut crate::config::problems::Problems) {
+        let perso = format!("{}/perso", config.shares.root.trim_end_matches('/'));
+        if config.accounts.home_base.trim_end_matches('/') != perso {
+            problems.push_hint(
+                "accounts.home_base",
+                format!(
+                    "\"{}\" is not the personal share folder {perso}",
+                    config.accounts.home_base
+                ),
+                format!("set accounts.home_base = \"{perso}\" (homes are the personal shares)"),
+            );
+        }
+        // The shares give rights to the role groups the accounts module
+        // makes: another name would be a group nobody is in.
+        let a = &config.accounts;
+        let g = &config.shares.role_groups;
+        for (role, shares_name, key, accounts_name) in [
+            ("student", &g.student, "students_group", &a.students_group),
+            ("teacher", &g.teacher, "teachers_group", &a.teachers_group),
+            ("staff", &g.staff, "staff_group", &a.staff_group),
+            ("direction", &g.direction, "direction_group", &a.direction_group),
+            ("admin", &g.admin, "admins_group", &a.admins_group),
+        ] {
+            if shares_name != accounts_name {
+                problems.push_hint(
+                    format!("shares.role_groups.{role}"),
+                    format!(
+                        "\"{shares_name}\" is not the group the accounts module makes (accounts.{key} = \"{accounts_name}\")"
+                    ),
+                    format!("set shares.role_groups.{role} = \"{accounts_name}\""),
+                );
+            }
+        }
     }
 
     fn check(&self, ctx: &Context<'_>) -> Vec<Finding> {
