@@ -358,6 +358,12 @@ pub enum GenerateCommand {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+    /// The systemd units the Debian package ships (preau.service,
+    /// preau-firewall.service) into DIR, from the templates `apply` renders.
+    Units {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@
 //! still runs the rest. CI runs as root, so they run there.
 #![allow(dead_code)]
 
+pub mod overlay;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
