@@ -127,7 +127,11 @@ fn package_installs_runs_upgrades_removes_and_purges() {
          && [ \"$(stat -c %a /var/lib/preau)\" = 750 ]",
     );
     // The units are enabled offline, waiting for their conditions.
-    sys.sh("test -L /etc/systemd/system/multi-user.target.wants/preau.service");
+    sys.sh(
+        "test -L /etc/systemd/system/multi-user.target.wants/preau.service \
+         && test -L /etc/systemd/system/timers.target.wants/preau-backup.timer \
+         && test -f /lib/systemd/system/preau-backup.service",
+    );
     sys.sh("grep -q '^Type=notify' /lib/systemd/system/preau.service && grep -q '^WatchdogSec=' /lib/systemd/system/preau.service");
 
     // First use, with no systemd running.
@@ -184,6 +188,7 @@ fn package_installs_runs_upgrades_removes_and_purges() {
         "! test -e /etc/preau && ! test -e /var/lib/preau && ! test -e /var/log/preau \
          && ! test -e /etc/systemd/system/preau.service \
          && ! test -e /etc/systemd/system/multi-user.target.wants/preau.service \
+         && ! test -e /etc/systemd/system/timers.target.wants/preau-backup.timer \
          && ! dpkg-query -W preau 2>/dev/null",
     );
     // The school's files are not the package's: purge keeps them.

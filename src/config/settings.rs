@@ -46,6 +46,10 @@ pub struct Config {
     /// The filtering web proxy (module `proxy`).
     #[serde(default)]
     pub proxy: crate::modules::proxy::settings::ProxySettings,
+    /// Backups (`preau backup`): the nightly ones, their rotation and
+    /// encryption.
+    #[serde(default)]
+    pub backup: crate::backup::BackupSettings,
 }
 
 impl Config {
@@ -87,6 +91,7 @@ impl Validate for Config {
             );
         }
         self.proxy.validate(&join(path, "proxy"), problems);
+        self.backup.validate(&join(path, "backup"), problems);
     }
 }
 

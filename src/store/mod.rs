@@ -8,7 +8,7 @@
 //! The schema evolves by numbered migrations ([`migrations`]), recorded in
 //! `PRAGMA user_version`.
 
-mod migrations;
+pub mod migrations;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -37,6 +37,12 @@ fn restrict_to_owner(path: &Path) {
     {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
+}
+
+/// The schema version (`PRAGMA user_version`) this binary's migrations
+/// bring a database to.
+pub fn latest_schema() -> u32 {
+    migrations::COUNT as u32
 }
 
 /// The database file name inside the state directory.

@@ -58,9 +58,17 @@ pub fn packaged_units() -> anyhow::Result<Vec<(&'static str, String)>> {
     // Built-in templates only: the package is built away from any server.
     let host = crate::host::RecordingHost::new();
     let ctx = Context::new(&config, &host);
+    let values = json!({
+        "establishment": config.establishment,
+        "binary": BINARY,
+        "config_path": ctx.config_path,
+    });
+    let backup = |name| super::templates::render(&host, "system", name, &values);
     Ok(vec![
         ("preau.service", SYSTEM.unit(&ctx)?),
         ("preau-firewall.service", super::firewall::FIREWALL.unit(&ctx)?),
+        ("preau-backup.service", backup("preau-backup.service")?),
+        ("preau-backup.timer", backup("preau-backup.timer")?),
     ])
 }
 
