@@ -7,7 +7,12 @@ use rusqlite_migration::{M, Migrations};
 pub const COUNT: usize = STEPS.len();
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
+    of(STEPS)
+}
+
+/// Migrations made of `steps` (step N brings `user_version` to N).
+pub fn of(steps: &[&'static str]) -> Migrations<'static> {
+    Migrations::new(steps.iter().map(|sql| M::up(sql)).collect())
 }
 
 /// The migrations' SQL, in order; step N brings `user_version` to N.
