@@ -289,7 +289,7 @@ fn backup_round_trip_and_hostile_archives() {
     let out = root.run(&["backup", "restore", evil.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("etc/passwd is outside /etc/preau and the state directory"),
+        stderr(&out).contains("etc/passwd is outside /etc/preau, the state directory and the shares"),
         "{}",
         show(&out)
     );
@@ -298,6 +298,56 @@ fn backup_round_trip_and_hostile_archives() {
     std::fs::write(&evil, b"not an archive at all").unwrap();
     let out = root.run(&["backup", "restore", evil.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("is not a Préau backup"), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("is not a usable Préau backup"),
+        "{}",
+        show(&out)
+    );
     assert_eq!(root.read("/etc/preau/preau.toml"), config);
+}
+
+/// Regression (issue 15): `init` enabled no module, so a starter
+/// configuration ran nothing and `accounts import --apply` touched no
+/// account.
+#[test]
+fn init_enables_the_modules_asked_with_their_dependencies() {
+    let root = TempRoot::new();
+    let out = root.run(&["init", "--modules", "shares,firewall,proxy"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("enabled accounts (needed by shares)"),
+        "{}",
+        show(&out)
+    );
+    let text = root.read("/etc/preau/preau.toml");
+    assert!(
+        text.contains("enabled = [\"accounts\", \"shares\", \"firewall\", \"proxy\"]"),
+        "{text}"
+    );
+    // The firewall's preset redirects web traffic to the proxy's
+    // transparent ports: the starter listens there.
+    assert!(text.contains("transparent_http = [\"0.0.0.0:3129\"]"), "{text}");
+    let out = root.run(&["--json", "modules", "list"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let on: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["enabled"] == true)
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(on, ["system", "accounts", "shares", "firewall", "proxy"]);
+    let out = root.run(&["plan", "accounts"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+
+    // An unknown name is a usage error and writes nothing; an existing
+    // configuration is not silently kept when --modules asks for others.
+    let fresh = TempRoot::new();
+    let out = fresh.run(&["init", "--modules", "accounts,nope"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(stderr(&out).contains("unknown module"), "{}", show(&out));
+    assert!(!fresh.path().join("etc/preau/preau.toml").exists());
+    let out = root.run(&["init", "--modules", "accounts"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(stderr(&out).contains("--force"), "{}", show(&out));
 }

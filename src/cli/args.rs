@@ -67,15 +67,9 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
         confirm: Option<u64>,
     },
-    /// Keep the ruleset of the last `apply --confirm` (firewall).
-    Confirm,
-    /// Restore the firewall ruleset saved before the last apply.
-    Rollback,
-    /// The firewall's own commands.
-    Firewall {
-        #[command(subcommand)]
-        command: FirewallCommand,
-    },
+    // `confirm`, `rollback`, `firewall …`: the firewall module's.
+    #[command(flatten)]
+    Firewall(crate::modules::firewall::cli::Commands),
     /// Host figures (CPU, load, memory, disks, uptime) and each module's
     /// health.
     Status,
@@ -85,26 +79,15 @@ pub enum Command {
     /// Run everything that can run unprivileged on an embedded demo school,
     /// in a temporary directory.
     Demo(DemoArgs),
-    /// The school directory: imports, accounts, passwords, login sheets.
-    Accounts {
-        #[command(subcommand)]
-        command: AccountsCommand,
-    },
-    /// The file server: usage, homework hand-out, collection and return.
-    Shares {
-        #[command(subcommand)]
-        command: crate::modules::shares::cli::SharesCommand,
-    },
-    /// The filtering web proxy: explain a decision, read the logs, exam mode.
-    Proxy {
-        #[command(subcommand)]
-        command: crate::modules::proxy::cli::ProxyCommand,
-    },
-    /// The proxy's category lists (UT1 layout).
-    Blacklists {
-        #[command(subcommand)]
-        command: crate::modules::proxy::cli::BlacklistsCommand,
-    },
+    // `accounts …`: the accounts module's.
+    #[command(flatten)]
+    Accounts(crate::modules::accounts::cli::Commands),
+    // `shares …`: the shares module's.
+    #[command(flatten)]
+    Shares(crate::modules::shares::cli::Commands),
+    // `proxy …`, `blacklists …`: the proxy module's.
+    #[command(flatten)]
+    Proxy(crate::modules::proxy::cli::Commands),
     /// Save or restore the server's own state: configuration, database,
     /// TLS material, saved rulesets, category lists (not the shares' files).
     Backup {
@@ -149,6 +132,26 @@ pub struct InitArgs {
     /// Replace an existing configuration file (the state is kept).
     #[arg(long)]
     pub force: bool,
+    /// Modules the starter configuration enables, comma-separated (e.g.
+    /// `accounts,shares,firewall,proxy`); their dependencies are added.
+    /// Without it, `init` asks when a terminal is attached and enables
+    /// none otherwise.
+    #[arg(long, value_delimiter = ',', value_name = "MODULE,…", value_parser = module_name)]
+    pub modules: Option<Vec<String>>,
+}
+
+/// A module name of this build other than `system` (always on).
+fn module_name(name: &str) -> Result<String, String> {
+    let known: Vec<&str> = crate::modules::registry()
+        .into_iter()
+        .map(|m| m.name())
+        .filter(|n| *n != "system")
+        .collect();
+    if known.contains(&name) {
+        Ok(name.to_string())
+    } else {
+        Err(format!("unknown module; known modules: {}", known.join(", ")))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -162,151 +165,50 @@ pub struct DemoArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum FirewallCommand {
-    /// Print the nftables ruleset the configuration renders to.
-    Show,
-    /// Per-rule packet and byte counters of the live table.
-    Counters,
-    /// (internal) Sleep SECONDS, then roll back unless confirmed; started
-    /// by `apply --confirm`.
-    #[command(hide = true)]
-    RollbackAfter {
-        seconds: u64,
-        token: String,
-        /// State directory (the timer must not depend on a configuration
-        /// that may be edited meanwhile).
-        #[arg(long)]
-        state_dir: PathBuf,
-    },
-    /// (internal) Roll back unless confirmed; run by the systemd timer.
-    #[command(hide = true)]
-    RollbackIfPending {
-        token: String,
-        #[arg(long)]
-        state_dir: PathBuf,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AccountsCommand {
-    /// Compare SIECLE / STS-web / CSV files (or .zip) with the directory and
-    /// print the diff; with --apply, perform it in one transaction and
-    /// update the Unix and Samba accounts.
-    Import {
-        /// ElevesSansAdresses.xml (or .zip), ResponsablesAvecAdresses.xml,
-        /// sts_emp_UAJ_YEAR.xml, CSV files.
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-        /// Perform the import (default: show what it would do).
-        #[arg(long)]
-        apply: bool,
-        /// Accept an import that disables more than [accounts]
-        /// max_disable_percent of the active accounts of a kind.
-        #[arg(long)]
-        allow_mass_disable: bool,
-        /// List every person in the diff, not only the first ones.
-        #[arg(long)]
-        all: bool,
-        /// Only the directory: do not update Unix and Samba accounts now.
-        #[arg(long)]
-        no_system: bool,
-    },
-    /// List people.
-    List {
-        /// student, teacher, staff or parent.
-        #[arg(long)]
-        kind: Option<String>,
-        /// Members of this class or group.
-        #[arg(long)]
-        class: Option<String>,
-        /// active, disabled or deleting.
-        #[arg(long)]
-        status: Option<String>,
-    },
-    /// Everything about one person.
-    Show { login: String },
-    /// Add a person by hand.
-    Add {
-        /// student, teacher, staff or parent.
-        #[arg(long)]
-        kind: String,
-        #[arg(long)]
-        first_name: String,
-        #[arg(long)]
-        last_name: String,
-        /// A student's class code.
-        #[arg(long)]
-        class: Option<String>,
-        /// Birth date, JJ/MM/AAAA or AAAA-MM-JJ.
-        #[arg(long)]
-        birth_date: Option<String>,
-        /// Choose the login instead of generating it.
-        #[arg(long)]
-        login: Option<String>,
-        #[arg(long)]
-        no_system: bool,
-    },
-    /// Disable accounts: no login anywhere (Unix, Samba, web).
-    Disable {
-        #[arg(required = true)]
-        logins: Vec<String>,
-        #[arg(long)]
-        no_system: bool,
-    },
-    /// Enable disabled accounts again.
-    Enable {
-        #[arg(required = true)]
-        logins: Vec<String>,
-        #[arg(long)]
-        no_system: bool,
-    },
-    /// Set a password: read from standard input (one line), or generated
-    /// with --generate and printed.
-    Passwd {
-        login: String,
-        #[arg(long)]
-        generate: bool,
-        #[arg(long)]
-        no_system: bool,
-    },
-    /// Printable login sheets (HTML, one slip per student) and CSV, one pair
-    /// of files per class, into DIR.
-    Sheets {
-        /// Only this class or group (default: every class).
-        #[arg(long)]
-        class: Option<String>,
-        /// Teachers and staff sheets too.
-        #[arg(long)]
-        staff: bool,
-        /// Output directory.
-        #[arg(long, default_value = "fiches")]
-        out: PathBuf,
-    },
-    /// Everything the directory holds about a person, as JSON (for
-    /// data-protection requests).
-    Export { login: String },
-    /// Delete the accounts whose retention period is over; shows them
-    /// unless --apply.
-    Purge {
-        #[arg(long)]
-        apply: bool,
-        #[arg(long)]
-        no_system: bool,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 pub enum BackupCommand {
-    /// Write a backup archive (.tar.gz, readable by root only).
+    /// Write a backup archive (.tar.gz, readable by root only; encrypted
+    /// with age when [backup] recipients are set).
     Create {
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// Also save the shares' folders and files ([shares] root).
+        #[arg(long)]
+        with_shares: bool,
     },
-    /// Restore a backup archive, after checking all of it; restart the
-    /// daemon afterwards.
+    /// Check a backup archive all through (checksums, database, versions)
+    /// without restoring anything.
+    Verify {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// age identity (private key) file for an encrypted backup.
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+    },
+    /// Restore a backup archive, after checking all of it; then run
+    /// `preau apply` and restart the daemon.
     Restore {
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// age identity (private key) file for an encrypted backup.
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+    },
+    /// The scheduled backup (preau-backup.timer): a backup into
+    /// [backup] directory, then rotation.
+    Run,
+    /// Delete the scheduled backups that [backup] keep_daily, keep_weekly
+    /// and keep_monthly do not keep.
+    Rotate {
+        /// Only list what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Make an age key pair for encrypted backups: the identity goes to
+    /// FILE (keep it off the server), the public key is printed for
+    /// [backup] recipients.
+    Keygen {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
 }
 
@@ -335,6 +237,12 @@ pub enum GenerateCommand {
     },
     /// Manual pages (preau.1 and one per command) into DIR.
     Man {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// The systemd units the Debian package ships (preau.service,
+    /// preau-firewall.service) into DIR, from the templates `apply` renders.
+    Units {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },

@@ -6,18 +6,89 @@ use crate::engine::{self, Plan};
 use crate::host::{Host, Owner};
 use crate::modules::{self, Module};
 use crate::store::Store;
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use serde_json::json;
 use std::path::Path;
 
-/// The configuration `init` writes for these answers.
-pub fn starter_config(a: &InitArgs) -> Config {
+/// The configuration `init` writes for these answers, with `modules`
+/// enabled (already checked by [`init_modules`]).
+pub fn starter_config(a: &InitArgs, modules: &[String]) -> Config {
     let mut c = Config::default();
     c.establishment.uai = a.uai.clone();
     c.establishment.name = a.name.clone();
     c.establishment.hostname = a.hostname.clone();
     c.establishment.domain = a.domain.clone();
+    c.modules.enabled = modules.to_vec();
+    // The firewall's preset sends web traffic to the proxy's transparent
+    // ports: a starter with both listens there, so that it checks clean.
+    if modules.iter().any(|m| m == "proxy") && modules.iter().any(|m| m == "firewall") {
+        let fw = &c.firewall;
+        c.proxy.transparent_http = vec![format!("0.0.0.0:{}", fw.proxy_transparent_http_port)];
+        c.proxy.transparent_https = vec![format!("0.0.0.0:{}", fw.proxy_transparent_https_port)];
+    }
     c
+}
+
+/// The modules a starter configuration enables: `--modules`, else the
+/// answer to a question when a terminal is attached, else none. Unknown
+/// names are refused; dependencies are added before what needs them.
+fn init_modules(a: &InitArgs, interactive: bool) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    use std::io::{BufRead, Write};
+    let all: Vec<&dyn Module> = modules::registry()
+        .into_iter()
+        .filter(|m| m.name() != "system")
+        .collect();
+    let names: Vec<&str> = all.iter().map(|m| m.name()).collect();
+    let asked: Vec<String> = match &a.modules {
+        Some(list) => list
+            .iter()
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect(),
+        None if interactive => {
+            let default = names.join(",");
+            print!("Modules to enable ({default}; \"none\" for none) [{default}]: ");
+            std::io::stdout().flush()?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            match line.trim() {
+                "" => names.iter().map(|n| n.to_string()).collect(),
+                "none" => Vec::new(),
+                answer => answer
+                    .split(',')
+                    .map(|m| m.trim().to_string())
+                    .filter(|m| !m.is_empty())
+                    .collect(),
+            }
+        }
+        None => Vec::new(),
+    };
+    if let Some(bad) = asked.iter().find(|m| !names.contains(&m.as_str())) {
+        bail!(
+            "unknown module \"{bad}\" in --modules; known modules: {}",
+            names.join(", ")
+        );
+    }
+    // Registry order puts each module after its dependencies.
+    let mut added = Vec::new();
+    let mut wanted: Vec<String> = asked.clone();
+    let mut i = 0;
+    while i < wanted.len() {
+        let m = all.iter().find(|m| m.name() == wanted[i]).expect("checked above");
+        for dep in m.depends_on() {
+            if dep != "system" && !wanted.iter().any(|w| w == dep) {
+                wanted.push(dep.to_string());
+                added.push(format!("{dep} (needed by {})", m.name()));
+            }
+        }
+        i += 1;
+    }
+    let ordered = names
+        .iter()
+        .filter(|n| wanted.iter().any(|w| w == *n))
+        .map(|n| n.to_string())
+        .collect();
+    Ok((ordered, added))
 }
 
 impl Default for InitArgs {
@@ -29,6 +100,7 @@ impl Default for InitArgs {
             domain: "ecole.lan".into(),
             admin: "admin".into(),
             force: false,
+            modules: None,
         }
     }
 }
@@ -67,13 +139,30 @@ pub fn init(env: &Env, a: &InitArgs) -> anyhow::Result<u8> {
     let config_real = host.real_path(&env.config_path);
     let mut notes = Vec::new();
     let config = if config_real.exists() && !a.force {
+        if a.modules.is_some() {
+            bail!(
+                "{} exists: --modules only applies to a new configuration; edit [modules] enabled, or add --force to replace the file",
+                env.config_path.display()
+            );
+        }
         notes.push(format!(
             "kept the existing configuration {}",
             env.config_path.display()
         ));
         config_or_report!(env)
     } else {
-        let config = starter_config(a);
+        use std::io::IsTerminal;
+        let interactive = !env.json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+        let (enabled, added) = init_modules(a, interactive)?;
+        for a in &added {
+            notes.push(format!("enabled {a}"));
+        }
+        notes.push(if enabled.is_empty() {
+            "enabled no module (only `system`): list them in [modules] enabled, or run `preau init --force --modules accounts,shares,firewall,proxy`".to_string()
+        } else {
+            format!("enabled the modules {}", enabled.join(", "))
+        });
+        let config = starter_config(a, &enabled);
         let text = crate::config::sample::starter(&config);
         // The answers are validated like any configuration before anything
         // is written.
@@ -231,86 +320,34 @@ pub fn plan(env: &Env, only: &[String]) -> anyhow::Result<u8> {
 
 pub fn apply(env: &Env, only: &[String], confirm: Option<u64>) -> anyhow::Result<u8> {
     let config = config_or_report!(env);
-    let (plan, report, armed) = apply_armed(env, &config, only, confirm)?;
+    let ctx = env.context(&config);
+    let chosen = modules::selected(&config, only).map_err(anyhow::Error::msg)?;
+    let session = engine::session::run(&ctx, &chosen, &engine::session::Options { confirm })?;
+    let print = |notes: &[engine::session::Note]| {
+        if env.json {
+            return;
+        }
+        for n in notes {
+            match n.level {
+                engine::session::Level::Info => println!("{}", n.text),
+                engine::session::Level::Warning => eprintln!("{}", n.text),
+            }
+        }
+    };
+    print(&session.before);
     if env.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else if plan.is_empty() {
+        println!("{}", serde_json::to_string(&session.report)?);
+    } else if session.plan.is_empty() {
         println!("Nothing to do: the system matches the configuration.");
     } else {
-        print!("{}", report.render());
+        print!("{}", session.report.render());
     }
-    if let Some(armed) = armed {
-        modules::firewall::cli::after_apply(env, &config, armed, &report);
-    }
-    Ok(if report.ok { exit::OK } else { exit::FAILURE })
-}
-
-/// Plans and applies `only` (all enabled modules when empty) under the
-/// apply lock and records the outcome in the store; for commands that
-/// apply as part of their work (`accounts import --apply`).
-pub fn apply_recorded(
-    env: &Env,
-    config: &Config,
-    only: &[String],
-) -> anyhow::Result<(Plan, engine::ApplyReport)> {
-    let (plan, report, _) = apply_armed(env, config, only, None)?;
-    Ok((plan, report))
-}
-
-/// The apply itself. A confirm-apply arms the firewall's rollback timer
-/// before anything changes; the caller finishes it with `after_apply`.
-fn apply_armed(
-    env: &Env,
-    config: &Config,
-    only: &[String],
-    confirm: Option<u64>,
-) -> anyhow::Result<(Plan, engine::ApplyReport, Option<modules::firewall::apply::Armed>)> {
-    let state_real = env.host.real_path(Path::new(&config.paths.state_dir));
-    let _lock = ApplyLock::take(&state_real)?;
-    let plan = make_plan(env, config, only)?;
-    let mut store = Store::open_existing(&env.db_path(config))?;
-    let armed = modules::firewall::cli::before_apply(env, config, &plan, confirm)?;
-    let report = engine::apply(&env.host, &plan);
-    let names = plan
-        .modules
-        .iter()
-        .map(|m| m.module)
-        .collect::<Vec<_>>()
-        .join(",");
-    let error = report.steps.iter().find_map(|s| s.error.clone());
-    store.record_apply(
-        &names,
-        plan.change_count(),
-        report.duration_ms,
-        report.ok,
-        error.as_deref(),
-        &serde_json::to_string(&report)?,
-    )?;
-    log::info!(modules = names.as_str(), changes = plan.change_count(), ok = report.ok, duration_ms = report.duration_ms; "apply finished");
-    Ok((plan, report, armed))
-}
-
-/// An exclusive lock on the state directory for the length of an apply:
-/// two applies at once would interleave their changes.
-struct ApplyLock(#[allow(dead_code)] nix::fcntl::Flock<std::fs::File>);
-
-impl ApplyLock {
-    fn take(state_dir: &Path) -> anyhow::Result<ApplyLock> {
-        let path = state_dir.join("apply.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot open {}; run `preau init` first", path.display()))?;
-        match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => Ok(ApplyLock(lock)),
-            Err((_, _)) => bail!(
-                "another `preau apply` is running (lock {}); wait for it to finish",
-                path.display()
-            ),
-        }
-    }
+    print(&session.after);
+    Ok(if session.report.ok {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
 }
 
 pub fn status(env: &Env) -> anyhow::Result<u8> {
@@ -363,32 +400,113 @@ pub fn modules_list(env: &Env) -> anyhow::Result<u8> {
 
 pub fn backup(env: &Env, command: super::args::BackupCommand) -> anyhow::Result<u8> {
     use super::args::BackupCommand;
-    match command {
-        BackupCommand::Create { file } => {
-            let config = config_or_report!(env);
-            let created = crate::backup::create(&env.host, &config, &file)?;
-            if env.json {
-                println!("{}", serde_json::to_string(&created)?);
-            } else {
-                println!(
-                    "wrote {} ({} files, {} bytes)",
-                    created.file.display(),
-                    created.files,
-                    created.bytes
-                );
-            }
+    let print = |value: &dyn erased::Json, text: String| -> anyhow::Result<()> {
+        if env.json {
+            println!("{}", value.json()?);
+        } else {
+            println!("{text}");
         }
-        BackupCommand::Restore { file } => {
-            let restored = crate::backup::restore(&env.host, &file)?;
-            if env.json {
-                println!("{}", serde_json::to_string(&restored)?);
-            } else {
-                println!(
-                    "restored {} files of the backup of {} made {}; restart the daemon: systemctl restart preau",
-                    restored.files, restored.uai, restored.created_at
-                );
+        Ok(())
+    };
+    match command {
+        BackupCommand::Create { file, with_shares } => {
+            let config = config_or_report!(env);
+            let options = crate::backup::CreateOptions { with_shares };
+            let c = crate::backup::create(&env.host, &config, &file, &options)?;
+            let text = created_text(&c);
+            print(&c, text)?;
+        }
+        BackupCommand::Verify { file, identity } => {
+            let v = crate::backup::verify(&file, identity.as_deref())?;
+            let text = format!(
+                "{} is sound: {} files, {} folders, {} bytes, made {} by Préau {} for {}",
+                file.display(),
+                v.files,
+                v.dirs,
+                v.bytes,
+                v.manifest.created_at,
+                v.manifest.version,
+                v.manifest.uai
+            );
+            print(&v, text)?;
+        }
+        BackupCommand::Restore { file, identity } => {
+            let r = crate::backup::restore(&env.host, &file, identity.as_deref())?;
+            let text = format!(
+                "restored {} files{} of the backup of {} made {}; now run `preau apply`, then `systemctl restart preau`",
+                r.files,
+                if r.with_shares {
+                    format!(" and {} share folders", r.dirs)
+                } else {
+                    String::new()
+                },
+                r.uai,
+                r.created_at
+            );
+            print(&r, text)?;
+        }
+        BackupCommand::Run => {
+            let config = config_or_report!(env);
+            let r = crate::backup::run(&env.host, &config)?;
+            let mut text = created_text(&r.created);
+            for n in &r.removed {
+                text.push_str(&format!("\nremoved {n} (rotation)"));
             }
+            print(&r, text)?;
+        }
+        BackupCommand::Rotate { dry_run } => {
+            let config = config_or_report!(env);
+            let removed = crate::backup::rotate(&env.host, &config, dry_run)?;
+            let verb = if dry_run { "would remove" } else { "removed" };
+            let text = if removed.is_empty() {
+                "nothing to remove".to_string()
+            } else {
+                removed
+                    .iter()
+                    .map(|n| format!("{verb} {n}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            print(&removed, text)?;
+        }
+        BackupCommand::Keygen { out } => {
+            let public = crate::backup::keygen(&out)?;
+            let text = format!(
+                "wrote the identity (private key) to {}: keep it off this server, without it encrypted backups cannot be restored\n\
+                 public key, for [backup] recipients in preau.toml:\n{public}",
+                out.display()
+            );
+            print(&serde_json::json!({ "identity": out, "recipient": public }), text)?;
         }
     }
     Ok(exit::OK)
+}
+
+fn created_text(c: &crate::backup::Created) -> String {
+    format!(
+        "wrote {} ({} files, {} bytes{}{}{})",
+        c.file.display(),
+        c.files,
+        c.bytes,
+        if c.encrypted { ", encrypted" } else { "" },
+        if c.with_shares { ", with the shares" } else { "" },
+        if c.skipped > 0 {
+            format!(", {} links or special files left out", c.skipped)
+        } else {
+            String::new()
+        }
+    )
+}
+
+mod erased {
+    /// Anything the backup commands print as JSON.
+    pub trait Json {
+        fn json(&self) -> serde_json::Result<String>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> serde_json::Result<String> {
+            serde_json::to_string(self)
+        }
+    }
 }

@@ -58,6 +58,9 @@ pub enum Change {
         why: String,
         live_only: bool,
     },
+    /// Something the plan must say that changes nothing by itself (a unit
+    /// that takes effect at the next boot).
+    Notice { text: String },
     /// A module's own change.
     Custom(Box<dyn CustomChange>),
 }
@@ -93,6 +96,7 @@ impl Change {
                 format!("+ create directory {} ({mode:04o} {owner})", path.display())
             }
             Change::Run { command, why, .. } => format!("! run `{}` ({why})", command.display()),
+            Change::Notice { text } => format!("i {text}"),
             Change::Custom(c) => c.summary(),
         }
     }
@@ -149,6 +153,7 @@ impl Change {
             } => json!({
                 "kind": "command", "argv": command.argv, "why": why, "live_only": live_only,
             }),
+            Change::Notice { text } => json!({ "kind": "notice", "text": text }),
             Change::Custom(c) => c.to_json(),
         }
     }
@@ -192,6 +197,7 @@ impl Change {
                 host.run_ok(command)?;
                 Ok(Outcome::Done(None))
             }
+            Change::Notice { .. } => Ok(Outcome::Noted),
             Change::Custom(c) => {
                 c.apply(host)?;
                 Ok(Outcome::Done(None))
@@ -200,9 +206,55 @@ impl Change {
     }
 }
 
+/// What makes systemd take a changed unit file into account; call it only
+/// when the unit's file change is in the plan. Under systemd: reload the
+/// manager, then enable the unit (`enable`: why it must start at boot).
+/// On a running system without systemd (container, chroot, image build,
+/// rescue shell: [`Host::systemd_running`] is false) nothing can be
+/// reloaded: the unit is enabled offline (`systemctl enable` only makes
+/// links) and the plan says that it takes effect at the next boot. Under
+/// `--root` the live-only commands are skipped as usual.
+pub fn unit_changes(host: &dyn Host, unit: &str, enable: Option<&str>) -> Vec<Change> {
+    let run = |argv: &[&str], why: String| Change::Run {
+        command: Command::new(argv.iter().copied()),
+        why,
+        live_only: true,
+    };
+    if !host.is_live() || host.systemd_running() {
+        let mut changes = vec![run(
+            &["systemctl", "daemon-reload"],
+            format!("the {unit} unit changed"),
+        )];
+        if let Some(why) = enable {
+            changes.push(run(&["systemctl", "enable", unit], why.to_string()));
+        }
+        return changes;
+    }
+    let has_systemctl = ["/usr/bin/systemctl", "/bin/systemctl"]
+        .iter()
+        .any(|p| matches!(host.meta(Path::new(p)), Ok(Some(_))));
+    let mut changes = Vec::new();
+    match enable {
+        Some(why) if has_systemctl => changes.push(run(
+            &["systemctl", "enable", unit],
+            format!("{why}; systemd is not running, so this only links the unit"),
+        )),
+        Some(_) => changes.push(Change::Notice {
+            text: format!("systemctl is not installed: enable {unit} by hand to start it at boot"),
+        }),
+        None => {}
+    }
+    changes.push(Change::Notice {
+        text: format!("systemd is not running here: {unit} takes effect at the next boot"),
+    });
+    changes
+}
+
 pub(crate) enum Outcome {
     Done(Option<Undo>),
     Skipped,
+    /// A notice: nothing to do, the report repeats it.
+    Noted,
 }
 
 /// How to put a file back as it was.

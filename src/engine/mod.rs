@@ -1,4 +1,8 @@
-//! Plan and apply.
+//! Plan and apply: the layer every module depends on.
+//!
+//! [`module`] is the shape of a module ([`Module`], [`Context`]); [`session`]
+//! is the one apply session (lock, plan, hooks, apply, record) every
+//! caller uses; [`env`] is what commands and the daemon run with.
 //!
 //! The configuration plus the directory is the desired state. Each enabled
 //! module compares it with the host and returns typed [`Change`]s; a
@@ -6,13 +10,28 @@
 //! order and stops at the first failure: the failing module's file writes
 //! are put back as they were, earlier modules (already consistent) stay,
 //! and the report says what failed and what to do.
+//!
+//! What the undo covers, exactly: files written by `Change::File` and
+//! `Change::SecretFile`. Nothing else is put back — directories created,
+//! permissions fixed, commands run (service reloads, `nft -f`, `pdbedit`,
+//! `setfacl`, `setquota`), and every `Change::Custom`: the account files
+//! (rewritten whole under the shadow lock; the next apply rewrites them
+//! again), home directories created, the Samba import (a backup of the
+//! passdb is kept beside it), the firewall ruleset (saved first, undone by
+//! `preau rollback` or the confirm timer, not by the engine) and the
+//! removal of the folders of people past the retention, which cannot be
+//! undone at all and is therefore shown, folder by folder, in the plan.
 
 pub mod change;
+pub mod env;
+pub mod module;
+pub mod session;
 
-pub use change::{Change, CustomChange, dir, file, secret_file};
+pub use change::{Change, CustomChange, dir, file, secret_file, unit_changes};
+pub use env::{Env, exit};
+pub use module::{Context, Finding, Health, Module, ModuleInfo, State};
 
 use crate::host::Host;
-use crate::modules::{Context, Module};
 use serde::Serialize;
 use serde_json::json;
 use std::time::Instant;
@@ -115,7 +134,8 @@ impl Plan {
 pub struct Step {
     pub module: &'static str,
     pub change: String,
-    /// "done", "skipped" (live-only change on a non-live root) or "failed".
+    /// "done", "skipped" (live-only change on a non-live root), "noted"
+    /// (a notice) or "failed".
     pub result: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -138,6 +158,7 @@ impl ApplyReport {
             let mark = match s.result {
                 "done" => "ok  ",
                 "skipped" => "skip",
+                "noted" => "info",
                 _ => "FAIL",
             };
             out.push_str(&format!("[{mark}] {}: {}\n", s.module, s.change));
@@ -185,6 +206,12 @@ pub fn apply(host: &dyn Host, plan: &Plan) -> ApplyReport {
                     module: m.module,
                     change: c.summary(),
                     result: "skipped",
+                    error: None,
+                }),
+                Ok(change::Outcome::Noted) => steps.push(Step {
+                    module: m.module,
+                    change: c.summary(),
+                    result: "noted",
                     error: None,
                 }),
                 Err(e) => {

@@ -8,10 +8,13 @@
 //!   Every command of the test runs inside it through `nsenter`; dropping
 //!   it kills everything inside.
 //!
-//! Root tests call [`Sandbox::new_or_skip`]: without root (or without
-//! `unshare`) they print why and return, so `cargo test` as a normal user
-//! still runs the rest. CI runs as root, so they run there.
+//! Root tests are `#[ignore = "needs root"]` and call [`Sandbox::new_for`]:
+//! `cargo test` as a normal user lists them as ignored (never as passed);
+//! CI runs as root with `--include-ignored` (`scripts/test` adds it), so
+//! they run there. Run without root, `new_for` fails the test saying why.
 #![allow(dead_code)]
+
+pub mod overlay;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -82,14 +85,14 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// A new sandbox, or `None` (with a message) when this process cannot
-    /// make one (not root, no `unshare`).
-    pub fn new_or_skip(test: &str) -> Option<Sandbox> {
-        if !nix_is_root() {
-            eprintln!("skipping {test}: needs root for namespaces (CI runs it as root)");
-            return None;
-        }
-        Some(Sandbox::new())
+    /// A new sandbox for the root test `test`; fails the test, saying why,
+    /// when this process is not root (an ignored test run by hand).
+    pub fn new_for(test: &str) -> Sandbox {
+        assert!(
+            nix_is_root(),
+            "{test} needs root for namespaces: run it as root (`scripts/test` passes --include-ignored then)"
+        );
+        Sandbox::new()
     }
 
     pub fn new() -> Sandbox {
@@ -104,15 +107,16 @@ impl Sandbox {
         let script = format!(
             r#"set -e
 mount --make-rprivate /
-for d in etc srv var/lib/samba var/cache/samba run/samba var/log tmp home; do
+for d in etc srv var/lib/samba var/lib/preau var/cache/samba run/samba var/log tmp home; do
   mkdir -p "{s}/fs/$d"
 done
 cp -a /etc/. "{s}/fs/etc/"
 if [ -d /var/lib/samba ]; then cp -a /var/lib/samba/. "{s}/fs/var/lib/samba/" 2>/dev/null || true; fi
 mount --bind "{s}/fs/etc" /etc
-mkdir -p /srv /var/lib/samba /var/cache/samba /run/samba /home
+mkdir -p /srv /var/lib/samba /var/lib/preau /var/cache/samba /run/samba /home
 mount --bind "{s}/fs/srv" /srv
 mount --bind "{s}/fs/var/lib/samba" /var/lib/samba
+mount --bind "{s}/fs/var/lib/preau" /var/lib/preau
 mount --bind "{s}/fs/var/cache/samba" /var/cache/samba
 mount --bind "{s}/fs/run/samba" /run/samba
 mount --bind "{s}/fs/var/log" /var/log

@@ -25,7 +25,7 @@ pub mod render;
 pub mod settings;
 
 use super::{Context, Finding, Health, Module, ModuleInfo, State};
-use crate::engine::{Change, dir, file};
+use crate::engine::{Change, dir, file, unit_changes};
 use crate::host::{Command, Host, Owner};
 use apply::{Files, LoadRuleset};
 use serde::Serialize;
@@ -45,7 +45,7 @@ static INFO: LazyLock<ModuleInfo> =
 pub const UNIT_PATH: &str = "/etc/systemd/system/preau-firewall.service";
 
 impl Firewall {
-    fn unit(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
+    pub(crate) fn unit(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
         let files = Files::new(&ctx.state_dir());
         let values = json!({
             "nft": apply::NFT_PATH,
@@ -127,16 +127,12 @@ impl Module for Firewall {
         let unit_changed = matches!(unit, Some(Change::File { .. }));
         changes.push(unit);
         if unit_changed {
-            changes.push(Some(Change::Run {
-                command: Command::new(["systemctl", "daemon-reload"]),
-                why: "the preau-firewall.service unit changed".into(),
-                live_only: true,
-            }));
-            changes.push(Some(Change::Run {
-                command: Command::new(["systemctl", "enable", "preau-firewall.service"]),
-                why: "restore the ruleset at boot, before the network is up".into(),
-                live_only: true,
-            }));
+            let why = "restore the ruleset at boot, before the network is up";
+            changes.extend(
+                unit_changes(host, "preau-firewall.service", Some(why))
+                    .into_iter()
+                    .map(Some),
+            );
         }
         let ruleset = rendered(ctx);
         let text = ruleset.to_nft();
@@ -158,6 +154,10 @@ impl Module for Firewall {
             }))));
         }
         Ok(changes.into_iter().flatten().collect())
+    }
+
+    fn hooks(&self) -> Option<&dyn crate::engine::session::Hooks> {
+        Some(&cli::FirewallHooks)
     }
 
     fn status(&self, ctx: &Context<'_>) -> Health {
@@ -315,6 +315,52 @@ mod tests {
             },
         );
         assert!(FIREWALL.plan(&ctx).unwrap().is_empty());
+    }
+
+    /// Regression (issue 15): without systemd (container, chroot, rescue
+    /// shell) the plan made `systemctl daemon-reload` fail, the apply
+    /// stopped and no ruleset was ever loaded.
+    #[test]
+    fn without_systemd_the_unit_is_linked_and_the_ruleset_still_loads() {
+        let host = RecordingHost::new().without_systemd();
+        host.seed("/usr/bin/systemctl", b"");
+        let config = config();
+        let ctx = Context::new(&config, &host);
+        let changes = FIREWALL.plan(&ctx).unwrap();
+        let summaries: Vec<String> = changes.iter().map(Change::summary).collect();
+        assert_eq!(
+            summaries,
+            vec![
+                "+ create directory /var/lib/preau/firewall (0750 root:root)",
+                "+ create file /etc/systemd/system/preau-firewall.service (0644 root:root)",
+                "! run `systemctl enable preau-firewall.service` (restore the ruleset at boot, before the network is up; systemd is not running, so this only links the unit)",
+                "i systemd is not running here: preau-firewall.service takes effect at the next boot",
+                "~ load the firewall ruleset (table inet preau: 39 rules, 0 sets) in one transaction",
+            ]
+        );
+        let report = crate::engine::apply(&host, &crate::engine::Plan::of("firewall", changes));
+        assert!(report.ok, "{}", report.render());
+        assert!(
+            !host.log().iter().any(|l| l.contains("daemon-reload")),
+            "{:?}",
+            host.log()
+        );
+        assert!(
+            report
+                .render()
+                .contains("[info] firewall: i systemd is not running here")
+        );
+        // Without systemctl at all, the plan says what to do by hand.
+        let bare = RecordingHost::new().without_systemd();
+        let ctx = Context::new(&config, &bare);
+        let summaries: Vec<String> = FIREWALL.plan(&ctx).unwrap().iter().map(Change::summary).collect();
+        assert!(
+            summaries.contains(
+                &"i systemctl is not installed: enable preau-firewall.service by hand to start it at boot"
+                    .to_string()
+            ),
+            "{summaries:?}"
+        );
     }
 
     #[test]

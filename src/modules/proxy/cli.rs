@@ -4,13 +4,36 @@ use super::directory::{Directory, StoreDirectory, User};
 use super::lists::{self, Index};
 use super::log::{Entry, Filter};
 use super::policy::{self, Clock, Exam, Policies, Request};
-use crate::cli::{Env, exit};
+use crate::engine::{Env, exit};
 use crate::host::Host;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use std::net::IpAddr;
 use std::path::PathBuf;
+
+/// The proxy module's top-level commands (flattened into `preau`'s).
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// The filtering web proxy: explain a decision, read the logs, exam mode.
+    Proxy {
+        #[command(subcommand)]
+        command: ProxyCommand,
+    },
+    /// The proxy's category lists (UT1 layout).
+    Blacklists {
+        #[command(subcommand)]
+        command: BlacklistsCommand,
+    },
+}
+
+/// Runs one of the proxy's commands.
+pub fn run(env: &Env, command: Commands) -> anyhow::Result<u8> {
+    match command {
+        Commands::Proxy { command } => proxy(env, command),
+        Commands::Blacklists { command } => blacklists(env, command),
+    }
+}
 
 #[derive(Debug, Subcommand)]
 pub enum ProxyCommand {
@@ -195,7 +218,7 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
             let source = a.ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
             let index = load_index(env, &config)?;
             let exams = active_exams(env, &config, now.unix);
-            let policies = Policies::new(&config.proxy);
+            let policies = Policies::new(&config.proxy, &super::zone_sources(&config));
             let req = Request {
                 host: &host,
                 path: path.as_deref(),
@@ -274,7 +297,7 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         ProxyCommand::Exam(a) => {
-            let policies = Policies::new(&config.proxy);
+            let policies = Policies::new(&config.proxy, &super::zone_sources(&config));
             if !policies.has_source(&a.room) {
                 bail!(
                     "no room \"{}\" in [proxy] sources\n    help: declare it as [[proxy.sources]] name = \"{}\" with its addresses",
@@ -353,12 +376,13 @@ pub fn blacklists(env: &Env, command: BlacklistsCommand) -> anyhow::Result<u8> {
     let dest = env.host.real_path(&super::lists_dir(&config));
     match command {
         BlacklistsCommand::Update { source } => {
-            let done = lists::install(&source, &dest).with_context(|| {
-                format!(
-                    "the lists of {} were refused; the installed ones are kept",
-                    source.display()
-                )
-            })?;
+            let done =
+                lists::install_on(&env.host, &source, &super::lists_dir(&config)).with_context(|| {
+                    format!(
+                        "the lists of {} were refused; the installed ones are kept",
+                        source.display()
+                    )
+                })?;
             if env.json {
                 println!("{}", serde_json::to_string(&done)?);
             } else {

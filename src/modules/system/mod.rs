@@ -7,7 +7,7 @@
 //! the running system, never under `--root`.
 
 use super::{Context, Finding, Health, Module, ModuleInfo, State};
-use crate::engine::{Change, dir, file};
+use crate::engine::{Change, dir, file, unit_changes};
 use crate::host::{Command, Owner};
 use serde_json::json;
 use std::path::Path;
@@ -38,6 +38,7 @@ impl System {
             "config_path": ctx.config_path,
             "state_dir": ctx.config.paths.state_dir,
             "log_dir": ctx.config.paths.log_dir,
+            "stop_timeout": ctx.config.server.shutdown_grace_seconds + 10,
         });
         Ok(super::templates::render(
             ctx.host,
@@ -46,6 +47,29 @@ impl System {
             &values,
         )?)
     }
+}
+
+/// The systemd units the Debian package ships in `/lib/systemd/system`,
+/// rendered from the same built-in templates `apply` uses, with the default
+/// paths and no establishment yet: `(file name, contents)`.
+pub fn packaged_units() -> anyhow::Result<Vec<(&'static str, String)>> {
+    let mut config = crate::config::Config::default();
+    config.establishment.name.clear();
+    // Built-in templates only: the package is built away from any server.
+    let host = crate::host::RecordingHost::new();
+    let ctx = Context::new(&config, &host);
+    let values = json!({
+        "establishment": config.establishment,
+        "binary": BINARY,
+        "config_path": ctx.config_path,
+    });
+    let backup = |name| super::templates::render(&host, "system", name, &values);
+    Ok(vec![
+        ("preau.service", SYSTEM.unit(&ctx)?),
+        ("preau-firewall.service", super::firewall::FIREWALL.unit(&ctx)?),
+        ("preau-backup.service", backup("preau-backup.service")?),
+        ("preau-backup.timer", backup("preau-backup.timer")?),
+    ])
 }
 
 impl Module for System {
@@ -76,15 +100,10 @@ impl Module for System {
             dir(host, ctx.log_dir(), 0o750, root())?,
         ];
         let unit = file(host, UNIT_PATH, self.unit(ctx)?, 0o644, root())?;
-        if matches!(unit, Some(Change::File { .. })) {
-            changes.push(unit);
-            changes.push(Some(Change::Run {
-                command: Command::new(["systemctl", "daemon-reload"]),
-                why: "the preau.service unit changed".into(),
-                live_only: true,
-            }));
-        } else {
-            changes.push(unit);
+        let unit_changed = matches!(unit, Some(Change::File { .. }));
+        changes.push(unit);
+        if unit_changed {
+            changes.extend(unit_changes(host, "preau.service", None).into_iter().map(Some));
         }
         let hostname = &ctx.config.establishment.hostname;
         let name_file = file(host, "/etc/hostname", format!("{hostname}\n"), 0o644, root())?;
@@ -160,5 +179,48 @@ mod tests {
         assert!(crate::engine::apply(&host, &plan).ok);
         insta::assert_snapshot!(host.text(UNIT_PATH).unwrap());
         assert!(SYSTEM.plan(&ctx).unwrap().is_empty());
+    }
+
+    /// Regression (issue 15): `preau apply` failed on `systemctl
+    /// daemon-reload` wherever systemd is not running.
+    #[test]
+    fn without_systemd_no_reload_is_planned_and_the_plan_says_so() {
+        let host = RecordingHost::new().without_systemd();
+        let config = config();
+        let ctx = Context::new(&config, &host);
+        let changes = SYSTEM.plan(&ctx).unwrap();
+        let summaries: Vec<String> = changes.iter().map(Change::summary).collect();
+        assert!(
+            !summaries.iter().any(|s| s.contains("systemctl")),
+            "{summaries:?}"
+        );
+        assert!(
+            summaries.contains(
+                &"i systemd is not running here: preau.service takes effect at the next boot".to_string()
+            ),
+            "{summaries:?}"
+        );
+        let plan = crate::engine::Plan::of("system", changes);
+        assert!(crate::engine::apply(&host, &plan).ok);
+        assert!(SYSTEM.plan(&ctx).unwrap().is_empty());
+    }
+
+    #[test]
+    fn packaged_units_use_default_paths_and_no_establishment() {
+        let units = packaged_units().unwrap();
+        let (name, daemon) = &units[0];
+        assert_eq!(*name, "preau.service");
+        assert!(daemon.contains("Description=Préau school server\n"), "{daemon}");
+        assert!(daemon.contains("ExecStart=/usr/bin/preau --config /etc/preau/preau.toml serve"));
+        assert!(daemon.contains("ConditionPathExists=/etc/preau/preau.toml"));
+        assert!(daemon.contains("Type=notify") && daemon.contains("WatchdogSec="));
+        assert!(daemon.contains("TimeoutStopSec=11s"));
+        let (name, firewall) = &units[1];
+        assert_eq!(*name, "preau-firewall.service");
+        assert!(firewall.contains("Before=network-pre.target"));
+        assert!(
+            firewall.contains("ConditionPathExists=/var/lib/preau/"),
+            "{firewall}"
+        );
     }
 }
