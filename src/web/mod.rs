@@ -20,6 +20,7 @@
 pub mod assets;
 pub mod audit;
 pub mod authz;
+pub mod cli;
 mod console;
 pub mod csrf;
 pub mod errors;
