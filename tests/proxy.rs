@@ -930,3 +930,139 @@ fn transparent_https_by_sni_in_a_network_namespace() {
     }
     assert!(ok, "log lines for both connections");
 }
+
+/// A proxy over `launch`'s defaults with a real database (exams) and a
+/// directory of the test's choosing.
+async fn world_with(
+    directory: Arc<dyn preau::modules::proxy::directory::Directory>,
+    tweak: impl FnOnce(&mut ProxySettings),
+) -> (World, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    write_lists(&src, &["bad.test"]);
+    lists::install(&src, &dir.path().join("lists")).unwrap();
+    let db = dir.path().join("preau.db");
+    drop(preau::store::Store::open(&db).unwrap());
+    let mut settings = ProxySettings {
+        listen: vec!["127.0.0.1:0".into()],
+        transparent_http: Vec::new(),
+        transparent_https: Vec::new(),
+        local_destinations: true,
+        connect_ports: Vec::new(),
+        ..ProxySettings::default()
+    };
+    tweak(&mut settings);
+    let launch = Launch {
+        settings,
+        lists_dir: dir.path().join("lists"),
+        log_dir: dir.path().join("logs"),
+        db: Some(db.clone()),
+        directory,
+    };
+    let proxy = Proxy::start(launch).await.unwrap();
+    let origin = origin().await;
+    (World { dir, proxy, origin }, db)
+}
+
+/// Regression (issue 9): a database error while reading the exams lifted
+/// whitelist-only mode for every room. The last known exams stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exams_stay_when_the_database_cannot_be_read() {
+    let (w, db) = world_with(Arc::new(MemoryDirectory::new(&[])), |s| {
+        s.sources = vec![preau::modules::proxy::settings::SourceGroup {
+            name: "salle".into(),
+            addresses: vec!["127.0.0.0/8".into()],
+        }];
+    })
+    .await;
+    let mut store = preau::store::Store::open(&db).unwrap();
+    store
+        .write(|tx| {
+            preau::modules::proxy::exams::start(
+                tx,
+                &preau::modules::proxy::policy::Exam {
+                    room: "salle".into(),
+                    until: i64::MAX / 2,
+                    allow: Vec::new(),
+                    by: "test".into(),
+                },
+            )
+        })
+        .unwrap();
+    drop(store);
+    let proxy = format!("http://{}", w.explicit());
+    let url = format!("http://{}/hello", w.origin);
+    // The watcher reads the exams every two seconds.
+    let mut code = String::new();
+    for _ in 0..40 {
+        code = curl(s(&["-x", &proxy, &url])).await.1;
+        if code == "403" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(code, "403", "exam mode is on");
+    // The database becomes unreadable: not a database any more.
+    for f in ["preau.db-wal", "preau.db-shm"] {
+        let _ = std::fs::remove_file(w.dir.path().join(f));
+    }
+    std::fs::write(&db, vec![b'x'; 8192]).unwrap();
+    let errors = || {
+        w.proxy
+            .runtime
+            .exam_errors
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    assert!(
+        support::wait_for(Duration::from_secs(10), || errors() > 0),
+        "the failed read is counted"
+    );
+    let (_, code, _) = curl(s(&["-x", &proxy, &url])).await;
+    assert_eq!(code, "403", "exam mode stays on after a database error");
+}
+
+/// A directory whose database cannot be read.
+struct Unreadable;
+
+impl preau::modules::proxy::directory::Directory for Unreadable {
+    fn authenticate(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<
+        Option<preau::modules::proxy::directory::User>,
+        preau::modules::proxy::directory::DirectoryError,
+    > {
+        Err(preau::modules::proxy::directory::DirectoryError(
+            "disk I/O error".into(),
+        ))
+    }
+    fn groups_of(&self, _: &str) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Regression (issue 9): a database error during proxy authentication
+/// looked like an unknown user (407, nothing logged). It is a 503,
+/// logged and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authentication_database_error_is_a_503_and_counted() {
+    let (w, _) = world_with(Arc::new(Unreadable), |s| s.authentication = AuthMode::Required).await;
+    let proxy = format!("http://{}", w.explicit());
+    let url = format!("http://{}/hello", w.origin);
+    let (_, code, body) = curl(s(&["-x", &proxy, "-U", "lea:s3cret", &url])).await;
+    assert_eq!(code, "503", "{body}");
+    assert!(body.contains("annuaire indisponible"), "{body}");
+    assert_eq!(
+        w.proxy
+            .runtime
+            .auth_errors
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    let e = w.wait_log(|e| e.status == 503);
+    assert_eq!(e[0].user, "lea");
+    // Without credentials there is nothing to check: still a 407.
+    let (_, code, _) = curl(s(&["-x", &proxy, &url])).await;
+    assert_eq!(code, "407");
+}

@@ -206,7 +206,11 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
             };
             let user = a.user.as_ref().map(|login| {
                 let groups = if a.group.is_empty() {
-                    StoreDirectory::new(env.db_path(&config)).groups_of(login)
+                    StoreDirectory::with_roles(
+                        env.db_path(&config),
+                        super::directory::RoleGroups::of(&config.accounts),
+                    )
+                    .groups_of(login)
                 } else {
                     a.group.clone()
                 };

@@ -84,7 +84,10 @@ impl Launch {
             lists_dir: host.real_path(&super::lists_dir(config)),
             log_dir: host.real_path(&super::log_dir(config)),
             db: Some(db.clone()),
-            directory: Arc::new(super::directory::StoreDirectory::new(db)),
+            directory: Arc::new(super::directory::StoreDirectory::with_roles(
+                db,
+                super::directory::RoleGroups::of(&config.accounts),
+            )),
         }
     }
 }
@@ -107,6 +110,11 @@ pub struct Runtime {
     /// Requests and tunnels handled, for tests and metrics.
     pub handled: AtomicU64,
     pub list_reloads: AtomicU64,
+    /// Logins that could not be checked because the directory could not
+    /// be read (answered 503), for `/metrics`.
+    pub auth_errors: AtomicU64,
+    /// Exam reads that failed (the last known exams stayed), for `/metrics`.
+    pub exam_errors: AtomicU64,
 }
 
 impl Runtime {
@@ -189,7 +197,7 @@ impl Proxy {
             ArcDirectory(launch.directory.clone()),
             seconds(s.auth_cache_seconds),
         ));
-        let mut http = HttpConnector::new();
+        let mut http = HttpConnector::new_with_resolver(Resolver);
         http.set_connect_timeout(Some(seconds(s.connect_timeout_seconds)));
         http.set_nodelay(true);
         let connector = Connector {
@@ -203,9 +211,14 @@ impl Proxy {
             .pool_max_idle_per_host(256)
             .set_host(false)
             .build(connector);
-        let exams = match &launch.db {
-            Some(db) => read_exams(db.clone()).await,
-            None => Vec::new(),
+        // At start nothing is known yet: an unreadable database is logged
+        // and read again by the watcher every two seconds.
+        let (exams, exam_error) = match &launch.db {
+            Some(db) => match read_exams(db.clone()).await {
+                Ok(e) => (e, None),
+                Err(e) => (Vec::new(), Some(e)),
+            },
+            None => (Vec::new(), None),
         };
         let runtime = Arc::new(Runtime {
             current: ArcSwap::from_pointee(Current {
@@ -220,7 +233,12 @@ impl Proxy {
             open: AtomicUsize::new(0),
             handled: AtomicU64::new(0),
             list_reloads: AtomicU64::new(0),
+            auth_errors: AtomicU64::new(0),
+            exam_errors: AtomicU64::new(0),
         });
+        if let Some(e) = exam_error {
+            take_exams(&runtime, Err(e));
+        }
         let mut addresses = Vec::new();
         let mut tasks = Vec::new();
         for (mode, l) in listeners {
@@ -259,28 +277,50 @@ impl Proxy {
 struct ArcDirectory(Arc<dyn Directory>);
 
 impl Directory for ArcDirectory {
-    fn verify(&self, login: &str, password: &str) -> Option<User> {
-        self.0.verify(login, password)
+    fn authenticate(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> Result<Option<User>, super::directory::DirectoryError> {
+        self.0.authenticate(login, password)
     }
     fn groups_of(&self, login: &str) -> Vec<String> {
         self.0.groups_of(login)
     }
 }
 
-async fn read_exams(db: PathBuf) -> Vec<Exam> {
+/// The exams active now. A missing database holds none; a database that
+/// cannot be read is an error, for the caller to keep what it knew.
+async fn read_exams(db: PathBuf) -> Result<Vec<Exam>, String> {
     tokio::task::spawn_blocking(move || {
         if !db.exists() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
-        let Ok(conn) = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        else {
-            return Vec::new();
-        };
-        let _ = conn.busy_timeout(Duration::from_secs(2));
-        super::exams::active(&conn, Clock::now().unix).unwrap_or_default()
+        let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| e.to_string())?;
+        conn.busy_timeout(Duration::from_secs(2))
+            .map_err(|e| e.to_string())?;
+        super::exams::active(&conn, Clock::now().unix).map_err(|e| e.to_string())
     })
     .await
-    .unwrap_or_default()
+    .map_err(|e| e.to_string())?
+}
+
+/// Takes in what a read of the exams gave. Exam mode fails closed: on an
+/// error the last known exams stay (a room in whitelist-only mode stays
+/// so), the error is logged and counted.
+fn take_exams(rt: &Runtime, read: Result<Vec<Exam>, String>) {
+    match read {
+        Ok(exams) => {
+            if **rt.exams.load() != exams {
+                rt.exams.store(Arc::new(exams));
+            }
+        }
+        Err(e) => {
+            rt.exam_errors.fetch_add(1, Ordering::Relaxed);
+            log::error!(error = e.as_str(), kept = rt.exams.load().len(); "cannot read the exams: keeping the last known ones");
+        }
+    }
 }
 
 /// Every two seconds: reload the lists when their stamp changed, re-read
@@ -306,10 +346,7 @@ async fn watch(rt: Arc<Runtime>, lists_dir: PathBuf, db: Option<PathBuf>) {
             }
         }
         if let Some(db) = &db {
-            let exams = read_exams(db.clone()).await;
-            if **rt.exams.load() != exams {
-                rt.exams.store(Arc::new(exams));
-            }
+            take_exams(&rt, read_exams(db.clone()).await);
         }
     }
 }
@@ -615,10 +652,27 @@ async fn handle(
         if let Some((login, password)) = basic_credentials(req.headers()) {
             let dir = rt.directory.clone();
             let l = login.clone();
-            user = tokio::task::spawn_blocking(move || dir.verify(&l, &password))
-                .await
-                .ok()
-                .flatten();
+            match tokio::task::spawn_blocking(move || dir.authenticate(&l, &password)).await {
+                Ok(Ok(found)) => user = found,
+                // The directory cannot say: not an unknown user (407), a
+                // service that is unavailable for now.
+                outcome => {
+                    let why = match outcome {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => "the verification task failed".to_string(),
+                    };
+                    rt.auth_errors.fetch_add(1, Ordering::Relaxed);
+                    log::error!(login = login.as_str(), error = why.as_str(); "proxy authentication unavailable");
+                    entry.user = login;
+                    entry.status = 503;
+                    entry.decision = "error".into();
+                    rt.logger.log(entry);
+                    return text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Identification impossible pour le moment (annuaire indisponible). Réessayez dans un instant.",
+                    );
+                }
+            }
             if user.is_none() {
                 entry.user = login;
             }
@@ -813,8 +867,8 @@ async fn handle(
             );
         }
         Ok(Err(e)) => {
-            let timed_out = format!("{e:?}").contains("Timeout") || format!("{e:?}").contains("TimedOut");
-            let code = if timed_out {
+            let cause = Upstream::of(&e);
+            let code = if cause == Upstream::Timeout {
                 StatusCode::GATEWAY_TIMEOUT
             } else {
                 StatusCode::BAD_GATEWAY
@@ -823,7 +877,7 @@ async fn handle(
             log::debug!(host = host.as_str(), error = format!("{e:?}").as_str(); "origin request failed");
             return text(
                 code,
-                &format!("Impossible de joindre le serveur {host} : {}.", cause_fr(&e)),
+                &format!("Impossible de joindre le serveur {host} : {}.", cause.fr()),
             );
         }
         Ok(Ok(r)) => r,
@@ -854,16 +908,84 @@ async fn handle(
     )
 }
 
-fn cause_fr(e: &hyper_util::client::legacy::Error) -> &'static str {
-    let s = format!("{e:?}");
-    if s.contains("dns error") || s.contains("failed to lookup") {
-        "nom inconnu"
-    } else if s.contains("ConnectionRefused") || s.contains("Connection refused") {
-        "connexion refusée"
-    } else if e.is_connect() {
-        "connexion impossible"
-    } else {
-        "réponse invalide"
+/// Why an origin could not be reached, read from the error's types
+/// (its chain of sources), never from its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Upstream {
+    Timeout,
+    UnknownName,
+    Refused,
+    Unreachable,
+    BadResponse,
+}
+
+impl Upstream {
+    fn of(e: &hyper_util::client::legacy::Error) -> Upstream {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(c) = cause {
+            if c.downcast_ref::<NameError>().is_some() {
+                return Upstream::UnknownName;
+            }
+            if let Some(io) = c.downcast_ref::<std::io::Error>() {
+                match io.kind() {
+                    std::io::ErrorKind::TimedOut => return Upstream::Timeout,
+                    std::io::ErrorKind::ConnectionRefused => return Upstream::Refused,
+                    _ => {}
+                }
+            }
+            cause = c.source();
+        }
+        if e.is_connect() {
+            Upstream::Unreachable
+        } else {
+            Upstream::BadResponse
+        }
+    }
+
+    fn fr(self) -> &'static str {
+        match self {
+            Upstream::Timeout => "délai dépassé",
+            Upstream::UnknownName => "nom inconnu",
+            Upstream::Refused => "connexion refusée",
+            Upstream::Unreachable => "connexion impossible",
+            Upstream::BadResponse => "réponse invalide",
+        }
+    }
+}
+
+/// A name that did not resolve (its own type, so that [`Upstream::of`]
+/// tells it from other failures).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot resolve {name}: {cause}")]
+struct NameError {
+    name: String,
+    cause: std::io::Error,
+}
+
+/// The origin connector's resolver: the system's, with [`NameError`]s.
+#[derive(Debug, Clone, Copy)]
+struct Resolver;
+
+impl tower::Service<hyper_util::client::legacy::connect::dns::Name> for Resolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = NameError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, NameError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), NameError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: hyper_util::client::legacy::connect::dns::Name) -> Self::Future {
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let found = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map(|addrs| addrs.collect::<Vec<_>>());
+            match found {
+                Ok(addrs) => Ok(addrs.into_iter()),
+                Err(cause) => Err(NameError { name: host, cause }),
+            }
+        })
     }
 }
 
@@ -1269,7 +1391,7 @@ async fn transparent_tls(rt: Arc<Runtime>, mut tcp: TcpStream, peer: SocketAddr)
 /// proxy (then requests keep their absolute form).
 #[derive(Clone)]
 struct Connector {
-    http: HttpConnector,
+    http: HttpConnector<Resolver>,
     parent: Option<(String, u16)>,
     timeout: Duration,
 }
@@ -1356,6 +1478,37 @@ impl tower::Service<Uri> for Connector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Origin failures are told apart by the types in the error's chain
+    /// (issue 9: it was the text of their Debug form).
+    #[tokio::test]
+    async fn origin_failures_are_classified_by_type() {
+        let mut http = HttpConnector::new_with_resolver(Resolver);
+        http.set_connect_timeout(Some(Duration::from_secs(2)));
+        let connector = Connector {
+            http,
+            parent: None,
+            timeout: Duration::from_secs(2),
+        };
+        let client: Client<Connector, Body> = Client::builder(TokioExecutor::new()).build(connector);
+        let get = |url: String| Request::get(url).body(empty()).unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = client
+            .request(get(format!("http://127.0.0.1:{closed}/")))
+            .await
+            .unwrap_err();
+        assert_eq!(Upstream::of(&e), Upstream::Refused, "{e:?}");
+        let e = client
+            .request(get("http://nonexistent.invalid/".into()))
+            .await
+            .unwrap_err();
+        assert_eq!(Upstream::of(&e), Upstream::UnknownName, "{e:?}");
+        assert_eq!(Upstream::UnknownName.fr(), "nom inconnu");
+    }
 
     #[test]
     fn authorities() {
