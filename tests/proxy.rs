@@ -195,6 +195,7 @@ async fn world(tweak: impl FnOnce(&mut ProxySettings)) -> World {
     tweak(&mut settings);
     let launch = Launch {
         settings,
+        zones: Vec::new(),
         lists_dir: dir.path().join("lists"),
         log_dir: dir.path().join("logs"),
         db: None,

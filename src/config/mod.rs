@@ -259,6 +259,26 @@ enabled = ["nonesuch"]
     }
 
     #[test]
+    fn proxy_policies_may_name_firewall_zones_with_subnets() {
+        let zones = "[firewall]\npreset = \"3-zones\"\n[[firewall.zones]]\nname = \"teaching\"\nsubnets = [\"10.1.0.0/16\"]\n";
+        let text = format!(
+            "{GOOD}\n[modules]\nenabled = [\"firewall\", \"proxy\"]\n{zones}[proxy]\ntransparent_http = [\"0.0.0.0:3129\"]\ntransparent_https = [\"0.0.0.0:3130\"]\n[[proxy.policies]]\nname = \"p\"\nsources = [\"teaching\"]\n"
+        );
+        parse(&text, "f").unwrap_or_else(|e| panic!("{e}"));
+        // A zone without subnets cannot be recognised by address.
+        let text = text.replace("sources = [\"teaching\"]", "sources = [\"outside\"]");
+        let errs = parse(&text, "f").unwrap_err().0;
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].path, "proxy.policies[0].sources[0]");
+        assert!(
+            errs[0]
+                .message
+                .contains("firewall zone \"outside\" has no subnets"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
     fn out_of_range() {
         let text = format!("{GOOD}\n[server]\nshutdown_grace_seconds = 99\n");
         let errs = parse(&text, "f").unwrap_err().0;

@@ -190,7 +190,8 @@ async fn serve(options: Options) -> anyhow::Result<()> {
             _ = hup.recv() => {
                 reload(&shared, &acceptor);
                 if let Some(p) = &proxy {
-                    p.set_settings(&shared.config().proxy);
+                    let config = shared.config();
+                    p.set_settings(&config.proxy, &crate::modules::proxy::zone_sources(&config));
                 }
             }
         }

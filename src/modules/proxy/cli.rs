@@ -222,7 +222,7 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
             let source = a.ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
             let index = load_index(env, &config)?;
             let exams = active_exams(env, &config, now.unix);
-            let policies = Policies::new(&config.proxy);
+            let policies = Policies::new(&config.proxy, &super::zone_sources(&config));
             let req = Request {
                 host: &host,
                 path: path.as_deref(),
@@ -301,7 +301,7 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         ProxyCommand::Exam(a) => {
-            let policies = Policies::new(&config.proxy);
+            let policies = Policies::new(&config.proxy, &super::zone_sources(&config));
             if !policies.has_source(&a.room) {
                 bail!(
                     "no room \"{}\" in [proxy] sources\n    help: declare it as [[proxy.sources]] name = \"{}\" with its addresses",

@@ -335,10 +335,17 @@ pub struct Policies {
 }
 
 impl Policies {
-    pub fn new(s: &ProxySettings) -> Policies {
+    /// Compiles the settings; `zones` are the firewall zones policies and
+    /// exams may name as sources ([`super::zone_sources`]).
+    pub fn new(s: &ProxySettings, zones: &[super::settings::SourceGroup]) -> Policies {
         let sources: Vec<(String, Vec<Cidr>)> = s
             .sources
             .iter()
+            .chain(
+                zones
+                    .iter()
+                    .filter(|z| !s.sources.iter().any(|g| g.name == z.name)),
+            )
             .map(|g| {
                 (
                     g.name.clone(),
@@ -543,7 +550,41 @@ mod tests {
             source: ip.parse().unwrap(),
             user,
         };
-        decide(&req, now, &Policies::new(&settings()), exams, &index())
+        decide(&req, now, &Policies::new(&settings(), &[]), exams, &index())
+    }
+
+    /// Regression (issue 15): sources could only be address lists, not the
+    /// firewall's zones.
+    #[test]
+    fn a_policy_may_name_a_firewall_zone() {
+        let mut s = settings();
+        s.policies.insert(
+            0,
+            Policy {
+                name: "administration".into(),
+                sources: vec!["admin".into()],
+                block: vec![],
+                ..Policy::default()
+            },
+        );
+        let zones = vec![SourceGroup {
+            name: "admin".into(),
+            addresses: vec!["10.2.0.0/16".into()],
+        }];
+        let policies = Policies::new(&s, &zones);
+        let req = |ip: &str| Request {
+            host: "social.test",
+            path: Some("/"),
+            method: "GET",
+            source: ip.parse().unwrap(),
+            user: None,
+        };
+        let now = monday(10, 0);
+        let from_admin = decide(&req("10.2.3.4"), &now, &policies, &[], &index());
+        assert_eq!(from_admin.policy, "administration");
+        let elsewhere = decide(&req("10.1.3.4"), &now, &policies, &[], &index());
+        assert_ne!(elsewhere.policy, "administration");
+        assert!(policies.has_source("admin") && policies.in_source("admin", "10.2.0.9".parse().unwrap()));
     }
 
     fn eleve() -> User {

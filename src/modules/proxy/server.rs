@@ -66,6 +66,8 @@ pub enum Mode {
 /// What the proxy needs to start.
 pub struct Launch {
     pub settings: ProxySettings,
+    /// Firewall zones policies may name ([`super::zone_sources`]).
+    pub zones: Vec<super::settings::SourceGroup>,
     /// Real path of the installed lists.
     pub lists_dir: PathBuf,
     /// Real path of the connection logs directory.
@@ -81,6 +83,7 @@ impl Launch {
         let (host, config, db) = (ctx.host, ctx.config, ctx.db.clone());
         Launch {
             settings: config.proxy.clone(),
+            zones: super::zone_sources(config),
             lists_dir: host.real_path(&super::lists_dir(config)),
             log_dir: host.real_path(&super::log_dir(config)),
             db: Some(db.clone()),
@@ -222,7 +225,7 @@ impl Proxy {
         };
         let runtime = Arc::new(Runtime {
             current: ArcSwap::from_pointee(Current {
-                policies: Policies::new(s),
+                policies: Policies::new(s, &launch.zones),
                 settings: s.clone(),
             }),
             index: ArcSwap::from_pointee(index),
@@ -266,9 +269,9 @@ impl Proxy {
 
     /// New settings (SIGHUP): policies, limits and timeouts apply to new
     /// requests; listeners and the parent proxy stay until a restart.
-    pub fn set_settings(&self, settings: &ProxySettings) {
+    pub fn set_settings(&self, settings: &ProxySettings, zones: &[super::settings::SourceGroup]) {
         self.runtime.current.store(Arc::new(Current {
-            policies: Policies::new(settings),
+            policies: Policies::new(settings, zones),
             settings: settings.clone(),
         }));
     }
