@@ -959,6 +959,7 @@ async fn world_with(
         log_dir: dir.path().join("logs"),
         db: Some(db.clone()),
         directory,
+        zones: Vec::new(),
     };
     let proxy = Proxy::start(launch).await.unwrap();
     let origin = origin().await;
