@@ -1068,3 +1068,31 @@ async fn authentication_database_error_is_a_503_and_counted() {
     let (_, code, _) = curl(s(&["-x", &proxy, &url])).await;
     assert_eq!(code, "407");
 }
+
+/// Regression (issue 9): the loopback check lived in the HTTP handler
+/// only, so the transparent TLS path spliced to a loopback destination
+/// whatever `local_destinations` said. It is the policy's now, for every
+/// path, and `preau proxy check` explains it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transparent_tls_refuses_a_loopback_destination() {
+    let (w, _) = world_with(Arc::new(MemoryDirectory::new(&[])), |s| {
+        s.transparent_https = vec!["127.0.0.1:0".into()];
+        s.local_destinations = false;
+    })
+    .await;
+    let tls = w.proxy.address(Mode::TransparentHttps).unwrap();
+    let reply = raw_async(tls, client_hello("localhost"), Duration::from_secs(3)).await;
+    assert!(reply.as_bytes().starts_with(&[0x15]), "a TLS alert: {reply:?}");
+    let e = w.wait_log(|e| e.mode == "https" && e.host == "localhost");
+    assert_eq!((e[0].status, e[0].decision.as_str()), (403, "deny"), "{e:?}");
+    assert_eq!(e[0].policy, "réglages du proxy");
+    let root = support::TempRoot::new();
+    assert!(root.run(&["init", "--modules", "proxy"]).status.success());
+    let out = root.run(&["proxy", "check", "https://127.0.0.1/"]);
+    assert_eq!(out.status.code(), Some(1), "{}", support::show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("destination locale interdite"),
+        "{}",
+        support::show(&out)
+    );
+}

@@ -49,16 +49,6 @@ pub(super) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)>
     Some((l.to_string(), p.to_string()))
 }
 
-/// Whether a destination names the loopback (as written).
-pub(super) fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| {
-            let ip = ip.to_canonical();
-            ip.is_loopback() || ip.is_unspecified()
-        })
-}
-
 /// Splits "host:port" (with [v6] support) with a default port.
 pub(super) fn host_port(authority: &str, default: u16) -> Option<(String, u16)> {
     let (h, p) = if let Some(rest) = authority.strip_prefix('[') {
@@ -159,25 +149,211 @@ pub(super) fn user_label(user: &Option<User>) -> String {
     user.as_ref().map(|u| u.login.clone()).unwrap_or_default()
 }
 
-pub(super) fn decide(
-    rt: &Runtime,
-    host: &str,
-    path: Option<&str>,
-    method: &str,
-    source: IpAddr,
-    user: Option<&User>,
-) -> Decision {
+/// What is asked of the policy for one request or connection.
+pub(super) struct Asked<'a> {
+    pub(super) host: &'a str,
+    pub(super) port: u16,
+    pub(super) path: Option<&'a str>,
+    pub(super) method: &'a str,
+    pub(super) source: IpAddr,
+    pub(super) user: Option<&'a User>,
+    pub(super) tunnel: bool,
+}
+
+/// The policy's decision with the snapshot of settings, lists and exams
+/// of this moment.
+pub(super) fn decide(rt: &Runtime, a: &Asked<'_>) -> Decision {
     let current = rt.current.load();
     let index = rt.index.load();
     let exams = rt.exams.load();
     let req = PolicyRequest {
-        host,
-        path,
-        method,
-        source,
-        user,
+        host: a.host,
+        path: a.path,
+        method: a.method,
+        source: a.source,
+        user: a.user,
+        port: a.port,
+        tunnel: a.tunnel,
     };
     policy::decide(&req, &Clock::now(), &current.policies, &exams, &index)
+}
+
+/// How a refusal answers.
+pub(super) enum Answer {
+    Text(String),
+    /// The French block page.
+    Page(String),
+    /// 407 with the Basic challenge.
+    Challenge,
+}
+
+/// A request refused before it reached an origin: one status, the
+/// decision its log entry records, one answer. Every refusal goes through
+/// [`Refusal::respond`] (or [`Refusal::log`] on the TLS path), so none is
+/// logged without a decision.
+pub(super) struct Refusal {
+    pub(super) status: StatusCode,
+    /// "error" (the request could not be served), "deny" (the policy
+    /// refused) or "auth" (who is asking is unknown).
+    pub(super) decision: &'static str,
+    pub(super) answer: Answer,
+}
+
+impl Refusal {
+    pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            decision: "error",
+            answer: Answer::Text(message.into()),
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Refusal {
+        Refusal::error(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// Records the refusal in `entry` and logs it.
+    pub(super) fn log(&self, rt: &Runtime, mut entry: Entry) {
+        entry.status = self.status.as_u16();
+        entry.decision = self.decision.into();
+        rt.logger.log(entry);
+    }
+
+    /// Logs the refusal and answers it.
+    pub(super) fn respond(self, rt: &Runtime, entry: Entry) -> Response<Body> {
+        self.log(rt, entry);
+        match self.answer {
+            Answer::Text(message) => text(self.status, &message),
+            Answer::Page(page) => {
+                let mut r = Response::new(full(page));
+                *r.status_mut() = self.status;
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                );
+                r.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                r
+            }
+            Answer::Challenge => {
+                let mut r = text(
+                    StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+                    "Identification requise pour utiliser le proxy.",
+                );
+                r.headers_mut().insert(
+                    header::PROXY_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"Proxy Preau\", charset=\"UTF-8\""),
+                );
+                r
+            }
+        }
+    }
+}
+
+/// Phase 1, who: proxy authentication (explicit proxy only). A login
+/// that fails is noted in `entry` for the log.
+async fn authenticate(
+    rt: &Runtime,
+    settings: &ProxySettings,
+    mode: Mode,
+    headers: &HeaderMap,
+    entry: &mut Entry,
+) -> Result<Option<User>, Refusal> {
+    if mode != Mode::Explicit || settings.authentication == AuthMode::Off {
+        return Ok(None);
+    }
+    let mut user = None;
+    if let Some((login, password)) = basic_credentials(headers) {
+        let dir = rt.directory.clone();
+        let l = login.clone();
+        match tokio::task::spawn_blocking(move || dir.authenticate(&l, &password)).await {
+            Ok(Ok(found)) => user = found,
+            // The directory cannot say: not an unknown user (407), a
+            // service that is unavailable for now.
+            outcome => {
+                let why = match outcome {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "the verification task failed".to_string(),
+                };
+                rt.auth_errors.fetch_add(1, Ordering::Relaxed);
+                log::error!(login = login.as_str(), error = why.as_str(); "proxy authentication unavailable");
+                entry.user = login;
+                return Err(Refusal::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Identification impossible pour le moment (annuaire indisponible). Réessayez dans un instant.",
+                ));
+            }
+        }
+        if user.is_none() {
+            entry.user = login;
+        }
+    }
+    if user.is_none() && (settings.authentication == AuthMode::Required || !entry.user.is_empty()) {
+        return Err(Refusal {
+            status: StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+            decision: "auth",
+            answer: Answer::Challenge,
+        });
+    }
+    Ok(user)
+}
+
+/// Phase 2, where to: host and port of the request.
+fn target(req: &Request<Incoming>, mode: Mode) -> Result<(String, u16), Refusal> {
+    let found = if req.method() == Method::CONNECT {
+        req.uri().authority().and_then(|a| host_port(a.as_str(), 443))
+    } else if req.uri().scheme().is_some() {
+        if req.uri().scheme_str() != Some("http") {
+            return Err(Refusal::bad_request(
+                "Seules les adresses http:// passent en clair par le proxy ; https passe par CONNECT.",
+            ));
+        }
+        req.uri().authority().and_then(|a| host_port(a.as_str(), 80))
+    } else if mode == Mode::TransparentHttp {
+        req.headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| host_port(h, 80))
+    } else {
+        None
+    };
+    found.ok_or_else(|| {
+        Refusal::bad_request(
+            "Requête invalide : destination absente ou incorrecte. Configurez ce serveur comme proxy HTTP du navigateur.",
+        )
+    })
+}
+
+/// Phase 3, admit: what no policy could allow. A transparent request
+/// addressed to the proxy itself would loop.
+fn admit(mode: Mode, local: Option<SocketAddr>, host: &str, port: u16) -> Result<(), Refusal> {
+    if mode == Mode::TransparentHttp
+        && let (Some(local), Ok(ip)) = (local, host.parse::<IpAddr>())
+        && ip.to_canonical() == local.ip().to_canonical()
+        && port == local.port()
+    {
+        return Err(Refusal::bad_request("Requête adressée au proxy lui-même."));
+    }
+    Ok(())
+}
+
+/// Phase 4, the policy's refusal: the block page, or one line for a
+/// tunnel (a browser shows no page for a refused CONNECT).
+fn denied(d: &Decision, host: &str, path: Option<&str>, tunnel: bool, settings: &ProxySettings) -> Refusal {
+    let answer = if tunnel {
+        Answer::Text(format!(
+            "Accès à {host} bloqué : {}. Pour le débloquer, demandez à {}.",
+            d.explain(),
+            settings.contact
+        ))
+    } else {
+        Answer::Page(block_page(host, path.unwrap_or(""), d, &settings.contact))
+    };
+    Refusal {
+        status: StatusCode::FORBIDDEN,
+        decision: "deny",
+        answer,
+    }
 }
 
 pub(super) async fn handle(
@@ -185,7 +361,7 @@ pub(super) async fn handle(
     peer: SocketAddr,
     local: Option<SocketAddr>,
     mode: Mode,
-    mut req: Request<Incoming>,
+    req: Request<Incoming>,
 ) -> Response<Body> {
     rt.handled.fetch_add(1, Ordering::Relaxed);
     let current = rt.current.load_full();
@@ -201,172 +377,70 @@ pub(super) async fn handle(
         .into(),
         ..Entry::default()
     };
-    // Who: proxy authentication (explicit proxy only).
-    let mut user = None;
-    if mode == Mode::Explicit && settings.authentication != AuthMode::Off {
-        if let Some((login, password)) = basic_credentials(req.headers()) {
-            let dir = rt.directory.clone();
-            let l = login.clone();
-            match tokio::task::spawn_blocking(move || dir.authenticate(&l, &password)).await {
-                Ok(Ok(found)) => user = found,
-                // The directory cannot say: not an unknown user (407), a
-                // service that is unavailable for now.
-                outcome => {
-                    let why = match outcome {
-                        Ok(Err(e)) => e.to_string(),
-                        _ => "the verification task failed".to_string(),
-                    };
-                    rt.auth_errors.fetch_add(1, Ordering::Relaxed);
-                    log::error!(login = login.as_str(), error = why.as_str(); "proxy authentication unavailable");
-                    entry.user = login;
-                    entry.status = 503;
-                    entry.decision = "error".into();
-                    rt.logger.log(entry);
-                    return text(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "Identification impossible pour le moment (annuaire indisponible). Réessayez dans un instant.",
-                    );
-                }
-            }
-            if user.is_none() {
-                entry.user = login;
-            }
-        }
-        if user.is_none() && (settings.authentication == AuthMode::Required || !entry.user.is_empty()) {
-            entry.status = 407;
-            entry.decision = "auth".into();
-            rt.logger.log(entry);
-            let mut r = text(
-                StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-                "Identification requise pour utiliser le proxy.",
-            );
-            r.headers_mut().insert(
-                header::PROXY_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"Proxy Preau\", charset=\"UTF-8\""),
-            );
-            return r;
-        }
-    }
+    let user = match authenticate(&rt, settings, mode, req.headers(), &mut entry).await {
+        Ok(u) => u,
+        Err(r) => return r.respond(&rt, entry),
+    };
     entry.user = user_label(&user);
-
-    // Where to.
+    let (host, port) = match target(&req, mode) {
+        Ok(t) => t,
+        Err(r) => return r.respond(&rt, entry),
+    };
     let is_connect = req.method() == Method::CONNECT;
-    let target = if is_connect {
-        req.uri().authority().and_then(|a| host_port(a.as_str(), 443))
-    } else if req.uri().scheme().is_some() {
-        if req.uri().scheme_str() != Some("http") {
-            entry.status = 400;
-            entry.decision = "error".into();
-            rt.logger.log(entry);
-            return text(
-                StatusCode::BAD_REQUEST,
-                "Seules les adresses http:// passent en clair par le proxy ; https passe par CONNECT.",
-            );
-        }
-        req.uri().authority().and_then(|a| host_port(a.as_str(), 80))
-    } else if mode == Mode::TransparentHttp {
-        req.headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| host_port(h, 80))
+    entry.host = if port == 80 || port == 443 {
+        host.clone()
     } else {
-        None
+        format!("{host}:{port}")
     };
-    let Some((host, port)) = target else {
-        entry.status = 400;
-        entry.decision = "error".into();
-        rt.logger.log(entry);
-        return text(
-            StatusCode::BAD_REQUEST,
-            "Requête invalide : destination absente ou incorrecte. Configurez ce serveur comme proxy HTTP du navigateur.",
-        );
-    };
-    // A transparent request addressed to the proxy itself would loop.
-    if mode == Mode::TransparentHttp
-        && let (Some(local), Ok(ip)) = (local, host.parse::<IpAddr>())
-        && ip == local.ip()
-        && port == local.port()
-    {
-        entry.status = 400;
-        rt.logger.log(entry);
-        return text(StatusCode::BAD_REQUEST, "Requête adressée au proxy lui-même.");
-    }
-    // Loopback destinations and unusual CONNECT ports.
-    let refused = if !settings.local_destinations && is_loopback(&host) {
-        Some("destination locale interdite")
-    } else if is_connect && !settings.connect_ports.is_empty() && !settings.connect_ports.contains(&port) {
-        Some("port interdit pour un tunnel")
-    } else {
-        None
-    };
-    if let Some(why) = refused {
-        entry.host = format!("{host}:{port}");
-        entry.status = 403;
-        entry.decision = "deny".into();
-        rt.logger.log(entry);
-        return text(
-            StatusCode::FORBIDDEN,
-            &format!("Accès à {host}:{port} refusé : {why}."),
-        );
+    if let Err(r) = admit(mode, local, &host, port) {
+        return r.respond(&rt, entry);
     }
     let path = (!is_connect).then(|| {
         req.uri()
             .path_and_query()
             .map_or("/".to_string(), |p| p.as_str().to_string())
     });
-    entry.host = if port == 80 || port == 443 {
-        host.clone()
-    } else {
-        format!("{host}:{port}")
-    };
     entry.path = path.clone().unwrap_or_default();
-
-    // Decide.
     let d = decide(
         &rt,
-        &host,
-        path.as_deref(),
-        req.method().as_str(),
-        peer.ip(),
-        user.as_ref(),
+        &Asked {
+            host: &host,
+            port,
+            path: path.as_deref(),
+            method: req.method().as_str(),
+            source: peer.ip(),
+            user: user.as_ref(),
+            tunnel: is_connect,
+        },
     );
     entry.policy = d.policy.clone();
     entry.category = d.category().unwrap_or_default().to_string();
     if !d.allow {
-        entry.status = 403;
-        entry.decision = "deny".into();
-        rt.logger.log(entry);
-        if is_connect {
-            return text(
-                StatusCode::FORBIDDEN,
-                &format!(
-                    "Accès à {host} bloqué : {}. Pour le débloquer, demandez à {}.",
-                    d.explain(),
-                    settings.contact
-                ),
-            );
+        if d.policy == policy::SETTINGS {
+            entry.host = format!("{host}:{port}");
         }
-        let mut r = Response::new(full(block_page(
-            &host,
-            path.as_deref().unwrap_or(""),
-            &d,
-            &settings.contact,
-        )));
-        *r.status_mut() = StatusCode::FORBIDDEN;
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        r.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        return r;
+        return denied(&d, &host, path.as_deref(), is_connect, settings).respond(&rt, entry);
     }
-    entry.decision = "allow".into();
-
     if is_connect {
+        entry.decision = "allow".into();
         return connect_tunnel(rt, req, entry, host, port, settings).await;
     }
+    forward(rt, req, entry, mode, host, port, path, settings).await
+}
 
+/// Phase 5, respond: forwards a plain HTTP request the policy allowed
+/// and streams the answer back (upgrades spliced).
+#[allow(clippy::too_many_arguments)]
+async fn forward(
+    rt: Arc<Runtime>,
+    mut req: Request<Incoming>,
+    mut entry: Entry,
+    mode: Mode,
+    host: String,
+    port: u16,
+    path: Option<String>,
+    settings: &ProxySettings,
+) -> Response<Body> {
     // Forward plain HTTP.
     let upgrade = wants_upgrade(req.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
@@ -387,12 +461,9 @@ pub(super) async fn handle(
     let uri = format!("http://{}{}", entry.host, path.as_deref().unwrap_or("/"));
     parts.uri = match uri.parse::<Uri>() {
         Ok(u) => u,
-        Err(_) => {
-            entry.status = 400;
-            rt.logger.log(entry);
-            return text(StatusCode::BAD_REQUEST, "Adresse invalide.");
-        }
+        Err(_) => return Refusal::bad_request("Adresse invalide.").respond(&rt, entry),
     };
+    entry.decision = "allow".into();
     parts.version = hyper::Version::HTTP_11;
     let up = Arc::new(AtomicU64::new(0));
     let down = Arc::new(AtomicU64::new(0));

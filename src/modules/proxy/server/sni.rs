@@ -112,6 +112,25 @@ pub(super) fn original_destination(tcp: &TcpStream) -> Option<SocketAddr> {
 /// A fatal TLS alert, access_denied: the browser shows a clean error.
 pub(super) const TLS_ACCESS_DENIED: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 49];
 
+/// Refuses a transparent TLS connection: logged like every refusal
+/// ([`Refusal::log`]), answered with a TLS `access_denied` alert.
+async fn refuse_tls(
+    rt: &Runtime,
+    tcp: &mut TcpStream,
+    entry: Entry,
+    status: StatusCode,
+    decision: &'static str,
+) {
+    Refusal {
+        status,
+        decision,
+        answer: Answer::Text(String::new()),
+    }
+    .log(rt, entry);
+    let _ = tcp.write_all(&TLS_ACCESS_DENIED).await;
+    let _ = tcp.shutdown().await;
+}
+
 pub(super) async fn transparent_tls(rt: Arc<Runtime>, mut tcp: TcpStream, peer: SocketAddr) {
     let current = rt.current.load_full();
     let settings = &current.settings;
@@ -140,42 +159,49 @@ pub(super) async fn transparent_tls(rt: Arc<Runtime>, mut tcp: TcpStream, peer: 
         Hello::Complete(sni) => sni,
         Hello::Partial | Hello::Invalid => {
             // Truncated, slow or not TLS: refuse cleanly.
-            entry.status = 400;
-            entry.decision = "error".into();
             entry.host = original.map(|o| o.ip().to_string()).unwrap_or_default();
-            rt.logger.log(entry);
-            let _ = tcp.write_all(&TLS_ACCESS_DENIED).await;
-            let _ = tcp.shutdown().await;
-            return;
+            return refuse_tls(&rt, &mut tcp, entry, StatusCode::BAD_REQUEST, "error").await;
         }
     };
     let (host, port) = match (&sni, original) {
         (Some(name), Some(o)) => (name.clone(), o.port()),
         (Some(name), None) => (name.clone(), 443),
         (None, Some(o)) => (o.ip().to_string(), o.port()),
-        (None, None) => {
-            entry.status = 400;
-            entry.decision = "error".into();
-            rt.logger.log(entry);
-            let _ = tcp.write_all(&TLS_ACCESS_DENIED).await;
-            return;
-        }
+        (None, None) => return refuse_tls(&rt, &mut tcp, entry, StatusCode::BAD_REQUEST, "error").await,
     };
     entry.host = if port == 443 {
         host.clone()
     } else {
         format!("{host}:{port}")
     };
-    let d = decide(&rt, &host, None, "TLS", peer.ip(), None);
+    // The name decides, and so does the address really connected to: a
+    // name that says "example.org" for a loopback destination is refused
+    // like the loopback itself.
+    fn asked(host: &str, port: u16, source: IpAddr) -> Asked<'_> {
+        Asked {
+            host,
+            port,
+            path: None,
+            method: "TLS",
+            source,
+            user: None,
+            tunnel: false,
+        }
+    }
+    let mut d = decide(&rt, &asked(&host, port, peer.ip()));
+    if d.allow
+        && let Some(o) = original
+    {
+        let address = o.ip().to_canonical().to_string();
+        let by_address = decide(&rt, &asked(&address, port, peer.ip()));
+        if by_address.policy == policy::SETTINGS && !by_address.allow {
+            d = by_address;
+        }
+    }
     entry.policy = d.policy.clone();
     entry.category = d.category().unwrap_or_default().to_string();
     if !d.allow {
-        entry.status = 403;
-        entry.decision = "deny".into();
-        rt.logger.log(entry);
-        let _ = tcp.write_all(&TLS_ACCESS_DENIED).await;
-        let _ = tcp.shutdown().await;
-        return;
+        return refuse_tls(&rt, &mut tcp, entry, StatusCode::FORBIDDEN, "deny").await;
     }
     entry.decision = "allow".into();
     // Connect to the address the client wanted (the name could lie about
@@ -196,19 +222,18 @@ pub(super) async fn transparent_tls(rt: Arc<Runtime>, mut tcp: TcpStream, peer: 
     let mut upstream = match upstream {
         Ok(u) => u,
         Err(e) => {
-            entry.status = if e.kind() == std::io::ErrorKind::TimedOut {
-                504
+            let status = if e.kind() == std::io::ErrorKind::TimedOut {
+                StatusCode::GATEWAY_TIMEOUT
             } else {
-                502
+                StatusCode::BAD_GATEWAY
             };
-            rt.logger.log(entry);
-            let _ = tcp.write_all(&TLS_ACCESS_DENIED).await;
-            return;
+            return refuse_tls(&rt, &mut tcp, entry, status, "error").await;
         }
     };
     let _ = upstream.set_nodelay(true);
     if upstream.write_all(&buf).await.is_err() {
         entry.status = 502;
+        entry.decision = "error".into();
         rt.logger.log(entry);
         return;
     }
