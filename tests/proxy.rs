@@ -1096,3 +1096,106 @@ async fn transparent_tls_refuses_a_loopback_destination() {
         support::show(&out)
     );
 }
+
+/// Regression (issue 15): listener changes of the proxy took effect only
+/// at a restart. On SIGHUP `preau serve` now listens where the new
+/// configuration says; an address that cannot be bound keeps the running
+/// listener, and the log says why.
+#[test]
+fn proxy_listeners_follow_a_reload_and_a_busy_port_keeps_the_old_one() {
+    let root = support::TempRoot::new();
+    let out = root.run(&["init", "--modules", "proxy"]);
+    assert!(out.status.success(), "{}", support::show(&out));
+    let https = support::free_port();
+    let config_for = |proxy_port: u16| {
+        let cfg = root.read("/etc/preau/preau.toml");
+        let cfg = cfg.replacen(
+            "#listen = [\"[::]:443\"]",
+            &format!("listen = [\"127.0.0.1:{https}\"]"),
+            1,
+        );
+        let start = cfg.find("\n[proxy]").expect("a [proxy] section");
+        let mut text = cfg.clone();
+        let line = text[start..]
+            .lines()
+            .find(|l| l.starts_with("#listen") || l.starts_with("listen"))
+            .expect("a proxy listen line")
+            .to_string();
+        let at = start + text[start..].find(&line).unwrap();
+        text.replace_range(
+            at..at + line.len(),
+            &format!("listen = [\"127.0.0.1:{proxy_port}\"]"),
+        );
+        text
+    };
+    let first = support::free_port();
+    root.write("/etc/preau/preau.toml", &config_for(first));
+    let log = root.path().join("serve.log");
+    let mut serve = root
+        .preau(&["serve"])
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let accepts = |port: u16| TcpStream::connect(("127.0.0.1", port)).is_ok();
+    let hup = |pid: u32| {
+        Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap()
+    };
+    let result = std::panic::catch_unwind(|| {
+        assert!(
+            support::wait_for(Duration::from_secs(15), || accepts(first)),
+            "the proxy did not start"
+        );
+        // Moved to another port: the new one serves, the old one stops.
+        let second = support::free_port();
+        root.write("/etc/preau/preau.toml", &config_for(second));
+        hup(serve.id());
+        assert!(
+            support::wait_for(Duration::from_secs(10), || accepts(second)),
+            "the new listener did not come up on reload"
+        );
+        assert!(
+            support::wait_for(Duration::from_secs(5), || !accepts(first)),
+            "the old listener was not closed"
+        );
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-x"])
+            .arg(format!("http://127.0.0.1:{second}"))
+            .arg("http://127.0.0.1:1/")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "403",
+            "served by the new listener"
+        );
+        // A port someone else holds: the running listener stays.
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let taken = busy.local_addr().unwrap().port();
+        root.write("/etc/preau/preau.toml", &config_for(taken));
+        hup(serve.id());
+        assert!(
+            support::wait_for(Duration::from_secs(10), || {
+                std::fs::read_to_string(&log)
+                    .unwrap_or_default()
+                    .contains("proxy listeners not changed")
+            }),
+            "the refusal is logged: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            text.contains(&format!("cannot listen on 127.0.0.1:{taken}")),
+            "and says why: {text}"
+        );
+        assert!(accepts(second), "the running listener stays");
+        drop(busy);
+    });
+    let _ = nix_kill(serve.id());
+    let _ = serve.wait();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}

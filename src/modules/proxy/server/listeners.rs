@@ -3,6 +3,62 @@
 
 use super::*;
 
+/// One configured listener, bound and serving; dropping it stops its
+/// accept loop (connections already accepted finish on their own).
+pub(super) struct Listening {
+    pub(super) mode: Mode,
+    /// The address as the settings write it (what a reload compares).
+    pub(super) configured: String,
+    pub(super) addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The listeners the settings ask for, in order.
+pub(super) fn wanted(s: &ProxySettings) -> Vec<(Mode, String)> {
+    [
+        (Mode::Explicit, &s.listen),
+        (Mode::TransparentHttp, &s.transparent_http),
+        (Mode::TransparentHttps, &s.transparent_https),
+    ]
+    .into_iter()
+    .flat_map(|(mode, list)| list.iter().map(move |a| (mode, a.clone())))
+    .collect()
+}
+
+/// Binds the listener of one configured address.
+pub(super) async fn bind(a: &str) -> anyhow::Result<TcpListener> {
+    use anyhow::Context as _;
+    let addr: SocketAddr = a
+        .parse()
+        .with_context(|| format!("\"{a}\" is not an address and port"))?;
+    TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} for the proxy; is another proxy (squid?) using this port?")
+    })
+}
+
+/// Starts serving a bound listener.
+pub(super) fn serve(
+    listener: TcpListener,
+    mode: Mode,
+    configured: String,
+    rt: Arc<Runtime>,
+) -> anyhow::Result<Listening> {
+    let addr = listener.local_addr()?;
+    log::info!(address = addr.to_string().as_str(), mode = format!("{mode:?}").as_str(); "proxy listening");
+    Ok(Listening {
+        mode,
+        configured,
+        addr,
+        task: tokio::spawn(accept_loop(listener, mode, rt)),
+    })
+}
+
 pub(super) struct OpenGuard(Arc<Runtime>);
 
 impl Drop for OpenGuard {

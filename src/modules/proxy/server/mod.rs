@@ -14,8 +14,16 @@
 //!   `access_denied` alert;
 //! - a watcher that reloads the lists when `preau blacklists update` (or
 //!   `preau proxy reload`) changes their stamp, and re-reads the exams
-//!   from the database, every two seconds. Reloads swap an `Arc`: requests
-//!   and tunnels in flight keep the index they started with.
+//!   from the database, every two seconds (an unreadable database keeps
+//!   the last known exams). Reloads swap an `Arc`: requests and tunnels in
+//!   flight keep the index they started with.
+//!
+//! The code follows those seams: [`listeners`] (accept, connection limit,
+//! rebinding on SIGHUP through [`Proxy::reload`]), [`http`] (a request in
+//! phases: authenticate → target → admit → `policy::decide` → respond or
+//! forward, every refusal one [`http::Refusal`]), [`tunnel`] (CONNECT and
+//! the splice), [`sni`] (transparent HTTPS) and [`upstream`] (origin
+//! connections, failures told apart by type).
 //!
 //! Limits: connection count (`max_connections`, beyond it 503 or a plain
 //! close), request head size (`max_header_bytes`, hyper answers 431) and
@@ -151,6 +159,7 @@ pub struct Proxy {
     pub runtime: Arc<Runtime>,
     /// Bound addresses with their mode.
     pub addresses: Vec<(Mode, SocketAddr)>,
+    listeners: Vec<Listening>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -169,25 +178,11 @@ fn seconds(n: u32) -> Duration {
 impl Proxy {
     /// Binds every listener and starts serving on the current runtime.
     pub async fn start(launch: Launch) -> anyhow::Result<Proxy> {
-        use anyhow::Context as _;
         let s = &launch.settings;
-        let mut listeners = Vec::new();
-        for (mode, list) in [
-            (Mode::Explicit, &s.listen),
-            (Mode::TransparentHttp, &s.transparent_http),
-            (Mode::TransparentHttps, &s.transparent_https),
-        ] {
-            for a in list {
-                let addr: SocketAddr = a
-                    .parse()
-                    .with_context(|| format!("\"{a}\" is not an address and port"))?;
-                let l = TcpListener::bind(addr).await.with_context(|| {
-                    format!(
-                        "cannot listen on {addr} for the proxy; is another proxy (squid?) using this port?"
-                    )
-                })?;
-                listeners.push((mode, l));
-            }
+        let mut bound = Vec::new();
+        for (mode, a) in wanted(s) {
+            let l = bind(&a).await?;
+            bound.push((mode, a, l));
         }
         // The lists: a broken or missing set leaves the proxy running on
         // local lists only, and says so.
@@ -256,22 +251,19 @@ impl Proxy {
         if let Some(e) = exam_error {
             take_exams(&runtime, Err(e));
         }
-        let mut addresses = Vec::new();
-        let mut tasks = Vec::new();
-        for (mode, l) in listeners {
-            let addr = l.local_addr()?;
-            log::info!(address = addr.to_string().as_str(), mode = format!("{mode:?}").as_str(); "proxy listening");
-            addresses.push((mode, addr));
-            tasks.push(tokio::spawn(accept_loop(l, mode, runtime.clone())));
+        let mut listeners = Vec::new();
+        for (mode, a, l) in bound {
+            listeners.push(serve(l, mode, a, runtime.clone())?);
         }
-        tasks.push(tokio::spawn(watch(
+        let tasks = vec![tokio::spawn(watch(
             runtime.clone(),
             launch.lists_dir.clone(),
             launch.db.clone(),
-        )));
+        ))];
         Ok(Proxy {
+            addresses: listeners.iter().map(|l| (l.mode, l.addr)).collect(),
             runtime,
-            addresses,
+            listeners,
             tasks,
         })
     }
@@ -281,13 +273,62 @@ impl Proxy {
         self.addresses.iter().find(|(m, _)| *m == mode).map(|a| a.1)
     }
 
-    /// New settings (SIGHUP): policies, limits and timeouts apply to new
-    /// requests; listeners and the parent proxy stay until a restart.
+    /// New settings for new requests: policies, limits and timeouts (the
+    /// parent proxy and the connect timeout of pooled connections stay
+    /// until a restart). Listeners: [`Proxy::reload`].
     pub fn set_settings(&self, settings: &ProxySettings, zones: &[super::settings::SourceGroup]) {
         self.runtime.current.store(Arc::new(Current {
             policies: Policies::new(settings, zones),
             settings: settings.clone(),
         }));
+    }
+
+    /// SIGHUP: the new settings ([`Proxy::set_settings`]), then the
+    /// listeners they name: new addresses are bound and served, removed
+    /// ones stop accepting (their open connections finish), unchanged
+    /// ones are left alone. When an address cannot be bound, no listener
+    /// changes — the running ones all stay — and the error says why.
+    pub async fn reload(
+        &mut self,
+        settings: &ProxySettings,
+        zones: &[super::settings::SourceGroup],
+    ) -> anyhow::Result<()> {
+        self.set_settings(settings, zones);
+        let wanted = wanted(settings);
+        let mut fresh = Vec::new();
+        let mut failed = Vec::new();
+        for (mode, a) in &wanted {
+            if self
+                .listeners
+                .iter()
+                .any(|l| l.mode == *mode && l.configured == *a)
+            {
+                continue;
+            }
+            match bind(a).await {
+                Ok(l) => fresh.push((*mode, a.clone(), l)),
+                Err(e) => failed.push(format!("{e:#}")),
+            }
+        }
+        if !failed.is_empty() {
+            // The listeners just bound close with `fresh`.
+            let why = failed.join("; ");
+            log::error!(error = why.as_str(); "proxy listeners not changed: keeping the running ones");
+            anyhow::bail!("proxy listeners not changed (the running ones stay): {why}");
+        }
+        let before = self.listeners.len();
+        self.listeners
+            .retain(|l| wanted.iter().any(|(m, a)| *m == l.mode && *a == l.configured));
+        let stopped = before - self.listeners.len();
+        let started = fresh.len();
+        for (mode, a, l) in fresh {
+            self.listeners.push(serve(l, mode, a, self.runtime.clone())?);
+        }
+        self.addresses = self.listeners.iter().map(|l| (l.mode, l.addr)).collect();
+        if started + stopped > 0 {
+            log::info!(started = started, stopped = stopped; "proxy listeners changed");
+        }
+        Ok(())
     }
 }
 
