@@ -18,11 +18,11 @@
 //!   the last known exams). Reloads swap an `Arc`: requests and tunnels in
 //!   flight keep the index they started with.
 //!
-//! The code follows those seams: [`listeners`] (accept, connection limit,
-//! rebinding on SIGHUP through [`Proxy::reload`]), [`http`] (a request in
+//! The code follows those seams: `listeners` (accept, connection limit,
+//! rebinding on SIGHUP through [`Proxy::reload`]), `http` (a request in
 //! phases: authenticate → target → admit → `policy::decide` → respond or
-//! forward, every refusal one [`http::Refusal`]), [`tunnel`] (CONNECT and
-//! the splice), [`sni`] (transparent HTTPS) and [`upstream`] (origin
+//! forward, every refusal one `http::Refusal`), `tunnel` (CONNECT and
+//! the splice), `sni` (transparent HTTPS) and `upstream` (origin
 //! connections, failures told apart by type).
 //!
 //! Limits: connection count (`max_connections`, beyond it 503 or a plain
