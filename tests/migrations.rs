@@ -45,6 +45,9 @@ const DATA: &[&str] = &[
     "INSERT INTO proxy_exams VALUES ('B12', 1790000000, 'liste_blanche', 'marc.dupont');",
     // 5
     "UPDATE people SET postal_address = '12 RUE DES ÉCOLES\n99000 VILLE-TEST' WHERE id = 3;",
+    // 6
+    "INSERT INTO web_sessions VALUES ('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'admin', 1, 'csrf-token', 1790000000, 1790000000, '127.0.0.1', 0);
+     INSERT INTO audit_log (at, actor, address, action, target, outcome) VALUES ('2026-10-01T08:00:00Z', 'admin', '127.0.0.1', 'connexion', '', 'réussie');",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -64,6 +67,9 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
     }
     if version >= 4 {
         rows.push(("proxy_exams", 1));
+    }
+    if version >= 6 {
+        rows.extend([("web_sessions", 1), ("audit_log", 1)]);
     }
     rows
 }

@@ -62,6 +62,8 @@ pub const STEPS: &[&str] = &[
     // 5: parents' postal addresses (ResponsablesAvecAdresses.xml), for
     // letters to families; they go with the person at purge.
     "ALTER TABLE people ADD COLUMN postal_address TEXT;",
+    // 6: web: sessions (SHA-256 of the token only) and the audit log.
+    include_str!("migration_006_web.sql"),
 ];
 
 #[cfg(test)]
