@@ -19,11 +19,13 @@ use std::fmt;
 
 mod net;
 mod presets;
+mod typed;
 mod validate;
 
 pub use net::*;
 pub use presets::PRESETS;
 use presets::*;
+pub use typed::{Endpoint, Invalid, Ports, Typed, TypedForward, TypedRule, TypedSet};
 pub use validate::families;
 
 /// The firewall of the appliance (nftables, one table `inet preau`).
