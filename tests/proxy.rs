@@ -836,7 +836,10 @@ fn transparent_https_by_sni_in_a_network_namespace() {
         .replace(
             "#transparent_https = []",
             &format!("transparent_https = [\"127.0.0.1:{tport}\"]"),
-        );
+        )
+        // The origin is on the sandbox's loopback (127.0.0.2): allowed here,
+        // refused by default (see the next test).
+        .replace("#local_destinations = false", "local_destinations = true");
     std::fs::write(&cfg_path, cfg).unwrap();
     let src = sb.path().join("ut1");
     write_lists(&src, &["bad.test"]);
