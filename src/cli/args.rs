@@ -105,8 +105,9 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::modules::proxy::cli::BlacklistsCommand,
     },
-    /// Save or restore the server's own state: configuration, database,
-    /// TLS material, saved rulesets, category lists (not the shares' files).
+    /// Save, check or restore the server's state: configuration, database,
+    /// TLS material, saved rulesets, category lists, and with --with-shares
+    /// the shares' files; nightly backups with rotation, age encryption.
     Backup {
         #[command(subcommand)]
         command: BackupCommand,
