@@ -10,7 +10,7 @@
 //! Every check is a real TCP connection made by a small Python client in
 //! one namespace to a small Python server in another. nft only ever runs
 //! inside the sandbox's namespaces; the host's ruleset is never touched.
-//! Root only (skipped otherwise).
+//! Root only: `#[ignore = "needs root"]`, run with `--include-ignored`.
 
 mod support;
 
@@ -83,8 +83,8 @@ to_port = 80
 "#;
 
 impl Lab {
-    fn new(test: &str) -> Option<Lab> {
-        let sb = Sandbox::new_or_skip(test)?;
+    fn new(test: &str) -> Lab {
+        let sb = Sandbox::new_for(test);
         let s = sb.path().display().to_string();
         std::fs::write(sb.path().join("net.py"), NET_PY).unwrap();
         // A private /run so that `ip netns` leaves nothing on the host.
@@ -125,7 +125,7 @@ start "" appliance {s}/ready-app 8443 3129
         let out = lab.preau(&["init"]).output().unwrap();
         assert!(out.status.success(), "{}", show(&out));
         lab.write_config(BASE_CONFIG);
-        Some(lab)
+        lab
     }
 
     fn write_config(&self, text: &str) {
@@ -175,10 +175,9 @@ start "" appliance {s}/ready-app 8443 3129
 }
 
 #[test]
+#[ignore = "needs root"]
 fn zones_policies_nat_proxy_and_services_with_real_connections() {
-    let Some(lab) = Lab::new("zones_policies_nat_proxy_and_services_with_real_connections") else {
-        return;
-    };
+    let lab = Lab::new("zones_policies_nat_proxy_and_services_with_real_connections");
     // Before any ruleset: everything flows (proves the checks below are
     // the firewall's doing).
     assert!(
@@ -246,10 +245,9 @@ fn zones_policies_nat_proxy_and_services_with_real_connections() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn confirm_apply_without_confirmation_is_rolled_back() {
-    let Some(lab) = Lab::new("confirm_apply_without_confirmation_is_rolled_back") else {
-        return;
-    };
+    let lab = Lab::new("confirm_apply_without_confirmation_is_rolled_back");
     lab.preau_ok(&["apply"]);
     let first = lab.live_tag();
     let boot = lab.root.join("var/lib/preau/firewall/boot.nft");
@@ -289,10 +287,9 @@ fn confirm_apply_without_confirmation_is_rolled_back() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn confirmed_apply_stays_and_rollback_restores_the_saved_ruleset() {
-    let Some(lab) = Lab::new("confirmed_apply_stays_and_rollback_restores_the_saved_ruleset") else {
-        return;
-    };
+    let lab = Lab::new("confirmed_apply_stays_and_rollback_restores_the_saved_ruleset");
     lab.preau_ok(&["apply"]);
     let first = lab.live_tag();
     lab.write_config(
@@ -332,10 +329,9 @@ fn confirmed_apply_stays_and_rollback_restores_the_saved_ruleset() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn lock_out_risks_are_refused_before_anything_is_applied() {
-    let Some(lab) = Lab::new("lock_out_risks_are_refused_before_anything_is_applied") else {
-        return;
-    };
+    let lab = Lab::new("lock_out_risks_are_refused_before_anything_is_applied");
     let text = BASE_CONFIG.replace("name = \"admin\"\n", "name = \"admin\"\nservices = [\"smb\"]\n");
     lab.write_config(&format!(
         "{text}\n[[firewall.zones]]\nname = \"outside\"\ninterfaces = [\"eth0\", \"eth2\"]\n\n[[firewall.zones]]\nname = \"teaching\"\n\n[[firewall.rules]]\nfrom_zone = \"guests\"\naction = \"drop\"\n"
@@ -355,10 +351,9 @@ fn lock_out_risks_are_refused_before_anything_is_applied() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn no_plain_apply_while_a_confirm_apply_waits() {
-    let Some(lab) = Lab::new("no_plain_apply_while_a_confirm_apply_waits") else {
-        return;
-    };
+    let lab = Lab::new("no_plain_apply_while_a_confirm_apply_waits");
     lab.preau_ok(&["apply"]);
     lab.write_config(&BASE_CONFIG.replace("to_port = 80", "to_port = 81"));
     lab.preau_ok(&["apply", "--confirm", "60"]);

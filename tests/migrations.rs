@@ -43,6 +43,8 @@ const DATA: &[&str] = &[
     "INSERT INTO share_homework VALUES ('marc.dupont', 'dm1', '6A', 1, 2, 1024, '2026-10-01', NULL, NULL);",
     // 4
     "INSERT INTO proxy_exams VALUES ('B12', 1790000000, 'liste_blanche', 'marc.dupont');",
+    // 5
+    "UPDATE people SET postal_address = '12 RUE DES ÉCOLES\n99000 VILLE-TEST' WHERE id = 3;",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.

@@ -3,10 +3,9 @@
 mod support;
 
 #[test]
+#[ignore = "needs root"]
 fn sandbox_isolates_accounts_hostname_and_network() {
-    let Some(sb) = support::Sandbox::new_or_skip("sandbox_isolates_accounts_hostname_and_network") else {
-        return;
-    };
+    let sb = support::Sandbox::new_for("sandbox_isolates_accounts_hostname_and_network");
     let user = format!("preau-sbx-{}", std::process::id());
     sb.sh(&format!(
         "useradd --no-create-home {user} && id {user} && hostname sandbox-test"

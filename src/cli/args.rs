@@ -67,15 +67,9 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
         confirm: Option<u64>,
     },
-    /// Keep the ruleset of the last `apply --confirm` (firewall).
-    Confirm,
-    /// Restore the firewall ruleset saved before the last apply.
-    Rollback,
-    /// The firewall's own commands.
-    Firewall {
-        #[command(subcommand)]
-        command: FirewallCommand,
-    },
+    // `confirm`, `rollback`, `firewall …`: the firewall module's.
+    #[command(flatten)]
+    Firewall(crate::modules::firewall::cli::Commands),
     /// Host figures (CPU, load, memory, disks, uptime) and each module's
     /// health.
     Status,
@@ -85,26 +79,15 @@ pub enum Command {
     /// Run everything that can run unprivileged on an embedded demo school,
     /// in a temporary directory.
     Demo(DemoArgs),
-    /// The school directory: imports, accounts, passwords, login sheets.
-    Accounts {
-        #[command(subcommand)]
-        command: AccountsCommand,
-    },
-    /// The file server: usage, homework hand-out, collection and return.
-    Shares {
-        #[command(subcommand)]
-        command: crate::modules::shares::cli::SharesCommand,
-    },
-    /// The filtering web proxy: explain a decision, read the logs, exam mode.
-    Proxy {
-        #[command(subcommand)]
-        command: crate::modules::proxy::cli::ProxyCommand,
-    },
-    /// The proxy's category lists (UT1 layout).
-    Blacklists {
-        #[command(subcommand)]
-        command: crate::modules::proxy::cli::BlacklistsCommand,
-    },
+    // `accounts …`: the accounts module's.
+    #[command(flatten)]
+    Accounts(crate::modules::accounts::cli::Commands),
+    // `shares …`: the shares module's.
+    #[command(flatten)]
+    Shares(crate::modules::shares::cli::Commands),
+    // `proxy …`, `blacklists …`: the proxy module's.
+    #[command(flatten)]
+    Proxy(crate::modules::proxy::cli::Commands),
     /// Save, check or restore the server's state: configuration, database,
     /// TLS material, saved rulesets, category lists, and with --with-shares
     /// the shares' files; nightly backups with rotation, age encryption.
@@ -180,140 +163,6 @@ pub struct DemoArgs {
     /// Keep the demo's state in this directory instead of a temporary one.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum FirewallCommand {
-    /// Print the nftables ruleset the configuration renders to.
-    Show,
-    /// Per-rule packet and byte counters of the live table.
-    Counters,
-    /// (internal) Sleep SECONDS, then roll back unless confirmed; started
-    /// by `apply --confirm`.
-    #[command(hide = true)]
-    RollbackAfter {
-        seconds: u64,
-        token: String,
-        /// State directory (the timer must not depend on a configuration
-        /// that may be edited meanwhile).
-        #[arg(long)]
-        state_dir: PathBuf,
-    },
-    /// (internal) Roll back unless confirmed; run by the systemd timer.
-    #[command(hide = true)]
-    RollbackIfPending {
-        token: String,
-        #[arg(long)]
-        state_dir: PathBuf,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AccountsCommand {
-    /// Compare SIECLE / STS-web / CSV files (or .zip) with the directory and
-    /// print the diff; with --apply, perform it in one transaction and
-    /// update the Unix and Samba accounts.
-    Import {
-        /// ElevesSansAdresses.xml (or .zip), ResponsablesAvecAdresses.xml,
-        /// sts_emp_UAJ_YEAR.xml, CSV files.
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-        /// Perform the import (default: show what it would do).
-        #[arg(long)]
-        apply: bool,
-        /// Accept an import that disables more than [accounts]
-        /// max_disable_percent of the active accounts of a kind.
-        #[arg(long)]
-        allow_mass_disable: bool,
-        /// List every person in the diff, not only the first ones.
-        #[arg(long)]
-        all: bool,
-        /// Only the directory: do not update Unix and Samba accounts now.
-        #[arg(long)]
-        no_system: bool,
-    },
-    /// List people.
-    List {
-        /// student, teacher, staff or parent.
-        #[arg(long)]
-        kind: Option<String>,
-        /// Members of this class or group.
-        #[arg(long)]
-        class: Option<String>,
-        /// active, disabled or deleting.
-        #[arg(long)]
-        status: Option<String>,
-    },
-    /// Everything about one person.
-    Show { login: String },
-    /// Add a person by hand.
-    Add {
-        /// student, teacher, staff or parent.
-        #[arg(long)]
-        kind: String,
-        #[arg(long)]
-        first_name: String,
-        #[arg(long)]
-        last_name: String,
-        /// A student's class code.
-        #[arg(long)]
-        class: Option<String>,
-        /// Birth date, JJ/MM/AAAA or AAAA-MM-JJ.
-        #[arg(long)]
-        birth_date: Option<String>,
-        /// Choose the login instead of generating it.
-        #[arg(long)]
-        login: Option<String>,
-        #[arg(long)]
-        no_system: bool,
-    },
-    /// Disable accounts: no login anywhere (Unix, Samba, web).
-    Disable {
-        #[arg(required = true)]
-        logins: Vec<String>,
-        #[arg(long)]
-        no_system: bool,
-    },
-    /// Enable disabled accounts again.
-    Enable {
-        #[arg(required = true)]
-        logins: Vec<String>,
-        #[arg(long)]
-        no_system: bool,
-    },
-    /// Set a password: read from standard input (one line), or generated
-    /// with --generate and printed.
-    Passwd {
-        login: String,
-        #[arg(long)]
-        generate: bool,
-        #[arg(long)]
-        no_system: bool,
-    },
-    /// Printable login sheets (HTML, one slip per student) and CSV, one pair
-    /// of files per class, into DIR.
-    Sheets {
-        /// Only this class or group (default: every class).
-        #[arg(long)]
-        class: Option<String>,
-        /// Teachers and staff sheets too.
-        #[arg(long)]
-        staff: bool,
-        /// Output directory.
-        #[arg(long, default_value = "fiches")]
-        out: PathBuf,
-    },
-    /// Everything the directory holds about a person, as JSON (for
-    /// data-protection requests).
-    Export { login: String },
-    /// Delete the accounts whose retention period is over; shows them
-    /// unless --apply.
-    Purge {
-        #[arg(long)]
-        apply: bool,
-        #[arg(long)]
-        no_system: bool,
-    },
 }
 
 #[derive(Debug, Subcommand)]

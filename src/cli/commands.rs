@@ -6,7 +6,7 @@ use crate::engine::{self, Plan};
 use crate::host::{Host, Owner};
 use crate::modules::{self, Module};
 use crate::store::Store;
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use serde_json::json;
 use std::path::Path;
 
@@ -320,86 +320,34 @@ pub fn plan(env: &Env, only: &[String]) -> anyhow::Result<u8> {
 
 pub fn apply(env: &Env, only: &[String], confirm: Option<u64>) -> anyhow::Result<u8> {
     let config = config_or_report!(env);
-    let (plan, report, armed) = apply_armed(env, &config, only, confirm)?;
+    let ctx = env.context(&config);
+    let chosen = modules::selected(&config, only).map_err(anyhow::Error::msg)?;
+    let session = engine::session::run(&ctx, &chosen, &engine::session::Options { confirm })?;
+    let print = |notes: &[engine::session::Note]| {
+        if env.json {
+            return;
+        }
+        for n in notes {
+            match n.level {
+                engine::session::Level::Info => println!("{}", n.text),
+                engine::session::Level::Warning => eprintln!("{}", n.text),
+            }
+        }
+    };
+    print(&session.before);
     if env.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else if plan.is_empty() {
+        println!("{}", serde_json::to_string(&session.report)?);
+    } else if session.plan.is_empty() {
         println!("Nothing to do: the system matches the configuration.");
     } else {
-        print!("{}", report.render());
+        print!("{}", session.report.render());
     }
-    if let Some(armed) = armed {
-        modules::firewall::cli::after_apply(env, &config, armed, &report);
-    }
-    Ok(if report.ok { exit::OK } else { exit::FAILURE })
-}
-
-/// Plans and applies `only` (all enabled modules when empty) under the
-/// apply lock and records the outcome in the store; for commands that
-/// apply as part of their work (`accounts import --apply`).
-pub fn apply_recorded(
-    env: &Env,
-    config: &Config,
-    only: &[String],
-) -> anyhow::Result<(Plan, engine::ApplyReport)> {
-    let (plan, report, _) = apply_armed(env, config, only, None)?;
-    Ok((plan, report))
-}
-
-/// The apply itself. A confirm-apply arms the firewall's rollback timer
-/// before anything changes; the caller finishes it with `after_apply`.
-fn apply_armed(
-    env: &Env,
-    config: &Config,
-    only: &[String],
-    confirm: Option<u64>,
-) -> anyhow::Result<(Plan, engine::ApplyReport, Option<modules::firewall::apply::Armed>)> {
-    let state_real = env.host.real_path(Path::new(&config.paths.state_dir));
-    let _lock = ApplyLock::take(&state_real)?;
-    let plan = make_plan(env, config, only)?;
-    let mut store = Store::open_existing(&env.db_path(config))?;
-    let armed = modules::firewall::cli::before_apply(env, config, &plan, confirm)?;
-    let report = engine::apply(&env.host, &plan);
-    let names = plan
-        .modules
-        .iter()
-        .map(|m| m.module)
-        .collect::<Vec<_>>()
-        .join(",");
-    let error = report.steps.iter().find_map(|s| s.error.clone());
-    store.record_apply(
-        &names,
-        plan.change_count(),
-        report.duration_ms,
-        report.ok,
-        error.as_deref(),
-        &serde_json::to_string(&report)?,
-    )?;
-    log::info!(modules = names.as_str(), changes = plan.change_count(), ok = report.ok, duration_ms = report.duration_ms; "apply finished");
-    Ok((plan, report, armed))
-}
-
-/// An exclusive lock on the state directory for the length of an apply:
-/// two applies at once would interleave their changes.
-struct ApplyLock(#[allow(dead_code)] nix::fcntl::Flock<std::fs::File>);
-
-impl ApplyLock {
-    fn take(state_dir: &Path) -> anyhow::Result<ApplyLock> {
-        let path = state_dir.join("apply.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot open {}; run `preau init` first", path.display()))?;
-        match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => Ok(ApplyLock(lock)),
-            Err((_, _)) => bail!(
-                "another `preau apply` is running (lock {}); wait for it to finish",
-                path.display()
-            ),
-        }
-    }
+    print(&session.after);
+    Ok(if session.report.ok {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
 }
 
 pub fn status(env: &Env) -> anyhow::Result<u8> {

@@ -1,7 +1,7 @@
 //! `preau demo`: everything that runs unprivileged, on an embedded demo
 //! establishment, in a temporary directory.
 
-use super::{Env, args::DemoArgs, args::Global, exit};
+use super::{Env, args::DemoArgs, exit};
 use anyhow::Context as _;
 use std::path::PathBuf;
 
@@ -18,12 +18,7 @@ pub fn run(a: &DemoArgs) -> anyhow::Result<u8> {
         }
     };
     seed_identity(&dir)?;
-    let env = Env::new(&Global {
-        config: PathBuf::from("/etc/preau/preau.toml"),
-        root: dir.clone(),
-        json: false,
-        verbose: 0,
-    })?;
+    let env = Env::new(&dir, &PathBuf::from("/etc/preau/preau.toml"), false)?;
     let init = super::args::InitArgs {
         name: "Collège des Tilleuls (démonstration)".into(),
         hostname: "preau".into(),

@@ -8,97 +8,19 @@ mod demo;
 
 pub use args::Cli;
 
-use crate::config::Config;
-use crate::host::{Host, RealHost};
+pub use crate::engine::{Env, exit};
 use anyhow::Context as _;
-use args::{Command, ConfigCommand, FirewallCommand, GenerateCommand, ModulesCommand};
-use std::path::{Path, PathBuf};
-
-/// Exit statuses of the contract.
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const FAILURE: u8 = 1;
-    pub const PENDING: u8 = 3;
-}
-
-/// What every command gets: the host and where the configuration is.
-pub struct Env {
-    pub host: RealHost,
-    /// Logical host path of the configuration file.
-    pub config_path: PathBuf,
-    pub json: bool,
-}
-
-impl Env {
-    pub fn new(global: &args::Global) -> anyhow::Result<Env> {
-        let root = if global.root == Path::new("/") {
-            PathBuf::from("/")
-        } else {
-            std::fs::create_dir_all(&global.root)
-                .with_context(|| format!("cannot create the root directory {}", global.root.display()))?;
-            global
-                .root
-                .canonicalize()
-                .with_context(|| format!("cannot resolve the root directory {}", global.root.display()))?
-        };
-        let config_path = if global.config.is_absolute() {
-            global.config.clone()
-        } else {
-            std::env::current_dir()?.join(&global.config)
-        };
-        Ok(Env {
-            host: RealHost::new(root),
-            config_path,
-            json: global.json,
-        })
-    }
-
-    /// Loads and validates the configuration.
-    pub fn config(&self) -> anyhow::Result<Config> {
-        let real = self.host.real_path(&self.config_path);
-        Ok(crate::config::load(&real)?)
-    }
-
-    /// The real path of the database.
-    pub fn db_path(&self, config: &Config) -> PathBuf {
-        self.host
-            .real_path(&Path::new(&config.paths.state_dir).join(crate::store::DB_FILE))
-    }
-
-    pub fn context<'a>(&'a self, config: &'a Config) -> crate::modules::Context<'a> {
-        crate::modules::Context {
-            config,
-            host: &self.host,
-            config_path: self.config_path.clone(),
-        }
-    }
-}
+use args::{Command, ConfigCommand, GenerateCommand, ModulesCommand};
 
 /// Runs the parsed command line; returns the exit status.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
-    let env = Env::new(&cli.global)?;
+    let env = Env::new(&cli.global.root, &cli.global.config, cli.global.json)?;
     match cli.command {
         Command::Init(a) => commands::init(&env, &a),
         Command::Check => commands::check(&env),
         Command::Plan { modules } => commands::plan(&env, &modules),
         Command::Apply { modules, confirm } => commands::apply(&env, &modules, confirm),
-        Command::Confirm => crate::modules::firewall::cli::confirm(&env),
-        Command::Rollback => crate::modules::firewall::cli::rollback(&env),
-        Command::Firewall { command } => {
-            use crate::modules::firewall::cli as fw;
-            match command {
-                FirewallCommand::Show => fw::show(&env, &env.config()?),
-                FirewallCommand::Counters => fw::counters(&env),
-                FirewallCommand::RollbackAfter {
-                    seconds,
-                    token,
-                    state_dir,
-                } => fw::rollback_after(&env, &state_dir, seconds, &token),
-                FirewallCommand::RollbackIfPending { token, state_dir } => {
-                    fw::rollback_if_pending(&env, &state_dir, &token)
-                }
-            }
-        }
+        Command::Firewall(c) => crate::modules::firewall::cli::run(&env, c),
         Command::Status => commands::status(&env),
         Command::Serve => {
             let config = env.config()?;
@@ -106,10 +28,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Demo(a) => demo::run(&a),
-        Command::Accounts { command } => crate::modules::accounts::cli::run(&env, command),
-        Command::Shares { command } => crate::modules::shares::cli::run(&env, command),
-        Command::Proxy { command } => crate::modules::proxy::cli::proxy(&env, command),
-        Command::Blacklists { command } => crate::modules::proxy::cli::blacklists(&env, command),
+        Command::Accounts(c) => crate::modules::accounts::cli::run(&env, c),
+        Command::Shares(c) => crate::modules::shares::cli::run(&env, c),
+        Command::Proxy(c) => crate::modules::proxy::cli::run(&env, c),
         Command::Backup { command } => commands::backup(&env, command),
         Command::Modules {
             command: ModulesCommand::List,

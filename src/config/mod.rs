@@ -245,6 +245,40 @@ enabled = ["nonesuch"]
     }
 
     #[test]
+    fn shares_role_groups_are_the_groups_accounts_makes() {
+        let text = format!(
+            "{GOOD}\n[modules]\nenabled = [\"accounts\", \"shares\"]\n[accounts]\ndirection_group = \"chefs\"\n"
+        );
+        let errs = parse(&text, "f").unwrap_err().0;
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].path, "shares.role_groups.direction");
+        assert_eq!(
+            errs[0].message,
+            "\"direction\" is not the group the accounts module makes (accounts.direction_group = \"chefs\")"
+        );
+    }
+
+    #[test]
+    fn proxy_policies_may_name_firewall_zones_with_subnets() {
+        let zones = "[firewall]\npreset = \"3-zones\"\n[[firewall.zones]]\nname = \"teaching\"\nsubnets = [\"10.1.0.0/16\"]\n";
+        let text = format!(
+            "{GOOD}\n[modules]\nenabled = [\"firewall\", \"proxy\"]\n{zones}[proxy]\ntransparent_http = [\"0.0.0.0:3129\"]\ntransparent_https = [\"0.0.0.0:3130\"]\n[[proxy.policies]]\nname = \"p\"\nsources = [\"teaching\"]\n"
+        );
+        parse(&text, "f").unwrap_or_else(|e| panic!("{e}"));
+        // A zone without subnets cannot be recognised by address.
+        let text = text.replace("sources = [\"teaching\"]", "sources = [\"outside\"]");
+        let errs = parse(&text, "f").unwrap_err().0;
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].path, "proxy.policies[0].sources[0]");
+        assert!(
+            errs[0]
+                .message
+                .contains("firewall zone \"outside\" has no subnets"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
     fn out_of_range() {
         let text = format!("{GOOD}\n[server]\nshutdown_grace_seconds = 99\n");
         let errs = parse(&text, "f").unwrap_err().0;
@@ -271,7 +305,16 @@ enabled = ["nonesuch"]
             let i = pos % chars.len();
             chars[i] = ch;
             let text: String = chars.into_iter().collect();
-            let _ = parse(&text, "f");
+            // Either a valid file (the change fell in a comment or kept a
+            // valid value) or errors that each say where and what.
+            if let Err(errors) = parse(&text, "f") {
+                proptest::prop_assert!(!errors.0.is_empty());
+                for e in errors.0 {
+                    proptest::prop_assert!(e.line >= 1 && e.line <= text.lines().count().max(1) + 1, "{e}");
+                    proptest::prop_assert!(e.column >= 1, "{e}");
+                    proptest::prop_assert!(!e.message.is_empty(), "{e}");
+                }
+            }
         }
     }
 
@@ -284,9 +327,15 @@ enabled = ["nonesuch"]
             "x = 1e999999",
             "\"\\u{D800}\"",
         ] {
-            let _ = parse(text, "f");
+            let errors = parse(text, "f").expect_err(text).0;
+            assert!(!errors.is_empty(), "{text:?}");
+            for e in errors {
+                assert!(e.line == 1 || e.line == 2, "{text:?}: {e}");
+                assert!(!e.message.is_empty(), "{text:?}");
+            }
         }
         let deep = format!("a = {}{}", "[".repeat(5000), "]".repeat(5000));
-        let _ = parse(&deep, "f");
+        let errors = parse(&deep, "f").expect_err("deep nesting").0;
+        assert!(errors.iter().all(|e| e.line == 1), "{errors:?}");
     }
 }

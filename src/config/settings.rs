@@ -75,23 +75,12 @@ impl Validate for Config {
         self.firewall.validate(&join(path, "firewall"), problems);
         self.accounts.validate(&join(path, "accounts"), problems);
         self.shares.validate(&join(path, "shares"), problems);
-        // A home directory and the personal share are one folder: two
-        // would leave people looking for their files in the wrong one.
-        let perso = format!("{}/perso", self.shares.root.trim_end_matches('/'));
-        if self.modules.enabled.iter().any(|m| m == "shares")
-            && self.accounts.home_base.trim_end_matches('/') != perso
-        {
-            problems.push_hint(
-                join(path, "accounts.home_base"),
-                format!(
-                    "\"{}\" is not the personal share folder {perso}",
-                    self.accounts.home_base
-                ),
-                format!("set accounts.home_base = \"{perso}\" (homes are the personal shares)"),
-            );
-        }
         self.proxy.validate(&join(path, "proxy"), problems);
         self.backup.validate(&join(path, "backup"), problems);
+        // Rules of a module that read other sections: the module's own.
+        if path.is_empty() {
+            crate::modules::validate(self, problems);
+        }
     }
 }
 

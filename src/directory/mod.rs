@@ -138,6 +138,8 @@ pub struct Person {
     /// STS-web function of staff (ENS, DIR, EDU, ADM, DOC...).
     pub function: Option<String>,
     pub email: Option<String>,
+    /// Postal address, lines separated by newlines (parents).
+    pub postal_address: Option<String>,
     pub login: String,
     /// Unix uid; None for parents.
     pub uid: Option<u32>,
@@ -160,7 +162,7 @@ impl Person {
 }
 
 const PERSON_COLS: &str = "id, kind, source, national_key, ine, last_name, first_name, birth_date, \
-     function, email, login, uid, status, disabled_at, delete_after, must_change, created_at, updated_at";
+     function, email, login, uid, status, disabled_at, delete_after, must_change, created_at, updated_at, postal_address";
 
 fn person_from_row(r: &Row<'_>) -> rusqlite::Result<Person> {
     let kind: String = r.get(1)?;
@@ -176,6 +178,7 @@ fn person_from_row(r: &Row<'_>) -> rusqlite::Result<Person> {
         birth_date: r.get(7)?,
         function: r.get(8)?,
         email: r.get(9)?,
+        postal_address: r.get(18)?,
         login: r.get(10)?,
         uid: r.get::<_, Option<i64>>(11)?.map(|u| u as u32),
         status: Status::parse(&status).unwrap_or(Status::Disabled),
@@ -519,6 +522,7 @@ pub struct NewPerson {
     pub birth_date: Option<String>,
     pub function: Option<String>,
     pub email: Option<String>,
+    pub postal_address: Option<String>,
 }
 
 /// Inserts a person with a login and uid already chosen; records the login
@@ -532,8 +536,8 @@ pub fn insert_person(
     conn.execute(
         &format!(
             "INSERT INTO people (kind, source, national_key, ine, last_name, first_name, birth_date,
-                 function, email, login, uid, status, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'active', {NOW}, {NOW})"
+                 function, email, login, uid, status, created_at, updated_at, postal_address)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'active', {NOW}, {NOW}, ?12)"
         ),
         params![
             p.kind.unwrap_or(Kind::Staff).as_str(),
@@ -547,6 +551,7 @@ pub fn insert_person(
             p.email,
             login,
             uid,
+            p.postal_address,
         ],
     )?;
     let id = conn.last_insert_rowid();

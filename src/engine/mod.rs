@@ -1,4 +1,8 @@
-//! Plan and apply.
+//! Plan and apply: the layer every module depends on.
+//!
+//! [`module`] is the shape of a module ([`Module`], [`Context`]); [`session`]
+//! is the one apply session (lock, plan, hooks, apply, record) every
+//! caller uses; [`env`] is what commands and the daemon run with.
 //!
 //! The configuration plus the directory is the desired state. Each enabled
 //! module compares it with the host and returns typed [`Change`]s; a
@@ -6,13 +10,28 @@
 //! order and stops at the first failure: the failing module's file writes
 //! are put back as they were, earlier modules (already consistent) stay,
 //! and the report says what failed and what to do.
+//!
+//! What the undo covers, exactly: files written by `Change::File` and
+//! `Change::SecretFile`. Nothing else is put back — directories created,
+//! permissions fixed, commands run (service reloads, `nft -f`, `pdbedit`,
+//! `setfacl`, `setquota`), and every `Change::Custom`: the account files
+//! (rewritten whole under the shadow lock; the next apply rewrites them
+//! again), home directories created, the Samba import (a backup of the
+//! passdb is kept beside it), the firewall ruleset (saved first, undone by
+//! `preau rollback` or the confirm timer, not by the engine) and the
+//! removal of the folders of people past the retention, which cannot be
+//! undone at all and is therefore shown, folder by folder, in the plan.
 
 pub mod change;
+pub mod env;
+pub mod module;
+pub mod session;
 
 pub use change::{Change, CustomChange, dir, file, secret_file, unit_changes};
+pub use env::{Env, exit};
+pub use module::{Context, Finding, Health, Module, ModuleInfo, State};
 
 use crate::host::Host;
-use crate::modules::{Context, Module};
 use serde::Serialize;
 use serde_json::json;
 use std::time::Instant;

@@ -157,6 +157,47 @@ pub enum HostError {
     NoSuchGroup(String),
     #[error("{0} is not an absolute path")]
     RelativePath(PathBuf),
+    #[error("{} is locked by another process", .0.display())]
+    Busy(PathBuf),
+}
+
+/// Whether [`Host::lock`] waits for the lock or fails at once when
+/// another process holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockWait {
+    Wait,
+    NoWait,
+}
+
+/// Which kind of lock [`Host::lock`] takes on the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKind {
+    /// `flock`: Préau's own locks (apply sessions, firewall decisions).
+    Flock,
+    /// A POSIX record lock over the whole file (open-file-description
+    /// lock, which conflicts with the classic ones): the lock the
+    /// shadow-utils take on `/etc/.pwd.lock` (`lckpwdf`), so that
+    /// `useradd` and Préau never rewrite the account files at once.
+    Record,
+}
+
+/// An exclusive lock on a file, held until dropped.
+pub struct FileLock {
+    _held: Box<dyn std::any::Any + Send>,
+}
+
+impl FileLock {
+    pub fn new(held: impl std::any::Any + Send) -> FileLock {
+        FileLock {
+            _held: Box::new(held),
+        }
+    }
+}
+
+impl fmt::Debug for FileLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FileLock")
+    }
 }
 
 fn hint_for_missing(e: &std::io::Error) -> &'static str {
@@ -210,6 +251,41 @@ pub trait Host: Send + Sync {
 
     /// Removes a file (not a directory); absent is fine.
     fn remove_file(&self, path: &Path) -> Result<(), HostError>;
+
+    /// Removes a directory and everything in it, never following a
+    /// symbolic link out of it; absent is fine.
+    fn remove_dir_all(&self, path: &Path) -> Result<(), HostError>;
+
+    /// Takes an exclusive lock on `path` (created if missing, 0600): held
+    /// until the returned guard is dropped. The one lock of the code base
+    /// (apply sessions, firewall decisions). With [`LockWait::NoWait`] a
+    /// lock held elsewhere is [`HostError::Busy`]; any failure to lock is
+    /// an error, never a silent carry-on.
+    fn lock(&self, path: &Path, kind: LockKind, wait: LockWait) -> Result<FileLock, HostError>;
+
+    /// Creates a directory (its parent must exist) owned by numeric ids,
+    /// without looking names up: for thousands of home directories whose
+    /// users were just written. An existing directory gets the mode and
+    /// owner.
+    fn create_dir_owned(&self, path: &Path, mode: u32, uid: u32, gid: u32) -> Result<(), HostError>;
+
+    /// Puts a new directory tree (files by relative path; directories
+    /// 0755, files 0644, owned by the running process) in place of `path`
+    /// at once: written and synced beside it, then swapped in by renames,
+    /// the old tree removed. On failure `path` stays as it was.
+    fn replace_dir(
+        &self,
+        path: &Path,
+        files: &std::collections::BTreeMap<PathBuf, Vec<u8>>,
+    ) -> Result<(), HostError>;
+
+    /// Flushes a file written by a program to the disk (`fsync`).
+    fn sync(&self, path: &Path) -> Result<(), HostError>;
+
+    /// Starts a program in its own process group that outlives Préau
+    /// (standard streams closed): the firewall's confirm timer where
+    /// systemd does not run.
+    fn spawn_detached(&self, command: &Command) -> Result<(), HostError>;
 
     /// Runs a command and returns its output whatever its status.
     fn run(&self, command: &Command) -> Result<Output, HostError>;

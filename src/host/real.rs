@@ -1,6 +1,6 @@
 //! The real host: files under a root directory, commands run with argv.
 
-use super::{Command, FileMeta, Host, HostError, Output, Owner, map_under};
+use super::{Command, FileLock, FileMeta, Host, HostError, LockKind, LockWait, Output, Owner, map_under};
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -112,6 +112,146 @@ impl Host for RealHost {
         }
     }
 
+    fn remove_dir_all(&self, path: &Path) -> Result<(), HostError> {
+        let real = self.map(path)?;
+        // std's remove_dir_all does not follow symbolic links: a link
+        // planted inside is removed, not its target.
+        match std::fs::remove_dir_all(&real) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("cannot remove", &real)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn lock(&self, path: &Path, kind: LockKind, wait: LockWait) -> Result<FileLock, HostError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let real = self.map(path)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&real)
+            .map_err(io("cannot open the lock file", &real))?;
+        let failed = |errno: nix::errno::Errno| match errno {
+            nix::errno::Errno::EWOULDBLOCK | nix::errno::Errno::EACCES => HostError::Busy(real.clone()),
+            e => io("cannot lock", &real)(std::io::Error::from(e)),
+        };
+        match kind {
+            LockKind::Flock => {
+                let how = match wait {
+                    LockWait::Wait => nix::fcntl::FlockArg::LockExclusive,
+                    LockWait::NoWait => nix::fcntl::FlockArg::LockExclusiveNonblock,
+                };
+                match nix::fcntl::Flock::lock(file, how) {
+                    Ok(held) => Ok(FileLock::new(held)),
+                    Err((_, errno)) => Err(failed(errno)),
+                }
+            }
+            LockKind::Record => {
+                let whole = nix::libc::flock {
+                    l_type: nix::libc::F_WRLCK as i16,
+                    l_whence: nix::libc::SEEK_SET as i16,
+                    l_start: 0,
+                    l_len: 0,
+                    l_pid: 0,
+                };
+                let arg = match wait {
+                    LockWait::Wait => nix::fcntl::FcntlArg::F_OFD_SETLKW(&whole),
+                    LockWait::NoWait => nix::fcntl::FcntlArg::F_OFD_SETLK(&whole),
+                };
+                // Released when the file (its open description) closes.
+                nix::fcntl::fcntl(&file, arg).map_err(failed)?;
+                Ok(FileLock::new(file))
+            }
+        }
+    }
+
+    fn create_dir_owned(&self, path: &Path, mode: u32, uid: u32, gid: u32) -> Result<(), HostError> {
+        let real = self.map(path)?;
+        match std::fs::create_dir(&real) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(io("cannot create directory", &real)(e));
+            }
+            _ => {}
+        }
+        std::os::unix::fs::lchown(&real, Some(uid), Some(gid))
+            .map_err(io("cannot set the owner of", &real))?;
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(mode))
+            .map_err(io("cannot set the mode of", &real))
+    }
+
+    fn replace_dir(
+        &self,
+        path: &Path,
+        files: &std::collections::BTreeMap<PathBuf, Vec<u8>>,
+    ) -> Result<(), HostError> {
+        let real = self.map(path)?;
+        let parent = real.parent().unwrap_or(Path::new("/"));
+        std::fs::create_dir_all(parent).map_err(io("cannot create directory", parent))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".preau-new-")
+            .tempdir_in(parent)
+            .map_err(io("cannot create a directory in", parent))?;
+        let ready = staging.path().join("new");
+        std::fs::create_dir(&ready).map_err(io("cannot create directory", &ready))?;
+        for (rel, bytes) in files {
+            let clean: PathBuf = rel
+                .components()
+                .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                .collect();
+            let target = ready.join(&clean);
+            if let Some(dir) = target.parent() {
+                std::fs::create_dir_all(dir).map_err(io("cannot create directory", dir))?;
+            }
+            let mut f = std::fs::File::create(&target).map_err(io("cannot write", &target))?;
+            f.write_all(bytes).map_err(io("cannot write", &target))?;
+            f.sync_all().map_err(io("cannot sync", &target))?;
+            f.set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(io("cannot set the mode of", &target))?;
+        }
+        std::fs::set_permissions(&ready, std::fs::Permissions::from_mode(0o755))
+            .map_err(io("cannot set the mode of", &ready))?;
+        let old = staging.path().join("old");
+        if std::fs::symlink_metadata(&real).is_ok() {
+            std::fs::rename(&real, &old).map_err(io("cannot move aside", &real))?;
+        }
+        if let Err(e) = std::fs::rename(&ready, &real) {
+            let _ = std::fs::rename(&old, &real);
+            return Err(io("cannot put in place", &real)(e));
+        }
+        // The old tree goes with the staging directory.
+        Ok(())
+    }
+
+    fn sync(&self, path: &Path) -> Result<(), HostError> {
+        let real = self.map(path)?;
+        std::fs::File::open(&real)
+            .and_then(|f| f.sync_all())
+            .map_err(io("cannot sync", &real))
+    }
+
+    fn spawn_detached(&self, command: &Command) -> Result<(), HostError> {
+        use std::os::unix::process::CommandExt as _;
+        let spawn_err = |cause| HostError::Spawn {
+            command: command.display(),
+            cause,
+        };
+        let (program, args) = command
+            .argv
+            .split_first()
+            .ok_or_else(|| spawn_err(std::io::Error::other("empty command")))?;
+        log::debug!(command = command.display().as_str(); "starting detached");
+        std::process::Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(spawn_err)?;
+        Ok(())
+    }
+
     fn run(&self, command: &Command) -> Result<Output, HostError> {
         let spawn_err = |cause| HostError::Spawn {
             command: command.display(),
@@ -220,6 +360,28 @@ mod tests {
             err.to_string().starts_with("no user named `nobody-here`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_held_lock_is_busy_until_dropped() {
+        let (_dir, host) = host_with_passwd();
+        for kind in [LockKind::Flock, LockKind::Record] {
+            let held = host
+                .lock(Path::new("/etc/a.lock"), kind, LockWait::NoWait)
+                .unwrap();
+            let err = host
+                .lock(Path::new("/etc/a.lock"), kind, LockWait::NoWait)
+                .unwrap_err();
+            assert!(matches!(err, HostError::Busy(_)), "{kind:?}: {err}");
+            drop(held);
+            host.lock(Path::new("/etc/a.lock"), kind, LockWait::NoWait)
+                .unwrap();
+            // No directory to hold the lock file: an error, not an unlocked run.
+            assert!(
+                host.lock(Path::new("/missing/dir/x.lock"), kind, LockWait::Wait)
+                    .is_err()
+            );
+        }
     }
 
     #[test]

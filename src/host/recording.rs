@@ -1,9 +1,10 @@
 //! A host in memory that records what was asked of it, for unit tests of
 //! plans and applies.
 
-use super::{Command, FileMeta, Host, HostError, Output, Owner};
-use std::collections::{BTreeMap, HashMap};
+use super::{Command, FileLock, FileMeta, Host, HostError, LockKind, LockWait, Output, Owner};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 #[derive(Debug, Clone)]
@@ -23,6 +24,20 @@ pub struct RecordingHost {
     failures: Mutex<Vec<String>>,
     /// Whether it stands for a system managed by systemd (the default).
     no_systemd: std::sync::atomic::AtomicBool,
+    /// Locks held now (released when their guard drops).
+    locks: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+/// Releases a recorded lock when dropped.
+struct Held {
+    path: PathBuf,
+    locks: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.locks.lock().unwrap().remove(&self.path);
+    }
 }
 
 impl Default for RecordingHost {
@@ -39,6 +54,7 @@ impl RecordingHost {
             log: Mutex::default(),
             responses: Mutex::default(),
             failures: Mutex::default(),
+            locks: Arc::default(),
             no_systemd: Default::default(),
         };
         host.seed("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n");
@@ -88,6 +104,16 @@ impl RecordingHost {
     /// Forgets the log (between the two halves of a test).
     pub fn clear_log(&self) {
         self.log.lock().unwrap().clear();
+    }
+
+    /// Whether a lock on `path` is held now.
+    pub fn locked(&self, path: &str) -> bool {
+        self.locks.lock().unwrap().contains(Path::new(path))
+    }
+
+    /// Whether anything exists at `path`.
+    pub fn exists(&self, path: &str) -> bool {
+        self.files.lock().unwrap().contains_key(Path::new(path))
     }
 
     /// A file's current contents as text.
@@ -214,6 +240,97 @@ impl Host for RecordingHost {
         self.check_failure(&path.display().to_string())?;
         self.files.lock().unwrap().remove(path);
         self.record(format!("remove {}", path.display()));
+        Ok(())
+    }
+
+    fn remove_dir_all(&self, path: &Path) -> Result<(), HostError> {
+        self.check_failure(&path.display().to_string())?;
+        self.files
+            .lock()
+            .unwrap()
+            .retain(|p, _| !(p == path || p.starts_with(path)));
+        self.record(format!("remove dir {}", path.display()));
+        Ok(())
+    }
+
+    fn lock(&self, path: &Path, _kind: LockKind, _wait: LockWait) -> Result<FileLock, HostError> {
+        self.check_failure(&path.display().to_string())?;
+        // One process: a lock already held would wait forever, so both
+        // ways say busy.
+        if !self.locks.lock().unwrap().insert(path.to_path_buf()) {
+            return Err(HostError::Busy(path.to_path_buf()));
+        }
+        self.record(format!("lock {}", path.display()));
+        Ok(FileLock::new(Held {
+            path: path.to_path_buf(),
+            locks: self.locks.clone(),
+        }))
+    }
+
+    fn create_dir_owned(&self, path: &Path, mode: u32, uid: u32, gid: u32) -> Result<(), HostError> {
+        self.check_failure(&path.display().to_string())?;
+        self.files.lock().unwrap().insert(
+            path.to_path_buf(),
+            Entry {
+                contents: None,
+                meta: FileMeta {
+                    is_dir: true,
+                    mode,
+                    uid,
+                    gid,
+                },
+            },
+        );
+        self.record(format!("mkdir {} {:o} {uid}:{gid}", path.display(), mode));
+        Ok(())
+    }
+
+    fn replace_dir(&self, path: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> Result<(), HostError> {
+        self.check_failure(&path.display().to_string())?;
+        let mut all = self.files.lock().unwrap();
+        all.retain(|p, _| !(p == path || p.starts_with(path)));
+        all.insert(
+            path.to_path_buf(),
+            Entry {
+                contents: None,
+                meta: FileMeta {
+                    is_dir: true,
+                    mode: 0o755,
+                    uid: 0,
+                    gid: 0,
+                },
+            },
+        );
+        for (rel, bytes) in files {
+            let target = path.join(rel);
+            all.insert(
+                target,
+                Entry {
+                    contents: Some(bytes.clone()),
+                    meta: FileMeta {
+                        is_dir: false,
+                        mode: 0o644,
+                        uid: 0,
+                        gid: 0,
+                    },
+                },
+            );
+        }
+        drop(all);
+        self.record(format!("replace dir {} ({} files)", path.display(), files.len()));
+        Ok(())
+    }
+
+    fn sync(&self, path: &Path) -> Result<(), HostError> {
+        self.check_failure(&path.display().to_string())?;
+        self.record(format!("sync {}", path.display()));
+        Ok(())
+    }
+
+    fn spawn_detached(&self, command: &Command) -> Result<(), HostError> {
+        let shown = command.display();
+        self.check_failure(&shown)?;
+        self.record(format!("spawn {shown}"));
         Ok(())
     }
 

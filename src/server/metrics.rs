@@ -8,11 +8,7 @@ use std::sync::atomic::Ordering;
 
 pub fn render(shared: &Shared) -> String {
     let config = shared.config();
-    let ctx = modules::Context {
-        config: &config,
-        host: &shared.host,
-        config_path: shared.config_path.clone(),
-    };
+    let ctx = shared.context(&config);
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -37,7 +33,7 @@ pub fn render(shared: &Shared) -> String {
         "1 when the module reports ok.",
         &health,
     );
-    if let Ok(store) = crate::store::Store::open_existing(&shared.db_path())
+    if let Ok(store) = crate::store::Store::open_existing(&ctx.db)
         && let Ok(totals) = store.apply_totals()
     {
         let (ok_n, ok_ms, fail_n, fail_ms) = (totals.ok.0, totals.ok.1, totals.failed.0, totals.failed.1);
@@ -113,6 +109,18 @@ pub fn render(shared: &Shared) -> String {
             "counter",
             "Category list sets swapped in since start.",
             &[(String::new(), n(&proxy.list_reloads))],
+        );
+        metric(
+            "preau_proxy_auth_errors_total",
+            "counter",
+            "Proxy logins that could not be checked because the directory could not be read (answered 503).",
+            &[(String::new(), n(&proxy.auth_errors))],
+        );
+        metric(
+            "preau_proxy_exam_read_errors_total",
+            "counter",
+            "Reads of the exams that failed (the last known exams stayed).",
+            &[(String::new(), n(&proxy.exam_errors))],
         );
     }
     let p = process();

@@ -38,7 +38,7 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn from_env(env: &crate::cli::Env, config: Config) -> Options {
+    pub fn from_env(env: &crate::engine::Env, config: Config) -> Options {
         Options {
             host: env.host.clone(),
             config_path: env.config_path.clone(),
@@ -69,9 +69,12 @@ impl Shared {
     }
 
     pub fn db_path(&self) -> PathBuf {
-        let config = self.config();
-        self.host
-            .real_path(&Path::new(&config.paths.state_dir).join(crate::store::DB_FILE))
+        self.context(&self.config()).db
+    }
+
+    /// The context modules report in, for a configuration.
+    pub fn context<'a>(&'a self, config: &'a Config) -> crate::engine::Context<'a> {
+        crate::engine::Context::at(config, &self.host, self.config_path.clone())
     }
 }
 
@@ -145,8 +148,9 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         proxy: std::sync::OnceLock::new(),
     });
     // The filtering proxy (module `proxy`) runs on the same runtime.
-    let proxy = if shared.config().modules.enabled.iter().any(|m| m == "proxy") {
-        let launch = crate::modules::proxy::server::Launch::from_config(&shared.host, &shared.config());
+    let mut proxy = if shared.config().modules.enabled.iter().any(|m| m == "proxy") {
+        let config = shared.config();
+        let launch = crate::modules::proxy::server::Launch::from_context(&shared.context(&config));
         let p = crate::modules::proxy::server::Proxy::start(launch).await?;
         let _ = shared.proxy.set(p.runtime.clone());
         Some(p)
@@ -196,8 +200,11 @@ async fn serve(options: Options) -> anyhow::Result<()> {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 reload(&shared, &acceptor);
-                if let Some(p) = &proxy {
-                    p.set_settings(&shared.config().proxy);
+                if let Some(p) = &mut proxy {
+                    let config = shared.config();
+                    // A listener that cannot be bound keeps the running
+                    // ones; the proxy logs why.
+                    let _ = p.reload(&config.proxy, &crate::modules::proxy::zone_sources(&config)).await;
                 }
             }
         }

@@ -59,6 +59,9 @@ pub const STEPS: &[&str] = &[
                  allow TEXT NOT NULL,
                  by TEXT NOT NULL
              ) STRICT;",
+    // 5: parents' postal addresses (ResponsablesAvecAdresses.xml), for
+    // letters to families; they go with the person at purge.
+    "ALTER TABLE people ADD COLUMN postal_address TEXT;",
 ];
 
 #[cfg(test)]

@@ -8,9 +8,10 @@
 //!   Every command of the test runs inside it through `nsenter`; dropping
 //!   it kills everything inside.
 //!
-//! Root tests call [`Sandbox::new_or_skip`]: without root (or without
-//! `unshare`) they print why and return, so `cargo test` as a normal user
-//! still runs the rest. CI runs as root, so they run there.
+//! Root tests are `#[ignore = "needs root"]` and call [`Sandbox::new_for`]:
+//! `cargo test` as a normal user lists them as ignored (never as passed);
+//! CI runs as root with `--include-ignored` (`scripts/test` adds it), so
+//! they run there. Run without root, `new_for` fails the test saying why.
 #![allow(dead_code)]
 
 pub mod overlay;
@@ -84,14 +85,14 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// A new sandbox, or `None` (with a message) when this process cannot
-    /// make one (not root, no `unshare`).
-    pub fn new_or_skip(test: &str) -> Option<Sandbox> {
-        if !nix_is_root() {
-            eprintln!("skipping {test}: needs root for namespaces (CI runs it as root)");
-            return None;
-        }
-        Some(Sandbox::new())
+    /// A new sandbox for the root test `test`; fails the test, saying why,
+    /// when this process is not root (an ignored test run by hand).
+    pub fn new_for(test: &str) -> Sandbox {
+        assert!(
+            nix_is_root(),
+            "{test} needs root for namespaces: run it as root (`scripts/test` passes --include-ignored then)"
+        );
+        Sandbox::new()
     }
 
     pub fn new() -> Sandbox {

@@ -215,6 +215,9 @@ fn differences(e: &Existing, i: &Incoming) -> Vec<String> {
     if i.email.is_some() && p.email != i.email {
         d.push("e-mail".into());
     }
+    if i.postal_address.is_some() && p.postal_address != i.postal_address {
+        d.push("postal address".into());
+    }
     if i.ine.is_some() && p.ine != i.ine {
         d.push("INE".into());
     }
@@ -351,7 +354,11 @@ pub fn plan(conn: &Connection, snapshot: Snapshot, opts: &PlanOptions) -> rusqli
         .collect();
     for (k, code) in snapshot.structures.keys() {
         if !known.contains(&(k.as_str().to_string(), code.clone())) {
-            plan.new_structures.push(code.clone());
+            let what = match k {
+                StructureKind::Class => "classe",
+                StructureKind::Group => "groupe",
+            };
+            plan.new_structures.push(format!("{code} ({what})"));
         }
     }
     plan.structures_changed = !plan.new_structures.is_empty() || structures_differ(conn, &snapshot)?;
@@ -628,7 +635,8 @@ pub fn apply(tx: &Connection, plan: &ImportPlan, opts: &ApplyOptions) -> Result<
     {
         let mut update = tx.prepare(&format!(
             "UPDATE people SET kind = ?2, national_key = ?3, ine = coalesce(?4, ine), last_name = ?5, first_name = ?6,
-                 birth_date = coalesce(?7, birth_date), function = ?8, email = coalesce(?9, email), updated_at = {NOW}
+                 birth_date = coalesce(?7, birth_date), function = ?8, email = coalesce(?9, email),
+                 postal_address = coalesce(?10, postal_address), updated_at = {NOW}
              WHERE id = ?1"
         ))?;
         let mut reactivate = tx.prepare(&format!(
@@ -661,6 +669,7 @@ pub fn apply(tx: &Connection, plan: &ImportPlan, opts: &ApplyOptions) -> Result<
                         birth_date: i.birth_date.clone(),
                         function: i.function.clone(),
                         email: i.email.clone(),
+                        postal_address: i.postal_address.clone(),
                     };
                     let id = directory::insert_person(tx, &np, &login, uid)?;
                     let pw = password::initial_password(opts.password_syllables, opts.password_digits);
@@ -678,7 +687,8 @@ pub fn apply(tx: &Connection, plan: &ImportPlan, opts: &ApplyOptions) -> Result<
                         i.first_name,
                         i.birth_date,
                         i.function,
-                        i.email
+                        i.email,
+                        i.postal_address
                     ])?;
                     if matches!(action, Action::Reactivate(_)) {
                         reactivate.execute([id])?;

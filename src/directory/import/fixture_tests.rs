@@ -47,6 +47,7 @@ pub fn read_opts() -> ReadOptions {
     ReadOptions {
         uai: "0999999X".into(),
         today: "2026-11-28".into(),
+        inactive_classes: vec!["Inactifs".into()],
     }
 }
 
@@ -381,4 +382,213 @@ fn every_truncation_is_refused_and_garbage_never_panics() {
             Ok(())
         })
         .unwrap();
+}
+
+/// Regressions (issue 15), against behaviours other SIECLE importers have.
+mod siecle_edge_cases {
+    use super::*;
+
+    #[test]
+    fn parents_postal_addresses_are_imported_and_follow_changes() {
+        let school = gen_school(20, &[]);
+        let (_d, mut store) = crate::directory::tests::store();
+        import(&mut store, &files(school.path()));
+        let parents = directory::people(
+            store.conn(),
+            &directory::Filter {
+                kind: Some(Kind::Parent),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let with = parents.iter().filter(|p| p.postal_address.is_some()).count();
+        assert!(with > 0 && with == parents.len(), "{with} of {}", parents.len());
+        let a = parents[0].postal_address.as_deref().unwrap();
+        assert!(a.contains("RUE DES ECOLES\n99000 VILLE-TEST"), "{a:?}");
+        assert!(!a.contains("FRANCE"), "{a:?}");
+        // A move is a change of the next import.
+        let resp = school.path().join("ResponsablesAvecAdresses.xml");
+        let bytes = std::fs::read(&resp).unwrap();
+        let text: String = bytes.iter().map(|b| *b as char).collect();
+        let text = text.replacen(
+            "<CODE_POSTAL>99000</CODE_POSTAL>",
+            "<CODE_POSTAL>99100</CODE_POSTAL>",
+            1,
+        );
+        std::fs::write(&resp, text.chars().map(|c| c as u32 as u8).collect::<Vec<u8>>()).unwrap();
+        let p = import(&mut store, &files(school.path()));
+        assert!(
+            p.changed.iter().any(|e| e.detail.contains("postal address")),
+            "{}",
+            p.render(10)
+        );
+    }
+
+    fn students_with(dir: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+        let school = gen_school(30, &[]);
+        let bytes = std::fs::read(school.path().join("ElevesSansAdresses.xml")).unwrap();
+        // The export is ISO-8859-15: edit it as Latin-1 text, byte for byte.
+        let text: String = bytes.iter().map(|b| *b as char).collect();
+        let out: Vec<u8> = edit(text).chars().map(|c| c as u32 as u8).collect();
+        let path = dir.join(name);
+        std::fs::write(&path, out).unwrap();
+        path
+    }
+
+    #[test]
+    fn one_ine_for_two_students_is_refused_naming_both_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = students_with(dir.path(), "ine.xml", |t| {
+            t.replace(
+                "<ID_NATIONAL>700000001B</ID_NATIONAL>",
+                "<ID_NATIONAL>700000000A</ID_NATIONAL>",
+            )
+        });
+        let e = read(&[f]).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("INE 700000000A (national student number) is given to two students"),
+            "{text}"
+        );
+        assert!(
+            text.contains("key 100000") && text.contains("key 100001"),
+            "{text}"
+        );
+        assert!(text.contains("ine.xml:11") && text.contains("line 25"), "{text}");
+        assert_eq!(e.element, "ID_NATIONAL");
+    }
+
+    #[test]
+    fn inactifs_is_no_class_and_its_students_are_leaving() {
+        let (_d, mut store) = crate::directory::tests::store();
+        let dir = tempfile::tempdir().unwrap();
+        let normal = students_with(dir.path(), "a.xml", |t| t);
+        import(&mut store, &[normal]);
+        let c = store.conn();
+        let before = directory::people(c, &directory::Filter::default()).unwrap();
+        let moved = before
+            .iter()
+            .find(|p| p.kind == Kind::Student && p.status == Status::Active)
+            .unwrap()
+            .clone();
+        // SIECLE moves a leaver into the pseudo-division, and a new
+        // student arrives straight into it.
+        let key = moved.national_key.clone().unwrap();
+        let f = students_with(dir.path(), "b.xml", |t| {
+            let at = t.find(&format!("<STRUCTURES_ELEVE ELEVE_ID=\"{key}\"")).unwrap();
+            let end = at + t[at..].find("</STRUCTURES_ELEVE>").unwrap();
+            let mut t2 = t.clone();
+            t2.replace_range(
+                at..end,
+                &format!("<STRUCTURES_ELEVE ELEVE_ID=\"{key}\"><STRUCTURE><CODE_STRUCTURE>INACTIFS</CODE_STRUCTURE><TYPE_STRUCTURE>D</TYPE_STRUCTURE></STRUCTURE>"),
+            );
+            t2
+        });
+        let snap = read(std::slice::from_ref(&f)).unwrap();
+        assert!(
+            !snap
+                .structures
+                .keys()
+                .any(|(_, code)| code.eq_ignore_ascii_case("inactifs"))
+        );
+        let p = plan(store.conn(), snap, &plan_opts()).unwrap();
+        assert!(
+            p.leaving
+                .iter()
+                .any(|e| e.login.as_deref() == Some(moved.login.as_str())),
+            "{}",
+            p.render(20)
+        );
+        assert!(
+            !p.new_structures
+                .iter()
+                .any(|s| s.to_lowercase().contains("inactifs"))
+        );
+        import(&mut store, &[f]);
+        let after = directory::people(store.conn(), &directory::Filter::default()).unwrap();
+        let now = after.iter().find(|p| p.id == moved.id).unwrap();
+        assert_ne!(now.status, Status::Active, "{now:?}");
+        assert!(
+            directory::structures(store.conn(), None, true)
+                .unwrap()
+                .iter()
+                .all(|s| !s.code.eq_ignore_ascii_case("inactifs"))
+        );
+    }
+
+    #[test]
+    fn impossible_birth_dates_are_warnings_and_left_unset() {
+        let dir = tempfile::tempdir().unwrap();
+        // The first two students' birth dates.
+        let f = students_with(dir.path(), "dates.xml", |t| {
+            let mut t = t;
+            let mut from = 0;
+            for bad in ["07/31/1994", "hier"] {
+                let a = from + t[from..].find("<DATE_NAISS>").unwrap() + "<DATE_NAISS>".len();
+                let b = a + t[a..].find('<').unwrap();
+                t.replace_range(a..b, bad);
+                from = b;
+            }
+            t
+        });
+        let snap = read(&[f]).unwrap();
+        let w = snap.warnings.join("\n");
+        assert!(
+            w.contains("dates.xml:11: <DATE_NAISS> \"07/31/1994\" is not a date"),
+            "{w}"
+        );
+        assert!(
+            w.contains("dates.xml:25: <DATE_NAISS> \"hier\" is not a date"),
+            "{w}"
+        );
+        for key in ["100000", "100001"] {
+            assert_eq!(snap.people[&(Kind::Student, key.to_string())].birth_date, None);
+        }
+        assert!(
+            snap.people
+                .values()
+                .all(|p| p.birth_date.as_deref().is_none_or(|d| iso_date(d).is_some()))
+        );
+    }
+
+    #[test]
+    fn no_establishment_names_the_line_where_parametres_should_be() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = students_with(dir.path(), "nouaj.xml", |t| {
+            let a = t.find(" <PARAMETRES>").unwrap();
+            let b = t.find("</PARAMETRES>\n").unwrap() + "</PARAMETRES>\n".len();
+            let mut t2 = t.clone();
+            t2.replace_range(a..b, "");
+            t2
+        });
+        let e = read(&[f]).unwrap_err();
+        assert_eq!((e.line, e.element.as_str()), (3, "PARAMETRES"), "{e}");
+        assert!(
+            e.to_string().starts_with("nouaj.xml:3: <PARAMETRES>") || e.to_string().contains("nouaj.xml:3"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_class_and_a_group_with_one_code_are_told_apart_in_the_diff() {
+        let (_d, store) = crate::directory::tests::store();
+        let dir = tempfile::tempdir().unwrap();
+        let f = students_with(dir.path(), "same.xml", |t| {
+            t.replace(
+                "<CODE_STRUCTURE>6LATIN</CODE_STRUCTURE>",
+                "<CODE_STRUCTURE>6A</CODE_STRUCTURE>",
+            )
+        });
+        let p = plan(store.conn(), read(&[f]).unwrap(), &plan_opts()).unwrap();
+        assert!(
+            p.new_structures.contains(&"6A (classe)".to_string()),
+            "{:?}",
+            p.new_structures
+        );
+        assert!(
+            p.new_structures.contains(&"6A (groupe)".to_string()),
+            "{:?}",
+            p.new_structures
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! the snapshot.
 
 use super::xml::{Record, stream};
-use super::{ImportError, Incoming, Link, ReadOptions, ServiceIn, Snapshot, iso_date};
+use super::{ImportError, Incoming, Link, ReadOptions, ServiceIn, Snapshot, date_field};
 use crate::directory::{Kind, StructureKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -14,12 +14,41 @@ const RECORDS: &[&str] = &[
     "BEE_RESPONSABLES/PARAMETRES",
     "BEE_RESPONSABLES/DONNEES/PERSONNES/PERSONNE",
     "BEE_RESPONSABLES/DONNEES/RESPONSABLES/RESPONSABLE_ELEVE",
+    "BEE_RESPONSABLES/DONNEES/ADRESSES/ADRESSE",
     "STS_EDT/PARAMETRES",
     "STS_EDT/NOMENCLATURES/MATIERES/MATIERE",
     "STS_EDT/DONNEES/INDIVIDUS/INDIVIDU",
     "STS_EDT/DONNEES/STRUCTURE/DIVISIONS/DIVISION",
     "STS_EDT/DONNEES/STRUCTURE/GROUPES/GROUPE",
 ];
+
+/// An ADRESSE as the lines of a letter: LIGNE1..4_ADRESSE, then postcode
+/// and town, then the country when it is not France. `None` when empty.
+fn postal_address(r: &Record) -> Option<String> {
+    let field = |f: &str| r.get(f).map(str::trim).filter(|v| !v.is_empty());
+    let mut lines: Vec<String> = [
+        "LIGNE1_ADRESSE",
+        "LIGNE2_ADRESSE",
+        "LIGNE3_ADRESSE",
+        "LIGNE4_ADRESSE",
+    ]
+    .iter()
+    .filter_map(|f| field(f))
+    .map(str::to_string)
+    .collect();
+    let town = [field("CODE_POSTAL"), field("LIBELLE_POSTAL")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !town.is_empty() {
+        lines.push(town);
+    }
+    if let Some(country) = field("LL_PAYS").filter(|c| !c.eq_ignore_ascii_case("FRANCE")) {
+        lines.push(country.to_string());
+    }
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
 
 /// Name preference of the exports: usage name, then birth name, then the
 /// older single `NOM`.
@@ -32,10 +61,15 @@ struct State {
     uaj: Option<String>,
     students: BTreeMap<String, Incoming>,
     student_structures: BTreeMap<String, BTreeSet<(StructureKind, String)>>,
-    parents: Vec<Incoming>,
+    /// Parents with the ADRESSE_ID of their address.
+    parents: Vec<(Incoming, Option<String>)>,
+    /// Postal addresses by ADRESSE_ID (they follow the people in the file).
+    addresses: BTreeMap<String, String>,
     links: BTreeSet<Link>,
     staff: Vec<Incoming>,
     services: BTreeSet<ServiceIn>,
+    /// Students placed in a pseudo-class of leavers (`Inactifs`).
+    inactive: BTreeSet<String>,
 }
 
 pub fn read_xml(
@@ -45,7 +79,7 @@ pub fn read_xml(
     snap: &mut Snapshot,
 ) -> Result<(), ImportError> {
     let mut st = State::default();
-    let root = stream(file, input, RECORDS, |r| on_record(file, r, opts, &mut st, snap))?;
+    let (root, root_line) = stream(file, input, RECORDS, |r| on_record(file, r, opts, &mut st, snap))?;
     let kinds: &[Kind] = match root.as_str() {
         "BEE_ELEVES" => &[Kind::Student],
         "BEE_RESPONSABLES" => &[Kind::Parent],
@@ -62,8 +96,13 @@ pub fn read_xml(
     };
     if st.uaj.is_none() {
         return Err(
-            ImportError::new(file, 0, "PARAMETRES", "the file names no establishment (no UAJ)")
-                .hint("export the whole file again from SIECLE or STS-web"),
+            ImportError::new(
+                file,
+                root_line + 1,
+                "PARAMETRES",
+                format!("the file names no establishment: <PARAMETRES> with its <UAJ> should follow <{root}> (line {root_line})"),
+            )
+            .hint("export the whole file again from SIECLE or STS-web"),
         );
     }
     let source = if root == "STS_EDT" { "sts" } else { "siecle" };
@@ -73,6 +112,11 @@ pub fn read_xml(
     for (id, mut s) in std::mem::take(&mut st.students) {
         s.structures = st.student_structures.remove(&id).unwrap_or_default();
         let has_class = s.structures.iter().any(|(k, _)| *k == StructureKind::Class);
+        if !has_class && st.inactive.contains(&id) {
+            // SIECLE's pseudo-division of leavers: no class, leaving.
+            s.departed = true;
+            s.structures.clear();
+        }
         if !has_class && !s.departed {
             snap.warnings.push(format!(
                 "{}:{}: student {} {} (ELEVE_ID {id}) has no class: no account for now",
@@ -84,7 +128,8 @@ pub fn read_xml(
         }
         snap.add(s)?;
     }
-    for p in std::mem::take(&mut st.parents) {
+    for (mut p, address) in std::mem::take(&mut st.parents) {
+        p.postal_address = address.and_then(|a| st.addresses.get(&a).cloned());
         snap.add(p)?;
     }
     if root == "BEE_RESPONSABLES" {
@@ -157,10 +202,14 @@ fn on_record(
                 r.line,
             )?;
             let first = need(r.get("PRENOM"), "the first name (PRENOM)", r.line)?;
-            let departed = r
-                .get("DATE_SORTIE")
-                .and_then(iso_date)
-                .is_some_and(|d| d.as_str() <= opts.today.as_str());
+            let departed = date_field(
+                r.get("DATE_SORTIE"),
+                "DATE_SORTIE",
+                file,
+                r.line,
+                &mut snap.warnings,
+            )
+            .is_some_and(|d| d.as_str() <= opts.today.as_str());
             let p = Incoming {
                 kind: Some(Kind::Student),
                 source: "siecle",
@@ -168,7 +217,13 @@ fn on_record(
                 ine: r.get("ID_NATIONAL").map(str::to_string),
                 last_name: last,
                 first_name: first,
-                birth_date: r.get("DATE_NAISS").and_then(iso_date),
+                birth_date: date_field(
+                    r.get("DATE_NAISS"),
+                    "DATE_NAISS",
+                    file,
+                    r.line,
+                    &mut snap.warnings,
+                ),
                 departed,
                 file: file.into(),
                 line: r.line,
@@ -187,7 +242,7 @@ fn on_record(
         }
         "BEE_ELEVES/DONNEES/STRUCTURES/STRUCTURES_ELEVE" => {
             let id = need(r.attr("ELEVE_ID"), "the ELEVE_ID attribute", r.line)?;
-            let set = st.student_structures.entry(id).or_default();
+            let set = st.student_structures.entry(id.clone()).or_default();
             let mut code: Option<String> = None;
             for n in &r.nodes {
                 match n.path.as_str() {
@@ -198,7 +253,11 @@ fn on_record(
                             _ => StructureKind::Group,
                         };
                         if let Some(c) = code.take().filter(|c| !c.is_empty()) {
-                            set.insert((kind, c));
+                            if kind == StructureKind::Class && opts.is_inactive_class(&c) {
+                                st.inactive.insert(id.clone());
+                            } else {
+                                set.insert((kind, c));
+                            }
                         }
                     }
                     _ => {}
@@ -212,7 +271,7 @@ fn on_record(
                 "the name (NOM_USAGE, NOM_DE_FAMILLE or NOM)",
                 r.line,
             )?;
-            st.parents.push(Incoming {
+            let parent = Incoming {
                 kind: Some(Kind::Parent),
                 source: "siecle",
                 key: id,
@@ -222,7 +281,18 @@ fn on_record(
                 file: file.into(),
                 line: r.line,
                 ..Default::default()
-            });
+            };
+            let address = r
+                .get("ADRESSE_ID")
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty());
+            st.parents.push((parent, address));
+        }
+        "BEE_RESPONSABLES/DONNEES/ADRESSES/ADRESSE" => {
+            let id = need(r.attr("ADRESSE_ID"), "the ADRESSE_ID attribute", r.line)?;
+            if let Some(text) = postal_address(&r) {
+                st.addresses.insert(id, text);
+            }
         }
         "BEE_RESPONSABLES/DONNEES/RESPONSABLES/RESPONSABLE_ELEVE" => {
             let child = need(r.get("ELEVE_ID"), "ELEVE_ID", r.line)?;
@@ -274,7 +344,13 @@ fn on_record(
                 key: id,
                 last_name: last,
                 first_name: r.get("PRENOM").unwrap_or("").to_string(),
-                birth_date: r.get("DATE_NAISSANCE").and_then(iso_date),
+                birth_date: date_field(
+                    r.get("DATE_NAISSANCE"),
+                    "DATE_NAISSANCE",
+                    file,
+                    r.line,
+                    &mut snap.warnings,
+                ),
                 function,
                 file: file.into(),
                 line: r.line,
@@ -288,6 +364,9 @@ fn on_record(
             } else {
                 StructureKind::Group
             };
+            if kind == StructureKind::Class && opts.is_inactive_class(&code) {
+                return Ok(());
+            }
             let label = r.get("LIBELLE_LONG").unwrap_or(&code).to_string();
             snap.structures.insert((kind, code.clone()), label);
             let mut subject = String::new();

@@ -87,6 +87,8 @@ pub struct Incoming {
     pub birth_date: Option<String>,
     pub function: Option<String>,
     pub email: Option<String>,
+    /// Postal address, lines separated by newlines (parents).
+    pub postal_address: Option<String>,
     /// Classes and groups (students).
     pub structures: BTreeSet<(StructureKind, String)>,
     /// Left the establishment (past DATE_SORTIE).
@@ -144,6 +146,8 @@ pub struct Snapshot {
     pub warnings: Vec<String>,
     /// School year of the files (e.g. 2026), when they say.
     pub year: Option<String>,
+    /// Who holds each INE, to refuse one given to two students.
+    ines: BTreeMap<String, (Kind, String)>,
 }
 
 /// Reading options.
@@ -153,12 +157,60 @@ pub struct ReadOptions {
     pub uai: String,
     /// Today, YYYY-MM-DD: a DATE_SORTIE before it means departed.
     pub today: String,
+    /// Pseudo-classes that mean "no class" (SIECLE's `Inactifs`), compared
+    /// without regard to case.
+    pub inactive_classes: Vec<String>,
+}
+
+impl ReadOptions {
+    /// Options for an import into this establishment today.
+    pub fn new(uai: &str, accounts: &crate::modules::accounts::settings::AccountsSettings) -> ReadOptions {
+        ReadOptions {
+            uai: uai.to_string(),
+            today: today(),
+            inactive_classes: accounts.inactive_classes.clone(),
+        }
+    }
+
+    /// Whether a class code is one of the pseudo-classes of leavers.
+    pub fn is_inactive_class(&self, code: &str) -> bool {
+        self.inactive_classes
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(code.trim()))
+    }
 }
 
 impl Snapshot {
-    /// Adds a person, refusing a key given twice.
+    /// Adds a person, refusing a key given twice, and a national student
+    /// number (INE) given to two students.
     fn add(&mut self, p: Incoming) -> Result<(), ImportError> {
         let k = (p.kind(), p.key.clone());
+        let ine = p.ine.as_deref().map(str::trim).filter(|i| !i.is_empty());
+        if let Some(other) = ine
+            .and_then(|i| self.ines.get(i))
+            .and_then(|key| self.people.get(key))
+            .filter(|o| o.key != p.key)
+        {
+            return Err(ImportError::new(
+                &p.file,
+                p.line,
+                "ID_NATIONAL",
+                format!(
+                    "INE {} (national student number) is given to two students: {} {} (key {}, {}:{}) and {} {} (key {}, line {})",
+                    ine.unwrap_or_default(),
+                    other.first_name,
+                    other.last_name,
+                    other.key,
+                    other.file,
+                    other.line,
+                    p.first_name,
+                    p.last_name,
+                    p.key,
+                    p.line
+                ),
+            )
+            .hint("an INE identifies one student: have the school office correct it in SIECLE, then export again"));
+        }
         if let Some(first) = self.people.get(&k) {
             return Err(ImportError::new(
                 &p.file,
@@ -173,6 +225,9 @@ impl Snapshot {
                 ),
             )
             .hint("a national key identifies one person: the export is damaged; export it again"));
+        }
+        if let Some(ine) = ine {
+            self.ines.insert(ine.to_string(), k.clone());
         }
         self.people.insert(k, p);
         Ok(())
@@ -273,20 +328,57 @@ impl Snapshot {
     }
 }
 
-/// `DD/MM/YYYY` or `YYYY-MM-DD` to `YYYY-MM-DD`.
+/// `DD/MM/YYYY` or `YYYY-MM-DD` to `YYYY-MM-DD`, for a day that exists
+/// (`07/31/1994` and `hier` are not dates).
 pub fn iso_date(s: &str) -> Option<String> {
     let s = s.trim();
     let b = s.as_bytes();
-    if b.len() == 10 && b[2] == b'/' && b[5] == b'/' {
-        let (d, m, y) = (&s[0..2], &s[3..5], &s[6..10]);
-        if [d, m, y].iter().all(|p| p.bytes().all(|c| c.is_ascii_digit())) {
-            return Some(format!("{y}-{m}-{d}"));
-        }
+    let (y, m, d) = if b.len() == 10 && b[2] == b'/' && b[5] == b'/' {
+        (&s[6..10], &s[3..5], &s[0..2])
+    } else if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        (&s[0..4], &s[5..7], &s[8..10])
+    } else {
+        return None;
+    };
+    if ![y, m, d].iter().all(|p| p.bytes().all(|c| c.is_ascii_digit())) {
+        return None;
     }
-    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
-        return Some(s.to_string());
+    let (yn, mn, dn): (u32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let leap = (yn % 4 == 0 && yn % 100 != 0) || yn % 400 == 0;
+    let days = match mn {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1900..=2999).contains(&yn) || dn == 0 || dn > days {
+        return None;
     }
-    None
+    Some(format!("{y}-{m}-{d}"))
+}
+
+/// A date field of a record: unset when empty; when it is not a real day,
+/// a warning naming file, line and field, and unset (never an impossible
+/// value stored).
+pub(crate) fn date_field(
+    value: Option<&str>,
+    field: &str,
+    file: &str,
+    line: usize,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
+    let raw = value?.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    let date = iso_date(raw);
+    if date.is_none() {
+        warnings.push(format!(
+            "{file}:{line}: <{field}> \"{raw}\" is not a date (DD/MM/YYYY): left unset"
+        ));
+    }
+    date
 }
 
 /// Today's date (UTC), YYYY-MM-DD.
@@ -334,6 +426,25 @@ mod tests {
         assert_eq!(iso_date("15/01/2026").as_deref(), Some("2026-01-15"));
         assert_eq!(iso_date("1980-05-17").as_deref(), Some("1980-05-17"));
         assert_eq!(iso_date(""), None);
+        // Regression (issue 15): stored as "1994-31-07" before.
+        assert_eq!(iso_date("07/31/1994"), None);
+        assert_eq!(iso_date("hier"), None);
+        assert_eq!(iso_date("29/02/2024").as_deref(), Some("2024-02-29"));
+        assert_eq!(iso_date("29/02/2023"), None);
+        assert_eq!(iso_date("31/04/2010"), None);
+        assert_eq!(iso_date("00/01/2010"), None);
+        assert_eq!(iso_date("1994-13-01"), None);
+        assert_eq!(iso_date("+1/01/2010"), None);
+        let mut w = Vec::new();
+        assert_eq!(
+            date_field(Some("07/31/1994"), "DATE_NAISS", "e.xml", 12, &mut w),
+            None
+        );
+        assert_eq!(date_field(Some("  "), "DATE_NAISS", "e.xml", 13, &mut w), None);
+        assert_eq!(
+            w,
+            ["e.xml:12: <DATE_NAISS> \"07/31/1994\" is not a date (DD/MM/YYYY): left unset"]
+        );
         assert_eq!(civil_from_days(0), "1970-01-01");
         assert_eq!(civil_from_days(20_000), "2024-10-04");
     }

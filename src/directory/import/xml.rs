@@ -97,13 +97,13 @@ pub fn declared_encoding(head: &[u8]) -> Result<&'static encoding_rs::Encoding, 
 
 /// Reads `input` (named `file` in errors) and calls `on_record` for every
 /// element whose absolute path is in `records`. Returns the root element's
-/// name.
+/// name and line.
 pub fn stream(
     file: &str,
     mut input: impl Read,
     records: &[&str],
     mut on_record: impl FnMut(Record) -> Result<(), ImportError>,
-) -> Result<String, ImportError> {
+) -> Result<(String, usize), ImportError> {
     // Read the head to find the declared encoding, then chain it back.
     let mut head = vec![0u8; 512];
     let mut filled = 0;
@@ -138,6 +138,7 @@ pub fn stream(
     let mut stack: Vec<String> = Vec::new();
     let mut path = String::new();
     let mut root = String::new();
+    let mut root_line = 0usize;
     // The record being filled: the record, its depth, and the index of the
     // node each open element inside it fills (None for the record itself).
     let mut current: Option<(Record, usize, Vec<Option<usize>>)> = None;
@@ -160,6 +161,7 @@ pub fn stream(
                 let name = e.name().as_ref().to_string();
                 if stack.is_empty() {
                     root = name.clone();
+                    root_line = start_line;
                 }
                 if !path.is_empty() {
                     path.push('/');
@@ -280,7 +282,7 @@ pub fn stream(
     if root.is_empty() {
         return Err(ImportError::new(file, line, "", "no XML element in the file"));
     }
-    Ok(root)
+    Ok((root, root_line))
 }
 
 fn push_text(rec: &mut Record, open: &[Option<usize>], text: &str) {

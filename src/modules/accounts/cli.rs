@@ -7,20 +7,140 @@
 //! plan/apply, recorded like `preau apply accounts`).
 
 use super::{apply_options, projection, sheets};
-use crate::cli::args::AccountsCommand;
-use crate::cli::{Env, exit};
 use crate::config::Config;
 use crate::directory::import::{self, PlanOptions, ReadOptions};
 use crate::directory::{self, Filter, Kind, NewPerson, Status, login, password};
+use crate::engine::{Env, exit};
 use crate::host::Host;
 use crate::store::Store;
 use anyhow::{Context as _, bail};
+use clap::Subcommand;
 use serde_json::json;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub fn run(env: &Env, command: AccountsCommand) -> anyhow::Result<u8> {
+/// The accounts module's top-level commands (flattened into `preau`'s).
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// The school directory: imports, accounts, passwords, login sheets.
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Compare SIECLE / STS-web / CSV files (or .zip) with the directory and
+    /// print the diff; with --apply, perform it in one transaction and
+    /// update the Unix and Samba accounts.
+    Import {
+        /// ElevesSansAdresses.xml (or .zip), ResponsablesAvecAdresses.xml,
+        /// sts_emp_UAJ_YEAR.xml, CSV files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Perform the import (default: show what it would do).
+        #[arg(long)]
+        apply: bool,
+        /// Accept an import that disables more than [accounts]
+        /// max_disable_percent of the active accounts of a kind.
+        #[arg(long)]
+        allow_mass_disable: bool,
+        /// List every person in the diff, not only the first ones.
+        #[arg(long)]
+        all: bool,
+        /// Only the directory: do not update Unix and Samba accounts now.
+        #[arg(long)]
+        no_system: bool,
+    },
+    /// List people.
+    List {
+        /// student, teacher, staff or parent.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Members of this class or group.
+        #[arg(long)]
+        class: Option<String>,
+        /// active, disabled or deleting.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Everything about one person.
+    Show { login: String },
+    /// Add a person by hand.
+    Add {
+        /// student, teacher, staff or parent.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        first_name: String,
+        #[arg(long)]
+        last_name: String,
+        /// A student's class code.
+        #[arg(long)]
+        class: Option<String>,
+        /// Birth date, JJ/MM/AAAA or AAAA-MM-JJ.
+        #[arg(long)]
+        birth_date: Option<String>,
+        /// Choose the login instead of generating it.
+        #[arg(long)]
+        login: Option<String>,
+        #[arg(long)]
+        no_system: bool,
+    },
+    /// Disable accounts: no login anywhere (Unix, Samba, web).
+    Disable {
+        #[arg(required = true)]
+        logins: Vec<String>,
+        #[arg(long)]
+        no_system: bool,
+    },
+    /// Enable disabled accounts again.
+    Enable {
+        #[arg(required = true)]
+        logins: Vec<String>,
+        #[arg(long)]
+        no_system: bool,
+    },
+    /// Set a password: read from standard input (one line), or generated
+    /// with --generate and printed.
+    Passwd {
+        login: String,
+        #[arg(long)]
+        generate: bool,
+        #[arg(long)]
+        no_system: bool,
+    },
+    /// Printable login sheets (HTML, one slip per student) and CSV, one pair
+    /// of files per class, into DIR.
+    Sheets {
+        /// Only this class or group (default: every class).
+        #[arg(long)]
+        class: Option<String>,
+        /// Teachers and staff sheets too.
+        #[arg(long)]
+        staff: bool,
+        /// Output directory.
+        #[arg(long, default_value = "fiches")]
+        out: PathBuf,
+    },
+    /// Everything the directory holds about a person, as JSON (for
+    /// data-protection requests).
+    Export { login: String },
+    /// Delete the accounts whose retention period is over; shows them
+    /// unless --apply.
+    Purge {
+        #[arg(long)]
+        apply: bool,
+        #[arg(long)]
+        no_system: bool,
+    },
+}
+
+/// Runs one of the accounts module's commands.
+pub fn run(env: &Env, command: Commands) -> anyhow::Result<u8> {
+    let Commands::Accounts { command } = command;
     let config = env.config()?;
     match command {
         AccountsCommand::Import {
@@ -96,7 +216,10 @@ fn project(env: &Env, config: &Config, no_system: bool) -> anyhow::Result<Option
     }
     let pb = spinner(env, "Updating Unix and Samba accounts");
     let started = Instant::now();
-    let (plan, report) = crate::cli::commands::apply_recorded(env, config, &["accounts".into()])?;
+    let ctx = env.context(config);
+    let chosen = crate::modules::selected(config, &["accounts".into()]).map_err(anyhow::Error::msg)?;
+    let session = crate::engine::session::run(&ctx, &chosen, &Default::default())?;
+    let (plan, report) = (session.plan, session.report);
     pb.finish_and_clear();
     if !report.ok {
         return Ok(Some((report.render(), false)));
@@ -139,10 +262,7 @@ fn import_files(
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let snapshot = match import::read_files(
         &paths,
-        &ReadOptions {
-            uai: config.establishment.uai.clone(),
-            today: import::today(),
-        },
+        &ReadOptions::new(&config.establishment.uai, &config.accounts),
     ) {
         Ok(s) => s,
         Err(e) => {
@@ -325,6 +445,9 @@ fn show(env: &Env, config: &Config, login: &str) -> anyhow::Result<u8> {
         }
         if let Some(f) = &p.function {
             println!("  function: {f}");
+        }
+        if let Some(a) = &p.postal_address {
+            println!("  address: {}", a.replace('\n', ", "));
         }
         for s in directory::structures_of(store.conn(), p.id)? {
             println!("  {} {} ({})", s.kind.as_str(), s.code, s.group_name);
@@ -607,35 +730,58 @@ fn purge(env: &Env, config: &Config, apply: bool, no_system: bool) -> anyhow::Re
         }
         return Ok(if due.is_empty() { exit::OK } else { exit::PENDING });
     }
+    // Their Unix and Samba accounts and their folders go through the
+    // module's plan (people past the retention are no longer projected:
+    // `preau plan` shows the folders it removes), then the directory
+    // forgets them.
+    let home = |p: &directory::Person| PathBuf::from(projection::home_of(&config.accounts, &p.login));
+    let had_home: Vec<bool> = due
+        .iter()
+        .map(|p| p.uid.is_some() && env.host.meta(&home(p)).ok().flatten().is_some())
+        .collect();
+    let system = project(env, config, no_system)?;
+    // A row goes only once its folder is gone: deleted first, the folder
+    // would be left behind, known to nobody.
+    let mut deleted = Vec::new();
+    let mut kept = Vec::new();
+    let mut removed = 0;
+    for (p, had) in due.iter().zip(&had_home) {
+        let still = *had && env.host.meta(&home(p)).ok().flatten().is_some();
+        if still {
+            kept.push(p);
+        } else {
+            removed += usize::from(*had);
+            deleted.push(p);
+        }
+    }
     store.write(|tx| -> rusqlite::Result<()> {
-        for p in &due {
+        for p in &deleted {
             // The login stays in logins_used: it is never given again.
             tx.execute("DELETE FROM people WHERE id = ?1", [p.id])?;
         }
         Ok(())
     })?;
-    let system = project(env, config, no_system)?;
-    // Home directories go once the users are gone.
-    let mut removed = 0;
-    if system.as_ref().is_some_and(|(_, ok)| *ok) {
-        for p in due.iter().filter(|p| p.uid.is_some()) {
-            let home = env
-                .host
-                .real_path(Path::new(&projection::home_of(&config.accounts, &p.login)));
-            if home.exists() {
-                std::fs::remove_dir_all(&home)
-                    .with_context(|| format!("cannot remove {}", home.display()))?;
-                removed += 1;
-            }
-        }
+    if !kept.is_empty() && !env.json {
+        eprintln!(
+            "{} account(s) kept in the directory until their home folders are removed (by `preau apply accounts`): {}",
+            kept.len(),
+            kept.iter()
+                .map(|p| p.login.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     if env.json {
         println!(
             "{}",
-            json!({"ok": true, "applied": true, "deleted": due.len(), "homes_removed": removed})
+            json!({"ok": kept.is_empty(), "applied": true, "deleted": deleted.len(), "homes_removed": removed,
+                   "kept": kept.iter().map(|p| p.login.as_str()).collect::<Vec<_>>()})
         );
     } else {
-        println!("Deleted {} account(s), {removed} home directories.", due.len());
+        println!(
+            "Deleted {} account(s), {removed} home directories.",
+            deleted.len()
+        );
         if let Some((line, _)) = system {
             println!("{line}");
         }

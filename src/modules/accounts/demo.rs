@@ -30,10 +30,7 @@ pub fn import_demo_school(
     store: &mut Store,
     settings: &super::settings::AccountsSettings,
 ) -> anyhow::Result<ApplySummary> {
-    let opts = ReadOptions {
-        uai: DEMO_UAI.into(),
-        today: import::today(),
-    };
+    let opts = ReadOptions::new(DEMO_UAI, settings);
     let mut snapshot = import::Snapshot::default();
     for (name, bytes) in FILES {
         import::read_one(name, &name.to_lowercase(), *bytes, &opts, &mut snapshot)?;

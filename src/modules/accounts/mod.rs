@@ -16,10 +16,8 @@ pub mod sheets;
 use super::{Context, Finding, Health, Module, ModuleInfo, State};
 use crate::directory::import::ApplyOptions;
 use crate::engine::Change;
-use crate::host::Host;
 use crate::store::Store;
 use settings::AccountsSettings;
-use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 pub struct Accounts;
@@ -28,11 +26,6 @@ pub static ACCOUNTS: Accounts = Accounts;
 
 static INFO: LazyLock<ModuleInfo> =
     LazyLock::new(|| ModuleInfo::parse(include_str!("../../../modules/accounts/module.toml")));
-
-/// The database of a context (real path), whether or not it exists.
-pub fn db_path(host: &dyn Host, state_dir: &str) -> PathBuf {
-    host.real_path(&Path::new(state_dir).join(crate::store::DB_FILE))
-}
 
 /// Import options from the settings; `reserved` are the system's own user
 /// and group names.
@@ -81,32 +74,19 @@ impl Module for Accounts {
 
     fn plan(&self, ctx: &Context<'_>) -> anyhow::Result<Vec<Change>> {
         let s = &ctx.config.accounts;
-        let path = db_path(ctx.host, &ctx.config.paths.state_dir);
+        let path = &ctx.db;
         let wanted = if path.exists() {
-            let store = Store::open(&path)?;
+            let store = Store::open(path)?;
             projection::Wanted::load(store.conn(), s)?
         } else {
-            projection::Wanted {
-                users: Vec::new(),
-                structures: Vec::new(),
-                members: Default::default(),
-                nt_hashes: Default::default(),
-                must_change: Default::default(),
-                ours: [
-                    s.students_group.clone(),
-                    s.teachers_group.clone(),
-                    s.staff_group.clone(),
-                ]
-                .into_iter()
-                .collect(),
-            }
+            projection::Wanted::empty(s)
         };
         Ok(projection::plan(ctx.host, &wanted, s, &ctx.state_dir())?)
     }
 
     fn status(&self, ctx: &Context<'_>) -> Health {
-        let path = db_path(ctx.host, &ctx.config.paths.state_dir);
-        let counts = Store::open_existing(&path)
+        let path = &ctx.db;
+        let counts = Store::open_existing(path)
             .map_err(anyhow::Error::from)
             .and_then(|st| Ok(crate::directory::counts(st.conn())?));
         match counts {

@@ -38,12 +38,42 @@ pub struct Wanted {
     /// Every name Préau ever used (logins, group names): entries of these
     /// names are Préau's.
     pub ours: HashSet<String>,
+    /// People who left and whose retention ended (`delete_after` passed):
+    /// still in the directory until `accounts purge`, but no longer on the
+    /// system — no account, and their folders are removed by the plan.
+    pub gone: Vec<Person>,
+    /// Role group name → member logins (direction, admins: the other role
+    /// groups are primary groups).
+    pub role_members: BTreeMap<String, Vec<String>>,
+}
+
+/// Whether a person left and the directory's retention for them ended
+/// by `today` (YYYY-MM-DD).
+pub fn retention_ended(p: &Person, today: &str) -> bool {
+    p.status == Status::Deleting && p.delete_after.as_deref().is_some_and(|d| d <= today)
 }
 
 impl Wanted {
+    /// What an empty directory wants: the role groups alone.
+    pub fn empty(s: &AccountsSettings) -> Wanted {
+        Wanted {
+            users: Vec::new(),
+            structures: Vec::new(),
+            members: Default::default(),
+            nt_hashes: Default::default(),
+            must_change: Default::default(),
+            ours: role_groups(s).into_iter().map(|(name, _)| name).collect(),
+            role_members: Default::default(),
+            gone: Vec::new(),
+        }
+    }
+
     /// Reads the directory.
     pub fn load(conn: &rusqlite::Connection, s: &AccountsSettings) -> rusqlite::Result<Wanted> {
-        let users = directory::system_accounts(conn)?;
+        let today = crate::directory::import::today();
+        let (gone, users): (Vec<Person>, Vec<Person>) = directory::system_accounts(conn)?
+            .into_iter()
+            .partition(|p| retention_ended(p, &today));
         let structures = directory::structures(conn, None, true)?;
         let mut members: BTreeMap<i64, Vec<String>> = BTreeMap::new();
         let mut stmt = conn.prepare(
@@ -81,11 +111,8 @@ impl Wanted {
             ours.remove(&p.login);
         }
         ours.extend(structures.iter().map(|s| s.group_name.clone()));
-        ours.extend([
-            s.students_group.clone(),
-            s.teachers_group.clone(),
-            s.staff_group.clone(),
-        ]);
+        ours.extend(role_groups(s).into_iter().map(|(name, _)| name));
+        let role_members = role_members(&users, s);
         Ok(Wanted {
             users,
             structures,
@@ -93,17 +120,74 @@ impl Wanted {
             nt_hashes,
             must_change,
             ours,
+            gone,
+            role_members,
         })
     }
 }
 
+/// Name-service caches that would keep serving the old users and groups
+/// after the account files are rewritten: `nscd` (its socket is there when
+/// it runs) and `sssd` (its NSS pipe). Only on the running system.
+pub fn cache_invalidations(host: &dyn Host) -> Result<Vec<Change>, HostError> {
+    let mut changes = Vec::new();
+    if !host.is_live() {
+        return Ok(changes);
+    }
+    let exists = |p: &str| -> Result<bool, HostError> { Ok(host.meta(Path::new(p))?.is_some()) };
+    if exists("/run/nscd/socket")? || exists("/var/run/nscd/socket")? {
+        for table in ["passwd", "group"] {
+            changes.push(Change::Run {
+                command: Command::new(["nscd", "--invalidate", table]),
+                why: format!("nscd caches {table} entries"),
+                live_only: true,
+            });
+        }
+    }
+    if exists("/var/lib/sss/pipes/nss")? {
+        changes.push(Change::Run {
+            command: Command::new(["sss_cache", "-E"]),
+            why: "sssd caches users and groups".into(),
+            live_only: true,
+        });
+    }
+    Ok(changes)
+}
+
 /// The role groups and their gids.
-pub fn role_groups(s: &AccountsSettings) -> [(String, u32); 3] {
+pub fn role_groups(s: &AccountsSettings) -> [(String, u32); 5] {
     [
         (s.students_group.clone(), s.first_id),
         (s.teachers_group.clone(), s.first_id + 1),
         (s.staff_group.clone(), s.first_id + 2),
+        (s.direction_group.clone(), s.first_id + 3),
+        (s.admins_group.clone(), s.first_id + 4),
     ]
+}
+
+/// Members of the role groups that are not primary groups: the direction
+/// (STS-web function `DIR`) and the administrators named in the settings;
+/// active accounts only.
+pub fn role_members(users: &[Person], s: &AccountsSettings) -> BTreeMap<String, Vec<String>> {
+    let active = |p: &&Person| p.status == Status::Active && p.uid.is_some();
+    let mut out = BTreeMap::new();
+    let mut direction: Vec<String> = users
+        .iter()
+        .filter(active)
+        .filter(|p| p.kind != Kind::Student && p.function.as_deref() == Some("DIR"))
+        .map(|p| p.login.clone())
+        .collect();
+    direction.sort();
+    let mut admins: Vec<String> = users
+        .iter()
+        .filter(active)
+        .filter(|p| p.kind != Kind::Student && s.admins.iter().any(|a| a == &p.login))
+        .map(|p| p.login.clone())
+        .collect();
+    admins.sort();
+    out.insert(s.direction_group.clone(), direction);
+    out.insert(s.admins_group.clone(), admins);
+    out
 }
 
 /// Where people's, classes' and groups' ids start.
@@ -140,8 +224,9 @@ pub struct Databases {
 fn our_lines(w: &Wanted, s: &AccountsSettings) -> Databases {
     let mut d = Databases::default();
     for (name, gid) in role_groups(s) {
-        d.group.push_str(&format!("{name}:x:{gid}:\n"));
-        d.gshadow.push_str(&format!("{name}:!::\n"));
+        let members = w.role_members.get(&name).map(|m| m.join(",")).unwrap_or_default();
+        d.group.push_str(&format!("{name}:x:{gid}:{members}\n"));
+        d.gshadow.push_str(&format!("{name}:!::{members}\n"));
     }
     let mut structures: Vec<&Structure> = w.structures.iter().collect();
     structures.sort_by_key(|x| x.gid);
@@ -348,6 +433,7 @@ pub fn plan(
             detail: detail.join("\n"),
             databases: wanted,
         })));
+        changes.extend(cache_invalidations(host)?);
     }
     // Home directories of active accounts.
     let base = PathBuf::from(&s.home_base);
@@ -370,6 +456,25 @@ pub fn plan(
     }
     if !homes.is_empty() {
         changes.push(Change::Custom(Box::new(HomeDirs { dirs: homes })));
+    }
+    // Folders of people who left, once the retention ended: their home
+    // (with the shares module, also their personal share).
+    let mut leavers = Vec::new();
+    for p in &w.gone {
+        if p.login.is_empty() || p.login.contains('/') || p.login.starts_with('.') {
+            continue; // never a path outside the homes
+        }
+        let home = PathBuf::from(home_of(s, &p.login));
+        if host.meta(&home)?.is_some() {
+            leavers.push(Leaver {
+                login: p.login.clone(),
+                due: p.delete_after.clone().unwrap_or_default(),
+                home,
+            });
+        }
+    }
+    if !leavers.is_empty() {
+        changes.push(Change::Custom(Box::new(RemoveHomes { leavers })));
     }
     // Samba, on the running system only.
     if s.samba
@@ -529,42 +634,17 @@ impl fmt::Debug for AccountFiles {
     }
 }
 
-/// The shadow-utils lock (`lckpwdf`): a write lock on `/etc/.pwd.lock`,
-/// held while the databases are replaced.
-struct PwdLock {
-    _file: std::fs::File,
-}
-
-impl PwdLock {
-    fn take(host: &dyn Host) -> Result<PwdLock, HostError> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let path = host.real_path(Path::new("/etc/.pwd.lock"));
-        let io = |cause| HostError::Io {
-            action: "cannot lock",
-            path: path.clone(),
-            cause,
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io)?;
-        let lock = nix::libc::flock {
-            l_type: nix::libc::F_WRLCK as i16,
-            l_whence: nix::libc::SEEK_SET as i16,
-            l_start: 0,
-            l_len: 0,
-            l_pid: 0,
-        };
-        nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETLKW(&lock))
-            .map_err(|e| io(std::io::Error::from_raw_os_error(e as i32)))?;
-        Ok(PwdLock { _file: file })
+/// Takes the shadow-utils lock (`lckpwdf`: a record lock on
+/// `/etc/.pwd.lock`), held while the databases are replaced.
+fn pwd_lock(host: &dyn Host) -> Result<crate::host::FileLock, HostError> {
+    if host.meta(Path::new("/etc"))?.is_none() {
+        host.create_dir(Path::new("/etc"), 0o755, &Owner::root())?;
     }
+    host.lock(
+        Path::new("/etc/.pwd.lock"),
+        crate::host::LockKind::Record,
+        crate::host::LockWait::Wait,
+    )
 }
 
 impl CustomChange for AccountFiles {
@@ -577,7 +657,7 @@ impl CustomChange for AccountFiles {
     }
 
     fn apply(&self, host: &dyn Host) -> Result<(), HostError> {
-        let _lock = PwdLock::take(host)?;
+        let _lock = pwd_lock(host)?;
         let shadow_group = if host.group_id("shadow")?.is_some() {
             "shadow"
         } else {
@@ -632,26 +712,53 @@ impl CustomChange for HomeDirs {
     }
 
     fn apply(&self, host: &dyn Host) -> Result<(), HostError> {
-        use std::os::unix::fs::PermissionsExt;
         for (path, uid, gid) in &self.dirs {
-            let real = host.real_path(path);
-            let io = |action| {
-                let real = real.clone();
-                move |cause| HostError::Io {
-                    action,
-                    path: real,
-                    cause,
-                }
-            };
-            match std::fs::create_dir(&real) {
-                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-                    return Err(io("cannot create directory")(e));
-                }
-                _ => {}
-            }
-            std::os::unix::fs::chown(&real, Some(*uid), Some(*gid)).map_err(io("cannot set the owner of"))?;
-            std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o700))
-                .map_err(io("cannot set the mode of"))?;
+            host.create_dir_owned(path, 0o700, *uid, *gid)?;
+        }
+        Ok(())
+    }
+}
+
+/// One person who left, whose folders go.
+#[derive(Debug)]
+pub struct Leaver {
+    pub login: String,
+    /// When the retention ended (YYYY-MM-DD).
+    pub due: String,
+    pub home: PathBuf,
+}
+
+/// Removes the folders of people who left once the retention ended.
+/// Cannot be undone (the plan shows each folder beforehand).
+#[derive(Debug)]
+pub struct RemoveHomes {
+    pub leavers: Vec<Leaver>,
+}
+
+impl CustomChange for RemoveHomes {
+    fn summary(&self) -> String {
+        format!(
+            "- remove {} home folder(s) of people who left (retention ended; cannot be undone)",
+            self.leavers.len()
+        )
+    }
+
+    fn detail(&self) -> Option<String> {
+        let mut lines: Vec<String> = self
+            .leavers
+            .iter()
+            .take(15)
+            .map(|l| format!("- {} {} (deletion due {})", l.login, l.home.display(), l.due))
+            .collect();
+        if self.leavers.len() > 15 {
+            lines.push(format!("… and {} more", self.leavers.len() - 15));
+        }
+        Some(lines.join("\n"))
+    }
+
+    fn apply(&self, host: &dyn Host) -> Result<(), HostError> {
+        for l in &self.leavers {
+            host.remove_dir_all(&l.home)?;
         }
         Ok(())
     }
@@ -764,13 +871,8 @@ impl CustomChange for SambaImport {
             for r in results {
                 r?;
             }
-            let real_passdb = host.real_path(passdb);
-            if let Ok(f) = std::fs::File::open(&real_passdb) {
-                f.sync_all().map_err(|cause| HostError::Io {
-                    action: "cannot sync",
-                    path: real_passdb.clone(),
-                    cause,
-                })?;
+            if host.meta(passdb)?.is_some() {
+                host.sync(passdb)?;
             }
         }
         for name in &self.removed {
@@ -924,6 +1026,189 @@ mod tests {
             .unwrap();
         assert!(c.entries.contains("[DUX        ]"), "{}", c.entries);
         assert_eq!(c.changed, 1);
+    }
+
+    /// The whole projection applied on a recording host (no root): the
+    /// shadow lock, the four files, the homes by numeric owner.
+    #[test]
+    fn projection_applies_through_the_host() {
+        let (_d, store) = school_store();
+        let s = AccountsSettings {
+            samba: false,
+            ..Default::default()
+        };
+        let host = RecordingHost::new();
+        let w = Wanted::load(store.conn(), &s).unwrap();
+        let first_plan = crate::engine::Plan::of(
+            "accounts",
+            plan(&host, &w, &s, Path::new("/var/lib/preau")).unwrap(),
+        );
+        let report = crate::engine::apply(&host, &first_plan);
+        assert!(report.ok, "{}", report.render());
+        let log = host.log();
+        let at = |prefix: &str| log.iter().position(|l| l.starts_with(prefix));
+        assert!(at("lock /etc/.pwd.lock") < at("write /etc/group"), "{log:?}");
+        assert!(at("lock /etc/.pwd.lock").is_some(), "{log:?}");
+        assert!(
+            log.iter()
+                .any(|l| l.starts_with("write /etc/passwd 644 root:root")),
+            "{log:?}"
+        );
+        let first = &w.users[0];
+        let home = format!(
+            "mkdir {} 700 {}:{}",
+            home_of(&s, &first.login),
+            first.uid.unwrap(),
+            role_gid(&s, first.kind)
+        );
+        assert!(log.contains(&home), "{home} not in {log:?}");
+        assert!(!host.locked("/etc/.pwd.lock"), "released");
+        let again = plan_again(&host, &w, &s);
+        assert!(again.is_empty(), "{again:?}");
+    }
+
+    /// Regression (issue 15): the folders of people who left were never
+    /// deleted. Once the directory's retention ended, the plan shows
+    /// their removal (and their account's) beforehand and apply removes
+    /// them through the host.
+    #[test]
+    fn folders_of_people_past_the_retention_are_removed_by_a_planned_change() {
+        let (_d, mut store) = school_store();
+        let s = AccountsSettings {
+            samba: false,
+            ..Default::default()
+        };
+        let host = RecordingHost::new();
+        let w = Wanted::load(store.conn(), &s).unwrap();
+        let report = crate::engine::apply(
+            &host,
+            &crate::engine::Plan::of(
+                "accounts",
+                plan(&host, &w, &s, Path::new("/var/lib/preau")).unwrap(),
+            ),
+        );
+        assert!(report.ok, "{}", report.render());
+        let (left, waiting) = (w.users[0].login.clone(), w.users[1].login.clone());
+        let home = home_of(&s, &left);
+        host.seed(&format!("{home}/devoir.odt"), b"work");
+        store
+            .write(|tx| {
+                directory::set_status(tx, &left, Status::Deleting, Some("2000-01-01"))?;
+                directory::set_status(tx, &waiting, Status::Deleting, Some("2999-01-01"))
+            })
+            .unwrap();
+        host.clear_log();
+        let w = Wanted::load(store.conn(), &s).unwrap();
+        let second = crate::engine::Plan::of(
+            "accounts",
+            plan(&host, &w, &s, Path::new("/var/lib/preau")).unwrap(),
+        );
+        let text = second.render();
+        assert!(
+            text.contains("- remove 1 home folder(s) of people who left (retention ended; cannot be undone)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("- {left} {home} (deletion due 2000-01-01)")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("- user {left}")), "{text}");
+        assert!(
+            !text.contains(&format!("- {waiting} ")),
+            "still within the retention: {text}"
+        );
+        let report = crate::engine::apply(&host, &second);
+        assert!(report.ok, "{}", report.render());
+        assert!(
+            host.log().contains(&format!("remove dir {home}")),
+            "{:?}",
+            host.log()
+        );
+        assert!(!host.exists(&home) && !host.exists(&format!("{home}/devoir.odt")));
+        assert!(host.exists(&home_of(&s, &waiting)), "the other folder stays");
+        let again = plan_again(&host, &w, &s);
+        assert!(again.is_empty(), "{again:?}");
+    }
+
+    fn plan_again(host: &RecordingHost, w: &Wanted, s: &AccountsSettings) -> Vec<String> {
+        plan(host, w, s, Path::new("/var/lib/preau"))
+            .unwrap()
+            .iter()
+            .map(|c| c.summary())
+            .collect()
+    }
+
+    /// Regression (issue 15): the shares give rights to `direction` and
+    /// `admins`, which nothing created.
+    #[test]
+    fn direction_and_admins_groups_are_made_with_their_members() {
+        let (_d, store) = school_store();
+        let mut s = AccountsSettings::default();
+        let teacher = directory::people(
+            store.conn(),
+            &directory::Filter {
+                kind: Some(Kind::Teacher),
+                ..Default::default()
+            },
+        )
+        .unwrap()[0]
+            .login
+            .clone();
+        s.admins = vec![teacher.clone(), "nobody.here".into()];
+        let w = Wanted::load(store.conn(), &s).unwrap();
+        let host = RecordingHost::new();
+        let (_, wanted) = databases(&host, &w, &s).unwrap();
+        assert!(
+            wanted.group.contains("\ndirection:x:10003:claire.principal\n"),
+            "{}",
+            wanted.group
+        );
+        assert!(
+            wanted.group.contains(&format!("\nadmins:x:10004:{teacher}\n")),
+            "{}",
+            wanted.group
+        );
+        assert!(wanted.gshadow.contains(&format!("\nadmins:!::{teacher}\n")));
+        // An empty directory still makes the five role groups.
+        let (_, empty) = databases(&host, &Wanted::empty(&s), &s).unwrap();
+        for g in ["eleves", "profs", "personnels", "direction", "admins"] {
+            assert!(empty.group.contains(&format!("\n{g}:x:")), "{g}: {}", empty.group);
+        }
+    }
+
+    /// Regression (issue 15): a running nscd or sssd kept answering with
+    /// the users and groups of before the rewrite.
+    #[test]
+    fn running_name_caches_are_invalidated_after_the_account_files() {
+        let (_d, store) = school_store();
+        let s = AccountsSettings::default();
+        let w = Wanted::load(store.conn(), &s).unwrap();
+        let host = RecordingHost::new();
+        host.respond("pdbedit", Output::default());
+        let summaries = |host: &RecordingHost| -> Vec<String> {
+            plan(host, &w, &s, Path::new("/var/lib/preau"))
+                .unwrap()
+                .iter()
+                .map(|c| c.summary())
+                .collect()
+        };
+        assert!(
+            !summaries(&host)
+                .iter()
+                .any(|c| c.contains("nscd") || c.contains("sss_cache"))
+        );
+        host.seed("/run/nscd/socket", b"");
+        host.seed("/var/lib/sss/pipes/nss", b"");
+        let got = summaries(&host);
+        let at = got.iter().position(|c| c.contains("write /etc/passwd")).unwrap();
+        assert_eq!(
+            &got[at + 1..at + 4],
+            [
+                "! run `nscd --invalidate passwd` (nscd caches passwd entries)",
+                "! run `nscd --invalidate group` (nscd caches group entries)",
+                "! run `sss_cache -E` (sssd caches users and groups)",
+            ]
+        );
     }
 
     #[test]

@@ -22,8 +22,8 @@ pub struct AccountsSettings {
     /// export.
     #[schemars(range(min = 0, max = 100))]
     pub max_disable_percent: u32,
-    /// First Unix uid/gid Préau uses. The three role groups take the first
-    /// three ids; people, classes and groups get ids from `first_id + 10`.
+    /// First Unix uid/gid Préau uses. The five role groups take the first
+    /// five ids; people, classes and groups get ids from `first_id + 10`.
     /// Nothing else on the server may use this range.
     #[schemars(range(min = 1000, max = 4000000000u32))]
     pub first_id: u32,
@@ -36,6 +36,14 @@ pub struct AccountsSettings {
     pub teachers_group: String,
     /// Unix group of every other member of staff.
     pub staff_group: String,
+    /// Unix group of the direction: the staff whose STS-web function is
+    /// `DIR` (head and deputies). The shares module gives it its rights.
+    pub direction_group: String,
+    /// Unix group of the network administrators listed in `admins`.
+    pub admins_group: String,
+    /// Logins of the people of the directory who administer the network
+    /// (members of `admins_group`).
+    pub admins: Vec<String>,
     /// Directory holding the home directories (one per login). With the
     /// shares module it must be the shares' `perso` folder, so that each
     /// person's home is their personal share.
@@ -55,6 +63,12 @@ pub struct AccountsSettings {
     /// accounts purge` deletes it.
     #[schemars(range(min = 0, max = 3650))]
     pub retention_days: u32,
+    /// Pseudo-classes of the student export that are not classes: SIECLE
+    /// puts students who left in a division named `Inactifs`. A student
+    /// placed only there is leaving (disabled, then deleted after the
+    /// retention); no class or Unix group is made for these names.
+    /// Compared without regard to case.
+    pub inactive_classes: Vec<String>,
     /// Create Samba accounts (passdb) for students, teachers and staff.
     pub samba: bool,
     /// The Samba passdb Préau writes to (tdbsam).
@@ -71,12 +85,16 @@ impl Default for AccountsSettings {
             students_group: "eleves".into(),
             teachers_group: "profs".into(),
             staff_group: "personnels".into(),
+            direction_group: "direction".into(),
+            admins_group: "admins".into(),
+            admins: Vec::new(),
             home_base: "/srv/preau/perso".into(),
             shell: "/usr/sbin/nologin".into(),
             password_syllables: 4,
             password_digits: 2,
             must_change_password: false,
             retention_days: 365,
+            inactive_classes: vec!["Inactifs".into()],
             samba: true,
             samba_passdb: "/var/lib/samba/private/passdb.tdb".into(),
         }
@@ -117,6 +135,8 @@ impl Validate for AccountsSettings {
             ("students_group", &self.students_group),
             ("teachers_group", &self.teachers_group),
             ("staff_group", &self.staff_group),
+            ("direction_group", &self.direction_group),
+            ("admins_group", &self.admins_group),
         ];
         for (key, value) in names {
             if !is_unix_name(value) {

@@ -198,6 +198,7 @@ mod tests {
             birth_date: None,
             function: None,
             email: None,
+            postal_address: None,
             login: "lea.dartagnan".into(),
             uid: Some(10010),
             status: Status::Active,

@@ -19,7 +19,7 @@
 
 use super::render::{TABLE, tag_of};
 use crate::engine::CustomChange;
-use crate::host::{Command, Host, HostError, Owner};
+use crate::host::{Command, FileLock, Host, HostError, LockKind, LockWait, Owner};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -276,14 +276,15 @@ pub fn arm(host: &dyn Host, files: &Files, seconds: u64, inv: &Invocation) -> an
             .map(|_| ())
             .map_err(anyhow::Error::from)
     } else {
-        spawn_detached(&inv.args(&[
+        host.spawn_detached(&Command::new(inv.args(&[
             "firewall".into(),
             "rollback-after".into(),
             seconds.to_string(),
             token.clone(),
             "--state-dir".into(),
             files_state_dir(files),
-        ]))
+        ])))
+        .map_err(anyhow::Error::from)
     };
     if let Err(e) = started {
         let _ = host.remove_file(&files.pending());
@@ -303,22 +304,6 @@ fn files_state_dir(files: &Files) -> String {
 
 /// Starts a process that outlives this one: its own process group, no
 /// standard streams (so nobody waits on its output).
-fn spawn_detached(argv: &[String]) -> anyhow::Result<()> {
-    use std::os::unix::process::CommandExt as _;
-    use std::process::Stdio;
-    let (program, args) = argv
-        .split_first()
-        .ok_or_else(|| anyhow::anyhow!("empty command"))?;
-    std::process::Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()?;
-    Ok(())
-}
-
 /// Forgets a pending confirm (and its systemd timer).
 pub fn disarm(host: &dyn Host, files: &Files, pending: &Pending) {
     let _ = host.remove_file(&files.pending());
@@ -328,20 +313,13 @@ pub fn disarm(host: &dyn Host, files: &Files, pending: &Pending) {
     }
 }
 
-/// An exclusive lock around confirm / rollback decisions.
-pub struct DecisionLock(#[allow(dead_code)] Option<nix::fcntl::Flock<std::fs::File>>);
-
-pub fn decision_lock(host: &dyn Host, files: &Files) -> DecisionLock {
-    let real = host.real_path(&files.dir.join("decision.lock"));
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(real);
-    DecisionLock(
-        file.ok()
-            .and_then(|f| nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).ok()),
-    )
+/// An exclusive lock around confirm / rollback decisions: held, or the
+/// decision fails (never made unlocked).
+pub fn decision_lock(host: &dyn Host, files: &Files) -> Result<FileLock, HostError> {
+    if host.meta(&files.dir)?.is_none() {
+        host.create_dir(&files.dir, 0o750, &Owner::root())?;
+    }
+    host.lock(&files.dir.join("decision.lock"), LockKind::Flock, LockWait::Wait)
 }
 
 /// What a confirm or rollback did.
@@ -354,7 +332,7 @@ pub struct Outcome {
 
 /// `preau confirm`: keep the ruleset of the pending confirm-apply.
 pub fn confirm(host: &dyn Host, files: &Files) -> Result<Outcome, HostError> {
-    let _lock = decision_lock(host, files);
+    let _lock = decision_lock(host, files)?;
     let Some(p) = read_pending(host, files) else {
         return Ok(Outcome {
             action: "confirm",
@@ -383,7 +361,7 @@ pub fn confirm(host: &dyn Host, files: &Files) -> Result<Outcome, HostError> {
 
 /// `preau rollback`: restore the ruleset saved before the last load.
 pub fn rollback(host: &dyn Host, files: &Files) -> Result<Outcome, HostError> {
-    let _lock = decision_lock(host, files);
+    let _lock = decision_lock(host, files)?;
     rollback_locked(host, files, true)
 }
 
@@ -413,7 +391,7 @@ fn rollback_locked(host: &dyn Host, files: &Files, make_boot: bool) -> Result<Ou
 
 /// The timer's end: roll back if the same confirm is still pending.
 pub fn rollback_if_pending(host: &dyn Host, files: &Files, token: &str) -> Result<Outcome, HostError> {
-    let _lock = decision_lock(host, files);
+    let _lock = decision_lock(host, files)?;
     match read_pending(host, files) {
         Some(p) if p.token == token => {
             // boot.nft still holds the last confirmed ruleset.
@@ -509,6 +487,32 @@ mod tests {
             Some("NEW\n")
         );
         assert!(!confirm(&host, &files).unwrap().done);
+    }
+
+    /// Regression (issue 9): when the decision lock could not be taken,
+    /// confirm and rollback carried on unlocked. They refuse now.
+    #[test]
+    fn decisions_refuse_when_the_lock_cannot_be_taken() {
+        let host = RecordingHost::new();
+        let files = Files::new(Path::new("/s"));
+        host.seed("/s/firewall/previous.nft", b"OLD\n");
+        host.seed(
+            "/s/firewall/pending.json",
+            br#"{"token":"abc","seconds":5,"deadline":99999999999,"timer":"process"}"#,
+        );
+        host.fail_on("/s/firewall/decision.lock");
+        assert!(confirm(&host, &files).is_err());
+        assert!(rollback(&host, &files).is_err());
+        assert!(rollback_if_pending(&host, &files, "abc").is_err());
+        assert!(
+            !host
+                .log()
+                .iter()
+                .any(|l| l.starts_with("run nft") || l.starts_with("write")),
+            "nothing decided: {:?}",
+            host.log()
+        );
+        assert!(host.text("/s/firewall/pending.json").is_some());
     }
 
     #[test]

@@ -1,11 +1,74 @@
 //! Commands of the firewall: `confirm`, `rollback`, `firewall show`,
-//! `firewall counters` and the timer's own `firewall rollback-after`.
+//! `firewall counters` and the timer's own `firewall rollback-after`;
+//! and its hooks around an apply session (the confirm timer).
 
 use super::apply::{self, Files, Outcome};
-use crate::cli::{Env, exit};
 use crate::config::Config;
+use crate::engine::session::{Hooks, Note, Options, Prepared};
+use crate::engine::{ApplyReport, Context, Env, Plan, exit};
+use clap::Subcommand;
 use serde_json::json;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The firewall's top-level commands (flattened into `preau`'s).
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Keep the ruleset of the last `apply --confirm` (firewall).
+    Confirm,
+    /// Restore the firewall ruleset saved before the last apply.
+    Rollback,
+    /// The firewall's own commands.
+    Firewall {
+        #[command(subcommand)]
+        command: FirewallCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FirewallCommand {
+    /// Print the nftables ruleset the configuration renders to.
+    Show,
+    /// Per-rule packet and byte counters of the live table.
+    Counters,
+    /// (internal) Sleep SECONDS, then roll back unless confirmed; started
+    /// by `apply --confirm`.
+    #[command(hide = true)]
+    RollbackAfter {
+        seconds: u64,
+        token: String,
+        /// State directory (the timer must not depend on a configuration
+        /// that may be edited meanwhile).
+        #[arg(long)]
+        state_dir: PathBuf,
+    },
+    /// (internal) Roll back unless confirmed; run by the systemd timer.
+    #[command(hide = true)]
+    RollbackIfPending {
+        token: String,
+        #[arg(long)]
+        state_dir: PathBuf,
+    },
+}
+
+/// Runs one of the firewall's commands.
+pub fn run(env: &Env, command: Commands) -> anyhow::Result<u8> {
+    match command {
+        Commands::Confirm => confirm(env),
+        Commands::Rollback => rollback(env),
+        Commands::Firewall { command } => match command {
+            FirewallCommand::Show => show(env, &env.config()?),
+            FirewallCommand::Counters => counters(env),
+            FirewallCommand::RollbackAfter {
+                seconds,
+                token,
+                state_dir,
+            } => rollback_after(env, &state_dir, seconds, &token),
+            FirewallCommand::RollbackIfPending { token, state_dir } => {
+                rollback_if_pending(env, &state_dir, &token)
+            }
+        },
+    }
+}
 
 fn files(config: &Config) -> Files {
     Files::new(Path::new(&config.paths.state_dir))
@@ -95,66 +158,90 @@ pub fn counters(env: &Env) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// Before an apply: refuses to load a ruleset while a confirm-apply is
-/// waiting, and arms the confirm timer for `apply --confirm SECONDS` when
-/// the plan loads a new ruleset (`None`, with a note, when it does not).
-pub fn before_apply(
-    env: &Env,
-    config: &Config,
-    plan: &crate::engine::Plan,
-    confirm: Option<u64>,
-) -> anyhow::Result<Option<apply::Armed>> {
-    let loads = plan
-        .modules
-        .iter()
-        .filter(|m| m.module == "firewall")
-        .flat_map(|m| &m.changes)
-        .any(|c| c.summary().starts_with("~ load the firewall ruleset"));
-    if loads && let Some(p) = apply::read_pending(&env.host, &files(config)) {
-        if apply::seconds_left(&p) < -apply::EXPIRY_GRACE {
-            anyhow::bail!(
-                "a confirm-apply of the firewall expired but its rollback did not run (was the server restarted?)\n    help: run `preau rollback`, then apply again"
-            );
-        }
-        anyhow::bail!(
-            "a confirm-apply of the firewall is waiting ({} s left)\n    help: run `preau confirm` to keep it or `preau rollback` to undo it, then apply again",
-            apply::seconds_left(&p).max(0)
-        );
-    }
-    let Some(seconds) = confirm else {
-        return Ok(None);
-    };
-    if !loads {
-        if !env.json {
-            eprintln!("note: the firewall ruleset does not change: --confirm has nothing to guard");
-        }
-        return Ok(None);
-    }
-    let inv = apply::Invocation {
-        binary: std::env::current_exe()?,
-        root: env.host.root().to_path_buf(),
-        config: env.config_path.clone(),
-    };
-    Ok(Some(apply::arm(&env.host, &files(config), seconds, &inv)?))
+/// Whether a step or change summary is the load of a new ruleset.
+fn is_load(summary: &str) -> bool {
+    summary.starts_with("~ load the firewall ruleset")
 }
 
-/// After the apply: keep the timer if the ruleset was loaded, else cancel it.
-pub fn after_apply(env: &Env, config: &Config, armed: apply::Armed, report: &crate::engine::ApplyReport) {
-    let loaded = report.steps.iter().any(|s| {
-        s.module == "firewall" && s.result == "done" && s.change.starts_with("~ load the firewall ruleset")
-    });
-    if !loaded {
-        apply::disarm(&env.host, &files(config), &armed.pending);
-        if !env.json {
-            eprintln!("the new ruleset was not loaded: the confirm timer is cancelled");
+/// The firewall's hooks around an apply session.
+pub struct FirewallHooks;
+
+impl Hooks for FirewallHooks {
+    /// Refuses to load a ruleset while a confirm-apply is waiting, and
+    /// arms the confirm timer for `apply --confirm SECONDS` when the plan
+    /// loads a new ruleset (nothing, with a note, when it does not).
+    fn before(
+        &self,
+        ctx: &Context<'_>,
+        plan: &Plan,
+        options: &Options,
+        notes: &mut Vec<Note>,
+    ) -> anyhow::Result<Option<Box<dyn Prepared>>> {
+        let loads = plan
+            .modules
+            .iter()
+            .filter(|m| m.module == "firewall")
+            .flat_map(|m| &m.changes)
+            .any(|c| is_load(&c.summary()));
+        let files = files(ctx.config);
+        if loads && let Some(p) = apply::read_pending(ctx.host, &files) {
+            if apply::seconds_left(&p) < -apply::EXPIRY_GRACE {
+                anyhow::bail!(
+                    "a confirm-apply of the firewall expired but its rollback did not run (was the server restarted?)\n    help: run `preau rollback`, then apply again"
+                );
+            }
+            anyhow::bail!(
+                "a confirm-apply of the firewall is waiting ({} s left)\n    help: run `preau confirm` to keep it or `preau rollback` to undo it, then apply again",
+                apply::seconds_left(&p).max(0)
+            );
         }
-        return;
+        let Some(seconds) = options.confirm else {
+            return Ok(None);
+        };
+        if !loads {
+            notes.push(Note::warning(
+                "note: the firewall ruleset does not change: --confirm has nothing to guard",
+            ));
+            return Ok(None);
+        }
+        // The timer runs this same program again.
+        let inv = apply::Invocation {
+            binary: std::env::current_exe()?,
+            root: ctx.host.root().to_path_buf(),
+            config: ctx.config_path.clone(),
+        };
+        let armed = apply::arm(ctx.host, &files, seconds, &inv)?;
+        Ok(Some(Box::new(Armed {
+            armed,
+            state_dir: PathBuf::from(&ctx.config.paths.state_dir),
+        })))
     }
-    if !env.json {
-        println!(
+}
+
+/// A confirm timer armed before the apply.
+struct Armed {
+    armed: apply::Armed,
+    state_dir: PathBuf,
+}
+
+impl Prepared for Armed {
+    /// Keeps the timer if the ruleset was loaded, else cancels it.
+    fn after(self: Box<Self>, ctx: &Context<'_>, report: &ApplyReport, notes: &mut Vec<Note>) {
+        let loaded = report
+            .steps
+            .iter()
+            .any(|s| s.module == "firewall" && s.result == "done" && is_load(&s.change));
+        if !loaded {
+            apply::disarm(ctx.host, &Files::new(&self.state_dir), &self.armed.pending);
+            notes.push(Note::warning(
+                "the new ruleset was not loaded: the confirm timer is cancelled",
+            ));
+            return;
+        }
+        notes.push(Note::info(format!(
             "The new firewall ruleset is live. Run `preau confirm` within {} s to keep it; otherwise it is rolled back.",
-            armed.pending.seconds
-        );
+            self.armed.pending.seconds
+        )));
     }
 }
 

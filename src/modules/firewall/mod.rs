@@ -156,6 +156,10 @@ impl Module for Firewall {
         Ok(changes.into_iter().flatten().collect())
     }
 
+    fn hooks(&self) -> Option<&dyn crate::engine::session::Hooks> {
+        Some(&cli::FirewallHooks)
+    }
+
     fn status(&self, ctx: &Context<'_>) -> Health {
         let files = Files::new(&ctx.state_dir());
         let mut details = Vec::new();

@@ -4,13 +4,36 @@ use super::directory::{Directory, StoreDirectory, User};
 use super::lists::{self, Index};
 use super::log::{Entry, Filter};
 use super::policy::{self, Clock, Exam, Policies, Request};
-use crate::cli::{Env, exit};
+use crate::engine::{Env, exit};
 use crate::host::Host;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use std::net::IpAddr;
 use std::path::PathBuf;
+
+/// The proxy module's top-level commands (flattened into `preau`'s).
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// The filtering web proxy: explain a decision, read the logs, exam mode.
+    Proxy {
+        #[command(subcommand)]
+        command: ProxyCommand,
+    },
+    /// The proxy's category lists (UT1 layout).
+    Blacklists {
+        #[command(subcommand)]
+        command: BlacklistsCommand,
+    },
+}
+
+/// Runs one of the proxy's commands.
+pub fn run(env: &Env, command: Commands) -> anyhow::Result<u8> {
+    match command {
+        Commands::Proxy { command } => proxy(env, command),
+        Commands::Blacklists { command } => blacklists(env, command),
+    }
+}
 
 #[derive(Debug, Subcommand)]
 pub enum ProxyCommand {
@@ -142,6 +165,24 @@ pub fn split_url(url: &str) -> Option<(String, Option<String>, &'static str)> {
     }
 }
 
+/// The port a URL (or bare host) names: written, or its scheme's.
+pub fn port_of(url: &str) -> u16 {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let written = match authority.rsplit_once(']') {
+        Some((_, after)) => after.strip_prefix(':'),
+        None => authority.rsplit_once(':').map(|(_, p)| p),
+    };
+    written
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(if scheme.eq_ignore_ascii_case("https") {
+            443
+        } else {
+            80
+        })
+}
+
 fn load_index(env: &Env, config: &crate::config::Config) -> anyhow::Result<Index> {
     let dir = env.host.real_path(&super::lists_dir(config));
     if lists::stamp(&dir).is_none() {
@@ -183,7 +224,11 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
             };
             let user = a.user.as_ref().map(|login| {
                 let groups = if a.group.is_empty() {
-                    StoreDirectory::new(env.db_path(&config)).groups_of(login)
+                    StoreDirectory::with_roles(
+                        env.db_path(&config),
+                        super::directory::RoleGroups::of(&config.accounts),
+                    )
+                    .groups_of(login)
                 } else {
                     a.group.clone()
                 };
@@ -195,13 +240,17 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
             let source = a.ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
             let index = load_index(env, &config)?;
             let exams = active_exams(env, &config, now.unix);
-            let policies = Policies::new(&config.proxy);
+            let policies = Policies::new(&config.proxy, &super::zone_sources(&config));
             let req = Request {
                 host: &host,
                 path: path.as_deref(),
                 method,
                 source,
                 user: user.as_ref(),
+                port: port_of(&a.url),
+                // An https:// URL is what a browser asks the proxy to
+                // tunnel (CONNECT).
+                tunnel: method == "CONNECT",
             };
             let d = policy::decide(&req, &now, &policies, &exams, &index);
             if env.json {
@@ -274,7 +323,7 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         ProxyCommand::Exam(a) => {
-            let policies = Policies::new(&config.proxy);
+            let policies = Policies::new(&config.proxy, &super::zone_sources(&config));
             if !policies.has_source(&a.room) {
                 bail!(
                     "no room \"{}\" in [proxy] sources\n    help: declare it as [[proxy.sources]] name = \"{}\" with its addresses",
@@ -353,12 +402,13 @@ pub fn blacklists(env: &Env, command: BlacklistsCommand) -> anyhow::Result<u8> {
     let dest = env.host.real_path(&super::lists_dir(&config));
     match command {
         BlacklistsCommand::Update { source } => {
-            let done = lists::install(&source, &dest).with_context(|| {
-                format!(
-                    "the lists of {} were refused; the installed ones are kept",
-                    source.display()
-                )
-            })?;
+            let done =
+                lists::install_on(&env.host, &source, &super::lists_dir(&config)).with_context(|| {
+                    format!(
+                        "the lists of {} were refused; the installed ones are kept",
+                        source.display()
+                    )
+                })?;
             if env.json {
                 println!("{}", serde_json::to_string(&done)?);
             } else {
@@ -463,5 +513,10 @@ mod tests {
             ("ex.test".into(), Some("/".into()), "GET")
         );
         assert!(split_url("ftp://ex.test").is_none());
+        assert_eq!(port_of("http://Www.Ex.test:8080/a?b"), 8080);
+        assert_eq!(port_of("https://ex.test/x"), 443);
+        assert_eq!(port_of("ex.test"), 80);
+        assert_eq!(port_of("http://[::1]:3128/"), 3128);
+        assert_eq!(port_of("https://[::1]/"), 443);
     }
 }

@@ -18,7 +18,8 @@
 //! `/` boundary. They only apply to plain HTTP, the only case where the
 //! proxy sees a path.
 
-use std::collections::HashMap;
+use crate::host::Host;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -278,7 +279,6 @@ impl Index {
     /// Loads the UT1 directory `dir`; refuses it when it holds no category
     /// or a file is unreadable or corrupt.
     pub fn load(dir: &Path) -> Result<Index, ListError> {
-        let started = Instant::now();
         let mut names: Vec<String> = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(read_err(dir))? {
             let entry = entry.map_err(read_err(dir))?;
@@ -287,6 +287,41 @@ impl Index {
                 names.push(entry.file_name().to_string_lossy().into_owned());
             }
         }
+        Index::load_from(dir, names, |path| match std::fs::read(path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(cause) => Err(ListError::Read {
+                path: path.display().to_string(),
+                cause,
+            }),
+        })
+    }
+
+    /// Loads a list set held in memory (relative paths `adult/domains`…):
+    /// the check of [`install`] before anything is written.
+    pub fn from_files(label: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> Result<Index, ListError> {
+        let names: Vec<String> = files
+            .keys()
+            .filter(|p| p.file_name().is_some_and(|n| n == "domains") && p.components().count() == 2)
+            .filter_map(|p| p.parent()?.to_str().map(String::from))
+            .collect();
+        Index::load_from(label, names, |path| {
+            Ok(path
+                .strip_prefix(label)
+                .ok()
+                .and_then(|rel| files.get(rel))
+                .cloned())
+        })
+    }
+
+    /// The categories `names` of the set at `dir`, each file read through
+    /// `read` (None: absent).
+    fn load_from(
+        dir: &Path,
+        mut names: Vec<String>,
+        read: impl Fn(&Path) -> Result<Option<Vec<u8>>, ListError>,
+    ) -> Result<Index, ListError> {
+        let started = Instant::now();
         names.sort();
         if names.is_empty() {
             return Err(ListError::Empty {
@@ -304,7 +339,9 @@ impl Index {
         for (i, name) in names.iter().enumerate() {
             let cat = i as u16;
             let cdir = dir.join(name);
-            let usage = std::fs::read_to_string(cdir.join("usage")).unwrap_or_default();
+            let usage = read(&cdir.join("usage"))?
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
             let kind = if usage
                 .lines()
                 .map(str::trim)
@@ -315,7 +352,10 @@ impl Index {
                 Kind::Black
             };
             let path = cdir.join("domains");
-            let buf = std::fs::read(&path).map_err(read_err(&path))?;
+            let buf = read(&path)?.ok_or_else(|| ListError::Read {
+                path: path.display().to_string(),
+                cause: std::io::ErrorKind::NotFound.into(),
+            })?;
             let before = pairs.len();
             let (bad, total, example) = hash_parallel(&buf, cat, &mut pairs);
             drop(buf);
@@ -332,8 +372,7 @@ impl Index {
             let domains = pairs.len() - before;
             let mut nurls = 0;
             let upath = cdir.join("urls");
-            if upath.is_file() {
-                let buf = std::fs::read(&upath).map_err(read_err(&upath))?;
+            if let Some(buf) = read(&upath)? {
                 let text = std::str::from_utf8(&buf).map_err(|_| ListError::NotText {
                     path: upath.display().to_string(),
                 })?;
@@ -520,48 +559,134 @@ impl Index {
     }
 }
 
-/// Where to find the category folders inside an unpacked tree: the
-/// directory itself, or its single subdirectory (UT1 archives hold
-/// `blacklists/…`).
-fn lists_root(dir: &Path) -> PathBuf {
-    let mut d = dir.to_path_buf();
-    for _ in 0..3 {
-        let Ok(rd) = std::fs::read_dir(&d) else { break };
-        let entries: Vec<_> = rd.flatten().collect();
-        if entries.iter().any(|e| e.path().join("domains").is_file()) {
-            break;
-        }
-        let dirs: Vec<_> = entries.iter().filter(|e| e.path().is_dir()).collect();
-        if dirs.len() == 1 {
-            d = dirs[0].path();
-        } else {
-            break;
+/// The files of a list set kept by an install.
+const KEPT: [&str; 3] = ["domains", "urls", "usage"];
+
+/// The list set's files under `prefix` of a tree (relative paths): the
+/// category files of `<prefix>/<category>/` and `<prefix>/global_usage`.
+fn under_prefix(tree: &BTreeMap<PathBuf, Vec<u8>>, prefix: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for (p, bytes) in tree {
+        let Ok(rel) = p.strip_prefix(prefix) else { continue };
+        let parts: Vec<&std::ffi::OsStr> = rel.iter().collect();
+        let keep = match parts.as_slice() {
+            [name] => *name == "global_usage",
+            [category, file] => {
+                KEPT.iter().any(|k| file == k) && tree.contains_key(&prefix.join(category).join("domains"))
+            }
+            _ => false,
+        };
+        if keep {
+            out.insert(rel.to_path_buf(), bytes.clone());
         }
     }
-    d
+    out
 }
 
-/// Copies the UT1 files (`domains`, `urls`, `usage`, `global_usage`) of a
-/// list directory into `to`.
-fn copy_lists(from: &Path, to: &Path) -> Result<(), ListError> {
-    std::fs::create_dir_all(to).map_err(read_err(to))?;
-    for entry in std::fs::read_dir(from).map_err(read_err(from))? {
-        let entry = entry.map_err(read_err(from))?;
-        let p = entry.path();
-        let name = entry.file_name();
-        if p.is_dir() && p.join("domains").is_file() {
-            let dest = to.join(&name);
-            std::fs::create_dir_all(&dest).map_err(read_err(&dest))?;
-            for f in ["domains", "urls", "usage"] {
-                if p.join(f).is_file() {
-                    std::fs::copy(p.join(f), dest.join(f)).map_err(read_err(&p.join(f)))?;
-                }
-            }
-        } else if name == "global_usage" && p.is_file() {
-            std::fs::copy(&p, to.join(&name)).map_err(read_err(&p))?;
+/// Where the category folders are in a tree: its top, or up to three
+/// levels down through single folders (UT1 archives hold `blacklists/…`).
+fn lists_prefix(tree: &BTreeMap<PathBuf, Vec<u8>>) -> PathBuf {
+    let mut prefix = PathBuf::new();
+    for _ in 0..3 {
+        let here = |p: &PathBuf| p.strip_prefix(&prefix).ok().map(|r| r.iter().count());
+        if tree
+            .keys()
+            .any(|p| here(p) == Some(2) && p.file_name().is_some_and(|n| n == "domains"))
+        {
+            break;
+        }
+        let subdirs: std::collections::BTreeSet<&std::ffi::OsStr> = tree
+            .keys()
+            .filter_map(|p| {
+                let rel = p.strip_prefix(&prefix).ok()?;
+                (rel.iter().count() > 1).then(|| rel.iter().next()).flatten()
+            })
+            .collect();
+        match subdirs.len() {
+            1 => prefix.push(subdirs.into_iter().next().unwrap_or_default()),
+            _ => break,
         }
     }
-    Ok(())
+    prefix
+}
+
+/// Reads a list set from a directory tree (only the files an install
+/// keeps; links are not followed).
+fn read_tree(dir: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>, ListError> {
+    fn walk(
+        root: &Path,
+        dir: &Path,
+        depth: usize,
+        out: &mut BTreeMap<PathBuf, Vec<u8>>,
+    ) -> Result<(), ListError> {
+        for entry in std::fs::read_dir(dir).map_err(read_err(dir))? {
+            let entry = entry.map_err(read_err(dir))?;
+            let kind = entry.file_type().map_err(read_err(dir))?;
+            let p = entry.path();
+            if kind.is_dir() && depth < 4 {
+                walk(root, &p, depth + 1, out)?;
+            } else if kind.is_file()
+                && entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| KEPT.contains(&n) || n == "global_usage")
+            {
+                let bytes = std::fs::read(&p).map_err(read_err(&p))?;
+                out.insert(p.strip_prefix(root).unwrap_or(&p).to_path_buf(), bytes);
+            }
+        }
+        Ok(())
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, 0, &mut out)?;
+    Ok(out)
+}
+
+/// Reads a list set from a tar archive, gzipped or not, in memory: only
+/// plain files with plain relative names, never unpacked on disk.
+fn read_archive(source: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>, ListError> {
+    let archive_err = |cause| ListError::Archive {
+        path: source.display().to_string(),
+        cause,
+    };
+    let file = std::fs::File::open(source).map_err(read_err(source))?;
+    let mut f = std::io::BufReader::new(file);
+    let gz = {
+        use std::io::BufRead;
+        f.fill_buf().map_err(read_err(source))?.starts_with(&[0x1f, 0x8b])
+    };
+    let reader: Box<dyn Read> = if gz {
+        Box::new(flate2::read::GzDecoder::new(f))
+    } else {
+        Box::new(f)
+    };
+    let mut archive = tar::Archive::new(reader);
+    let mut out = BTreeMap::new();
+    for entry in archive.entries().map_err(archive_err)? {
+        let mut entry = entry.map_err(archive_err)?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let path = entry.path().map_err(archive_err)?.into_owned();
+        let plain = path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+        let wanted = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| KEPT.contains(&n) || n == "global_usage");
+        if !plain || !wanted {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(archive_err)?;
+        let path: PathBuf = path
+            .components()
+            .filter(|c| matches!(c, std::path::Component::Normal(_)))
+            .collect();
+        out.insert(path, bytes);
+    }
+    Ok(out)
 }
 
 /// Name of the file whose content changes at each install: the running
@@ -577,61 +702,35 @@ pub struct Installed {
     pub dir: String,
 }
 
-/// Installs the lists at `source` (a directory or a .tar.gz) as `dest`:
-/// unpacked or copied beside it, loaded to check them, then swapped in. A
-/// broken set is refused and `dest` is left as it was.
+/// [`install_on`] the machine itself (`dest` a real path).
 pub fn install(source: &Path, dest: &Path) -> Result<Installed, ListError> {
-    let parent = dest.parent().unwrap_or(Path::new("/"));
-    std::fs::create_dir_all(parent).map_err(read_err(parent))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".lists-new-")
-        .tempdir_in(parent)
-        .map_err(read_err(parent))?;
-    let unpacked = staging.path().join("unpacked");
-    let ready = staging.path().join("lists");
-    if source.is_dir() {
-        copy_lists(&lists_root(source), &ready)?;
+    install_on(&crate::host::RealHost::new("/"), source, dest)
+}
+
+/// Installs the lists at `source` (a directory or a .tar.gz, read in
+/// memory) as `dest` (a host path): checked by loading them, then put in
+/// place whole by the host ([`Host::replace_dir`]). A broken set is
+/// refused and `dest` is left as it was.
+pub fn install_on(host: &dyn Host, source: &Path, dest: &Path) -> Result<Installed, ListError> {
+    let tree = if source.is_dir() {
+        read_tree(source)?
     } else {
-        let file = std::fs::File::open(source).map_err(read_err(source))?;
-        let mut f = std::io::BufReader::new(file);
-        let gz = {
-            use std::io::BufRead;
-            f.fill_buf().map_err(read_err(source))?.starts_with(&[0x1f, 0x8b])
-        };
-        let reader: Box<dyn Read> = if gz {
-            Box::new(flate2::read::GzDecoder::new(f))
-        } else {
-            Box::new(f)
-        };
-        let mut archive = tar::Archive::new(reader);
-        archive.set_preserve_permissions(false);
-        archive.unpack(&unpacked).map_err(|cause| ListError::Archive {
-            path: source.display().to_string(),
-            cause,
-        })?;
-        copy_lists(&lists_root(&unpacked), &ready)?;
-        let _ = std::fs::remove_dir_all(&unpacked);
-    }
-    let index = Index::load(&ready)?;
+        read_archive(source)?
+    };
+    let mut files = under_prefix(&tree, &lists_prefix(&tree));
+    drop(tree);
+    let index = Index::from_files(dest, &files)?;
     let stamp = format!(
         "{}\n",
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     );
-    std::fs::write(ready.join(STAMP), stamp).map_err(read_err(&ready))?;
-    // Swap: the old set moves aside, the new one takes its name.
-    let old = staging.path().join("old");
-    if dest.exists() {
-        std::fs::rename(dest, &old).map_err(read_err(dest))?;
-    }
-    if let Err(cause) = std::fs::rename(&ready, dest) {
-        let _ = std::fs::rename(&old, dest);
-        return Err(ListError::Read {
-            path: dest.display().to_string(),
-            cause,
-        });
-    }
+    files.insert(PathBuf::from(STAMP), stamp.into_bytes());
+    host.replace_dir(dest, &files).map_err(|e| ListError::Read {
+        path: dest.display().to_string(),
+        cause: std::io::Error::other(e.to_string()),
+    })?;
     Ok(Installed {
         domains: index.domain_count(),
         load_ms: index.load_time.as_millis(),
@@ -763,6 +862,38 @@ mod tests {
         let done = install(&archive, &dest).unwrap();
         assert_eq!(done.categories.len(), 3);
         assert!(dest.join("adult/domains").is_file());
+    }
+
+    /// The install through a recording host (no root, nothing written on
+    /// the machine): checked first, then one replace of the directory; a
+    /// broken set never reaches the host.
+    #[test]
+    fn install_goes_through_the_host() {
+        let src = tempfile::tempdir().unwrap();
+        write_lists(&src.path().join("blacklists"));
+        let host = crate::host::RecordingHost::new();
+        let dest = Path::new("/var/lib/preau/lists");
+        let done = install_on(&host, src.path(), dest).unwrap();
+        assert_eq!((done.categories.len(), done.domains), (3, 4));
+        assert_eq!(host.log(), vec!["replace dir /var/lib/preau/lists (8 files)"]);
+        assert_eq!(
+            host.text("/var/lib/preau/lists/adult/domains").as_deref(),
+            Some("example-x.test\nWWW.Other.test\n# comment\n\n")
+        );
+        assert!(host.text("/var/lib/preau/lists/.generation").is_some());
+        let bad = tempfile::tempdir().unwrap();
+        write_lists(bad.path());
+        std::fs::write(
+            bad.path().join("adult/domains"),
+            "\u{0}\u{1}garbage\nnot a name!\n",
+        )
+        .unwrap();
+        host.clear_log();
+        assert!(matches!(
+            install_on(&host, bad.path(), dest),
+            Err(ListError::Corrupt { .. })
+        ));
+        assert!(host.log().is_empty(), "{:?}", host.log());
     }
 
     #[test]

@@ -170,6 +170,33 @@ pub fn parse_date(s: &str) -> Option<i64> {
     Some(days_from_civil(y, m, d))
 }
 
+/// Mode of the daily log files: they record who visited what.
+pub const LOG_FILE_MODE: u32 = 0o600;
+/// Mode of the log directory.
+pub const LOG_DIR_MODE: u32 = 0o750;
+
+/// Creates `dir` if needed, with [`LOG_DIR_MODE`], and makes every file in
+/// it [`LOG_FILE_MODE`] when it is readable by others.
+pub fn secure_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(LOG_DIR_MODE)
+        .create(dir)?;
+    let meta = std::fs::metadata(dir)?;
+    if meta.permissions().mode() & 0o7777 != LOG_DIR_MODE {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(LOG_DIR_MODE))?;
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(LOG_FILE_MODE))?;
+        }
+    }
+    Ok(())
+}
+
 /// The writer task's handle.
 #[derive(Clone)]
 pub struct Logger {
@@ -191,11 +218,16 @@ pub struct Counters {
 
 impl Logger {
     /// Starts the writer for `dir` (created if needed), keeping `days` days.
+    /// The logs say who visited what: the directory is made 0750 and every
+    /// file in it owner-only (0600), including files an older version left
+    /// readable by everyone.
     pub fn start(dir: PathBuf, days: u32) -> Logger {
+        if let Err(err) = secure_dir(&dir) {
+            log::error!(path = dir.display().to_string().as_str(), error = err.to_string().as_str(); "cannot restrict the proxy log directory");
+        }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Entry>();
         tokio::spawn(async move {
             let mut current: Option<(String, std::io::BufWriter<std::fs::File>)> = None;
-            let _ = std::fs::create_dir_all(&dir);
             while let Some(first) = rx.recv().await {
                 let mut batch = vec![first];
                 while let Ok(e) = rx.try_recv() {
@@ -215,9 +247,11 @@ impl Logger {
                             if let Some((_, mut w)) = cur.take() {
                                 let _ = w.flush();
                             }
-                            let _ = std::fs::create_dir_all(&dir2);
+                            let _ = secure_dir(&dir2);
                             prune(&dir2, &e.time[..10.min(e.time.len())], days);
-                            match std::fs::OpenOptions::new().create(true).append(true).open(dir2.join(&name)) {
+                            let mut open = std::fs::OpenOptions::new();
+                            std::os::unix::fs::OpenOptionsExt::mode(&mut open, LOG_FILE_MODE);
+                            match open.create(true).append(true).open(dir2.join(&name)) {
                                 Ok(f) => cur = Some((name, std::io::BufWriter::with_capacity(64 * 1024, f))),
                                 Err(err) => {
                                     log::error!(error = err.to_string().as_str(); "cannot write the proxy log");
@@ -357,6 +391,40 @@ pub fn read(dir: &Path, filter: &Filter, limit: usize) -> std::io::Result<Vec<En
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (issue 15): the connection logs were 0644 in a 0755
+    /// directory, readable by every account on the server.
+    #[tokio::test]
+    async fn logs_are_owner_only_and_old_files_are_fixed_at_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("proxy");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let old = dir.join("2026-11-01.log");
+        std::fs::write(&old, "old line\n").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+
+        let logger = Logger::start(dir.clone(), 3650);
+        assert_eq!(mode(&dir), 0o750);
+        assert_eq!(mode(&old), 0o600);
+        logger.log(Entry {
+            time: "2026-12-01T08:00:00.000Z".into(),
+            host: "example.org".into(),
+            decision: "allow".into(),
+            ..Entry::default()
+        });
+        let new = dir.join("2026-12-01.log");
+        for _ in 0..200 {
+            if new.exists() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(mode(&new), 0o600);
+        assert_eq!(std::fs::read_to_string(&old).unwrap(), "old line\n");
+    }
 
     #[test]
     fn dates() {

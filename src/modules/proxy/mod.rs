@@ -87,6 +87,24 @@ pub mod exams {
     }
 }
 
+/// The firewall zones a proxy policy or exam may name as its source: each
+/// zone with its subnets (module `firewall` enabled; none otherwise).
+pub fn zone_sources(config: &Config) -> Vec<settings::SourceGroup> {
+    if !config.modules.enabled.iter().any(|m| m == "firewall") {
+        return Vec::new();
+    }
+    config
+        .firewall
+        .effective()
+        .zones
+        .into_iter()
+        .map(|z| settings::SourceGroup {
+            name: z.name,
+            addresses: z.subnets,
+        })
+        .collect()
+}
+
 /// When the firewall redirects a zone's web traffic, the proxy must listen
 /// on the ports it redirects to.
 pub fn firewall_findings(config: &Config) -> Vec<Finding> {
@@ -143,6 +161,13 @@ impl Module for Proxy {
 
     fn info(&self) -> &ModuleInfo {
         &INFO
+    }
+
+    /// Policy sources name source groups or the firewall's zones.
+    fn validate(&self, config: &Config, problems: &mut crate::config::problems::Problems) {
+        config
+            .proxy
+            .check_sources("proxy", &zone_sources(config), problems);
     }
 
     fn check(&self, ctx: &Context<'_>) -> Vec<Finding> {

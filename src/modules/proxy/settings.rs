@@ -66,7 +66,8 @@ pub struct ProxySettings {
     /// "le professeur documentaliste ou l'administrateur réseau".
     pub contact: String,
     /// Named groups of source addresses (a computer room, a zone's subnet),
-    /// used by policies and exam mode.
+    /// used by policies and exam mode. Policies and exams may also name a
+    /// firewall zone (module `firewall`): its `subnets` are its addresses.
     pub sources: Vec<SourceGroup>,
     /// Domains always reachable in exam mode (whitelist-only), on top of
     /// the ones given to `preau proxy exam`.
@@ -209,16 +210,7 @@ fn is_host_port(s: &str) -> bool {
     }
 }
 
-fn check_policy(p: &Policy, path: &str, sources: &[SourceGroup], problems: &mut Problems) {
-    for (i, s) in p.sources.iter().enumerate() {
-        if !sources.iter().any(|g| &g.name == s) {
-            problems.push_hint(
-                index(&join(path, "sources"), i),
-                format!("unknown source group \"{s}\""),
-                "declare it in [[proxy.sources]] with its addresses",
-            );
-        }
-    }
+fn check_policy(p: &Policy, path: &str, problems: &mut Problems) {
     for (i, w) in p.windows.iter().enumerate() {
         let at = index(&join(path, "windows"), i);
         for (key, v) in [("from", &w.from), ("to", &w.to)] {
@@ -249,6 +241,54 @@ fn check_policy(p: &Policy, path: &str, sources: &[SourceGroup], problems: &mut 
                     format!("\"{d}\" is not a domain name"),
                     "write a bare name such as \"wikipedia.org\" (its subdomains are included)",
                 );
+            }
+        }
+    }
+}
+
+impl ProxySettings {
+    /// The source names of the policies: a declared source group, or a
+    /// firewall zone with subnets (`zones`: [`super::zone_sources`]); a
+    /// source group may not take a zone's name. Run by the module's
+    /// `validate`, which sees the firewall's settings.
+    pub fn check_sources(&self, path: &str, zones: &[SourceGroup], problems: &mut Problems) {
+        for (i, g) in self.sources.iter().enumerate() {
+            if zones.iter().any(|z| z.name == g.name) {
+                problems.push_hint(
+                    join(&index(&join(path, "sources"), i), "name"),
+                    format!("source group \"{}\" has the name of a firewall zone", g.name),
+                    "name the zone directly in policies, or give the group another name",
+                );
+            }
+        }
+        let policies = self
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (index(&join(path, "policies"), i), p))
+            .chain(std::iter::once((
+                join(path, "default_policy"),
+                &self.default_policy,
+            )));
+        for (at, p) in policies {
+            for (i, s) in p.sources.iter().enumerate() {
+                let at = index(&join(&at, "sources"), i);
+                if self.sources.iter().any(|g| &g.name == s) {
+                    continue;
+                }
+                match zones.iter().find(|z| &z.name == s) {
+                    Some(z) if z.addresses.is_empty() => problems.push_hint(
+                        at,
+                        format!("firewall zone \"{s}\" has no subnets: the proxy cannot tell its addresses"),
+                        format!("give the zone its subnets ([[firewall.zones]] name = \"{s}\", subnets = [\"10.1.0.0/16\"])"),
+                    ),
+                    Some(_) => {}
+                    None => problems.push_hint(
+                        at,
+                        format!("unknown source group \"{s}\""),
+                        "declare it in [[proxy.sources]] with its addresses, or name a firewall zone that has subnets",
+                    ),
+                }
             }
         }
     }
@@ -311,14 +351,9 @@ impl Validate for ProxySettings {
             if p.name.is_empty() {
                 problems.push(join(&at, "name"), "a policy needs a name");
             }
-            check_policy(p, &at, &self.sources, problems);
+            check_policy(p, &at, problems);
         }
-        check_policy(
-            &self.default_policy,
-            &join(path, "default_policy"),
-            &self.sources,
-            problems,
-        );
+        check_policy(&self.default_policy, &join(path, "default_policy"), problems);
         for (i, d) in self.exam_allow.iter().enumerate() {
             if super::lists::normalize_host(d).is_none() {
                 problems.push(
@@ -359,6 +394,7 @@ mod tests {
         });
         let mut problems = Problems::default();
         s.validate("proxy", &mut problems);
+        s.check_sources("proxy", &[], &mut problems);
         let paths: Vec<String> = problems.iter().map(|p| p.path.clone()).collect();
         assert!(paths.contains(&"proxy.listen[0]".to_string()), "{paths:?}");
         assert!(

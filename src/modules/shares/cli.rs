@@ -1,10 +1,20 @@
 //! `preau shares …`: status, homework hand-out, collection and return.
 
 use super::homework::{self, Job};
-use crate::cli::{Env, exit};
+use crate::engine::{Env, exit};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
+
+/// The shares module's top-level commands (flattened into `preau`'s).
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// The file server: usage, homework hand-out, collection and return.
+    Shares {
+        #[command(subcommand)]
+        command: SharesCommand,
+    },
+}
 
 #[derive(Debug, Subcommand)]
 pub enum SharesCommand {
@@ -53,7 +63,8 @@ pub struct Target {
 }
 
 /// Runs `preau shares …`.
-pub fn run(env: &Env, command: SharesCommand) -> anyhow::Result<u8> {
+pub fn run(env: &Env, command: Commands) -> anyhow::Result<u8> {
+    let Commands::Shares { command } = command;
     let config = env.config()?;
     let ctx = env.context(&config);
     let s = &config.shares;

@@ -41,7 +41,7 @@ static INFO: LazyLock<ModuleInfo> =
 
 /// The directory, from the store.
 pub fn directory(ctx: &Context<'_>) -> anyhow::Result<layout::Directory> {
-    let db = ctx.host.real_path(&ctx.state_dir().join(crate::store::DB_FILE));
+    let db = ctx.db.clone();
     let store = crate::store::Store::open_existing(&db)?;
     Ok(source::load(store.conn())?)
 }
@@ -51,18 +51,11 @@ pub fn plan_for(ctx: &Context<'_>, dir: &layout::Directory) -> anyhow::Result<Ve
     let s: &SharesSettings = &ctx.config.shares;
     let host = ctx.host;
     let mut changes = Vec::new();
-    let mut folders = layout::folders(s, dir);
-    // The accounts module makes the student, teacher and staff groups; the
-    // direction and administrators groups are optional: without them their
-    // entries are left out rather than failing the whole layout.
-    let ids = acl::HostIds::load(host)?;
-    let optional = [s.role_groups.direction.as_str(), s.role_groups.admin.as_str()];
-    for f in &mut folders {
-        f.entries.retain(|a| match &a.who {
-            layout::Who::Group(g) => !optional.contains(&g.as_str()) || layout::Ids::gid(&ids, g).is_some(),
-            layout::Who::User(_) => true,
-        });
-    }
+    // Every group named here is made by the accounts module, which is
+    // applied first (shares depends on it, and `check` refuses role groups
+    // it does not make): the ACL entries name groups that may only exist
+    // once the apply has reached this module, on a fresh system.
+    let folders = layout::folders(s, dir);
     let layout = acl::diff(host, &folders)?;
     if !layout.is_empty() {
         changes.push(Change::Custom(Box::new(layout)));
@@ -95,6 +88,43 @@ impl Module for Shares {
 
     fn info(&self) -> &ModuleInfo {
         &INFO
+    }
+
+    /// A home directory and the personal share are one folder: two
+    /// would leave people looking for their files in the wrong one.
+    fn validate(&self, config: &crate::config::Config, problems: &mut crate::config::problems::Problems) {
+        let perso = format!("{}/perso", config.shares.root.trim_end_matches('/'));
+        if config.accounts.home_base.trim_end_matches('/') != perso {
+            problems.push_hint(
+                "accounts.home_base",
+                format!(
+                    "\"{}\" is not the personal share folder {perso}",
+                    config.accounts.home_base
+                ),
+                format!("set accounts.home_base = \"{perso}\" (homes are the personal shares)"),
+            );
+        }
+        // The shares give rights to the role groups the accounts module
+        // makes: another name would be a group nobody is in.
+        let a = &config.accounts;
+        let g = &config.shares.role_groups;
+        for (role, shares_name, key, accounts_name) in [
+            ("student", &g.student, "students_group", &a.students_group),
+            ("teacher", &g.teacher, "teachers_group", &a.teachers_group),
+            ("staff", &g.staff, "staff_group", &a.staff_group),
+            ("direction", &g.direction, "direction_group", &a.direction_group),
+            ("admin", &g.admin, "admins_group", &a.admins_group),
+        ] {
+            if shares_name != accounts_name {
+                problems.push_hint(
+                    format!("shares.role_groups.{role}"),
+                    format!(
+                        "\"{shares_name}\" is not the group the accounts module makes (accounts.{key} = \"{accounts_name}\")"
+                    ),
+                    format!("set shares.role_groups.{role} = \"{accounts_name}\""),
+                );
+            }
+        }
     }
 
     fn check(&self, ctx: &Context<'_>) -> Vec<Finding> {
@@ -158,16 +188,16 @@ mod tests {
     use crate::host::{Output, RecordingHost};
 
     #[test]
-    fn plan_creates_the_layout_and_smb_conf_without_optional_groups() {
+    fn plan_creates_the_layout_and_smb_conf() {
         let host = RecordingHost::new();
         host.seed(
             "/etc/passwd",
             b"root:x:0:0::/root:/bin/sh\nalice.martin:x:10001:100::/:/bin/sh\nbob.durand:x:10002:100::/:/bin/sh\ncarla.petit:x:10003:100::/:/bin/sh\nprof.maths:x:10010:100::/:/bin/sh\nprof.latin:x:10011:100::/:/bin/sh\nsec.dupont:x:10020:100::/:/bin/sh\nchef.grand:x:10030:100::/:/bin/sh\n",
         );
-        // No "direction" nor "admins" group on this host.
+        // The role groups, classes and groups the accounts module makes.
         host.seed(
             "/etc/group",
-            b"root:x:0:\neleves:x:20001:\nprofs:x:20002:\npersonnels:x:20003:\nc-6a:x:21001:\nc-6b:x:21002:\ng-6latin:x:21003:\n",
+            b"root:x:0:\neleves:x:20001:\nprofs:x:20002:\npersonnels:x:20003:\ndirection:x:20004:\nadmins:x:20005:\nc-6a:x:21001:\nc-6b:x:21002:\ng-6latin:x:21003:\n",
         );
         host.respond("testparm", Output::default());
         let mut config = Config::default();
