@@ -141,9 +141,11 @@ fn inventory(etabs: &[Establishment], key: &Path, lists: &Path) -> String {
     let mut hosts = String::new();
     for (i, e) in etabs.iter().enumerate() {
         hosts.push_str(&format!(
-            "        {name}:\n          ansible_host: {addr}\n          preau_uai: \"07500{i:02}A\"\n          preau_name: \"Collège n°{i} des Tilleuls\"\n          preau_hostname: {name}\n",
+            "        {name}:\n          ansible_host: {addr}\n          preau_uai: \"{uai}\"\n          preau_name: \"Collège n°{i} des Tilleuls\"\n          preau_hostname: {name}\n",
             name = e.name,
             addr = e.address,
+            // The first one is the demo school's, whose exports the import uses.
+            uai = if i == 0 { "0999999X".to_string() } else { format!("07500{i:02}A") },
         ));
     }
     format!(
@@ -304,6 +306,47 @@ fn the_role_converges_three_establishments_and_upgrades_them_in_waves() {
     for e in &etabs {
         assert!(report[&e.name]["modules"].is_array(), "{}: {report}", e.name);
     }
+
+    // The year's import on the first establishment: the diff only, then
+    // applied on demand.
+    let imports = dir.join("imports/etab1");
+    std::fs::create_dir_all(&imports).unwrap();
+    for f in [
+        "ElevesSansAdresses.xml",
+        "ResponsablesAvecAdresses.xml",
+        "sts_emp_0999999X_2026.xml",
+    ] {
+        std::fs::copy(repo().join("modules/accounts/demo").join(f), imports.join(f)).unwrap();
+    }
+    let import_dir = format!("preau_import_dir={}", dir.join("imports").display());
+    let out = controller.playbook("import.yml", &["--limit", "etab1", "-e", &import_dir]);
+    assert!(out.status.success(), "import.yml: {}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Nothing changed yet"), "the diff is shown: {text}");
+    let people = |e: &Establishment| {
+        let out = e.sys.sh("preau --json accounts list");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(people(&etabs[0]), 0, "a dry run imports nobody");
+    let out = controller.playbook(
+        "import.yml",
+        &[
+            "--limit",
+            "etab1",
+            "-e",
+            &import_dir,
+            "-e",
+            "preau_import_apply=true",
+        ],
+    );
+    assert!(out.status.success(), "import.yml --apply: {}", show(&out));
+    assert!(recap(&out)["etab1"].0 > 0, "{}", show(&out));
+    assert!(people(&etabs[0]) > 50, "the demo school is imported");
+    etabs[0].sys.sh("getent passwd $(preau --json accounts list --kind student | python3 -c 'import json,sys; print(json.load(sys.stdin)[0][\"login\"])')");
 
     // A rolling upgrade, one establishment at a time; the second one is
     // broken (its outside interface vanished): the upgrade stops there.
