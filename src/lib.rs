@@ -15,6 +15,7 @@ pub mod engine;
 pub mod host;
 pub mod logging;
 pub mod modules;
+pub mod net;
 pub mod server;
 pub mod status;
 pub mod store;

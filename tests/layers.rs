@@ -46,6 +46,7 @@ fn nothing_below_the_command_line_imports_it() {
         "host",
         "store",
         "directory",
+        "web",
     ] {
         let found = naming(dir, &["crate::cli", "super::super::cli"]);
         assert!(
@@ -71,4 +72,30 @@ fn the_check_itself_sees_a_violation() {
     // The command line does use the modules: the scan finds it, so an
     // empty result above means something.
     assert!(!naming("cli", &["crate::modules"]).is_empty());
+}
+
+#[test]
+fn the_host_and_the_store_are_at_the_bottom() {
+    for dir in ["host", "store"] {
+        let found = naming(
+            dir,
+            &[
+                "crate::modules",
+                "crate::engine",
+                "crate::server",
+                "crate::config",
+            ],
+        );
+        assert!(
+            found.is_empty(),
+            "src/{dir} must depend on nothing above it:\n{}",
+            found.join("\n")
+        );
+    }
+    let found = naming("config", &["crate::engine", "crate::server"]);
+    assert!(
+        found.is_empty(),
+        "src/config must not use the engine or the server:\n{}",
+        found.join("\n")
+    );
 }

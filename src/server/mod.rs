@@ -151,7 +151,7 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         proxy: std::sync::OnceLock::new(),
     });
     // The filtering proxy (module `proxy`) runs on the same runtime.
-    let proxy = if shared.config().modules.enabled.iter().any(|m| m == "proxy") {
+    let mut proxy = if shared.config().modules.enabled.iter().any(|m| m == "proxy") {
         let config = shared.config();
         let launch = crate::modules::proxy::server::Launch::from_context(&shared.context(&config));
         let p = crate::modules::proxy::server::Proxy::start(launch).await?;
@@ -215,9 +215,11 @@ async fn serve(options: Options) -> anyhow::Result<()> {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 reload(&shared, &acceptor);
-                if let Some(p) = &proxy {
+                if let Some(p) = &mut proxy {
                     let config = shared.config();
-                    p.set_settings(&config.proxy, &crate::modules::proxy::zone_sources(&config));
+                    // A listener that cannot be bound keeps the running
+                    // ones; the proxy logs why.
+                    let _ = p.reload(&config.proxy, &crate::modules::proxy::zone_sources(&config)).await;
                 }
             }
         }
