@@ -55,6 +55,11 @@ pub fn migrations() -> Migrations<'static> {
         // 5: parents' postal addresses (ResponsablesAvecAdresses.xml), for
         // letters to families; they go with the person at purge.
         M::up("ALTER TABLE people ADD COLUMN postal_address TEXT;"),
+        // 6: school life (viescolaire): year, periods, holidays, weeks A/B,
+        // timetable slots and exceptions, lessons, rolls with history,
+        // absences and justifications, homework log, messages, grades with
+        // history, coefficients, competences, report cards (frozen copies).
+        M::up(include_str!("migration_006_viescolaire.sql")),
     ])
 }
 
