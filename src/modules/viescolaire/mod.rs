@@ -18,8 +18,11 @@
 //! appliance's calendar); iCalendar feeds and e-mail notifications belong
 //! with the web pages.
 
+pub mod attendance;
 pub mod calendar;
+pub mod grades;
 pub mod settings;
+pub mod timetable;
 
 use super::{Context, Finding, Health, Module, ModuleInfo, State};
 use crate::config::Config;
