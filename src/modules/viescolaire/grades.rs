@@ -17,9 +17,11 @@
 //!    raises the average (this gives the highest average any choice of
 //!    them could; an optional mark never lowers an average).
 //! 5. A **bonus** evaluation adds only its points above the middle of its
-//!    scale: `cᵦ·max(0, vᵦ − 10)` is added to the numerator, nothing to
-//!    the coefficients; the result is capped at 20. A bonus alone makes
-//!    no average.
+//!    scale: `Σ cᵦ·max(0, vᵦ − 10) / Σ cᵢ` is added to the average, the
+//!    divisor being the coefficients of the evaluations that count (not
+//!    the optional ones, so the bonus does not depend on which optional
+//!    marks are kept); the result is capped at 20. Without a counted
+//!    evaluation a bonus adds nothing (a bonus alone makes no average).
 //! 6. No counted mark: no average (shown as empty, never as 0).
 //! 7. The overall average is `Σ Kₛ·averageₛ / Σ Kₛ` over the subjects that
 //!    have an average, Kₛ the student's own coefficient for the subject
@@ -282,6 +284,9 @@ pub fn subject_average(marks: &[Graded]) -> Option<Q> {
             bonus = bonus.add(&g.coef().mul(&v.sub(&ten)));
         }
     }
+    // The bonus is spread over the coefficients of the evaluations that
+    // count, so that it is the same whichever optional marks are kept.
+    let bonus = bonus.div(&den).unwrap_or(Q::int(0));
     let mut optional: Vec<(Q, Q)> = marks
         .iter()
         .filter(|g| g.kind == EvalKind::Optional)
@@ -289,17 +294,15 @@ pub fn subject_average(marks: &[Graded]) -> Option<Q> {
         .collect();
     optional.sort_by(|a, b| b.0.cmp(&a.0));
     for (v, c) in optional {
-        let current = num.add(&bonus).div(&den);
-        let with = num.add(&bonus).add(&c.mul(&v)).div(&den.add(&c));
-        match (current, with) {
-            (None, Some(_)) => {}
-            (Some(cur), Some(w)) if w > cur => {}
-            _ => continue,
+        // Kept when it raises the average (the first one starts an
+        // average when nothing counts yet).
+        if num.div(&den).is_some_and(|current| v <= current) {
+            continue;
         }
         num = num.add(&c.mul(&v));
         den = den.add(&c);
     }
-    let avg = num.add(&bonus).div(&den)?;
+    let avg = num.div(&den)?.add(&bonus);
     Some(avg.min(Q::int(20)))
 }
 

@@ -20,7 +20,10 @@
 
 pub mod attendance;
 pub mod calendar;
+pub mod facts;
 pub mod grades;
+pub mod import;
+pub mod queries;
 pub mod settings;
 pub mod timetable;
 
