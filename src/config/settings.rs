@@ -50,6 +50,10 @@ pub struct Config {
     /// period, attachments, rounding of averages.
     #[serde(default)]
     pub viescolaire: crate::modules::viescolaire::settings::VieScolaireSettings,
+    /// Backups (`preau backup`): the nightly ones, their rotation and
+    /// encryption.
+    #[serde(default)]
+    pub backup: crate::backup::BackupSettings,
 }
 
 impl Config {
@@ -77,6 +81,7 @@ impl Validate for Config {
         self.shares.validate(&join(path, "shares"), problems);
         self.proxy.validate(&join(path, "proxy"), problems);
         self.viescolaire.validate(&join(path, "viescolaire"), problems);
+        self.backup.validate(&join(path, "backup"), problems);
         // Rules of a module that read other sections: the module's own.
         if path.is_empty() {
             crate::modules::validate(self, problems);
