@@ -36,6 +36,16 @@ pub fn run(a: &DemoArgs) -> anyhow::Result<u8> {
     if imported.created > 0 {
         println!("imported the demo school: {} people", imported.created);
     }
+    // Its school life: a week of timetable and rolls, absences, homework,
+    // messages, a term of marks and a closed report card.
+    let now = crate::modules::viescolaire::calendar::DateTime::now_local();
+    let filled = crate::modules::viescolaire::demo::fill(&mut store, &config.viescolaire, now)?;
+    if filled.slots > 0 {
+        println!(
+            "school life: {} timetable slots, {} rolls, {} marks, {} closed report cards",
+            filled.slots, filled.rolls, filled.marks, filled.report_cards
+        );
+    }
     drop(store);
     println!("Try: preau --root {} accounts list --kind student", dir.display());
     let mut options = crate::server::Options::from_env(&env, config);

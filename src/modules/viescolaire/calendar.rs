@@ -3,7 +3,7 @@
 //! period from 20:00), so dates are proleptic Gregorian days and times
 //! minutes after midnight. Pure, no clock: callers pass "now".
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 /// A calendar date, as days since 1970-01-01.
@@ -108,6 +108,13 @@ impl Serialize for Date {
     }
 }
 
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Date::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("\"{s}\" is not a date (YYYY-MM-DD)")))
+    }
+}
+
 /// A time of day, minutes after midnight (0–1439; 1440 is the end of the
 /// day).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -188,6 +195,25 @@ impl DateTime {
 impl fmt::Display for DateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.date, self.time)
+    }
+}
+
+impl DateTime {
+    /// The server's clock, in its local time zone.
+    pub fn now_local() -> DateTime {
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        DateTime::from_unix(unix, crate::modules::proxy::policy::local_offset(unix))
+    }
+
+    /// A Unix time at an offset from UTC (seconds east).
+    pub fn from_unix(unix: i64, offset: i64) -> DateTime {
+        let local = unix + offset;
+        DateTime {
+            date: Date(local.div_euclid(86400) as i32),
+            time: Time((local.rem_euclid(86400) / 60) as u16),
+        }
     }
 }
 

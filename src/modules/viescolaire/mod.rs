@@ -20,10 +20,14 @@
 
 pub mod attendance;
 pub mod calendar;
+pub mod cli;
+pub mod demo;
 pub mod facts;
 pub mod grades;
 pub mod import;
+pub mod lsu;
 pub mod queries;
+pub mod report;
 pub mod settings;
 pub mod timetable;
 
