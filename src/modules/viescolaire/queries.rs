@@ -1484,3 +1484,328 @@ pub fn frozen_card(
         None => None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    /// The demo directory, a year with one term, one Monday maths slot
+    /// in 6A; returns (store, year, slot lesson of 2026-11-30, roster).
+    fn setup() -> (tempfile::TempDir, Store, Year, Lesson, Vec<i64>) {
+        let (dir, mut store) = super::super::import::tests::demo();
+        let (login, ..) = super::super::import::tests::teacher_of(&store, "061300");
+        store
+            .write(|tx| {
+                set_year(
+                    tx,
+                    "2026-2027",
+                    d("2026-09-01"),
+                    d("2027-07-04"),
+                    &[NewPeriod {
+                        label: "T1".into(),
+                        starts: d("2026-09-01"),
+                        ends: d("2026-11-30"),
+                    }],
+                )
+            })
+            .unwrap();
+        let year = current_year(store.conn(), d("2026-11-30")).unwrap().unwrap();
+        let csv =
+            format!("teacher;subject;class;day;start;end;room\n{login};MATHS;6A;lundi;08:00;08:55;B12\n");
+        super::super::import::timetable(
+            &mut store,
+            &year,
+            "t.csv",
+            csv.as_bytes(),
+            super::super::import::Format::Csv,
+            year.starts,
+        )
+        .unwrap();
+        let lesson = lessons(store.conn(), &year, d("2026-11-30"), d("2026-11-30"))
+            .unwrap()
+            .remove(0);
+        let roster: Vec<i64> = roster(store.conn(), lesson.service.structure_id)
+            .unwrap()
+            .iter()
+            .map(|r| r.0)
+            .collect();
+        (dir, store, year, lesson, roster)
+    }
+
+    #[test]
+    fn a_roll_is_saved_once_and_every_change_is_kept() {
+        let (_d, mut store, _y, lesson, roster) = setup();
+        let absent = RollEntry {
+            student_id: roster[0],
+            presence: Presence::Absent,
+            late_minutes: 0,
+            remark: String::new(),
+        };
+        let id = store.write(|tx| lesson_id(tx, &lesson)).unwrap();
+        let n = store
+            .write(|tx| {
+                save_roll(
+                    tx,
+                    id,
+                    &roster,
+                    std::slice::from_ref(&absent),
+                    "prof",
+                    "2026-11-30T08:05",
+                )
+            })
+            .unwrap();
+        assert_eq!(n, roster.len(), "first roll: every line");
+        // The same roll again changes nothing; a correction changes one line.
+        let n = store
+            .write(|tx| {
+                save_roll(
+                    tx,
+                    id,
+                    &roster,
+                    std::slice::from_ref(&absent),
+                    "prof",
+                    "2026-11-30T08:06",
+                )
+            })
+            .unwrap();
+        assert_eq!(n, 0);
+        let late = RollEntry {
+            presence: Presence::Late,
+            late_minutes: 12,
+            ..absent.clone()
+        };
+        let n = store
+            .write(|tx| {
+                save_roll(
+                    tx,
+                    id,
+                    &roster,
+                    std::slice::from_ref(&late),
+                    "cpe",
+                    "2026-11-30T08:20",
+                )
+            })
+            .unwrap();
+        assert_eq!(n, 1);
+        let (by, before, after): (String, String, String) = store
+            .conn()
+            .query_row(
+                "SELECT by, before, after FROM vs_attendance_history WHERE student_id = ?1 ORDER BY id DESC LIMIT 1",
+                [roster[0]],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(by, "cpe");
+        assert!(
+            before.contains("\"absent\"") && after.contains("\"late\"") && after.contains("12"),
+            "{before} {after}"
+        );
+        // The lesson keeps one id; a stranger or a late without minutes is refused.
+        assert_eq!(store.write(|tx| lesson_id(tx, &lesson)).unwrap(), id);
+        let stranger = RollEntry {
+            student_id: 999_999,
+            ..absent.clone()
+        };
+        assert!(
+            store
+                .write(|tx| save_roll(tx, id, &roster, &[stranger], "prof", "x"))
+                .is_err()
+        );
+        let no_minutes = RollEntry {
+            late_minutes: 0,
+            ..late
+        };
+        assert!(
+            store
+                .write(|tx| save_roll(tx, id, &roster, &[no_minutes], "prof", "x"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn marks_history_coefficient_changes_and_publication() {
+        let (_d, mut store, y, lesson, roster) = setup();
+        let p = period(store.conn(), y.id, 1).unwrap();
+        let publish = DateTime::parse("2026-10-02T08:00").unwrap();
+        let e = NewEvaluation {
+            period_id: p.id,
+            service: lesson.service.clone(),
+            title: "DS".into(),
+            date: d("2026-10-01"),
+            coefficient: 200,
+            out_of: 2000,
+            kind: EvalKind::Counts,
+            publish_students_at: publish,
+            publish_parents_at: publish,
+        };
+        let id = store
+            .write(|tx| add_evaluation(tx, &e, "2026-10-01T10:00"))
+            .unwrap();
+        // No change recorded while there is no mark.
+        store
+            .write(|tx| set_coefficient(tx, id, 300, "prof", "t0"))
+            .unwrap();
+        assert!(
+            coefficient_changes(store.conn(), lesson.service.structure_id)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .write(|tx| set_mark(tx, id, roster[0], Some(Mark::Value(2100)), "prof", "t1"))
+                .is_err()
+        );
+        assert!(
+            store
+                .write(|tx| set_mark(tx, id, roster[0], Some(Mark::Value(1500)), "prof", "t1"))
+                .unwrap()
+        );
+        assert!(
+            !store
+                .write(|tx| set_mark(tx, id, roster[0], Some(Mark::Value(1500)), "prof", "t2"))
+                .unwrap()
+        );
+        assert!(
+            store
+                .write(|tx| set_mark(tx, id, roster[0], Some(Mark::Abs), "prof", "t3"))
+                .unwrap()
+        );
+        let history: Vec<(Option<String>, Option<String>)> = {
+            let mut st = store
+                .conn()
+                .prepare("SELECT before, after FROM vs_marks_history WHERE evaluation_id = ?1 ORDER BY id")
+                .unwrap();
+            st.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(
+            history,
+            [(None, Some("15".into())), (Some("15".into()), Some("ABS".into()))]
+        );
+        store
+            .write(|tx| set_mark(tx, id, roster[0], Some(Mark::Value(1500)), "prof", "t4"))
+            .unwrap();
+        store
+            .write(|tx| set_coefficient(tx, id, 100, "prof", "2026-10-05T09:00"))
+            .unwrap();
+        let changes = coefficient_changes(store.conn(), lesson.service.structure_id).unwrap();
+        assert_eq!(
+            (
+                changes.len(),
+                changes[0].before.as_str(),
+                changes[0].after.as_str()
+            ),
+            (1, "3", "1")
+        );
+        // Publication: at 08:00 on the 2nd, but never before 17:00 that day.
+        let hour = Time::hm(17, 0);
+        let at = |s: &str| DateTime::parse(s).unwrap();
+        assert!(!published(
+            Audience::Students(at("2026-10-02T16:59")),
+            publish,
+            publish,
+            hour
+        ));
+        assert!(published(
+            Audience::Students(at("2026-10-02T17:00")),
+            publish,
+            publish,
+            hour
+        ));
+        assert!(published(Audience::All, publish, publish, hour));
+        let later = at("2026-10-03T18:00");
+        assert!(!published(
+            Audience::Parents(at("2026-10-03T17:30")),
+            publish,
+            later,
+            hour
+        ));
+        assert!(published(
+            Audience::Students(at("2026-10-03T17:30")),
+            publish,
+            later,
+            hour
+        ));
+        // The student's page hides unpublished marks and shows the rest.
+        let class = lesson.service.structure_id;
+        let early = student_subjects(
+            store.conn(),
+            p.id,
+            roster[0],
+            class,
+            Audience::Students(at("2026-10-02T12:00")),
+            hour,
+        )
+        .unwrap();
+        assert!(early[0].marks.is_empty() && early[0].average.is_none());
+        let seen = student_subjects(
+            store.conn(),
+            p.id,
+            roster[0],
+            class,
+            Audience::Students(at("2026-10-02T18:00")),
+            hour,
+        )
+        .unwrap();
+        assert_eq!(seen[0].average, Some(Q::int(15)));
+        // Parents cannot see marks before students.
+        let bad = NewEvaluation {
+            publish_parents_at: at("2026-10-01T00:00"),
+            ..e
+        };
+        assert!(store.write(|tx| add_evaluation(tx, &bad, "x")).is_err());
+    }
+
+    #[test]
+    fn exceptions_round_trip_through_the_store() {
+        let (_d, mut store, y, lesson, _) = setup();
+        let cal = calendar(store.conn(), &y).unwrap();
+        let slot = lesson.slot_id.unwrap();
+        let ex = |id, kind| Exception {
+            id,
+            slot_id: Some(slot),
+            date: d("2026-11-30"),
+            kind,
+            reason: "prof absent".into(),
+        };
+        store
+            .write(|tx| {
+                add_exception(
+                    tx,
+                    &cal,
+                    &ex(0, ExceptionKind::Room { room: "CDI".into() }),
+                    "cpe",
+                    "t",
+                )
+            })
+            .unwrap();
+        // A slot change on a day without the slot is refused.
+        let wrong = Exception {
+            date: d("2026-12-01"),
+            ..ex(0, ExceptionKind::Cancelled)
+        };
+        assert!(
+            store
+                .write(|tx| add_exception(tx, &cal, &wrong, "cpe", "t"))
+                .is_err()
+        );
+        store
+            .write(|tx| add_exception(tx, &cal, &ex(0, ExceptionKind::Cancelled), "cpe", "t"))
+            .unwrap();
+        let l = lessons(store.conn(), &y, d("2026-11-30"), d("2026-11-30")).unwrap();
+        assert_eq!((l.len(), l[0].room.as_str(), l[0].takes_place), (1, "CDI", false));
+        assert_eq!(
+            exceptions(store.conn(), d("2026-11-30"), d("2026-11-30"))
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+}
