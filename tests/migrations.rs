@@ -46,6 +46,9 @@ const DATA: &[&str] = &[
     // 5
     "UPDATE people SET postal_address = '12 RUE DES ÉCOLES\n99000 VILLE-TEST' WHERE id = 3;",
     // 6
+    "INSERT INTO web_sessions VALUES ('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'admin', 1, 'csrf-token', 1790000000, 1790000000, '127.0.0.1', 0);
+     INSERT INTO audit_log (at, actor, address, action, target, outcome) VALUES ('2026-10-01T08:00:00Z', 'admin', '127.0.0.1', 'connexion', '', 'réussie');",
+    // 7
     "INSERT INTO vs_years VALUES (1, '2026-2027', '2026-09-01', '2027-07-04');
      INSERT INTO vs_periods VALUES (1, 1, 1, 'Trimestre 1', '2026-09-01', '2026-11-30');
      INSERT INTO vs_holidays VALUES (1, 1, 'Toussaint', '2026-10-17', '2026-11-01');
@@ -80,6 +83,9 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
         rows.push(("proxy_exams", 1));
     }
     if version >= 6 {
+        rows.extend([("web_sessions", 1), ("audit_log", 1)]);
+    }
+    if version >= 7 {
         rows.extend([
             ("vs_years", 1),
             ("vs_slots", 1),

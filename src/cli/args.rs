@@ -91,8 +91,9 @@ pub enum Command {
     // `viescolaire …`: the school-life module's.
     #[command(flatten)]
     VieScolaire(crate::modules::viescolaire::cli::Commands),
-    /// Save or restore the server's own state: configuration, database,
-    /// TLS material, saved rulesets, category lists (not the shares' files).
+    /// Save, check or restore the server's state: configuration, database,
+    /// TLS material, saved rulesets, category lists, and with --with-shares
+    /// the shares' files; nightly backups with rotation, age encryption.
     Backup {
         #[command(subcommand)]
         command: BackupCommand,
