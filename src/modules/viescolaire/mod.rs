@@ -30,6 +30,7 @@ pub mod queries;
 pub mod report;
 pub mod settings;
 pub mod timetable;
+pub mod web;
 
 use super::{Context, Finding, Health, Module, ModuleInfo, State};
 use crate::config::Config;
