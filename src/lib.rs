@@ -16,6 +16,7 @@ pub mod host;
 pub mod logging;
 pub mod modules;
 pub mod server;
+pub mod sso;
 pub mod status;
 pub mod store;
 pub mod tls;

@@ -46,6 +46,10 @@ pub struct Config {
     /// The filtering web proxy (module `proxy`).
     #[serde(default)]
     pub proxy: crate::modules::proxy::settings::ProxySettings,
+    /// Single sign-on for the school's other services: OpenID Connect
+    /// clients and CAS services (see docs/sso.md).
+    #[serde(default)]
+    pub sso: crate::sso::SsoSettings,
 }
 
 impl Config {
@@ -72,6 +76,7 @@ impl Validate for Config {
         self.accounts.validate(&join(path, "accounts"), problems);
         self.shares.validate(&join(path, "shares"), problems);
         self.proxy.validate(&join(path, "proxy"), problems);
+        self.sso.validate(&join(path, "sso"), problems);
         // Rules of a module that read other sections: the module's own.
         if path.is_empty() {
             crate::modules::validate(self, problems);

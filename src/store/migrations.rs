@@ -55,6 +55,9 @@ pub fn migrations() -> Migrations<'static> {
         // 5: parents' postal addresses (ResponsablesAvecAdresses.xml), for
         // letters to families; they go with the person at purge.
         M::up("ALTER TABLE people ADD COLUMN postal_address TEXT;"),
+        // sso: OpenID Connect signing keys, codes, tokens, consents, the
+        // services each sign-in session reached, CAS tickets.
+        M::up(include_str!("migration_sso.sql")),
     ])
 }
 
