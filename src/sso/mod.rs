@@ -10,11 +10,13 @@
 //! tickets. Tokens, codes and tickets are stored as SHA-256 hashes only,
 //! and never logged.
 
+pub mod backchannel;
 pub mod cas;
 pub mod claims;
 pub mod keys;
 pub mod oidc;
 pub mod settings;
+pub mod web;
 
 pub use settings::SsoSettings;
 
