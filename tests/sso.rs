@@ -694,3 +694,141 @@ async fn openid_connect_refusals() {
             .is_err()
     );
 }
+
+/// A Python with python-cas, in a venv made once under the target dir.
+fn python_cas() -> std::path::PathBuf {
+    let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("venv-python-cas");
+    let python = venv.join("bin/python");
+    let ready = venv.join("ready-1.7.2");
+    if !ready.exists() {
+        let status = std::process::Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv)
+            .status()
+            .expect("python3 (scripts/deps.txt: python3, python3-venv)");
+        assert!(status.success(), "python3 -m venv failed: install python3-venv");
+        let status = std::process::Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "python-cas==1.7.2",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "pip install python-cas failed");
+        std::fs::write(&ready, "").unwrap();
+    }
+    python
+}
+
+async fn cas_client(args: &[&str]) -> String {
+    let python = python_cas();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sso_cas_client.py");
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cas_tickets_with_python_cas() {
+    let server = start(600).await;
+    let cas = format!("{}/cas/", server.base);
+    let gepi = format!("{}/gepi/login.php", server.rp);
+    let cookie = server.sign_in("paul.roux");
+
+    // The client's login address, followed by the signed-in browser.
+    let login_url = cas_client(&["login-url", &cas, &gepi]).await;
+    assert!(
+        login_url.starts_with(&format!("{cas}login?service=")),
+        "{login_url}"
+    );
+    let ticket_for = |location: Option<String>| {
+        let location = location.expect("a redirect to the service");
+        assert!(location.starts_with(&gepi), "{location}");
+        query_param(&location, "ticket").expect("a ticket")
+    };
+    let (_, location, _) = browse(&login_url, &cookie, None).await;
+    let ticket = ticket_for(location);
+
+    // CAS 3 (p3/serviceValidate) with the attributes.
+    let answer: serde_json::Value =
+        serde_json::from_str(&cas_client(&["verify", &cas, &gepi, &ticket, "3"]).await).unwrap();
+    assert_eq!(answer["user"], "paul.roux");
+    let attributes = &answer["attributes"];
+    assert_eq!(attributes["role"], "teacher");
+    assert_eq!(attributes["classes"], "6A");
+    assert_eq!(attributes["uai"], "0999999X");
+    assert_eq!(attributes["displayName"], "Paul Roux");
+    assert_eq!(attributes["mail"], "paul@tilleuls.lan");
+    assert!(answer["pgtiou"].is_null(), "no proxy ticket is granted");
+
+    // Replayed: refused.
+    let replay: serde_json::Value =
+        serde_json::from_str(&cas_client(&["verify", &cas, &gepi, &ticket, "3"]).await).unwrap();
+    assert!(replay["user"].is_null(), "{replay}");
+
+    // A ticket issued for GEPI, presented by another service: refused.
+    let (_, location, _) = browse(&login_url, &cookie, None).await;
+    let ticket = ticket_for(location);
+    let pronote = format!("{}/pronote/", server.rp);
+    let other: serde_json::Value =
+        serde_json::from_str(&cas_client(&["verify", &cas, &pronote, &ticket, "3"]).await).unwrap();
+    assert!(other["user"].is_null(), "{other}");
+    // ...and spent by that attempt.
+    let after: serde_json::Value =
+        serde_json::from_str(&cas_client(&["verify", &cas, &gepi, &ticket, "3"]).await).unwrap();
+    assert!(after["user"].is_null(), "{after}");
+
+    // CAS 2 (serviceValidate) and CAS 1 (validate) clients too.
+    for version in ["2", "1"] {
+        let (_, location, _) = browse(&login_url, &cookie, None).await;
+        let ticket = ticket_for(location);
+        let answer: serde_json::Value =
+            serde_json::from_str(&cas_client(&["verify", &cas, &gepi, &ticket, version]).await).unwrap();
+        assert_eq!(answer["user"], "paul.roux", "CAS {version}: {answer}");
+    }
+
+    // An undeclared service gets no ticket; proxying is refused.
+    let (status, location, body) = browse(
+        &format!("{cas}login?service=https%3A%2F%2Fevil.example%2F"),
+        &cookie,
+        None,
+    )
+    .await;
+    assert_eq!((status, location), (403, None));
+    assert!(body.contains("Service non autorisé"));
+    let (_, _, body) = browse(&format!("{cas}proxy?pgt=PGT-1&targetService=x"), &cookie, None).await;
+    assert!(
+        body.contains("<cas:proxyFailure code=\"UNAUTHORIZED_SERVICE\">"),
+        "{body}"
+    );
+    // Not signed in: to the sign-in page, back to the same request after.
+    let (_, location, _) = browse(&login_url, "nobody", None).await;
+    assert!(
+        location
+            .unwrap()
+            .starts_with("/connexion?suivant=%2Fcas%2Flogin%3Fservice%3D")
+    );
+    // Signing out through CAS ends the session.
+    let (_, location, _) = browse(
+        &format!("{cas}logout?service={}", preau::sso::oidc::urlencode(&gepi)),
+        &cookie,
+        None,
+    )
+    .await;
+    assert_eq!(location.as_deref(), Some(gepi.as_str()));
+    let (_, location, _) = browse(&login_url, &cookie, None).await;
+    assert!(location.unwrap().starts_with("/connexion"));
+}
