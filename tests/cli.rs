@@ -289,7 +289,7 @@ fn backup_round_trip_and_hostile_archives() {
     let out = root.run(&["backup", "restore", evil.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("etc/passwd is outside /etc/preau and the state directory"),
+        stderr(&out).contains("etc/passwd is outside /etc/preau, the state directory and the shares"),
         "{}",
         show(&out)
     );
@@ -298,7 +298,11 @@ fn backup_round_trip_and_hostile_archives() {
     std::fs::write(&evil, b"not an archive at all").unwrap();
     let out = root.run(&["backup", "restore", evil.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("is not a Préau backup"), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("is not a usable Préau backup"),
+        "{}",
+        show(&out)
+    );
     assert_eq!(root.read("/etc/preau/preau.toml"), config);
 }
 

@@ -836,7 +836,10 @@ fn transparent_https_by_sni_in_a_network_namespace() {
         .replace(
             "#transparent_https = []",
             &format!("transparent_https = [\"127.0.0.1:{tport}\"]"),
-        );
+        )
+        // The origin is on the sandbox's loopback (127.0.0.2): allowed here,
+        // refused by default (see the next test).
+        .replace("#local_destinations = false", "local_destinations = true");
     std::fs::write(&cfg_path, cfg).unwrap();
     let src = sb.path().join("ut1");
     write_lists(&src, &["bad.test"]);
@@ -930,4 +933,272 @@ fn transparent_https_by_sni_in_a_network_namespace() {
         let _ = child.wait();
     }
     assert!(ok, "log lines for both connections");
+}
+
+/// A proxy over `launch`'s defaults with a real database (exams) and a
+/// directory of the test's choosing.
+async fn world_with(
+    directory: Arc<dyn preau::modules::proxy::directory::Directory>,
+    tweak: impl FnOnce(&mut ProxySettings),
+) -> (World, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    write_lists(&src, &["bad.test"]);
+    lists::install(&src, &dir.path().join("lists")).unwrap();
+    let db = dir.path().join("preau.db");
+    drop(preau::store::Store::open(&db).unwrap());
+    let mut settings = ProxySettings {
+        listen: vec!["127.0.0.1:0".into()],
+        transparent_http: Vec::new(),
+        transparent_https: Vec::new(),
+        local_destinations: true,
+        connect_ports: Vec::new(),
+        ..ProxySettings::default()
+    };
+    tweak(&mut settings);
+    let launch = Launch {
+        settings,
+        lists_dir: dir.path().join("lists"),
+        log_dir: dir.path().join("logs"),
+        db: Some(db.clone()),
+        directory,
+        zones: Vec::new(),
+    };
+    let proxy = Proxy::start(launch).await.unwrap();
+    let origin = origin().await;
+    (World { dir, proxy, origin }, db)
+}
+
+/// Regression (issue 9): a database error while reading the exams lifted
+/// whitelist-only mode for every room. The last known exams stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exams_stay_when_the_database_cannot_be_read() {
+    let (w, db) = world_with(Arc::new(MemoryDirectory::new(&[])), |s| {
+        s.sources = vec![preau::modules::proxy::settings::SourceGroup {
+            name: "salle".into(),
+            addresses: vec!["127.0.0.0/8".into()],
+        }];
+    })
+    .await;
+    let mut store = preau::store::Store::open(&db).unwrap();
+    store
+        .write(|tx| {
+            preau::modules::proxy::exams::start(
+                tx,
+                &preau::modules::proxy::policy::Exam {
+                    room: "salle".into(),
+                    until: i64::MAX / 2,
+                    allow: Vec::new(),
+                    by: "test".into(),
+                },
+            )
+        })
+        .unwrap();
+    drop(store);
+    let proxy = format!("http://{}", w.explicit());
+    let url = format!("http://{}/hello", w.origin);
+    // The watcher reads the exams every two seconds.
+    let mut code = String::new();
+    for _ in 0..40 {
+        code = curl(s(&["-x", &proxy, &url])).await.1;
+        if code == "403" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(code, "403", "exam mode is on");
+    // The database becomes unreadable: not a database any more.
+    for f in ["preau.db-wal", "preau.db-shm"] {
+        let _ = std::fs::remove_file(w.dir.path().join(f));
+    }
+    std::fs::write(&db, vec![b'x'; 8192]).unwrap();
+    let errors = || {
+        w.proxy
+            .runtime
+            .exam_errors
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    assert!(
+        support::wait_for(Duration::from_secs(10), || errors() > 0),
+        "the failed read is counted"
+    );
+    let (_, code, _) = curl(s(&["-x", &proxy, &url])).await;
+    assert_eq!(code, "403", "exam mode stays on after a database error");
+}
+
+/// A directory whose database cannot be read.
+struct Unreadable;
+
+impl preau::modules::proxy::directory::Directory for Unreadable {
+    fn authenticate(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<
+        Option<preau::modules::proxy::directory::User>,
+        preau::modules::proxy::directory::DirectoryError,
+    > {
+        Err(preau::modules::proxy::directory::DirectoryError(
+            "disk I/O error".into(),
+        ))
+    }
+    fn groups_of(&self, _: &str) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Regression (issue 9): a database error during proxy authentication
+/// looked like an unknown user (407, nothing logged). It is a 503,
+/// logged and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authentication_database_error_is_a_503_and_counted() {
+    let (w, _) = world_with(Arc::new(Unreadable), |s| s.authentication = AuthMode::Required).await;
+    let proxy = format!("http://{}", w.explicit());
+    let url = format!("http://{}/hello", w.origin);
+    let (_, code, body) = curl(s(&["-x", &proxy, "-U", "lea:s3cret", &url])).await;
+    assert_eq!(code, "503", "{body}");
+    assert!(body.contains("annuaire indisponible"), "{body}");
+    assert_eq!(
+        w.proxy
+            .runtime
+            .auth_errors
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    let e = w.wait_log(|e| e.status == 503);
+    assert_eq!(e[0].user, "lea");
+    // Without credentials there is nothing to check: still a 407.
+    let (_, code, _) = curl(s(&["-x", &proxy, &url])).await;
+    assert_eq!(code, "407");
+}
+
+/// Regression (issue 9): the loopback check lived in the HTTP handler
+/// only, so the transparent TLS path spliced to a loopback destination
+/// whatever `local_destinations` said. It is the policy's now, for every
+/// path, and `preau proxy check` explains it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transparent_tls_refuses_a_loopback_destination() {
+    let (w, _) = world_with(Arc::new(MemoryDirectory::new(&[])), |s| {
+        s.transparent_https = vec!["127.0.0.1:0".into()];
+        s.local_destinations = false;
+    })
+    .await;
+    let tls = w.proxy.address(Mode::TransparentHttps).unwrap();
+    let reply = raw_async(tls, client_hello("localhost"), Duration::from_secs(3)).await;
+    assert!(reply.as_bytes().starts_with(&[0x15]), "a TLS alert: {reply:?}");
+    let e = w.wait_log(|e| e.mode == "https" && e.host == "localhost");
+    assert_eq!((e[0].status, e[0].decision.as_str()), (403, "deny"), "{e:?}");
+    assert_eq!(e[0].policy, "réglages du proxy");
+    let root = support::TempRoot::new();
+    assert!(root.run(&["init", "--modules", "proxy"]).status.success());
+    let out = root.run(&["proxy", "check", "https://127.0.0.1/"]);
+    assert_eq!(out.status.code(), Some(1), "{}", support::show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("destination locale interdite"),
+        "{}",
+        support::show(&out)
+    );
+}
+
+/// Regression (issue 15): listener changes of the proxy took effect only
+/// at a restart. On SIGHUP `preau serve` now listens where the new
+/// configuration says; an address that cannot be bound keeps the running
+/// listener, and the log says why.
+#[test]
+fn proxy_listeners_follow_a_reload_and_a_busy_port_keeps_the_old_one() {
+    let root = support::TempRoot::new();
+    let out = root.run(&["init", "--modules", "proxy"]);
+    assert!(out.status.success(), "{}", support::show(&out));
+    let https = support::free_port();
+    let config_for = |proxy_port: u16| {
+        let cfg = root.read("/etc/preau/preau.toml");
+        let cfg = cfg.replacen(
+            "#listen = [\"[::]:443\"]",
+            &format!("listen = [\"127.0.0.1:{https}\"]"),
+            1,
+        );
+        let start = cfg.find("\n[proxy]").expect("a [proxy] section");
+        let mut text = cfg.clone();
+        let line = text[start..]
+            .lines()
+            .find(|l| l.starts_with("#listen") || l.starts_with("listen"))
+            .expect("a proxy listen line")
+            .to_string();
+        let at = start + text[start..].find(&line).unwrap();
+        text.replace_range(
+            at..at + line.len(),
+            &format!("listen = [\"127.0.0.1:{proxy_port}\"]"),
+        );
+        text
+    };
+    let first = support::free_port();
+    root.write("/etc/preau/preau.toml", &config_for(first));
+    let log = root.path().join("serve.log");
+    let mut serve = root
+        .preau(&["serve"])
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let accepts = |port: u16| TcpStream::connect(("127.0.0.1", port)).is_ok();
+    let hup = |pid: u32| {
+        Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap()
+    };
+    let result = std::panic::catch_unwind(|| {
+        assert!(
+            support::wait_for(Duration::from_secs(15), || accepts(first)),
+            "the proxy did not start"
+        );
+        // Moved to another port: the new one serves, the old one stops.
+        let second = support::free_port();
+        root.write("/etc/preau/preau.toml", &config_for(second));
+        hup(serve.id());
+        assert!(
+            support::wait_for(Duration::from_secs(10), || accepts(second)),
+            "the new listener did not come up on reload"
+        );
+        assert!(
+            support::wait_for(Duration::from_secs(5), || !accepts(first)),
+            "the old listener was not closed"
+        );
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-x"])
+            .arg(format!("http://127.0.0.1:{second}"))
+            .arg("http://127.0.0.1:1/")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "403",
+            "served by the new listener"
+        );
+        // A port someone else holds: the running listener stays.
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let taken = busy.local_addr().unwrap().port();
+        root.write("/etc/preau/preau.toml", &config_for(taken));
+        hup(serve.id());
+        assert!(
+            support::wait_for(Duration::from_secs(10), || {
+                std::fs::read_to_string(&log)
+                    .unwrap_or_default()
+                    .contains("proxy listeners not changed")
+            }),
+            "the refusal is logged: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            text.contains(&format!("cannot listen on 127.0.0.1:{taken}")),
+            "and says why: {text}"
+        );
+        assert!(accepts(second), "the running listener stays");
+        drop(busy);
+    });
+    let _ = nix_kill(serve.id());
+    let _ = serve.wait();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
 }

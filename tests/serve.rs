@@ -162,6 +162,41 @@ fn serve_tells_systemd_ready_and_stopping() {
 }
 
 #[test]
+fn serve_pings_the_systemd_watchdog() {
+    let (root, port) = serving_root();
+    let socket_path = root.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    // WatchdogSec=0.4s: a ping at least every 200 ms.
+    let child = root
+        .preau(&["serve"])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "400000")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = socket.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"READY=1\n");
+    let started = std::time::Instant::now();
+    let mut pings = 0;
+    while pings < 3 {
+        let n = socket.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"WATCHDOG=1\n");
+        pings += 1;
+    }
+    // The first ping is immediate, the next two 200 ms apart.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let cert = root.path().join("var/lib/preau/tls/cert.pem");
+    assert_eq!(https_get(port, &cert, "/healthz").unwrap().0, 200);
+    stop(child);
+}
+
+#[test]
 fn serve_refuses_to_start_without_certificate() {
     let (root, _port) = serving_root();
     std::fs::remove_file(root.path().join("var/lib/preau/tls/key.pem")).unwrap();

@@ -166,16 +166,49 @@ pub struct DemoArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BackupCommand {
-    /// Write a backup archive (.tar.gz, readable by root only).
+    /// Write a backup archive (.tar.gz, readable by root only; encrypted
+    /// with age when [backup] recipients are set).
     Create {
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// Also save the shares' folders and files ([shares] root).
+        #[arg(long)]
+        with_shares: bool,
     },
-    /// Restore a backup archive, after checking all of it; restart the
-    /// daemon afterwards.
+    /// Check a backup archive all through (checksums, database, versions)
+    /// without restoring anything.
+    Verify {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// age identity (private key) file for an encrypted backup.
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+    },
+    /// Restore a backup archive, after checking all of it; then run
+    /// `preau apply` and restart the daemon.
     Restore {
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// age identity (private key) file for an encrypted backup.
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+    },
+    /// The scheduled backup (preau-backup.timer): a backup into
+    /// [backup] directory, then rotation.
+    Run,
+    /// Delete the scheduled backups that [backup] keep_daily, keep_weekly
+    /// and keep_monthly do not keep.
+    Rotate {
+        /// Only list what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Make an age key pair for encrypted backups: the identity goes to
+    /// FILE (keep it off the server), the public key is printed for
+    /// [backup] recipients.
+    Keygen {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
 }
 
@@ -204,6 +237,12 @@ pub enum GenerateCommand {
     },
     /// Manual pages (preau.1 and one per command) into DIR.
     Man {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// The systemd units the Debian package ships (preau.service,
+    /// preau-firewall.service) into DIR, from the templates `apply` renders.
+    Units {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },

@@ -400,32 +400,113 @@ pub fn modules_list(env: &Env) -> anyhow::Result<u8> {
 
 pub fn backup(env: &Env, command: super::args::BackupCommand) -> anyhow::Result<u8> {
     use super::args::BackupCommand;
-    match command {
-        BackupCommand::Create { file } => {
-            let config = config_or_report!(env);
-            let created = crate::backup::create(&env.host, &config, &file)?;
-            if env.json {
-                println!("{}", serde_json::to_string(&created)?);
-            } else {
-                println!(
-                    "wrote {} ({} files, {} bytes)",
-                    created.file.display(),
-                    created.files,
-                    created.bytes
-                );
-            }
+    let print = |value: &dyn erased::Json, text: String| -> anyhow::Result<()> {
+        if env.json {
+            println!("{}", value.json()?);
+        } else {
+            println!("{text}");
         }
-        BackupCommand::Restore { file } => {
-            let restored = crate::backup::restore(&env.host, &file)?;
-            if env.json {
-                println!("{}", serde_json::to_string(&restored)?);
-            } else {
-                println!(
-                    "restored {} files of the backup of {} made {}; restart the daemon: systemctl restart preau",
-                    restored.files, restored.uai, restored.created_at
-                );
+        Ok(())
+    };
+    match command {
+        BackupCommand::Create { file, with_shares } => {
+            let config = config_or_report!(env);
+            let options = crate::backup::CreateOptions { with_shares };
+            let c = crate::backup::create(&env.host, &config, &file, &options)?;
+            let text = created_text(&c);
+            print(&c, text)?;
+        }
+        BackupCommand::Verify { file, identity } => {
+            let v = crate::backup::verify(&file, identity.as_deref())?;
+            let text = format!(
+                "{} is sound: {} files, {} folders, {} bytes, made {} by Préau {} for {}",
+                file.display(),
+                v.files,
+                v.dirs,
+                v.bytes,
+                v.manifest.created_at,
+                v.manifest.version,
+                v.manifest.uai
+            );
+            print(&v, text)?;
+        }
+        BackupCommand::Restore { file, identity } => {
+            let r = crate::backup::restore(&env.host, &file, identity.as_deref())?;
+            let text = format!(
+                "restored {} files{} of the backup of {} made {}; now run `preau apply`, then `systemctl restart preau`",
+                r.files,
+                if r.with_shares {
+                    format!(" and {} share folders", r.dirs)
+                } else {
+                    String::new()
+                },
+                r.uai,
+                r.created_at
+            );
+            print(&r, text)?;
+        }
+        BackupCommand::Run => {
+            let config = config_or_report!(env);
+            let r = crate::backup::run(&env.host, &config)?;
+            let mut text = created_text(&r.created);
+            for n in &r.removed {
+                text.push_str(&format!("\nremoved {n} (rotation)"));
             }
+            print(&r, text)?;
+        }
+        BackupCommand::Rotate { dry_run } => {
+            let config = config_or_report!(env);
+            let removed = crate::backup::rotate(&env.host, &config, dry_run)?;
+            let verb = if dry_run { "would remove" } else { "removed" };
+            let text = if removed.is_empty() {
+                "nothing to remove".to_string()
+            } else {
+                removed
+                    .iter()
+                    .map(|n| format!("{verb} {n}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            print(&removed, text)?;
+        }
+        BackupCommand::Keygen { out } => {
+            let public = crate::backup::keygen(&out)?;
+            let text = format!(
+                "wrote the identity (private key) to {}: keep it off this server, without it encrypted backups cannot be restored\n\
+                 public key, for [backup] recipients in preau.toml:\n{public}",
+                out.display()
+            );
+            print(&serde_json::json!({ "identity": out, "recipient": public }), text)?;
         }
     }
     Ok(exit::OK)
+}
+
+fn created_text(c: &crate::backup::Created) -> String {
+    format!(
+        "wrote {} ({} files, {} bytes{}{}{})",
+        c.file.display(),
+        c.files,
+        c.bytes,
+        if c.encrypted { ", encrypted" } else { "" },
+        if c.with_shares { ", with the shares" } else { "" },
+        if c.skipped > 0 {
+            format!(", {} links or special files left out", c.skipped)
+        } else {
+            String::new()
+        }
+    )
+}
+
+mod erased {
+    /// Anything the backup commands print as JSON.
+    pub trait Json {
+        fn json(&self) -> serde_json::Result<String>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> serde_json::Result<String> {
+            serde_json::to_string(self)
+        }
+    }
 }

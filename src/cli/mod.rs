@@ -68,6 +68,13 @@ fn generate(command: GenerateCommand) -> anyhow::Result<()> {
             clap_mangen::generate_to(Cli::command(), &dir)
                 .with_context(|| format!("cannot write manual pages into {}", dir.display()))?;
         }
+        GenerateCommand::Units { dir } => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            for (name, text) in crate::modules::system::packaged_units()? {
+                let path = dir.join(name);
+                std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            }
+        }
     }
     Ok(())
 }

@@ -50,6 +50,10 @@ pub struct Config {
     /// clients and CAS services (see docs/sso.md).
     #[serde(default)]
     pub sso: crate::sso::SsoSettings,
+    /// Backups (`preau backup`): the nightly ones, their rotation and
+    /// encryption.
+    #[serde(default)]
+    pub backup: crate::backup::BackupSettings,
 }
 
 impl Config {
@@ -77,6 +81,7 @@ impl Validate for Config {
         self.shares.validate(&join(path, "shares"), problems);
         self.proxy.validate(&join(path, "proxy"), problems);
         self.sso.validate(&join(path, "sso"), problems);
+        self.backup.validate(&join(path, "backup"), problems);
         // Rules of a module that read other sections: the module's own.
         if path.is_empty() {
             crate::modules::validate(self, problems);

@@ -81,6 +81,43 @@ pub fn verify(password: &str, hash: Option<&str>, initial: Option<&str>) -> Veri
     }
 }
 
+/// Checks the password of an active account, the one verification of
+/// every login (proxy, web console): the stored argon2id hash, or the
+/// initial password, whose hash is then stored (lazy hashing; when the
+/// connection is read-only the hash is simply computed again next time).
+/// Returns the person's kind when the password is theirs; a database
+/// error is an error, never "unknown user".
+pub fn authenticate(
+    conn: &rusqlite::Connection,
+    login: &str,
+    password: &str,
+) -> rusqlite::Result<Option<super::Kind>> {
+    use rusqlite::OptionalExtension;
+    let row: Option<(String, Option<String>, Option<String>)> = conn
+        .query_row(
+            "SELECT kind, password_hash, initial_password FROM people WHERE login = ?1 AND status = 'active'",
+            [login],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((kind, hash, initial)) = row else {
+        return Ok(None);
+    };
+    match verify(password, hash.as_deref(), initial.as_deref()) {
+        Verified::No => Ok(None),
+        Verified::Yes => Ok(super::Kind::parse(&kind)),
+        Verified::YesHashNow(h) => {
+            if let Err(e) = conn.execute(
+                "UPDATE people SET password_hash = ?2 WHERE login = ?1 AND password_hash IS NULL",
+                [login, h.as_str()],
+            ) {
+                log::warn!(login = login, error = e.to_string().as_str(); "password hash not stored (it is computed again at the next login)");
+            }
+            Ok(super::Kind::parse(&kind))
+        }
+    }
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;

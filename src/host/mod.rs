@@ -44,6 +44,15 @@ impl Owner {
         }
     }
 
+    /// An owner by numeric ids (`#1234`), for files whose accounts may
+    /// not exist yet (a restore before `preau apply`).
+    pub fn ids(uid: u32, gid: u32) -> Self {
+        Self {
+            user: format!("#{uid}"),
+            group: format!("#{gid}"),
+        }
+    }
+
     pub fn root() -> Self {
         Self::new("root", "root")
     }
@@ -297,6 +306,9 @@ pub trait Host: Send + Sync {
 
     /// The uid of a user in the root's `/etc/passwd`.
     fn user_id(&self, name: &str) -> Result<Option<u32>, HostError> {
+        if let Some(id) = name.strip_prefix('#') {
+            return Ok(id.parse().ok());
+        }
         let found = id_from_db(&self.read(Path::new("/etc/passwd"))?, name);
         // root is uid 0 on every Linux, even in a root directory that has
         // no account database yet (`--root` on an empty directory).
@@ -305,6 +317,9 @@ pub trait Host: Send + Sync {
 
     /// The gid of a group in the root's `/etc/group`.
     fn group_id(&self, name: &str) -> Result<Option<u32>, HostError> {
+        if let Some(id) = name.strip_prefix('#') {
+            return Ok(id.parse().ok());
+        }
         let found = id_from_db(&self.read(Path::new("/etc/group"))?, name);
         Ok(found.or_else(|| (name == "root").then_some(0)))
     }

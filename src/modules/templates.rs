@@ -12,6 +12,16 @@ const BUILT_IN: &[(&str, &str, &str)] = &[
         include_str!("../../modules/system/templates/preau.service"),
     ),
     (
+        "system",
+        "preau-backup.service",
+        include_str!("../../modules/system/templates/preau-backup.service"),
+    ),
+    (
+        "system",
+        "preau-backup.timer",
+        include_str!("../../modules/system/templates/preau-backup.timer"),
+    ),
+    (
         "firewall",
         "preau-firewall.service",
         include_str!("../../modules/firewall/templates/preau-firewall.service"),

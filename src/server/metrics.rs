@@ -110,6 +110,18 @@ pub fn render(shared: &Shared) -> String {
             "Category list sets swapped in since start.",
             &[(String::new(), n(&proxy.list_reloads))],
         );
+        metric(
+            "preau_proxy_auth_errors_total",
+            "counter",
+            "Proxy logins that could not be checked because the directory could not be read (answered 503).",
+            &[(String::new(), n(&proxy.auth_errors))],
+        );
+        metric(
+            "preau_proxy_exam_read_errors_total",
+            "counter",
+            "Reads of the exams that failed (the last known exams stayed).",
+            &[(String::new(), n(&proxy.exam_errors))],
+        );
     }
     let p = process();
     let start = shared

@@ -148,7 +148,7 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         proxy: std::sync::OnceLock::new(),
     });
     // The filtering proxy (module `proxy`) runs on the same runtime.
-    let proxy = if shared.config().modules.enabled.iter().any(|m| m == "proxy") {
+    let mut proxy = if shared.config().modules.enabled.iter().any(|m| m == "proxy") {
         let config = shared.config();
         let launch = crate::modules::proxy::server::Launch::from_context(&shared.context(&config));
         let p = crate::modules::proxy::server::Proxy::start(launch).await?;
@@ -178,6 +178,17 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         f(&bound);
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    // systemd's watchdog (WatchdogSec=): pings from a task of this runtime,
+    // so a runtime that stops scheduling stops pinging and gets restarted.
+    let watchdog = watchdog_period(sd_notify::watchdog_enabled()).map(|period| {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tick.tick().await;
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+            }
+        })
+    });
 
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
@@ -189,15 +200,20 @@ async fn serve(options: Options) -> anyhow::Result<()> {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 reload(&shared, &acceptor);
-                if let Some(p) = &proxy {
+                if let Some(p) = &mut proxy {
                     let config = shared.config();
-                    p.set_settings(&config.proxy, &crate::modules::proxy::zone_sources(&config));
+                    // A listener that cannot be bound keeps the running
+                    // ones; the proxy logs why.
+                    let _ = p.reload(&config.proxy, &crate::modules::proxy::zone_sources(&config)).await;
                 }
             }
         }
     }
     log::info!("stopping");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    if let Some(w) = watchdog {
+        w.abort();
+    }
     let _ = stop_tx.send(true);
     drop(proxy);
     for t in accept_tasks {
@@ -209,6 +225,15 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         log::warn!("connections still open after the grace period were closed");
     }
     Ok(())
+}
+
+/// How often to ping systemd's watchdog for a `WatchdogSec` of `timeout`:
+/// half of it, as sd_watchdog_enabled(3) advises, and never more often than
+/// every 100 ms. `None` when the watchdog is off.
+fn watchdog_period(timeout: Option<Duration>) -> Option<Duration> {
+    timeout
+        .filter(|t| !t.is_zero())
+        .map(|t| (t / 2).max(Duration::from_millis(100)))
 }
 
 /// SIGHUP: re-read configuration and certificate; keep the old ones if the
@@ -337,5 +362,24 @@ impl Drop for ConnectionGuard {
     fn drop(&mut self) {
         self.0.count.fetch_sub(1, Ordering::SeqCst);
         self.0.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watchdog_pings_at_half_the_timeout() {
+        assert_eq!(watchdog_period(None), None);
+        assert_eq!(watchdog_period(Some(Duration::ZERO)), None);
+        assert_eq!(
+            watchdog_period(Some(Duration::from_secs(30))),
+            Some(Duration::from_secs(15))
+        );
+        assert_eq!(
+            watchdog_period(Some(Duration::from_millis(50))),
+            Some(Duration::from_millis(100))
+        );
     }
 }

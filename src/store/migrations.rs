@@ -3,11 +3,23 @@
 
 use rusqlite_migration::{M, Migrations};
 
+/// How many migrations there are: the latest schema version.
+pub const COUNT: usize = STEPS.len();
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        // 1: foundation: key/value meta, apply history, console admins.
-        M::up(
-            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+    of(STEPS)
+}
+
+/// Migrations made of `steps` (step N brings `user_version` to N).
+pub fn of(steps: &[&'static str]) -> Migrations<'static> {
+    Migrations::new(steps.iter().map(|sql| M::up(sql)).collect())
+}
+
+/// The migrations' SQL, in order; step N brings `user_version` to N.
+/// Their text is what shipped: never edit one, append.
+pub const STEPS: &[&str] = &[
+    // 1: foundation: key/value meta, apply history, console admins.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
              CREATE TABLE applies (
                  id INTEGER PRIMARY KEY,
                  started_at TEXT NOT NULL,
@@ -23,14 +35,12 @@ pub fn migrations() -> Migrations<'static> {
                  password_hash TEXT NOT NULL,
                  created_at TEXT NOT NULL
              ) STRICT;",
-        ),
-        // 2: the school directory (accounts): people, classes and groups,
-        // memberships, parent links, teaching services, retired logins,
-        // import history.
-        M::up(include_str!("migration_002_directory.sql")),
-        // 3: shares: one row per homework handed out (teacher, name, class or group).
-        M::up(
-            "CREATE TABLE share_homework (
+    // 2: the school directory (accounts): people, classes and groups,
+    // memberships, parent links, teaching services, retired logins,
+    // import history.
+    include_str!("migration_002_directory.sql"),
+    // 3: shares: one row per homework handed out (teacher, name, class or group).
+    "CREATE TABLE share_homework (
                  teacher TEXT NOT NULL,
                  name TEXT NOT NULL,
                  target TEXT NOT NULL,
@@ -42,24 +52,20 @@ pub fn migrations() -> Migrations<'static> {
                  returned_at TEXT,
                  PRIMARY KEY (teacher, name, target)
              ) STRICT;",
-        ),
-        // 4: proxy: exams switched on for a room (whitelist only) until a time.
-        M::up(
-            "CREATE TABLE proxy_exams (
+    // 4: proxy: exams switched on for a room (whitelist only) until a time.
+    "CREATE TABLE proxy_exams (
                  room TEXT PRIMARY KEY,
                  until INTEGER NOT NULL,
                  allow TEXT NOT NULL,
                  by TEXT NOT NULL
              ) STRICT;",
-        ),
-        // 5: parents' postal addresses (ResponsablesAvecAdresses.xml), for
-        // letters to families; they go with the person at purge.
-        M::up("ALTER TABLE people ADD COLUMN postal_address TEXT;"),
-        // sso: OpenID Connect signing keys, codes, tokens, consents, the
-        // services each sign-in session reached, CAS tickets.
-        M::up(include_str!("migration_sso.sql")),
-    ])
-}
+    // 5: parents' postal addresses (ResponsablesAvecAdresses.xml), for
+    // letters to families; they go with the person at purge.
+    "ALTER TABLE people ADD COLUMN postal_address TEXT;",
+    // sso: OpenID Connect signing keys, codes, tokens, consents, the
+    // services each sign-in session reached, CAS tickets.
+    include_str!("migration_sso.sql"),
+];
 
 #[cfg(test)]
 mod tests {

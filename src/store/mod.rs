@@ -8,7 +8,7 @@
 //! The schema evolves by numbered migrations ([`migrations`]), recorded in
 //! `PRAGMA user_version`.
 
-mod migrations;
+pub mod migrations;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -37,6 +37,12 @@ fn restrict_to_owner(path: &Path) {
     {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
+}
+
+/// The schema version (`PRAGMA user_version`) this binary's migrations
+/// bring a database to.
+pub fn latest_schema() -> u32 {
+    migrations::COUNT as u32
 }
 
 /// The database file name inside the state directory.
@@ -69,6 +75,15 @@ pub struct ApplyTotals {
 impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::open_migrating(path, migrations::STEPS)
+    }
+
+    /// [`Store::open`] with the migration steps given (the shipped ones are
+    /// [`migrations::STEPS`]; tests of migrations pass others). Pending
+    /// steps run in one transaction: if one fails, none is kept and the
+    /// database stays as it was. A database from a newer Préau (schema
+    /// beyond `steps`) is refused, never touched.
+    pub fn open_migrating(path: &Path, steps: &[&'static str]) -> Result<Store, StoreError> {
         let open_err = |cause| StoreError::Open {
             path: path.display().to_string(),
             cause,
@@ -84,7 +99,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
-        migrations::migrations().to_latest(&mut conn)?;
+        migrations::of(steps).to_latest(&mut conn)?;
         Ok(Store { conn })
     }
 

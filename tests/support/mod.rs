@@ -14,6 +14,8 @@
 //! they run there. Run without root, `new_for` fails the test saying why.
 #![allow(dead_code)]
 
+pub mod overlay;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -489,6 +489,32 @@ mod tests {
         assert!(!confirm(&host, &files).unwrap().done);
     }
 
+    /// Regression (issue 9): when the decision lock could not be taken,
+    /// confirm and rollback carried on unlocked. They refuse now.
+    #[test]
+    fn decisions_refuse_when_the_lock_cannot_be_taken() {
+        let host = RecordingHost::new();
+        let files = Files::new(Path::new("/s"));
+        host.seed("/s/firewall/previous.nft", b"OLD\n");
+        host.seed(
+            "/s/firewall/pending.json",
+            br#"{"token":"abc","seconds":5,"deadline":99999999999,"timer":"process"}"#,
+        );
+        host.fail_on("/s/firewall/decision.lock");
+        assert!(confirm(&host, &files).is_err());
+        assert!(rollback(&host, &files).is_err());
+        assert!(rollback_if_pending(&host, &files, "abc").is_err());
+        assert!(
+            !host
+                .log()
+                .iter()
+                .any(|l| l.starts_with("run nft") || l.starts_with("write")),
+            "nothing decided: {:?}",
+            host.log()
+        );
+        assert!(host.text("/s/firewall/pending.json").is_some());
+    }
+
     #[test]
     fn rollback_only_for_the_pending_token() {
         let host = RecordingHost::new();

@@ -45,7 +45,7 @@ static INFO: LazyLock<ModuleInfo> =
 pub const UNIT_PATH: &str = "/etc/systemd/system/preau-firewall.service";
 
 impl Firewall {
-    fn unit(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
+    pub(crate) fn unit(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
         let files = Files::new(&ctx.state_dir());
         let values = json!({
             "nft": apply::NFT_PATH,

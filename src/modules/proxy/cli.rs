@@ -165,6 +165,24 @@ pub fn split_url(url: &str) -> Option<(String, Option<String>, &'static str)> {
     }
 }
 
+/// The port a URL (or bare host) names: written, or its scheme's.
+pub fn port_of(url: &str) -> u16 {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let written = match authority.rsplit_once(']') {
+        Some((_, after)) => after.strip_prefix(':'),
+        None => authority.rsplit_once(':').map(|(_, p)| p),
+    };
+    written
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(if scheme.eq_ignore_ascii_case("https") {
+            443
+        } else {
+            80
+        })
+}
+
 fn load_index(env: &Env, config: &crate::config::Config) -> anyhow::Result<Index> {
     let dir = env.host.real_path(&super::lists_dir(config));
     if lists::stamp(&dir).is_none() {
@@ -206,7 +224,11 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
             };
             let user = a.user.as_ref().map(|login| {
                 let groups = if a.group.is_empty() {
-                    StoreDirectory::new(env.db_path(&config)).groups_of(login)
+                    StoreDirectory::with_roles(
+                        env.db_path(&config),
+                        super::directory::RoleGroups::of(&config.accounts),
+                    )
+                    .groups_of(login)
                 } else {
                     a.group.clone()
                 };
@@ -225,6 +247,10 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
                 method,
                 source,
                 user: user.as_ref(),
+                port: port_of(&a.url),
+                // An https:// URL is what a browser asks the proxy to
+                // tunnel (CONNECT).
+                tunnel: method == "CONNECT",
             };
             let d = policy::decide(&req, &now, &policies, &exams, &index);
             if env.json {
@@ -487,5 +513,10 @@ mod tests {
             ("ex.test".into(), Some("/".into()), "GET")
         );
         assert!(split_url("ftp://ex.test").is_none());
+        assert_eq!(port_of("http://Www.Ex.test:8080/a?b"), 8080);
+        assert_eq!(port_of("https://ex.test/x"), 443);
+        assert_eq!(port_of("ex.test"), 80);
+        assert_eq!(port_of("http://[::1]:3128/"), 3128);
+        assert_eq!(port_of("https://[::1]/"), 443);
     }
 }

@@ -4,8 +4,12 @@
 //!
 //! [`MemoryDirectory`] serves tests; [`StoreDirectory`] reads the accounts
 //! tables of the state database (`people`, `structures`, `memberships`,
-//! written by the accounts module: argon2id hash, or the initial password
-//! until the first change) and knows nobody when they are missing. [`CachedDirectory`] keeps a verified login and password for a
+//! written by the accounts module), checks passwords with the directory's
+//! own verification (`directory::password::authenticate`: argon2id hash,
+//! or the initial password hashed at its first use), names the role
+//! groups as `[accounts]` does, and knows nobody when the tables are
+//! missing; a database it cannot read is an error ([`DirectoryError`]),
+//! never an unknown user. [`CachedDirectory`] keeps a verified login and password for a
 //! short time (a hash of them, never the password) so that a browser
 //! sending credentials with every request costs one argon2 check a
 //! minute, not one a request.
@@ -25,12 +29,35 @@ pub struct User {
     pub groups: Vec<String>,
 }
 
+/// The directory could not be read: not the same as an unknown user.
+#[derive(Debug, thiserror::Error)]
+#[error("the accounts database cannot be read: {0}")]
+pub struct DirectoryError(pub String);
+
+impl From<rusqlite::Error> for DirectoryError {
+    fn from(e: rusqlite::Error) -> Self {
+        DirectoryError(e.to_string())
+    }
+}
+
 /// Logins and groups.
 pub trait Directory: Send + Sync {
-    /// The user if `password` is theirs (and the account active).
-    fn verify(&self, login: &str, password: &str) -> Option<User>;
+    /// The user if `password` is theirs (and the account active), `None`
+    /// when it is not; an error when the directory cannot be read (the
+    /// proxy answers 503 then, never 407).
+    fn authenticate(&self, login: &str, password: &str) -> Result<Option<User>, DirectoryError>;
+
     /// The groups of `login` (empty when unknown).
     fn groups_of(&self, login: &str) -> Vec<String>;
+
+    /// [`Directory::authenticate`] where a refusal is the right answer to
+    /// an error too (tools, tests); the error is logged.
+    fn verify(&self, login: &str, password: &str) -> Option<User> {
+        self.authenticate(login, password).unwrap_or_else(|e| {
+            log::error!(error = e.to_string().as_str(); "login refused: the directory cannot be read");
+            None
+        })
+    }
 }
 
 /// An in-memory directory: (login, password, groups).
@@ -56,12 +83,14 @@ impl MemoryDirectory {
 }
 
 impl Directory for MemoryDirectory {
-    fn verify(&self, login: &str, password: &str) -> Option<User> {
-        let (p, groups) = self.users.get(login)?;
-        (p == password).then(|| User {
+    fn authenticate(&self, login: &str, password: &str) -> Result<Option<User>, DirectoryError> {
+        let Some((p, groups)) = self.users.get(login) else {
+            return Ok(None);
+        };
+        Ok((p == password).then(|| User {
             login: login.into(),
             groups: groups.clone(),
-        })
+        }))
     }
 
     fn groups_of(&self, login: &str) -> Vec<String> {
@@ -69,80 +98,130 @@ impl Directory for MemoryDirectory {
     }
 }
 
-/// The accounts tables of the state database.
+/// The names of the role groups, from `[accounts]` (a person's kind is
+/// their first group).
+#[derive(Debug, Clone)]
+pub struct RoleGroups {
+    pub student: String,
+    pub teacher: String,
+    pub staff: String,
+    pub parent: String,
+}
+
+impl RoleGroups {
+    pub fn of(s: &crate::modules::accounts::settings::AccountsSettings) -> RoleGroups {
+        RoleGroups {
+            student: s.students_group.clone(),
+            teacher: s.teachers_group.clone(),
+            staff: s.staff_group.clone(),
+            // Parents have no Unix group: this name exists for policies.
+            parent: "parents".into(),
+        }
+    }
+
+    fn of_kind(&self, kind: crate::directory::Kind) -> &str {
+        use crate::directory::Kind;
+        match kind {
+            Kind::Student => &self.student,
+            Kind::Teacher => &self.teacher,
+            Kind::Staff => &self.staff,
+            Kind::Parent => &self.parent,
+        }
+    }
+}
+
+impl Default for RoleGroups {
+    fn default() -> Self {
+        RoleGroups::of(&Default::default())
+    }
+}
+
+/// The accounts tables of the state database, checked with the
+/// directory's own password verification (`directory::password`).
 pub struct StoreDirectory {
     db: PathBuf,
+    roles: RoleGroups,
 }
 
 impl StoreDirectory {
+    /// With the default role group names.
     pub fn new(db: PathBuf) -> StoreDirectory {
-        StoreDirectory { db }
+        StoreDirectory::with_roles(db, RoleGroups::default())
     }
 
-    fn open(&self) -> Option<rusqlite::Connection> {
-        let conn =
-            rusqlite::Connection::open_with_flags(&self.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .ok()?;
-        conn.busy_timeout(Duration::from_secs(5)).ok()?;
-        let has: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('people', 'memberships', 'structures')", [], |r| r.get(0))
-            .ok()?;
-        (has == 3).then_some(conn)
+    pub fn with_roles(db: PathBuf, roles: RoleGroups) -> StoreDirectory {
+        StoreDirectory { db, roles }
     }
 
-    fn groups(conn: &rusqlite::Connection, login: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        if let Ok(kind) = conn.query_row("SELECT kind FROM people WHERE login = ?1", [login], |r| {
-            r.get::<_, String>(0)
-        }) {
-            out.push(
-                match kind.as_str() {
-                    "student" => "eleves",
-                    "teacher" => "profs",
-                    "staff" => "personnels",
-                    "parent" => "parents",
-                    other => other,
-                }
-                .to_string(),
-            );
+    /// The database, `None` when it (or its accounts tables) does not
+    /// exist yet: nobody is known then. Opened read-write for the lazy
+    /// password hashing, read-only when that is all it allows.
+    fn open(&self) -> Result<Option<rusqlite::Connection>, DirectoryError> {
+        use rusqlite::OpenFlags;
+        if !self.db.exists() {
+            return Ok(None);
         }
-        if let Ok(mut stmt) = conn.prepare(
+        let conn = rusqlite::Connection::open_with_flags(&self.db, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .or_else(|_| rusqlite::Connection::open_with_flags(&self.db, OpenFlags::SQLITE_OPEN_READ_ONLY))?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let has: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('people', 'memberships', 'structures')",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok((has == 3).then_some(conn))
+    }
+
+    fn groups(&self, conn: &rusqlite::Connection, login: &str) -> rusqlite::Result<Vec<String>> {
+        use rusqlite::OptionalExtension;
+        let mut out = Vec::new();
+        let kind: Option<String> = conn
+            .query_row("SELECT kind FROM people WHERE login = ?1", [login], |r| r.get(0))
+            .optional()?;
+        if let Some(kind) = kind {
+            out.push(match crate::directory::Kind::parse(&kind) {
+                Some(k) => self.roles.of_kind(k).to_string(),
+                None => kind,
+            });
+        }
+        let mut stmt = conn.prepare(
             "SELECT s.group_name FROM memberships m JOIN people p ON p.id = m.person_id
              JOIN structures s ON s.id = m.structure_id WHERE p.login = ?1 ORDER BY s.group_name",
-        ) && let Ok(rows) = stmt.query_map([login], |r| r.get::<_, String>(0))
-        {
-            out.extend(rows.flatten());
+        )?;
+        let rows = stmt.query_map([login], |r| r.get::<_, String>(0))?;
+        for r in rows {
+            out.push(r?);
         }
-        out
+        Ok(out)
     }
 }
 
 impl Directory for StoreDirectory {
-    fn verify(&self, login: &str, password: &str) -> Option<User> {
-        let conn = self.open()?;
-        let (hash, initial): (Option<String>, Option<String>) = conn
-            .query_row(
-                "SELECT password_hash, initial_password FROM people WHERE login = ?1 AND status = 'active'",
-                [login],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .ok()?;
-        let ok = match (hash, initial) {
-            (Some(h), _) => crate::auth::verify_password(password, &h),
-            (None, Some(i)) => {
-                i.len() == password.len()
-                    && i.bytes().zip(password.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
-            }
-            _ => false,
+    fn authenticate(&self, login: &str, password: &str) -> Result<Option<User>, DirectoryError> {
+        let Some(conn) = self.open()? else {
+            return Ok(None);
         };
-        ok.then(|| User {
+        if crate::directory::password::authenticate(&conn, login, password)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(User {
             login: login.to_string(),
-            groups: Self::groups(&conn, login),
-        })
+            groups: self.groups(&conn, login)?,
+        }))
     }
 
     fn groups_of(&self, login: &str) -> Vec<String> {
-        self.open().map(|c| Self::groups(&c, login)).unwrap_or_default()
+        let found = self.open().and_then(|c| {
+            c.map(|c| self.groups(&c, login).map_err(DirectoryError::from))
+                .transpose()
+        });
+        match found {
+            Ok(g) => g.unwrap_or_default(),
+            Err(e) => {
+                log::error!(error = e.to_string().as_str(); "groups unknown: the directory cannot be read");
+                Vec::new()
+            }
+        }
     }
 }
 
@@ -172,21 +251,23 @@ impl<D: Directory> CachedDirectory<D> {
 }
 
 impl<D: Directory> Directory for CachedDirectory<D> {
-    fn verify(&self, login: &str, password: &str) -> Option<User> {
+    fn authenticate(&self, login: &str, password: &str) -> Result<Option<User>, DirectoryError> {
         let key = Self::key(login, password);
         let now = Instant::now();
         if let Some((at, user)) = self.cache.lock().expect("auth cache").get(&key)
             && now.duration_since(*at) < self.ttl
         {
-            return Some(user.clone());
+            return Ok(Some(user.clone()));
         }
-        let user = self.inner.verify(login, password)?;
+        let Some(user) = self.inner.authenticate(login, password)? else {
+            return Ok(None);
+        };
         let mut cache = self.cache.lock().expect("auth cache");
         if cache.len() > 10_000 {
             cache.retain(|_, (at, _)| now.duration_since(*at) < self.ttl);
         }
         cache.insert(key, (now, user.clone()));
-        Some(user)
+        Ok(Some(user))
     }
 
     fn groups_of(&self, login: &str) -> Vec<String> {
@@ -201,9 +282,9 @@ mod tests {
 
     struct Counting(MemoryDirectory, AtomicUsize);
     impl Directory for Counting {
-        fn verify(&self, l: &str, p: &str) -> Option<User> {
+        fn authenticate(&self, l: &str, p: &str) -> Result<Option<User>, DirectoryError> {
             self.1.fetch_add(1, Ordering::SeqCst);
-            self.0.verify(l, p)
+            self.0.authenticate(l, p)
         }
         fn groups_of(&self, l: &str) -> Vec<String> {
             self.0.groups_of(l)
@@ -257,6 +338,41 @@ mod tests {
         assert_eq!(u.groups, ["profs", "g-latin"]);
         assert!(d.verify("marie.durand", "wrong").is_none());
         assert_eq!(d.groups_of("marie.durand"), ["profs", "g-latin"]);
+    }
+
+    /// Issue 9: one password verification (the directory's, with its lazy
+    /// hashing) and the role group names of `[accounts]`, not hard-coded.
+    #[test]
+    fn store_directory_hashes_initial_passwords_and_names_roles_from_the_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(crate::store::DB_FILE);
+        let store = crate::store::Store::open(&db).unwrap();
+        store
+            .conn()
+            .execute(
+                "INSERT INTO people (id, kind, source, last_name, first_name, login, status, initial_password, created_at, updated_at)
+                 VALUES (1, 'student', 'manual', 'Roux', 'Léa', 'lea.roux', 'active', 'babi12', 'now', 'now')",
+                [],
+            )
+            .unwrap();
+        drop(store);
+        let roles = RoleGroups::of(&crate::modules::accounts::settings::AccountsSettings {
+            students_group: "students".into(),
+            ..Default::default()
+        });
+        let d = StoreDirectory::with_roles(db.clone(), roles);
+        let u = d.authenticate("lea.roux", "babi12").unwrap().unwrap();
+        assert_eq!(u.groups, ["students"]);
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let hash: Option<String> = conn
+            .query_row("SELECT password_hash FROM people WHERE id = 1", [], |r| r.get(0))
+            .unwrap();
+        let hash = hash.expect("the first login stored the argon2id hash");
+        assert!(crate::auth::verify_password("babi12", &hash));
+        assert!(d.authenticate("lea.roux", "nope").unwrap().is_none());
+        // A file that is not a database: an error, not "unknown user".
+        std::fs::write(&db, vec![b'x'; 4096]).unwrap();
+        assert!(d.authenticate("lea.roux", "babi12").is_err());
     }
 
     #[test]

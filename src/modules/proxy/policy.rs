@@ -136,6 +136,21 @@ pub struct Request<'a> {
     pub source: IpAddr,
     /// The authenticated user and their groups, if known.
     pub user: Option<&'a super::directory::User>,
+    /// The destination port.
+    pub port: u16,
+    /// A tunnel the client asked for (CONNECT): `connect_ports` applies.
+    pub tunnel: bool,
+}
+
+/// Whether a destination names the loopback (as written): `localhost`,
+/// its subdomains, a loopback or unspecified address.
+pub fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| {
+            let ip = ip.to_canonical();
+            ip.is_loopback() || ip.is_unspecified()
+        })
 }
 
 /// Why a decision was taken.
@@ -162,7 +177,15 @@ pub enum Reason {
     ExamAllowed { room: String, entry: String },
     /// Nothing in the policy blocks it.
     NoMatch,
+    /// The destination is this server itself (`local_destinations` off).
+    LocalDestination,
+    /// A tunnel to a port outside `connect_ports`.
+    TunnelPort { port: u16 },
 }
+
+/// The name given as the deciding policy when the proxy's own settings
+/// refuse (before any policy).
+pub const SETTINGS: &str = "réglages du proxy";
 
 /// The outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -203,6 +226,8 @@ impl Decision {
             }
             Reason::ExamAllowed { entry, .. } => format!("« {entry} » est autorisé pendant l'examen"),
             Reason::NoMatch => "aucune règle ne le bloque".into(),
+            Reason::LocalDestination => "destination locale interdite".into(),
+            Reason::TunnelPort { port } => format!("port interdit pour un tunnel ({port})"),
         };
         format!("{verdict} par la politique « {} » : {why}", self.policy)
     }
@@ -332,6 +357,8 @@ pub struct Policies {
     policies: Vec<Compiled>,
     default: Compiled,
     exam_allow: Vec<String>,
+    local_destinations: bool,
+    connect_ports: Vec<u16>,
 }
 
 impl Policies {
@@ -362,6 +389,8 @@ impl Policies {
             default,
             exam_allow: s.exam_allow.clone(),
             sources,
+            local_destinations: s.local_destinations,
+            connect_ports: s.connect_ports.clone(),
         }
     }
 
@@ -386,6 +415,19 @@ pub fn decide(
     index: &Index,
 ) -> Decision {
     let host = req.host;
+    // The proxy's own limits come first, for every path (explicit,
+    // transparent HTTP and HTTPS alike).
+    let refused = |reason| Decision {
+        allow: false,
+        policy: SETTINGS.into(),
+        reason,
+    };
+    if !policies.local_destinations && is_loopback(host) {
+        return refused(Reason::LocalDestination);
+    }
+    if req.tunnel && !policies.connect_ports.is_empty() && !policies.connect_ports.contains(&req.port) {
+        return refused(Reason::TunnelPort { port: req.port });
+    }
     if let Some(exam) = exams
         .iter()
         .find(|e| e.until > now.unix && policies.in_source(&e.room, req.source))
@@ -549,6 +591,8 @@ mod tests {
             method: "GET",
             source: ip.parse().unwrap(),
             user,
+            port: 80,
+            tunnel: false,
         };
         decide(&req, now, &Policies::new(&settings(), &[]), exams, &index())
     }
@@ -578,6 +622,8 @@ mod tests {
             method: "GET",
             source: ip.parse().unwrap(),
             user: None,
+            port: 80,
+            tunnel: false,
         };
         let now = monday(10, 0);
         let from_admin = decide(&req("10.2.3.4"), &now, &policies, &[], &index());
@@ -585,6 +631,76 @@ mod tests {
         let elsewhere = decide(&req("10.1.3.4"), &now, &policies, &[], &index());
         assert_ne!(elsewhere.policy, "administration");
         assert!(policies.has_source("admin") && policies.in_source("admin", "10.2.0.9".parse().unwrap()));
+    }
+
+    /// The proxy's own limits are the policy's first rule, on every path
+    /// (issue 9: they lived in the HTTP handler alone).
+    #[test]
+    fn loopback_and_tunnel_ports_are_refused_before_any_policy() {
+        let mut s = settings();
+        s.local_destinations = false;
+        s.connect_ports = vec![443];
+        let policies = Policies::new(&s, &[]);
+        let ask = |host: &str, port: u16, tunnel: bool| {
+            let req = Request {
+                host,
+                path: None,
+                method: if tunnel { "CONNECT" } else { "TLS" },
+                source: "10.1.2.3".parse().unwrap(),
+                user: None,
+                port,
+                tunnel,
+            };
+            decide(&req, &monday(10, 0), &policies, &[], &index())
+        };
+        for host in [
+            "localhost",
+            "a.localhost",
+            "127.0.0.1",
+            "::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+        ] {
+            let d = ask(host, 443, false);
+            assert!(!d.allow, "{host}");
+            assert_eq!(
+                (d.policy.as_str(), &d.reason),
+                (SETTINGS, &Reason::LocalDestination),
+                "{host}"
+            );
+        }
+        assert!(ask("example.test", 443, false).allow);
+        let d = ask("mail.example.test", 25, true);
+        assert_eq!(d.reason, Reason::TunnelPort { port: 25 });
+        assert!(
+            d.explain().contains("port interdit pour un tunnel (25)"),
+            "{}",
+            d.explain()
+        );
+        assert!(
+            ask("mail.example.test", 25, false).allow,
+            "not a tunnel: no port rule"
+        );
+        assert!(ask("example.test", 443, true).allow);
+        s.local_destinations = true;
+        assert!(
+            decide(
+                &Request {
+                    host: "localhost",
+                    path: Some("/"),
+                    method: "GET",
+                    source: "10.1.2.3".parse().unwrap(),
+                    user: None,
+                    port: 80,
+                    tunnel: false,
+                },
+                &monday(10, 0),
+                &Policies::new(&s, &[]),
+                &[],
+                &index()
+            )
+            .allow
+        );
     }
 
     fn eleve() -> User {

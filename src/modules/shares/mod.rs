@@ -51,18 +51,11 @@ pub fn plan_for(ctx: &Context<'_>, dir: &layout::Directory) -> anyhow::Result<Ve
     let s: &SharesSettings = &ctx.config.shares;
     let host = ctx.host;
     let mut changes = Vec::new();
-    let mut folders = layout::folders(s, dir);
-    // The accounts module makes the student, teacher and staff groups; the
-    // direction and administrators groups are optional: without them their
-    // entries are left out rather than failing the whole layout.
-    let ids = acl::HostIds::load(host)?;
-    let optional = [s.role_groups.direction.as_str(), s.role_groups.admin.as_str()];
-    for f in &mut folders {
-        f.entries.retain(|a| match &a.who {
-            layout::Who::Group(g) => !optional.contains(&g.as_str()) || layout::Ids::gid(&ids, g).is_some(),
-            layout::Who::User(_) => true,
-        });
-    }
+    // Every group named here is made by the accounts module, which is
+    // applied first (shares depends on it, and `check` refuses role groups
+    // it does not make): the ACL entries name groups that may only exist
+    // once the apply has reached this module, on a fresh system.
+    let folders = layout::folders(s, dir);
     let layout = acl::diff(host, &folders)?;
     if !layout.is_empty() {
         changes.push(Change::Custom(Box::new(layout)));
@@ -195,16 +188,16 @@ mod tests {
     use crate::host::{Output, RecordingHost};
 
     #[test]
-    fn plan_creates_the_layout_and_smb_conf_without_optional_groups() {
+    fn plan_creates_the_layout_and_smb_conf() {
         let host = RecordingHost::new();
         host.seed(
             "/etc/passwd",
             b"root:x:0:0::/root:/bin/sh\nalice.martin:x:10001:100::/:/bin/sh\nbob.durand:x:10002:100::/:/bin/sh\ncarla.petit:x:10003:100::/:/bin/sh\nprof.maths:x:10010:100::/:/bin/sh\nprof.latin:x:10011:100::/:/bin/sh\nsec.dupont:x:10020:100::/:/bin/sh\nchef.grand:x:10030:100::/:/bin/sh\n",
         );
-        // No "direction" nor "admins" group on this host.
+        // The role groups, classes and groups the accounts module makes.
         host.seed(
             "/etc/group",
-            b"root:x:0:\neleves:x:20001:\nprofs:x:20002:\npersonnels:x:20003:\nc-6a:x:21001:\nc-6b:x:21002:\ng-6latin:x:21003:\n",
+            b"root:x:0:\neleves:x:20001:\nprofs:x:20002:\npersonnels:x:20003:\ndirection:x:20004:\nadmins:x:20005:\nc-6a:x:21001:\nc-6b:x:21002:\ng-6latin:x:21003:\n",
         );
         host.respond("testparm", Output::default());
         let mut config = Config::default();

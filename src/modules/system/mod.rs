@@ -38,6 +38,7 @@ impl System {
             "config_path": ctx.config_path,
             "state_dir": ctx.config.paths.state_dir,
             "log_dir": ctx.config.paths.log_dir,
+            "stop_timeout": ctx.config.server.shutdown_grace_seconds + 10,
         });
         Ok(super::templates::render(
             ctx.host,
@@ -46,6 +47,29 @@ impl System {
             &values,
         )?)
     }
+}
+
+/// The systemd units the Debian package ships in `/lib/systemd/system`,
+/// rendered from the same built-in templates `apply` uses, with the default
+/// paths and no establishment yet: `(file name, contents)`.
+pub fn packaged_units() -> anyhow::Result<Vec<(&'static str, String)>> {
+    let mut config = crate::config::Config::default();
+    config.establishment.name.clear();
+    // Built-in templates only: the package is built away from any server.
+    let host = crate::host::RecordingHost::new();
+    let ctx = Context::new(&config, &host);
+    let values = json!({
+        "establishment": config.establishment,
+        "binary": BINARY,
+        "config_path": ctx.config_path,
+    });
+    let backup = |name| super::templates::render(&host, "system", name, &values);
+    Ok(vec![
+        ("preau.service", SYSTEM.unit(&ctx)?),
+        ("preau-firewall.service", super::firewall::FIREWALL.unit(&ctx)?),
+        ("preau-backup.service", backup("preau-backup.service")?),
+        ("preau-backup.timer", backup("preau-backup.timer")?),
+    ])
 }
 
 impl Module for System {
@@ -179,5 +203,24 @@ mod tests {
         let plan = crate::engine::Plan::of("system", changes);
         assert!(crate::engine::apply(&host, &plan).ok);
         assert!(SYSTEM.plan(&ctx).unwrap().is_empty());
+    }
+
+    #[test]
+    fn packaged_units_use_default_paths_and_no_establishment() {
+        let units = packaged_units().unwrap();
+        let (name, daemon) = &units[0];
+        assert_eq!(*name, "preau.service");
+        assert!(daemon.contains("Description=Préau school server\n"), "{daemon}");
+        assert!(daemon.contains("ExecStart=/usr/bin/preau --config /etc/preau/preau.toml serve"));
+        assert!(daemon.contains("ConditionPathExists=/etc/preau/preau.toml"));
+        assert!(daemon.contains("Type=notify") && daemon.contains("WatchdogSec="));
+        assert!(daemon.contains("TimeoutStopSec=11s"));
+        let (name, firewall) = &units[1];
+        assert_eq!(*name, "preau-firewall.service");
+        assert!(firewall.contains("Before=network-pre.target"));
+        assert!(
+            firewall.contains("ConditionPathExists=/var/lib/preau/"),
+            "{firewall}"
+        );
     }
 }
