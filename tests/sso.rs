@@ -832,3 +832,85 @@ async fn cas_tickets_with_python_cas() {
     let (_, location, _) = browse(&login_url, &cookie, None).await;
     assert!(location.unwrap().starts_with("/connexion"));
 }
+
+/// Token endpoint throughput and latency (bench/sso.sh): `CLIENTS`
+/// concurrent relying parties (default 50), each refreshing its tokens in
+/// a loop for `SECONDS` (default 10): every request is a real token
+/// request (client authentication, refresh rotation in one IMMEDIATE
+/// transaction, an ES256-signed ID token).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: bench/sso.sh"]
+async fn token_endpoint_benchmark() {
+    let clients: usize = std::env::var("CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let seconds: u64 = std::env::var("SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let server = start(600).await;
+    let (client, _) = relying_party(&server, "profs").await;
+    let teacher = server.sign_in("paul.roux");
+    let mut refresh_tokens = Vec::new();
+    for _ in 0..clients {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (location, ..) = authorize(&client, &teacher, challenge).await;
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(query_param(&location, "code").unwrap()))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&http)
+            .await
+            .unwrap();
+        refresh_tokens.push(tokens.refresh_token().unwrap().secret().clone());
+    }
+    let url = format!("{}/oidc/token", server.base);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for mut refresh in refresh_tokens {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while std::time::Instant::now() < deadline {
+                let body = serde_urlencoded::to_string([
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.as_str()),
+                    ("client_id", "profs"),
+                    ("client_secret", SECRET),
+                ])
+                .unwrap();
+                let req = openidconnect::http::Request::post(url.as_str())
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body.into_bytes())
+                    .unwrap();
+                let started = std::time::Instant::now();
+                let r = http(req).await.unwrap();
+                latencies.push(started.elapsed());
+                assert_eq!(r.status().as_u16(), 200, "{}", String::from_utf8_lossy(r.body()));
+                let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+                assert!(v["id_token"].is_string());
+                refresh = v["refresh_token"].as_str().unwrap().to_string();
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
+    println!(
+        "{}",
+        serde_json::json!({
+            "clients": clients,
+            "seconds": seconds,
+            "requests": all.len(),
+            "requests_per_second": (all.len() as f64 / seconds as f64).round(),
+            "p50_ms": (pct(0.50) * 10.0).round() / 10.0,
+            "p99_ms": (pct(0.99) * 10.0).round() / 10.0,
+            "max_ms": (pct(1.0) * 10.0).round() / 10.0,
+        })
+    );
+}
