@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod backup;
+pub mod booking;
 pub mod cli;
 pub mod config;
 pub mod directory;

@@ -48,6 +48,10 @@ const DATA: &[&str] = &[
     // 6 (sso)
     "INSERT INTO sso_consents VALUES ('marc.dupont', 'nextcloud', 'openid profile', 1790000000);
      INSERT INTO sso_sessions VALUES ('sid-1', 'oidc', 'nextcloud', 'marc.dupont', 1790000000);",
+    // 7 (booking)
+    "INSERT INTO booking_resources (id, name, kind, quantity, manager) VALUES (1, 'Chariot 1', 'equipment', 16, 'marc.dupont');
+     INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at)
+         VALUES (1, 'marc.dupont', 1790000000, 1790003600, 16, 'confirmed', 1789990000);",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -70,6 +74,9 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
     }
     if version >= 6 {
         rows.extend([("sso_consents", 1), ("sso_sessions", 1)]);
+    }
+    if version >= 7 {
+        rows.extend([("booking_resources", 1), ("bookings", 1)]);
     }
     rows
 }

@@ -65,6 +65,8 @@ pub const STEPS: &[&str] = &[
     // sso: OpenID Connect signing keys, codes, tokens, consents, the
     // services each sign-in session reached, CAS tickets.
     include_str!("migration_sso.sql"),
+    // booking: rooms and equipment, bookings.
+    include_str!("migration_booking.sql"),
 ];
 
 #[cfg(test)]
