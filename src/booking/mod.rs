@@ -10,6 +10,8 @@
 //! function [`decide`], to be folded into the web platform's
 //! `authz::decide` when it lands.
 
+pub mod stats;
+
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 

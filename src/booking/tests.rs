@@ -273,3 +273,109 @@ fn concurrent_bookings_of_one_slot() {
     let store = crate::store::Store::open(&path).unwrap();
     assert_eq!(units_held(store.conn(), id, MON, MON + H).unwrap(), 1);
 }
+
+/// bench/booking.sh: 200 concurrent requests for one slot (timed, checked
+/// by query), then the weekly statistics over a school year of bookings.
+#[test]
+#[ignore = "benchmark: bench/booking.sh"]
+fn booking_benchmark() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("preau.db");
+    let mut store = crate::store::Store::open(&path).unwrap();
+    let id = store
+        .write(|tx| add_resource(tx, "Chariot 1", "equipment", 16, None, true))
+        .unwrap();
+    drop(store);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(201));
+    let threads: Vec<_> = (0..200)
+        .map(|i| {
+            let (path, barrier) = (path.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let mut store = crate::store::Store::open(&path).unwrap();
+                let login = format!("prof{i}");
+                barrier.wait();
+                store.write(|tx| book(tx, &a(&login, "teacher"), &req(id, MON, MON + H, 16, 1), 0))
+            })
+        })
+        .collect();
+    barrier.wait();
+    let started = std::time::Instant::now();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let contended = started.elapsed();
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let conflicts = results
+        .iter()
+        .filter(|r| matches!(r, Err(BookingError::Conflict { .. })))
+        .count();
+    let mut store = crate::store::Store::open(&path).unwrap();
+    let rows: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM bookings WHERE resource_id = ?1 AND status = 'confirmed' AND starts < ?3 AND ends > ?2",
+            params![id, MON, MON + H],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!((ok, conflicts, rows), (1, 199, 1));
+
+    // A school year: 30 resources, 36 weeks, 5 days, 8 one-hour slots,
+    // 150 teachers booking (43,200 bookings, a tenth cancelled).
+    let resources: Vec<i64> = store
+        .write(|tx| {
+            (0..30)
+                .map(|i| add_resource(tx, &format!("Ressource {i}"), "room", 1, None, true))
+                .collect()
+        })
+        .unwrap();
+    store
+        .write(|tx| {
+            let mut insert = tx.prepare(
+                "INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, 0)",
+            )?;
+            let mut n = 0i64;
+            for (ri, r) in resources.iter().enumerate() {
+                for week in 0..36 {
+                    for day in 0..5 {
+                        for slot in 0..8 {
+                            let s = MON + week * 7 * 86400 + day * 86400 + slot * H;
+                            n += 1;
+                            let status = if n % 10 == 0 { "cancelled" } else { "confirmed" };
+                            insert.execute(params![
+                                r,
+                                format!("prof{}", (n + ri as i64) % 150),
+                                s,
+                                s + H,
+                                status
+                            ])?;
+                        }
+                    }
+                }
+            }
+            Ok::<_, rusqlite::Error>(())
+        })
+        .unwrap();
+    let mut times = Vec::new();
+    let mut cells = 0;
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        let rows = super::stats::weekly(store.conn(), MON, MON + 40 * 7 * 86400, 40.0).unwrap();
+        let _ = super::stats::csv(&rows);
+        times.push(t.elapsed());
+        cells = rows.len();
+    }
+    times.sort();
+    println!(
+        "{}",
+        serde_json::json!({
+            "concurrent_requests": 200,
+            "succeeded": ok,
+            "conflicts": conflicts,
+            "confirmed_rows_for_the_slot": rows,
+            "contended_ms": contended.as_millis(),
+            "year_bookings": 30 * 36 * 5 * 8,
+            "weekly_stats_cells": cells,
+            "weekly_stats_median_ms": times[2].as_secs_f64() * 1000.0,
+        })
+    );
+}
