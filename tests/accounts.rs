@@ -401,3 +401,69 @@ fn purge_after_retention_and_logins_are_never_reused() {
         assert!(!after.contains(old), "login {old} was given again");
     }
 }
+
+/// Regression (issue 15): the folders of people who left were never
+/// deleted. After the retention, `preau plan` shows their removal
+/// beforehand, folder by folder; `accounts purge --apply` removes them
+/// (through the module's apply) and forgets the people. Root: the homes
+/// belong to the imported users.
+#[test]
+#[ignore = "needs root"]
+fn folders_of_people_who_left_go_after_the_retention() {
+    let root = support::TempRoot::new();
+    assert!(root.run(&["init", "--modules", "accounts"]).status.success());
+    root.write(
+        "/etc/preau/preau.toml",
+        "[establishment]\nuai = \"0999999X\"\nname = \"Collège\"\n\n[modules]\nenabled = [\"accounts\"]\n\n\
+         [accounts]\nretention_days = 0\nsamba = false\n",
+    );
+    let (big, small) = (root.path().join("big"), root.path().join("small"));
+    support::gen_school(&big, 40, &[]);
+    support::gen_school(&small, 20, &[]);
+    let students = |d: &Path| d.join("ElevesSansAdresses.xml").display().to_string();
+    let out = root.run(&["accounts", "import", &students(&big), "--apply"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let out = root.run(&[
+        "accounts",
+        "import",
+        &students(&small),
+        "--apply",
+        "--allow-mass-disable",
+    ]);
+    assert!(out.status.success(), "{}", show(&out));
+    let out = root.run(&["--json", "accounts", "list", "--status", "deleting"]);
+    let leaving: Vec<String> = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["login"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!leaving.is_empty());
+    let home = |login: &str| root.path().join("srv/preau/perso").join(login);
+    // The import with the retention at 0 already planned their removal: a
+    // plan now shows nothing left for them, and their folders are gone.
+    for l in &leaving {
+        assert!(!home(l).exists(), "{l}'s folder is still there");
+    }
+    // A folder left behind (restored from a backup, say) is planned again.
+    std::fs::create_dir_all(home(&leaving[0]).join("devoirs")).unwrap();
+    let out = root.run(&["plan", "accounts"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        plan.contains("- remove 1 home folder(s) of people who left (retention ended; cannot be undone)"),
+        "{plan}"
+    );
+    assert!(plan.contains(&format!("- {} ", leaving[0])), "{plan}");
+    let out = root.run(&["accounts", "purge", "--apply"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!home(&leaving[0]).exists());
+    let out = root.run(&["--json", "accounts", "list", "--status", "deleting"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 0, "purged");
+    let passwd = root.read("/etc/passwd");
+    assert!(!passwd.contains(&format!("\n{}:", leaving[0])), "{passwd}");
+    let out = root.run(&["plan", "accounts"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}

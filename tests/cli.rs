@@ -124,6 +124,37 @@ fn check_reports_every_mistake_with_position() {
     assert_eq!(report["errors"][1]["column"], 26);
 }
 
+/// Issue 9: an unknown key, a wrong type and an invalid UAI in one
+/// section gave two errors (the section's semantic checks were skipped).
+#[test]
+fn check_reports_three_mistakes_of_one_section() {
+    let root = TempRoot::new();
+    root.write(
+        "/etc/preau/preau.toml",
+        "[establishment]\nuai = \"12\"\nname = 5\nhostnme = \"scribe\"\n",
+    );
+    let out = root.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = stderr(&out).replace(&root.path().display().to_string(), "");
+    // File:line:column and key path of each error.
+    let lines: Vec<String> = err
+        .lines()
+        .filter(|l| l.starts_with("/etc/preau/preau.toml:"))
+        .map(|l| l.splitn(3, ": ").take(2).collect::<Vec<_>>().join(": "))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "/etc/preau/preau.toml:2:7: establishment.uai",
+            "/etc/preau/preau.toml:3:8: establishment.name",
+            "/etc/preau/preau.toml:4:1: establishment.hostnme",
+        ],
+        "{}",
+        show(&out)
+    );
+    assert!(err.ends_with("3 problem(s) in the configuration.\n"), "{err}");
+}
+
 #[test]
 fn bad_configuration_files_get_clear_errors() {
     let root = TempRoot::new();

@@ -72,3 +72,29 @@ fn the_check_itself_sees_a_violation() {
     // empty result above means something.
     assert!(!naming("cli", &["crate::modules"]).is_empty());
 }
+
+#[test]
+fn the_host_and_the_store_are_at_the_bottom() {
+    for dir in ["host", "store"] {
+        let found = naming(
+            dir,
+            &[
+                "crate::modules",
+                "crate::engine",
+                "crate::server",
+                "crate::config",
+            ],
+        );
+        assert!(
+            found.is_empty(),
+            "src/{dir} must depend on nothing above it:\n{}",
+            found.join("\n")
+        );
+    }
+    let found = naming("config", &["crate::engine", "crate::server"]);
+    assert!(
+        found.is_empty(),
+        "src/config must not use the engine or the server:\n{}",
+        found.join("\n")
+    );
+}

@@ -45,10 +45,13 @@ const DATA: &[&str] = &[
     "INSERT INTO proxy_exams VALUES ('B12', 1790000000, 'liste_blanche', 'marc.dupont');",
     // 5
     "UPDATE people SET postal_address = '12 RUE DES ÉCOLES\n99000 VILLE-TEST' WHERE id = 3;",
-    // 6 (sso)
+    // 6
+    "INSERT INTO web_sessions VALUES ('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'admin', 1, 'csrf-token', 1790000000, 1790000000, '127.0.0.1', 0);
+     INSERT INTO audit_log (at, actor, address, action, target, outcome) VALUES ('2026-10-01T08:00:00Z', 'admin', '127.0.0.1', 'connexion', '', 'réussie');",
+    // 7 (sso)
     "INSERT INTO sso_consents VALUES ('marc.dupont', 'nextcloud', 'openid profile', 1790000000);
      INSERT INTO sso_sessions VALUES ('sid-1', 'oidc', 'nextcloud', 'marc.dupont', 1790000000);",
-    // 7 (booking)
+    // 8 (booking)
     "INSERT INTO booking_resources (id, name, kind, quantity, manager) VALUES (1, 'Chariot 1', 'equipment', 16, 'marc.dupont');
      INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at)
          VALUES (1, 'marc.dupont', 1790000000, 1790003600, 16, 'confirmed', 1789990000);",
@@ -73,9 +76,12 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
         rows.push(("proxy_exams", 1));
     }
     if version >= 6 {
-        rows.extend([("sso_consents", 1), ("sso_sessions", 1)]);
+        rows.extend([("web_sessions", 1), ("audit_log", 1)]);
     }
     if version >= 7 {
+        rows.extend([("sso_consents", 1), ("sso_sessions", 1)]);
+    }
+    if version >= 8 {
         rows.extend([("booking_resources", 1), ("bookings", 1)]);
     }
     rows

@@ -100,11 +100,14 @@ fn serve_answers_over_tls_reloads_and_stops_quickly() {
     assert_eq!(health["status"], "ok");
     assert_eq!(health["establishment"], "0999999X");
 
-    let (status, body) = https_get(port, &cert, "/").unwrap();
+    // The portal asks an anonymous visitor to sign in.
+    let (status, _) = https_get(port, &cert, "/").unwrap();
+    assert_eq!(status, 303);
+    let (status, body) = https_get(port, &cert, "/connexion").unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("<html lang=\"fr\">"));
     assert!(
-        body.contains("Collège &lt;Tilleuls&gt;"),
+        body.contains("Collège &#60;Tilleuls&#62;"),
         "names are escaped: {body}"
     );
     let (status, _) = https_get(port, &cert, "/nope").unwrap();
@@ -252,7 +255,7 @@ fn demo_starts_unprivileged_and_prints_its_url() {
         .parse()
         .unwrap();
     let cert = dir.path().join("var/lib/preau/tls/cert.pem");
-    let (status, body) = https_get(port, &cert, "/").unwrap();
+    let (status, body) = https_get(port, &cert, "/connexion").unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("Collège des Tilleuls"), "{body}");
     assert!(stop(child) < Duration::from_secs(2));

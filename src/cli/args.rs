@@ -88,8 +88,9 @@ pub enum Command {
     // `proxy …`, `blacklists …`: the proxy module's.
     #[command(flatten)]
     Proxy(crate::modules::proxy::cli::Commands),
-    /// Save or restore the server's own state: configuration, database,
-    /// TLS material, saved rulesets, category lists (not the shares' files).
+    /// Save, check or restore the server's state: configuration, database,
+    /// TLS material, saved rulesets, category lists, and with --with-shares
+    /// the shares' files; nightly backups with rotation, age encryption.
     Backup {
         #[command(subcommand)]
         command: BackupCommand,

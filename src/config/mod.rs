@@ -79,7 +79,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     // left out (now defaults) would be noise and are dropped.
     let semantic_input = match &config {
         Some(c) => Some(c.clone()),
-        None => Config::deserialize(toml::Value::Table(structure::without(&doc, &structural))).ok(),
+        None => with_defaults(structure::without(&doc, &structural)),
     };
     if let Some(c) = &semantic_input {
         let mut semantic = Problems::default();
@@ -106,6 +106,28 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         .collect();
     errors.sort_by_key(|(offset, e)| (*offset, e.path.clone()));
     Err(ConfigErrors(errors.into_iter().map(|(_, e)| e).collect()))
+}
+
+/// The values that parsed, over the defaults: a required value that was
+/// left out for being broken (a wrong type, say) takes its default, so
+/// that the semantic checks of its section still run on the others.
+fn with_defaults(parsed: toml::Table) -> Option<Config> {
+    fn merge(base: &mut toml::Table, over: toml::Table) {
+        for (k, v) in over {
+            match (base.get_mut(&k), v) {
+                (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+                (_, v) => {
+                    base.insert(k, v);
+                }
+            }
+        }
+    }
+    let mut base = match toml::Value::try_from(Config::default()) {
+        Ok(toml::Value::Table(t)) => t,
+        _ => toml::Table::new(),
+    };
+    merge(&mut base, parsed);
+    Config::deserialize(toml::Value::Table(base)).ok()
 }
 
 /// Why a configuration could not be loaded.
@@ -185,6 +207,26 @@ state_dir = "relative/dir"
                 "preau.toml:7:26: server.shutdown_grace_seconds: expected integer, found the string \"two\"\n    help: write a whole number without quotes, e.g. 120",
                 "preau.toml:10:13: paths.state_dir: \"relative/dir\" is not an absolute path\n    help: paths start with /",
             ]
+        );
+    }
+
+    /// Issue 9: a section with an unknown key and a wrong type still gets
+    /// its semantic checks on the values that parsed (the UAI here): three
+    /// mistakes, three errors.
+    #[test]
+    fn structural_and_semantic_mistakes_of_one_section_are_all_reported() {
+        let text = "[establishment]\nuai = \"12\"\nname = 5\nhostnme = \"x\"\n";
+        let errs = parse(text, "preau.toml").unwrap_err().0;
+        let shown: Vec<(&str, usize, usize)> =
+            errs.iter().map(|e| (e.path.as_str(), e.line, e.column)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("establishment.uai", 2, 7),
+                ("establishment.name", 3, 8),
+                ("establishment.hostnme", 4, 1),
+            ],
+            "{errs:?}"
         );
     }
 

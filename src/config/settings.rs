@@ -242,6 +242,9 @@ pub struct ServerSettings {
     /// Seconds open connections get to finish when the daemon stops.
     #[schemars(range(min = 0, max = 30))]
     pub shutdown_grace_seconds: u32,
+    /// Addresses of a plain-HTTP listener that only redirects to HTTPS,
+    /// e.g. ["[::]:80"]. Empty: no plain-HTTP listener.
+    pub redirect_listen: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -251,6 +254,7 @@ impl Default for ServerSettings {
             certificate: String::new(),
             private_key: String::new(),
             shutdown_grace_seconds: 1,
+            redirect_listen: Vec::new(),
         }
     }
 }

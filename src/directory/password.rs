@@ -118,6 +118,51 @@ pub fn authenticate(
     }
 }
 
+/// Shortest password a person may choose (the CLI's and the web's rule).
+pub const MIN_LENGTH: usize = 8;
+
+/// Why a chosen password is refused, if it is: `(English, French)`.
+pub fn policy_problem(password: &str) -> Option<(&'static str, &'static str)> {
+    (password.chars().count() < MIN_LENGTH).then_some((
+        "the password is too short",
+        "Le mot de passe est trop court : au moins 8 caractères.",
+    ))
+}
+
+/// Sets a person's password in the directory: the argon2id and NT hashes
+/// for a chosen one (the clear text is forgotten), or, for a `generated`
+/// one, the NT hash and the initial password (printable on a slip, hashed
+/// at first use) with `must_change`. Samba and the proxy accept it once the
+/// accounts module has projected the NT hash (`preau apply accounts`).
+pub fn set(
+    conn: &rusqlite::Connection,
+    person_id: i64,
+    password: &str,
+    generated: bool,
+    must_change: bool,
+) -> anyhow::Result<()> {
+    let hash = if generated {
+        None
+    } else {
+        Some(crate::auth::hash_password(password)?)
+    };
+    conn.execute(
+        &format!(
+            "UPDATE people SET password_hash = ?2, nt_hash = ?3, initial_password = ?4, must_change = ?5,
+                 password_changed_at = {0}, updated_at = {0} WHERE id = ?1",
+            super::NOW
+        ),
+        rusqlite::params![
+            person_id,
+            hash,
+            nt_hash(password),
+            if generated { Some(password) } else { None },
+            generated && must_change
+        ],
+    )?;
+    Ok(())
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;

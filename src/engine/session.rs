@@ -13,7 +13,7 @@ use super::module::{Context, Module};
 use super::{ApplyReport, Plan};
 use crate::host::{HostError, LockKind, LockWait};
 use crate::store::Store;
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use std::path::Path;
 
 /// What the caller asks of this apply beyond the modules.
@@ -113,12 +113,24 @@ pub fn run(ctx: &Context<'_>, modules: &[&dyn Module], options: &Options) -> any
     let mut before = Vec::new();
     let mut prepared = Vec::new();
     for m in modules {
-        if let Some(hooks) = m.hooks()
-            && let Some(p) = hooks
-                .before(ctx, &plan, options, &mut before)
-                .with_context(|| format!("module {}: apply refused", m.name()))?
-        {
-            prepared.push(p);
+        let Some(hooks) = m.hooks() else { continue };
+        match hooks.before(ctx, &plan, options, &mut before) {
+            Ok(Some(p)) => prepared.push(p),
+            Ok(None) => {}
+            Err(e) => {
+                // What earlier hooks prepared is undone: nothing was applied.
+                let nothing = ApplyReport {
+                    steps: Vec::new(),
+                    ok: false,
+                    duration_ms: 0,
+                    restored: Vec::new(),
+                };
+                let mut ignored = Vec::new();
+                for p in prepared {
+                    p.after(ctx, &nothing, &mut ignored);
+                }
+                return Err(e.context(format!("module {}: apply refused", m.name())));
+            }
         }
     }
     if options.confirm.is_some() && prepared.is_empty() && before.is_empty() {
@@ -305,6 +317,11 @@ mod tests {
         let refusing = writer(true);
         let err = run(&ctx, &[&refusing], &Options::default()).unwrap_err();
         assert!(format!("{err:#}").contains("not now"), "{err:#}");
+        assert_eq!(host.text("/etc/written"), None);
+        // What an earlier module prepared is undone when a later one refuses.
+        let preparing = writer(false);
+        assert!(run(&ctx, &[&preparing, &refusing], &Options::default()).is_err());
+        assert_eq!(preparing.after.load(Ordering::SeqCst), 1);
         assert_eq!(host.text("/etc/written"), None);
         assert_eq!(m.before.load(Ordering::SeqCst), 0);
     }

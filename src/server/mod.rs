@@ -2,7 +2,10 @@
 //!
 //! One tokio runtime; for each listen address an accept loop that wraps
 //! connections in TLS (rustls, certificate from `[server]` or the one
-//! `init` generated) and serves the axum router of [`routes`] over HTTP/1.1.
+//! `init` generated) and serves the axum router of [`routes`] (the web
+//! application of [`crate::web`] plus `/healthz` and `/metrics`) over
+//! HTTP/1.1; `[server] redirect_listen` adds plain-HTTP listeners that
+//! only redirect to HTTPS.
 //! Signals: SIGTERM/SIGINT stop accepting, give open connections
 //! `shutdown_grace_seconds` and exit; SIGHUP re-reads the configuration
 //! and the certificate (a broken one is refused and the running one kept).
@@ -174,6 +177,18 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     for addr in &bound {
         log::info!(address = addr.to_string().as_str(); "listening (HTTPS)");
     }
+    // The plain-HTTP listeners only redirect to HTTPS.
+    let https_port = bound.first().map(|a| a.port()).unwrap_or(443);
+    for a in shared.config().server.redirect_listen.clone() {
+        let addr: SocketAddr = a
+            .parse()
+            .with_context(|| format!("\"{a}\" is not an address and port ([server] redirect_listen)"))?;
+        let l = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} for the HTTP redirect"))?;
+        log::info!(address = addr.to_string().as_str(); "listening (HTTP, redirects to HTTPS)");
+        accept_tasks.push(tokio::spawn(redirect_loop(l, https_port, stop_rx.clone())));
+    }
     if let Some(f) = on_ready {
         f(&bound);
     }
@@ -307,6 +322,14 @@ async fn accept_loop(
                 Err(_) => return,
             };
             shared.connections.fetch_add(1, Ordering::Relaxed);
+            // The TCP peer for throttling and the audit log (never a header).
+            let app = tower::ServiceExt::map_request(
+                app,
+                move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(crate::web::Peer(peer));
+                    req
+                },
+            );
             let service = hyper_util::service::TowerToHyperService::new(app);
             let conn = hyper::server::conn::http1::Builder::new()
                 .header_read_timeout(Duration::from_secs(15))
@@ -321,6 +344,37 @@ async fn accept_loop(
                     let _ = conn.await;
                 }
             }
+        });
+    }
+}
+
+/// Plain HTTP: every request gets a redirect to HTTPS, nothing else.
+async fn redirect_loop(listener: TcpListener, https_port: u16, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let tcp = tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| async move {
+                    Ok::<_, std::convert::Infallible>(crate::web::redirect::answer(
+                        req.headers(),
+                        req.uri(),
+                        https_port,
+                    ))
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .header_read_timeout(Duration::from_secs(10))
+                .timer(hyper_util::rt::TokioTimer::new())
+                .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                .await;
         });
     }
 }

@@ -62,10 +62,12 @@ pub const STEPS: &[&str] = &[
     // 5: parents' postal addresses (ResponsablesAvecAdresses.xml), for
     // letters to families; they go with the person at purge.
     "ALTER TABLE people ADD COLUMN postal_address TEXT;",
-    // sso: OpenID Connect signing keys, codes, tokens, consents, the
+    // 6: web: sessions (SHA-256 of the token only) and the audit log.
+    include_str!("migration_006_web.sql"),
+    // 7: sso: OpenID Connect signing keys, codes, tokens, consents, the
     // services each sign-in session reached, CAS tickets.
     include_str!("migration_sso.sql"),
-    // booking: rooms and equipment, bookings.
+    // 8: booking: rooms and equipment, bookings.
     include_str!("migration_booking.sql"),
 ];
 

@@ -230,6 +230,27 @@ impl Store {
         })
     }
 
+    /// Replaces an administrator's password hash. Returns false if the
+    /// login is unknown.
+    pub fn set_admin_hash(&mut self, login: &str, hash: &str) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE admins SET password_hash = ?2 WHERE login = ?1",
+                params![login, hash],
+            )?;
+            Ok::<_, StoreError>(n == 1)
+        })
+    }
+
+    /// The most recent imports of the directory: (date, files), newest first.
+    pub fn recent_imports(&self, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at, files FROM imports ORDER BY id DESC LIMIT ?1")?;
+        let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn admin_hash(&self, login: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn

@@ -37,6 +37,7 @@ mkdir "{s}/t/upper" "{s}/t/work" "{s}/t/merged"
 mount -t overlay overlay -o lowerdir=/,upperdir="{s}/t/upper",workdir="{s}/t/work" "{s}/t/merged"
 m="{s}/t/merged"
 mount -t proc proc "$m/proc"
+mount -t sysfs sysfs "$m/sys"
 mount --rbind /dev "$m/dev"
 mount -t tmpfs -o mode=0755 tmpfs "$m/run"
 mount -t tmpfs -o mode=1777 tmpfs "$m/tmp"
@@ -132,6 +133,87 @@ impl Drop for OverlaySystem {
     fn drop(&mut self) {
         // PID 1 of the namespace dies with the holder (--kill-child), the
         // kernel kills the rest, and the mounts go with the namespace.
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+/// A bare network namespace (only `lo`), for a test's controller: commands
+/// entered with [`NetNamespace::command`] keep the host's files but see
+/// only the links the test adds (veths to [`OverlaySystem`]s).
+pub struct NetNamespace {
+    holder: Child,
+    pid: u32,
+}
+
+impl NetNamespace {
+    pub fn new() -> NetNamespace {
+        let holder = Command::new("unshare")
+            .args([
+                "--net",
+                "--fork",
+                "--kill-child",
+                "--",
+                "sh",
+                "-c",
+                "ip link set lo up && exec sleep infinity",
+            ])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("cannot run unshare");
+        let pid = super::child_of(holder.id()).expect("namespace child not found");
+        // Wait until the child is in its own network namespace.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::read_link(format!("/proc/{pid}/ns/net")).ok()
+            == std::fs::read_link("/proc/self/ns/net").ok()
+        {
+            assert!(Instant::now() < deadline, "network namespace did not come up");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        NetNamespace { holder, pid }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// A command run in this network namespace (host files and processes).
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new("nsenter");
+        c.arg("-t")
+            .arg(self.pid.to_string())
+            .args(["-n", "--"])
+            .arg(program);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// Runs a shell snippet here; panics with its output if it fails.
+    pub fn sh(&self, script: &str) -> Output {
+        let out = self.command("sh").args(["-c", script]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "script failed: {script}\n{}",
+            super::show(&out)
+        );
+        out
+    }
+
+    /// Links this namespace to `sys` with a veth pair: `ours` here with
+    /// `ours_addr`, `theirs` there with `theirs_addr` (CIDR notation).
+    pub fn link(&self, sys: &OverlaySystem, ours: &str, ours_addr: &str, theirs: &str, theirs_addr: &str) {
+        self.sh(&format!(
+            "ip link add {ours} type veth peer name {theirs} netns {pid} && ip addr add {ours_addr} dev {ours} && ip link set {ours} up",
+            pid = sys.pid()
+        ));
+        sys.sh(&format!(
+            "ip addr add {theirs_addr} dev {theirs} && ip link set {theirs} up"
+        ));
+    }
+}
+
+impl Drop for NetNamespace {
+    fn drop(&mut self) {
         let _ = self.holder.kill();
         let _ = self.holder.wait();
     }

@@ -612,30 +612,17 @@ fn passwd(env: &Env, config: &Config, login: &str, generate: bool, no_system: bo
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
         let pw = line.trim_end_matches(['\n', '\r']).to_string();
-        if pw.chars().count() < 8 {
-            bail!("the password is too short\n    help: use at least 8 characters, or --generate");
+        if let Some((problem, _)) = password::policy_problem(&pw) {
+            bail!(
+                "{problem}\n    help: use at least {} characters, or --generate",
+                password::MIN_LENGTH
+            );
         }
         pw
     };
-    let hash = crate::auth::hash_password(&pw)?;
-    store.write(|tx| {
-        // A generated password is a new initial one (printable on a sheet);
-        // a chosen one is hashed and forgotten.
-        tx.execute(
-            &format!(
-                "UPDATE people SET password_hash = ?2, nt_hash = ?3, initial_password = ?4, must_change = ?5,
-                     password_changed_at = {0}, updated_at = {0} WHERE id = ?1",
-                directory::NOW
-            ),
-            rusqlite::params![
-                p.id,
-                if generate { None } else { Some(&hash) },
-                password::nt_hash(&pw),
-                if generate { Some(&pw) } else { None },
-                generate && s.must_change_password
-            ],
-        )
-    })?;
+    // A generated password is a new initial one (printable on a sheet); a
+    // chosen one is hashed and forgotten.
+    store.write(|tx| password::set(tx, p.id, &pw, generate, s.must_change_password))?;
     let system = project(env, config, no_system)?;
     if env.json {
         println!(

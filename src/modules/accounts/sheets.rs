@@ -7,13 +7,6 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 fn csv_field(s: &str) -> String {
     if s.contains([';', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -30,56 +23,61 @@ pub struct Slip {
     pub password: Option<String>,
 }
 
+/// One slip as the templates show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlipView {
+    pub name: String,
+    pub group: String,
+    pub login: String,
+    pub password: Option<String>,
+}
+
+impl Slip {
+    pub fn view(&self) -> SlipView {
+        SlipView {
+            name: self.person.full_name(),
+            group: self.group.clone(),
+            login: self.person.login.clone(),
+            password: self.password.clone(),
+        }
+    }
+}
+
+/// The sheet file's own CSS (the file is opened from disk, so its style
+/// is inside it; the web console links its stylesheet instead).
+const SHEET_CSS: &str = "body { font-family: sans-serif; margin: 1cm; }
+h1 { font-size: 14pt; }
+.slips { display: grid; grid-template-columns: 1fr 1fr; gap: 0.5cm; }
+.slip { border: 1px dashed #444; padding: 0.4cm; break-inside: avoid; page-break-inside: avoid; }
+.slip h2 { font-size: 12pt; margin: 0 0 0.2cm 0; }
+.slip .etab { font-size: 8pt; color: #444; }
+.slip dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.1cm 0.3cm; margin: 0.2cm 0; }
+.slip dd { font-family: monospace; font-size: 13pt; margin: 0; }
+.slip .note { font-size: 8pt; }
+@media print { h1 { display: none; } body { margin: 0; } @page { margin: 1cm; } }";
+
+/// The stand-alone sheet file (template `sheet_file.html`, shared slips
+/// with the console's `slips_body.html`).
+#[derive(askama::Template)]
+#[template(path = "sheet_file.html")]
+struct SheetFile<'a> {
+    title: &'a str,
+    establishment: &'a str,
+    css: &'a str,
+    slips: Vec<SlipView>,
+}
+
 /// The HTML page of one class.
 pub fn html(establishment: &str, title: &str, slips: &[Slip]) -> String {
-    let mut out = format!(
-        r#"<!DOCTYPE html>
-<html lang="fr">
-<head>
-<meta charset="utf-8">
-<title>Identifiants — {t}</title>
-<style>
-  body {{ font-family: sans-serif; margin: 1cm; }}
-  h1 {{ font-size: 14pt; }}
-  .slips {{ display: grid; grid-template-columns: 1fr 1fr; gap: 0.5cm; }}
-  .slip {{ border: 1px dashed #444; padding: 0.4cm; break-inside: avoid; page-break-inside: avoid; }}
-  .slip h2 {{ font-size: 12pt; margin: 0 0 0.2cm 0; }}
-  .slip .etab {{ font-size: 8pt; color: #444; }}
-  .slip dl {{ display: grid; grid-template-columns: max-content 1fr; gap: 0.1cm 0.3cm; margin: 0.2cm 0; }}
-  .slip dd {{ font-family: monospace; font-size: 13pt; margin: 0; }}
-  .slip .note {{ font-size: 8pt; }}
-  @media print {{ h1 {{ display: none; }} body {{ margin: 0; }} @page {{ margin: 1cm; }} }}
-</style>
-</head>
-<body>
-<h1>{e} — identifiants {t} ({n})</h1>
-<div class="slips">
-"#,
-        t = esc(title),
-        e = esc(establishment),
-        n = slips.len()
-    );
-    for s in slips {
-        let pw = match &s.password {
-            Some(p) => format!("<dd>{}</dd>", esc(p)),
-            None => "<dd><em>déjà personnalisé</em></dd>".into(),
-        };
-        out.push_str(&format!(
-            r#"<div class="slip">
-  <div class="etab">{e}</div>
-  <h2>{name} — {group}</h2>
-  <dl><dt>Identifiant</dt><dd>{login}</dd><dt>Mot de passe</dt>{pw}</dl>
-  <div class="note">Garde ce papier en lieu sûr et ne donne ton mot de passe à personne.</div>
-</div>
-"#,
-            e = esc(establishment),
-            name = esc(&s.person.full_name()),
-            group = esc(&s.group),
-            login = esc(&s.person.login),
-        ));
+    use askama::Template;
+    SheetFile {
+        title,
+        establishment,
+        css: SHEET_CSS,
+        slips: slips.iter().map(Slip::view).collect(),
     }
-    out.push_str("</div>\n</body>\n</html>\n");
-    out
+    .render()
+    .unwrap_or_default()
 }
 
 pub fn csv(slips: &[Slip]) -> String {
@@ -113,6 +111,25 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
+/// The slips of the active students of a class or group, by name.
+pub fn slips_of(conn: &Connection, code: &str) -> rusqlite::Result<Vec<Slip>> {
+    let mut slips = Vec::new();
+    for p in directory::students_of(conn, code)? {
+        let password = initial_password(conn, p.id)?;
+        slips.push(Slip {
+            person: p,
+            group: code.to_string(),
+            password,
+        });
+    }
+    Ok(slips)
+}
+
+/// The initial password of a person, or None once they chose their own.
+pub fn initial_password_of(conn: &Connection, person_id: i64) -> rusqlite::Result<Option<String>> {
+    initial_password(conn, person_id)
+}
+
 /// Writes `<code>.html` and `<code>.csv` per class (or only `only`), and
 /// `personnels.*` with `staff`. Returns the files written.
 pub fn write_all(
@@ -128,15 +145,7 @@ pub fn write_all(
         None => directory::classes(conn)?.into_iter().map(|c| c.code).collect(),
     };
     for code in codes {
-        let mut slips = Vec::new();
-        for p in directory::students_of(conn, &code)? {
-            let password = initial_password(conn, p.id)?;
-            slips.push(Slip {
-                person: p,
-                group: code.clone(),
-                password,
-            });
-        }
+        let slips = slips_of(conn, &code)?;
         pages.push((code, slips));
     }
     if staff {
@@ -214,7 +223,7 @@ mod tests {
             password: Some("tavopiru42".into()),
         }];
         let page = html("Collège des Tilleuls", "6A", &slips);
-        assert!(page.contains("D'ARTAGNAN &lt;x&gt;"));
+        assert!(page.contains("D&#39;ARTAGNAN &#60;x&#62;"), "{page}");
         assert!(page.contains("page-break-inside: avoid"));
         assert!(page.contains("<dd>tavopiru42</dd>"));
         assert_eq!(

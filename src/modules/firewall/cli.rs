@@ -132,7 +132,7 @@ pub fn rollback_if_pending(env: &Env, state_dir: &Path, token: &str) -> anyhow::
 
 /// `preau firewall show`: the ruleset the configuration renders to.
 pub fn show(env: &Env, config: &Config) -> anyhow::Result<u8> {
-    let ruleset = super::render::build(&config.firewall.effective());
+    let ruleset = super::render::build(&config.firewall.effective().typed()?);
     let text = ruleset.to_nft();
     if env.json {
         println!(

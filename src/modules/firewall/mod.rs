@@ -61,9 +61,10 @@ impl Firewall {
     }
 }
 
-/// The rendered ruleset for a configuration.
-pub fn rendered(ctx: &Context<'_>) -> render::Ruleset {
-    render::build(&ctx.config.firewall.effective())
+/// The rendered ruleset for a configuration (an error when a value of
+/// the settings cannot be used: validation refuses those first).
+pub fn rendered(ctx: &Context<'_>) -> Result<render::Ruleset, settings::Invalid> {
+    Ok(render::build(&ctx.config.firewall.effective().typed()?))
 }
 
 impl Module for Firewall {
@@ -80,7 +81,13 @@ impl Module for Firewall {
         if let Err(e) = self.unit(ctx) {
             found.push(Finding::new("firewall", format!("{e:#}")));
         }
-        let text = rendered(ctx).to_nft();
+        let text = match rendered(ctx) {
+            Ok(r) => r.to_nft(),
+            Err(e) => {
+                found.push(Finding::new("firewall", e.to_string()));
+                return found;
+            }
+        };
         // nft -c asks the kernel to check the whole transaction without
         // committing it; it needs CAP_NET_ADMIN.
         match ctx
@@ -134,7 +141,7 @@ impl Module for Firewall {
                     .map(Some),
             );
         }
-        let ruleset = rendered(ctx);
+        let ruleset = rendered(ctx)?;
         let text = ruleset.to_nft();
         let before = host
             .read(&files.ruleset())?
@@ -164,7 +171,16 @@ impl Module for Firewall {
         let files = Files::new(&ctx.state_dir());
         let mut details = Vec::new();
         let mut state = State::Ok;
-        let wanted = render::tag_of(&rendered(ctx).to_nft());
+        let wanted = match rendered(ctx) {
+            Ok(r) => render::tag_of(&r.to_nft()),
+            Err(e) => {
+                return Health {
+                    module: "firewall",
+                    state: State::Failed,
+                    details: vec![e.to_string()],
+                };
+            }
+        };
         let live = if apply::loads_kernel(ctx.host) {
             Some(apply::live_tag(ctx.host))
         } else {

@@ -14,8 +14,7 @@
 //! nftables applies a file atomically: either all of it or none.
 
 use super::settings::{
-    APPLIANCE, Action, Cidr, Effective, NamedSet, PortRange, Protocol, Service, WebMode, parse_hhmm,
-    parse_service_port,
+    APPLIANCE, Action, Cidr, Effective, Endpoint, Invalid, Ports, Protocol, Service, Typed, TypedSet, WebMode,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -349,34 +348,29 @@ struct Addrs {
     any: bool,
 }
 
-fn addrs(list: &[String], sets: &BTreeMap<&str, &NamedSet>) -> Addrs {
-    if list.is_empty() {
-        return Addrs {
-            v4: None,
-            v6: None,
-            any: true,
-        };
-    }
-    if let [one] = list
-        && let Some(name) = one.strip_prefix('@')
-    {
-        let (has4, has6) = sets
-            .get(name)
-            .map(|s| {
-                let c: Vec<Cidr> = s.addresses.iter().filter_map(|a| Cidr::parse(a).ok()).collect();
-                (
-                    c.iter().any(|c| c.addr.is_ipv4()),
-                    c.iter().any(|c| c.addr.is_ipv6()),
-                )
-            })
-            .unwrap_or((false, false));
-        return Addrs {
-            v4: has4.then(|| Elems::Named(format!("{name}_v4"))),
-            v6: has6.then(|| Elems::Named(format!("{name}_v6"))),
-            any: false,
-        };
-    }
-    let cidrs: Vec<Cidr> = list.iter().filter_map(|a| Cidr::parse(a).ok()).collect();
+fn addrs(ep: &Endpoint, sets: &BTreeMap<String, TypedSet>) -> Addrs {
+    let cidrs = match ep {
+        Endpoint::Any => {
+            return Addrs {
+                v4: None,
+                v6: None,
+                any: true,
+            };
+        }
+        Endpoint::Set(name) => {
+            let c = sets.get(name).map_or(&[][..], |s| s.addresses.as_slice());
+            let (has4, has6) = (
+                c.iter().any(|c| c.addr.is_ipv4()),
+                c.iter().any(|c| c.addr.is_ipv6()),
+            );
+            return Addrs {
+                v4: has4.then(|| Elems::Named(format!("{name}_v4"))),
+                v6: has6.then(|| Elems::Named(format!("{name}_v6"))),
+                any: false,
+            };
+        }
+        Endpoint::List(c) => c,
+    };
     let pick = |v4: bool| {
         let l: Vec<String> = cidrs
             .iter()
@@ -392,16 +386,11 @@ fn addrs(list: &[String], sets: &BTreeMap<&str, &NamedSet>) -> Addrs {
     }
 }
 
-fn ports(list: &[String]) -> Option<Elems> {
-    match list {
-        [] => None,
-        [one] if one.starts_with('@') => Some(Elems::Named(format!("{}_ports", &one[1..]))),
-        _ => Some(Elems::List(
-            list.iter()
-                .filter_map(|p| PortRange::parse(p).ok())
-                .map(|p| p.to_string())
-                .collect(),
-        )),
+fn ports(p: &Ports) -> Option<Elems> {
+    match p {
+        Ports::Any => None,
+        Ports::Set(name) => Some(Elems::Named(format!("{name}_ports"))),
+        Ports::List(list) => Some(Elems::List(list.iter().map(|p| p.to_string()).collect())),
     }
 }
 
@@ -447,19 +436,19 @@ fn by_family(from: &Addrs, to: &Addrs) -> Vec<(Option<Match>, Option<Match>)> {
     out
 }
 
-/// Builds the ruleset. Expects validated settings; anything invalid that
-/// slipped through is left out rather than rendered wrong.
-pub fn build(eff: &Effective) -> Ruleset {
+/// Builds the ruleset from the parsed settings ([`Effective::typed`]):
+/// nothing is parsed here, so nothing can be left out.
+pub fn build(t: &Typed<'_>) -> Ruleset {
+    let eff = t.eff;
     let s = &eff.settings;
     let zone = |name: &str| eff.zones.iter().find(|z| z.name == name);
-    let set_map: BTreeMap<&str, &NamedSet> = s.sets.iter().map(|n| (n.name.as_str(), n)).collect();
     let outside = zone(&s.outside_zone);
     let mut sets = Vec::new();
 
     // Zone subnets and named sets, as interval sets.
     let mut zone_sets: BTreeMap<&str, [Option<String>; 2]> = BTreeMap::new();
     for z in &eff.zones {
-        let cidrs: Vec<Cidr> = z.subnets.iter().filter_map(|a| Cidr::parse(a).ok()).collect();
+        let cidrs = t.zone_subnets.get(&z.name).map_or(&[][..], Vec::as_slice);
         let mut names = [None, None];
         for (i, (v4, kind, suffix)) in [(true, SetKind::Ipv4, "v4"), (false, SetKind::Ipv6, "v6")]
             .into_iter()
@@ -484,21 +473,19 @@ pub fn build(eff: &Effective) -> Ruleset {
         zone_sets.insert(&z.name, names);
     }
     for n in &s.sets {
-        if !n.ports.is_empty() {
+        let Some(typed) = t.sets.get(&n.name) else {
+            continue;
+        };
+        if !typed.ports.is_empty() {
             sets.push(Set {
                 name: format!("{}_ports", n.name),
                 kind: SetKind::Ports,
-                elements: n
-                    .ports
-                    .iter()
-                    .filter_map(|p| PortRange::parse(p).ok())
-                    .map(|p| p.to_string())
-                    .collect(),
+                elements: typed.ports.iter().map(|p| p.to_string()).collect(),
                 comment: format!("ports set {}", n.name),
             });
             continue;
         }
-        let cidrs: Vec<Cidr> = n.addresses.iter().filter_map(|a| Cidr::parse(a).ok()).collect();
+        let cidrs = &typed.addresses;
         for (v4, kind, suffix) in [(true, SetKind::Ipv4, "v4"), (false, SetKind::Ipv6, "v6")] {
             let el: Vec<String> = cidrs
                 .iter()
@@ -549,11 +536,9 @@ pub fn build(eff: &Effective) -> Ruleset {
                 continue;
             }
             let mut by_proto: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-            for p in s.service_ports.of(svc) {
-                if let Ok((range, proto)) = parse_service_port(p) {
-                    let key = if proto == Protocol::Tcp { "tcp" } else { "udp" };
-                    by_proto.entry(key).or_default().push(range.to_string());
-                }
+            for (range, proto) in t.ports_of(svc) {
+                let key = if *proto == Protocol::Tcp { "tcp" } else { "udp" };
+                by_proto.entry(key).or_default().push(range.to_string());
             }
             for (proto, list) in by_proto {
                 services.push(Rule {
@@ -606,14 +591,14 @@ pub fn build(eff: &Effective) -> Ruleset {
     }
     let mut prerouting = Vec::new();
     if let Some(out) = outside {
-        for f in &s.port_forwards {
-            let Ok(target) = Cidr::parse(&f.to) else { continue };
+        for (f, typed) in s.port_forwards.iter().zip(&t.forwards) {
+            let target = typed.to;
             let fam = if target.addr.is_ipv4() {
                 Family::V4
             } else {
                 Family::V6
             };
-            let src = addrs(&f.from, &set_map);
+            let src = addrs(&typed.from, &t.sets);
             let src_match = match fam {
                 Family::V4 => src.v4.clone(),
                 Family::V6 => src.v6.clone(),
@@ -710,7 +695,7 @@ pub fn build(eff: &Effective) -> Ruleset {
         }
     }
     // Explicit rules, in order.
-    for (i, r) in s.rules.iter().enumerate() {
+    for (i, (r, typed)) in s.rules.iter().zip(&t.rules).enumerate() {
         let to_appliance = r.to_zone == APPLIANCE;
         let from_z = (!r.from_zone.is_empty()).then(|| zone(&r.from_zone)).flatten();
         let to_z = (!r.to_zone.is_empty() && !to_appliance)
@@ -736,7 +721,7 @@ pub fn build(eff: &Effective) -> Ruleset {
         } else {
             r.comment.clone()
         };
-        for (saddr, daddr) in by_family(&addrs(&r.from, &set_map), &addrs(&r.to, &set_map)) {
+        for (saddr, daddr) in by_family(&addrs(&typed.from, &t.sets), &addrs(&typed.to, &t.sets)) {
             let mut m = Vec::new();
             if let Some(z) = from_z {
                 m.push(Match::InIface(z.interfaces.clone()));
@@ -749,14 +734,14 @@ pub fn build(eff: &Effective) -> Ruleset {
             if let Some(p) = l4(r.protocol) {
                 m.push(Match::L4(p));
             }
-            m.extend(ports(&r.ports).map(Match::Dport));
-            if let Some(t) = &r.time {
-                if !t.days.is_empty() {
-                    m.push(Match::Days(t.days.iter().map(|d| d.nft()).collect()));
-                }
-                if parse_hhmm(&t.start).is_some() && parse_hhmm(&t.end).is_some() {
-                    m.push(Match::Hours(t.start.clone(), t.end.clone()));
-                }
+            m.extend(ports(&typed.ports).map(Match::Dport));
+            if let Some(window) = &r.time
+                && !window.days.is_empty()
+            {
+                m.push(Match::Days(window.days.iter().map(|d| d.nft()).collect()));
+            }
+            if let Some((start, end)) = &typed.hours {
+                m.push(Match::Hours(start.clone(), end.clone()));
             }
             let rule = Rule {
                 matches: m,
@@ -870,8 +855,8 @@ pub fn build(eff: &Effective) -> Ruleset {
 }
 
 /// Settings → the text for `nft -f`.
-pub fn render(eff: &Effective) -> String {
-    build(eff).to_nft()
+pub fn render(eff: &Effective) -> Result<String, Invalid> {
+    Ok(build(&eff.typed()?).to_nft())
 }
 
 #[cfg(test)]
@@ -884,7 +869,7 @@ mod tests {
         let mut p = crate::config::Problems::default();
         crate::config::Validate::validate(&s, "firewall", &mut p);
         assert!(p.is_empty(), "{:?}", p.into_vec());
-        render(&s.effective())
+        render(&s.effective()).unwrap()
     }
 
     #[test]
@@ -1012,6 +997,9 @@ from = ["192.0.2.0/24"]
             crate::config::Validate::validate(&s, "firewall", &mut p);
             let text = render(&s.effective());
             if p.is_empty() {
+                // Valid settings always parse.
+                proptest::prop_assert!(text.is_ok(), "{:?}", text.as_ref().err());
+                let text = text.unwrap();
                 // Braces outside quoted strings (comments may hold any text).
                 let bare: String = text.split('"').step_by(2).collect();
                 proptest::prop_assert_eq!(bare.matches('{').count(), bare.matches('}').count());

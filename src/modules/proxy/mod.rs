@@ -15,6 +15,7 @@
 //! name only (no path, no decryption); a client without SNI going through
 //! the transparent HTTPS listener is judged by its destination address.
 
+pub mod block_page;
 pub mod cli;
 pub mod directory;
 pub mod lists;

@@ -16,48 +16,19 @@ use serde::Serialize;
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-/// An address or subnet.
+/// A source address or subnet of `[proxy]`: the shared
+/// [`crate::net::Cidr`], read as the proxy always read them (spaces
+/// trimmed, host bits ignored: "10.0.12.7/24" is the subnet 10.0.12.0/24).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    addr: IpAddr,
-    prefix: u8,
-}
+pub struct Cidr(crate::net::Cidr);
 
 impl Cidr {
     pub fn parse(s: &str) -> Option<Cidr> {
-        let (a, p) = match s.trim().split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s.trim(), None),
-        };
-        let addr: IpAddr = a.parse().ok()?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match p {
-            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max)?,
-            None => max,
-        };
-        Some(Cidr { addr, prefix })
+        crate::net::Cidr::parse_network(s.trim()).ok().map(Cidr)
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = if self.prefix == 0 {
-                    0
-                } else {
-                    u32::MAX << (32 - self.prefix)
-                };
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = if self.prefix == 0 {
-                    0
-                } else {
-                    u128::MAX << (128 - self.prefix)
-                };
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
+        self.0.contains(ip)
     }
 }
 

@@ -3,35 +3,7 @@
 
 use super::*;
 
-pub(super) fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// The French block page.
-pub fn block_page(host: &str, path: &str, d: &Decision, contact: &str) -> String {
-    let category = d.category().map_or(String::new(), |c| {
-        format!("<p>Catégorie : <strong>{}</strong></p>", html_escape(c))
-    });
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="fr"><head><meta charset="utf-8"><title>Accès bloqué</title>
-<style>body{{font-family:sans-serif;max-width:40em;margin:3em auto;color:#222}}h1{{color:#a00}}code{{word-break:break-all}}</style>
-</head><body>
-<h1>Accès bloqué</h1>
-<p>L'accès à <code>{url}</code> a été bloqué par le filtrage de l'établissement.</p>
-{category}
-<p>Raison : {why}.</p>
-<p>Si ce site est utile à votre travail, demandez son déblocage à {contact}, en indiquant l'adresse ci-dessus.</p>
-</body></html>
-"#,
-        url = html_escape(&format!("{host}{path}")),
-        why = html_escape(&d.explain()),
-        contact = html_escape(contact),
-    )
-}
+pub use super::super::block_page::block_page;
 
 /// The Proxy-Authorization credentials, if well formed.
 pub(super) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {

@@ -1,0 +1,730 @@
+//! The console (`/console/…`): the dashboard, people (search, a person's
+//! page, disable/enable, new password and its slip, a class's slips), the
+//! audit log, and the teachers' classroom pages. Handlers are thin: the
+//! guard has already authorized the action; they read the directory,
+//! call it, render.
+
+use super::errors::WebError;
+use super::pages::{
+    self, AuditPage, ClassPage, ClassroomPage, DashboardPage, DiskRow, ModuleRow, Page, PeoplePage,
+    PersonPage, PersonRow, SlipsPage, StudentRow,
+};
+use super::{AppState, Signed, audit, authz, csrf, forms, session, system};
+use crate::directory::{self, Kind, Status, password};
+use crate::modules::accounts::sheets;
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long the dashboard's figures are reused (reading them takes a
+/// CPU sample and every module's health).
+const DASHBOARD_TTL: Duration = Duration::from_secs(10);
+
+/// The dashboard's figures.
+#[derive(Debug)]
+pub struct Dashboard {
+    alerts: Vec<String>,
+    hostname: String,
+    cpus: usize,
+    cpu: String,
+    load: String,
+    memory: String,
+    uptime: String,
+    counts: directory::Counts,
+    disks: Vec<DiskRow>,
+    modules: Vec<ModuleRow>,
+    applies: Vec<crate::store::ApplyRecord>,
+    imports: Vec<(String, String)>,
+}
+
+fn human(bytes: u64) -> String {
+    crate::modules::shares::usage::human(bytes)
+}
+
+fn uptime(secs: u64) -> String {
+    let (d, h, m) = (secs / 86400, secs / 3600 % 24, secs / 60 % 60);
+    if d > 0 {
+        format!("{d} j {h} h {m} min")
+    } else {
+        format!("{h} h {m} min")
+    }
+}
+
+/// Alerts from the figures (pure): a module not running well, a disk
+/// above 90 %, the last apply failed, no import for more than a week.
+pub fn alerts(
+    modules: &[ModuleRow],
+    disks: &[DiskRow],
+    last_apply_failed: bool,
+    days_since_import: Option<i64>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in modules.iter().filter(|m| !m.ok) {
+        out.push(format!("Le module {} est en état « {} ».", m.name, m.state));
+    }
+    for d in disks.iter().filter(|d| d.full) {
+        out.push(format!("Le disque {} est occupé à {} %.", d.mount, d.used));
+    }
+    if last_apply_failed {
+        out.push("La dernière mise en œuvre a échoué : voir le rapport avec « preau status ».".into());
+    }
+    if let Some(days) = days_since_import.filter(|d| *d > 7) {
+        out.push(format!(
+            "Les listes d'élèves et de personnels ont {days} jours : importez les exports SIECLE et STS-web récents."
+        ));
+    }
+    out
+}
+
+fn load_dashboard(web: &super::Web) -> Result<Dashboard, WebError> {
+    let config = web.config();
+    let mut ctx = crate::modules::Context::new(&config, &web.host);
+    ctx.config_path = web.config_path.clone();
+    let db = web.db_path();
+    let report = crate::status::collect(&ctx, Some(&db));
+    let store = web.store()?;
+    let counts = directory::counts(store.conn())?;
+    let applies = store.recent_applies(5)?;
+    let imports = store.recent_imports(5)?;
+    let days_since_import: Option<i64> = match imports.first() {
+        Some((at, _)) => store
+            .conn()
+            .query_row(
+                "SELECT CAST(julianday('now') - julianday(?1) AS INTEGER)",
+                [at],
+                |r| r.get(0),
+            )
+            .ok(),
+        None => None,
+    };
+    let h = &report.host;
+    let disks: Vec<DiskRow> = h
+        .disks
+        .iter()
+        .map(|d| DiskRow {
+            mount: d.mount_point.clone(),
+            fs: d.filesystem.clone(),
+            total: human(d.total_bytes),
+            free: human(d.available_bytes),
+            used: format!("{:.1}", d.used_percent),
+            full: d.used_percent > 90.0,
+        })
+        .collect();
+    let modules: Vec<ModuleRow> = report
+        .modules
+        .iter()
+        .map(|m| {
+            let state = match m.state {
+                crate::modules::State::Ok => "en marche",
+                crate::modules::State::Degraded => "dégradé",
+                crate::modules::State::Failed => "en échec",
+            };
+            ModuleRow {
+                name: m.module.to_string(),
+                state,
+                ok: matches!(m.state, crate::modules::State::Ok),
+                details: m.details.clone(),
+            }
+        })
+        .collect();
+    let last_failed = applies.first().is_some_and(|a| !a.ok);
+    Ok(Dashboard {
+        alerts: alerts(&modules, &disks, last_failed, days_since_import),
+        hostname: h.hostname.clone().unwrap_or_default(),
+        cpus: h.cpus,
+        cpu: format!("{:.1}", h.cpu_usage_percent),
+        load: format!(
+            "{:.2} {:.2} {:.2}",
+            h.load_average[0], h.load_average[1], h.load_average[2]
+        ),
+        memory: format!(
+            "{} utilisés sur {}",
+            human(h.memory_used_bytes),
+            human(h.memory_total_bytes)
+        ),
+        uptime: uptime(h.uptime_seconds),
+        counts,
+        disks,
+        modules,
+        applies,
+        imports,
+    })
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, WebError> + Send + 'static,
+) -> Result<T, WebError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))?
+}
+
+fn respond(r: Result<Response, WebError>) -> Response {
+    r.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /console`.
+pub async fn dashboard(State(web): State<AppState>, Extension(signed): Extension<Arc<Signed>>) -> Response {
+    let cached = web.dashboard.lock().ok().and_then(|c| {
+        c.as_ref()
+            .filter(|(at, _)| at.elapsed() < DASHBOARD_TTL)
+            .map(|(_, d)| d.clone())
+    });
+    let data = match cached {
+        Some(d) => d,
+        None => {
+            let w = web.clone();
+            match blocking(move || load_dashboard(&w)).await {
+                Ok(d) => {
+                    let d = Arc::new(d);
+                    if let Ok(mut c) = web.dashboard.lock() {
+                        *c = Some((Instant::now(), d.clone()));
+                    }
+                    d
+                }
+                Err(e) => return e.into_response(),
+            }
+        }
+    };
+    let config = web.config();
+    let chrome = Page::signed("Tableau de bord", &config.establishment.name, &signed, "/console");
+    pages::render(&DashboardPage {
+        page: &chrome,
+        alerts: &data.alerts,
+        hostname: &data.hostname,
+        cpus: data.cpus,
+        cpu: data.cpu.clone(),
+        load: data.load.clone(),
+        memory: data.memory.clone(),
+        uptime: data.uptime.clone(),
+        counts: &data.counts,
+        disks: &data.disks,
+        modules: &data.modules,
+        applies: &data.applies,
+        imports: &data.imports,
+    })
+}
+
+fn kind_fr(k: Kind) -> &'static str {
+    k.label_fr()
+}
+
+fn status_fr(s: Status) -> &'static str {
+    match s {
+        Status::Active => "actif",
+        Status::Disabled => "désactivé",
+        Status::Deleting => "à supprimer",
+    }
+}
+
+/// Most people listed by one search.
+const SEARCH_LIMIT: usize = 50;
+
+/// Whether a person matches every word of a search (pure): each word is
+/// found, accents and case aside, in the name, the login or the class.
+pub fn matches_search(words: &[String], haystack: &str) -> bool {
+    let h = deunicode::deunicode(haystack).to_lowercase();
+    words.iter().all(|w| h.contains(w.as_str()))
+}
+
+fn search_words(q: &str) -> Vec<String> {
+    deunicode::deunicode(q)
+        .to_lowercase()
+        .split_whitespace()
+        .take(8)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `GET /console/personnes?q=`.
+pub async fn people(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let q: String = query
+        .get("q")
+        .map(|s| s.chars().take(100).collect())
+        .unwrap_or_default();
+    let words = search_words(&q);
+    let w = web.clone();
+    let found = blocking(move || {
+        let store = w.store()?;
+        let conn = store.conn();
+        if words.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        // Class codes by person, in one query's worth of rows.
+        let mut class_of: HashMap<i64, String> = HashMap::new();
+        for c in directory::classes(conn)? {
+            for p in directory::students_of(conn, &c.code)? {
+                class_of.insert(p.id, c.code.clone());
+            }
+        }
+        let mut total = 0;
+        let mut rows = Vec::new();
+        for p in directory::people(conn, &directory::Filter::default())? {
+            let class = class_of.get(&p.id).cloned().unwrap_or_default();
+            let hay = format!("{} {} {} {}", p.first_name, p.last_name, p.login, class);
+            if matches_search(&words, &hay) {
+                total += 1;
+                if rows.len() < SEARCH_LIMIT {
+                    rows.push(PersonRow {
+                        name: format!("{} {}", p.last_name, p.first_name),
+                        login: p.login.clone(),
+                        kind: kind_fr(p.kind),
+                        class,
+                        status: status_fr(p.status),
+                    });
+                }
+            }
+        }
+        Ok((rows, total))
+    })
+    .await;
+    let (rows, total) = match found {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let summary = if q.trim().is_empty() {
+        "Saisissez un nom, un identifiant ou une classe.".to_string()
+    } else if total == 0 {
+        "Personne ne correspond à cette recherche.".to_string()
+    } else if total > rows.len() {
+        format!(
+            "{total} personnes correspondent ; les {} premières sont affichées.",
+            rows.len()
+        )
+    } else {
+        format!("{total} personne(s).")
+    };
+    let config = web.config();
+    let chrome = Page::signed(
+        "Personnes",
+        &config.establishment.name,
+        &signed,
+        "/console/personnes",
+    );
+    pages::render(&PeoplePage {
+        page: &chrome,
+        q: &q,
+        summary,
+        people: rows,
+    })
+}
+
+fn person_page(
+    web: &super::Web,
+    signed: &Signed,
+    login: &str,
+    notice: Option<String>,
+) -> Result<Response, WebError> {
+    let store = web.store()?;
+    let conn = store.conn();
+    let Some(p) = directory::person_by_login(conn, login)? else {
+        return Err(WebError::NotFound);
+    };
+    let structures = directory::structures_of(conn, p.id)?
+        .into_iter()
+        .map(|s| s.code)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let pair = |x: directory::Person| (x.login.clone(), x.full_name());
+    let parents = directory::parents_of(conn, p.id)?.into_iter().map(pair).collect();
+    let children = directory::children_of(conn, p.id)?
+        .into_iter()
+        .map(pair)
+        .collect();
+    let initial = sheets::initial_password_of(conn, p.id)?.is_some();
+    let last_signin = audit::last_sign_in(&store, &p.login)?.unwrap_or_else(|| "jamais".into());
+    let decide = |a: authz::Action| authz::decide(&signed.actor, &a, &signed.facts).allowed();
+    let config = web.config();
+    let chrome = Page::signed(
+        &p.full_name(),
+        &config.establishment.name,
+        signed,
+        "/console/personnes",
+    );
+    Ok(pages::render(&PersonPage {
+        page: &chrome,
+        notice,
+        name: p.full_name(),
+        login: p.login.clone(),
+        kind: kind_fr(p.kind),
+        status: status_fr(p.status),
+        active: p.is_active(),
+        structures,
+        parents,
+        children,
+        link_people: decide(authz::Action::SearchPeople),
+        initial,
+        last_signin,
+        can_reset: decide(authz::Action::ResetPassword {
+            login: p.login.clone(),
+        }),
+        can_set_status: decide(authz::Action::SetStatus {
+            login: p.login.clone(),
+        }),
+    }))
+}
+
+/// `GET /console/personnes/{login}`.
+pub async fn person(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Path(login): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let notice = match query.get("fait").map(String::as_str) {
+        Some("desactive") => {
+            Some("Le compte est désactivé ; ses connexions en cours sont fermées.".to_string())
+        }
+        Some("actif") => Some("Le compte est réactivé.".to_string()),
+        _ => None,
+    };
+    respond(blocking(move || person_page(&web, &signed, &login, notice)).await)
+}
+
+async fn checked_form(signed: &Signed, body: Body) -> Result<forms::Fields, WebError> {
+    let fields = forms::read(body).await?;
+    if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
+        return Err(WebError::BadRequest(
+            "Le formulaire a expiré : rechargez la page et recommencez.".into(),
+        ));
+    }
+    Ok(fields)
+}
+
+fn projected_note(p: &system::Projected) -> Option<String> {
+    match p {
+        system::Projected::NotEnabled => None,
+        system::Projected::Done { .. } => Some("Les comptes des ordinateurs sont à jour.".into()),
+        system::Projected::Failed(_) => Some(
+            "Attention : les comptes des ordinateurs n'ont pas pu être mis à jour ; voir le tableau de bord."
+                .into(),
+        ),
+    }
+}
+
+/// `POST /console/personnes/{login}/mot-de-passe`: a new initial password
+/// and its slip.
+pub async fn reset_password(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Path(login): Path<String>,
+    body: Body,
+) -> Response {
+    let fields = match checked_form(&signed, body).await {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let back = Some(fields.get("retour"))
+        .filter(|b| b.starts_with("/console/") && !b.starts_with("//") && b.len() < 200)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("/console/personnes/{login}"));
+    let w = web.clone();
+    let s = signed.clone();
+    respond(
+        blocking(move || {
+            let config = w.config();
+            let mut store = w.store()?;
+            let Some(p) = directory::person_by_login(store.conn(), &login)? else {
+                return Err(WebError::NotFound);
+            };
+            let a = &config.accounts;
+            let pw = password::initial_password(a.password_syllables, a.password_digits);
+            store.write(|tx| password::set(tx, p.id, &pw, true, a.must_change_password))?;
+            // The person's browsers signed in with the old password end.
+            session::delete_all(&mut store, &p.login)?;
+            let projected = system::project_accounts(&w.host, &config, &w.config_path)?;
+            audit::record(
+                &mut store,
+                &s.actor.login,
+                &s.peer.to_string(),
+                "nouveau mot de passe",
+                &p.login,
+                "fait",
+            )?;
+            let group = directory::class_of(store.conn(), p.id)?
+                .map(|c| c.code)
+                .unwrap_or_else(|| p.kind.label_fr().to_string());
+            let slip = sheets::Slip {
+                person: p.clone(),
+                group,
+                password: Some(pw),
+            };
+            let chrome = Page::signed(
+                "Nouveau mot de passe",
+                &config.establishment.name,
+                &s,
+                "/console/personnes",
+            );
+            let mut notice = format!("Nouveau mot de passe pour {}.", p.full_name());
+            if let Some(n) = projected_note(&projected) {
+                notice.push(' ');
+                notice.push_str(&n);
+            }
+            Ok(pages::render(&SlipsPage {
+                page: &chrome,
+                heading: format!("Fiche de connexion de {}", p.full_name()),
+                notice: Some(notice),
+                back: Some(back),
+                establishment: &config.establishment.name,
+                slips: vec![slip.view()],
+            }))
+        })
+        .await,
+    )
+}
+
+/// `POST /console/personnes/{login}/etat`: `etat=desactive|actif`.
+pub async fn set_status(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Path(login): Path<String>,
+    body: Body,
+) -> Response {
+    let fields = match checked_form(&signed, body).await {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let status = match fields.get("etat") {
+        "desactive" => Status::Disabled,
+        "actif" => Status::Active,
+        _ => {
+            return WebError::BadRequest("État inconnu : choisissez « actif » ou « désactivé ».".into())
+                .into_response();
+        }
+    };
+    let w = web.clone();
+    let s = signed.clone();
+    respond(
+        blocking(move || {
+            let mut store = w.store()?;
+            let changed = store.write(|tx| directory::set_status(tx, &login, status, None))?;
+            if !changed {
+                return Err(WebError::NotFound);
+            }
+            if status != Status::Active {
+                session::delete_all(&mut store, &login)?;
+            }
+            system::project_accounts(&w.host, &w.config(), &w.config_path)?;
+            audit::record(
+                &mut store,
+                &s.actor.login,
+                &s.peer.to_string(),
+                if status == Status::Active {
+                    "réactivation"
+                } else {
+                    "désactivation"
+                },
+                &login,
+                "fait",
+            )?;
+            let fait = if status == Status::Active {
+                "actif"
+            } else {
+                "desactive"
+            };
+            Ok(super::see_other(
+                &format!("/console/personnes/{login}?fait={fait}"),
+                &[],
+            ))
+        })
+        .await,
+    )
+}
+
+/// `GET /console/classes/{code}/fiches`: the slips of a class or group.
+pub async fn class_slips(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Path(code): Path<String>,
+) -> Response {
+    respond(
+        blocking(move || {
+            let config = web.config();
+            let store = web.store()?;
+            let Some(structure) = directory::structure(store.conn(), &code)? else {
+                return Err(WebError::NotFound);
+            };
+            let slips = sheets::slips_of(store.conn(), &structure.code)?;
+            let chrome = Page::signed(
+                "Fiches de connexion",
+                &config.establishment.name,
+                &signed,
+                "/console/classe",
+            );
+            Ok(pages::render(&SlipsPage {
+                page: &chrome,
+                heading: format!("Fiches de connexion — {} ({})", structure.label, slips.len()),
+                notice: None,
+                back: None,
+                establishment: &config.establishment.name,
+                slips: slips.iter().map(sheets::Slip::view).collect(),
+            }))
+        })
+        .await,
+    )
+}
+
+/// Entries of the audit log per page.
+const AUDIT_PAGE: usize = 50;
+
+/// `GET /console/journal?q=&page=`.
+pub async fn audit_log(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let q: String = query
+        .get("q")
+        .map(|s| s.chars().take(100).collect())
+        .unwrap_or_default();
+    let page_no: usize = query
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .filter(|p| *p < 100_000)
+        .unwrap_or(0);
+    let w = web.clone();
+    let qq = q.clone();
+    let entries = match blocking(move || {
+        let store = w.store()?;
+        Ok(audit::search(&store, &qq, AUDIT_PAGE + 1, page_no * AUDIT_PAGE)?)
+    })
+    .await
+    {
+        Ok(e) => e,
+        Err(e) => return e.into_response(),
+    };
+    let link = |p: usize| {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        if !q.is_empty() {
+            s.append_pair("q", &q);
+        }
+        s.append_pair("page", &p.to_string());
+        format!("/console/journal?{}", s.finish())
+    };
+    let more = entries.len() > AUDIT_PAGE;
+    let config = web.config();
+    let chrome = Page::signed("Journal", &config.establishment.name, &signed, "/console/journal");
+    pages::render(&AuditPage {
+        page: &chrome,
+        q: &q,
+        entries: entries.into_iter().take(AUDIT_PAGE).collect(),
+        prev: (page_no > 0).then(|| link(page_no - 1)),
+        next: more.then(|| link(page_no + 1)),
+    })
+}
+
+/// `GET /console/classe`: the classes and groups a teacher teaches.
+pub async fn classroom(State(web): State<AppState>, Extension(signed): Extension<Arc<Signed>>) -> Response {
+    respond(
+        blocking(move || {
+            let store = web.store()?;
+            let mut classes = Vec::new();
+            for code in &signed.facts.teaches {
+                if let Some(s) = directory::structure(store.conn(), code)? {
+                    let what = if s.kind == directory::StructureKind::Class {
+                        "classe"
+                    } else {
+                        "groupe"
+                    };
+                    classes.push((s.code.clone(), format!("{} ({what})", s.label)));
+                }
+            }
+            let config = web.config();
+            let chrome = Page::signed(
+                "Mes classes",
+                &config.establishment.name,
+                &signed,
+                "/console/classe",
+            );
+            Ok(pages::render(&ClassroomPage {
+                page: &chrome,
+                classes,
+            }))
+        })
+        .await,
+    )
+}
+
+/// `GET /console/classe/{code}`: the students of a class or group.
+pub async fn class_page(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Path(code): Path<String>,
+) -> Response {
+    respond(
+        blocking(move || {
+            let store = web.store()?;
+            let Some(structure) = directory::structure(store.conn(), &code)? else {
+                return Err(WebError::NotFound);
+            };
+            let mut students = Vec::new();
+            for p in directory::students_of(store.conn(), &structure.code)? {
+                students.push(StudentRow {
+                    name: format!("{} {}", p.last_name, p.first_name),
+                    initial: sheets::initial_password_of(store.conn(), p.id)?.is_some(),
+                    login: p.login,
+                });
+            }
+            let config = web.config();
+            let chrome = Page::signed(
+                &structure.label,
+                &config.establishment.name,
+                &signed,
+                "/console/classe",
+            );
+            let mut r = pages::render(&ClassPage {
+                page: &chrome,
+                heading: format!("{} — {} élève(s)", structure.label, students.len()),
+                notice: None,
+                code: structure.code.clone(),
+                students,
+            });
+            *r.status_mut() = StatusCode::OK;
+            Ok(r)
+        })
+        .await,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_ignores_accents_and_case() {
+        let w = search_words("  LÉA  mar ");
+        assert!(matches_search(&w, "Léa Martin lea.martin 6A"));
+        assert!(!matches_search(&w, "Léo Martin leo.martin 6A"));
+        assert!(matches_search(&search_words("6a"), "Tom Roux tom.roux 6A"));
+    }
+
+    #[test]
+    fn dashboard_alerts() {
+        let m = ModuleRow {
+            name: "proxy".into(),
+            state: "en échec",
+            ok: false,
+            details: vec![],
+        };
+        let d = DiskRow {
+            mount: "/srv".into(),
+            fs: "ext4".into(),
+            total: "1 GiB".into(),
+            free: "50 MiB".into(),
+            used: "95.0".into(),
+            full: true,
+        };
+        let a = alerts(&[m], &[d], true, Some(9));
+        assert_eq!(a.len(), 4, "{a:?}");
+        assert!(alerts(&[], &[], false, Some(3)).is_empty());
+    }
+}

@@ -1,0 +1,111 @@
+//! Form bodies (`application/x-www-form-urlencoded`) read with limits:
+//! the body's size, the number of fields and each value's length. Every
+//! refusal is a French message; nothing is parsed past a limit.
+
+use super::errors::WebError;
+use axum::body::Body;
+use http_body_util::BodyExt;
+
+/// Largest form body accepted.
+pub const MAX_BODY: usize = 64 * 1024;
+/// Most fields in a form.
+pub const MAX_FIELDS: usize = 100;
+/// Longest value of one field, in characters.
+pub const MAX_VALUE: usize = 4096;
+
+/// The fields of a form, in order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// The first value of `name`, or "".
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+}
+
+/// Parses a form body (pure).
+pub fn parse(bytes: &[u8]) -> Result<Fields, WebError> {
+    if bytes.len() > MAX_BODY {
+        return Err(WebError::TooLarge);
+    }
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(WebError::BadRequest(
+            "Le formulaire contient des caractères illisibles (le texte doit être en UTF-8).".into(),
+        ));
+    }
+    let mut fields = Vec::new();
+    for (k, v) in form_urlencoded::parse(bytes) {
+        if fields.len() == MAX_FIELDS {
+            return Err(WebError::BadRequest(
+                "Le formulaire contient trop de champs.".into(),
+            ));
+        }
+        if v.chars().count() > MAX_VALUE || k.len() > 100 {
+            return Err(WebError::BadRequest(format!(
+                "Un champ du formulaire est trop long (au plus {MAX_VALUE} caractères)."
+            )));
+        }
+        if v.contains('\0') {
+            return Err(WebError::BadRequest(
+                "Le formulaire contient un caractère interdit.".into(),
+            ));
+        }
+        fields.push((k.into_owned(), v.into_owned()));
+    }
+    Ok(Fields(fields))
+}
+
+/// Reads and parses a request's form body, stopping at [`MAX_BODY`].
+pub async fn read(body: Body) -> Result<Fields, WebError> {
+    let limited = http_body_util::Limited::new(body, MAX_BODY);
+    match limited.collect().await {
+        Ok(collected) => parse(&collected.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(WebError::TooLarge),
+        Err(_) => Err(WebError::BadRequest(
+            "Le formulaire n'a pas été reçu en entier.".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fields() {
+        let f = parse(b"login=l%C3%A9a&password=a+b%26c&x=").unwrap();
+        assert_eq!(f.get("login"), "léa");
+        assert_eq!(f.get("password"), "a b&c");
+        assert_eq!(f.get("missing"), "");
+        assert!(f.has("x"));
+    }
+
+    #[test]
+    fn refuses_bad_and_big_input_in_french() {
+        assert!(matches!(
+            parse(&vec![b'a'; MAX_BODY + 1]),
+            Err(WebError::TooLarge)
+        ));
+        let long = format!("a={}", "x".repeat(MAX_VALUE + 1));
+        let Err(WebError::BadRequest(m)) = parse(long.as_bytes()) else {
+            panic!()
+        };
+        assert!(m.contains("trop long"));
+        let Err(WebError::BadRequest(m)) = parse(b"a=\xff\xfe") else {
+            panic!()
+        };
+        assert!(m.contains("UTF-8"));
+        let many: String = (0..=MAX_FIELDS).map(|i| format!("f{i}=1&")).collect();
+        assert!(matches!(parse(many.as_bytes()), Err(WebError::BadRequest(_))));
+        assert!(matches!(parse(b"a=%00"), Err(WebError::BadRequest(_))));
+    }
+}

@@ -1,0 +1,283 @@
+//! The page templates (askama, compiled and checked with the binary,
+//! HTML auto-escaped) and the chrome every page shares: title, the
+//! establishment, the signed-in person, the navigation they may use, the
+//! form token, the hashed asset URLs.
+
+use super::authz::{self, Action, Facts};
+use super::{Signed, assets};
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// One link of the navigation.
+#[derive(Debug, Clone)]
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// What the base layout shows.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub title: String,
+    pub establishment: String,
+    /// The signed-in person's name.
+    pub user: Option<String>,
+    pub nav: Vec<NavLink>,
+    pub csrf: String,
+    pub css: String,
+    pub js: String,
+}
+
+/// The navigation's candidates; each is shown only when [`authz::decide`]
+/// allows its URL.
+const NAV: &[(&str, &str)] = &[
+    ("/", "Accueil"),
+    ("/console", "Tableau de bord"),
+    ("/console/personnes", "Personnes"),
+    ("/console/classe", "Mes classes"),
+    ("/console/journal", "Journal"),
+    ("/mot-de-passe", "Mot de passe"),
+];
+
+impl Page {
+    /// A page for somebody not signed in.
+    pub fn anonymous(title: &str) -> Page {
+        Page {
+            title: title.to_string(),
+            establishment: String::new(),
+            user: None,
+            nav: Vec::new(),
+            csrf: String::new(),
+            css: assets::url("preau.css"),
+            js: assets::url("preau.js"),
+        }
+    }
+
+    /// A page for a signed-in person; `current` is the navigation entry
+    /// to mark.
+    pub fn signed(title: &str, establishment: &str, signed: &Signed, current: &str) -> Page {
+        let nav = NAV
+            .iter()
+            .filter(|(href, _)| {
+                Action::of(&axum::http::Method::GET, href).is_some_and(|a| {
+                    authz::decide(
+                        &signed.actor,
+                        &a,
+                        &Facts {
+                            target: None,
+                            ..signed.facts.clone()
+                        },
+                    )
+                    .allowed()
+                })
+            })
+            .map(|(href, label)| NavLink {
+                href,
+                label,
+                current: *href == current,
+            })
+            .collect();
+        Page {
+            title: title.to_string(),
+            establishment: establishment.to_string(),
+            user: Some(signed.actor.name.clone()),
+            nav,
+            csrf: signed.session.csrf.clone(),
+            css: assets::url("preau.css"),
+            js: assets::url("preau.js"),
+        }
+    }
+}
+
+/// Renders a template as an HTML response; a template error (never from
+/// input) is logged and becomes a 500.
+pub fn render<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )],
+            html,
+        )
+            .into_response(),
+        Err(e) => {
+            log::error!(error = e.to_string().as_str(); "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Erreur du serveur").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub page: &'a Page,
+    pub heading: &'a str,
+    pub message: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+pub struct SignInPage<'a> {
+    pub page: &'a Page,
+    pub login: &'a str,
+    pub error: Option<&'a str>,
+    pub next: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+pub struct PasswordPage<'a> {
+    pub page: &'a Page,
+    pub forced: bool,
+    pub error: Option<&'a str>,
+    pub done: bool,
+    pub min_length: usize,
+}
+
+/// A card of the portal.
+#[derive(Debug, Clone)]
+pub struct Card {
+    pub href: &'static str,
+    pub title: &'static str,
+    pub text: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "portal.html")]
+pub struct PortalPage<'a> {
+    pub page: &'a Page,
+    pub name: &'a str,
+    pub roles: String,
+    pub cards: Vec<Card>,
+    pub usage: Option<String>,
+}
+
+/// One disk line of the dashboard.
+#[derive(Debug, Clone)]
+pub struct DiskRow {
+    pub mount: String,
+    pub fs: String,
+    pub total: String,
+    pub free: String,
+    pub used: String,
+    pub full: bool,
+}
+
+/// One module line of the dashboard.
+#[derive(Debug, Clone)]
+pub struct ModuleRow {
+    pub name: String,
+    pub state: &'static str,
+    pub ok: bool,
+    pub details: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/dashboard.html")]
+pub struct DashboardPage<'a> {
+    pub page: &'a Page,
+    pub alerts: &'a [String],
+    pub hostname: &'a str,
+    pub cpus: usize,
+    pub cpu: String,
+    pub load: String,
+    pub memory: String,
+    pub uptime: String,
+    pub counts: &'a crate::directory::Counts,
+    pub disks: &'a [DiskRow],
+    pub modules: &'a [ModuleRow],
+    pub applies: &'a [crate::store::ApplyRecord],
+    pub imports: &'a [(String, String)],
+}
+
+/// One line of the people search.
+#[derive(Debug, Clone)]
+pub struct PersonRow {
+    pub name: String,
+    pub login: String,
+    pub kind: &'static str,
+    pub class: String,
+    pub status: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console/people.html")]
+pub struct PeoplePage<'a> {
+    pub page: &'a Page,
+    pub q: &'a str,
+    pub summary: String,
+    pub people: Vec<PersonRow>,
+}
+
+#[derive(Template)]
+#[template(path = "console/person.html")]
+pub struct PersonPage<'a> {
+    pub page: &'a Page,
+    pub notice: Option<String>,
+    pub name: String,
+    pub login: String,
+    pub kind: &'static str,
+    pub status: &'static str,
+    pub active: bool,
+    pub structures: String,
+    /// (login, name).
+    pub parents: Vec<(String, String)>,
+    pub children: Vec<(String, String)>,
+    pub link_people: bool,
+    pub initial: bool,
+    pub last_signin: String,
+    pub can_reset: bool,
+    pub can_set_status: bool,
+}
+
+pub use crate::modules::accounts::sheets::SlipView;
+
+#[derive(Template)]
+#[template(path = "console/slips.html")]
+pub struct SlipsPage<'a> {
+    pub page: &'a Page,
+    pub heading: String,
+    pub notice: Option<String>,
+    pub back: Option<String>,
+    pub establishment: &'a str,
+    pub slips: Vec<SlipView>,
+}
+
+#[derive(Template)]
+#[template(path = "console/audit.html")]
+pub struct AuditPage<'a> {
+    pub page: &'a Page,
+    pub q: &'a str,
+    pub entries: Vec<super::audit::Entry>,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/classroom.html")]
+pub struct ClassroomPage<'a> {
+    pub page: &'a Page,
+    /// (code, label).
+    pub classes: Vec<(String, String)>,
+}
+
+/// One student of a class page.
+#[derive(Debug, Clone)]
+pub struct StudentRow {
+    pub name: String,
+    pub login: String,
+    pub initial: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/class.html")]
+pub struct ClassPage<'a> {
+    pub page: &'a Page,
+    pub heading: String,
+    pub notice: Option<String>,
+    pub code: String,
+    pub students: Vec<StudentRow>,
+}

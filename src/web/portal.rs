@@ -1,0 +1,262 @@
+//! The portal (`/`): a person's home page by role, and self-service:
+//! changing one's own password (`/mot-de-passe`) with the CLI's policy,
+//! which is also the forced first change of an initial password.
+
+use super::errors::WebError;
+use super::pages::{self, Card, Page, PasswordPage, PortalPage};
+use super::{AppState, Signed, audit, authz, csrf, forms, session, signin, system};
+use crate::directory::password;
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The portal's cards; each is shown only when its URL is allowed.
+const CARDS: &[Card] = &[
+    Card {
+        href: "/console",
+        title: "Tableau de bord",
+        text: "L'état du serveur, des modules, des disques ; les dernières mises en œuvre et les derniers imports.",
+    },
+    Card {
+        href: "/console/personnes",
+        title: "Personnes",
+        text: "Chercher un élève, un personnel ou un responsable ; mots de passe et fiches de connexion.",
+    },
+    Card {
+        href: "/console/classe",
+        title: "Mes classes",
+        text: "Les élèves de vos classes et groupes : nouveau mot de passe, fiches de connexion.",
+    },
+    Card {
+        href: "/console/journal",
+        title: "Journal des actions",
+        text: "Qui s'est connecté, qui a fait quoi, et d'où.",
+    },
+    Card {
+        href: "/mot-de-passe",
+        title: "Changer de mot de passe",
+        text: "Le même mot de passe sert pour cet espace, les ordinateurs et l'accès à internet.",
+    },
+];
+
+/// `GET /`.
+pub async fn home(State(web): State<AppState>, Extension(signed): Extension<Arc<Signed>>) -> Response {
+    let config = web.config();
+    let chrome = Page::signed("Accueil", &config.establishment.name, &signed, "/");
+    let facts = authz::Facts {
+        target: None,
+        ..signed.facts.clone()
+    };
+    let cards = CARDS
+        .iter()
+        .filter(|c| {
+            authz::Action::of(&Method::GET, c.href)
+                .is_some_and(|a| authz::decide(&signed.actor, &a, &facts).allowed())
+        })
+        .cloned()
+        .collect();
+    let roles = signed
+        .actor
+        .roles
+        .iter()
+        .map(|r| r.label_fr())
+        .collect::<Vec<_>>()
+        .join(", ");
+    pages::render(&PortalPage {
+        page: &chrome,
+        name: &signed.actor.name,
+        roles,
+        cards,
+        usage: None,
+    })
+}
+
+fn password_page(
+    web: &AppState,
+    signed: &Signed,
+    error: Option<&str>,
+    done: bool,
+    status: StatusCode,
+) -> Response {
+    let config = web.config();
+    let chrome = Page::signed(
+        "Mot de passe",
+        &config.establishment.name,
+        signed,
+        "/mot-de-passe",
+    );
+    let mut r = pages::render(&PasswordPage {
+        page: &chrome,
+        forced: signed.session.must_change,
+        error,
+        done,
+        min_length: password::MIN_LENGTH,
+    });
+    *r.status_mut() = status;
+    r
+}
+
+/// `GET /mot-de-passe`.
+pub async fn password_form(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+) -> Response {
+    password_page(&web, &signed, None, false, StatusCode::OK)
+}
+
+/// Why a new password is refused, in French (pure).
+pub fn new_password_problem(current: &str, new: &str, confirm: &str) -> Option<&'static str> {
+    if let Some((_, fr)) = password::policy_problem(new) {
+        return Some(fr);
+    }
+    if new != confirm {
+        return Some("Les deux saisies du nouveau mot de passe diffèrent.");
+    }
+    if new == current {
+        return Some("Le nouveau mot de passe doit être différent de l'actuel.");
+    }
+    None
+}
+
+/// `POST /mot-de-passe`: `current`, `new`, `confirm`, `csrf`.
+pub async fn password_submit(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    body: Body,
+) -> Response {
+    let fields = match forms::read(body).await {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
+        return password_page(
+            &web,
+            &signed,
+            Some("Le formulaire a expiré : recommencez."),
+            false,
+            StatusCode::BAD_REQUEST,
+        );
+    }
+    let (current, new, confirm) = (
+        fields.get("current").to_string(),
+        fields.get("new").to_string(),
+        fields.get("confirm").to_string(),
+    );
+    if let Some(problem) = new_password_problem(&current, &new, &confirm) {
+        return password_page(&web, &signed, Some(problem), false, StatusCode::BAD_REQUEST);
+    }
+    let login = signed.actor.login.clone();
+    if !web
+        .throttle
+        .lock()
+        .map(|t| t.allowed(&login, signed.peer, Instant::now()))
+        .unwrap_or(false)
+    {
+        return password_page(
+            &web,
+            &signed,
+            Some("Trop de tentatives en peu de temps : réessayez dans quinze minutes."),
+            false,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let w = web.clone();
+    let s = signed.clone();
+    let outcome = tokio::task::spawn_blocking(move || -> Result<Option<system::Projected>, WebError> {
+        let mut store = w.store()?;
+        let addr = s.peer.to_string();
+        let Some(account) = signin::verify(&mut store, &s.actor.login, &current)? else {
+            if let Ok(mut t) = w.throttle.lock() {
+                t.failed(&s.actor.login, s.peer, Instant::now());
+            }
+            audit::record(
+                &mut store,
+                &s.actor.login,
+                &addr,
+                "changement de mot de passe",
+                "",
+                "mot de passe actuel faux",
+            )?;
+            return Ok(None);
+        };
+        if account.admin {
+            store.set_admin_hash(&account.login, &crate::auth::hash_password(&new)?)?;
+        } else if let Some(id) = account.person_id {
+            store.write(|tx| password::set(tx, id, &new, false, false))?;
+        }
+        session::password_changed(&mut store, &account.login)?;
+        // Other browsers signed in with the old password are signed out.
+        session::delete_others(&mut store, &account.login, &s.session.key)?;
+        let projected = if account.admin {
+            system::Projected::NotEnabled
+        } else {
+            system::project_accounts(&w.host, &w.config(), &w.config_path)?
+        };
+        audit::record(
+            &mut store,
+            &s.actor.login,
+            &addr,
+            "changement de mot de passe",
+            "",
+            "fait",
+        )?;
+        Ok(Some(projected))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(None)) => password_page(
+            &web,
+            &signed,
+            Some("Le mot de passe actuel est incorrect."),
+            false,
+            StatusCode::BAD_REQUEST,
+        ),
+        Ok(Ok(Some(system::Projected::Failed(e)))) => {
+            log::error!(error = e.as_str(); "accounts apply after a password change failed");
+            password_page(
+                &web,
+                &signed,
+                Some(
+                    "Le mot de passe est changé pour cet espace, mais pas encore pour les ordinateurs : prévenez l'administrateur.",
+                ),
+                false,
+                StatusCode::OK,
+            )
+        }
+        Ok(Ok(Some(_))) => {
+            if signed.session.must_change {
+                super::see_other("/", &[])
+            } else {
+                let mut s = (*signed).clone();
+                s.session.must_change = false;
+                password_page(&web, &s, None, true, StatusCode::OK)
+            }
+        }
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => WebError::Internal(anyhow::anyhow!("{e}")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn new_password_rules() {
+        use super::new_password_problem as p;
+        assert!(p("old", "short", "short").unwrap().contains("trop court"));
+        assert!(
+            p("old", "longenough", "longenougH")
+                .unwrap()
+                .contains("diffèrent")
+        );
+        assert!(
+            p("longenough", "longenough", "longenough")
+                .unwrap()
+                .contains("différent")
+        );
+        assert_eq!(p("old", "longenough", "longenough"), None);
+    }
+}

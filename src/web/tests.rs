@@ -1,0 +1,389 @@
+//! Router-level tests, in process: every route declares its action; the
+//! guard, sign-in, sessions, CSRF, throttling and the authorization
+//! answers against a real store in a temporary root.
+
+use super::*;
+use crate::directory::{Kind, NewPerson, insert_person, password};
+use axum::body::Body;
+use axum::http::{Request, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+#[test]
+fn every_route_declares_its_action() {
+    for def in ROUTES {
+        let get = authz::Action::of(&Method::GET, def.example);
+        let post = authz::Action::of(&Method::POST, def.example);
+        assert!(
+            get.is_some() || post.is_some(),
+            "route {} (example {}) has no action in authz::Action::of",
+            def.path,
+            def.example
+        );
+    }
+}
+
+/// A temporary root with a store: an admin, a teacher of 6A, a student of
+/// 6A (must change her password) and her parent, a student of 5B.
+struct World {
+    _dir: tempfile::TempDir,
+    app: Router,
+}
+
+const ADMIN_PW: &str = "admin-password-1";
+const PW: &str = "initial-pass";
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::default();
+    let host = RealHost::new(dir.path());
+    let db = host.real_path(&Path::new(&config.paths.state_dir).join(crate::store::DB_FILE));
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let mut store = Store::open(&db).unwrap();
+    store
+        .add_admin("admin", &crate::auth::hash_password(ADMIN_PW).unwrap())
+        .unwrap();
+    store
+        .write(|tx| {
+            let np = |kind, first: &str, last: &str| NewPerson {
+                kind: Some(kind),
+                source: "manual".into(),
+                first_name: first.into(),
+                last_name: last.into(),
+                ..Default::default()
+            };
+            let lea = insert_person(tx, &np(Kind::Student, "Léa", "Martin"), "lea.martin", Some(10000))?;
+            let tom = insert_person(tx, &np(Kind::Student, "Tom", "Roux"), "tom.roux", Some(10003))?;
+            let paul = insert_person(tx, &np(Kind::Teacher, "Paul", "Blanc"), "paul.blanc", Some(10001))?;
+            let anne = insert_person(tx, &np(Kind::Parent, "Anne", "Martin"), "anne.martin", None)?;
+            for (code, gid) in [("6A", 20000), ("5B", 20001)] {
+                tx.execute(
+                    "INSERT INTO structures (kind, code, label, group_name, gid) VALUES ('class', ?1, ?1, lower('c-' || ?1), ?2)",
+                    rusqlite::params![code, gid],
+                )?;
+            }
+            tx.execute("INSERT INTO memberships SELECT ?1, id FROM structures WHERE code = '6A'", [lea])?;
+            tx.execute("INSERT INTO memberships SELECT ?1, id FROM structures WHERE code = '5B'", [tom])?;
+            tx.execute("INSERT INTO services SELECT ?1, 'MATHS', id FROM structures WHERE code = '6A'", [paul])?;
+            tx.execute("INSERT INTO parent_links (parent_id, child_id, legal) VALUES (?1, ?2, 1)", [anne, lea])?;
+            password::set(tx, lea, PW, true, true)?;
+            for id in [tom, paul, anne] {
+                password::set(tx, id, PW, true, false)?;
+            }
+            Ok::<_, anyhow::Error>(())
+        })
+        .unwrap();
+    let config = Arc::new(config);
+    let web = Web::new(host, PathBuf::from("/etc/preau/preau.toml"), move || {
+        config.clone()
+    });
+    World {
+        _dir: dir,
+        app: headers::secure(router(Arc::new(web))),
+    }
+}
+
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(str::to_string)
+    }
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string()
+}
+
+impl World {
+    async fn send(&self, req: Request<Body>) -> Answer {
+        let mut req = req;
+        req.extensions_mut()
+            .insert(Peer("192.0.2.7:5000".parse().unwrap()));
+        let r = self.app.clone().oneshot(req).await.unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let body = String::from_utf8_lossy(&r.into_body().collect().await.unwrap().to_bytes()).into_owned();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn get(&self, path: &str, session: Option<&str>) -> Answer {
+        let mut b = Request::get(path);
+        if let Some(s) = session {
+            b = b.header(header::COOKIE, format!("{}={s}", session::COOKIE));
+        }
+        self.send(b.body(Body::empty()).unwrap()).await
+    }
+
+    async fn post(&self, path: &str, cookies: &str, form: &str) -> Answer {
+        let req = Request::post(path)
+            .header(header::COOKIE, cookies)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(form.to_string()))
+            .unwrap();
+        self.send(req).await
+    }
+
+    /// Signs in; returns the session token.
+    async fn sign_in(&self, login: &str, password: &str) -> Result<String, Answer> {
+        let form = self.get("/connexion", None).await;
+        let csrf = cookie_value(&form.cookie(csrf::SIGNIN_COOKIE).unwrap());
+        let body = format!("login={login}&password={password}&csrf={csrf}");
+        let a = self
+            .post("/connexion", &format!("{}={csrf}", csrf::SIGNIN_COOKIE), &body)
+            .await;
+        match a.cookie(session::COOKIE) {
+            Some(c) if a.status == 303 => Ok(cookie_value(&c)),
+            _ => Err(a),
+        }
+    }
+
+    async fn csrf_of(&self, token: &str) -> String {
+        let page = self.get("/mot-de-passe", Some(token)).await;
+        let at = page.body.find("name=\"csrf\" value=\"").unwrap() + 19;
+        page.body[at..at + 43].to_string()
+    }
+}
+
+fn no_inline_script_or_style(html: &str) {
+    assert!(!html.contains("<style"), "inline style element");
+    assert!(!html.contains(" style="), "inline style attribute");
+    for (i, _) in html.match_indices("<script") {
+        let tag = &html[i..i + html[i..].find('>').unwrap()];
+        assert!(tag.contains(" src="), "inline script: {tag}");
+    }
+    assert!(!html.contains(" onclick="), "inline handler");
+}
+
+#[tokio::test]
+async fn anonymous_visitors_are_sent_to_sign_in_and_headers_are_strict() {
+    let w = world();
+    let a = w.get("/console", None).await;
+    assert_eq!(a.status, 303);
+    assert_eq!(a.location(), "/connexion?suite=%2Fconsole");
+    let page = w.get("/connexion", None).await;
+    assert_eq!(page.status, 200);
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(!csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(page.headers[header::REFERRER_POLICY], "same-origin");
+    assert_eq!(page.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(page.headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
+    no_inline_script_or_style(&page.body);
+    let missing = w.get("/nulle-part", None).await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("Page introuvable"));
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_cookie_and_rotates_the_session() {
+    let w = world();
+    let first = w
+        .sign_in("admin", ADMIN_PW)
+        .await
+        .unwrap_or_else(|a| panic!("{}", a.body));
+    assert_eq!(first.len(), 43);
+    // Signing in again with the first cookie gives a new token and ends
+    // the first session.
+    let form = w.get("/connexion", None).await;
+    let csrf = cookie_value(&form.cookie(csrf::SIGNIN_COOKIE).unwrap());
+    let a = w
+        .post(
+            "/connexion",
+            &format!("{}={csrf}; {}={first}", csrf::SIGNIN_COOKIE, session::COOKIE),
+            &format!("login=admin&password={ADMIN_PW}&csrf={csrf}"),
+        )
+        .await;
+    let set = a.cookie(session::COOKIE).unwrap();
+    for flag in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(set.contains(flag), "{set}");
+    }
+    let second = cookie_value(&set);
+    assert_ne!(first, second);
+    assert_eq!(
+        w.get("/console", Some(&first)).await.status,
+        303,
+        "old session ended"
+    );
+    let dash = w.get("/console", Some(&second)).await;
+    assert_eq!(dash.status, 200, "{}", dash.body);
+    assert!(dash.body.contains("Tableau de bord"));
+    no_inline_script_or_style(&dash.body);
+}
+
+#[tokio::test]
+async fn a_cross_origin_post_is_refused() {
+    let w = world();
+    let req = Request::post("/connexion")
+        .header(header::ORIGIN, "https://evil.test")
+        .header(header::HOST, "preau.lan")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("login=admin&password={ADMIN_PW}")))
+        .unwrap();
+    let a = w.send(req).await;
+    assert_eq!(a.status, 403);
+    assert!(a.body.contains("autre site"));
+    assert!(a.cookie(session::COOKIE).is_none());
+    // Same origin but without the form token: refused too.
+    let a = w
+        .post("/connexion", "", &format!("login=admin&password={ADMIN_PW}"))
+        .await;
+    assert_eq!(a.status, 400);
+    assert!(a.cookie(session::COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn lockout_after_repeated_failures() {
+    let w = world();
+    for _ in 0..throttle::ACCOUNT_LIMIT {
+        let a = w.sign_in("paul.blanc", "wrong-password").await.unwrap_err();
+        assert_eq!(a.status, 401);
+        assert!(a.body.contains("incorrect"));
+    }
+    let a = w.sign_in("paul.blanc", PW).await.unwrap_err();
+    assert_eq!(a.status, 429);
+    assert!(a.body.contains("Trop de tentatives"));
+    // Another account from the same address still signs in.
+    assert!(w.sign_in("tom.roux", PW).await.is_ok());
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_forms_get_a_french_message() {
+    let w = world();
+    let big = format!("login={}", "a".repeat(forms::MAX_BODY + 10));
+    let a = w.post("/connexion", "", &big).await;
+    assert_eq!(a.status, 413);
+    assert!(a.body.contains("trop volumineux"));
+    let req = Request::post("/connexion")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(vec![b'a', b'=', 0xff, 0xfe]))
+        .unwrap();
+    let a = w.send(req).await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("UTF-8"));
+}
+
+#[tokio::test]
+async fn forced_password_change_then_the_new_one_works() {
+    let w = world();
+    let token = w
+        .sign_in("lea.martin", PW)
+        .await
+        .unwrap_or_else(|a| panic!("{}", a.body));
+    let home = w.get("/", Some(&token)).await;
+    assert_eq!((home.status, home.location()), (303, "/mot-de-passe"));
+    let csrf = w.csrf_of(&token).await;
+    let cookie = format!("{}={token}", session::COOKIE);
+    let short = w
+        .post(
+            "/mot-de-passe",
+            &cookie,
+            &format!("csrf={csrf}&current={PW}&new=court&confirm=court"),
+        )
+        .await;
+    assert_eq!(short.status, 400);
+    assert!(short.body.contains("trop court"));
+    let done = w
+        .post(
+            "/mot-de-passe",
+            &cookie,
+            &format!("csrf={csrf}&current={PW}&new=nouveau-secret&confirm=nouveau-secret"),
+        )
+        .await;
+    assert_eq!((done.status, done.location()), (303, "/"), "{}", done.body);
+    assert_eq!(w.get("/", Some(&token)).await.status, 200);
+    assert_eq!(w.sign_in("lea.martin", PW).await.unwrap_err().status, 401);
+    assert!(w.sign_in("lea.martin", "nouveau-secret").await.is_ok());
+}
+
+#[tokio::test]
+async fn students_parents_and_teachers_see_only_their_own() {
+    let w = world();
+    let tom = w.sign_in("tom.roux", PW).await.unwrap();
+    for url in [
+        "/console",
+        "/console/personnes",
+        "/console/journal",
+        "/console/personnes/lea.martin",
+    ] {
+        let a = w.get(url, Some(&tom)).await;
+        assert_eq!(a.status, 404, "{url}");
+        assert!(!a.body.contains("Martin"), "{url} leaks data");
+    }
+    assert_eq!(w.get("/console/personnes/tom.roux", Some(&tom)).await.status, 200);
+    let anne = w.sign_in("anne.martin", PW).await.unwrap();
+    assert_eq!(
+        w.get("/console/personnes/lea.martin", Some(&anne)).await.status,
+        200
+    );
+    assert_eq!(
+        w.get("/console/personnes/tom.roux", Some(&anne)).await.status,
+        404
+    );
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    assert_eq!(w.get("/console/classe/6A", Some(&paul)).await.status, 200);
+    assert_eq!(w.get("/console/classe/5B", Some(&paul)).await.status, 403);
+    let csrf = w.csrf_of(&paul).await;
+    let cookie = format!("{}={paul}", session::COOKIE);
+    let other = w
+        .post(
+            "/console/personnes/tom.roux/mot-de-passe",
+            &cookie,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(other.status, 403, "a class he does not teach");
+    let mine = w
+        .post(
+            "/console/personnes/lea.martin/mot-de-passe",
+            &cookie,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert!(mine.body.contains("Fiche de connexion de Léa Martin"));
+    no_inline_script_or_style(&mine.body);
+}
+
+#[tokio::test]
+async fn every_route_answers_an_admin_without_a_server_error() {
+    let w = world();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    for def in ROUTES {
+        if authz::Action::of(&Method::GET, def.example).is_some() {
+            let a = w.get(def.example, Some(&admin)).await;
+            assert!(a.status < 500, "{} gave {}", def.example, a.status);
+        }
+    }
+    let audit = w.get("/console/journal?q=admin", Some(&admin)).await;
+    assert!(audit.body.contains("réussie"), "sign-ins are audited");
+    assert!(!audit.body.contains(ADMIN_PW));
+}

@@ -1,0 +1,264 @@
+//! End to end in a real headless Chromium: `preau serve` on a temporary
+//! root with the demo school imported, driven through Debian's
+//! chromedriver. Sign-in, the forced change of an initial password, a
+//! teacher giving a student of his class a new password and the student
+//! signing in with it, the console's pages; every page visited is checked
+//! for inline script or style (the CSP forbids them) and screenshots are
+//! written to target/screenshots/.
+
+#[path = "support/browser.rs"]
+mod browser;
+mod support;
+
+use browser::Browser;
+use preau::directory;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+use support::{TempRoot, free_port, show, wait_for};
+
+struct Server {
+    root: TempRoot,
+    child: Child,
+    base: String,
+    admin_password: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn demo_file(name: &str) -> String {
+    format!("{}/modules/accounts/demo/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// init, the demo school imported (directory only, initial passwords to
+/// change at first sign-in), `preau serve` on a free loopback port.
+fn start_server() -> Server {
+    let root = TempRoot::new();
+    let out = root.run(&["--json", "init", "--name", "Collège des Tilleuls"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let init: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let admin_password = init["admin_password"].as_str().unwrap().to_string();
+    let port = free_port();
+    let config = root.read("/etc/preau/preau.toml");
+    assert!(config.contains("#must_change_password = false"));
+    let config = config
+        .replace(
+            "#listen = [\"[::]:443\"]",
+            &format!("listen = [\"127.0.0.1:{port}\"]"),
+        )
+        .replace("#must_change_password = false", "must_change_password = true");
+    root.write("/etc/preau/preau.toml", &config);
+    let files = [
+        demo_file("ElevesSansAdresses.xml"),
+        demo_file("ResponsablesAvecAdresses.xml"),
+        demo_file("sts_emp_0999999X_2026.xml"),
+    ];
+    let mut args = vec!["accounts", "import", "--apply", "--no-system"];
+    args.extend(files.iter().map(String::as_str));
+    let out = root.run(&args);
+    assert!(out.status.success(), "{}", show(&out));
+    let log = std::fs::File::create(root.path().join("serve.log")).unwrap();
+    let child = root
+        .preau(&["serve", "-v"])
+        .stderr(log)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(Duration::from_secs(20), || std::net::TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()),
+        "serve did not come up"
+    );
+    Server {
+        root,
+        child,
+        base: format!("https://localhost:{port}"),
+        admin_password,
+    }
+}
+
+/// (login, initial password) of a teacher, of a student of one of his
+/// classes, and of another student.
+fn people(server: &Server) -> ((String, String), (String, String)) {
+    let db = server.root.path().join("var/lib/preau/preau.db");
+    let store = preau::store::Store::open_existing(&db).unwrap();
+    let conn = store.conn();
+    let service = directory::services(conn, None)
+        .unwrap()
+        .into_iter()
+        .find(|s| s.structure_kind == directory::StructureKind::Class)
+        .expect("a teacher of a class");
+    let student = directory::students_of(conn, &service.structure_code)
+        .unwrap()
+        .remove(0);
+    let teacher = directory::person_by_login(conn, &service.teacher_login)
+        .unwrap()
+        .unwrap();
+    let pw = |id| {
+        preau::modules::accounts::sheets::initial_password_of(conn, id)
+            .unwrap()
+            .expect("an initial password")
+    };
+    (
+        (teacher.login.clone(), pw(teacher.id)),
+        (student.login.clone(), pw(student.id)),
+    )
+}
+
+async fn sign_in(b: &Browser, base: &str, login: &str, password: &str) {
+    b.goto(&format!("{base}/connexion")).await;
+    b.fill("#login", login).await;
+    b.fill("#password", password).await;
+    b.click_and_load("button[type=submit]").await;
+}
+
+async fn sign_out(b: &Browser, base: &str) {
+    b.goto(&format!("{base}/")).await;
+    b.click_and_load("header .who button").await;
+    b.wait_path("/connexion").await;
+}
+
+async fn change_password(b: &Browser, current: &str, new: &str) {
+    change_password_twice(b, current, new, new).await;
+}
+
+async fn change_password_twice(b: &Browser, current: &str, new: &str, confirm: &str) {
+    b.fill("#current", current).await;
+    b.fill("#new", new).await;
+    b.fill("#confirm", confirm).await;
+    b.click_and_load("main button[type=submit]").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_change_password_reset_a_student_and_use_the_console() {
+    let server = start_server();
+    let base = server.base.clone();
+    let ((teacher, teacher_pw), (student, student_pw)) = people(&server);
+    let b = Browser::start().await;
+
+    // Anonymous: the portal sends to the sign-in page.
+    b.goto(&format!("{base}/console")).await;
+    b.wait_path("/connexion?suite=%2Fconsole").await;
+    b.assert_no_inline().await;
+    b.screenshots("connexion").await;
+
+    // A wrong password: a French message, no session.
+    sign_in(&b, &base, &teacher, "pas-le-bon").await;
+    assert!(b.text("#erreur").await.contains("incorrect"));
+    b.assert_no_inline().await;
+
+    // The teacher's first sign-in: he must change the initial password.
+    sign_in(&b, &base, &teacher, &teacher_pw).await;
+    b.wait_path("/mot-de-passe").await;
+    assert!(b.body().await.contains("encore celui de la fiche"));
+    b.assert_no_inline().await;
+    b.screenshots("changement-mot-de-passe").await;
+    change_password_twice(&b, &teacher_pw, "craie-et-tableau-42", "craie-et-tableau-43").await;
+    assert!(b.text("#erreur").await.contains("diffèrent"));
+    b.assert_no_inline().await;
+    change_password(&b, &teacher_pw, "craie-et-tableau-42").await;
+    b.wait_path("/").await;
+    assert!(b.body().await.contains("Mes classes"));
+    b.assert_no_inline().await;
+    b.screenshots("portail-enseignant").await;
+
+    // His classes, one class, a new password for one of its students.
+    b.click_and_load("a[href='/console/classe']").await;
+    b.wait_path("/console/classe").await;
+    b.assert_no_inline().await;
+    b.click_and_load("main li a").await;
+    let class_path = b.path().await;
+    assert!(class_path.starts_with("/console/classe/"), "{class_path}");
+    assert!(b.body().await.contains(&student));
+    b.assert_no_inline().await;
+    b.screenshots("classe").await;
+    b.mark_page().await;
+    b.click(&format!(
+        "form[action='/console/personnes/{student}/mot-de-passe'] button"
+    ))
+    .await;
+    b.client.accept_alert().await.unwrap();
+    b.wait_new_page().await;
+    b.wait_path(&format!("/console/personnes/{student}/mot-de-passe"))
+        .await;
+    assert!(b.body().await.contains("Fiche de connexion"));
+    b.assert_no_inline().await;
+    b.screenshots("fiche").await;
+    let new_pw = b.text(".slip dd:nth-of-type(2)").await;
+    assert_ne!(new_pw, student_pw);
+    assert!(new_pw.len() >= 8, "{new_pw}");
+    // The audit log is the administrator's, not his.
+    b.goto(&format!("{base}/console/journal")).await;
+    assert!(b.body().await.contains("Accès refusé"));
+    sign_out(&b, &base).await;
+
+    // The student: the old password no longer works, the new one does
+    // and must be changed at once.
+    sign_in(&b, &base, &student, &student_pw).await;
+    let page = b.body().await;
+    assert!(
+        page.contains("Identifiant ou mot de passe incorrect"),
+        "{} {page}",
+        b.path().await
+    );
+    sign_in(&b, &base, &student, &new_pw).await;
+    b.wait_path("/mot-de-passe").await;
+    change_password(&b, &new_pw, "mon-cartable-bleu").await;
+    b.wait_path("/").await;
+    b.assert_no_inline().await;
+    b.screenshots("portail-eleve").await;
+    // The console does not exist for a student.
+    b.goto(&format!("{base}/console/personnes")).await;
+    assert!(b.body().await.contains("Page introuvable"));
+    sign_out(&b, &base).await;
+
+    // The administrator: dashboard, people search, a person, the log.
+    sign_in(&b, &base, "admin", &server.admin_password).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console")).await;
+    assert!(b.body().await.contains("Tableau de bord"));
+    b.assert_no_inline().await;
+    b.screenshots("tableau-de-bord").await;
+    b.goto(&format!("{base}/console/personnes?q={}", &student[..3]))
+        .await;
+    assert!(b.body().await.contains(&student));
+    b.assert_no_inline().await;
+    b.screenshots("personnes").await;
+    b.click_and_load(&format!("a[href='/console/personnes/{student}']"))
+        .await;
+    b.wait_path(&format!("/console/personnes/{student}")).await;
+    b.assert_no_inline().await;
+    b.screenshots("personne").await;
+    b.goto(&format!("{base}/console/journal")).await;
+    let log = b.body().await;
+    assert!(
+        log.contains("nouveau mot de passe") && log.contains(&teacher),
+        "{log}"
+    );
+    assert!(!log.contains(&new_pw) && !log.contains("craie-et-tableau-42"));
+    b.assert_no_inline().await;
+    b.screenshots("journal").await;
+    b.close().await;
+
+    // No password or session token in the server's log lines.
+    let log = server.root.read("/serve.log");
+    assert!(log.contains("web sign-in"), "{log}");
+    for secret in [
+        teacher_pw.as_str(),
+        student_pw.as_str(),
+        new_pw.as_str(),
+        "craie-et-tableau-42",
+        "mon-cartable-bleu",
+        server.admin_password.as_str(),
+        "__Host-preau=",
+    ] {
+        assert!(!log.contains(secret), "a secret in the log: {secret}");
+    }
+}
