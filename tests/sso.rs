@@ -177,7 +177,8 @@ async fn start(token_seconds: u32) -> Server {
         },
     ];
     let sessions = Arc::new(TestSessions::default());
-    let sso = Sso::new(&config, db, sessions.clone());
+    let config = Arc::new(config);
+    let sso = Sso::new(move || config.clone(), db, sessions.clone());
     let app = preau::sso::web::router(sso);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Server {

@@ -47,7 +47,9 @@ struct Current {
 
 /// The single sign-on service of one daemon.
 pub struct Sso {
-    current: ArcSwap<Current>,
+    config: Box<dyn Fn() -> Arc<Config> + Send + Sync>,
+    /// The last configuration read and what was derived from it.
+    current: ArcSwap<(Arc<Config>, Arc<Current>)>,
     db_path: PathBuf,
     db: Mutex<Option<Store>>,
     keys: Mutex<Option<KeySet>>,
@@ -69,9 +71,17 @@ fn current_of(config: &Config) -> Current {
 struct Unavailable;
 
 impl Sso {
-    pub fn new(config: &Config, db_path: PathBuf, sessions: Arc<dyn Sessions>) -> Arc<Sso> {
+    /// `config` gives the running configuration (it changes on reload).
+    pub fn new(
+        config: impl Fn() -> Arc<Config> + Send + Sync + 'static,
+        db_path: PathBuf,
+        sessions: Arc<dyn Sessions>,
+    ) -> Arc<Sso> {
+        let first = config();
+        let derived = Arc::new(current_of(&first));
         Arc::new(Sso {
-            current: ArcSwap::from_pointee(current_of(config)),
+            config: Box::new(config),
+            current: ArcSwap::from_pointee((first, derived)),
             db_path,
             db: Mutex::new(None),
             keys: Mutex::new(None),
@@ -80,9 +90,16 @@ impl Sso {
         })
     }
 
-    /// Takes a new configuration (SIGHUP).
-    pub fn reload(&self, config: &Config) {
-        self.current.store(Arc::new(current_of(config)));
+    /// The settings of the running configuration.
+    fn current(&self) -> Arc<Current> {
+        let config = (self.config)();
+        let cached = self.current.load();
+        if Arc::ptr_eq(&cached.0, &config) {
+            return cached.1.clone();
+        }
+        let derived = Arc::new(current_of(&config));
+        self.current.store(Arc::new((config, derived.clone())));
+        derived
     }
 
     /// Runs `f` in one IMMEDIATE transaction on the store, off the async
@@ -94,7 +111,7 @@ impl Sso {
         let me = self.clone();
         tokio::task::spawn_blocking(move || {
             let now = super::now();
-            let current = me.current.load_full();
+            let current = me.current();
             let mut db = me.db.lock().unwrap_or_else(|p| p.into_inner());
             if db.is_none() {
                 *db = Some(Store::open(&me.db_path).map_err(|e| log::error!("sso: {e}"))?);
@@ -188,7 +205,7 @@ fn json(status: StatusCode, value: serde_json::Value) -> Response {
 }
 
 async fn discovery(State(sso): State<Arc<Sso>>) -> Response {
-    let current = sso.current.load();
+    let current = sso.current();
     axum::Json(oidc::discovery(&current.issuer)).into_response()
 }
 
@@ -245,7 +262,7 @@ async fn answer(
     back: &str,
     decision: Option<bool>,
 ) -> Response {
-    let current = sso.current.load_full();
+    let current = sso.current();
     let checked = match oidc::check_authorize(&current.settings, &req) {
         Ok(c) => c,
         Err(AuthError::Page(message)) => return page(StatusCode::BAD_REQUEST, "Demande refusée", &message),
@@ -476,7 +493,7 @@ async fn token(State(sso): State<Arc<Sso>>, headers: HeaderMap, body: axum::body
         };
         return token_error(&e, false);
     };
-    let current = sso.current.load_full();
+    let current = sso.current();
     let basic_used = basic.is_some();
     if basic_header.is_some() && !basic_used {
         let e = oidc::TokenError {
@@ -614,7 +631,7 @@ async fn logout(
     headers: HeaderMap,
     Query(req): Query<LogoutRequest>,
 ) -> Response {
-    let current = sso.current.load_full();
+    let current = sso.current();
     let keys = match sso.write(|_, _, keys| Ok(keys.clone())).await {
         Ok(k) => k,
         Err(e) => return e.into_response(),
@@ -684,7 +701,7 @@ async fn logout_confirmed(
         );
     }
     // Only a registered post-logout address may be followed.
-    let current = sso.current.load_full();
+    let current = sso.current();
     let to = form.suivant.filter(|url| {
         current.settings.oidc_clients.iter().any(|c| {
             c.post_logout_redirect_uris
@@ -727,7 +744,7 @@ async fn cas_login(State(sso): State<Arc<Sso>>, headers: HeaderMap, RawQuery(raw
             None => to_signin(&sso, "/"),
         };
     };
-    let current = sso.current.load_full();
+    let current = sso.current();
     if cas::check_service(&current.settings, &service).is_err() {
         return page(
             StatusCode::FORBIDDEN,
@@ -806,7 +823,7 @@ async fn validate_ticket(
 
 async fn cas_validate(State(sso): State<Arc<Sso>>, RawQuery(raw): RawQuery) -> Response {
     let q = serde_urlencoded::from_str::<CasValidateQuery>(&raw.unwrap_or_default()).unwrap_or_default();
-    let uai = sso.current.load().uai.clone();
+    let uai = sso.current().uai.clone();
     match validate_ticket(&sso, q).await {
         Err(_) => xml(cas::failure_xml(&cas::Failure {
             code: "INTERNAL_ERROR",
@@ -839,11 +856,85 @@ struct CasLogoutQuery {
 
 async fn cas_logout(State(sso): State<Arc<Sso>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let q = serde_urlencoded::from_str::<CasLogoutQuery>(&raw.unwrap_or_default()).unwrap_or_default();
-    let current = sso.current.load_full();
+    let current = sso.current();
     let to = q
         .service
         .or(q.url)
         .filter(|s| cas::check_service(&current.settings, s).is_ok());
     let clear = sign_out_everywhere(&sso, &headers).await;
     signed_out(clear, to)
+}
+
+/// The web platform's sessions (`crate::web::session`): the cookie's
+/// session, its CSRF token, its sign-out. The `sid` given to services is
+/// derived from the session's stored hash, never the cookie's token.
+pub struct WebSessions {
+    db_path: Box<dyn Fn() -> PathBuf + Send + Sync>,
+    timeouts: crate::web::session::Timeouts,
+}
+
+impl WebSessions {
+    pub fn new(
+        db_path: impl Fn() -> PathBuf + Send + Sync + 'static,
+        timeouts: crate::web::session::Timeouts,
+    ) -> Self {
+        WebSessions {
+            db_path: Box::new(db_path),
+            timeouts,
+        }
+    }
+
+    fn lookup(&self, headers: &HeaderMap) -> Option<(Store, String, crate::web::session::Session)> {
+        use crate::web::session;
+        let token = session::token_from(headers)?;
+        let mut store = Store::open_existing(&(self.db_path)())
+            .map_err(|e| log::error!("sso: {e}"))
+            .ok()?;
+        let found = session::lookup(&mut store, &token, session::now(), &self.timeouts)
+            .map_err(|e| log::error!("sso: {e}"))
+            .ok()??;
+        Some((store, token, found))
+    }
+}
+
+impl Sessions for WebSessions {
+    fn current(&self, headers: &HeaderMap) -> Option<SignedIn> {
+        let (store, _, s) = self.lookup(headers)?;
+        // A person who must change the initial password signs in again
+        // (the sign-in page sends them to /mot-de-passe first).
+        if s.must_change {
+            return None;
+        }
+        let created: i64 = store
+            .conn()
+            .query_row(
+                "SELECT created_at FROM web_sessions WHERE token_sha256 = ?1",
+                [&s.key],
+                |r| r.get(0),
+            )
+            .ok()?;
+        Some(SignedIn {
+            login: s.login,
+            sid: super::sha256_hex(&format!("sid:{}", s.key)),
+            auth_time: created,
+        })
+    }
+
+    fn csrf_token(&self, headers: &HeaderMap) -> Option<String> {
+        self.lookup(headers).map(|(_, _, s)| s.csrf)
+    }
+
+    fn sign_out(&self, headers: &HeaderMap) -> (Option<String>, HeaderMap) {
+        let mut clear = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(&crate::web::session::clear_cookie()) {
+            clear.insert(header::SET_COOKIE, v);
+        }
+        let Some((mut store, token, s)) = self.lookup(headers) else {
+            return (None, clear);
+        };
+        if let Err(e) = crate::web::session::delete(&mut store, &token) {
+            log::error!("sso: cannot end the session: {e}");
+        }
+        (Some(super::sha256_hex(&format!("sid:{}", s.key))), clear)
+    }
 }
