@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod backup;
+pub mod booking;
 pub mod cli;
 pub mod config;
 pub mod directory;
@@ -17,6 +18,7 @@ pub mod logging;
 pub mod modules;
 pub mod net;
 pub mod server;
+pub mod sso;
 pub mod status;
 pub mod store;
 pub mod tls;

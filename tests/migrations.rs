@@ -62,6 +62,13 @@ const DATA: &[&str] = &[
          publish_students_at, publish_parents_at, created_at)
          VALUES (1, 1, 2, 'MATHS', 10, 'Fractions', '2026-10-01', 200, 2000, 'counts', '2026-10-02T17:00', '2026-10-02T17:00', '2026-10-01T10:00');
      INSERT INTO vs_marks VALUES (1, 1, 1450, NULL, 'marc.dupont', '2026-10-01T10:00');",
+    // 8 (sso)
+    "INSERT INTO sso_consents VALUES ('marc.dupont', 'nextcloud', 'openid profile', 1790000000);
+     INSERT INTO sso_sessions VALUES ('sid-1', 'oidc', 'nextcloud', 'marc.dupont', 1790000000);",
+    // 9 (booking)
+    "INSERT INTO booking_resources (id, name, kind, quantity, manager) VALUES (1, 'Chariot 1', 'equipment', 16, 'marc.dupont');
+     INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at)
+         VALUES (1, 'marc.dupont', 1790000000, 1790003600, 16, 'confirmed', 1789990000);",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -93,6 +100,12 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
             ("vs_marks", 1),
             ("vs_competences", 8),
         ]);
+    }
+    if version >= 8 {
+        rows.extend([("sso_consents", 1), ("sso_sessions", 1)]);
+    }
+    if version >= 9 {
+        rows.extend([("booking_resources", 1), ("bookings", 1)]);
     }
     rows
 }

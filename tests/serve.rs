@@ -112,6 +112,16 @@ fn serve_answers_over_tls_reloads_and_stops_quickly() {
     );
     let (status, _) = https_get(port, &cert, "/nope").unwrap();
     assert_eq!(status, 404);
+    // Single sign-on is mounted: discovery, the key set, a CAS refusal.
+    let (status, body) = https_get(port, &cert, "/.well-known/openid-configuration").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"token_endpoint\""), "{body}");
+    let (status, body) = https_get(port, &cert, "/oidc/jwks").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"kty\":\"EC\""), "{body}");
+    let (status, body) = https_get(port, &cert, "/cas/serviceValidate?service=x&ticket=ST-1").unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("INVALID_TICKET"), "{body}");
 
     let (status, body) = https_get(port, &cert, "/metrics").unwrap();
     assert_eq!(status, 200);

@@ -50,6 +50,10 @@ pub struct Config {
     /// period, attachments, rounding of averages.
     #[serde(default)]
     pub viescolaire: crate::modules::viescolaire::settings::VieScolaireSettings,
+    /// Single sign-on for the school's other services: OpenID Connect
+    /// clients and CAS services (see docs/sso.md).
+    #[serde(default)]
+    pub sso: crate::sso::SsoSettings,
     /// Backups (`preau backup`): the nightly ones, their rotation and
     /// encryption.
     #[serde(default)]
@@ -81,6 +85,7 @@ impl Validate for Config {
         self.shares.validate(&join(path, "shares"), problems);
         self.proxy.validate(&join(path, "proxy"), problems);
         self.viescolaire.validate(&join(path, "viescolaire"), problems);
+        self.sso.validate(&join(path, "sso"), problems);
         self.backup.validate(&join(path, "backup"), problems);
         // Rules of a module that read other sections: the module's own.
         if path.is_empty() {

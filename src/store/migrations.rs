@@ -69,6 +69,11 @@ pub const STEPS: &[&str] = &[
     // absences and justifications, homework log, messages, grades with
     // history, coefficients, competences, report cards (frozen copies).
     include_str!("migration_007_viescolaire.sql"),
+    // 8: sso: OpenID Connect signing keys, codes, tokens, consents, the
+    // services each sign-in session reached, CAS tickets.
+    include_str!("migration_008_sso.sql"),
+    // 9: booking: rooms and equipment, bookings.
+    include_str!("migration_009_booking.sql"),
 ];
 
 #[cfg(test)]

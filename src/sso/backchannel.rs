@@ -1,0 +1,89 @@
+//! Delivery of back-channel logout tokens (OpenID Connect Back-Channel
+//! Logout 1.0 §2.5): one form POST of `logout_token` to the client's
+//! registered address, over HTTPS checked against the system's
+//! certificate authorities (plain HTTP only to localhost, as validated in
+//! the settings), within a few seconds.
+
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use rustls_pki_types::pem::PemObject;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where Debian keeps the trusted certificate authorities.
+const CA_FILE: &str = "/etc/ssl/certs/ca-certificates.crt";
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+fn tls_config() -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    if let Ok(certs) = rustls_pki_types::CertificateDer::pem_file_iter(CA_FILE) {
+        for cert in certs.flatten() {
+            let _ = roots.add(cert);
+        }
+    }
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// POSTs `logout_token` to `uri`; Ok when the client answers 200 or 204.
+pub async fn post_logout_token(uri: &str, token: &str) -> Result<(), String> {
+    tokio::time::timeout(TIMEOUT, post(uri, token))
+        .await
+        .map_err(|_| "no answer within 5 seconds".to_string())?
+}
+
+async fn post(uri: &str, token: &str) -> Result<(), String> {
+    let parsed: hyper::Uri = uri.parse().map_err(|e| format!("bad address: {e}"))?;
+    let host = parsed
+        .host()
+        .ok_or("no host")?
+        .trim_matches(['[', ']'])
+        .to_string();
+    let https = parsed.scheme_str() == Some("https");
+    let port = parsed.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let path = parsed.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    let authority = parsed.authority().ok_or("no host")?.to_string();
+    let body = format!("logout_token={}", super::oidc::urlencode(token));
+    let request = Request::post(path)
+        .header(hyper::header::HOST, authority)
+        .header(hyper::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Full::new(bytes::Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
+    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let status = if https {
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(tls_config()?));
+        let name = rustls_pki_types::ServerName::try_from(host).map_err(|e| e.to_string())?;
+        let tls = connector
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS: {e}"))?;
+        send(TokioIo::new(tls), request).await?
+    } else {
+        send(TokioIo::new(tcp), request).await?
+    };
+    match status {
+        200 | 204 => Ok(()),
+        s => Err(format!("the client answered {s}")),
+    }
+}
+
+async fn send<T>(io: T, request: Request<Full<bytes::Bytes>>) -> Result<u16, String>
+where
+    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let _ = response.into_body().collect().await;
+    Ok(status)
+}

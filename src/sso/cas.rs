@@ -1,0 +1,343 @@
+//! The CAS server's decisions (CAS Protocol 3.0): service tickets issued
+//! at `/cas/login`, validated once at `/cas/serviceValidate` and
+//! `/cas/p3/serviceValidate` (with attributes), bound to the service
+//! address they were issued for, short lived. Proxying is refused: no
+//! proxy-granting ticket is ever issued and `/cas/proxy` answers
+//! `UNAUTHORIZED_SERVICE`.
+
+use super::claims::{Identity, cas_attributes, identity};
+use super::settings::{SsoSettings, role_allowed};
+use super::{random_token, sha256_hex};
+use quick_xml::escape::escape;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Longest service address accepted.
+pub const MAX_SERVICE_LEN: usize = 2048;
+
+/// Why a ticket could not be issued for a `/cas/login` request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginRefusal {
+    /// No declared service matches the address.
+    UnknownService,
+    /// The person's role may not use this service.
+    RoleNotAllowed { service: String },
+}
+
+/// Checks that `service` may receive tickets at all, before sign-in.
+pub fn check_service<'a>(
+    settings: &'a SsoSettings,
+    service: &str,
+) -> Result<&'a super::settings::CasService, LoginRefusal> {
+    if service.len() > MAX_SERVICE_LEN {
+        return Err(LoginRefusal::UnknownService);
+    }
+    settings.cas_service(service).ok_or(LoginRefusal::UnknownService)
+}
+
+/// Issues a service ticket for `who` to `service`; returns the address to
+/// send the browser to (`service` with `ticket=ST-…`).
+pub fn issue_ticket(
+    conn: &Connection,
+    settings: &SsoSettings,
+    service: &str,
+    who: &Identity,
+    sid: &str,
+    renewed: bool,
+    now: i64,
+) -> Result<String, LoginRefusalOrSql> {
+    let declared = check_service(settings, service).map_err(LoginRefusalOrSql::Refused)?;
+    if !role_allowed(&declared.roles, &who.role) {
+        return Err(LoginRefusalOrSql::Refused(LoginRefusal::RoleNotAllowed {
+            service: declared.name.clone(),
+        }));
+    }
+    let ticket = format!("ST-{}", random_token());
+    conn.execute(
+        "INSERT INTO cas_tickets (ticket_hash, service, login, sid, renewed, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            sha256_hex(&ticket),
+            service,
+            who.login,
+            sid,
+            renewed,
+            now + i64::from(settings.ticket_seconds)
+        ],
+    )?;
+    super::oidc::record_session(conn, sid, "cas", &declared.name, &who.login, now)?;
+    Ok(super::oidc::with_query(service, &[("ticket", &ticket)]))
+}
+
+#[derive(Debug)]
+pub enum LoginRefusalOrSql {
+    Refused(LoginRefusal),
+    Sql(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for LoginRefusalOrSql {
+    fn from(e: rusqlite::Error) -> Self {
+        LoginRefusalOrSql::Sql(e)
+    }
+}
+
+/// A failed validation: the CAS error code and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn failure(code: &'static str, message: impl Into<String>) -> Failure {
+    Failure {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Validates `ticket` for `service` (inside the caller's IMMEDIATE
+/// transaction). A ticket is spent by the first attempt, whether it
+/// succeeds or not (CAS 3.0 §3.1.1 and §5.4).
+pub fn validate(
+    conn: &Connection,
+    service: Option<&str>,
+    ticket: Option<&str>,
+    renew: bool,
+    now: i64,
+) -> Result<Result<Identity, Failure>, rusqlite::Error> {
+    let (Some(service), Some(ticket)) = (
+        service.filter(|s| !s.is_empty()),
+        ticket.filter(|t| !t.is_empty()),
+    ) else {
+        return Ok(Err(failure("INVALID_REQUEST", "service and ticket are required")));
+    };
+    if !ticket.starts_with("ST-") {
+        return Ok(Err(failure(
+            "INVALID_TICKET_SPEC",
+            format!("ticket {} is not a service ticket", truncate(ticket)),
+        )));
+    }
+    let hash = sha256_hex(ticket);
+    let row: Option<(String, String, bool, i64, bool)> = conn
+        .query_row(
+            "SELECT service, login, renewed, expires_at, used FROM cas_tickets WHERE ticket_hash = ?1",
+            [&hash],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    let unknown = || {
+        failure(
+            "INVALID_TICKET",
+            format!("ticket {} not recognized", truncate(ticket)),
+        )
+    };
+    let Some((issued_for, login, renewed, expires_at, used)) = row else {
+        return Ok(Err(unknown()));
+    };
+    if used {
+        return Ok(Err(unknown()));
+    }
+    conn.execute("UPDATE cas_tickets SET used = 1 WHERE ticket_hash = ?1", [&hash])?;
+    if expires_at <= now {
+        return Ok(Err(unknown()));
+    }
+    if issued_for != service {
+        return Ok(Err(failure(
+            "INVALID_SERVICE",
+            format!("ticket {} does not match the supplied service", truncate(ticket)),
+        )));
+    }
+    if renew && !renewed {
+        return Ok(Err(failure(
+            "INVALID_TICKET",
+            "the ticket was not issued from a fresh sign-in (renew)",
+        )));
+    }
+    Ok(identity(conn, &login)?.ok_or_else(|| failure("INVALID_TICKET", "the account is closed")))
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+const NS: &str = "http://www.yale.edu/tp/cas";
+
+/// The XML of a successful validation, with the attributes (CAS 3.0
+/// Appendix A).
+pub fn success_xml(who: &Identity, uai: &str, auth_time: Option<&str>) -> String {
+    let mut x = format!(
+        "<cas:serviceResponse xmlns:cas=\"{NS}\">\n  <cas:authenticationSuccess>\n    <cas:user>{}</cas:user>\n    <cas:attributes>\n",
+        escape(&who.login)
+    );
+    if let Some(t) = auth_time {
+        x.push_str(&format!(
+            "      <cas:authenticationDate>{}</cas:authenticationDate>\n",
+            escape(t)
+        ));
+    }
+    for (name, values) in cas_attributes(who, uai) {
+        for v in values {
+            x.push_str(&format!("      <cas:{name}>{}</cas:{name}>\n", escape(&v)));
+        }
+    }
+    x.push_str("    </cas:attributes>\n  </cas:authenticationSuccess>\n</cas:serviceResponse>\n");
+    x
+}
+
+/// The XML of a failed validation.
+pub fn failure_xml(f: &Failure) -> String {
+    format!(
+        "<cas:serviceResponse xmlns:cas=\"{NS}\">\n  <cas:authenticationFailure code=\"{}\">{}</cas:authenticationFailure>\n</cas:serviceResponse>\n",
+        f.code,
+        escape(&f.message)
+    )
+}
+
+/// The answer to `/cas/proxy`: this server grants no proxy tickets.
+pub fn proxy_refusal_xml() -> String {
+    format!(
+        "<cas:serviceResponse xmlns:cas=\"{NS}\">\n  <cas:proxyFailure code=\"UNAUTHORIZED_SERVICE\">this server does not grant proxy tickets</cas:proxyFailure>\n</cas:serviceResponse>\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sso::settings::CasService;
+
+    fn settings() -> SsoSettings {
+        SsoSettings {
+            cas_services: vec![
+                CasService {
+                    name: "GEPI".into(),
+                    services: vec!["https://gepi.tilleuls.lan/*".into()],
+                    roles: vec![],
+                },
+                CasService {
+                    name: "Profs".into(),
+                    services: vec!["https://profs.tilleuls.lan/".into()],
+                    roles: vec!["teacher".into()],
+                },
+            ],
+            ..SsoSettings::default()
+        }
+    }
+
+    fn with_admin() -> (tempfile::TempDir, crate::store::Store, Identity) {
+        let (d, mut store) = crate::directory::tests::store();
+        store.add_admin("admin", "$argon2id$x").unwrap();
+        let who = identity(store.conn(), "admin").unwrap().unwrap();
+        (d, store, who)
+    }
+
+    fn ticket_of(url: &str) -> String {
+        url.split("ticket=").nth(1).unwrap().to_string()
+    }
+
+    #[test]
+    fn a_ticket_is_valid_once_for_its_service() {
+        let (_d, store, who) = with_admin();
+        let c = store.conn();
+        let service = "https://gepi.tilleuls.lan/login.php?x=1";
+        let url = issue_ticket(c, &settings(), service, &who, "sid1", false, 100).unwrap();
+        assert!(
+            url.starts_with("https://gepi.tilleuls.lan/login.php?x=1&ticket=ST-"),
+            "{url}"
+        );
+        let t = ticket_of(&url);
+        let ok = validate(c, Some(service), Some(&t), false, 105).unwrap().unwrap();
+        assert_eq!(ok.login, "admin");
+        let again = validate(c, Some(service), Some(&t), false, 105)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(again.code, "INVALID_TICKET");
+    }
+
+    #[test]
+    fn refusals() {
+        let (_d, store, who) = with_admin();
+        let c = store.conn();
+        let s = settings();
+        let service = "https://gepi.tilleuls.lan/";
+        // Another service: refused, and the ticket is spent.
+        let t = ticket_of(&issue_ticket(c, &s, service, &who, "sid", false, 100).unwrap());
+        let other = validate(c, Some("https://gepi.tilleuls.lan/other"), Some(&t), false, 101)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(other.code, "INVALID_SERVICE");
+        assert_eq!(
+            validate(c, Some(service), Some(&t), false, 101)
+                .unwrap()
+                .unwrap_err()
+                .code,
+            "INVALID_TICKET"
+        );
+        // Expired.
+        let t = ticket_of(&issue_ticket(c, &s, service, &who, "sid", false, 100).unwrap());
+        assert_eq!(
+            validate(c, Some(service), Some(&t), false, 110)
+                .unwrap()
+                .unwrap_err()
+                .code,
+            "INVALID_TICKET"
+        );
+        // renew=true needs a ticket from a fresh sign-in.
+        let t = ticket_of(&issue_ticket(c, &s, service, &who, "sid", false, 100).unwrap());
+        assert_eq!(
+            validate(c, Some(service), Some(&t), true, 101)
+                .unwrap()
+                .unwrap_err()
+                .code,
+            "INVALID_TICKET"
+        );
+        let t = ticket_of(&issue_ticket(c, &s, service, &who, "sid", true, 100).unwrap());
+        assert!(validate(c, Some(service), Some(&t), true, 101).unwrap().is_ok());
+        // Missing parameters, not a service ticket, unknown ticket.
+        assert_eq!(
+            validate(c, None, Some(&t), false, 101).unwrap().unwrap_err().code,
+            "INVALID_REQUEST"
+        );
+        assert_eq!(
+            validate(c, Some(service), Some("PT-1"), false, 101)
+                .unwrap()
+                .unwrap_err()
+                .code,
+            "INVALID_TICKET_SPEC"
+        );
+        assert_eq!(
+            validate(c, Some(service), Some("ST-nope"), false, 101)
+                .unwrap()
+                .unwrap_err()
+                .code,
+            "INVALID_TICKET"
+        );
+        // Undeclared service, role not allowed.
+        assert!(matches!(
+            issue_ticket(c, &s, "https://evil.example/", &who, "sid", false, 100),
+            Err(LoginRefusalOrSql::Refused(LoginRefusal::UnknownService))
+        ));
+        assert!(matches!(
+            issue_ticket(c, &s, "https://profs.tilleuls.lan/", &who, "sid", false, 100),
+            Err(LoginRefusalOrSql::Refused(LoginRefusal::RoleNotAllowed { .. }))
+        ));
+    }
+
+    #[test]
+    fn xml_is_escaped_and_carries_attributes() {
+        let who = Identity {
+            login: "a<b".into(),
+            role: "teacher".into(),
+            given_name: "Zoé".into(),
+            family_name: "O'Neil & fils".into(),
+            email: None,
+            classes: vec!["6A".into(), "5B".into()],
+            groups: vec![],
+        };
+        let x = success_xml(&who, "0999999X", None);
+        assert!(x.contains("<cas:user>a&lt;b</cas:user>"));
+        assert!(x.contains("<cas:sn>O&apos;Neil &amp; fils</cas:sn>"), "{x}");
+        assert!(x.contains("<cas:classes>6A</cas:classes>\n      <cas:classes>5B</cas:classes>"));
+        assert!(x.contains("<cas:uai>0999999X</cas:uai>"));
+        let f = failure_xml(&failure("INVALID_TICKET", "ticket <x> not recognized"));
+        assert!(f.contains("code=\"INVALID_TICKET\">ticket &lt;x&gt; not recognized<"));
+        assert!(proxy_refusal_xml().contains("UNAUTHORIZED_SERVICE"));
+    }
+}

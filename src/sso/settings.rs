@@ -1,0 +1,434 @@
+//! The `[sso]` section of `preau.toml`: the OpenID Connect clients and
+//! CAS services allowed to sign people in through Préau.
+
+use crate::config::problems::{Problems, index, join};
+use crate::config::settings::Validate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The roles a client or service may be opened to, as written in
+/// `roles`; they are also the values of the `role` claim and attribute.
+pub const ROLES: &[&str] = &[
+    "admin",
+    "direction",
+    "cpe",
+    "teacher",
+    "staff",
+    "student",
+    "parent",
+];
+
+/// Single sign-on: Préau as an OpenID Connect provider and a CAS server
+/// for the school's other services (Nextcloud, Moodle, a wiki, GEPI,
+/// Pronote…). Served by `preau serve`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SsoSettings {
+    /// Public HTTPS address of this server as the services reach it, e.g.
+    /// "https://scribe.tilleuls.lan"; it is the OpenID Connect issuer and
+    /// the base of every endpoint. Empty: "https://<hostname>.<domain>".
+    pub issuer: String,
+    /// Seconds an authorization code (OpenID Connect) stays valid.
+    #[schemars(range(min = 10, max = 600))]
+    pub code_seconds: u32,
+    /// Seconds an access token and an ID token stay valid.
+    #[schemars(range(min = 60, max = 86400))]
+    pub token_seconds: u32,
+    /// Days a refresh token stays valid unused; each use replaces it.
+    #[schemars(range(min = 1, max = 365))]
+    pub refresh_days: u32,
+    /// Days a signing key is used before a new one replaces it; the old
+    /// key stays in the key set until the tokens it signed have expired.
+    #[schemars(range(min = 1, max = 3650))]
+    pub key_rotation_days: u32,
+    /// Seconds a CAS service ticket stays valid.
+    #[schemars(range(min = 5, max = 300))]
+    pub ticket_seconds: u32,
+    /// OpenID Connect clients (relying parties).
+    pub oidc_clients: Vec<OidcClient>,
+    /// CAS services.
+    pub cas_services: Vec<CasService>,
+}
+
+impl Default for SsoSettings {
+    fn default() -> Self {
+        Self {
+            issuer: String::new(),
+            code_seconds: 60,
+            token_seconds: 600,
+            refresh_days: 30,
+            key_rotation_days: 90,
+            ticket_seconds: 10,
+            oidc_clients: Vec::new(),
+            cas_services: Vec::new(),
+        }
+    }
+}
+
+/// One OpenID Connect client, e.g. the school's Nextcloud.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OidcClient {
+    /// The client identifier the service is configured with, e.g.
+    /// "nextcloud": letters, digits, `-`, `_` and `.`.
+    pub id: String,
+    /// Name shown to people on the consent page, e.g. "Nextcloud du collège".
+    pub name: String,
+    /// SHA-256 (64 hexadecimal digits) of the client secret, e.g. the
+    /// output of `printf %s "$SECRET" | sha256sum`; generate the secret
+    /// with `openssl rand -hex 32`. Empty: a public client (no secret; it
+    /// must use PKCE).
+    #[serde(default)]
+    pub secret_sha256: String,
+    /// Addresses the service may be sent back to after sign-in, compared
+    /// exactly (scheme, host, port, path and query).
+    pub redirect_uris: Vec<String>,
+    /// Addresses the service may ask to be sent to after sign-out.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Address Préau posts a logout token to when a person signs out
+    /// (OpenID Connect back-channel logout). Empty: none.
+    #[serde(default)]
+    pub backchannel_logout_uri: String,
+    /// Roles allowed to use the service (admin, direction, cpe, teacher,
+    /// staff, student, parent). Empty: everyone.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Ask people to agree before their identity is first given to the
+    /// service; their answer is remembered per service. Off for services
+    /// of the school itself that need no consent.
+    #[serde(default = "yes")]
+    pub consent: bool,
+    /// Require PKCE (S256) even from a confidential client.
+    #[serde(default = "yes")]
+    pub require_pkce: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One CAS service, e.g. GEPI.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CasService {
+    /// Name of the service, shown in logs, e.g. "GEPI".
+    pub name: String,
+    /// Service addresses allowed to ask for tickets. A pattern is an
+    /// address compared exactly, or, when it ends with `*`, a prefix; the
+    /// prefix must include the path's first `/` after the host, e.g.
+    /// "https://gepi.tilleuls.lan/*".
+    pub services: Vec<String>,
+    /// Roles allowed to use the service. Empty: everyone.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+impl SsoSettings {
+    /// The issuer address, without a trailing slash.
+    pub fn issuer(&self, establishment: &crate::config::settings::Establishment) -> String {
+        if self.issuer.is_empty() {
+            format!("https://{}", establishment.fqdn())
+        } else {
+            self.issuer.trim_end_matches('/').to_string()
+        }
+    }
+
+    pub fn client(&self, id: &str) -> Option<&OidcClient> {
+        self.oidc_clients.iter().find(|c| c.id == id)
+    }
+
+    /// The CAS service whose patterns admit `url`.
+    pub fn cas_service(&self, url: &str) -> Option<&CasService> {
+        self.cas_services
+            .iter()
+            .find(|s| s.services.iter().any(|p| service_matches(p, url)))
+    }
+}
+
+impl OidcClient {
+    pub fn is_public(&self) -> bool {
+        self.secret_sha256.is_empty()
+    }
+}
+
+/// Whether a person with `role` may use a service open to `roles`.
+pub fn role_allowed(roles: &[String], role: &str) -> bool {
+    roles.is_empty() || roles.iter().any(|r| r == role)
+}
+
+/// Whether the CAS service address `url` matches `pattern` (see
+/// [`CasService::services`]).
+pub fn service_matches(pattern: &str, url: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => url.starts_with(prefix),
+        None => url == pattern,
+    }
+}
+
+/// Splits an absolute http(s) address into (scheme, authority, rest).
+fn split_url(url: &str) -> Option<(&str, &str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "https" && scheme != "http" {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if authority.is_empty() || authority.contains('@') || authority.contains(char::is_whitespace) {
+        return None;
+    }
+    Some((scheme, authority, tail))
+}
+
+/// Why `url` cannot be a redirect address, if it cannot.
+fn redirect_problem(url: &str) -> Option<&'static str> {
+    let Some((scheme, authority, tail)) = split_url(url) else {
+        return Some("is not an absolute http(s) address");
+    };
+    if tail.contains('#') {
+        return Some("must not contain a fragment (#)");
+    }
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    let loopback = host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+    if scheme == "http" && !loopback {
+        return Some("must use https (http is allowed for localhost only)");
+    }
+    None
+}
+
+fn client_id_ok(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn check_roles(path: &str, roles: &[String], problems: &mut Problems) {
+    for (i, role) in roles.iter().enumerate() {
+        if !ROLES.contains(&role.as_str()) {
+            problems.push_hint(
+                index(&join(path, "roles"), i),
+                format!("unknown role \"{role}\""),
+                format!("roles are: {}", ROLES.join(", ")),
+            );
+        }
+    }
+}
+
+impl Validate for SsoSettings {
+    fn validate(&self, path: &str, problems: &mut Problems) {
+        if !self.issuer.is_empty() {
+            match split_url(&self.issuer) {
+                Some(("https", _, tail)) if !tail.contains(['?', '#']) => {}
+                _ => problems.push_hint(
+                    join(path, "issuer"),
+                    format!("\"{}\" is not an https address", self.issuer),
+                    "write e.g. \"https://scribe.tilleuls.lan\", without query or fragment",
+                ),
+            }
+        }
+        let clients = join(path, "oidc_clients");
+        for (i, c) in self.oidc_clients.iter().enumerate() {
+            let at = index(&clients, i);
+            if !client_id_ok(&c.id) {
+                problems.push_hint(
+                    join(&at, "id"),
+                    format!("\"{}\" is not a client identifier", c.id),
+                    "use 1 to 64 letters, digits, '-', '_' or '.'",
+                );
+            } else if self.oidc_clients[..i].iter().any(|o| o.id == c.id) {
+                problems.push(join(&at, "id"), format!("client \"{}\" is declared twice", c.id));
+            }
+            if c.name.trim().is_empty() {
+                problems.push_hint(
+                    join(&at, "name"),
+                    "the name is empty",
+                    "people see it on the consent page",
+                );
+            }
+            let hex = c.secret_sha256.len() == 64 && c.secret_sha256.bytes().all(|b| b.is_ascii_hexdigit());
+            if !c.secret_sha256.is_empty() && !hex {
+                problems.push_hint(
+                    join(&at, "secret_sha256"),
+                    "is not a SHA-256 in hexadecimal (64 digits)",
+                    "write the output of `printf %s \"$SECRET\" | sha256sum`, never the secret itself",
+                );
+            }
+            if c.redirect_uris.is_empty() {
+                problems.push_hint(
+                    join(&at, "redirect_uris"),
+                    "no redirect address",
+                    "give the address the service documents, e.g. \"https://cloud.tilleuls.lan/apps/user_oidc/code\"",
+                );
+            }
+            for (key, list) in [
+                ("redirect_uris", &c.redirect_uris),
+                ("post_logout_redirect_uris", &c.post_logout_redirect_uris),
+            ] {
+                for (j, uri) in list.iter().enumerate() {
+                    if let Some(why) = redirect_problem(uri) {
+                        problems.push(index(&join(&at, key), j), format!("\"{uri}\" {why}"));
+                    }
+                }
+            }
+            if !c.backchannel_logout_uri.is_empty()
+                && let Some(why) = redirect_problem(&c.backchannel_logout_uri)
+            {
+                problems.push(
+                    join(&at, "backchannel_logout_uri"),
+                    format!("\"{}\" {why}", c.backchannel_logout_uri),
+                );
+            }
+            check_roles(&at, &c.roles, problems);
+        }
+        let services = join(path, "cas_services");
+        for (i, s) in self.cas_services.iter().enumerate() {
+            let at = index(&services, i);
+            if s.name.trim().is_empty() {
+                problems.push(join(&at, "name"), "the name is empty");
+            }
+            if s.services.is_empty() {
+                problems.push_hint(
+                    join(&at, "services"),
+                    "no service address",
+                    "give e.g. \"https://gepi.tilleuls.lan/*\"",
+                );
+            }
+            for (j, pattern) in s.services.iter().enumerate() {
+                let p = index(&join(&at, "services"), j);
+                let literal = pattern.strip_suffix('*').unwrap_or(pattern);
+                if literal.contains('*') {
+                    problems.push_hint(
+                        p,
+                        format!("\"{pattern}\" has a * before its end"),
+                        "only a final * is allowed",
+                    );
+                    continue;
+                }
+                match split_url(literal) {
+                    Some((_, _, tail)) if !pattern.ends_with('*') || tail.starts_with('/') => {
+                        if let Some(why) = redirect_problem(literal.trim_end_matches(['?', '&'])) {
+                            problems.push(p, format!("\"{pattern}\" {why}"));
+                        }
+                    }
+                    Some(_) => problems.push_hint(
+                        p,
+                        format!("\"{pattern}\" would match other hosts"),
+                        "end the host with a '/' before the '*', e.g. \"https://gepi.tilleuls.lan/*\"",
+                    ),
+                    None => problems.push(p, format!("\"{pattern}\" is not an absolute http(s) address")),
+                }
+            }
+            check_roles(&at, &s.roles, problems);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(id: &str) -> OidcClient {
+        OidcClient {
+            id: id.into(),
+            name: "Nextcloud".into(),
+            secret_sha256: String::new(),
+            redirect_uris: vec!["https://cloud.tilleuls.lan/apps/user_oidc/code".into()],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: String::new(),
+            roles: vec![],
+            consent: true,
+            require_pkce: true,
+        }
+    }
+
+    fn problems_of(s: &SsoSettings) -> Vec<(String, String)> {
+        let mut p = Problems::default();
+        s.validate("sso", &mut p);
+        p.into_vec().into_iter().map(|p| (p.path, p.message)).collect()
+    }
+
+    #[test]
+    fn a_good_section_has_no_problem() {
+        let s = SsoSettings {
+            issuer: "https://scribe.tilleuls.lan/".into(),
+            oidc_clients: vec![client("nextcloud")],
+            cas_services: vec![CasService {
+                name: "GEPI".into(),
+                services: vec![
+                    "https://gepi.tilleuls.lan/*".into(),
+                    "http://localhost:8080/cas".into(),
+                ],
+                roles: vec!["teacher".into()],
+            }],
+            ..SsoSettings::default()
+        };
+        assert_eq!(problems_of(&s), vec![]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key_path() {
+        let mut bad = client("next cloud");
+        bad.name = " ".into();
+        bad.secret_sha256 = "secret".into();
+        bad.redirect_uris = vec![
+            "http://cloud.tilleuls.lan/cb".into(),
+            "https://a/#x".into(),
+            "cloud".into(),
+        ];
+        bad.roles = vec!["eleve".into()];
+        bad.backchannel_logout_uri = "ftp://x".into();
+        let s = SsoSettings {
+            issuer: "http://scribe".into(),
+            oidc_clients: vec![client("moodle"), client("moodle"), bad],
+            cas_services: vec![CasService {
+                name: "".into(),
+                services: vec![
+                    "https://gepi.tilleuls.lan*".into(),
+                    "https://*.lan/".into(),
+                    "gepi".into(),
+                ],
+                roles: vec!["prof".into()],
+            }],
+            ..SsoSettings::default()
+        };
+        let paths: Vec<String> = problems_of(&s).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "sso.issuer",
+                "sso.oidc_clients[1].id",
+                "sso.oidc_clients[2].id",
+                "sso.oidc_clients[2].name",
+                "sso.oidc_clients[2].secret_sha256",
+                "sso.oidc_clients[2].redirect_uris[0]",
+                "sso.oidc_clients[2].redirect_uris[1]",
+                "sso.oidc_clients[2].redirect_uris[2]",
+                "sso.oidc_clients[2].backchannel_logout_uri",
+                "sso.oidc_clients[2].roles[0]",
+                "sso.cas_services[0].name",
+                "sso.cas_services[0].services[0]",
+                "sso.cas_services[0].services[1]",
+                "sso.cas_services[0].services[2]",
+                "sso.cas_services[0].roles[0]",
+            ]
+        );
+    }
+
+    #[test]
+    fn service_patterns() {
+        assert!(service_matches(
+            "https://gepi.lan/*",
+            "https://gepi.lan/login.php?x=1"
+        ));
+        assert!(!service_matches(
+            "https://gepi.lan/*",
+            "https://gepi.lan.evil.fr/"
+        ));
+        assert!(service_matches("https://gepi.lan/cas", "https://gepi.lan/cas"));
+        assert!(!service_matches("https://gepi.lan/cas", "https://gepi.lan/cas?x"));
+        assert!(role_allowed(&[], "student"));
+        assert!(!role_allowed(&["teacher".into()], "student"));
+    }
+}
