@@ -48,6 +48,20 @@ const DATA: &[&str] = &[
     // 6
     "INSERT INTO web_sessions VALUES ('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'admin', 1, 'csrf-token', 1790000000, 1790000000, '127.0.0.1', 0);
      INSERT INTO audit_log (at, actor, address, action, target, outcome) VALUES ('2026-10-01T08:00:00Z', 'admin', '127.0.0.1', 'connexion', '', 'réussie');",
+    // 7
+    "INSERT INTO vs_years VALUES (1, '2026-2027', '2026-09-01', '2027-07-04');
+     INSERT INTO vs_periods VALUES (1, 1, 1, 'Trimestre 1', '2026-09-01', '2026-11-30');
+     INSERT INTO vs_holidays VALUES (1, 1, 'Toussaint', '2026-10-17', '2026-11-01');
+     INSERT INTO vs_weeks VALUES ('2026-08-31', 'A');
+     INSERT INTO vs_slots (id, year_id, teacher_id, subject_code, structure_id, weekday, starts, ends, room, weeks, source)
+         VALUES (1, 1, 2, 'MATHS', 10, 1, '08:00', '08:55', 'B12', 'all', 'csv');
+     INSERT INTO vs_lessons (id, slot_id, slot_date, date, starts, ends, teacher_id, subject_code, structure_id, room)
+         VALUES (1, 1, '2026-09-07', '2026-09-07', '08:00', '08:55', 2, 'MATHS', 10, 'B12');
+     INSERT INTO vs_attendance VALUES (1, 1, 'absent', 0, '', 'marc.dupont', '2026-09-07T08:05');
+     INSERT INTO vs_evaluations (id, period_id, teacher_id, subject_code, structure_id, title, date, coefficient, out_of, kind,
+         publish_students_at, publish_parents_at, created_at)
+         VALUES (1, 1, 2, 'MATHS', 10, 'Fractions', '2026-10-01', 200, 2000, 'counts', '2026-10-02T17:00', '2026-10-02T17:00', '2026-10-01T10:00');
+     INSERT INTO vs_marks VALUES (1, 1, 1450, NULL, 'marc.dupont', '2026-10-01T10:00');",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -70,6 +84,15 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
     }
     if version >= 6 {
         rows.extend([("web_sessions", 1), ("audit_log", 1)]);
+    }
+    if version >= 7 {
+        rows.extend([
+            ("vs_years", 1),
+            ("vs_slots", 1),
+            ("vs_attendance", 1),
+            ("vs_marks", 1),
+            ("vs_competences", 8),
+        ]);
     }
     rows
 }

@@ -88,6 +88,9 @@ pub enum Command {
     // `proxy …`, `blacklists …`: the proxy module's.
     #[command(flatten)]
     Proxy(crate::modules::proxy::cli::Commands),
+    // `viescolaire …`: the school-life module's.
+    #[command(flatten)]
+    VieScolaire(crate::modules::viescolaire::cli::Commands),
     /// Save, check or restore the server's state: configuration, database,
     /// TLS material, saved rulesets, category lists, and with --with-shares
     /// the shares' files; nightly backups with rotation, age encryption.

@@ -45,6 +45,16 @@ pub fn run(a: &DemoArgs, json: bool) -> anyhow::Result<u8> {
     if imported.created > 0 {
         println!("imported the demo school: {} people", imported.created);
     }
+    // Its school life: a week of timetable and rolls, absences, homework,
+    // messages, a term of marks and a closed report card.
+    let now = crate::modules::viescolaire::calendar::DateTime::now_local();
+    let filled = crate::modules::viescolaire::demo::fill(&mut store, &config.viescolaire, now)?;
+    if filled.slots > 0 {
+        println!(
+            "school life: {} timetable slots, {} rolls, {} marks, {} closed report cards",
+            filled.slots, filled.rolls, filled.marks, filled.report_cards
+        );
+    }
     // One account per role, with passwords that need not be changed.
     let admin_password = crate::auth::generate_password();
     store.set_admin_hash(&init.admin, &crate::auth::hash_password(&admin_password)?)?;

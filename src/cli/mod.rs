@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Accounts(c) => crate::modules::accounts::cli::run(&env, c),
         Command::Shares(c) => crate::modules::shares::cli::run(&env, c),
         Command::Proxy(c) => crate::modules::proxy::cli::run(&env, c),
+        Command::VieScolaire(c) => crate::modules::viescolaire::cli::run(&env, c),
         Command::Backup { command } => commands::backup(&env, command),
         Command::Web {
             command: args::WebCommand::Explain { login, method, url },

@@ -46,6 +46,10 @@ pub struct Config {
     /// The filtering web proxy (module `proxy`).
     #[serde(default)]
     pub proxy: crate::modules::proxy::settings::ProxySettings,
+    /// School life (module `viescolaire`): half-days, alerts, the quiet
+    /// period, attachments, rounding of averages.
+    #[serde(default)]
+    pub viescolaire: crate::modules::viescolaire::settings::VieScolaireSettings,
     /// Backups (`preau backup`): the nightly ones, their rotation and
     /// encryption.
     #[serde(default)]
@@ -76,6 +80,7 @@ impl Validate for Config {
         self.accounts.validate(&join(path, "accounts"), problems);
         self.shares.validate(&join(path, "shares"), problems);
         self.proxy.validate(&join(path, "proxy"), problems);
+        self.viescolaire.validate(&join(path, "viescolaire"), problems);
         self.backup.validate(&join(path, "backup"), problems);
         // Rules of a module that read other sections: the module's own.
         if path.is_empty() {

@@ -13,6 +13,7 @@ pub mod proxy;
 pub mod shares;
 pub mod system;
 pub mod templates;
+pub mod viescolaire;
 
 use crate::config::Config;
 pub use crate::engine::module::{Context, Finding, Health, Module, ModuleInfo, State};
@@ -36,6 +37,7 @@ pub fn registry() -> Vec<&'static dyn Module> {
         &shares::SHARES,
         &firewall::FIREWALL,
         &proxy::PROXY,
+        &viescolaire::VIESCOLAIRE,
     ]
 }
 

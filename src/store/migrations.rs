@@ -64,6 +64,11 @@ pub const STEPS: &[&str] = &[
     "ALTER TABLE people ADD COLUMN postal_address TEXT;",
     // 6: web: sessions (SHA-256 of the token only) and the audit log.
     include_str!("migration_006_web.sql"),
+    // 7: school life (viescolaire): year, periods, holidays, weeks A/B,
+    // timetable slots and exceptions, lessons, rolls with history,
+    // absences and justifications, homework log, messages, grades with
+    // history, coefficients, competences, report cards (frozen copies).
+    include_str!("migration_007_viescolaire.sql"),
 ];
 
 #[cfg(test)]

@@ -152,6 +152,8 @@ pub enum Action {
     ViewClass {
         structure: String,
     },
+    /// School life: a teacher's lessons of the day.
+    TeacherDay,
 }
 
 fn segment(s: &str) -> Option<String> {
@@ -186,6 +188,7 @@ impl Action {
             (true, _, ["console", "classe", c]) => Action::ViewClass {
                 structure: segment(c)?,
             },
+            (true, _, ["vie-scolaire", "journee"]) => Action::TeacherDay,
             _ => return None,
         })
     }
@@ -220,6 +223,7 @@ impl Action {
             Action::ViewAudit => "journal des actions",
             Action::Classroom => "mes classes",
             Action::ViewClass { .. } => "une classe",
+            Action::TeacherDay => "ma journée",
         }
     }
 
@@ -367,6 +371,7 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
         ),
         Action::ViewAudit => allow_if(actor.has(Admin), "réservé à l'administrateur"),
         Action::Classroom => allow_if(actor.has(Teacher), "réservé aux enseignants"),
+        Action::TeacherDay => allow_if(actor.has(Teacher), "réservé aux enseignants"),
         Action::ViewClass { structure } => allow_if(
             actor.has(Admin) || (actor.has(Teacher) && facts.teaches.contains(structure)),
             "cette classe n'est pas l'une des siennes",
@@ -447,6 +452,7 @@ mod tests {
             ),
             (Action::ViewAudit, "A------"),
             (Action::Classroom, "---A---"),
+            (Action::TeacherDay, "---A---"),
             (
                 Action::ViewClass {
                     structure: "6A".into(),

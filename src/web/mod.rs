@@ -201,6 +201,11 @@ pub static ROUTES: &[RouteDef] = &[
         example: "/console/classe/6A",
         methods: || get(console::class_page),
     },
+    RouteDef {
+        path: "/vie-scolaire/journee",
+        example: "/vie-scolaire/journee",
+        methods: || get(crate::modules::viescolaire::web::day),
+    },
 ];
 
 /// The web application's router, with its guard and fallback. The server

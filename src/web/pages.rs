@@ -256,6 +256,26 @@ pub struct AuditPage<'a> {
     pub next: Option<String>,
 }
 
+/// One lesson of a teacher's day.
+#[derive(Debug, Clone)]
+pub struct DayLesson {
+    pub time: String,
+    pub subject: String,
+    pub structure: String,
+    pub room: String,
+    /// Labelled changes ("annulé", "salle changée"…).
+    pub changes: Vec<String>,
+    pub taught: bool,
+}
+
+#[derive(Template)]
+#[template(path = "viescolaire/day.html")]
+pub struct DayPage<'a> {
+    pub page: &'a Page,
+    pub heading: String,
+    pub lessons: Vec<DayLesson>,
+}
+
 #[derive(Template)]
 #[template(path = "console/classroom.html")]
 pub struct ClassroomPage<'a> {

@@ -1,0 +1,272 @@
+//! The LSU export (Livret Scolaire Unique, collèges): the national import
+//! file `urn:fr:edu:scolarite:lsun:bilans:import` (schema 3.0, the
+//! ministry's XSD is in `modules/viescolaire/lsun/`) for a class and a
+//! period, written from the period's frozen report cards, with the
+//! competences of the socle and the half-days of absence. Everything the
+//! file needs and the school has not entered is listed, by name, before
+//! anything is written.
+
+use super::report::Card;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// What the export needs besides the cards.
+pub struct Context<'a> {
+    /// The establishment's UAI.
+    pub uai: &'a str,
+    /// The head of establishment, as named on the file.
+    pub principal: Option<String>,
+    /// Year of the start of the school year, e.g. "2026".
+    pub millesime: String,
+    /// How many periods the year has.
+    pub periods: usize,
+    /// First day of the school year.
+    pub year_starts: String,
+}
+
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// At most `n` characters, trimmed.
+fn cut(s: &str, n: usize) -> String {
+    s.trim().chars().take(n).collect::<String>().trim().to_string()
+}
+
+fn positive(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|v| {
+        !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && !v.trim_start_matches('0').is_empty()
+    })
+}
+
+/// Checks the cards and writes the file; or everything missing.
+pub fn export(ctx: &Context<'_>, cards: &[Card]) -> Result<String, Vec<String>> {
+    let mut missing = Vec::new();
+    if ctx.uai.len() != 8 {
+        missing.push(format!(
+            "the establishment's UAI \"{}\" is not 8 characters ([establishment] uai)",
+            ctx.uai
+        ));
+    }
+    let Some(principal) = ctx.principal.clone().filter(|p| !p.trim().is_empty()) else {
+        missing
+            .push("no head of establishment: the directory has no active staff with STS function DIR".into());
+        return Err(missing);
+    };
+    if cards.is_empty() {
+        missing.push("the class has no report card for this period".into());
+    }
+    let mut teachers: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut disciplines: BTreeMap<String, String> = BTreeMap::new();
+    for c in cards {
+        let who = format!("{} {} ({})", c.first_name, c.last_name, c.login);
+        if c.ine.as_deref().is_none_or(|i| i.trim().is_empty()) {
+            missing.push(format!("{who}: no INE"));
+        }
+        if positive(&c.eleve_id).is_none() {
+            missing.push(format!(
+                "{who}: no SIECLE ELEVE_ID (import the students from SIECLE)"
+            ));
+        }
+        if c.council_decision.as_deref().is_none_or(|d| d.trim().is_empty()) || c.council_date.is_none() {
+            missing.push(format!("{who}: no council decision"));
+        }
+        if c.general_comment.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            missing.push(format!("{who}: no general comment from the head teacher"));
+        }
+        if c.frozen_at.is_none() {
+            missing.push(format!("{who}: the report card is not closed"));
+        }
+        if c.subjects.is_empty() {
+            missing.push(format!("{who}: no subject"));
+        }
+        for s in &c.subjects {
+            if s.code.len() != 6 || !s.code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                missing.push(format!("{who}: subject {} has no six-character STS code", s.code));
+            }
+            if s.teachers.is_empty() {
+                missing.push(format!("{who}: subject {} has no teacher", s.label));
+            }
+            disciplines
+                .entry(s.code.clone())
+                .or_insert_with(|| s.label.clone());
+            for t in &s.teachers {
+                match positive(&t.sts_id) {
+                    Some(id) => {
+                        teachers.insert(id.to_string(), (t.last_name.clone(), t.first_name.clone()));
+                    }
+                    None => {
+                        let m = format!("teacher {} ({}): no STS-web id (import STS-web)", t.name, t.login);
+                        if !missing.contains(&m) {
+                            missing.push(m);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    let mut x = String::new();
+    let p = cards[0].period_number;
+    let _ = write!(
+        x,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <lsun-bilans xmlns=\"urn:fr:edu:scolarite:lsun:bilans:import\" schemaVersion=\"3.0\">\n\
+         <entete><editeur>Préau</editeur><application>Préau</application><appliVersion>{}</appliVersion>\
+         <etablissement>{}</etablissement></entete>\n<donnees>\n\
+         <responsables-etab><responsable-etab id=\"RESP_1\" libelle=\"{}\"/></responsables-etab>\n<eleves>\n",
+        env!("CARGO_PKG_VERSION"),
+        esc(ctx.uai),
+        esc(&cut(&principal, 100))
+    );
+    for c in cards {
+        let _ = writeln!(
+            x,
+            "<eleve id=\"EL_{}\" id-be=\"{}\" nom=\"{}\" prenom=\"{}\" code-division=\"{}\"/>",
+            c.student_id,
+            positive(&c.eleve_id).unwrap_or("1").trim_start_matches('0'),
+            esc(&cut(&c.last_name, 100)),
+            esc(&cut(&c.first_name, 100)),
+            esc(&cut(&c.class_code, 20))
+        );
+    }
+    let _ = write!(
+        x,
+        "</eleves>\n<periodes><periode id=\"P_{p}\" millesime=\"{}\" indice=\"{p}\" nb-periodes=\"{}\"/></periodes>\n<disciplines>\n",
+        esc(&ctx.millesime),
+        ctx.periods.max(p as usize)
+    );
+    for (code, label) in &disciplines {
+        let _ = writeln!(
+            x,
+            "<discipline id=\"DI_{code}\" code=\"{code}\" modalite-election=\"S\" libelle=\"{}\"/>",
+            esc(&cut(label, 40))
+        );
+    }
+    x.push_str("</disciplines>\n<enseignants>\n");
+    for (id, (last, first)) in &teachers {
+        let _ = writeln!(
+            x,
+            "<enseignant id=\"ENS_{id}\" type=\"epp\" id-sts=\"{}\" nom=\"{}\" prenom=\"{}\"/>",
+            id.trim_start_matches('0'),
+            esc(&cut(last, 100)),
+            esc(&cut(first, 100))
+        );
+    }
+    x.push_str("</enseignants>\n<bilans-periodiques>\n");
+    for c in cards {
+        let heads: Vec<String> = c
+            .head_teachers
+            .iter()
+            .filter_map(|t| positive(&t.sts_id).map(|i| format!("ENS_{i}")))
+            .filter(|r| teachers.contains_key(r.trim_start_matches("ENS_")))
+            .collect();
+        let verrou = c.frozen_at.clone().unwrap_or_default();
+        let verrou = if verrou.len() == 16 {
+            format!("{verrou}:00")
+        } else {
+            verrou
+        };
+        let _ = write!(
+            x,
+            "<bilan-periodique eleve-ref=\"EL_{}\" periode-ref=\"P_{p}\" date-conseil-classe=\"{}\" date-scolarite=\"{}\" \
+             date-verrou=\"{}\" responsable-etab-ref=\"RESP_1\"{}>\n<liste-acquis>\n",
+            c.student_id,
+            c.council_date.as_deref().unwrap_or(""),
+            esc(&ctx.year_starts),
+            esc(&verrou),
+            if heads.is_empty() {
+                String::new()
+            } else {
+                format!(" prof-princ-refs=\"{}\"", heads.join(" "))
+            }
+        );
+        for s in &c.subjects {
+            let refs: Vec<String> = s
+                .teachers
+                .iter()
+                .filter_map(|t| positive(&t.sts_id).map(|i| format!("ENS_{i}")))
+                .collect();
+            let mut attrs = format!(
+                "discipline-ref=\"DI_{}\" enseignant-refs=\"{}\"",
+                s.code,
+                refs.join(" ")
+            );
+            match &s.average {
+                Some(a) => {
+                    let _ = write!(attrs, " moyenne-eleve=\"{}/20\"", cut(a, 5));
+                }
+                None => attrs.push_str(" eleve-non-note=\"true\""),
+            }
+            match &s.class_average {
+                Some(a) => {
+                    let _ = write!(attrs, " moyenne-structure=\"{}/20\"", cut(a, 5));
+                }
+                None => attrs.push_str(" structure-non-notee=\"true\""),
+            }
+            match s
+                .comment
+                .as_deref()
+                .map(|t| cut(t, 600))
+                .filter(|t| !t.is_empty())
+            {
+                Some(t) => {
+                    let _ = writeln!(
+                        x,
+                        "<acquis {attrs}><appreciation>{}</appreciation></acquis>",
+                        esc(&t)
+                    );
+                }
+                None => {
+                    let _ = writeln!(x, "<acquis {attrs}/>");
+                }
+            }
+        }
+        let _ = write!(
+            x,
+            "</liste-acquis>\n<acquis-conseils>{}</acquis-conseils>\n\
+             <vie-scolaire nb-retards=\"{}\" nb-abs-justifiees=\"{}\" nb-abs-injustifiees=\"{}\" nb-heures-manquees=\"{}\"/>\n",
+            esc(&cut(c.general_comment.as_deref().unwrap_or(""), 1000)),
+            c.absences.late.min(999),
+            c.absences.justified.min(999),
+            c.absences.unjustified.min(999),
+            c.absences.missed_lessons.min(999)
+        );
+        // The socle is given only whole (its eight components).
+        if c.socle.len() == 8 {
+            x.push_str("<socle>");
+            for (code, level) in &c.socle {
+                let _ = write!(x, "<domaine code=\"{}\" positionnement=\"{level}\"/>", esc(code));
+            }
+            x.push_str("</socle>\n");
+        }
+        x.push_str("</bilan-periodique>\n");
+    }
+    x.push_str("</bilans-periodiques>\n</donnees>\n</lsun-bilans>\n");
+    Ok(x)
+}
+
+/// The head of establishment's name from the directory.
+pub fn principal(conn: &rusqlite::Connection) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT first_name || ' ' || last_name FROM people WHERE status = 'active' AND function = 'DIR'
+         ORDER BY id LIMIT 1",
+        [],
+        |r| r.get(0),
+    )
+    .optional()
+}

@@ -1,0 +1,97 @@
+//! The school-life pages, on the web platform (`crate::web`): thin
+//! handlers that parse, call the domain ([`super::queries`]) and render.
+//! The guard has already decided the route's `Action` with
+//! `authz::decide`. First page: a teacher's day (`/vie-scolaire/journee`,
+//! `?date=YYYY-MM-DD`); the roll-call screen comes next.
+
+use super::calendar::{DAY_NAMES, Date, DateTime};
+use super::queries;
+use super::timetable::Change;
+use crate::web::errors::WebError;
+use crate::web::pages::{self, DayLesson, DayPage, Page};
+use crate::web::{AppState, Signed};
+use axum::extract::{Extension, Query, State};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A change as a teacher reads it.
+fn label(c: &Change) -> String {
+    match c {
+        Change::Cancelled { .. } => "annulé".into(),
+        Change::RoomChanged { from, .. } => format!("salle changée (au lieu de {from})"),
+        Change::MovedFrom { date, starts, .. } => format!("déplacé du {date} {starts}"),
+        Change::MovedTo { date, starts, .. } => format!("déplacé au {date} {starts}"),
+        Change::Replacement { .. } => "remplacement".into(),
+        Change::Exceptional { .. } => "cours exceptionnel".into(),
+    }
+}
+
+/// `GET /vie-scolaire/journee`: the signed-in teacher's lessons of a day.
+pub async fn day(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let run = move || -> Result<Response, WebError> {
+        let date = match q.get("date") {
+            Some(d) => {
+                Date::parse(d).ok_or_else(|| WebError::BadRequest("date invalide (AAAA-MM-JJ)".into()))?
+            }
+            None => DateTime::now_local().date,
+        };
+        let Some(me) = signed.actor.person_id else {
+            return Err(WebError::NotFound);
+        };
+        let store = web.store()?;
+        let conn = store.conn();
+        let mut lessons = Vec::new();
+        if let Some(year) = queries::current_year(conn, date)? {
+            let all = queries::lessons(conn, &year, date, date).map_err(WebError::Internal)?;
+            for l in all.iter().filter(|l| {
+                l.service.teacher_id == me
+                    || l.changes
+                        .iter()
+                        .any(|c| matches!(c, Change::Replacement { instead_of, .. } if *instead_of == me))
+            }) {
+                let structure: String = conn.query_row(
+                    "SELECT code FROM structures WHERE id = ?1",
+                    [l.service.structure_id],
+                    |r| r.get(0),
+                )?;
+                let subject: String = conn.query_row(
+                    "SELECT coalesce((SELECT label FROM subjects WHERE code = ?1), ?1)",
+                    [&l.service.subject_code],
+                    |r| r.get(0),
+                )?;
+                lessons.push(DayLesson {
+                    time: format!("{}–{}", l.starts, l.ends),
+                    subject,
+                    structure,
+                    room: l.room.clone(),
+                    changes: l.changes.iter().map(label).collect(),
+                    taught: l.takes_place && l.service.teacher_id == me,
+                });
+            }
+        }
+        let config = web.config();
+        let chrome = Page::signed(
+            "Ma journée",
+            &config.establishment.name,
+            &signed,
+            "/vie-scolaire/journee",
+        );
+        Ok(pages::render(&DayPage {
+            page: &chrome,
+            heading: format!(
+                "Ma journée du {} {date}",
+                DAY_NAMES[usize::from(date.weekday() - 1)]
+            ),
+            lessons,
+        }))
+    };
+    match tokio::task::spawn_blocking(run).await {
+        Ok(r) => r.unwrap_or_else(IntoResponse::into_response),
+        Err(e) => WebError::Internal(anyhow::anyhow!("{e}")).into_response(),
+    }
+}
