@@ -109,6 +109,10 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("preau")
+        // Web handlers read SQLite on blocking threads: a bounded pool
+        // queues a burst instead of growing hundreds of threads, each with
+        // its own malloc arena (gigabytes of resident memory under load).
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(serve(options))
@@ -281,6 +285,9 @@ fn monotonic_usec() -> sd_notify::NotifyState<'static> {
     unsafe { nix::libc::clock_gettime(nix::libc::CLOCK_MONOTONIC, &mut ts) };
     sd_notify::NotifyState::MonotonicUsec(ts.tv_sec as i128 * 1_000_000 + ts.tv_nsec as i128 / 1000)
 }
+
+/// Threads for blocking work (SQLite, argon2, module health).
+const BLOCKING_THREADS: usize = 16;
 
 /// Time allowed for a client to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -170,24 +170,40 @@ fn respond(r: Result<Response, WebError>) -> Response {
 
 /// `GET /console`.
 pub async fn dashboard(State(web): State<AppState>, Extension(signed): Extension<Arc<Signed>>) -> Response {
-    let cached = web.dashboard.lock().ok().and_then(|c| {
-        c.as_ref()
-            .filter(|(at, _)| at.elapsed() < DASHBOARD_TTL)
-            .map(|(_, d)| d.clone())
-    });
-    let data = match cached {
-        Some(d) => d,
-        None => {
-            let w = web.clone();
-            match blocking(move || load_dashboard(&w)).await {
-                Ok(d) => {
-                    let d = Arc::new(d);
-                    if let Ok(mut c) = web.dashboard.lock() {
-                        *c = Some((Instant::now(), d.clone()));
+    let (fresh, stale) = match web.dashboard.lock() {
+        Ok(c) => match c.as_ref() {
+            Some((at, d)) if at.elapsed() < DASHBOARD_TTL => (Some(d.clone()), None),
+            Some((_, d)) => (None, Some(d.clone())),
+            None => (None, None),
+        },
+        Err(_) => (None, None),
+    };
+    let data = match (fresh, stale) {
+        (Some(d), _) => d,
+        // Another request is reading the figures again: show the previous ones.
+        (None, Some(d)) if web.dashboard_refresh.try_lock().is_err() => d,
+        _ => {
+            let _refreshing = web.dashboard_refresh.lock().await;
+            let cached = web.dashboard.lock().ok().and_then(|c| {
+                c.as_ref()
+                    .filter(|(at, _)| at.elapsed() < DASHBOARD_TTL)
+                    .map(|(_, d)| d.clone())
+            });
+            match cached {
+                Some(d) => d,
+                None => {
+                    let w = web.clone();
+                    match blocking(move || load_dashboard(&w)).await {
+                        Ok(d) => {
+                            let d = Arc::new(d);
+                            if let Ok(mut c) = web.dashboard.lock() {
+                                *c = Some((Instant::now(), d.clone()));
+                            }
+                            d
+                        }
+                        Err(e) => return e.into_response(),
                     }
-                    d
                 }
-                Err(e) => return e.into_response(),
             }
         }
     };

@@ -64,6 +64,9 @@ pub struct Web {
     /// of milliseconds each): bounds the memory a sign-in rush takes.
     pub hashing: tokio::sync::Semaphore,
     dashboard: Mutex<Option<(std::time::Instant, Arc<console::Dashboard>)>>,
+    /// Held while the dashboard's figures are read again: one reader at a
+    /// time, the others keep showing the previous figures.
+    dashboard_refresh: tokio::sync::Mutex<()>,
 }
 
 impl Web {
@@ -83,6 +86,7 @@ impl Web {
                 std::thread::available_parallelism().map_or(2, |n| n.get()).max(2),
             ),
             dashboard: Mutex::new(None),
+            dashboard_refresh: tokio::sync::Mutex::new(()),
         }
     }
 
