@@ -46,6 +46,7 @@ fn nothing_below_the_command_line_imports_it() {
         "host",
         "store",
         "directory",
+        "web",
     ] {
         let found = naming(dir, &["crate::cli", "super::super::cli"]);
         assert!(

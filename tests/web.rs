@@ -262,3 +262,73 @@ async fn sign_in_change_password_reset_a_student_and_use_the_console() {
         assert!(!log.contains(secret), "a secret in the log: {secret}");
     }
 }
+
+/// `preau demo --json`: the URL and one account per role (WEB.md's demo
+/// contract); the parent is the student's, the teacher teaches the
+/// student's class, and `preau web explain` agrees with the roles.
+#[test]
+fn demo_json_gives_one_account_per_role_and_explain_decides() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(support::preau_bin())
+        .args(["--json", "demo", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let demo: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert!(demo["url"].as_str().unwrap().starts_with("https://127.0.0.1:"));
+    let accounts = demo["accounts"].as_array().unwrap();
+    let roles: Vec<&str> = accounts.iter().map(|a| a["role"].as_str().unwrap()).collect();
+    assert_eq!(
+        roles,
+        ["admin", "direction", "cpe", "teacher", "student", "parent"]
+    );
+    let login = |role: &str| {
+        accounts.iter().find(|a| a["role"] == role).unwrap()["login"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        accounts
+            .iter()
+            .all(|a| a["password"].as_str().unwrap().len() >= 8)
+    );
+    let explain = |who: &str, url: &str| {
+        let out = std::process::Command::new(support::preau_bin())
+            .arg("--root")
+            .arg(dir.path())
+            .args(["--json", "web", "explain", "--as", who, url])
+            .output()
+            .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", show(&out)));
+        v["status"].as_u64().unwrap()
+    };
+    let student = login("student");
+    assert_eq!(explain(&login("admin"), "/console"), 200);
+    assert_eq!(explain(&login("direction"), "/console"), 200);
+    assert_eq!(explain(&login("cpe"), "/console/personnes"), 200);
+    assert_eq!(
+        explain(&login("teacher"), &format!("/console/personnes/{student}")),
+        200
+    );
+    assert_eq!(
+        explain(&login("parent"), &format!("/console/personnes/{student}")),
+        200
+    );
+    assert_eq!(explain(&student, "/console"), 404);
+    assert_eq!(
+        explain(&login("parent"), &format!("/console/personnes/{}", login("cpe"))),
+        404
+    );
+    assert_eq!(explain(&login("teacher"), "/console/journal"), 403);
+    let _ = child.kill();
+    let _ = child.wait();
+}

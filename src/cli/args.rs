@@ -98,6 +98,11 @@ pub enum Command {
         #[command(subcommand)]
         command: BackupCommand,
     },
+    /// The web console: authorization explained.
+    Web {
+        #[command(subcommand)]
+        command: WebCommand,
+    },
     /// The modules this build knows.
     Modules {
         #[command(subcommand)]
@@ -261,4 +266,21 @@ mod tests {
     fn definitions_are_consistent() {
         Cli::command().debug_assert();
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebCommand {
+    /// The authorization decision for an account and a URL: the action,
+    /// the facts, allow or deny and the status the person would get
+    /// (exit status 0 when allowed, 1 otherwise).
+    Explain {
+        /// The account: a console administrator or a directory login.
+        #[arg(long = "as", value_name = "LOGIN")]
+        login: String,
+        /// HTTP method.
+        #[arg(long, default_value = "GET")]
+        method: String,
+        /// A URL or a path, e.g. /console/personnes/lea.martin.
+        url: String,
+    },
 }

@@ -5,7 +5,10 @@ use super::{Env, args::DemoArgs, exit};
 use anyhow::Context as _;
 use std::path::PathBuf;
 
-pub fn run(a: &DemoArgs) -> anyhow::Result<u8> {
+/// `json`: stdout gets only the JSON document of WEB.md's demo contract
+/// (`{"url": …, "accounts": [{"role", "login", "password"}…]}`) once the
+/// server is ready; everything else goes to stderr.
+pub fn run(a: &DemoArgs, json: bool) -> anyhow::Result<u8> {
     let (_temp, dir) = match &a.dir {
         Some(d) => (None, d.clone()),
         None => {
@@ -24,6 +27,12 @@ pub fn run(a: &DemoArgs) -> anyhow::Result<u8> {
         hostname: "preau".into(),
         domain: "tilleuls.lan".into(),
         ..Default::default()
+    };
+    // In JSON mode, what init and the import print goes to stderr.
+    let stdout_saved = if json {
+        Some(StdoutToStderr::start()?)
+    } else {
+        None
     };
     println!("Préau demo in {}", dir.display());
     super::commands::init(&env, &init)?;
@@ -46,18 +55,64 @@ pub fn run(a: &DemoArgs) -> anyhow::Result<u8> {
             filled.slots, filled.rolls, filled.marks, filled.report_cards
         );
     }
+    // One account per role, with passwords that need not be changed.
+    let admin_password = crate::auth::generate_password();
+    store.set_admin_hash(&init.admin, &crate::auth::hash_password(&admin_password)?)?;
+    let mut accounts = vec![crate::modules::accounts::demo::DemoAccount {
+        role: "admin",
+        login: init.admin.clone(),
+        password: admin_password,
+    }];
+    accounts.extend(crate::modules::accounts::demo::demo_accounts(
+        &mut store,
+        &config.accounts,
+    )?);
     drop(store);
     println!("Try: preau --root {} accounts list --kind student", dir.display());
+    drop(stdout_saved);
     let mut options = crate::server::Options::from_env(&env, config);
     options.listen = Some(vec![a.listen.clone()]);
-    options.on_ready = Some(Box::new(|addrs| {
-        for addr in addrs {
-            println!("\nDemo server ready: https://{addr}/ (self-signed certificate for localhost)");
+    options.on_ready = Some(Box::new(move |addrs| {
+        let url = addrs.first().map(|a| format!("https://{a}/")).unwrap_or_default();
+        if json {
+            println!("{}", serde_json::json!({ "url": url, "accounts": accounts }));
+        } else {
+            for addr in addrs {
+                println!("\nDemo server ready: https://{addr}/ (self-signed certificate for localhost)");
+            }
+            println!("Accounts (role, login, password):");
+            for a in &accounts {
+                println!("  {:<10} {:<28} {}", a.role, a.login, a.password);
+            }
+            println!("Press Ctrl-C to stop.");
         }
-        println!("Press Ctrl-C to stop.");
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
     }));
     crate::server::run(options)?;
     Ok(exit::OK)
+}
+
+/// Sends standard output to standard error until dropped (JSON mode:
+/// init's and the import's text must not mix with the JSON document).
+struct StdoutToStderr(std::os::fd::OwnedFd);
+
+impl StdoutToStderr {
+    fn start() -> anyhow::Result<StdoutToStderr> {
+        use std::io::Write as _;
+        std::io::stdout().flush()?;
+        let saved = nix::unistd::dup(std::io::stdout())?;
+        nix::unistd::dup2_stdout(std::io::stderr())?;
+        Ok(StdoutToStderr(saved))
+    }
+}
+
+impl Drop for StdoutToStderr {
+    fn drop(&mut self) {
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        let _ = nix::unistd::dup2_stdout(&self.0);
+    }
 }
 
 /// The demo root has no system accounts of its own: its `root` user and

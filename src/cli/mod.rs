@@ -27,12 +27,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             crate::server::run(crate::server::Options::from_env(&env, config))?;
             Ok(exit::OK)
         }
-        Command::Demo(a) => demo::run(&a),
+        Command::Demo(a) => demo::run(&a, env.json),
         Command::Accounts(c) => crate::modules::accounts::cli::run(&env, c),
         Command::Shares(c) => crate::modules::shares::cli::run(&env, c),
         Command::Proxy(c) => crate::modules::proxy::cli::run(&env, c),
         Command::VieScolaire(c) => crate::modules::viescolaire::cli::run(&env, c),
         Command::Backup { command } => commands::backup(&env, command),
+        Command::Web {
+            command: args::WebCommand::Explain { login, method, url },
+        } => crate::web::cli::explain(&env, &login, &method, &url),
         Command::Modules {
             command: ModulesCommand::List,
         } => commands::modules_list(&env),

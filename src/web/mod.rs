@@ -20,6 +20,7 @@
 pub mod assets;
 pub mod audit;
 pub mod authz;
+pub mod cli;
 mod console;
 pub mod csrf;
 pub mod errors;
@@ -59,6 +60,9 @@ pub struct Web {
     config: Box<dyn Fn() -> Arc<Config> + Send + Sync>,
     pub throttle: Mutex<throttle::Throttle>,
     pub timeouts: session::Timeouts,
+    /// Password checks running at once (argon2id takes ~19 MiB and tens
+    /// of milliseconds each): bounds the memory a sign-in rush takes.
+    pub hashing: tokio::sync::Semaphore,
     dashboard: Mutex<Option<(std::time::Instant, Arc<console::Dashboard>)>>,
 }
 
@@ -75,6 +79,9 @@ impl Web {
             config: Box::new(config),
             throttle: Mutex::new(throttle::Throttle::default()),
             timeouts: session::Timeouts::default(),
+            hashing: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()).max(2),
+            ),
             dashboard: Mutex::new(None),
         }
     }

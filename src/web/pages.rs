@@ -301,3 +301,126 @@ pub struct ClassPage<'a> {
     pub code: String,
     pub students: Vec<StudentRow>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page with fixed chrome (asset hashes replaced, so that a CSS
+    /// change does not churn every snapshot).
+    fn chrome(title: &str) -> Page {
+        Page {
+            title: title.into(),
+            establishment: "Collège des Tilleuls".into(),
+            user: Some("Paul Blanc".into()),
+            nav: vec![
+                NavLink {
+                    href: "/",
+                    label: "Accueil",
+                    current: true,
+                },
+                NavLink {
+                    href: "/console/classe",
+                    label: "Mes classes",
+                    current: false,
+                },
+            ],
+            csrf: "TOKEN".into(),
+            css: "/static/preau.HASH.css".into(),
+            js: "/static/preau.HASH.js".into(),
+        }
+    }
+
+    fn html<T: Template>(t: &T) -> String {
+        t.render().unwrap()
+    }
+
+    #[test]
+    fn sign_in_page() {
+        let mut page = chrome("Connexion");
+        page.user = None;
+        page.nav.clear();
+        insta::assert_snapshot!(html(&SignInPage {
+            page: &page,
+            login: "lea.<martin>",
+            error: Some("Identifiant ou mot de passe incorrect."),
+            next: "/console",
+        }));
+    }
+
+    #[test]
+    fn forced_password_page() {
+        insta::assert_snapshot!(html(&PasswordPage {
+            page: &chrome("Mot de passe"),
+            forced: true,
+            error: None,
+            done: false,
+            min_length: 8,
+        }));
+    }
+
+    #[test]
+    fn portal_page() {
+        insta::assert_snapshot!(html(&PortalPage {
+            page: &chrome("Accueil"),
+            name: "Paul Blanc",
+            roles: "enseignant".into(),
+            cards: vec![Card {
+                href: "/console/classe",
+                title: "Mes classes",
+                text: "Les élèves de vos classes.",
+            }],
+            usage: None,
+        }));
+    }
+
+    #[test]
+    fn person_page() {
+        insta::assert_snapshot!(html(&PersonPage {
+            page: &chrome("Léa Martin"),
+            notice: None,
+            name: "Léa Martin".into(),
+            login: "lea.martin".into(),
+            kind: "élève",
+            status: "actif",
+            active: true,
+            structures: "6A, LATIN".into(),
+            parents: vec![("anne.martin".into(), "Anne Martin".into())],
+            children: vec![],
+            link_people: false,
+            initial: true,
+            last_signin: "jamais".into(),
+            can_reset: true,
+            can_set_status: false,
+        }));
+    }
+
+    #[test]
+    fn slips_page() {
+        insta::assert_snapshot!(html(&SlipsPage {
+            page: &chrome("Nouveau mot de passe"),
+            heading: "Fiche de connexion de Léa Martin".into(),
+            notice: Some("Nouveau mot de passe pour Léa Martin.".into()),
+            back: Some("/console/classe/6A".into()),
+            establishment: "Collège des Tilleuls",
+            slips: vec![SlipView {
+                name: "Léa Martin".into(),
+                group: "6A".into(),
+                login: "lea.martin".into(),
+                password: Some("tavopiru42".into()),
+            }],
+        }));
+    }
+
+    #[test]
+    fn error_page() {
+        let mut page = chrome("Page introuvable");
+        page.user = None;
+        page.nav.clear();
+        insta::assert_snapshot!(html(&ErrorPage {
+            page: &page,
+            heading: "Page introuvable",
+            message: "Cette page n'existe pas, ou plus.",
+        }));
+    }
+}

@@ -164,6 +164,9 @@ pub async fn password_submit(
             StatusCode::TOO_MANY_REQUESTS,
         );
     }
+    let Ok(_permit) = web.hashing.acquire().await else {
+        return WebError::Internal(anyhow::anyhow!("password check semaphore closed")).into_response();
+    };
     let w = web.clone();
     let s = signed.clone();
     let outcome = tokio::task::spawn_blocking(move || -> Result<Option<system::Projected>, WebError> {

@@ -187,6 +187,10 @@ pub async fn submit(
         .lock()
         .map(|t| t.allowed(&login, address, Instant::now()))
         .unwrap_or(false);
+    // At most one argon2 check per core at a time; the others wait here.
+    let Ok(_permit) = web.hashing.acquire().await else {
+        return WebError::Internal(anyhow::anyhow!("password check semaphore closed")).into_response();
+    };
     let w = web.clone();
     let l = login.clone();
     let old = session::token_from(&headers);

@@ -48,8 +48,98 @@ pub fn import_demo_school(
     store.write(|tx| Ok(import::apply(tx, &plan, &options)?))
 }
 
+/// One demo account: its role (admin, direction, cpe, teacher, student,
+/// parent), login and password.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DemoAccount {
+    pub role: &'static str,
+    pub login: String,
+    pub password: String,
+}
+
+/// Picks one person per role of the demo school — the head (STS function
+/// DIR), the CPE (EDU), a teacher of a class, a student of that class and
+/// that student's parent — and gives each a fresh password that need not
+/// be changed. Errors when the demo school lacks one of them.
+pub fn demo_accounts(
+    store: &mut Store,
+    settings: &super::settings::AccountsSettings,
+) -> anyhow::Result<Vec<DemoAccount>> {
+    use crate::directory::{self, Filter, Kind, StructureKind, password};
+    let conn = store.conn();
+    let staff = directory::people(
+        conn,
+        &Filter {
+            kind: Some(Kind::Staff),
+            status: Some(directory::Status::Active),
+            structure: None,
+        },
+    )?;
+    let with_function = |f: &str| staff.iter().find(|p| p.function.as_deref() == Some(f)).cloned();
+    let service = directory::services(conn, None)?
+        .into_iter()
+        .find(|s| {
+            s.structure_kind == StructureKind::Class
+                && directory::students_of(conn, &s.structure_code).is_ok_and(|v| {
+                    v.iter()
+                        .any(|st| directory::parents_of(conn, st.id).is_ok_and(|p| !p.is_empty()))
+                })
+        })
+        .ok_or_else(|| anyhow::anyhow!("the demo school has no class with a teacher and a parent"))?;
+    let student = directory::students_of(conn, &service.structure_code)?
+        .into_iter()
+        .find(|st| directory::parents_of(conn, st.id).is_ok_and(|p| !p.is_empty()))
+        .ok_or_else(|| anyhow::anyhow!("no student with a parent"))?;
+    let parent = directory::parents_of(conn, student.id)?.remove(0);
+    let teacher = directory::person_by_login(conn, &service.teacher_login)?
+        .ok_or_else(|| anyhow::anyhow!("no teacher {}", service.teacher_login))?;
+    let missing = |f| anyhow::anyhow!("the demo school has no staff with function {f}");
+    let people = [
+        ("direction", with_function("DIR").ok_or_else(|| missing("DIR"))?),
+        ("cpe", with_function("EDU").ok_or_else(|| missing("EDU"))?),
+        ("teacher", teacher),
+        ("student", student),
+        ("parent", parent),
+    ];
+    let mut out = Vec::new();
+    store.write(|tx| {
+        for (role, p) in &people {
+            let pw = password::initial_password(settings.password_syllables, settings.password_digits);
+            password::set(tx, p.id, &pw, true, false)?;
+            out.push(DemoAccount {
+                role,
+                login: p.login.clone(),
+                password: pw,
+            });
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn one_account_per_role() {
+        let (_d, mut store) = crate::directory::tests::store();
+        let s = super::super::settings::AccountsSettings::default();
+        super::import_demo_school(&mut store, &s).unwrap();
+        let accounts = super::demo_accounts(&mut store, &s).unwrap();
+        let roles: Vec<&str> = accounts.iter().map(|a| a.role).collect();
+        assert_eq!(roles, ["direction", "cpe", "teacher", "student", "parent"]);
+        let conn = store.conn();
+        let login = |role| accounts.iter().find(|a| a.role == role).unwrap().login.clone();
+        let student = crate::directory::person_by_login(conn, &login("student"))
+            .unwrap()
+            .unwrap();
+        assert!(!student.must_change);
+        let parents = crate::directory::parents_of(conn, student.id).unwrap();
+        assert!(parents.iter().any(|p| p.login == login("parent")));
+        let class = crate::directory::class_of(conn, student.id).unwrap().unwrap();
+        let teachers = crate::directory::teachers_of(conn, &class.code).unwrap();
+        assert!(teachers.iter().any(|t| t.login == login("teacher")));
+    }
+
     #[test]
     fn demo_school_imports_and_reimports() {
         let (_d, mut store) = crate::directory::tests::store();
