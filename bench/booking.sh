@@ -10,5 +10,5 @@
 set -eu
 cd "$(dirname "$0")/.."
 if [ "${PROFILE:-release}" = release ]; then set -- --release; else set --; fi
-cargo test "$@" --lib -- --ignored --exact booking::tests::booking_benchmark --nocapture 2>&1 \
+cargo test "$@" --lib -- --exact booking::tests::booking_benchmark --nocapture 2>&1 \
   | grep -E '^\{"concurrent|test result'
