@@ -12,12 +12,12 @@
 set -eu
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 cd "$HERE"
-CLIENTS=${1:-50} SECONDS=${2:-10}
-export CLIENTS SECONDS
+PREAU_BENCH_CLIENTS=${1:-50} PREAU_BENCH_SECONDS=${2:-10}
+export PREAU_BENCH_CLIENTS PREAU_BENCH_SECONDS
 if [ "${PROFILE:-release}" = release ]; then
   set -- --release
 else
   set --
 fi
-cargo test "$@" --test sso -- --ignored --exact token_endpoint_benchmark --nocapture 2>&1 \
+cargo test "$@" --test sso -- --exact token_endpoint_benchmark --nocapture 2>&1 \
   | grep -E '^\{"clients"|test result'

@@ -834,22 +834,23 @@ async fn cas_tickets_with_python_cas() {
     assert!(location.unwrap().starts_with("/connexion"));
 }
 
-/// Token endpoint throughput and latency (bench/sso.sh): `CLIENTS`
-/// concurrent relying parties (default 50), each refreshing its tokens in
-/// a loop for `SECONDS` (default 10): every request is a real token
-/// request (client authentication, refresh rotation in one IMMEDIATE
-/// transaction, an ES256-signed ID token).
+/// Token endpoint under concurrent refreshes: every answer is a 200 with
+/// a fresh ID token and refresh token. `PREAU_BENCH_CLIENTS` concurrent
+/// relying parties (default 5), each refreshing in a loop for
+/// `PREAU_BENCH_SECONDS` (default 1); bench/sso.sh runs it with 50 for 10 s
+/// and reads the figures it prints (client authentication, refresh
+/// rotation in one IMMEDIATE transaction, an ES256-signed ID token per
+/// request). Figures are printed, never asserted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark: bench/sso.sh"]
 async fn token_endpoint_benchmark() {
-    let clients: usize = std::env::var("CLIENTS")
+    let clients: usize = std::env::var("PREAU_BENCH_CLIENTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
-    let seconds: u64 = std::env::var("SECONDS")
+        .unwrap_or(5);
+    let seconds: u64 = std::env::var("PREAU_BENCH_SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+        .unwrap_or(1);
     let server = start(600).await;
     let (client, _) = relying_party(&server, "profs").await;
     let teacher = server.sign_in("paul.roux");
