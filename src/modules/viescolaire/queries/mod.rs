@@ -2,6 +2,9 @@
 //! an access fact ([`super::facts`]). Writes take a transaction (one
 //! [`crate::store::Store::write`]), reads a connection; moments are
 //! passed in ("YYYY-MM-DDTHH:MM"), never read from a clock here.
+//!
+//! Split by topic: new query functions go in a submodule of this directory
+//! (one file per topic), re-exported here.
 
 #![allow(clippy::too_many_arguments)] // rows written from their columns
 
