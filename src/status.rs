@@ -35,10 +35,35 @@ pub struct StatusReport {
     pub last_apply: Option<ApplyRecord>,
 }
 
+/// The mounted filesystems, each once (bind mounts show the same one many
+/// times), without the pseudo filesystems of size 0. Cheap: no sampling.
+pub fn disk_figures() -> Vec<DiskFigures> {
+    use sysinfo::Disks;
+    let disks = Disks::new_with_refreshed_list().ok();
+    let mut seen = std::collections::HashSet::new();
+    disks
+        .iter()
+        .flat_map(|d| d.iter())
+        .filter(|d| d.total_space() > 0)
+        .filter(|d| seen.insert((d.name().to_os_string(), d.total_space())))
+        .map(|d| {
+            let total = d.total_space();
+            let avail = d.available_space();
+            DiskFigures {
+                mount_point: d.mount_point().display().to_string(),
+                filesystem: d.file_system().to_string_lossy().into_owned(),
+                total_bytes: total,
+                available_bytes: avail,
+                used_percent: ((total - avail.min(total)) as f64 * 1000.0 / total as f64).round() / 10.0,
+            }
+        })
+        .collect()
+}
+
 /// Reads the host's figures. CPU usage needs two samples; they are taken
 /// `sysinfo::MINIMUM_CPU_UPDATE_INTERVAL` apart.
 pub fn host_figures() -> HostFigures {
-    use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, RefreshKind, System};
+    use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
     let mut sys = System::new_with_specifics(
         RefreshKind::nothing()
             .with_cpu(CpuRefreshKind::nothing().with_usage())
@@ -52,26 +77,7 @@ pub fn host_figures() -> HostFigures {
     let load = System::load_average()
         .map(|l| [l.one, l.five, l.fifteen])
         .unwrap_or_default();
-    let disks = Disks::new_with_refreshed_list().ok();
-    let mut seen = std::collections::HashSet::new();
-    let disks = disks
-        .iter()
-        .flat_map(|d| d.iter())
-        .filter(|d| d.total_space() > 0)
-        // Bind mounts show the same filesystem many times.
-        .filter(|d| seen.insert((d.name().to_os_string(), d.total_space())))
-        .map(|d| {
-            let total = d.total_space();
-            let avail = d.available_space();
-            DiskFigures {
-                mount_point: d.mount_point().display().to_string(),
-                filesystem: d.file_system().to_string_lossy().into_owned(),
-                total_bytes: total,
-                available_bytes: avail,
-                used_percent: ((total - avail.min(total)) as f64 * 1000.0 / total as f64).round() / 10.0,
-            }
-        })
-        .collect();
+    let disks = disk_figures();
     HostFigures {
         hostname: System::host_name().ok(),
         cpus: sys.as_ref().map_or(0, |s| s.cpus().len()),

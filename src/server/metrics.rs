@@ -6,6 +6,12 @@ use crate::modules::{self, State};
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
+/// A label value as the text exposition format wants it: backslash,
+/// double quote and line feed escaped (a mount point may hold any of them).
+fn label_value(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
 pub fn render(shared: &Shared) -> String {
     let config = shared.config();
     let ctx = shared.context(&config);
@@ -123,6 +129,36 @@ pub fn render(shared: &Shared) -> String {
             &[(String::new(), n(&proxy.exam_errors))],
         );
     }
+    // Each filesystem once; the label values are paths.
+    let label = label_value;
+    let disks = crate::status::disk_figures();
+    let by_fs = |f: &dyn Fn(&crate::status::DiskFigures) -> u64| -> Vec<(String, f64)> {
+        disks
+            .iter()
+            .map(|d| {
+                (
+                    format!(
+                        "{{mountpoint=\"{}\",fstype=\"{}\"}}",
+                        label(&d.mount_point),
+                        label(&d.filesystem)
+                    ),
+                    f(d) as f64,
+                )
+            })
+            .collect()
+    };
+    metric(
+        "preau_filesystem_size_bytes",
+        "gauge",
+        "Size of each mounted filesystem.",
+        &by_fs(&|d| d.total_bytes),
+    );
+    metric(
+        "preau_filesystem_avail_bytes",
+        "gauge",
+        "Space left on each mounted filesystem for unprivileged users.",
+        &by_fs(&|d| d.available_bytes),
+    );
     let p = process();
     let start = shared
         .started_at
@@ -190,5 +226,14 @@ fn process() -> Process {
         cpu_seconds,
         rss_bytes: rss_pages * page,
         open_fds,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(super::label_value("/srv/preau"), "/srv/preau");
+        assert_eq!(super::label_value("/mnt/a\"b\\c\nd"), "/mnt/a\\\"b\\\\c\\nd");
     }
 }
