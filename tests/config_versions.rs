@@ -16,7 +16,9 @@ use preau::config::{self, Config};
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> (String, String) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config")
+        .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (text, path.display().to_string())
 }
@@ -47,7 +49,10 @@ fn every_shipped_configuration_is_a_fixture_here() {
 fn the_first_shipped_configuration_keeps_its_meaning() {
     let config = load("shipped-2026-11-28.toml");
     assert_eq!(config.establishment.uai, "0999999X");
-    assert_eq!(config.modules.enabled, ["accounts", "shares", "firewall", "proxy"]);
+    assert_eq!(
+        config.modules.enabled,
+        ["accounts", "shares", "firewall", "proxy"]
+    );
     let zones: Vec<&str> = config.firewall.zones.iter().map(|z| z.name.as_str()).collect();
     assert_eq!(zones, ["teaching", "admin"]);
     assert_eq!(config.firewall.port_forwards.len(), 1);
