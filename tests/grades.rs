@@ -379,6 +379,7 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
     .await;
     set_value(&b, "#parents_date", &day(-1)).await;
     set_value(&b, "#parents_heure", "09:00").await;
+    b.fill("#coefficient", "1").await;
     b.click_and_load("main form button[type=submit]").await;
     assert!(b.body().await.contains("L'évaluation est modifiée"));
     sign_out(&b, &base).await;
@@ -392,6 +393,8 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
         child_mark.clone()
     };
     assert!(page.contains(&format!("{shown}/17")), "{shown}/17 not on {page}");
+    // The coefficient changed after marks existed: the class is told.
+    assert!(page.contains("coefficient changé de 2 à 1 le"), "{page}");
     b.screenshots("notes-parent-apres").await;
     sign_out(&b, &base).await;
 

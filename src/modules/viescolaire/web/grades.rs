@@ -1210,6 +1210,104 @@ pub fn evaluation_form(f: &Fields) -> Result<(EvaluationEdit, u32), Vec<String>>
 mod tests {
     use super::*;
 
+    /// The grid, the student's page and the report card show the same
+    /// figures: each subject average of every student of 6A, the class
+    /// average, minimum and maximum, on the demo school's first term.
+    #[test]
+    fn grid_student_page_and_report_card_agree() {
+        let (_d, mut store) = crate::modules::viescolaire::import::tests::demo();
+        let settings = VieScolaireSettings::default();
+        let now = DateTime::parse("2026-12-01T12:00").unwrap();
+        crate::modules::viescolaire::demo::fill(&mut store, &settings, now).unwrap();
+        let conn = store.conn();
+        let year = queries::current_year(conn, now.date).unwrap().unwrap();
+        let period = queries::period(conn, year.id, 1).unwrap();
+        let cards = report::build(conn, &settings, &year, &period, "6A").unwrap();
+        // The student's page: every mark published long ago.
+        let later = DateTime::parse("2030-01-01T00:00").unwrap();
+        let page =
+            report::build_for(conn, &settings, &year, &period, "6A", Audience::Students(later)).unwrap();
+        assert_eq!(
+            cards, page,
+            "the student's page is the report card once everything is published"
+        );
+        let mut compared = 0;
+        for s in crate::directory::services(conn, None).unwrap() {
+            if s.structure_code != "6A" {
+                continue;
+            }
+            let teacher = crate::directory::person_by_login(conn, &s.teacher_login)
+                .unwrap()
+                .unwrap();
+            let g = grid_data(conn, &settings, "6A", &s.subject_code, teacher.id, period.clone()).unwrap();
+            if g.evaluations.is_empty() {
+                continue;
+            }
+            for ((student, _), avg) in g.roster.iter().zip(&g.averages) {
+                let card = cards.iter().find(|c| c.student_id == *student).unwrap();
+                let line = card.subjects.iter().find(|l| l.code == s.subject_code);
+                assert_eq!(
+                    line.and_then(|l| l.average.clone()).unwrap_or_default(),
+                    shown(avg, &settings),
+                    "{} {student}",
+                    s.subject_code
+                );
+                let st = g.stats.as_ref().unwrap();
+                let line = line.unwrap();
+                assert_eq!(
+                    line.class_average.clone().unwrap(),
+                    shown(&Some(st.average.clone()), &settings)
+                );
+                assert_eq!(
+                    line.class_min.clone().unwrap(),
+                    shown(&Some(st.min.clone()), &settings)
+                );
+                assert_eq!(
+                    line.class_max.clone().unwrap(),
+                    shown(&Some(st.max.clone()), &settings)
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared >= 50, "only {compared} averages compared");
+        // Before publication the student's page has fewer marks, never
+        // other ones.
+        let early = DateTime::parse("2026-09-01T00:00").unwrap();
+        let none =
+            report::build_for(conn, &settings, &year, &period, "6A", Audience::Students(early)).unwrap();
+        assert!(none.iter().all(|c| c.subjects.iter().all(|s| s.marks.is_empty())));
+    }
+
+    #[test]
+    fn a_grid_form_is_checked_whole() {
+        let (_d, mut store) = crate::modules::viescolaire::import::tests::demo();
+        let settings = VieScolaireSettings::default();
+        let now = DateTime::parse("2026-12-01T12:00").unwrap();
+        crate::modules::viescolaire::demo::fill(&mut store, &settings, now).unwrap();
+        let conn = store.conn();
+        let year = queries::current_year(conn, now.date).unwrap().unwrap();
+        let period = queries::period(conn, year.id, 1).unwrap();
+        let s = crate::directory::services(conn, None)
+            .unwrap()
+            .into_iter()
+            .find(|s| s.structure_code == "6A" && s.subject_code == "061300")
+            .unwrap();
+        let teacher = crate::directory::person_by_login(conn, &s.teacher_login)
+            .unwrap()
+            .unwrap();
+        let g = grid_data(conn, &settings, "6A", "061300", teacher.id, period).unwrap();
+        let (e, a, b) = (g.evaluations[0].id, g.roster[0].0, g.roster[1].0);
+        let (changes, typed) = grid_changes(&g, &fields(&format!("csrf=x&n-{e}-{a}=abs&n-{e}-{b}=")));
+        assert!(typed.values().all(|t| t.1.is_none()));
+        assert!(changes.contains(&(e, a, Some(Mark::Abs))));
+        assert!(changes.contains(&(e, b, None)) || !g.marks.contains_key(&(e, b)));
+        let (_, typed) = grid_changes(
+            &g,
+            &fields(&format!("n-{e}-{a}=25&n-{e}-999999=1&n-999999-{a}=1")),
+        );
+        assert_eq!(typed.values().filter(|t| t.1.is_some()).count(), 3);
+    }
+
     fn fields(s: &str) -> Fields {
         forms::parse(s.as_bytes()).unwrap()
     }
