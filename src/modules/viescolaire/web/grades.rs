@@ -311,6 +311,19 @@ pub fn grid_data(
     teacher_id: i64,
     period: Period,
 ) -> Result<GridData, WebError> {
+    grid_load(conn, settings, structure, subject, teacher_id, period, true)
+}
+
+/// [`grid_data`], without the averages when a save only needs the cells.
+fn grid_load(
+    conn: &rusqlite::Connection,
+    settings: &VieScolaireSettings,
+    structure: &str,
+    subject: &str,
+    teacher_id: i64,
+    period: Period,
+    with_averages: bool,
+) -> Result<GridData, WebError> {
     let st = crate::directory::structure(conn, structure)?.ok_or(WebError::NotFound)?;
     let evaluations = gq::evaluations(conn, period.id, st.id, subject)?;
     let roster: Vec<(i64, String)> = queries::roster(conn, st.id)?
@@ -321,7 +334,7 @@ pub fn grid_data(
     let marks = gq::marks_of(conn, &ids)?;
     let classes = gq::classes_of_students(conn, &roster.iter().map(|r| r.0).collect::<Vec<_>>())?;
     let mut averages = Vec::new();
-    for (id, _) in &roster {
+    for (id, _) in roster.iter().filter(|_| with_averages) {
         let class = classes.get(id).copied().unwrap_or(st.id);
         averages.push(subject_average_of(
             conn,
