@@ -350,7 +350,10 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
         .map(|x| x.2.replace(',', "."))
         .unwrap();
     sign_in(&b, &base, &parent, &parent_pw).await;
-    b.goto(&marks_url).await;
+    b.click_and_load("a[href='/vie-scolaire/mes-notes']").await;
+    b.assert_no_inline().await;
+    b.click_and_load(&format!("a[href='/vie-scolaire/notes/eleve/{student}']"))
+        .await;
     let page = b.body().await;
     assert!(page.contains("Notes de"), "{page}");
     assert!(

@@ -156,6 +156,8 @@ pub enum Action {
     TeacherDay,
     /// Grades: a teacher's services and their evaluations.
     MyGrades,
+    /// A student's or parent's way in to marks and report cards.
+    OwnMarks,
     /// The marks grid of a service (a subject taught to a class or
     /// group): read, save the whole grid, create an evaluation.
     ServiceGrades {
@@ -233,6 +235,7 @@ impl Action {
             },
             (true, _, ["vie-scolaire", "journee"]) => Action::TeacherDay,
             (true, _, ["vie-scolaire", "notes"]) => Action::MyGrades,
+            (true, _, ["vie-scolaire", "mes-notes"]) => Action::OwnMarks,
             (true, _, ["vie-scolaire", "notes", "eleve", l]) => Action::ViewMarks { login: segment(l)? },
             (true, _, ["vie-scolaire", "notes", "evaluations", id])
             | (_, true, ["vie-scolaire", "notes", "evaluations", id])
@@ -301,6 +304,7 @@ impl Action {
             Action::ViewClass { .. } => "une classe",
             Action::TeacherDay => "ma journée",
             Action::MyGrades => "mes notes",
+            Action::OwnMarks => "notes et bulletins",
             Action::ServiceGrades { .. } => "notes d'un service",
             Action::EnterMarks { .. } => "saisie de notes",
             Action::ViewMarks { .. } => "notes d'un élève",
@@ -502,6 +506,10 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
             "cette classe n'est pas l'une des siennes",
         ),
         Action::MyGrades => allow_if(actor.has(Teacher), "réservé aux enseignants"),
+        Action::OwnMarks => allow_if(
+            actor.any(&[Student, Parent]),
+            "réservé aux élèves et aux responsables",
+        ),
         Action::ServiceGrades { structure, subject } => allow_if(
             actor.has(Teacher) && facts.services.contains(&(structure.clone(), subject.clone())),
             "ce service n'est pas l'un des siens",
@@ -711,6 +719,7 @@ mod tests {
         };
         let table: Vec<(Action, &str)> = vec![
             (Action::MyGrades, "---A---"),
+            (Action::OwnMarks, "-----AA"),
             (
                 Action::ServiceGrades {
                     structure: s("6A"),

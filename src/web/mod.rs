@@ -212,6 +212,11 @@ pub static ROUTES: &[RouteDef] = &[
         methods: || get(crate::modules::viescolaire::web::grades::home),
     },
     RouteDef {
+        path: "/vie-scolaire/mes-notes",
+        example: "/vie-scolaire/mes-notes",
+        methods: || get(crate::modules::viescolaire::web::grades::own),
+    },
+    RouteDef {
         path: "/vie-scolaire/notes/eleve/{login}",
         example: "/vie-scolaire/notes/eleve/lea.martin",
         methods: || get(crate::modules::viescolaire::web::grades::student),

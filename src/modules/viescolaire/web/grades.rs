@@ -1124,6 +1124,39 @@ pub async fn student(
     )
 }
 
+#[derive(Template)]
+#[template(path = "viescolaire/children.html")]
+pub struct ChildrenPage<'a> {
+    pub page: &'a Page,
+    /// (login, name).
+    pub children: Vec<(String, String)>,
+}
+
+/// `GET /vie-scolaire/mes-notes`: a student goes to his page, a parent
+/// chooses among his children.
+pub async fn own(State(web): State<AppState>, Extension(signed): Extension<Arc<Signed>>) -> Response {
+    if signed.actor.has(Role::Student) {
+        return see_other(&format!("/vie-scolaire/notes/eleve/{}", signed.actor.login), &[]);
+    }
+    respond(
+        blocking(move || {
+            let store = web.store()?;
+            let mut children = Vec::new();
+            for login in &signed.facts.children {
+                if let Some(p) = crate::directory::person_by_login(store.conn(), login)? {
+                    children.push((p.login.clone(), p.full_name()));
+                }
+            }
+            let page = chrome(&web, &signed, "Notes et bulletins");
+            Ok(pages::render(&ChildrenPage {
+                page: &page,
+                children,
+            }))
+        })
+        .await,
+    )
+}
+
 // ------------------------------------------------------------ forms (pure)
 
 /// A mark as typed in a cell: empty clears it; French messages.
