@@ -334,6 +334,138 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
         .await
         .unwrap();
     assert_eq!(v.as_deref(), Some("15.5"));
+    // Bad input from the page (same origin, with the session): a French
+    // refusal, never a 500, and nothing stored.
+    let history_before: i64 = demo
+        .store()
+        .conn()
+        .query_row("SELECT count(*) FROM vs_marks_history", [], |r| r.get(0))
+        .unwrap();
+    let stranger: i64 = demo
+        .store()
+        .conn()
+        .query_row(
+            &format!(
+                "SELECT id FROM people WHERE kind = 'student' AND id NOT IN ({}) LIMIT 1",
+                roster.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let foreign: i64 = demo
+        .store()
+        .conn()
+        .query_row(
+            "SELECT e.id FROM vs_evaluations e JOIN people p ON p.id = e.teacher_id WHERE p.login <> ?1 LIMIT 1",
+            [&teacher],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let period_number: i64 = demo
+        .store()
+        .conn()
+        .query_row(
+            "SELECT p.number FROM vs_evaluations e JOIN vs_periods p ON p.id = e.period_id WHERE e.id = ?1",
+            [evaluations[0]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let cell = |e: i64| format!("/vie-scolaire/notes/evaluations/{e}/cellule");
+    let e0 = evaluations[0];
+    let big = "x".repeat(100_000);
+    let long = "9".repeat(5000);
+    let cases: Vec<(String, String, u64, &str)> = vec![
+        (cell(e0), format!("eleve=abc&valeur=12"), 400, "Élève inconnu"),
+        (
+            cell(e0),
+            format!("eleve={stranger}&valeur=12"),
+            400,
+            "pas de ce service",
+        ),
+        (
+            cell(e0),
+            format!("eleve={}&valeur=12,345", roster[0]),
+            400,
+            "n'est pas une note",
+        ),
+        (
+            cell(e0),
+            format!("eleve={}&valeur={long}", roster[0]),
+            400,
+            "trop long",
+        ),
+        (
+            cell(e0),
+            format!("eleve={}&valeur={big}", roster[0]),
+            413,
+            "trop volumineux",
+        ),
+        (
+            cell(999_999),
+            format!("eleve={}&valeur=12", roster[0]),
+            403,
+            "Accès refusé",
+        ),
+        (
+            cell(foreign),
+            format!("eleve={}&valeur=12", roster[0]),
+            403,
+            "Accès refusé",
+        ),
+        (
+            format!("/vie-scolaire/notes/{class}/{subject}"),
+            format!(
+                "periode={period_number}&n-{e0}-{}=25&n-{e0}-{}=3",
+                roster[0], roster[1]
+            ),
+            400,
+            "note(s) refusée(s)",
+        ),
+        (
+            format!("/vie-scolaire/notes/{class}/{subject}/evaluations"),
+            "titre=&date=demain&coefficient=100&bareme=0&type=x".to_string(),
+            400,
+            "Donnez un titre",
+        ),
+    ];
+    for (url, body, status, text) in cases {
+        let got = b
+            .client
+            .execute_async(
+                "var done = arguments[arguments.length - 1];
+                 var csrf = document.querySelector('input[name=csrf]').value;
+                 fetch(arguments[0], {method: 'POST', credentials: 'same-origin',
+                   headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+                   body: 'csrf=' + encodeURIComponent(csrf) + '&' + arguments[1]})
+                 .then(function (r) { return r.text().then(function (t) { done([r.status, t]); }); })
+                 .catch(function (e) { done([0, String(e)]); });",
+                vec![serde_json::json!(url), serde_json::json!(body)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(got[0].as_u64(), Some(status), "{url}: {}", got[1]);
+        assert!(got[1].as_str().unwrap().contains(text), "{url}: {}", got[1]);
+    }
+    // A wrong form token.
+    let got = b
+        .client
+        .execute_async(
+            "var done = arguments[arguments.length - 1];
+             fetch(arguments[0], {method: 'POST', credentials: 'same-origin',
+               headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'csrf=faux&eleve=1&valeur=1'})
+             .then(function (r) { return r.text().then(function (t) { done([r.status, t]); }); });",
+            vec![serde_json::json!(cell(e0))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(got[0].as_u64(), Some(400), "{}", got[1]);
+    let history_after: i64 = demo
+        .store()
+        .conn()
+        .query_row("SELECT count(*) FROM vs_marks_history", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(history_before, history_after, "a refused input changed marks");
     sign_out(&b, &base).await;
 
     // The parent: published to students yesterday, to parents tomorrow —
