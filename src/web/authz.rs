@@ -154,6 +154,51 @@ pub enum Action {
     },
     /// School life: a teacher's lessons of the day.
     TeacherDay,
+    /// Grades: a teacher's services and their evaluations.
+    MyGrades,
+    /// A student's or parent's way in to marks and report cards.
+    OwnMarks,
+    /// The marks grid of a service (a subject taught to a class or
+    /// group): read, save the whole grid, create an evaluation.
+    ServiceGrades {
+        structure: String,
+        subject: String,
+    },
+    /// One evaluation: edit it, save one cell, read its history.
+    EnterMarks {
+        evaluation: i64,
+    },
+    /// A student's marks, averages, competences and report cards.
+    ViewMarks {
+        login: String,
+    },
+    /// The report cards of a class (live, or frozen once closed), for
+    /// print.
+    ClassReportCards {
+        class: String,
+    },
+    /// A subject teacher's comments on a class's report cards.
+    SubjectComments {
+        class: String,
+        subject: String,
+    },
+    /// Competences of a class in a subject (positioning per period).
+    EnterCompetences {
+        class: String,
+        subject: String,
+    },
+    /// The head teacher's general comments and the council's decisions.
+    GeneralComments {
+        class: String,
+    },
+    /// Closing a period for a class: the report cards are frozen.
+    ClosePeriod {
+        class: String,
+    },
+    /// The LSU file of a class and period.
+    LsuExport {
+        class: String,
+    },
 }
 
 fn segment(s: &str) -> Option<String> {
@@ -189,6 +234,40 @@ impl Action {
                 structure: segment(c)?,
             },
             (true, _, ["vie-scolaire", "journee"]) => Action::TeacherDay,
+            (true, _, ["vie-scolaire", "notes"]) => Action::MyGrades,
+            (true, _, ["vie-scolaire", "mes-notes"]) => Action::OwnMarks,
+            (true, _, ["vie-scolaire", "notes", "eleve", l]) => Action::ViewMarks { login: segment(l)? },
+            (true, _, ["vie-scolaire", "notes", "evaluations", id])
+            | (_, true, ["vie-scolaire", "notes", "evaluations", id])
+            | (_, true, ["vie-scolaire", "notes", "evaluations", id, "cellule"]) => Action::EnterMarks {
+                evaluation: id.parse().ok().filter(|n: &i64| *n > 0)?,
+            },
+            (true, _, ["vie-scolaire", "notes", c, m])
+            | (_, true, ["vie-scolaire", "notes", c, m])
+            | (_, true, ["vie-scolaire", "notes", c, m, "evaluations"]) => Action::ServiceGrades {
+                structure: segment(c)?,
+                subject: segment(m)?,
+            },
+            (true, _, ["vie-scolaire", "bulletins", "eleve", l]) => Action::ViewMarks { login: segment(l)? },
+            (true, _, ["vie-scolaire", "bulletins", c]) => Action::ClassReportCards { class: segment(c)? },
+            (true, _, ["vie-scolaire", "bulletins", c, "appreciations", m])
+            | (_, true, ["vie-scolaire", "bulletins", c, "appreciations", m]) => Action::SubjectComments {
+                class: segment(c)?,
+                subject: segment(m)?,
+            },
+            (true, _, ["vie-scolaire", "bulletins", c, "conseil"])
+            | (_, true, ["vie-scolaire", "bulletins", c, "conseil"]) => {
+                Action::GeneralComments { class: segment(c)? }
+            }
+            (_, true, ["vie-scolaire", "bulletins", c, "cloture"]) => {
+                Action::ClosePeriod { class: segment(c)? }
+            }
+            (true, _, ["vie-scolaire", "bulletins", c, "lsu"]) => Action::LsuExport { class: segment(c)? },
+            (true, _, ["vie-scolaire", "competences", c, m])
+            | (_, true, ["vie-scolaire", "competences", c, m]) => Action::EnterCompetences {
+                class: segment(c)?,
+                subject: segment(m)?,
+            },
             _ => return None,
         })
     }
@@ -224,6 +303,17 @@ impl Action {
             Action::Classroom => "mes classes",
             Action::ViewClass { .. } => "une classe",
             Action::TeacherDay => "ma journée",
+            Action::MyGrades => "mes notes",
+            Action::OwnMarks => "notes et bulletins",
+            Action::ServiceGrades { .. } => "notes d'un service",
+            Action::EnterMarks { .. } => "saisie de notes",
+            Action::ViewMarks { .. } => "notes d'un élève",
+            Action::ClassReportCards { .. } => "bulletins d'une classe",
+            Action::SubjectComments { .. } => "appréciations",
+            Action::EnterCompetences { .. } => "compétences",
+            Action::GeneralComments { .. } => "appréciation générale et conseil",
+            Action::ClosePeriod { .. } => "clôture de période",
+            Action::LsuExport { .. } => "export LSU",
         }
     }
 
@@ -234,6 +324,16 @@ impl Action {
                 login.clone()
             }
             Action::PrintSlips { structure } | Action::ViewClass { structure } => structure.clone(),
+            Action::ServiceGrades { structure, subject } => format!("{structure} {subject}"),
+            Action::EnterMarks { evaluation } => format!("évaluation {evaluation}"),
+            Action::ViewMarks { login } => login.clone(),
+            Action::ClassReportCards { class }
+            | Action::GeneralComments { class }
+            | Action::ClosePeriod { class }
+            | Action::LsuExport { class } => class.clone(),
+            Action::SubjectComments { class, subject } | Action::EnterCompetences { class, subject } => {
+                format!("{class} {subject}")
+            }
             _ => String::new(),
         }
     }
@@ -249,6 +349,14 @@ pub struct Facts {
     pub children: BTreeSet<String>,
     /// The target person, when the action has one and they exist.
     pub target: Option<TargetFacts>,
+    /// The actor's teaching services: (structure code, subject code).
+    pub services: BTreeSet<(String, String)>,
+    /// Codes of the classes the actor is head teacher of.
+    pub head_of: BTreeSet<String>,
+    /// The service of the target evaluation: (structure code, subject).
+    pub evaluation: Option<(String, String)>,
+    /// The target class and its groups (codes), for class actions.
+    pub class_structures: BTreeSet<String>,
 }
 
 /// The person an action is about.
@@ -265,10 +373,13 @@ impl Facts {
         let mut facts = Facts::default();
         if let Some(id) = actor.person_id {
             if actor.has(Role::Teacher) {
-                facts.teaches = directory::services(conn, Some(id))?
-                    .into_iter()
-                    .map(|s| s.structure_code)
+                let services = directory::services(conn, Some(id))?;
+                facts.services = services
+                    .iter()
+                    .map(|s| (s.structure_code.clone(), s.subject_code.clone()))
                     .collect();
+                facts.teaches = services.into_iter().map(|s| s.structure_code).collect();
+                facts.head_of = crate::modules::viescolaire::queries::marks::head_of(conn, id)?;
             }
             if actor.has(Role::Parent) {
                 facts.children = directory::children_of(conn, id)?
@@ -277,8 +388,26 @@ impl Facts {
                     .collect();
             }
         }
-        if let Action::ViewPerson { login } | Action::ResetPassword { login } | Action::SetStatus { login } =
-            action
+        match action {
+            Action::EnterMarks { evaluation } => {
+                facts.evaluation =
+                    crate::modules::viescolaire::queries::marks::evaluation_service(conn, *evaluation)?;
+            }
+            Action::ClassReportCards { class }
+            | Action::SubjectComments { class, .. }
+            | Action::EnterCompetences { class, .. }
+            | Action::GeneralComments { class }
+            | Action::ClosePeriod { class }
+            | Action::LsuExport { class } => {
+                facts.class_structures =
+                    crate::modules::viescolaire::queries::marks::class_structures(conn, class)?;
+            }
+            _ => {}
+        }
+        if let Action::ViewPerson { login }
+        | Action::ResetPassword { login }
+        | Action::SetStatus { login }
+        | Action::ViewMarks { login } = action
             && let Some(p) = directory::person_by_login(conn, login)?
         {
             let structures = if p.kind == Kind::Student {
@@ -376,6 +505,60 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
             actor.has(Admin) || (actor.has(Teacher) && facts.teaches.contains(structure)),
             "cette classe n'est pas l'une des siennes",
         ),
+        Action::MyGrades => allow_if(actor.has(Teacher), "réservé aux enseignants"),
+        Action::OwnMarks => allow_if(
+            actor.any(&[Student, Parent]),
+            "réservé aux élèves et aux responsables",
+        ),
+        Action::ServiceGrades { structure, subject } => allow_if(
+            actor.has(Teacher) && facts.services.contains(&(structure.clone(), subject.clone())),
+            "ce service n'est pas l'un des siens",
+        ),
+        Action::EnterMarks { .. } => allow_if(
+            actor.has(Teacher)
+                && facts
+                    .evaluation
+                    .as_ref()
+                    .is_some_and(|e| facts.services.contains(e)),
+            "cette évaluation n'est pas de l'un de ses services",
+        ),
+        Action::ViewMarks { login } => {
+            if facts.target.as_ref().is_none_or(|t| t.kind != Kind::Student) {
+                return Decision::Deny("élève inconnu");
+            }
+            allow_if(
+                actor.any(&[Admin, Direction, SchoolLife])
+                    || (actor.has(Student) && is_self(login))
+                    || (actor.has(Teacher) && facts.target_is_my_student())
+                    || (actor.has(Parent) && facts.children.contains(login)),
+                "ni soi-même, ni un élève de ses classes, ni son enfant",
+            )
+        }
+        Action::ClassReportCards { class } => allow_if(
+            !facts.class_structures.is_empty()
+                && (actor.any(&[Admin, Direction])
+                    || (actor.has(Teacher)
+                        && (facts.head_of.contains(class)
+                            || !facts.class_structures.is_disjoint(&facts.teaches)))),
+            "ni la direction, ni un enseignant de cette classe",
+        ),
+        Action::SubjectComments { subject, .. } | Action::EnterCompetences { subject, .. } => allow_if(
+            actor.has(Teacher)
+                && facts
+                    .class_structures
+                    .iter()
+                    .any(|s| facts.services.contains(&(s.clone(), subject.clone()))),
+            "il n'enseigne pas cette matière dans cette classe",
+        ),
+        Action::GeneralComments { class } => allow_if(
+            !facts.class_structures.is_empty()
+                && (actor.has(Direction) || (actor.has(Teacher) && facts.head_of.contains(class))),
+            "ni la direction, ni le professeur principal de cette classe",
+        ),
+        Action::ClosePeriod { .. } | Action::LsuExport { .. } => allow_if(
+            !facts.class_structures.is_empty() && actor.any(&[Admin, Direction]),
+            "réservé à la direction et à l'administrateur",
+        ),
     }
 }
 
@@ -409,6 +592,7 @@ mod tests {
                 BTreeSet::new()
             },
             target: Some(student),
+            ..Facts::default()
         }
     }
 
@@ -479,6 +663,218 @@ mod tests {
                 .collect();
             assert_eq!(got, expected, "{action:?}");
         }
+    }
+
+    /// Grades and report cards, role × action like the matrix above. The
+    /// teacher teaches maths (061300) to 6A and Latin to the group 6LAT of
+    /// 6A, and is head teacher of 6A; evaluation 7 is on his maths service
+    /// of 6A, evaluation 8 on another teacher's French service; the target
+    /// student lea is in 6A (parent: lea's).
+    #[test]
+    fn grades_and_report_cards_matrix() {
+        let roles = [
+            Role::Admin,
+            Role::Direction,
+            Role::SchoolLife,
+            Role::Teacher,
+            Role::Staff,
+            Role::Student,
+            Role::Parent,
+        ];
+        let s = |x: &str| x.to_string();
+        let facts_for = |role: Role, action: &Action| {
+            let mut f = facts(role);
+            if role == Role::Teacher {
+                f.teaches = [s("6A"), s("6LAT")].into();
+                f.services = [(s("6A"), s("061300")), (s("6LAT"), s("LATIN"))].into();
+                f.head_of = [s("6A")].into();
+            }
+            match action {
+                Action::EnterMarks { evaluation: 7 } => f.evaluation = Some((s("6A"), s("061300"))),
+                Action::EnterMarks { evaluation: 8 } => f.evaluation = Some((s("6A"), s("030201"))),
+                Action::ClassReportCards { class }
+                | Action::SubjectComments { class, .. }
+                | Action::EnterCompetences { class, .. }
+                | Action::GeneralComments { class }
+                | Action::ClosePeriod { class }
+                | Action::LsuExport { class } => {
+                    f.class_structures = match class.as_str() {
+                        "6A" => [s("6A"), s("6LAT")].into(),
+                        "5B" => [s("5B")].into(),
+                        _ => BTreeSet::new(),
+                    }
+                }
+                _ => {}
+            }
+            if let Action::ViewMarks { login } = action
+                && login != "lea"
+            {
+                // Another student: his own login for the student, of 5B.
+                f.target = Some(TargetFacts {
+                    kind: Kind::Student,
+                    structures: [s("5B")].into(),
+                });
+            }
+            f
+        };
+        let table: Vec<(Action, &str)> = vec![
+            (Action::MyGrades, "---A---"),
+            (Action::OwnMarks, "-----AA"),
+            (
+                Action::ServiceGrades {
+                    structure: s("6A"),
+                    subject: s("061300"),
+                },
+                "---A---",
+            ),
+            (
+                Action::ServiceGrades {
+                    structure: s("6A"),
+                    subject: s("030201"),
+                },
+                "-------",
+            ),
+            (
+                Action::ServiceGrades {
+                    structure: s("5B"),
+                    subject: s("061300"),
+                },
+                "-------",
+            ),
+            (Action::EnterMarks { evaluation: 7 }, "---A---"),
+            (Action::EnterMarks { evaluation: 8 }, "-------"),
+            (Action::EnterMarks { evaluation: 9 }, "-------"),
+            (Action::ViewMarks { login: s("lea") }, "AAAA--A"),
+            (Action::ViewMarks { login: s("student") }, "AAA--A-"),
+            (Action::ViewMarks { login: s("tom") }, "AAA----"),
+            (Action::ClassReportCards { class: s("6A") }, "AA-A---"),
+            (Action::ClassReportCards { class: s("5B") }, "AA-----"),
+            (Action::ClassReportCards { class: s("nowhere") }, "-------"),
+            (
+                Action::SubjectComments {
+                    class: s("6A"),
+                    subject: s("061300"),
+                },
+                "---A---",
+            ),
+            (
+                Action::SubjectComments {
+                    class: s("6A"),
+                    subject: s("LATIN"),
+                },
+                "---A---",
+            ),
+            (
+                Action::SubjectComments {
+                    class: s("6A"),
+                    subject: s("030201"),
+                },
+                "-------",
+            ),
+            (
+                Action::SubjectComments {
+                    class: s("5B"),
+                    subject: s("061300"),
+                },
+                "-------",
+            ),
+            (
+                Action::EnterCompetences {
+                    class: s("6A"),
+                    subject: s("061300"),
+                },
+                "---A---",
+            ),
+            (
+                Action::EnterCompetences {
+                    class: s("5B"),
+                    subject: s("061300"),
+                },
+                "-------",
+            ),
+            (Action::GeneralComments { class: s("6A") }, "-A-A---"),
+            (Action::GeneralComments { class: s("5B") }, "-A-----"),
+            (Action::ClosePeriod { class: s("6A") }, "AA-----"),
+            (Action::ClosePeriod { class: s("nowhere") }, "-------"),
+            (Action::LsuExport { class: s("6A") }, "AA-----"),
+        ];
+        for (action, expected) in table {
+            let got: String = roles
+                .iter()
+                .map(|r| {
+                    if decide(&actor(*r), &action, &facts_for(*r, &action)).allowed() {
+                        'A'
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            assert_eq!(got, expected, "{action:?}");
+        }
+        // Refusals are "not found" for students and parents.
+        assert!(actor(Role::Student).sees_404_when_denied() && actor(Role::Parent).sees_404_when_denied());
+    }
+
+    #[test]
+    fn grade_urls_map_to_actions() {
+        let g = Method::GET;
+        let p = Method::POST;
+        let s = |x: &str| x.to_string();
+        assert_eq!(Action::of(&g, "/vie-scolaire/notes"), Some(Action::MyGrades));
+        assert_eq!(
+            Action::of(&p, "/vie-scolaire/notes/6A/061300"),
+            Some(Action::ServiceGrades {
+                structure: s("6A"),
+                subject: s("061300")
+            })
+        );
+        assert_eq!(
+            Action::of(&p, "/vie-scolaire/notes/6A/061300/evaluations"),
+            Some(Action::ServiceGrades {
+                structure: s("6A"),
+                subject: s("061300")
+            })
+        );
+        assert_eq!(
+            Action::of(&p, "/vie-scolaire/notes/evaluations/12/cellule"),
+            Some(Action::EnterMarks { evaluation: 12 })
+        );
+        assert_eq!(Action::of(&g, "/vie-scolaire/notes/evaluations/12/cellule"), None);
+        assert_eq!(Action::of(&p, "/vie-scolaire/notes/evaluations/x/cellule"), None);
+        assert_eq!(Action::of(&g, "/vie-scolaire/notes/evaluations/-1"), None);
+        assert_eq!(
+            Action::of(&g, "/vie-scolaire/notes/eleve/lea"),
+            Some(Action::ViewMarks { login: s("lea") })
+        );
+        assert_eq!(
+            Action::of(&g, "/vie-scolaire/bulletins/eleve/lea"),
+            Some(Action::ViewMarks { login: s("lea") })
+        );
+        assert_eq!(
+            Action::of(&g, "/vie-scolaire/bulletins/6A"),
+            Some(Action::ClassReportCards { class: s("6A") })
+        );
+        assert_eq!(Action::of(&p, "/vie-scolaire/bulletins/6A"), None);
+        assert_eq!(
+            Action::of(&p, "/vie-scolaire/bulletins/6A/cloture"),
+            Some(Action::ClosePeriod { class: s("6A") })
+        );
+        assert_eq!(Action::of(&g, "/vie-scolaire/bulletins/6A/cloture"), None);
+        assert_eq!(
+            Action::of(&p, "/vie-scolaire/bulletins/6A/conseil"),
+            Some(Action::GeneralComments { class: s("6A") })
+        );
+        assert_eq!(
+            Action::of(&g, "/vie-scolaire/bulletins/6A/lsu"),
+            Some(Action::LsuExport { class: s("6A") })
+        );
+        assert_eq!(
+            Action::of(&g, "/vie-scolaire/competences/6A/061300"),
+            Some(Action::EnterCompetences {
+                class: s("6A"),
+                subject: s("061300")
+            })
+        );
     }
 
     #[test]

@@ -18,6 +18,11 @@ pub const MAX_VALUE: usize = 4096;
 pub struct Fields(Vec<(String, String)>);
 
 impl Fields {
+    /// Every field, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// The first value of `name`, or "".
     pub fn get(&self, name: &str) -> &str {
         self.0
@@ -34,7 +39,13 @@ impl Fields {
 
 /// Parses a form body (pure).
 pub fn parse(bytes: &[u8]) -> Result<Fields, WebError> {
-    if bytes.len() > MAX_BODY {
+    parse_with(bytes, MAX_BODY, MAX_FIELDS)
+}
+
+/// Parses a form body with other limits (a whole marks grid, a class's
+/// comments), each value still at most [`MAX_VALUE`] characters.
+pub fn parse_with(bytes: &[u8], max_body: usize, max_fields: usize) -> Result<Fields, WebError> {
+    if bytes.len() > max_body {
         return Err(WebError::TooLarge);
     }
     if std::str::from_utf8(bytes).is_err() {
@@ -44,7 +55,7 @@ pub fn parse(bytes: &[u8]) -> Result<Fields, WebError> {
     }
     let mut fields = Vec::new();
     for (k, v) in form_urlencoded::parse(bytes) {
-        if fields.len() == MAX_FIELDS {
+        if fields.len() == max_fields {
             return Err(WebError::BadRequest(
                 "Le formulaire contient trop de champs.".into(),
             ));
@@ -66,9 +77,14 @@ pub fn parse(bytes: &[u8]) -> Result<Fields, WebError> {
 
 /// Reads and parses a request's form body, stopping at [`MAX_BODY`].
 pub async fn read(body: Body) -> Result<Fields, WebError> {
-    let limited = http_body_util::Limited::new(body, MAX_BODY);
+    read_with(body, MAX_BODY, MAX_FIELDS).await
+}
+
+/// [`read`] with other limits (see [`parse_with`]).
+pub async fn read_with(body: Body, max_body: usize, max_fields: usize) -> Result<Fields, WebError> {
+    let limited = http_body_util::Limited::new(body, max_body);
     match limited.collect().await {
-        Ok(collected) => parse(&collected.to_bytes()),
+        Ok(collected) => parse_with(&collected.to_bytes(), max_body, max_fields),
         Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(WebError::TooLarge),
         Err(_) => Err(WebError::BadRequest(
             "Le formulaire n'a pas été reçu en entier.".into(),

@@ -206,6 +206,91 @@ pub static ROUTES: &[RouteDef] = &[
         example: "/vie-scolaire/journee",
         methods: || get(crate::modules::viescolaire::web::day),
     },
+    RouteDef {
+        path: "/vie-scolaire/notes",
+        example: "/vie-scolaire/notes",
+        methods: || get(crate::modules::viescolaire::web::grades::home),
+    },
+    RouteDef {
+        path: "/vie-scolaire/mes-notes",
+        example: "/vie-scolaire/mes-notes",
+        methods: || get(crate::modules::viescolaire::web::grades::own),
+    },
+    RouteDef {
+        path: "/vie-scolaire/notes/eleve/{login}",
+        example: "/vie-scolaire/notes/eleve/lea.martin",
+        methods: || get(crate::modules::viescolaire::web::grades::student),
+    },
+    RouteDef {
+        path: "/vie-scolaire/notes/evaluations/{id}",
+        example: "/vie-scolaire/notes/evaluations/1",
+        methods: || {
+            get(crate::modules::viescolaire::web::grades::evaluation_page)
+                .post(crate::modules::viescolaire::web::grades::update_evaluation)
+        },
+    },
+    RouteDef {
+        path: "/vie-scolaire/notes/evaluations/{id}/cellule",
+        example: "/vie-scolaire/notes/evaluations/1/cellule",
+        methods: || post(crate::modules::viescolaire::web::grades::save_cell),
+    },
+    RouteDef {
+        path: "/vie-scolaire/notes/{structure}/{subject}",
+        example: "/vie-scolaire/notes/6A/061300",
+        methods: || {
+            get(crate::modules::viescolaire::web::grades::grid)
+                .post(crate::modules::viescolaire::web::grades::save_grid)
+        },
+    },
+    RouteDef {
+        path: "/vie-scolaire/notes/{structure}/{subject}/evaluations",
+        example: "/vie-scolaire/notes/6A/061300/evaluations",
+        methods: || post(crate::modules::viescolaire::web::grades::create_evaluation),
+    },
+    RouteDef {
+        path: "/vie-scolaire/bulletins/eleve/{login}",
+        example: "/vie-scolaire/bulletins/eleve/lea.martin",
+        methods: || get(crate::modules::viescolaire::web::report_cards::student_card),
+    },
+    RouteDef {
+        path: "/vie-scolaire/bulletins/{class}",
+        example: "/vie-scolaire/bulletins/6A",
+        methods: || get(crate::modules::viescolaire::web::report_cards::class_cards),
+    },
+    RouteDef {
+        path: "/vie-scolaire/bulletins/{class}/appreciations/{subject}",
+        example: "/vie-scolaire/bulletins/6A/appreciations/061300",
+        methods: || {
+            get(crate::modules::viescolaire::web::report_cards::subject_comments)
+                .post(crate::modules::viescolaire::web::report_cards::save_subject_comments)
+        },
+    },
+    RouteDef {
+        path: "/vie-scolaire/bulletins/{class}/conseil",
+        example: "/vie-scolaire/bulletins/6A/conseil",
+        methods: || {
+            get(crate::modules::viescolaire::web::report_cards::general_comments)
+                .post(crate::modules::viescolaire::web::report_cards::save_general_comments)
+        },
+    },
+    RouteDef {
+        path: "/vie-scolaire/bulletins/{class}/cloture",
+        example: "/vie-scolaire/bulletins/6A/cloture",
+        methods: || post(crate::modules::viescolaire::web::report_cards::close),
+    },
+    RouteDef {
+        path: "/vie-scolaire/bulletins/{class}/lsu",
+        example: "/vie-scolaire/bulletins/6A/lsu",
+        methods: || get(crate::modules::viescolaire::web::report_cards::lsu_export),
+    },
+    RouteDef {
+        path: "/vie-scolaire/competences/{class}/{subject}",
+        example: "/vie-scolaire/competences/6A/061300",
+        methods: || {
+            get(crate::modules::viescolaire::web::report_cards::competences)
+                .post(crate::modules::viescolaire::web::report_cards::save_competences)
+        },
+    },
 ];
 
 /// The web application's router, with its guard and fallback. The server

@@ -37,6 +37,8 @@ const NAV: &[(&str, &str)] = &[
     ("/console", "Tableau de bord"),
     ("/console/personnes", "Personnes"),
     ("/console/classe", "Mes classes"),
+    ("/vie-scolaire/notes", "Notes"),
+    ("/vie-scolaire/mes-notes", "Notes"),
     ("/console/journal", "Journal"),
     ("/mot-de-passe", "Mot de passe"),
 ];

@@ -32,6 +32,16 @@ const CARDS: &[Card] = &[
         text: "Les élèves de vos classes et groupes : nouveau mot de passe, fiches de connexion.",
     },
     Card {
+        href: "/vie-scolaire/notes",
+        title: "Notes et bulletins",
+        text: "Évaluations et saisie des notes de vos services, appréciations, compétences, bulletins.",
+    },
+    Card {
+        href: "/vie-scolaire/mes-notes",
+        title: "Notes et bulletins",
+        text: "Les notes publiées, les moyennes, les compétences et les bulletins.",
+    },
+    Card {
         href: "/console/journal",
         title: "Journal des actions",
         text: "Qui s'est connecté, qui a fait quoi, et d'où.",

@@ -270,3 +270,79 @@ pub fn principal(conn: &rusqlite::Connection) -> rusqlite::Result<Option<String>
     )
     .optional()
 }
+
+/// A message of [`export`]'s missing list in French (the web page's);
+/// an unknown message is kept as it is.
+pub fn french(m: &str) -> String {
+    if let Some(rest) = m.strip_prefix("the establishment's UAI ") {
+        let uai = rest.split(" is not").next().unwrap_or(rest);
+        return format!("l'UAI de l'établissement {uai} n'a pas 8 caractères ([establishment] uai)");
+    }
+    if m.starts_with("no head of establishment") {
+        return "aucun chef d'établissement : l'annuaire n'a aucun personnel actif de fonction STS DIR"
+            .into();
+    }
+    if m == "the class has no report card for this period" {
+        return "la classe n'a aucun bulletin pour cette période".into();
+    }
+    if let Some(rest) = m.strip_prefix("teacher ") {
+        let who = rest.split(": ").next().unwrap_or(rest);
+        return format!("enseignant {who} : pas d'identifiant STS-web (importez STS-web)");
+    }
+    let Some((who, what)) = m.rsplit_once(": ") else {
+        return m.to_string();
+    };
+    let what = match what {
+        "no INE" => "pas d'INE".to_string(),
+        "no SIECLE ELEVE_ID (import the students from SIECLE)" => {
+            "pas d'ELEVE_ID SIECLE (importez les élèves depuis SIECLE)".to_string()
+        }
+        "no council decision" => "pas de décision du conseil de classe".to_string(),
+        "no general comment from the head teacher" => {
+            "pas d'appréciation générale du professeur principal".to_string()
+        }
+        "the report card is not closed" => "le bulletin n'est pas clos".to_string(),
+        "no subject" => "aucune matière".to_string(),
+        w => {
+            if let Some(code) = w
+                .strip_prefix("subject ")
+                .and_then(|r| r.strip_suffix(" has no six-character STS code"))
+            {
+                format!("la matière {code} n'a pas de code STS à six caractères")
+            } else if let Some(label) = w
+                .strip_prefix("subject ")
+                .and_then(|r| r.strip_suffix(" has no teacher"))
+            {
+                format!("la matière {label} n'a pas d'enseignant")
+            } else {
+                w.to_string()
+            }
+        }
+    };
+    format!("{who} : {what}")
+}
+
+#[cfg(test)]
+mod french_tests {
+    #[test]
+    fn missing_items_in_french() {
+        use super::french;
+        assert_eq!(
+            french("Léa Martin (lea.martin): no council decision"),
+            "Léa Martin (lea.martin) : pas de décision du conseil de classe"
+        );
+        assert_eq!(
+            french("Léa Martin (lea.martin): subject Mathématiques has no teacher"),
+            "Léa Martin (lea.martin) : la matière Mathématiques n'a pas d'enseignant"
+        );
+        assert!(
+            french("teacher Paul Blanc (paul.blanc): no STS-web id (import STS-web)")
+                .starts_with("enseignant Paul Blanc")
+        );
+        assert!(
+            french("the establishment's UAI \"12\" is not 8 characters ([establishment] uai)")
+                .contains("8 caractères")
+        );
+        assert_eq!(french("Léa (l): no INE"), "Léa (l) : pas d'INE");
+    }
+}

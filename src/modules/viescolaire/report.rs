@@ -110,6 +110,20 @@ pub fn build(
     period: &Period,
     class_code: &str,
 ) -> anyhow::Result<Vec<Card>> {
+    build_for(conn, settings, year, period, class_code, Audience::All)
+}
+
+/// The live cards with only the marks `audience` may see (a student's or
+/// a parent's page): the same computation as the report card, so with
+/// every mark published the figures are the report card's.
+pub fn build_for(
+    conn: &Connection,
+    settings: &VieScolaireSettings,
+    year: &Year,
+    period: &Period,
+    class_code: &str,
+    audience: Audience,
+) -> anyhow::Result<Vec<Card>> {
     let class = crate::directory::structure(conn, class_code)?
         .filter(|s| s.kind == crate::directory::StructureKind::Class)
         .with_context(|| format!("no class {class_code}"))?;
@@ -117,7 +131,7 @@ pub fn build(
         conn,
         period.id,
         class.id,
-        Audience::All,
+        audience,
         settings.grades_publication_hour(),
     )?;
     let absences = queries::absences_report(conn, year, class.id, period.starts, period.ends, settings)?;

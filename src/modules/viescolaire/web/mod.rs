@@ -4,6 +4,9 @@
 //! `authz::decide`. First page: a teacher's day (`/vie-scolaire/journee`,
 //! `?date=YYYY-MM-DD`); the roll-call screen comes next.
 
+pub mod grades;
+pub mod report_cards;
+
 use super::calendar::{DAY_NAMES, Date, DateTime};
 use super::queries;
 use super::timetable::Change;
