@@ -34,6 +34,12 @@ impl Fields {
 
 /// Parses a form body (pure).
 pub fn parse(bytes: &[u8]) -> Result<Fields, WebError> {
+    parse_with(bytes, MAX_FIELDS)
+}
+
+/// [`parse`] allowing up to `max_fields` fields (a roll has three per
+/// student).
+pub fn parse_with(bytes: &[u8], max_fields: usize) -> Result<Fields, WebError> {
     if bytes.len() > MAX_BODY {
         return Err(WebError::TooLarge);
     }
@@ -44,7 +50,7 @@ pub fn parse(bytes: &[u8]) -> Result<Fields, WebError> {
     }
     let mut fields = Vec::new();
     for (k, v) in form_urlencoded::parse(bytes) {
-        if fields.len() == MAX_FIELDS {
+        if fields.len() == max_fields {
             return Err(WebError::BadRequest(
                 "Le formulaire contient trop de champs.".into(),
             ));
@@ -66,9 +72,14 @@ pub fn parse(bytes: &[u8]) -> Result<Fields, WebError> {
 
 /// Reads and parses a request's form body, stopping at [`MAX_BODY`].
 pub async fn read(body: Body) -> Result<Fields, WebError> {
+    read_with(body, MAX_FIELDS).await
+}
+
+/// [`read`] allowing up to `max_fields` fields.
+pub async fn read_with(body: Body, max_fields: usize) -> Result<Fields, WebError> {
     let limited = http_body_util::Limited::new(body, MAX_BODY);
     match limited.collect().await {
-        Ok(collected) => parse(&collected.to_bytes()),
+        Ok(collected) => parse_with(&collected.to_bytes(), max_fields),
         Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(WebError::TooLarge),
         Err(_) => Err(WebError::BadRequest(
             "Le formulaire n'a pas été reçu en entier.".into(),
@@ -106,6 +117,7 @@ mod tests {
         assert!(m.contains("UTF-8"));
         let many: String = (0..=MAX_FIELDS).map(|i| format!("f{i}=1&")).collect();
         assert!(matches!(parse(many.as_bytes()), Err(WebError::BadRequest(_))));
+        assert!(parse_with(many.as_bytes(), 500).is_ok());
         assert!(matches!(parse(b"a=%00"), Err(WebError::BadRequest(_))));
     }
 }

@@ -8,6 +8,8 @@
 
 #![allow(clippy::too_many_arguments)] // rows written from their columns
 
+pub mod roll;
+
 use super::attendance::{self, Attended, Event, Presence};
 use super::calendar::{Date, DateTime, Time};
 use super::grades::{self, EvalKind, Graded, Mark, Q};

@@ -4,6 +4,12 @@
 //! `authz::decide`. First page: a teacher's day (`/vie-scolaire/journee`,
 //! `?date=YYYY-MM-DD`); the roll-call screen comes next.
 
+#[cfg(test)]
+mod daily_tests;
+pub mod justify;
+pub mod office;
+pub mod roll;
+
 use super::calendar::{DAY_NAMES, Date, DateTime};
 use super::queries;
 use super::timetable::Change;
@@ -71,6 +77,7 @@ pub async fn day(
                     room: l.room.clone(),
                     changes: l.changes.iter().map(label).collect(),
                     taught: l.takes_place && l.service.teacher_id == me,
+                    roll: (l.takes_place && l.service.teacher_id == me).then(|| queries::roll::lesson_key(l)),
                 });
             }
         }
