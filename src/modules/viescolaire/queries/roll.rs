@@ -3,7 +3,7 @@
 //! `/vie-scolaire/eleves/{login}/absences` and `/vie-scolaire/justificatifs`.
 //! Moments are passed in ("YYYY-MM-DDTHH:MM"), never read from a clock.
 
-use super::{Year, calendar, current_year, events, exceptions, lesson_id, roster, save_roll, slots};
+use super::{Year, calendar, current_year, events, exceptions, lesson_id, roster, save_roll};
 use crate::modules::viescolaire::attendance::{self, Attended, Presence, Summary};
 use crate::modules::viescolaire::calendar::{Date, DateTime, Time};
 use crate::modules::viescolaire::timetable::{self, Lesson};
@@ -552,24 +552,40 @@ pub struct DayLine {
     pub mark: Option<(Presence, u32)>,
 }
 
-/// The lessons `slots` derive for one date (the student's structures).
-fn student_lessons(
-    conn: &Connection,
-    year: &Year,
-    structures: &BTreeSet<i64>,
-    date: Date,
-) -> rusqlite::Result<Vec<Lesson>> {
-    let all: Vec<_> = slots(conn, year.id)?
-        .into_iter()
-        .filter(|s| structures.contains(&s.service.structure_id))
-        .collect();
-    let cal = calendar(conn, year)?;
-    Ok(
-        timetable::lessons(&all, &exceptions(conn, date, date)?, &cal, date, date)
-            .into_iter()
-            .filter(|l| l.date == date && structures.contains(&l.service.structure_id))
-            .collect(),
-    )
+/// A student's timetable, loaded once per request: his structures'
+/// slots and the year's calendar.
+struct StudentTimetable {
+    structures: BTreeSet<i64>,
+    slots: Vec<timetable::Slot>,
+    cal: timetable::Calendar,
+}
+
+impl StudentTimetable {
+    fn load(conn: &Connection, year: &Year, student: i64) -> rusqlite::Result<StudentTimetable> {
+        let structures: BTreeSet<i64> = super::structures_of(conn, student)?.into_iter().collect();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {} FROM vs_slots WHERE year_id = ?1 AND structure_id IN (SELECT structure_id FROM memberships WHERE person_id = ?2) ORDER BY id",
+            super::SLOT_COLS
+        ))?;
+        let slots = stmt
+            .query_map(params![year.id, student], super::slot_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(StudentTimetable {
+            structures,
+            slots,
+            cal: calendar(conn, year)?,
+        })
+    }
+
+    /// His lessons of one date.
+    fn lessons(&self, conn: &Connection, date: Date) -> rusqlite::Result<Vec<Lesson>> {
+        Ok(
+            timetable::lessons(&self.slots, &exceptions(conn, date, date)?, &self.cal, date, date)
+                .into_iter()
+                .filter(|l| l.date == date && self.structures.contains(&l.service.structure_id))
+                .collect(),
+        )
+    }
 }
 
 /// A student's lessons of a day with their roll marks.
@@ -577,14 +593,14 @@ pub fn student_day(conn: &Connection, student: i64, date: Date) -> rusqlite::Res
     let Some(year) = current_year(conn, date)? else {
         return Ok(Vec::new());
     };
-    let structures: BTreeSet<i64> = super::structures_of(conn, student)?.into_iter().collect();
+    let tt = StudentTimetable::load(conn, &year, student)?;
     let mut out = Vec::new();
     let mut mark = conn.prepare_cached(
         "SELECT a.status, a.late_minutes FROM vs_attendance a WHERE a.lesson_id = ?1 AND a.student_id = ?2",
     )?;
     let mut subject =
         conn.prepare_cached("SELECT coalesce((SELECT label FROM subjects WHERE code = ?1), ?1)")?;
-    for l in student_lessons(conn, &year, &structures, date)? {
+    for l in tt.lessons(conn, date)? {
         let m = match recorded_id(conn, &l)? {
             Some(id) => mark
                 .query_row(params![id, student], |r| {
@@ -630,13 +646,13 @@ pub fn student_summary(
             days.extend(a.through(b));
         }
     }
-    let structures: BTreeSet<i64> = super::structures_of(conn, student)?.into_iter().collect();
+    let tt = StudentTimetable::load(conn, &year, student)?;
     let mut mark = conn.prepare_cached(
         "SELECT a.status FROM vs_attendance a WHERE a.lesson_id = ?1 AND a.student_id = ?2",
     )?;
     let mut attended = Vec::new();
     for d in days {
-        for l in student_lessons(conn, &year, &structures, d)? {
+        for l in tt.lessons(conn, d)? {
             if !l.takes_place {
                 continue;
             }
