@@ -37,6 +37,24 @@ pub fn record(
     Ok(())
 }
 
+/// Appends an entry inside the caller's transaction (a change and its
+/// entry are kept together, or neither).
+pub fn record_in(
+    tx: &rusqlite::Transaction<'_>,
+    actor: &str,
+    address: &str,
+    action: &str,
+    target: &str,
+    outcome: &str,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO audit_log (at, actor, address, action, target, outcome)
+         VALUES (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?1, ?2, ?3, ?4, ?5)",
+        params![actor, address, action, target, outcome],
+    )?;
+    Ok(())
+}
+
 /// Entries matching `query` (in actor, address, action, target or
 /// outcome; all when empty), newest first, `limit` from `offset`.
 pub fn search(store: &Store, query: &str, limit: usize, offset: usize) -> Result<Vec<Entry>, StoreError> {

@@ -6,6 +6,7 @@
 //! decision for any account and URL.
 
 use crate::directory::{self, Kind};
+use crate::modules::viescolaire::facts as vs_facts;
 use axum::http::Method;
 use rusqlite::Connection;
 use serde::Serialize;
@@ -199,6 +200,28 @@ pub enum Action {
     LsuExport {
         class: String,
     },
+    /// The roll of one lesson (its key: `2026-12-01_12` for slot 12 on
+    /// that date, `2026-12-01_x5` for exceptional lesson 5).
+    TakeRoll {
+        lesson: String,
+    },
+    /// The school-life office: the day's absences, recording them,
+    /// justifications to decide, summaries and their export.
+    ManageAbsences,
+    /// A student's or parent's entry to absences and lateness.
+    MyAttendance,
+    /// A student's absences and lateness.
+    ViewAbsences {
+        login: String,
+    },
+    /// Sending a justification for a student's absence.
+    Justify {
+        login: String,
+    },
+    /// The scan or photo attached to a justification.
+    JustificationFile {
+        id: i64,
+    },
 }
 
 fn segment(s: &str) -> Option<String> {
@@ -268,8 +291,38 @@ impl Action {
                 class: segment(c)?,
                 subject: segment(m)?,
             },
+            (_, _, ["vie-scolaire", "appel", l]) if get || post => Action::TakeRoll { lesson: segment(l)? },
+            (_, _, ["vie-scolaire", "absences"]) if get || post => Action::ManageAbsences,
+            (true, _, ["vie-scolaire", "absences", "direct" | "bilan" | "bilan.csv"]) => {
+                Action::ManageAbsences
+            }
+            (true, _, ["vie-scolaire", "justificatifs"]) => Action::ManageAbsences,
+            (_, true, ["vie-scolaire", "justificatifs", id]) if id.parse::<i64>().is_ok() => {
+                Action::ManageAbsences
+            }
+            (true, _, ["vie-scolaire", "justificatifs", id, "piece"]) => {
+                Action::JustificationFile { id: id.parse().ok()? }
+            }
+            (true, _, ["vie-scolaire", "assiduite"]) => Action::MyAttendance,
+            (true, _, ["vie-scolaire", "eleves", l, "absences"]) => {
+                Action::ViewAbsences { login: segment(l)? }
+            }
+            (_, true, ["vie-scolaire", "eleves", l, "justificatifs"]) => {
+                Action::Justify { login: segment(l)? }
+            }
             _ => return None,
         })
+    }
+
+    /// Whether the decision needs the school-life facts.
+    pub fn is_school_life(&self) -> bool {
+        matches!(
+            self,
+            Action::TakeRoll { .. }
+                | Action::ViewAbsences { .. }
+                | Action::Justify { .. }
+                | Action::JustificationFile { .. }
+        )
     }
 
     /// Anybody, signed in or not.
@@ -314,6 +367,12 @@ impl Action {
             Action::GeneralComments { .. } => "appréciation générale et conseil",
             Action::ClosePeriod { .. } => "clôture de période",
             Action::LsuExport { .. } => "export LSU",
+            Action::TakeRoll { .. } => "appel",
+            Action::ManageAbsences => "absences (vie scolaire)",
+            Action::MyAttendance => "absences et retards",
+            Action::ViewAbsences { .. } => "absences d'un élève",
+            Action::Justify { .. } => "justificatif d'absence",
+            Action::JustificationFile { .. } => "pièce d'un justificatif",
         }
     }
 
@@ -334,6 +393,9 @@ impl Action {
             Action::SubjectComments { class, subject } | Action::EnterCompetences { class, subject } => {
                 format!("{class} {subject}")
             }
+            Action::TakeRoll { lesson } => lesson.clone(),
+            Action::ViewAbsences { login } | Action::Justify { login } => login.clone(),
+            Action::JustificationFile { id } => id.to_string(),
             _ => String::new(),
         }
     }
@@ -357,6 +419,21 @@ pub struct Facts {
     pub evaluation: Option<(String, String)>,
     /// The target class and its groups (codes), for class actions.
     pub class_structures: BTreeSet<String>,
+    /// School-life facts of the actor (a directory person), loaded for
+    /// school-life actions ([`crate::modules::viescolaire::facts`]).
+    pub school: Option<vs_facts::Facts>,
+    /// What a school-life action is about.
+    pub school_target: Option<SchoolTarget>,
+}
+
+/// The target of a school-life action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum SchoolTarget {
+    /// A lesson that takes place, with its teacher (the replacement's id
+    /// when replaced).
+    Lesson { teacher_id: i64 },
+    /// A student.
+    Student(vs_facts::StudentRef),
 }
 
 /// The person an action is about.
@@ -423,6 +500,12 @@ impl Facts {
                 structures,
             });
         }
+        if action.is_school_life()
+            && let Some(id) = actor.person_id
+        {
+            facts.school = vs_facts::load(conn, id)?;
+            facts.school_target = school_target(conn, action)?;
+        }
         Ok(facts)
     }
 
@@ -432,6 +515,34 @@ impl Facts {
         self.target
             .as_ref()
             .is_some_and(|t| t.kind == Kind::Student && !t.structures.is_disjoint(&self.teaches))
+    }
+}
+
+/// The school-life target of an action, from the store.
+fn school_target(conn: &Connection, action: &Action) -> rusqlite::Result<Option<SchoolTarget>> {
+    use crate::modules::viescolaire::queries::roll;
+    let student = |id: i64| -> rusqlite::Result<Option<SchoolTarget>> {
+        Ok(Some(SchoolTarget::Student(vs_facts::student_ref(conn, id)?)))
+    };
+    match action {
+        Action::TakeRoll { lesson } => {
+            Ok(roll::find_lesson(conn, lesson)?
+                .filter(|l| l.takes_place)
+                .map(|l| SchoolTarget::Lesson {
+                    teacher_id: l.service.teacher_id,
+                }))
+        }
+        Action::ViewAbsences { login } | Action::Justify { login } => {
+            match directory::person_by_login(conn, login)? {
+                Some(p) if p.kind == Kind::Student => student(p.id),
+                _ => Ok(None),
+            }
+        }
+        Action::JustificationFile { id } => match roll::justification_student(conn, *id)? {
+            Some(s) => student(s),
+            None => Ok(None),
+        },
+        _ => Ok(None),
     }
 }
 
@@ -559,6 +670,37 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
             !facts.class_structures.is_empty() && actor.any(&[Admin, Direction]),
             "réservé à la direction et à l'administrateur",
         ),
+        Action::TakeRoll { .. } => match (&facts.school, &facts.school_target) {
+            (Some(f), Some(SchoolTarget::Lesson { teacher_id })) => allow_if(
+                f.may_take_roll(*teacher_id),
+                "ni l'enseignant de ce cours, ni la vie scolaire",
+            ),
+            _ => Decision::Deny("cours inconnu, annulé ou déplacé"),
+        },
+        Action::ManageAbsences => allow_if(
+            actor.any(&[Direction, SchoolLife]),
+            "réservé à la vie scolaire et à la direction",
+        ),
+        Action::MyAttendance => allow_if(
+            actor.person_id.is_some() && actor.any(&[Student, Parent]),
+            "réservé aux élèves et à leurs responsables",
+        ),
+        Action::ViewAbsences { .. } => match (&facts.school, &facts.school_target) {
+            (Some(f), Some(SchoolTarget::Student(s))) => allow_if(
+                f.may_view_student(s),
+                "ni soi-même, ni son enfant, ni un élève de ses classes",
+            ),
+            _ => Decision::Deny("élève inconnu"),
+        },
+        Action::Justify { .. } | Action::JustificationFile { .. } => {
+            match (&facts.school, &facts.school_target) {
+                (Some(f), Some(SchoolTarget::Student(s))) => allow_if(
+                    f.may_justify(s.id),
+                    "ni responsable légal de l'élève, ni la vie scolaire",
+                ),
+                _ => Decision::Deny("élève ou justificatif inconnu"),
+            }
+        }
     }
 }
 
@@ -594,6 +736,174 @@ mod tests {
             target: Some(student),
             ..Facts::default()
         }
+    }
+
+    /// School-life facts by role: the teacher (person 1) teaches 6A (10)
+    /// and is head teacher of 5B (11); the student lea is person 2 of 6A;
+    /// the parent is lea's legal guardian; tom (5) is of 5B.
+    fn school(role: Role, target: SchoolTarget) -> Facts {
+        use vs_facts::Role as R;
+        let f = match role {
+            Role::Admin => None,
+            Role::Direction => Some(vs_facts::Facts {
+                person_id: 7,
+                roles: vec![R::Direction],
+                ..Default::default()
+            }),
+            Role::SchoolLife => Some(vs_facts::Facts {
+                person_id: 6,
+                roles: vec![R::SchoolLife],
+                ..Default::default()
+            }),
+            Role::Teacher => Some(vs_facts::Facts {
+                person_id: 1,
+                roles: vec![R::Teacher],
+                services: [("MATHS".to_string(), 10)].into(),
+                taught: [10].into(),
+                head_of: [11].into(),
+                ..Default::default()
+            }),
+            Role::Staff => Some(vs_facts::Facts {
+                person_id: 8,
+                roles: vec![R::Staff],
+                ..Default::default()
+            }),
+            Role::Student => Some(vs_facts::Facts {
+                person_id: 2,
+                roles: vec![R::Student],
+                structures: [10].into(),
+                ..Default::default()
+            }),
+            Role::Parent => Some(vs_facts::Facts {
+                person_id: 3,
+                roles: vec![R::Parent],
+                children: [2].into(),
+                ..Default::default()
+            }),
+        };
+        Facts {
+            school: f,
+            school_target: Some(target),
+            ..Default::default()
+        }
+    }
+
+    /// School life, role × action: `A` allowed, `-` denied, in the order
+    /// Admin, Direction, SchoolLife, Teacher, Staff, Student, Parent.
+    #[test]
+    fn school_life_matrix() {
+        let roles = [
+            Role::Admin,
+            Role::Direction,
+            Role::SchoolLife,
+            Role::Teacher,
+            Role::Staff,
+            Role::Student,
+            Role::Parent,
+        ];
+        let student = |id: i64, class: i64| {
+            SchoolTarget::Student(vs_facts::StudentRef {
+                id,
+                class: Some(class),
+                structures: [class].into(),
+            })
+        };
+        let lesson = |teacher_id| SchoolTarget::Lesson { teacher_id };
+        let roll = || Action::TakeRoll {
+            lesson: "2026-12-01_1".into(),
+        };
+        let table: Vec<(Action, SchoolTarget, &str)> = vec![
+            (roll(), lesson(1), "-AAA---"),
+            (roll(), lesson(99), "-AA----"),
+            (Action::ManageAbsences, lesson(1), "-AA----"),
+            (Action::MyAttendance, lesson(1), "-----AA"),
+            (
+                Action::ViewAbsences { login: "lea".into() },
+                student(2, 10),
+                "-AAA-AA",
+            ),
+            // tom of 5B: the teacher is its head teacher.
+            (
+                Action::ViewAbsences { login: "tom".into() },
+                student(5, 11),
+                "-AAA---",
+            ),
+            (
+                Action::ViewAbsences { login: "zoe".into() },
+                student(9, 12),
+                "-AA----",
+            ),
+            (Action::Justify { login: "lea".into() }, student(2, 10), "-AA---A"),
+            (Action::Justify { login: "tom".into() }, student(5, 11), "-AA----"),
+            (Action::JustificationFile { id: 1 }, student(2, 10), "-AA---A"),
+            (Action::JustificationFile { id: 2 }, student(5, 11), "-AA----"),
+        ];
+        for (action, target, expected) in table {
+            let got: String = roles
+                .iter()
+                .map(|r| {
+                    if decide(&actor(*r), &action, &school(*r, target.clone())).allowed() {
+                        'A'
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            assert_eq!(got, expected, "{action:?} on {target:?}");
+        }
+        // No target (unknown lesson or student, cancelled lesson): refused
+        // to everyone, the office included.
+        for r in roles {
+            let mut f = school(r, lesson(1));
+            f.school_target = None;
+            assert!(!decide(&actor(r), &roll(), &f).allowed());
+            assert!(!decide(&actor(r), &Action::ViewAbsences { login: "x".into() }, &f).allowed());
+        }
+        // A non-legal contact has no children in the school-life facts.
+        let mut f = school(Role::Parent, student(2, 10));
+        f.school.as_mut().unwrap().children.clear();
+        assert!(!decide(&actor(Role::Parent), &Action::Justify { login: "lea".into() }, &f).allowed());
+        assert!(
+            !decide(
+                &actor(Role::Parent),
+                &Action::ViewAbsences { login: "lea".into() },
+                &f
+            )
+            .allowed()
+        );
+        assert!(actor(Role::Parent).sees_404_when_denied());
+    }
+
+    #[test]
+    fn school_life_urls_map_to_actions() {
+        let (g, p) = (Method::GET, Method::POST);
+        assert_eq!(
+            Action::of(&p, "/vie-scolaire/appel/2026-12-01_3"),
+            Some(Action::TakeRoll {
+                lesson: "2026-12-01_3".into()
+            })
+        );
+        assert_eq!(
+            Action::of(&p, "/vie-scolaire/absences"),
+            Some(Action::ManageAbsences)
+        );
+        assert_eq!(Action::of(&p, "/vie-scolaire/absences/direct"), None);
+        assert_eq!(
+            Action::of(&p, "/vie-scolaire/justificatifs/4"),
+            Some(Action::ManageAbsences)
+        );
+        assert_eq!(Action::of(&p, "/vie-scolaire/justificatifs/x"), None);
+        assert_eq!(
+            Action::of(&g, "/vie-scolaire/justificatifs/4/piece"),
+            Some(Action::JustificationFile { id: 4 })
+        );
+        assert_eq!(Action::of(&g, "/vie-scolaire/justificatifs/x/piece"), None);
+        assert_eq!(
+            Action::of(&p, "/vie-scolaire/eleves/lea/justificatifs"),
+            Some(Action::Justify { login: "lea".into() })
+        );
+        assert_eq!(Action::of(&g, "/vie-scolaire/eleves/lea/justificatifs"), None);
+        assert_eq!(Action::of(&p, "/vie-scolaire/eleves/lea/absences"), None);
     }
 
     /// The role × action matrix: `A` allowed, `-` denied, in the order

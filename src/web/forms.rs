@@ -122,6 +122,7 @@ mod tests {
         assert!(m.contains("UTF-8"));
         let many: String = (0..=MAX_FIELDS).map(|i| format!("f{i}=1&")).collect();
         assert!(matches!(parse(many.as_bytes()), Err(WebError::BadRequest(_))));
+        assert!(parse_with(many.as_bytes(), MAX_BODY, 500).is_ok());
         assert!(matches!(parse(b"a=%00"), Err(WebError::BadRequest(_))));
     }
 }

@@ -291,7 +291,68 @@ pub static ROUTES: &[RouteDef] = &[
                 .post(crate::modules::viescolaire::web::report_cards::save_competences)
         },
     },
+    RouteDef {
+        path: "/vie-scolaire/appel/{lesson}",
+        example: "/vie-scolaire/appel/2026-12-01_1",
+        methods: || get(vs_web::roll::form).post(vs_web::roll::save),
+    },
+    RouteDef {
+        path: "/vie-scolaire/absences",
+        example: "/vie-scolaire/absences",
+        methods: || get(vs_web::office::day).post(vs_web::office::record),
+    },
+    RouteDef {
+        path: "/vie-scolaire/absences/direct",
+        example: "/vie-scolaire/absences/direct",
+        methods: || get(vs_web::office::fragment),
+    },
+    RouteDef {
+        path: "/vie-scolaire/absences/bilan",
+        example: "/vie-scolaire/absences/bilan",
+        methods: || get(vs_web::office::summary),
+    },
+    RouteDef {
+        path: "/vie-scolaire/absences/bilan.csv",
+        example: "/vie-scolaire/absences/bilan.csv",
+        methods: || get(vs_web::office::summary_export),
+    },
+    RouteDef {
+        path: "/vie-scolaire/justificatifs",
+        example: "/vie-scolaire/justificatifs",
+        methods: || get(vs_web::office::justifications),
+    },
+    RouteDef {
+        path: "/vie-scolaire/justificatifs/{id}",
+        example: "/vie-scolaire/justificatifs/1",
+        methods: || post(vs_web::office::decide),
+    },
+    RouteDef {
+        path: "/vie-scolaire/justificatifs/{id}/piece",
+        example: "/vie-scolaire/justificatifs/1/piece",
+        methods: || get(vs_web::justify::file),
+    },
+    RouteDef {
+        path: "/vie-scolaire/assiduite",
+        example: "/vie-scolaire/assiduite",
+        methods: || get(vs_web::justify::home),
+    },
+    RouteDef {
+        path: "/vie-scolaire/eleves/{login}/absences",
+        example: "/vie-scolaire/eleves/lea.martin/absences",
+        methods: || get(vs_web::justify::student),
+    },
+    RouteDef {
+        path: "/vie-scolaire/eleves/{login}/justificatifs",
+        example: "/vie-scolaire/eleves/lea.martin/justificatifs",
+        // The configured attachment limit (at most 100 MiB) is enforced
+        // while reading; this bounds the body above it.
+        methods: || {
+            post(vs_web::justify::send).layer(axum::extract::DefaultBodyLimit::max(101 * 1024 * 1024))
+        },
+    },
 ];
+
+use crate::modules::viescolaire::web as vs_web;
 
 /// The web application's router, with its guard and fallback. The server
 /// merges its own transport routes (`/healthz`, `/metrics`) and wraps the

@@ -268,6 +268,8 @@ pub struct DayLesson {
     /// Labelled changes ("annulé", "salle changée"…).
     pub changes: Vec<String>,
     pub taught: bool,
+    /// The lesson's key for its roll (`/vie-scolaire/appel/{key}`).
+    pub roll: Option<String>,
 }
 
 #[derive(Template)]

@@ -42,6 +42,21 @@ const CARDS: &[Card] = &[
         text: "Les notes publiées, les moyennes, les compétences et les bulletins.",
     },
     Card {
+        href: "/vie-scolaire/journee",
+        title: "Ma journée",
+        text: "Vos cours du jour et l'appel de chacun, depuis un téléphone.",
+    },
+    Card {
+        href: "/vie-scolaire/absences",
+        title: "Absences",
+        text: "Les absences et retards du jour au fil des appels, les justificatifs, les bilans.",
+    },
+    Card {
+        href: "/vie-scolaire/assiduite",
+        title: "Absences et retards",
+        text: "La journée, les absences et les retards ; envoyer un justificatif en ligne.",
+    },
+    Card {
         href: "/console/journal",
         title: "Journal des actions",
         text: "Qui s'est connecté, qui a fait quoi, et d'où.",

@@ -107,7 +107,7 @@ pub fn load(conn: &Connection, person_id: i64) -> rusqlite::Result<Option<Facts>
 }
 
 /// A student as the rules see him: his id and his class and groups.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct StudentRef {
     pub id: i64,
     /// His class, if any.

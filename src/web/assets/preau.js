@@ -23,3 +23,42 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+// School life, daily: the roll's running count, and the office's live list.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("form[data-roll]").forEach(function (f) {
+    var out = f.querySelector("[data-roll-count]");
+    function count() {
+      var n = { absent: 0, late: 0, excluded: 0 };
+      f.querySelectorAll("input[type=radio]:checked").forEach(function (r) {
+        if (n[r.value] !== undefined) { n[r.value] += 1; }
+        var fs = r.closest("fieldset");
+        if (fs) { fs.classList.toggle("marked", r.value !== "present"); }
+      });
+      if (out) {
+        out.textContent = n.absent + " absent(s), " + n.late + " retard(s), " + n.excluded + " exclu(s)";
+      }
+    }
+    f.addEventListener("change", function (e) {
+      count();
+      // Late: straight to the minutes.
+      if (e.target.type === "radio" && e.target.value === "late") {
+        var fs = e.target.closest("fieldset");
+        var m = fs && fs.querySelector("input[type=number]");
+        if (m) { m.focus(); }
+      }
+    });
+    count();
+  });
+  // A fragment read again every few seconds (never while a form in it is in use).
+  document.querySelectorAll("[data-live]").forEach(function (el) {
+    var url = el.getAttribute("data-live");
+    var every = (parseInt(el.getAttribute("data-live-every"), 10) || 15) * 1000;
+    setInterval(function () {
+      if (document.hidden || el.contains(document.activeElement)) { return; }
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) { if (html !== null && !el.contains(document.activeElement)) { el.innerHTML = html; } })
+        .catch(function () {});
+    }, every);
+  });
+});

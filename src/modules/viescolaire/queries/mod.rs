@@ -9,6 +9,7 @@
 #![allow(clippy::too_many_arguments)] // rows written from their columns
 
 pub mod marks;
+pub mod roll;
 
 use super::attendance::{self, Attended, Event, Presence};
 use super::calendar::{Date, DateTime, Time};

@@ -4,8 +4,13 @@
 //! `authz::decide`. First page: a teacher's day (`/vie-scolaire/journee`,
 //! `?date=YYYY-MM-DD`); the roll-call screen comes next.
 
+#[cfg(test)]
+mod daily_tests;
 pub mod grades;
+pub mod justify;
+pub mod office;
 pub mod report_cards;
+pub mod roll;
 
 use super::calendar::{DAY_NAMES, Date, DateTime};
 use super::queries;
@@ -74,6 +79,7 @@ pub async fn day(
                     room: l.room.clone(),
                     changes: l.changes.iter().map(label).collect(),
                     taught: l.takes_place && l.service.teacher_id == me,
+                    roll: (l.takes_place && l.service.teacher_id == me).then(|| queries::roll::lesson_key(l)),
                 });
             }
         }

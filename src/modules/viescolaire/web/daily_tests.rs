@@ -1,0 +1,504 @@
+//! The roll, the office's absences and the parents' justifications
+//! through the real router and store, in process: every answer of the
+//! guard (`authz::decide`), the forms' refusals (nothing changed), the
+//! stored attachment and how it is served back.
+
+use crate::config::Config;
+use crate::directory::{Kind, NewPerson, insert_person};
+use crate::host::{Host as _, RealHost};
+use crate::modules::viescolaire::calendar::{DAY_NAMES, DateTime};
+use crate::modules::viescolaire::queries;
+use crate::store::Store;
+use crate::web::{Web, headers, router, session};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, header};
+use http_body_util::BodyExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct World {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    app: Router,
+    lesson: String,
+}
+
+struct Answer {
+    status: u16,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    fn header(&self, name: header::HeaderName) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+/// Paul teaches maths to 6A (a lesson today), Léa is in 6A, Tom in 5B;
+/// Anne is Léa's legal guardian, Marc a non-legal contact; Claire is the
+/// CPE.
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::default();
+    let host = RealHost::new(dir.path());
+    let db = host.real_path(&Path::new(&config.paths.state_dir).join(crate::store::DB_FILE));
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let mut store = Store::open(&db).unwrap();
+    store
+        .write(|tx| {
+            let np = |kind, first: &str, last: &str, function: Option<&str>| NewPerson {
+                kind: Some(kind),
+                source: "manual".into(),
+                first_name: first.into(),
+                last_name: last.into(),
+                function: function.map(str::to_string),
+                ..Default::default()
+            };
+            let lea = insert_person(tx, &np(Kind::Student, "Léa", "Martin", None), "lea.martin", Some(10000))?;
+            let tom = insert_person(tx, &np(Kind::Student, "Tom", "Roux", None), "tom.roux", Some(10003))?;
+            let paul = insert_person(tx, &np(Kind::Teacher, "Paul", "Blanc", Some("ENS")), "paul.blanc", Some(10001))?;
+            let anne = insert_person(tx, &np(Kind::Parent, "Anne", "Martin", None), "anne.martin", None)?;
+            let marc = insert_person(tx, &np(Kind::Parent, "Marc", "Martin", None), "marc.martin", None)?;
+            insert_person(tx, &np(Kind::Staff, "Claire", "Dumas", Some("EDU")), "claire.dumas", Some(10004))?;
+            for (code, gid) in [("6A", 20000), ("5B", 20001)] {
+                tx.execute(
+                    "INSERT INTO structures (kind, code, label, group_name, gid) VALUES ('class', ?1, ?1, lower('c-' || ?1), ?2)",
+                    rusqlite::params![code, gid],
+                )?;
+            }
+            tx.execute("INSERT INTO memberships SELECT ?1, id FROM structures WHERE code = '6A'", [lea])?;
+            tx.execute("INSERT INTO memberships SELECT ?1, id FROM structures WHERE code = '5B'", [tom])?;
+            tx.execute("INSERT INTO services SELECT ?1, 'MATHS', id FROM structures WHERE code = '6A'", [paul])?;
+            tx.execute(
+                "INSERT INTO parent_links (parent_id, child_id, legal) VALUES (?1, ?3, 1), (?2, ?3, 0)",
+                [anne, marc, lea],
+            )?;
+            Ok::<_, anyhow::Error>(())
+        })
+        .unwrap();
+    let today = DateTime::now_local().date;
+    let year = store
+        .write(|tx| queries::set_year(tx, "année", today.add_days(-60), today.add_days(200), &[]))
+        .unwrap();
+    let year = queries::Year {
+        id: year,
+        label: "année".into(),
+        starts: today.add_days(-60),
+        ends: today.add_days(200),
+    };
+    let day = DAY_NAMES[usize::from(today.weekday() - 1)];
+    let csv =
+        format!("teacher;subject;class;day;start;end;room\npaul.blanc;MATHS;6A;{day};08:00;08:55;B12\n");
+    crate::modules::viescolaire::import::timetable(
+        &mut store,
+        &year,
+        "t.csv",
+        csv.as_bytes(),
+        crate::modules::viescolaire::import::Format::Csv,
+        year.starts,
+    )
+    .unwrap();
+    let lessons = queries::lessons(store.conn(), &year, today, today).unwrap();
+    let lesson = queries::roll::lesson_key(&lessons[0]);
+    let config = Arc::new(config);
+    let web = Web::new(host, PathBuf::from("/etc/preau/preau.toml"), move || {
+        config.clone()
+    });
+    World {
+        dir,
+        db,
+        app: headers::secure(router(Arc::new(web))),
+        lesson,
+    }
+}
+
+impl World {
+    fn store(&self) -> Store {
+        Store::open(&self.db).unwrap()
+    }
+
+    /// A session of `login`: (cookie header, form token).
+    fn session(&self, login: &str) -> (String, String) {
+        let mut store = self.store();
+        let token = session::create(&mut store, login, false, false, "127.0.0.1", session::now()).unwrap();
+        let s = session::lookup(&mut store, &token, session::now(), &Default::default())
+            .unwrap()
+            .unwrap();
+        (format!("{}={token}", session::COOKIE), s.csrf)
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        self.store().conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    async fn send(&self, req: Request<Body>) -> Answer {
+        let r = self.app.clone().oneshot(req).await.unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let body = r.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn get(&self, path: &str, who: &(String, String)) -> Answer {
+        let req = Request::get(path)
+            .header(header::COOKIE, &who.0)
+            .body(Body::empty())
+            .unwrap();
+        self.send(req).await
+    }
+
+    async fn post(&self, path: &str, who: &(String, String), form: &str) -> Answer {
+        let req = Request::post(path)
+            .header(header::COOKIE, &who.0)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(format!("csrf={}&{form}", who.1)))
+            .unwrap();
+        self.send(req).await
+    }
+
+    async fn multipart(
+        &self,
+        path: &str,
+        who: &(String, String),
+        fields: &[(&str, &str)],
+        file: Option<&[u8]>,
+    ) -> Answer {
+        let b = "----preau-test-boundary";
+        let mut body = Vec::new();
+        let mut all = vec![("csrf", who.1.as_str())];
+        all.extend_from_slice(fields);
+        for (k, v) in all {
+            body.extend_from_slice(
+                format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+            );
+        }
+        if let Some(f) = file {
+            body.extend_from_slice(
+                format!(
+                    "--{b}\r\nContent-Disposition: form-data; name=\"piece\"; filename=\"scan.png\"\r\nContent-Type: image/png\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(f);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+        let req = Request::post(path)
+            .header(header::COOKIE, &who.0)
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={b}"))
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+}
+
+const PNG: &[u8] = &[
+    0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R',
+];
+
+#[tokio::test]
+async fn roll_office_and_justification_through_the_router() {
+    let w = world();
+    let (paul, tom, anne, marc, cpe) = (
+        w.session("paul.blanc"),
+        w.session("tom.roux"),
+        w.session("anne.martin"),
+        w.session("marc.martin"),
+        w.session("claire.dumas"),
+    );
+    let roll = format!("/vie-scolaire/appel/{}", w.lesson);
+    let lea: i64 = w.count("SELECT id FROM people WHERE login = 'lea.martin'");
+
+    // The teacher's day leads to the roll; everybody is present at first.
+    let day = w.get("/vie-scolaire/journee", &paul).await;
+    assert!(day.text().contains(&roll), "{}", day.text());
+    let page = w.get(&roll, &paul).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains("Martin Léa") && !page.text().contains("Roux Tom"));
+    // Wrong minutes: a French message, nothing stored.
+    let bad = w
+        .post(&roll, &paul, &format!("p{lea}=late&m{lea}=beaucoup"))
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("minutes de retard"), "{}", bad.text());
+    assert_eq!(w.count("SELECT count(*) FROM vs_attendance"), 0);
+    // Léa absent, saved once; then corrected to late, kept in the history.
+    let saved = w
+        .post(&roll, &paul, &format!("p{lea}=absent&m{lea}=&r{lea}="))
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    assert!(saved.header(header::LOCATION).contains("enregistre=1"));
+    assert_eq!(
+        w.count("SELECT count(*) FROM vs_attendance WHERE status = 'absent'"),
+        1
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM audit_log WHERE action = 'appel'"),
+        1
+    );
+
+    // Others may not open this roll, nor Léa's absences.
+    assert_eq!(w.get(&roll, &tom).await.status, 404);
+    assert_eq!(w.get(&roll, &anne).await.status, 404);
+    assert_eq!(
+        w.get("/vie-scolaire/appel/2026-12-01_999", &paul).await.status,
+        403
+    );
+    for who in [&tom, &marc] {
+        let a = w.get("/vie-scolaire/eleves/lea.martin/absences", who).await;
+        assert_eq!(a.status, 404);
+        assert!(!a.text().contains("Martin Léa"));
+    }
+    assert_eq!(w.get("/vie-scolaire/absences", &paul).await.status, 403);
+    assert_eq!(w.get("/vie-scolaire/absences", &anne).await.status, 404);
+
+    // The office sees it in the day's list and its live fragment.
+    let office = w.get("/vie-scolaire/absences", &cpe).await;
+    assert_eq!(office.status, 200, "{}", office.text());
+    assert!(office.text().contains("Martin Léa"));
+    let live = w.get("/vie-scolaire/absences/direct", &cpe).await;
+    assert!(live.text().contains("Martin Léa") && !live.text().contains("<html"));
+    // It records the reason (an event over the lesson); bad input changes nothing.
+    let today = DateTime::now_local().date;
+    let bad = w
+        .post(
+            "/vie-scolaire/absences",
+            &cpe,
+            &format!("eleve=lea.martin&du={today}&debut=09:00&fin=08:00&motif=MAL"),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("finir après"));
+    let bad = w
+        .post(
+            "/vie-scolaire/absences",
+            &cpe,
+            &format!("eleve=nobody&du={today}&debut=08:00&fin=08:55&motif=MAL"),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(w.count("SELECT count(*) FROM vs_absence_events"), 0);
+    let ok = w
+        .post(
+            "/vie-scolaire/absences",
+            &cpe,
+            &format!("eleve=lea.martin&du={today}&debut=08:00&fin=08:55&motif=FAM"),
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.text());
+    let event: i64 = w.count("SELECT id FROM vs_absence_events");
+    assert!(
+        w.get("/vie-scolaire/absences", &cpe)
+            .await
+            .text()
+            .contains("Raison familiale")
+    );
+
+    // The parent sees it and sends a justification with a scan.
+    let mine = w.get("/vie-scolaire/eleves/lea.martin/absences", &anne).await;
+    assert_eq!(mine.status, 200, "{}", mine.text());
+    assert!(mine.text().contains("Justifier cette absence"), "{}", mine.text());
+    assert_eq!(
+        w.get("/vie-scolaire/eleves/tom.roux/absences", &anne)
+            .await
+            .status,
+        404
+    );
+    let html = b"<html><script>alert(1)</script></html>";
+    let refused = w
+        .multipart(
+            "/vie-scolaire/eleves/lea.martin/justificatifs",
+            &anne,
+            &[
+                ("evenement", &event.to_string()),
+                ("motif", "MED"),
+                ("commentaire", ""),
+            ],
+            Some(html),
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.text().contains("PDF, une photo JPEG ou une image PNG"));
+    assert_eq!(w.count("SELECT count(*) FROM vs_justifications"), 0);
+    // Another child's justification URL is not found.
+    let other = w
+        .multipart(
+            "/vie-scolaire/eleves/tom.roux/justificatifs",
+            &anne,
+            &[("evenement", &event.to_string()), ("motif", "MED")],
+            Some(PNG),
+        )
+        .await;
+    assert_eq!(other.status, 404);
+    let sent = w
+        .multipart(
+            "/vie-scolaire/eleves/lea.martin/justificatifs",
+            &anne,
+            &[
+                ("evenement", &event.to_string()),
+                ("motif", "MED"),
+                ("commentaire", "Dentiste"),
+            ],
+            Some(PNG),
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.text());
+    let j: i64 = w.count("SELECT id FROM vs_justifications");
+    let rel: String = w
+        .store()
+        .conn()
+        .query_row("SELECT path FROM vs_attachments", [], |r| r.get(0))
+        .unwrap();
+    let stored = w
+        .dir
+        .path()
+        .join("var/lib/preau/viescolaire/attachments")
+        .join(&rel);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&stored).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(std::fs::read(&stored).unwrap(), PNG);
+
+    // The file: to the office and the parent, never sniffed; not to others.
+    let piece = format!("/vie-scolaire/justificatifs/{j}/piece");
+    let f = w.get(&piece, &cpe).await;
+    assert_eq!((f.status, f.body.as_slice()), (200, PNG));
+    assert_eq!(f.header(header::CONTENT_TYPE), "image/png");
+    assert!(f.header(header::CONTENT_DISPOSITION).starts_with("attachment;"));
+    assert_eq!(f.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    assert_eq!(w.get(&piece, &anne).await.status, 200);
+    assert_eq!(w.get(&piece, &tom).await.status, 404);
+    assert_eq!(w.get(&piece, &marc).await.status, 404);
+    assert_eq!(w.get(&piece, &paul).await.status, 403);
+
+    // The office accepts it; the parent sees it accepted, the half-day justified.
+    let list = w.get("/vie-scolaire/justificatifs", &cpe).await;
+    assert!(list.text().contains("Dentiste"));
+    assert_eq!(
+        w.post(
+            &format!("/vie-scolaire/justificatifs/{j}"),
+            &cpe,
+            "decision=peut-etre"
+        )
+        .await
+        .status,
+        400
+    );
+    let done = w
+        .post(
+            &format!("/vie-scolaire/justificatifs/{j}"),
+            &cpe,
+            "decision=accepter",
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.text());
+    assert_eq!(
+        w.post(
+            &format!("/vie-scolaire/justificatifs/{j}"),
+            &cpe,
+            "decision=refuser"
+        )
+        .await
+        .status,
+        400,
+        "decided once"
+    );
+    let mine = w
+        .get("/vie-scolaire/eleves/lea.martin/absences", &anne)
+        .await
+        .text();
+    assert!(mine.contains("accepté"), "{mine}");
+    assert!(mine.contains("<dt>dont justifiées</dt><dd>1</dd>"), "{mine}");
+    // The student sees his own page only.
+    let lea_s = w.session("lea.martin");
+    assert_eq!(
+        w.get("/vie-scolaire/eleves/lea.martin/absences", &lea_s)
+            .await
+            .status,
+        200
+    );
+    let home = w.get("/vie-scolaire/assiduite", &lea_s).await;
+    assert_eq!(
+        home.header(header::LOCATION),
+        "/vie-scolaire/eleves/lea.martin/absences"
+    );
+    let home = w.get("/vie-scolaire/assiduite", &anne).await;
+    assert_eq!(
+        home.header(header::LOCATION),
+        "/vie-scolaire/eleves/lea.martin/absences"
+    );
+
+    // The class summary and its CSV.
+    let csv = w.get("/vie-scolaire/absences/bilan.csv?classe=6A", &cpe).await;
+    assert_eq!(csv.status, 200, "{}", csv.text());
+    assert!(
+        csv.text().contains("Martin Léa;lea.martin;1;1;0;0;1;"),
+        "{}",
+        csv.text()
+    );
+    assert_eq!(
+        w.get("/vie-scolaire/absences/bilan?classe=9Z", &cpe).await.status,
+        400
+    );
+    assert_eq!(
+        w.get("/vie-scolaire/absences/bilan.csv?classe=6A", &anne)
+            .await
+            .status,
+        404
+    );
+    for action in [
+        "appel",
+        "absence enregistrée",
+        "justificatif envoyé",
+        "justificatif",
+    ] {
+        assert!(
+            w.count(&format!(
+                "SELECT count(*) FROM audit_log WHERE action = '{action}'"
+            )) >= 1,
+            "{action} audited"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_roll_correction_is_kept_in_the_history() {
+    let w = world();
+    let paul = w.session("paul.blanc");
+    let roll = format!("/vie-scolaire/appel/{}", w.lesson);
+    let lea: i64 = w.count("SELECT id FROM people WHERE login = 'lea.martin'");
+    assert_eq!(w.post(&roll, &paul, &format!("p{lea}=absent")).await.status, 303);
+    assert_eq!(
+        w.post(&roll, &paul, &format!("p{lea}=late&m{lea}=12&r{lea}=bus"))
+            .await
+            .status,
+        303
+    );
+    let page = w.get(&roll, &paul).await.text();
+    assert!(
+        page.contains("Corrections") && page.contains("en retard (12 min) — bus"),
+        "{page}"
+    );
+    assert_eq!(w.count("SELECT count(*) FROM vs_attendance_history"), 2);
+    // An oversized form is refused before anything is read.
+    let big = format!("p{lea}=absent&r{lea}={}", "x".repeat(70 * 1024));
+    assert_eq!(w.post(&roll, &paul, &big).await.status, 413);
+}

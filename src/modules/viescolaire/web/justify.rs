@@ -1,0 +1,570 @@
+//! A student's absences and lateness (`/vie-scolaire/eleves/{login}/absences`:
+//! his day, his half-days, his absences and their justifications) and
+//! the parents' justification sent online with a scan or a photo
+//! (`POST /vie-scolaire/eleves/{login}/justificatifs`), stored on the
+//! appliance (the attachments directory, mode 0600) and served back only
+//! to those `authz::decide` allows (`/vie-scolaire/justificatifs/{id}/piece`).
+//! `/vie-scolaire/assiduite` leads a student or a parent there.
+
+use super::office::state_label;
+use super::roll::{blocking, chrome, office};
+use crate::host::{Host, Owner};
+use crate::modules::viescolaire::attendance::{self, Presence};
+use crate::modules::viescolaire::calendar::{Date, DateTime};
+use crate::modules::viescolaire::queries::{self, roll};
+use crate::web::authz::Role;
+use crate::web::errors::WebError;
+use crate::web::pages::{self, Page};
+use crate::web::{AppState, Signed, audit, forms};
+use askama::Template;
+use axum::extract::{Extension, Multipart, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What a file is, from its first bytes (pure): (media type, extension).
+/// Only PDF, JPEG and PNG are recognised; the name and the browser's
+/// claimed type are never trusted.
+pub fn sniff(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    if bytes.starts_with(b"%PDF-") {
+        Some(("application/pdf", "pdf"))
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(("image/jpeg", "jpg"))
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some(("image/png", "png"))
+    } else {
+        None
+    }
+}
+
+/// A lesson of the student's day as shown.
+#[derive(Debug, Clone)]
+pub struct DayRow {
+    pub time: String,
+    pub subject: String,
+    pub state: String,
+}
+
+/// An absence event as shown.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub id: i64,
+    pub span: String,
+    pub reason: String,
+    pub state: String,
+    pub justifiable: bool,
+}
+
+/// A mark as shown (absent without an event: justifiable by its day).
+#[derive(Debug, Clone)]
+pub struct MarkRow {
+    pub date: String,
+    pub time: String,
+    pub subject: String,
+    pub what: String,
+    pub justifiable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "viescolaire/student_absences.html")]
+pub struct StudentPage<'a> {
+    pub page: &'a Page,
+    pub login: String,
+    pub name: String,
+    pub date: String,
+    pub day: Vec<DayRow>,
+    pub half_days: usize,
+    pub justified: usize,
+    pub unjustified: usize,
+    pub late: u32,
+    pub alert: Option<String>,
+    pub events: Vec<EventRow>,
+    pub marks: Vec<MarkRow>,
+    pub justifications: Vec<roll::Justification>,
+    pub can_justify: bool,
+    pub reasons: Vec<(String, String)>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    pub max_mib: u64,
+}
+
+fn span(a: &str, b: &str) -> String {
+    match (a.split_once('T'), b.split_once('T')) {
+        (Some((da, ta)), Some((db, tb))) if da == db => format!("le {da} de {ta} à {tb}"),
+        _ => format!("du {} au {}", a.replace('T', " "), b.replace('T', " ")),
+    }
+}
+
+fn may_justify(signed: &Signed, student: i64) -> bool {
+    signed
+        .facts
+        .school
+        .as_ref()
+        .is_some_and(|f| f.may_justify(student))
+}
+
+fn student_page(
+    web: &AppState,
+    signed: &Signed,
+    login: &str,
+    date: Option<Date>,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let store = web.store()?;
+    let conn = store.conn();
+    let Some(p) = crate::directory::person_by_login(conn, login)? else {
+        return Err(WebError::NotFound);
+    };
+    let config = web.config();
+    let s = &config.viescolaire;
+    let today = DateTime::now_local().date;
+    let date = date.unwrap_or(today);
+    let year = queries::current_year(conn, today)?;
+    let from = year.as_ref().map_or(today, |y| y.starts);
+    let day = roll::student_day(conn, p.id, date)?
+        .into_iter()
+        .map(|d| DayRow {
+            time: format!("{}–{}", d.lesson.starts, d.lesson.ends),
+            subject: d.subject,
+            state: if !d.lesson.takes_place {
+                "cours annulé ou déplacé".into()
+            } else {
+                match d.mark {
+                    None => "appel pas encore fait".into(),
+                    Some((Presence::Present, _)) => "présent".into(),
+                    Some((Presence::Absent, _)) => "absent".into(),
+                    Some((Presence::Late, m)) => format!("en retard ({m} min)"),
+                    Some((Presence::Excluded, _)) => "exclu du cours".into(),
+                }
+            },
+        })
+        .collect();
+    let summary = roll::student_summary(conn, p.id, from, today, s.noon())?;
+    let alert =
+        attendance::alert(&summary.half_days, today, s.alert_window_days, s.alert_half_days).map(|a| {
+            format!(
+                "{} demi-journées d'absence non justifiées depuis le {} (seuil : {}).",
+                a.unjustified, a.since, a.threshold
+            )
+        });
+    let can_justify = may_justify(signed, p.id);
+    let events = roll::student_events(conn, p.id, from, today.add_days(366))?
+        .into_iter()
+        .map(|e| EventRow {
+            span: span(&e.starts, &e.ends),
+            reason: e.reason.unwrap_or_default(),
+            state: state_label(&e.justification).to_string(),
+            justifiable: can_justify && matches!(e.justification.as_str(), "none" | "refused"),
+            id: e.id,
+        })
+        .collect();
+    let marks = roll::student_marks(conn, p.id, from, today)?
+        .into_iter()
+        .map(|m| MarkRow {
+            date: m.date.to_string(),
+            time: m.starts.clone(),
+            subject: m.subject,
+            what: match m.presence {
+                Presence::Late => format!("retard ({} min)", m.late_minutes),
+                Presence::Absent => "absence".into(),
+                Presence::Excluded => "exclusion de cours".into(),
+                Presence::Present => "présent".into(),
+            },
+            justifiable: can_justify && m.presence == Presence::Absent && !m.covered,
+        })
+        .collect();
+    let chrome = chrome(web, signed, "Absences et retards", "/vie-scolaire/assiduite");
+    let mut r = pages::render(&StudentPage {
+        page: &chrome,
+        login: p.login.clone(),
+        name: p.full_name(),
+        date: date.to_string(),
+        day,
+        half_days: summary.half_days.len(),
+        justified: summary.justified(),
+        unjustified: summary.unjustified(),
+        late: summary.late,
+        alert,
+        events,
+        marks,
+        justifications: roll::student_justifications(conn, p.id)?,
+        can_justify,
+        reasons: roll::reasons(conn)?,
+        notice,
+        max_mib: s.attachment_max_bytes / (1024 * 1024),
+        error: error.clone(),
+    });
+    if error.is_some() {
+        *r.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    Ok(r)
+}
+
+/// `GET /vie-scolaire/eleves/{login}/absences?date=`.
+pub async fn student(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Path(login): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    blocking(move || {
+        let date = match q.get("date").map(|d| d.trim()).filter(|d| !d.is_empty()) {
+            Some(d) => Some(
+                Date::parse(d).ok_or_else(|| WebError::BadRequest("Date invalide (AAAA-MM-JJ).".into()))?,
+            ),
+            None => None,
+        };
+        let notice = q
+            .contains_key("envoye")
+            .then(|| "Justificatif envoyé : la vie scolaire va l'examiner.".to_string());
+        student_page(&web, &signed, &login, date, notice, None)
+    })
+    .await
+}
+
+/// A justification as the parent's form gives it.
+#[derive(Debug, Clone, Default)]
+pub struct Sent {
+    pub csrf: String,
+    pub event: String,
+    pub day: String,
+    pub reason: String,
+    pub comment: String,
+    /// (bytes, media type, extension).
+    pub file: Option<(Vec<u8>, &'static str, &'static str)>,
+}
+
+/// Reads the multipart form, with limits; a French message when wrong.
+async fn read_sent(mut m: Multipart, max_bytes: u64) -> Result<Sent, String> {
+    let mut sent = Sent::default();
+    let mut fields = 0;
+    loop {
+        let field = match m.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                return Err("Le formulaire n'a pas été reçu en entier, ou il est trop volumineux.".into());
+            }
+        };
+        fields += 1;
+        if fields > 20 {
+            return Err("Le formulaire contient trop de champs.".into());
+        }
+        let name = field.name().unwrap_or("").to_string();
+        if name == "piece" {
+            let mut bytes = Vec::new();
+            let mut field = field;
+            loop {
+                match field.chunk().await {
+                    Ok(Some(c)) => {
+                        if (bytes.len() + c.len()) as u64 > max_bytes {
+                            return Err(format!(
+                                "Le fichier est trop volumineux (au plus {} Mio).",
+                                max_bytes / (1024 * 1024)
+                            ));
+                        }
+                        bytes.extend_from_slice(&c);
+                    }
+                    Ok(None) => break,
+                    Err(_) => {
+                        return Err(format!(
+                            "Le fichier n'a pas été reçu en entier (au plus {} Mio).",
+                            max_bytes / (1024 * 1024)
+                        ));
+                    }
+                }
+            }
+            if bytes.is_empty() {
+                continue;
+            }
+            let Some((mime, ext)) = sniff(&bytes) else {
+                return Err("Le fichier doit être un PDF, une photo JPEG ou une image PNG.".into());
+            };
+            sent.file = Some((bytes, mime, ext));
+            continue;
+        }
+        let text = field
+            .text()
+            .await
+            .map_err(|_| "Le formulaire n'a pas été reçu en entier.".to_string())?;
+        if text.chars().count() > forms::MAX_VALUE || text.contains('\0') {
+            return Err("Un champ du formulaire est trop long ou contient un caractère interdit.".into());
+        }
+        match name.as_str() {
+            "csrf" => sent.csrf = text,
+            "evenement" => sent.event = text,
+            "jour" => sent.day = text,
+            "motif" => sent.reason = text,
+            "commentaire" => sent.comment = text,
+            _ => {}
+        }
+    }
+    Ok(sent)
+}
+
+/// `POST /vie-scolaire/eleves/{login}/justificatifs` (multipart):
+/// `evenement` (an absence event) or `jour` (the absent marks of a day),
+/// `motif`, `commentaire`, `piece` (optional PDF, JPEG or PNG).
+pub async fn send(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Path(login): Path<String>,
+    multipart: Multipart,
+) -> Response {
+    let config = web.config();
+    let max = config.viescolaire.attachment_max_bytes;
+    let sent = read_sent(multipart, max).await;
+    blocking(move || {
+        let sent = match sent {
+            Ok(s) => s,
+            Err(msg) => return student_page(&web, &signed, &login, None, None, Some(msg)),
+        };
+        if !crate::web::csrf::matches(&signed.session.csrf, &sent.csrf) {
+            return Err(WebError::BadRequest(
+                "Le formulaire a expiré : rechargez la page et recommencez.".into(),
+            ));
+        }
+        let fail = |msg: &str| student_page(&web, &signed, &login, None, None, Some(msg.to_string()));
+        let mut store = web.store()?;
+        let Some(p) = crate::directory::person_by_login(store.conn(), &login)? else {
+            return Err(WebError::NotFound);
+        };
+        if !roll::reason_known(store.conn(), sent.reason.trim())? {
+            return fail("Choisissez un motif.");
+        }
+        if sent.comment.trim().chars().count() > 500 {
+            return fail("Le commentaire est trop long (au plus 500 caractères).");
+        }
+        if let Some((_, mime, _)) = &sent.file
+            && !config.viescolaire.attachment_types.iter().any(|t| t == mime)
+        {
+            return fail("Ce type de fichier n'est pas accepté par l'établissement.");
+        }
+        // The absence: an event of this student, or the absent marks of a day.
+        let target: Result<i64, (DateTime, DateTime)> = match (sent.event.trim(), sent.day.trim()) {
+            (e, _) if !e.is_empty() => {
+                let Ok(id) = e.parse::<i64>() else {
+                    return fail("Absence inconnue.");
+                };
+                match roll::event_state(store.conn(), p.id, id)?.as_deref() {
+                    None => return Err(WebError::NotFound),
+                    Some("none" | "refused") => Ok(id),
+                    Some(_) => return fail("Cette absence a déjà un justificatif."),
+                }
+            }
+            (_, d) if !d.is_empty() => {
+                let Some(day) = Date::parse(d) else {
+                    return fail("Date invalide.");
+                };
+                match roll::absent_span(store.conn(), p.id, day)? {
+                    Some(span) => Err(span),
+                    None => return fail("Aucune absence relevée ce jour-là."),
+                }
+            }
+            _ => return fail("Choisissez l'absence à justifier."),
+        };
+        let now = DateTime::now_local().stamp();
+        let by = signed.actor.login.clone();
+        let me = signed.actor.person_id.ok_or(WebError::NotFound)?;
+        // The file first (a name nobody can guess); its row with the rest.
+        let stored = match &sent.file {
+            Some((bytes, mime, ext)) => {
+                let dir = crate::modules::viescolaire::attachments_dir(&config).join("justificatifs");
+                if web.host.meta(&dir).map_err(anyhow::Error::from)?.is_none() {
+                    web.host
+                        .create_dir(&dir, 0o700, &Owner::root())
+                        .map_err(anyhow::Error::from)?;
+                }
+                let token: [u8; 16] = rand::random();
+                let name: String = token.iter().map(|b| format!("{b:02x}")).collect();
+                let rel = format!("justificatifs/{name}.{ext}");
+                web.host
+                    .write_file(&dir.join(format!("{name}.{ext}")), bytes, 0o600, &Owner::root())
+                    .map_err(anyhow::Error::from)?;
+                let sha: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+                Some((rel, *mime, bytes.len() as u64, sha, *ext))
+            }
+            None => None,
+        };
+        let peer = signed.peer.to_string();
+        let reason = sent.reason.trim().to_string();
+        let comment = sent.comment.trim().to_string();
+        store.write(|tx| {
+            let event = match target {
+                Ok(id) => id,
+                Err((a, b)) => queries::add_absence(tx, p.id, a, b, None, "", &by, &now)?,
+            };
+            let attachment = match &stored {
+                Some((rel, mime, n, sha, ext)) => Some(roll::add_attachment(
+                    tx,
+                    &format!("justificatif.{ext}"),
+                    rel,
+                    mime,
+                    *n,
+                    sha,
+                    &by,
+                    &now,
+                )?),
+                None => None,
+            };
+            let j = queries::justify(tx, event, me, &reason, &comment, attachment, &now)?;
+            audit::record_in(
+                tx,
+                &by,
+                &peer,
+                "justificatif envoyé",
+                &p.login,
+                &format!(
+                    "justificatif {j}, motif {reason}{}",
+                    if attachment.is_some() { ", avec pièce" } else { "" }
+                ),
+            )?;
+            Ok::<_, anyhow::Error>(())
+        })?;
+        Ok(crate::web::see_other(
+            &format!("/vie-scolaire/eleves/{}/absences?envoye=1", p.login),
+            &[],
+        ))
+    })
+    .await
+}
+
+/// `GET /vie-scolaire/justificatifs/{id}/piece`: the file, as an
+/// attachment, never sniffed by the browser.
+pub async fn file(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Path(id): Path<i64>,
+) -> Response {
+    blocking(move || {
+        let store = web.store()?;
+        let Some((rel, mime)) = roll::justification_file(store.conn(), id)? else {
+            return Err(WebError::NotFound);
+        };
+        if rel.contains("..") || rel.starts_with('/') {
+            return Err(WebError::NotFound);
+        }
+        let config = web.config();
+        let path = crate::modules::viescolaire::attachments_dir(&config).join(&rel);
+        let Some(bytes) = web.host.read(&path).map_err(anyhow::Error::from)? else {
+            return Err(WebError::NotFound);
+        };
+        if office(&signed) {
+            drop(store);
+            let mut store = web.store()?;
+            audit::record(
+                &mut store,
+                &signed.actor.login,
+                &signed.peer.to_string(),
+                "pièce d'un justificatif",
+                &id.to_string(),
+                "ouverte",
+            )?;
+        }
+        let ext = rel.rsplit('.').next().unwrap_or("bin");
+        let mut r = bytes.into_response();
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"justificatif-{id}.{ext}\"")) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+        Ok(r)
+    })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "viescolaire/attendance_home.html")]
+pub struct HomePage<'a> {
+    pub page: &'a Page,
+    /// (login, name).
+    pub children: Vec<(String, String)>,
+}
+
+/// `GET /vie-scolaire/assiduite`: a student to his page, a parent to his
+/// child's (or the list of his children).
+pub async fn home(State(web): State<AppState>, Extension(signed): Extension<Arc<Signed>>) -> Response {
+    blocking(move || {
+        if signed.actor.has(Role::Student) {
+            return Ok(crate::web::see_other(
+                &format!("/vie-scolaire/eleves/{}/absences", signed.actor.login),
+                &[],
+            ));
+        }
+        let store = web.store()?;
+        let me = signed.actor.person_id.ok_or(WebError::NotFound)?;
+        let legal = crate::modules::viescolaire::facts::load(store.conn(), me)?
+            .map(|f| f.children)
+            .unwrap_or_default();
+        let children: Vec<(String, String)> = crate::directory::children_of(store.conn(), me)?
+            .into_iter()
+            .filter(|c| legal.contains(&c.id))
+            .map(|c| (c.login.clone(), c.full_name()))
+            .collect();
+        if let [(login, _)] = children.as_slice() {
+            return Ok(crate::web::see_other(
+                &format!("/vie-scolaire/eleves/{login}/absences"),
+                &[],
+            ));
+        }
+        let chrome = chrome(&web, &signed, "Absences et retards", "/vie-scolaire/assiduite");
+        Ok(pages::render(&HomePage {
+            page: &chrome,
+            children,
+        }))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_judged_by_their_first_bytes() {
+        assert_eq!(sniff(b"%PDF-1.7\n...").unwrap().0, "application/pdf");
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]).unwrap().1, "jpg");
+        assert_eq!(
+            sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0])
+                .unwrap()
+                .0,
+            "image/png"
+        );
+        for bad in [
+            &b"<html><script>alert(1)</script>"[..],
+            b"GIF89a",
+            b"%PD",
+            b"",
+            b"PK\x03\x04",
+            &[0x89, b'P', b'N', b'G'],
+        ] {
+            assert_eq!(sniff(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn spans_read_in_french() {
+        assert_eq!(
+            span("2026-12-01T08:00", "2026-12-01T12:00"),
+            "le 2026-12-01 de 08:00 à 12:00"
+        );
+        assert_eq!(
+            span("2026-11-30T08:00", "2026-12-02T17:00"),
+            "du 2026-11-30 08:00 au 2026-12-02 17:00"
+        );
+    }
+}
