@@ -38,6 +38,9 @@ const NAV: &[(&str, &str)] = &[
     ("/console/personnes", "Personnes"),
     ("/console/classe", "Mes classes"),
     ("/console/journal", "Journal"),
+    ("/vie-scolaire/emploi-du-temps", "Emploi du temps"),
+    ("/vie-scolaire/travail", "Travail à faire"),
+    ("/vie-scolaire/messages", "Messages"),
     ("/mot-de-passe", "Mot de passe"),
 ];
 

@@ -8,6 +8,10 @@
 
 #![allow(clippy::too_many_arguments)] // rows written from their columns
 
+pub mod homework;
+pub mod messages;
+pub mod schedule;
+
 use super::attendance::{self, Attended, Event, Presence};
 use super::calendar::{Date, DateTime, Time};
 use super::grades::{self, EvalKind, Graded, Mark, Q};
