@@ -571,7 +571,7 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
             let teacher = actor.person_id.is_some() && actor.has(Teacher);
             match to {
                 Recipients::Student(_) | Recipients::ParentsOf(_) => {
-                    if !facts.target.as_ref().is_some_and(|t| t.kind == Kind::Student) {
+                    if facts.target.as_ref().is_none_or(|t| t.kind != Kind::Student) {
                         return Decision::Deny("élève inconnu");
                     }
                     allow_if(
@@ -616,7 +616,7 @@ fn decide_timetable(actor: &Actor, of: &TimetableOf, facts: &Facts) -> Decision 
             "cette classe n'est pas l'une des siennes",
         ),
         TimetableOf::Student(login) => {
-            if !facts.target.as_ref().is_some_and(|t| t.kind == Kind::Student) {
+            if facts.target.as_ref().is_none_or(|t| t.kind != Kind::Student) {
                 return Decision::Deny("élève inconnu");
             }
             allow_if(

@@ -232,14 +232,14 @@ impl ComposePage<'_> {
 /// The recipients of a new message and how the page names them.
 fn resolve(conn: &rusqlite::Connection, to: &Recipients) -> Result<(Vec<i64>, String), WebError> {
     let name = |login: &str| -> Result<String, WebError> {
-        Ok(directory::person_by_login(conn, login)?
+        directory::person_by_login(conn, login)?
             .map(|p| p.full_name())
-            .ok_or(WebError::NotFound)?)
+            .ok_or(WebError::NotFound)
     };
     let label = |code: &str| -> Result<String, WebError> {
-        Ok(directory::structure(conn, code)?
+        directory::structure(conn, code)?
             .map(|s| s.label)
-            .ok_or(WebError::NotFound)?)
+            .ok_or(WebError::NotFound)
     };
     Ok(match to {
         Recipients::Student(l) => (messages::student(conn, l)?, name(l)?),
