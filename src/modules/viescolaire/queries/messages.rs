@@ -253,3 +253,59 @@ pub fn unread(conn: &Connection, person: i64, now: &str) -> rusqlite::Result<i64
         |r| r.get(0),
     )
 }
+
+/// A notification to send: a message delivered to a person with an
+/// e-mail address, not yet notified nor read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pending {
+    pub message_id: i64,
+    pub person_id: i64,
+    pub email: String,
+    pub author: String,
+    pub subject: String,
+    pub thread_id: i64,
+}
+
+/// The notifications due at `now`: messages delivered between `since`
+/// and `now` (older ones are not notified late), at most `limit`.
+pub fn pending_notifications(
+    conn: &Connection,
+    since: &str,
+    now: &str,
+    limit: i64,
+) -> rusqlite::Result<Vec<Pending>> {
+    let mut stmt = conn.prepare(
+        "SELECT r.message_id, r.person_id, p.email, a.first_name || ' ' || a.last_name, t.subject, t.id
+         FROM vs_recipients r JOIN vs_messages m ON m.id = r.message_id
+         JOIN vs_threads t ON t.id = m.thread_id
+         JOIN people p ON p.id = r.person_id JOIN people a ON a.id = m.author_id
+         WHERE r.notified_at IS NULL AND r.read_at IS NULL AND m.deliver_at <= ?2 AND m.deliver_at >= ?1
+           AND p.status = 'active' AND coalesce(p.email, '') LIKE '%_@_%'
+         ORDER BY m.deliver_at, r.message_id, r.person_id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![since, now, limit], |r| {
+        Ok(Pending {
+            message_id: r.get(0)?,
+            person_id: r.get(1)?,
+            email: r.get(2)?,
+            author: r.get(3)?,
+            subject: r.get(4)?,
+            thread_id: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Records that a recipient was notified of a message.
+pub fn mark_notified(
+    tx: &Transaction<'_>,
+    message_id: i64,
+    person_id: i64,
+    at: &str,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE vs_recipients SET notified_at = ?3 WHERE message_id = ?1 AND person_id = ?2",
+        params![message_id, person_id, at],
+    )?;
+    Ok(())
+}
