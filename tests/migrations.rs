@@ -69,6 +69,9 @@ const DATA: &[&str] = &[
     "INSERT INTO booking_resources (id, name, kind, quantity, manager) VALUES (1, 'Chariot 1', 'equipment', 16, 'marc.dupont');
      INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at)
          VALUES (1, 'marc.dupont', 1790000000, 1790003600, 16, 'confirmed', 1789990000);",
+    // 10 (schoollog)
+    "INSERT INTO vs_calendar_tokens VALUES (1, '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', '2026-10-01T08:00');
+     INSERT INTO vs_threads (id, subject, created_by, created_at, audience) VALUES (1, 'Sortie', 2, '2026-10-01T08:00', 'parents de 6A');",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -106,6 +109,9 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
     }
     if version >= 9 {
         rows.extend([("booking_resources", 1), ("bookings", 1)]);
+    }
+    if version >= 10 {
+        rows.extend([("vs_calendar_tokens", 1), ("vs_threads", 1)]);
     }
     rows
 }

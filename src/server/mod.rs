@@ -164,6 +164,18 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     } else {
         None
     };
+    // School-life e-mail notifications (viescolaire `notify_email`).
+    let notifier = {
+        let shared = shared.clone();
+        crate::modules::viescolaire::notify::spawn(Arc::new(move || {
+            let config = shared.config();
+            let db = shared.db_path();
+            let s = shared.clone();
+            let real: Arc<dyn Fn(&str) -> PathBuf + Send + Sync> =
+                Arc::new(move |p: &str| s.host.real_path(Path::new(p)));
+            (config, db, real)
+        }))
+    };
     let app = routes::router(shared.clone());
     let open = Arc::new(OpenConnections::default());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -233,6 +245,7 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     if let Some(w) = watchdog {
         w.abort();
     }
+    notifier.abort();
     let _ = stop_tx.send(true);
     drop(proxy);
     for t in accept_tasks {

@@ -222,6 +222,74 @@ pub enum Action {
     JustificationFile {
         id: i64,
     },
+    /// A timetable (week or day) of a person, a class or group, a room.
+    Timetable {
+        of: TimetableOf,
+    },
+    /// An iCalendar feed (public: its private token is the credential,
+    /// checked by the handler).
+    CalendarFeed,
+    /// One's own calendar link: shown, regenerated, revoked.
+    MyCalendarLink,
+    /// The homework log of one lesson (key: `SLOT-YYYY-MM-DD` or `xID`).
+    WriteLog {
+        lesson: String,
+    },
+    /// Every homework log entry of a class or group.
+    ClassLog {
+        structure: String,
+    },
+    /// A student's (or a parent's children's) homework by due date.
+    ToDo,
+    /// One's messages.
+    Inbox,
+    /// Choosing whom to write to.
+    NewMessage,
+    /// Writing a new message to a student, parents, a class's parents, a
+    /// group.
+    WriteMessage {
+        to: Recipients,
+    },
+    /// A thread of messages: read it, reply.
+    Thread {
+        id: i64,
+    },
+}
+
+/// Whose timetable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum TimetableOf {
+    /// The signed-in person's.
+    Me,
+    Structure(String),
+    Student(String),
+    Teacher(String),
+    Room(String),
+}
+
+/// Whom a new message goes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Recipients {
+    /// A student (login).
+    Student(String),
+    /// The legal guardians of a student (login).
+    ParentsOf(String),
+    /// The legal guardians of every student of a class or group (code).
+    ParentsOfStructure(String),
+    /// The students of a class or group (code).
+    Students(String),
+}
+
+impl Recipients {
+    /// The URL segments `{kind}/{target}` of the writing form.
+    pub fn path(&self) -> String {
+        match self {
+            Recipients::Student(l) => format!("eleve/{l}"),
+            Recipients::ParentsOf(l) => format!("parents/{l}"),
+            Recipients::ParentsOfStructure(c) => format!("parents-classe/{c}"),
+            Recipients::Students(c) => format!("groupe/{c}"),
+        }
+    }
 }
 
 fn segment(s: &str) -> Option<String> {
@@ -310,6 +378,47 @@ impl Action {
             (_, true, ["vie-scolaire", "eleves", l, "justificatifs"]) => {
                 Action::Justify { login: segment(l)? }
             }
+            (true, _, ["vie-scolaire", "emploi-du-temps"]) => Action::Timetable { of: TimetableOf::Me },
+            (true, _, ["vie-scolaire", "emploi-du-temps", kind, x]) => Action::Timetable {
+                of: match *kind {
+                    "classe" => TimetableOf::Structure(segment(x)?),
+                    "eleve" => TimetableOf::Student(segment(x)?),
+                    "enseignant" => TimetableOf::Teacher(segment(x)?),
+                    "salle" => TimetableOf::Room(segment(x)?),
+                    _ => return None,
+                },
+            },
+            (true, _, ["vie-scolaire", "agenda", f]) if f.len() > 4 && f.ends_with(".ics") => {
+                Action::CalendarFeed
+            }
+            (true, _, ["vie-scolaire", "agenda"]) | (_, true, ["vie-scolaire", "agenda"]) => {
+                Action::MyCalendarLink
+            }
+            (true, _, ["vie-scolaire", "cahier-de-textes", "seance", k])
+            | (_, true, ["vie-scolaire", "cahier-de-textes", "seance", k]) => {
+                Action::WriteLog { lesson: segment(k)? }
+            }
+            (true, _, ["vie-scolaire", "cahier-de-textes", "classe", c]) => Action::ClassLog {
+                structure: segment(c)?,
+            },
+            (true, _, ["vie-scolaire", "travail"]) => Action::ToDo,
+            (true, _, ["vie-scolaire", "messages"]) => Action::Inbox,
+            (true, _, ["vie-scolaire", "messages", "nouveau"]) => Action::NewMessage,
+            (true, _, ["vie-scolaire", "messages", "nouveau", kind, x])
+            | (_, true, ["vie-scolaire", "messages", "nouveau", kind, x]) => Action::WriteMessage {
+                to: match *kind {
+                    "eleve" => Recipients::Student(segment(x)?),
+                    "parents" => Recipients::ParentsOf(segment(x)?),
+                    "parents-classe" => Recipients::ParentsOfStructure(segment(x)?),
+                    "groupe" => Recipients::Students(segment(x)?),
+                    _ => return None,
+                },
+            },
+            (true, _, ["vie-scolaire", "messages", id]) | (_, true, ["vie-scolaire", "messages", id]) => {
+                Action::Thread {
+                    id: id.parse().ok().filter(|n| *n > 0 && !id.starts_with('+'))?,
+                }
+            }
             _ => return None,
         })
     }
@@ -327,7 +436,7 @@ impl Action {
 
     /// Anybody, signed in or not.
     pub fn is_public(&self) -> bool {
-        matches!(self, Action::SignIn | Action::Asset)
+        matches!(self, Action::SignIn | Action::Asset | Action::CalendarFeed)
     }
 
     /// What a person who must first change their password may still do.
@@ -373,6 +482,16 @@ impl Action {
             Action::ViewAbsences { .. } => "absences d'un élève",
             Action::Justify { .. } => "justificatif d'absence",
             Action::JustificationFile { .. } => "pièce d'un justificatif",
+            Action::Timetable { .. } => "emploi du temps",
+            Action::CalendarFeed => "agenda iCalendar",
+            Action::MyCalendarLink => "lien d'agenda",
+            Action::WriteLog { .. } => "cahier de textes d'une séance",
+            Action::ClassLog { .. } => "cahier de textes d'une classe",
+            Action::ToDo => "travail à faire",
+            Action::Inbox => "messages",
+            Action::NewMessage => "nouveau message",
+            Action::WriteMessage { .. } => "écrire un message",
+            Action::Thread { .. } => "fil de messages",
         }
     }
 
@@ -382,7 +501,6 @@ impl Action {
             Action::ViewPerson { login } | Action::ResetPassword { login } | Action::SetStatus { login } => {
                 login.clone()
             }
-            Action::PrintSlips { structure } | Action::ViewClass { structure } => structure.clone(),
             Action::ServiceGrades { structure, subject } => format!("{structure} {subject}"),
             Action::EnterMarks { evaluation } => format!("évaluation {evaluation}"),
             Action::ViewMarks { login } => login.clone(),
@@ -396,6 +514,19 @@ impl Action {
             Action::TakeRoll { lesson } => lesson.clone(),
             Action::ViewAbsences { login } | Action::Justify { login } => login.clone(),
             Action::JustificationFile { id } => id.to_string(),
+            Action::PrintSlips { structure }
+            | Action::ViewClass { structure }
+            | Action::ClassLog { structure } => structure.clone(),
+            Action::Timetable { of } => match of {
+                TimetableOf::Me => String::new(),
+                TimetableOf::Structure(x)
+                | TimetableOf::Student(x)
+                | TimetableOf::Teacher(x)
+                | TimetableOf::Room(x) => x.clone(),
+            },
+            Action::WriteLog { lesson } => lesson.clone(),
+            Action::WriteMessage { to } => to.path(),
+            Action::Thread { id } => id.to_string(),
             _ => String::new(),
         }
     }
@@ -424,6 +555,13 @@ pub struct Facts {
     pub school: Option<vs_facts::Facts>,
     /// What a school-life action is about.
     pub school_target: Option<SchoolTarget>,
+    /// The kind of the target class or group, when it exists.
+    pub structure: Option<directory::StructureKind>,
+    /// The teacher of the target lesson (the replacement when replaced),
+    /// when the lesson exists.
+    pub lesson_teacher: Option<i64>,
+    /// Whether the actor wrote in, or receives, the target thread.
+    pub in_thread: bool,
 }
 
 /// The target of a school-life action.
@@ -481,10 +619,21 @@ impl Facts {
             }
             _ => {}
         }
-        if let Action::ViewPerson { login }
-        | Action::ResetPassword { login }
-        | Action::SetStatus { login }
-        | Action::ViewMarks { login } = action
+        crate::modules::viescolaire::web::access::load_facts(conn, actor, action, &mut facts)?;
+        let target = match action {
+            Action::ViewPerson { login }
+            | Action::ResetPassword { login }
+            | Action::SetStatus { login }
+            | Action::ViewMarks { login } => Some(login),
+            Action::Timetable {
+                of: TimetableOf::Student(l) | TimetableOf::Teacher(l),
+            } => Some(l),
+            Action::WriteMessage {
+                to: Recipients::Student(l) | Recipients::ParentsOf(l),
+            } => Some(l),
+            _ => None,
+        };
+        if let Some(login) = target
             && let Some(p) = directory::person_by_login(conn, login)?
         {
             let structures = if p.kind == Kind::Student {
@@ -515,6 +664,13 @@ impl Facts {
         self.target
             .as_ref()
             .is_some_and(|t| t.kind == Kind::Student && !t.structures.is_disjoint(&self.teaches))
+    }
+
+    /// Whether the target student belongs to one of `codes`.
+    fn target_in(&self, codes: &BTreeSet<String>) -> bool {
+        self.target
+            .as_ref()
+            .is_some_and(|t| t.kind == Kind::Student && !t.structures.is_disjoint(codes))
     }
 }
 
@@ -701,6 +857,113 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
                 _ => Decision::Deny("élève ou justificatif inconnu"),
             }
         }
+        Action::CalendarFeed => Decision::Allow,
+        Action::Timetable { of } => decide_timetable(actor, of, facts),
+        Action::MyCalendarLink | Action::Inbox => allow_if(
+            actor.person_id.is_some(),
+            "réservé aux personnes de l'établissement",
+        ),
+        Action::WriteLog { .. } => {
+            let Some(teacher) = facts.lesson_teacher else {
+                return Decision::Deny("séance inconnue");
+            };
+            allow_if(
+                actor.any(&[Direction, SchoolLife])
+                    || (actor.has(Teacher) && actor.person_id == Some(teacher)),
+                "ni l'enseignant de la séance, ni la direction ou la vie scolaire",
+            )
+        }
+        Action::ClassLog { structure } => allow_if(
+            facts.structure.is_some()
+                && (actor.has(Direction)
+                    || (actor.has(Teacher)
+                        && (facts.head_of.contains(structure) || facts.teaches.contains(structure)))),
+            "ni la direction, ni le professeur principal ou un enseignant de la classe",
+        ),
+        Action::ToDo => allow_if(
+            actor.person_id.is_some() && actor.any(&[Student, Parent]),
+            "réservé aux élèves et à leurs responsables",
+        ),
+        Action::NewMessage => allow_if(
+            actor.person_id.is_some() && actor.any(&[Direction, SchoolLife, Teacher]),
+            "réservé aux enseignants, à la vie scolaire et à la direction",
+        ),
+        Action::WriteMessage { to } => {
+            let office = actor.person_id.is_some() && actor.any(&[Direction, SchoolLife]);
+            let teacher = actor.person_id.is_some() && actor.has(Teacher);
+            match to {
+                Recipients::Student(_) | Recipients::ParentsOf(_) => {
+                    if facts.target.as_ref().is_none_or(|t| t.kind != Kind::Student) {
+                        return Decision::Deny("élève inconnu");
+                    }
+                    allow_if(
+                        office
+                            || (teacher && (facts.target_is_my_student() || facts.target_in(&facts.head_of))),
+                        "cet élève n'est pas l'un des siens",
+                    )
+                }
+                Recipients::ParentsOfStructure(code) | Recipients::Students(code) => {
+                    if facts.structure.is_none() {
+                        return Decision::Deny("classe ou groupe inconnu");
+                    }
+                    allow_if(
+                        office || (teacher && (facts.teaches.contains(code) || facts.head_of.contains(code))),
+                        "cette classe n'est pas l'une des siennes",
+                    )
+                }
+            }
+        }
+        Action::Thread { .. } => allow_if(
+            actor.person_id.is_some() && facts.in_thread,
+            "ni auteur ni destinataire de ces messages",
+        ),
+    }
+}
+
+/// Whose timetable one may read: one's own; a class's for the office and
+/// its teachers; a student's for the office, himself, his legal
+/// guardians, his teachers and head teacher; a teacher's or a room's for
+/// the staff.
+fn decide_timetable(actor: &Actor, of: &TimetableOf, facts: &Facts) -> Decision {
+    use Role::*;
+    let office = actor.any(&[Admin, Direction, SchoolLife]);
+    let staff = actor.any(&[Admin, Direction, SchoolLife, Teacher, Staff]);
+    match of {
+        TimetableOf::Me => allow_if(actor.person_id.is_some(), "pas d'emploi du temps personnel"),
+        TimetableOf::Structure(code) => allow_if(
+            facts.structure.is_some()
+                && (office
+                    || (actor.has(Teacher)
+                        && (facts.teaches.contains(code) || facts.head_of.contains(code)))),
+            "cette classe n'est pas l'une des siennes",
+        ),
+        TimetableOf::Student(login) => {
+            if facts.target.as_ref().is_none_or(|t| t.kind != Kind::Student) {
+                return Decision::Deny("élève inconnu");
+            }
+            allow_if(
+                office
+                    || (actor.login == *login && actor.person_id.is_some())
+                    || (actor.has(Parent) && facts.children.contains(login))
+                    || (actor.has(Teacher)
+                        && (facts.target_is_my_student() || facts.target_in(&facts.head_of))),
+                "ni soi-même, ni un élève de ses classes, ni son enfant",
+            )
+        }
+        TimetableOf::Teacher(login) => {
+            if !facts
+                .target
+                .as_ref()
+                .is_some_and(|t| matches!(t.kind, Kind::Teacher | Kind::Staff))
+            {
+                return Decision::Deny("enseignant inconnu");
+            }
+            allow_if(
+                staff || (actor.login == *login && actor.person_id.is_some()),
+                "réservé aux personnels",
+            )
+        }
+        TimetableOf::Room(_) => allow_if(staff, "réservé aux personnels"),
     }
 }
 
@@ -1185,6 +1448,227 @@ mod tests {
                 subject: s("061300")
             })
         );
+    }
+
+    /// The school-life actions (timetables, feeds, homework log, to-do
+    /// list, messages), same order and people as [`role_action_matrix`];
+    /// each row may adjust the facts: the class 6A (or 5B) exists, the
+    /// lesson is the teacher's (person 1) or another's (2), the thread
+    /// is the actor's or not.
+    #[test]
+    fn timetable_log_messages_matrix() {
+        use directory::StructureKind;
+        let roles = [
+            Role::Admin,
+            Role::Direction,
+            Role::SchoolLife,
+            Role::Teacher,
+            Role::Staff,
+            Role::Student,
+            Role::Parent,
+        ];
+        let lea = || "lea".to_string();
+        let class = |f: &mut Facts| f.structure = Some(StructureKind::Class);
+        let none = |_: &mut Facts| {};
+        let teacher_target = |f: &mut Facts| {
+            f.target = Some(TargetFacts {
+                kind: Kind::Teacher,
+                structures: BTreeSet::new(),
+            })
+        };
+        let tt = |of| Action::Timetable { of };
+        let msg = |to| Action::WriteMessage { to };
+        type Adjust = Box<dyn Fn(&mut Facts)>;
+        let table: Vec<(Action, Adjust, &str)> = vec![
+            (tt(TimetableOf::Me), Box::new(none), "-AAAAAA"),
+            (
+                tt(TimetableOf::Structure("6A".into())),
+                Box::new(class),
+                "AAAA---",
+            ),
+            (
+                tt(TimetableOf::Structure("5B".into())),
+                Box::new(class),
+                "AAA----",
+            ),
+            (tt(TimetableOf::Structure("6A".into())), Box::new(none), "-------"),
+            (tt(TimetableOf::Student(lea())), Box::new(none), "AAAA--A"),
+            // Himself (the target facts are those of a student of 6A).
+            (
+                tt(TimetableOf::Student("student".into())),
+                Box::new(none),
+                "AAAA-A-",
+            ),
+            (
+                tt(TimetableOf::Student(lea())),
+                Box::new(|f: &mut Facts| f.target = None),
+                "-------",
+            ),
+            (
+                tt(TimetableOf::Teacher("paul".into())),
+                Box::new(teacher_target),
+                "AAAAA--",
+            ),
+            (
+                tt(TimetableOf::Teacher("teacher".into())),
+                Box::new(teacher_target),
+                "AAAAA--",
+            ),
+            (tt(TimetableOf::Teacher(lea())), Box::new(none), "-------"),
+            (tt(TimetableOf::Room("B12".into())), Box::new(none), "AAAAA--"),
+            (Action::CalendarFeed, Box::new(none), "AAAAAAA"),
+            (Action::MyCalendarLink, Box::new(none), "-AAAAAA"),
+            (
+                Action::WriteLog {
+                    lesson: "1-2026-12-01".into(),
+                },
+                Box::new(|f: &mut Facts| f.lesson_teacher = Some(1)),
+                "-AAA---",
+            ),
+            (
+                Action::WriteLog {
+                    lesson: "1-2026-12-01".into(),
+                },
+                Box::new(|f: &mut Facts| f.lesson_teacher = Some(2)),
+                "-AA----",
+            ),
+            (
+                Action::WriteLog {
+                    lesson: "9-2026-12-01".into(),
+                },
+                Box::new(none),
+                "-------",
+            ),
+            (
+                Action::ClassLog {
+                    structure: "6A".into(),
+                },
+                Box::new(class),
+                "-A-A---",
+            ),
+            (
+                Action::ClassLog {
+                    structure: "5B".into(),
+                },
+                Box::new(class),
+                "-A-----",
+            ),
+            (
+                Action::ClassLog {
+                    structure: "5B".into(),
+                },
+                Box::new(|f: &mut Facts| {
+                    f.structure = Some(StructureKind::Class);
+                    f.head_of = ["5B".to_string()].into();
+                }),
+                "-A-A---",
+            ),
+            (Action::ToDo, Box::new(none), "-----AA"),
+            (Action::Inbox, Box::new(none), "-AAAAAA"),
+            (Action::NewMessage, Box::new(none), "-AAA---"),
+            (msg(Recipients::Student(lea())), Box::new(none), "-AAA---"),
+            (msg(Recipients::ParentsOf(lea())), Box::new(none), "-AAA---"),
+            (
+                msg(Recipients::ParentsOf(lea())),
+                Box::new(|f: &mut Facts| {
+                    f.target = Some(TargetFacts {
+                        kind: Kind::Student,
+                        structures: ["5B".to_string()].into(),
+                    })
+                }),
+                "-AA----",
+            ),
+            (
+                msg(Recipients::ParentsOf("tom".into())),
+                Box::new(|f: &mut Facts| {
+                    // The head teacher of 5B reaches its students.
+                    f.target = Some(TargetFacts {
+                        kind: Kind::Student,
+                        structures: ["5B".to_string()].into(),
+                    });
+                    f.head_of = ["5B".to_string()].into();
+                }),
+                "-AAA---",
+            ),
+            (
+                msg(Recipients::Student("x".into())),
+                Box::new(|f: &mut Facts| f.target = None),
+                "-------",
+            ),
+            (
+                msg(Recipients::ParentsOfStructure("6A".into())),
+                Box::new(class),
+                "-AAA---",
+            ),
+            (
+                msg(Recipients::ParentsOfStructure("5B".into())),
+                Box::new(class),
+                "-AA----",
+            ),
+            (msg(Recipients::Students("6A".into())), Box::new(class), "-AAA---"),
+            (msg(Recipients::Students("6A".into())), Box::new(none), "-------"),
+            (
+                Action::Thread { id: 1 },
+                Box::new(|f: &mut Facts| f.in_thread = true),
+                "-AAAAAA",
+            ),
+            (Action::Thread { id: 1 }, Box::new(none), "-------"),
+        ];
+        for (action, adjust, expected) in table {
+            let got: String = roles
+                .iter()
+                .map(|r| {
+                    let mut f = facts(*r);
+                    adjust(&mut f);
+                    if decide(&actor(*r), &action, &f).allowed() {
+                        'A'
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            assert_eq!(got, expected, "{action:?}");
+        }
+    }
+
+    #[test]
+    fn timetable_log_messages_urls_map_to_actions() {
+        let g = Method::GET;
+        let p = Method::POST;
+        assert_eq!(
+            Action::of(&g, "/vie-scolaire/emploi-du-temps/salle/B12"),
+            Some(Action::Timetable {
+                of: TimetableOf::Room("B12".into())
+            })
+        );
+        assert_eq!(Action::of(&g, "/vie-scolaire/emploi-du-temps/autre/B12"), None);
+        assert_eq!(Action::of(&p, "/vie-scolaire/emploi-du-temps"), None);
+        assert_eq!(
+            Action::of(&g, "/vie-scolaire/agenda/abc.ics"),
+            Some(Action::CalendarFeed)
+        );
+        assert_eq!(Action::of(&g, "/vie-scolaire/agenda/.ics"), None);
+        assert_eq!(Action::of(&g, "/vie-scolaire/agenda/abc"), None);
+        assert!(Action::CalendarFeed.is_public());
+        assert_eq!(
+            Action::of(&p, "/vie-scolaire/messages/nouveau/parents-classe/6A"),
+            Some(Action::WriteMessage {
+                to: Recipients::ParentsOfStructure("6A".into())
+            })
+        );
+        assert_eq!(Action::of(&g, "/vie-scolaire/messages/nouveau/tous/6A"), None);
+        assert_eq!(
+            Action::of(&p, "/vie-scolaire/messages/12"),
+            Some(Action::Thread { id: 12 })
+        );
+        for bad in ["0", "-1", "+3", "x", "99999999999999999999"] {
+            assert_eq!(
+                Action::of(&g, &format!("/vie-scolaire/messages/{bad}")),
+                None,
+                "{bad}"
+            );
+        }
+        assert_eq!(Action::of(&p, "/vie-scolaire/travail"), None);
     }
 
     #[test]

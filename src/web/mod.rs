@@ -350,6 +350,75 @@ pub static ROUTES: &[RouteDef] = &[
             post(vs_web::justify::send).layer(axum::extract::DefaultBodyLimit::max(101 * 1024 * 1024))
         },
     },
+    // School life, daily part: timetables, iCalendar feeds, homework log,
+    // messages (src/modules/viescolaire/web/).
+    RouteDef {
+        path: "/vie-scolaire/emploi-du-temps",
+        example: "/vie-scolaire/emploi-du-temps",
+        methods: || get(crate::modules::viescolaire::web::timetable::page),
+    },
+    RouteDef {
+        path: "/vie-scolaire/emploi-du-temps/{kind}/{target}",
+        example: "/vie-scolaire/emploi-du-temps/classe/6A",
+        methods: || get(crate::modules::viescolaire::web::timetable::page),
+    },
+    RouteDef {
+        path: "/vie-scolaire/agenda",
+        example: "/vie-scolaire/agenda",
+        methods: || {
+            get(crate::modules::viescolaire::web::ical::link)
+                .post(crate::modules::viescolaire::web::ical::link_submit)
+        },
+    },
+    RouteDef {
+        path: "/vie-scolaire/agenda/{file}",
+        example: "/vie-scolaire/agenda/0123456789abcdefghijklmnopqrstuvwxyz.ics",
+        methods: || get(crate::modules::viescolaire::web::ical::feed),
+    },
+    RouteDef {
+        path: "/vie-scolaire/cahier-de-textes/seance/{key}",
+        example: "/vie-scolaire/cahier-de-textes/seance/1-2026-12-01",
+        methods: || {
+            get(crate::modules::viescolaire::web::homework::lesson)
+                .post(crate::modules::viescolaire::web::homework::lesson_submit)
+        },
+    },
+    RouteDef {
+        path: "/vie-scolaire/cahier-de-textes/classe/{code}",
+        example: "/vie-scolaire/cahier-de-textes/classe/6A",
+        methods: || get(crate::modules::viescolaire::web::homework::class_log),
+    },
+    RouteDef {
+        path: "/vie-scolaire/travail",
+        example: "/vie-scolaire/travail",
+        methods: || get(crate::modules::viescolaire::web::homework::todo),
+    },
+    RouteDef {
+        path: "/vie-scolaire/messages",
+        example: "/vie-scolaire/messages",
+        methods: || get(crate::modules::viescolaire::web::messages::inbox),
+    },
+    RouteDef {
+        path: "/vie-scolaire/messages/nouveau",
+        example: "/vie-scolaire/messages/nouveau",
+        methods: || get(crate::modules::viescolaire::web::messages::choose),
+    },
+    RouteDef {
+        path: "/vie-scolaire/messages/nouveau/{kind}/{target}",
+        example: "/vie-scolaire/messages/nouveau/parents-classe/6A",
+        methods: || {
+            get(crate::modules::viescolaire::web::messages::compose)
+                .post(crate::modules::viescolaire::web::messages::send)
+        },
+    },
+    RouteDef {
+        path: "/vie-scolaire/messages/{id}",
+        example: "/vie-scolaire/messages/1",
+        methods: || {
+            get(crate::modules::viescolaire::web::messages::thread)
+                .post(crate::modules::viescolaire::web::messages::reply)
+        },
+    },
 ];
 
 use crate::modules::viescolaire::web as vs_web;

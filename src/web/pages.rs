@@ -40,6 +40,9 @@ const NAV: &[(&str, &str)] = &[
     ("/vie-scolaire/notes", "Notes"),
     ("/vie-scolaire/mes-notes", "Notes"),
     ("/console/journal", "Journal"),
+    ("/vie-scolaire/emploi-du-temps", "Emploi du temps"),
+    ("/vie-scolaire/travail", "Travail à faire"),
+    ("/vie-scolaire/messages", "Messages"),
     ("/mot-de-passe", "Mot de passe"),
 ];
 

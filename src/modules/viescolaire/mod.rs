@@ -26,6 +26,7 @@ pub mod facts;
 pub mod grades;
 pub mod import;
 pub mod lsu;
+pub mod notify;
 pub mod queries;
 pub mod report;
 pub mod settings;

@@ -50,6 +50,36 @@ pub struct VieScolaireSettings {
     pub rounding_step: RoundingStep,
     /// Rounding direction: "nearest" (a half rounds up) or "up".
     pub rounding_mode: RoundingMode,
+    /// E-mail notifications of new messages (to the address the directory
+    /// knows), through the relay below. Off by default. A message written
+    /// during the quiet period is notified only once it ends.
+    pub notify_email: bool,
+    /// The SMTP relay's host name (its certificate must name it).
+    pub smtp_host: String,
+    /// The relay's port: 587 with STARTTLS, 465 with implicit TLS.
+    #[schemars(range(min = 1, max = 65535))]
+    pub smtp_port: u16,
+    /// "starttls" (the connection is upgraded; refused if the relay does
+    /// not offer it) or "tls" (implicit TLS). Never in clear.
+    pub smtp_security: SmtpSecurity,
+    /// Login on the relay; empty: no authentication.
+    pub smtp_user: String,
+    /// File holding the relay password (one line, readable by root only);
+    /// the password is never written in this file nor in any log.
+    pub smtp_password_file: String,
+    /// Sender address of the notifications, e.g. "vie-scolaire@college.fr".
+    pub smtp_from: String,
+    /// PEM file of an extra certificate authority to trust for the relay
+    /// (a relay with its own certificate); empty: the public authorities.
+    pub smtp_ca_file: String,
+}
+
+/// How the connection to the SMTP relay is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    Starttls,
+    Tls,
 }
 
 /// The step an average is rounded to when shown.
@@ -91,6 +121,14 @@ impl Default for VieScolaireSettings {
             attachments_dir: String::new(),
             rounding_step: RoundingStep::Hundredth,
             rounding_mode: RoundingMode::Nearest,
+            notify_email: false,
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_security: SmtpSecurity::Starttls,
+            smtp_user: String::new(),
+            smtp_password_file: String::new(),
+            smtp_from: String::new(),
+            smtp_ca_file: String::new(),
         }
     }
 }
@@ -142,6 +180,29 @@ impl Validate for VieScolaireSettings {
                 ),
             );
         }
+        if self.notify_email {
+            if self.smtp_host.trim().is_empty() {
+                problems.push_hint(
+                    join(path, "smtp_host"),
+                    "e-mail notifications need an SMTP relay",
+                    "write the relay's host name, e.g. \"smtp.example.fr\"",
+                );
+            }
+            if !self.smtp_from.contains('@') || self.smtp_from.contains([' ', '<', '>']) {
+                problems.push_hint(
+                    join(path, "smtp_from"),
+                    format!("\"{}\" is not an e-mail address", self.smtp_from),
+                    "write the sender address, e.g. \"vie-scolaire@college.fr\"",
+                );
+            }
+            if !self.smtp_user.is_empty() && self.smtp_password_file.is_empty() {
+                problems.push_hint(
+                    join(path, "smtp_password_file"),
+                    "a relay login without a password file",
+                    "write the password in a file readable by root only and name it here",
+                );
+            }
+        }
         if self.attachment_types.is_empty() {
             problems.push_hint(
                 join(path, "attachment_types"),
@@ -188,6 +249,23 @@ mod tests {
                 "viescolaire.noon",
                 "viescolaire.quiet_end",
                 "viescolaire.attachment_types[0]"
+            ]
+        );
+        let s = VieScolaireSettings {
+            notify_email: true,
+            smtp_from: "nobody".into(),
+            smtp_user: "u".into(),
+            ..Default::default()
+        };
+        let mut p = Problems::default();
+        s.validate("viescolaire", &mut p);
+        let paths: Vec<String> = p.into_vec().into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "viescolaire.smtp_host",
+                "viescolaire.smtp_from",
+                "viescolaire.smtp_password_file"
             ]
         );
         let s = VieScolaireSettings {

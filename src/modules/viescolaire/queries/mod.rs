@@ -8,8 +8,11 @@
 
 #![allow(clippy::too_many_arguments)] // rows written from their columns
 
+pub mod homework;
 pub mod marks;
+pub mod messages;
 pub mod roll;
+pub mod schedule;
 
 use super::attendance::{self, Attended, Event, Presence};
 use super::calendar::{Date, DateTime, Time};

@@ -104,3 +104,9 @@ pub async fn day(
         Err(e) => WebError::Internal(anyhow::anyhow!("{e}")).into_response(),
     }
 }
+
+pub mod access;
+pub mod homework;
+pub mod ical;
+pub mod messages;
+pub mod timetable;
