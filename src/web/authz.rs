@@ -154,6 +154,9 @@ pub enum Action {
     },
     /// School life: a teacher's lessons of the day.
     TeacherDay,
+    /// The directory's imports: upload the national exports, see their
+    /// diff, confirm it, the history of imports.
+    Import,
 }
 
 fn segment(s: &str) -> Option<String> {
@@ -189,6 +192,8 @@ impl Action {
                 structure: segment(c)?,
             },
             (true, _, ["vie-scolaire", "journee"]) => Action::TeacherDay,
+            (true, _, ["console", "imports"]) | (_, true, ["console", "imports"]) => Action::Import,
+            (_, true, ["console", "imports", t]) if !t.is_empty() && t.len() <= 64 => Action::Import,
             _ => return None,
         })
     }
@@ -224,6 +229,7 @@ impl Action {
             Action::Classroom => "mes classes",
             Action::ViewClass { .. } => "une classe",
             Action::TeacherDay => "ma journée",
+            Action::Import => "import des comptes",
         }
     }
 
@@ -372,6 +378,7 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
         Action::ViewAudit => allow_if(actor.has(Admin), "réservé à l'administrateur"),
         Action::Classroom => allow_if(actor.has(Teacher), "réservé aux enseignants"),
         Action::TeacherDay => allow_if(actor.has(Teacher), "réservé aux enseignants"),
+        Action::Import => allow_if(actor.has(Admin), "réservé à l'administrateur"),
         Action::ViewClass { structure } => allow_if(
             actor.has(Admin) || (actor.has(Teacher) && facts.teaches.contains(structure)),
             "cette classe n'est pas l'une des siennes",
@@ -453,6 +460,7 @@ mod tests {
             (Action::ViewAudit, "A------"),
             (Action::Classroom, "---A---"),
             (Action::TeacherDay, "---A---"),
+            (Action::Import, "A------"),
             (
                 Action::ViewClass {
                     structure: "6A".into(),
@@ -542,6 +550,14 @@ mod tests {
         assert_eq!(Action::of(&g, "/console/personnes/"), None);
         assert_eq!(Action::of(&Method::DELETE, "/"), None);
         assert_eq!(Action::of(&g, "/static/"), None);
+        assert_eq!(Action::of(&g, "/console/imports"), Some(Action::Import));
+        assert_eq!(Action::of(&p, "/console/imports"), Some(Action::Import));
+        assert_eq!(Action::of(&p, "/console/imports/abc"), Some(Action::Import));
+        assert_eq!(Action::of(&g, "/console/imports/abc"), None);
+        assert_eq!(
+            Action::of(&p, &format!("/console/imports/{}", "x".repeat(65))),
+            None
+        );
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub mod throttle;
 
 use crate::config::Config;
 use crate::host::{Host, RealHost};
+use crate::modules::accounts::web as accounts_web;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::{Request, State};
@@ -67,6 +68,8 @@ pub struct Web {
     /// Held while the dashboard's figures are read again: one reader at a
     /// time, the others keep showing the previous figures.
     dashboard_refresh: tokio::sync::Mutex<()>,
+    /// Imports waiting for their confirmation (`/console/imports`).
+    pub imports: crate::modules::accounts::web::Pending,
 }
 
 impl Web {
@@ -87,6 +90,7 @@ impl Web {
             ),
             dashboard: Mutex::new(None),
             dashboard_refresh: tokio::sync::Mutex::new(()),
+            imports: Default::default(),
         }
     }
 
@@ -130,83 +134,98 @@ pub struct RouteDef {
 }
 
 /// Every route of the web application.
-pub static ROUTES: &[RouteDef] = &[
-    RouteDef {
-        path: "/",
-        example: "/",
-        methods: || get(portal::home),
-    },
-    RouteDef {
-        path: "/connexion",
-        example: "/connexion",
-        methods: || get(signin::form).post(signin::submit),
-    },
-    RouteDef {
-        path: "/deconnexion",
-        example: "/deconnexion",
-        methods: || post(signin::sign_out),
-    },
-    RouteDef {
-        path: "/mot-de-passe",
-        example: "/mot-de-passe",
-        methods: || get(portal::password_form).post(portal::password_submit),
-    },
-    RouteDef {
-        path: "/static/{file}",
-        example: "/static/preau.css",
-        methods: || get(assets::serve),
-    },
-    RouteDef {
-        path: "/console",
-        example: "/console",
-        methods: || get(console::dashboard),
-    },
-    RouteDef {
-        path: "/console/personnes",
-        example: "/console/personnes",
-        methods: || get(console::people),
-    },
-    RouteDef {
-        path: "/console/personnes/{login}",
-        example: "/console/personnes/lea.martin",
-        methods: || get(console::person),
-    },
-    RouteDef {
-        path: "/console/personnes/{login}/mot-de-passe",
-        example: "/console/personnes/lea.martin/mot-de-passe",
-        methods: || post(console::reset_password),
-    },
-    RouteDef {
-        path: "/console/personnes/{login}/etat",
-        example: "/console/personnes/lea.martin/etat",
-        methods: || post(console::set_status),
-    },
-    RouteDef {
-        path: "/console/classes/{code}/fiches",
-        example: "/console/classes/6A/fiches",
-        methods: || get(console::class_slips),
-    },
-    RouteDef {
-        path: "/console/journal",
-        example: "/console/journal",
-        methods: || get(console::audit_log),
-    },
-    RouteDef {
-        path: "/console/classe",
-        example: "/console/classe",
-        methods: || get(console::classroom),
-    },
-    RouteDef {
-        path: "/console/classe/{code}",
-        example: "/console/classe/6A",
-        methods: || get(console::class_page),
-    },
-    RouteDef {
-        path: "/vie-scolaire/journee",
-        example: "/vie-scolaire/journee",
-        methods: || get(crate::modules::viescolaire::web::day),
-    },
-];
+pub static ROUTES: &[RouteDef] =
+    &[
+        RouteDef {
+            path: "/",
+            example: "/",
+            methods: || get(portal::home),
+        },
+        RouteDef {
+            path: "/connexion",
+            example: "/connexion",
+            methods: || get(signin::form).post(signin::submit),
+        },
+        RouteDef {
+            path: "/deconnexion",
+            example: "/deconnexion",
+            methods: || post(signin::sign_out),
+        },
+        RouteDef {
+            path: "/mot-de-passe",
+            example: "/mot-de-passe",
+            methods: || get(portal::password_form).post(portal::password_submit),
+        },
+        RouteDef {
+            path: "/static/{file}",
+            example: "/static/preau.css",
+            methods: || get(assets::serve),
+        },
+        RouteDef {
+            path: "/console",
+            example: "/console",
+            methods: || get(console::dashboard),
+        },
+        RouteDef {
+            path: "/console/personnes",
+            example: "/console/personnes",
+            methods: || get(console::people),
+        },
+        RouteDef {
+            path: "/console/personnes/{login}",
+            example: "/console/personnes/lea.martin",
+            methods: || get(console::person),
+        },
+        RouteDef {
+            path: "/console/personnes/{login}/mot-de-passe",
+            example: "/console/personnes/lea.martin/mot-de-passe",
+            methods: || post(console::reset_password),
+        },
+        RouteDef {
+            path: "/console/personnes/{login}/etat",
+            example: "/console/personnes/lea.martin/etat",
+            methods: || post(console::set_status),
+        },
+        RouteDef {
+            path: "/console/classes/{code}/fiches",
+            example: "/console/classes/6A/fiches",
+            methods: || get(console::class_slips),
+        },
+        RouteDef {
+            path: "/console/journal",
+            example: "/console/journal",
+            methods: || get(console::audit_log),
+        },
+        RouteDef {
+            path: "/console/classe",
+            example: "/console/classe",
+            methods: || get(console::classroom),
+        },
+        RouteDef {
+            path: "/console/classe/{code}",
+            example: "/console/classe/6A",
+            methods: || get(console::class_page),
+        },
+        RouteDef {
+            path: "/console/imports",
+            example: "/console/imports",
+            methods: || {
+                get(accounts_web::form).post(accounts_web::upload).layer(
+                    axum::extract::DefaultBodyLimit::max(accounts_web::MAX_UPLOAD + 64 * 1024),
+                )
+            },
+        },
+        RouteDef {
+            path: "/console/imports/{token}",
+            example: "/console/imports/0123abcd",
+            methods: || post(accounts_web::confirm),
+        },
+        RouteDef {
+            path: "/vie-scolaire/journee",
+            example: "/vie-scolaire/journee",
+            methods: || get(crate::modules::viescolaire::web::day),
+        },
+    ];
 
 /// The web application's router, with its guard and fallback. The server
 /// merges its own transport routes (`/healthz`, `/metrics`) and wraps the

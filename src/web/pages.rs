@@ -36,6 +36,7 @@ const NAV: &[(&str, &str)] = &[
     ("/", "Accueil"),
     ("/console", "Tableau de bord"),
     ("/console/personnes", "Personnes"),
+    ("/console/imports", "Imports"),
     ("/console/classe", "Mes classes"),
     ("/console/journal", "Journal"),
     ("/mot-de-passe", "Mot de passe"),
@@ -423,4 +424,40 @@ mod tests {
             message: "Cette page n'existe pas, ou plus.",
         }));
     }
+}
+
+/// `/console/imports`: the upload form and the history of imports.
+#[derive(Template)]
+#[template(path = "console/imports.html")]
+pub struct ImportsPage<'a> {
+    pub page: &'a Page,
+    pub error: Option<String>,
+    pub max_mib: usize,
+    pub history: Vec<crate::modules::accounts::web::HistoryRow>,
+}
+
+/// An import's diff, before its confirmation.
+#[derive(Template)]
+#[template(path = "console/import_plan.html")]
+pub struct ImportPlanPage<'a> {
+    pub page: &'a Page,
+    pub files: String,
+    pub sections: Vec<crate::modules::accounts::web::DiffSection>,
+    pub unchanged: usize,
+    pub new_structures: String,
+    pub warnings: Vec<String>,
+    pub refusal: Option<String>,
+    pub empty: bool,
+    /// The confirmation's token; None when it may not be applied.
+    pub token: Option<String>,
+}
+
+/// An import done.
+#[derive(Template)]
+#[template(path = "console/import_done.html")]
+pub struct ImportDonePage<'a> {
+    pub page: &'a Page,
+    pub counts: String,
+    pub system_note: String,
+    pub created: usize,
 }

@@ -28,6 +28,7 @@ fn every_route_declares_its_action() {
 struct World {
     _dir: tempfile::TempDir,
     app: Router,
+    db: PathBuf,
 }
 
 const ADMIN_PW: &str = "admin-password-1";
@@ -80,6 +81,7 @@ fn world() -> World {
     World {
         _dir: dir,
         app: headers::secure(router(Arc::new(web))),
+        db,
     }
 }
 
@@ -441,4 +443,174 @@ async fn a_teacher_sees_his_day() {
     );
     let tom = w.sign_in("tom.roux", PW).await.unwrap();
     assert_ne!(w.get("/vie-scolaire/journee", Some(&tom)).await.status, 200);
+}
+
+// --- Imports (`/console/imports`) -----------------------------------------
+
+fn demo_export(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/modules/accounts/demo/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// A multipart body: the form token, then each file as `fichiers`.
+fn multipart(csrf: &str, files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----preau-test-boundary-7d1f";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n").as_bytes(),
+    );
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"fichiers\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl World {
+    async fn upload(&self, session: &str, files: &[(&str, &[u8])]) -> Answer {
+        let csrf = self.csrf_of(session).await;
+        let (ct, body) = multipart(&csrf, files);
+        let req = Request::post("/console/imports")
+            .header(header::COOKIE, format!("{}={session}", session::COOKIE))
+            .header(header::CONTENT_TYPE, ct)
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
+    fn people_count(&self) -> i64 {
+        let store = Store::open_existing(&self.db).unwrap();
+        store
+            .conn()
+            .query_row("SELECT count(*) FROM people", [], |r| r.get(0))
+            .unwrap()
+    }
+}
+
+fn confirm_path(plan_page: &str) -> String {
+    let at = plan_page
+        .find("action=\"/console/imports/")
+        .expect("a confirmation form")
+        + 8;
+    plan_page[at..at + plan_page[at..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn an_import_is_shown_then_confirmed_and_a_stale_one_refused() {
+    let w = world();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let before = w.people_count();
+    let students = demo_export("ElevesSansAdresses.xml");
+    let a = w.upload(&admin, &[("ElevesSansAdresses.xml", &students)]).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("Aperçu de l&#39;import"), "{}", a.body);
+    assert!(a.body.contains("id=\"nouveaux\""), "{}", a.body);
+    no_inline_script_or_style(&a.body);
+    assert_eq!(w.people_count(), before, "the preview changes nothing");
+    let first = confirm_path(&a.body);
+    // A second preview of the same files, confirmed after the first one:
+    // the directory changed meanwhile.
+    let b = w.upload(&admin, &[("ElevesSansAdresses.xml", &students)]).await;
+    let second = confirm_path(&b.body);
+    assert_ne!(first, second);
+
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let done = w.post(&first, &cookie, &format!("csrf={csrf}")).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Import effectué"), "{}", done.body);
+    let after = w.people_count();
+    assert!(after > before + 10, "{before} -> {after}");
+    // Used once.
+    let again = w.post(&first, &cookie, &format!("csrf={csrf}")).await;
+    assert_eq!(again.status, 400);
+    assert!(again.body.contains("déjà servi"), "{}", again.body);
+    let stale = w.post(&second, &cookie, &format!("csrf={csrf}")).await;
+    assert_eq!(stale.status, 400);
+    assert!(stale.body.contains("L&#39;annuaire a changé"), "{}", stale.body);
+    assert_eq!(w.people_count(), after, "the stale plan changed nothing");
+    // The history names who imported.
+    let page = w.get("/console/imports", Some(&admin)).await;
+    assert!(page.body.contains("<td>admin</td>"), "{}", page.body);
+    assert!(page.body.contains("ElevesSansAdresses.xml"));
+    // The same files again: nothing to do, no confirmation.
+    let c = w.upload(&admin, &[("ElevesSansAdresses.xml", &students)]).await;
+    assert!(c.body.contains("rien à faire"), "{}", c.body);
+    assert!(!c.body.contains("action=\"/console/imports/"));
+}
+
+#[tokio::test]
+async fn bad_import_files_get_a_french_message_and_change_nothing() {
+    let w = world();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let before = w.people_count();
+    let students = demo_export("ElevesSansAdresses.xml");
+    let truncated = &students[..students.len() / 2];
+    let mut latin1_claimed_utf8 = String::from_utf8_lossy(&students).into_owned().into_bytes();
+    latin1_claimed_utf8 = String::from_utf8(latin1_claimed_utf8)
+        .unwrap()
+        .replace("encoding=\"ISO-8859-15\"", "encoding=\"UTF-8\"")
+        .into_bytes();
+    // A Latin-1 byte in a file that says UTF-8.
+    let pos = latin1_claimed_utf8.iter().position(|b| *b == b'<').unwrap() + 200;
+    latin1_claimed_utf8.insert(pos, 0xe9);
+    for (name, bytes) in [
+        ("ElevesSansAdresses.xml", truncated),
+        ("eleves.xml", &latin1_claimed_utf8[..]),
+        ("export.zip", b"PK\x03\x04 not really a zip".as_slice()),
+        ("vide.xml", b"<?xml version=\"1.0\"?><AUTRE/>".as_slice()),
+    ] {
+        let a = w.upload(&admin, &[(name, bytes)]).await;
+        assert_eq!(a.status, 400, "{name}: {}", a.body);
+        assert!(a.body.contains("ne peut pas être importé"), "{name}: {}", a.body);
+        assert!(a.body.contains("Rien n&#39;a été modifié"));
+        no_inline_script_or_style(&a.body);
+    }
+    // No file, no form token, not multipart.
+    let a = w.upload(&admin, &[]).await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("au moins un fichier"), "{}", a.body);
+    let (ct, body) = multipart("pas-le-bon", &[("e.xml", &students)]);
+    let req = Request::post("/console/imports")
+        .header(header::COOKIE, format!("{}={admin}", session::COOKIE))
+        .header(header::CONTENT_TYPE, ct)
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(body))
+        .unwrap();
+    let a = w.send(req).await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("expiré"), "{}", a.body);
+    let a = w
+        .post(
+            "/console/imports",
+            &format!("{}={admin}", session::COOKIE),
+            "csrf=x",
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("n&#39;a pas pu être lu"), "{}", a.body);
+    // Too large.
+    let big = vec![b' '; crate::modules::accounts::web::MAX_UPLOAD + 1];
+    let a = w.upload(&admin, &[("gros.xml", &big)]).await;
+    assert!(a.status == 400 || a.status == 413, "{}", a.status);
+    assert!(
+        a.body.contains("dépassent") || a.body.contains("trop volumineux"),
+        "{}",
+        a.body
+    );
+    // A teacher may not import (403), a student does not see it (404).
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    assert_eq!(w.get("/console/imports", Some(&paul)).await.status, 403);
+    assert_eq!(w.people_count(), before);
 }
