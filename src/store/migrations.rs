@@ -74,6 +74,9 @@ pub const STEPS: &[&str] = &[
     include_str!("migration_008_sso.sql"),
     // 9: booking: rooms and equipment, bookings.
     include_str!("migration_009_booking.sql"),
+    // 10: console: the people search's full-text index (FTS5) and the
+    // triggers that keep it.
+    include_str!("migration_010_console.sql"),
 ];
 
 #[cfg(test)]

@@ -241,22 +241,6 @@ fn status_fr(s: Status) -> &'static str {
 /// Most people listed by one search.
 const SEARCH_LIMIT: usize = 50;
 
-/// Whether a person matches every word of a search (pure): each word is
-/// found, accents and case aside, in the name, the login or the class.
-pub fn matches_search(words: &[String], haystack: &str) -> bool {
-    let h = deunicode::deunicode(haystack).to_lowercase();
-    words.iter().all(|w| h.contains(w.as_str()))
-}
-
-fn search_words(q: &str) -> Vec<String> {
-    deunicode::deunicode(q)
-        .to_lowercase()
-        .split_whitespace()
-        .take(8)
-        .map(str::to_string)
-        .collect()
-}
-
 /// `GET /console/personnes?q=`.
 pub async fn people(
     State(web): State<AppState>,
@@ -267,39 +251,21 @@ pub async fn people(
         .get("q")
         .map(|s| s.chars().take(100).collect())
         .unwrap_or_default();
-    let words = search_words(&q);
     let w = web.clone();
+    let qq = q.clone();
     let found = blocking(move || {
         let store = w.store()?;
-        let conn = store.conn();
-        if words.is_empty() {
-            return Ok((Vec::new(), 0));
-        }
-        // Class codes by person, in one query's worth of rows.
-        let mut class_of: HashMap<i64, String> = HashMap::new();
-        for c in directory::classes(conn)? {
-            for p in directory::students_of(conn, &c.code)? {
-                class_of.insert(p.id, c.code.clone());
-            }
-        }
-        let mut total = 0;
-        let mut rows = Vec::new();
-        for p in directory::people(conn, &directory::Filter::default())? {
-            let class = class_of.get(&p.id).cloned().unwrap_or_default();
-            let hay = format!("{} {} {} {}", p.first_name, p.last_name, p.login, class);
-            if matches_search(&words, &hay) {
-                total += 1;
-                if rows.len() < SEARCH_LIMIT {
-                    rows.push(PersonRow {
-                        name: format!("{} {}", p.last_name, p.first_name),
-                        login: p.login.clone(),
-                        kind: kind_fr(p.kind),
-                        class,
-                        status: status_fr(p.status),
-                    });
-                }
-            }
-        }
+        let (people, total) = directory::search(store.conn(), &qq, SEARCH_LIMIT)?;
+        let rows = people
+            .into_iter()
+            .map(|(p, class)| PersonRow {
+                name: format!("{} {}", p.last_name, p.first_name),
+                login: p.login.clone(),
+                kind: kind_fr(p.kind),
+                class,
+                status: status_fr(p.status),
+            })
+            .collect::<Vec<_>>();
         Ok((rows, total))
     })
     .await;
@@ -714,14 +680,6 @@ pub async fn class_page(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn search_ignores_accents_and_case() {
-        let w = search_words("  LÉA  mar ");
-        assert!(matches_search(&w, "Léa Martin lea.martin 6A"));
-        assert!(!matches_search(&w, "Léo Martin leo.martin 6A"));
-        assert!(matches_search(&search_words("6a"), "Tom Roux tom.roux 6A"));
-    }
 
     #[test]
     fn dashboard_alerts() {

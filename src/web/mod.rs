@@ -70,6 +70,51 @@ pub struct Web {
     dashboard_refresh: tokio::sync::Mutex<()>,
     /// Imports waiting for their confirmation (`/console/imports`).
     pub imports: crate::modules::accounts::web::Pending,
+    /// Connections to the store kept between requests (opening one costs
+    /// its pragmas and the migrations' check): the database they are
+    /// for, and the idle ones.
+    pool: Mutex<(PathBuf, Vec<Store>)>,
+}
+
+/// Most idle connections kept (the blocking pool has 16 threads).
+const IDLE_CONNECTIONS: usize = 16;
+
+/// A connection of the store lent to one request; back to the pool when
+/// dropped (unless a transaction was left open).
+pub struct Pooled<'a> {
+    store: Option<Store>,
+    path: PathBuf,
+    web: &'a Web,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        self.store.as_ref().expect("a pooled store until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        self.store.as_mut().expect("a pooled store until dropped")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        let Some(store) = self.store.take() else { return };
+        if !store.conn().is_autocommit() {
+            return;
+        }
+        if let Ok(mut pool) = self.web.pool.lock() {
+            if pool.0 != self.path {
+                *pool = (self.path.clone(), Vec::new());
+            }
+            if pool.1.len() < IDLE_CONNECTIONS {
+                pool.1.push(store);
+            }
+        }
+    }
 }
 
 impl Web {
@@ -91,6 +136,7 @@ impl Web {
             dashboard: Mutex::new(None),
             dashboard_refresh: tokio::sync::Mutex::new(()),
             imports: Default::default(),
+            pool: Mutex::new((PathBuf::new(), Vec::new())),
         }
     }
 
@@ -104,9 +150,23 @@ impl Web {
             .real_path(&Path::new(&config.paths.state_dir).join(crate::store::DB_FILE))
     }
 
-    /// The store (it must exist: `preau init` creates it).
-    pub fn store(&self) -> Result<Store, errors::WebError> {
-        Store::open_existing(&self.db_path()).map_err(|e| errors::WebError::Internal(e.into()))
+    /// The store (it must exist: `preau init` creates it): an idle
+    /// connection of the pool, or a new one.
+    pub fn store(&self) -> Result<Pooled<'_>, errors::WebError> {
+        let path = self.db_path();
+        let idle = match self.pool.lock() {
+            Ok(mut pool) if pool.0 == path => pool.1.pop(),
+            _ => None,
+        };
+        let store = match idle {
+            Some(s) => s,
+            None => Store::open_existing(&path).map_err(|e| errors::WebError::Internal(e.into()))?,
+        };
+        Ok(Pooled {
+            store: Some(store),
+            path,
+            web: self,
+        })
     }
 }
 
