@@ -35,8 +35,11 @@ const ADMIN_PW: &str = "admin-password-1";
 const PW: &str = "initial-pass";
 
 fn world() -> World {
+    world_with(Config::default())
+}
+
+fn world_with(config: Config) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::default();
     let host = RealHost::new(dir.path());
     let db = host.real_path(&Path::new(&config.paths.state_dir).join(crate::store::DB_FILE));
     std::fs::create_dir_all(db.parent().unwrap()).unwrap();
@@ -613,4 +616,39 @@ async fn bad_import_files_get_a_french_message_and_change_nothing() {
     let paul = w.sign_in("paul.blanc", PW).await.unwrap();
     assert_eq!(w.get("/console/imports", Some(&paul)).await.status, 403);
     assert_eq!(w.people_count(), before);
+}
+
+/// The dashboard warns of a firewall change waiting for its confirmation
+/// (with its countdown) and of category lists older than a week.
+#[tokio::test]
+async fn dashboard_alerts_of_a_pending_firewall_change_and_old_lists() {
+    let mut config = Config::default();
+    config.modules.enabled = vec!["firewall".into(), "proxy".into()];
+    let w = world_with(config);
+    let state = w.db.parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(state.join("firewall")).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    std::fs::write(
+        state.join("firewall/pending.json"),
+        format!(
+            r#"{{"token":"t","seconds":120,"deadline":{},"timer":"process"}}"#,
+            now.as_secs() + 100
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(state.join("blacklists")).unwrap();
+    let ten_days = now.as_nanos() - 10 * 86_400 * 1_000_000_000u128;
+    std::fs::write(state.join("blacklists/.generation"), format!("{ten_days}\n")).unwrap();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let a = w.get("/console", Some(&admin)).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("attend sa confirmation"), "{}", a.body);
+    assert!(a.body.contains("annulé dans 1 min"), "{}", a.body);
+    assert!(a.body.contains("filtrage du proxy ont 10 jours"), "{}", a.body);
+    // Confirmed (the file is gone): no more alert, at once.
+    std::fs::remove_file(state.join("firewall/pending.json")).unwrap();
+    let a = w.get("/console", Some(&admin)).await;
+    assert!(!a.body.contains("attend sa confirmation"));
 }
