@@ -351,6 +351,21 @@ async fn an_administrator_imports_a_school_through_the_console() {
     b.goto(&format!("{base}/console/imports")).await;
     let history = b.text("#historique").await;
     assert!(history.contains("admin") && history.contains("créé"), "{history}");
+
+    // The logs' pages, by their sub-navigation.
+    b.goto(&format!("{base}/console/journaux")).await;
+    assert!(b.body().await.contains("Connexions du proxy"));
+    b.assert_no_inline().await;
+    b.screenshots("journaux-proxy").await;
+    b.click_and_load("a[href='/console/journaux/pare-feu']").await;
+    assert!(b.body().await.contains("qui peut joindre qui"));
+    b.assert_no_inline().await;
+    b.screenshots("journaux-pare-feu").await;
+    b.click_and_load("a[href='/console/journaux/mises-en-oeuvre']")
+        .await;
+    assert!(b.body().await.contains("Mises en œuvre"));
+    b.assert_no_inline().await;
+    b.screenshots("journaux-mises-en-oeuvre").await;
     b.close().await;
 }
 

@@ -157,6 +157,9 @@ pub enum Action {
     /// The directory's imports: upload the national exports, see their
     /// diff, confirm it, the history of imports.
     Import,
+    /// The logs: the proxy's connections, the firewall's zone matrix and
+    /// counters, the applies with their reports.
+    ViewLogs,
 }
 
 fn segment(s: &str) -> Option<String> {
@@ -194,6 +197,9 @@ impl Action {
             (true, _, ["vie-scolaire", "journee"]) => Action::TeacherDay,
             (true, _, ["console", "imports"]) | (_, true, ["console", "imports"]) => Action::Import,
             (_, true, ["console", "imports", t]) if !t.is_empty() && t.len() <= 64 => Action::Import,
+            (true, _, ["console", "journaux"])
+            | (true, _, ["console", "journaux", "pare-feu"])
+            | (true, _, ["console", "journaux", "mises-en-oeuvre"]) => Action::ViewLogs,
             _ => return None,
         })
     }
@@ -230,6 +236,7 @@ impl Action {
             Action::ViewClass { .. } => "une classe",
             Action::TeacherDay => "ma journée",
             Action::Import => "import des comptes",
+            Action::ViewLogs => "journaux",
         }
     }
 
@@ -379,6 +386,7 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
         Action::Classroom => allow_if(actor.has(Teacher), "réservé aux enseignants"),
         Action::TeacherDay => allow_if(actor.has(Teacher), "réservé aux enseignants"),
         Action::Import => allow_if(actor.has(Admin), "réservé à l'administrateur"),
+        Action::ViewLogs => allow_if(actor.has(Admin), "réservé à l'administrateur"),
         Action::ViewClass { structure } => allow_if(
             actor.has(Admin) || (actor.has(Teacher) && facts.teaches.contains(structure)),
             "cette classe n'est pas l'une des siennes",
@@ -461,6 +469,7 @@ mod tests {
             (Action::Classroom, "---A---"),
             (Action::TeacherDay, "---A---"),
             (Action::Import, "A------"),
+            (Action::ViewLogs, "A------"),
             (
                 Action::ViewClass {
                     structure: "6A".into(),
@@ -554,6 +563,15 @@ mod tests {
         assert_eq!(Action::of(&p, "/console/imports"), Some(Action::Import));
         assert_eq!(Action::of(&p, "/console/imports/abc"), Some(Action::Import));
         assert_eq!(Action::of(&g, "/console/imports/abc"), None);
+        for logs in [
+            "/console/journaux",
+            "/console/journaux/pare-feu",
+            "/console/journaux/mises-en-oeuvre",
+        ] {
+            assert_eq!(Action::of(&g, logs), Some(Action::ViewLogs));
+            assert_eq!(Action::of(&p, logs), None);
+        }
+        assert_eq!(Action::of(&g, "/console/journaux/autre"), None);
         assert_eq!(
             Action::of(&p, &format!("/console/imports/{}", "x".repeat(65))),
             None

@@ -17,6 +17,7 @@
 //! Server-side state (sessions, audit log) lives in the store; login
 //! throttling lives in memory ([`throttle`]).
 
+pub mod applies;
 pub mod assets;
 pub mod audit;
 pub mod authz;
@@ -279,6 +280,21 @@ pub static ROUTES: &[RouteDef] =
             path: "/console/imports/{token}",
             example: "/console/imports/0123abcd",
             methods: || post(accounts_web::confirm),
+        },
+        RouteDef {
+            path: "/console/journaux",
+            example: "/console/journaux",
+            methods: || get(crate::modules::proxy::web::search),
+        },
+        RouteDef {
+            path: "/console/journaux/pare-feu",
+            example: "/console/journaux/pare-feu",
+            methods: || get(crate::modules::firewall::web::page),
+        },
+        RouteDef {
+            path: "/console/journaux/mises-en-oeuvre",
+            example: "/console/journaux/mises-en-oeuvre",
+            methods: || get(applies::list),
         },
         RouteDef {
             path: "/vie-scolaire/journee",

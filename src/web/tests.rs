@@ -652,3 +652,106 @@ async fn dashboard_alerts_of_a_pending_firewall_change_and_old_lists() {
     let a = w.get("/console", Some(&admin)).await;
     assert!(!a.body.contains("attend sa confirmation"));
 }
+
+/// The logs: the proxy's connections searched and paged (bad input: a
+/// French message beside the field, 400), the firewall's matrix with its
+/// counters absent said plainly, the applies with their reports; only
+/// for administrators.
+#[tokio::test]
+async fn logs_pages_search_page_and_refuse_bad_input() {
+    let w = world();
+    let state = w.db.parent().unwrap().to_path_buf();
+    let root = state
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let logs = root.join("var/log/preau/proxy");
+    std::fs::create_dir_all(&logs).unwrap();
+    let mut day = String::new();
+    for i in 0..120 {
+        let e = crate::modules::proxy::log::Entry {
+            time: format!("2026-11-28T10:{:02}:{:02}.000Z", i / 60, i % 60),
+            source: format!("10.0.0.{}:4000{}", 10 + i % 3, i % 10),
+            user: if i % 2 == 0 {
+                "lea.martin".into()
+            } else {
+                "tom.roux".into()
+            },
+            method: "GET".into(),
+            host: format!("site{}.example.test", i % 4),
+            path: "/".into(),
+            status: 200,
+            decision: if i % 5 == 0 { "deny".into() } else { "allow".into() },
+            category: if i % 5 == 0 { "adult".into() } else { String::new() },
+            mode: "proxy".into(),
+            ..Default::default()
+        };
+        day.push_str(&e.line());
+    }
+    std::fs::write(logs.join("2026-11-28.log"), day).unwrap();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let a = w.get("/console/journaux", Some(&admin)).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    no_inline_script_or_style(&a.body);
+    assert_eq!(a.body.matches("<tr><td class=\"mono\">").count(), 50, "one page");
+    assert!(a.body.contains("2026-11-28 10:01:59"), "newest first");
+    assert!(a.body.contains("id=\"suivantes\""));
+    let a = w
+        .get(
+            "/console/journaux?decision=deny&utilisateur=lea.martin&site=example.test&adresse=10.0.0.10",
+            Some(&admin),
+        )
+        .await;
+    // i even, i % 5 == 0, i % 3 == 0: i multiple of 30 → 4 entries.
+    assert_eq!(a.body.matches("<tr><td class=\"mono\">").count(), 4, "{}", a.body);
+    let a = w.get("/console/journaux?page=2", Some(&admin)).await;
+    assert_eq!(a.body.matches("<tr><td class=\"mono\">").count(), 20);
+    assert!(!a.body.contains("id=\"suivantes\""));
+    let a = w
+        .get(
+            "/console/journaux?adresse=10.0.0&depuis=hier&site=%3Cb%3E",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("Une adresse IP"), "{}", a.body);
+    assert!(a.body.contains("Une date AAAA-MM-JJ"));
+    assert!(a.body.contains("Un nom de site"));
+    assert!(!a.body.contains("<b>"), "escaped");
+    let a = w.get("/console/journaux?page=99999", Some(&admin)).await;
+    assert_eq!(a.status, 400);
+
+    let f = w.get("/console/journaux/pare-feu", Some(&admin)).await;
+    assert_eq!(f.status, 200, "{}", f.body);
+    no_inline_script_or_style(&f.body);
+    assert!(f.body.contains("qui peut joindre qui"));
+
+    let mut store = Store::open(&w.db).unwrap();
+    store
+        .record_apply(
+            "accounts",
+            12,
+            3,
+            true,
+            None,
+            r#"{"steps":[{"module":"accounts","change":"~ update /etc/passwd","result":"done"}]}"#,
+        )
+        .unwrap();
+    let m = w.get("/console/journaux/mises-en-oeuvre", Some(&admin)).await;
+    assert_eq!(m.status, 200, "{}", m.body);
+    assert!(m.body.contains("~ update /etc/passwd"), "{}", m.body);
+    no_inline_script_or_style(&m.body);
+
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    for p in [
+        "/console/journaux",
+        "/console/journaux/pare-feu",
+        "/console/journaux/mises-en-oeuvre",
+    ] {
+        assert_eq!(w.get(p, Some(&paul)).await.status, 403, "{p}");
+    }
+}
