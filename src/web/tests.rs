@@ -755,3 +755,73 @@ async fn logs_pages_search_page_and_refuse_bad_input() {
         assert_eq!(w.get(p, Some(&paul)).await.status, 403, "{p}");
     }
 }
+
+/// With the accounts module on, a confirmed import is projected onto the
+/// system through the engine's apply session, as `accounts import
+/// --apply` does: here a temporary root, whose /etc/passwd gets the new
+/// accounts and whose store records the apply.
+#[tokio::test]
+async fn a_confirmed_import_is_projected_onto_the_system() {
+    let mut config = Config::default();
+    config.modules.enabled = vec!["system".into(), "accounts".into()];
+    let w = world_with(config);
+    let root =
+        w.db.parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_path_buf();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    for (f, text) in [
+        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+        ("etc/group", "root:x:0:\nusers:x:100:\n"),
+        ("etc/shadow", "root:*:19000:0:99999:7:::\n"),
+        ("etc/gshadow", "root:*::\nusers:*::\n"),
+    ] {
+        std::fs::write(root.join(f), text).unwrap();
+    }
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let students = demo_export("ElevesSansAdresses.xml");
+    let a = w.upload(&admin, &[("ElevesSansAdresses.xml", &students)]).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let done = w
+        .post(&confirm_path(&a.body), &cookie, &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body
+            .contains("Comptes des ordinateurs (Unix et Samba) mis à jour"),
+        "{}",
+        done.body
+    );
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    let store = Store::open_existing(&w.db).unwrap();
+    let student = crate::directory::people(
+        store.conn(),
+        &crate::directory::Filter {
+            kind: Some(Kind::Student),
+            structure: Some("6A".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(!student.is_empty());
+    for p in &student {
+        assert!(
+            passwd.contains(&format!("{}:", p.login)),
+            "{} not in /etc/passwd",
+            p.login
+        );
+    }
+    assert!(passwd.starts_with("root:"), "foreign entries kept");
+    assert!(
+        !store.recent_applies(1).unwrap().is_empty(),
+        "the apply is recorded"
+    );
+}
