@@ -72,6 +72,10 @@ const DATA: &[&str] = &[
     // 10 (schoollog)
     "INSERT INTO vs_calendar_tokens VALUES (1, '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', '2026-10-01T08:00');
      INSERT INTO vs_threads (id, subject, created_by, created_at, audience) VALUES (1, 'Sortie', 2, '2026-10-01T08:00', 'parents de 6A');",
+    // 11 (console): the search index is filled from the people by the
+    // migration; a person added after it is indexed by its trigger.
+    "INSERT INTO people (id, kind, source, last_name, first_name, login, created_at, updated_at)
+         VALUES (4, 'staff', 'manual', 'BÉRANGER', 'Élise', 'elise.beranger', '2026-09-01', '2026-09-01');",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -79,7 +83,7 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
     let mut rows = vec![("meta", 1), ("applies", 1), ("admins", 1)];
     if version >= 2 {
         rows.extend([
-            ("people", 3),
+            ("people", if version >= 11 { 4 } else { 3 }),
             ("memberships", 2),
             ("parent_links", 1),
             ("services", 1),
@@ -113,6 +117,16 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
     if version >= 10 {
         rows.extend([("vs_calendar_tokens", 1), ("vs_threads", 1)]);
     }
+    rows.push((
+        "people_search",
+        if version >= 11 {
+            4
+        } else if version >= 2 {
+            3
+        } else {
+            0
+        },
+    ));
     rows
 }
 

@@ -37,6 +37,11 @@ fn demo_file(name: &str) -> String {
 /// init, the demo school imported (directory only, initial passwords to
 /// change at first sign-in), `preau serve` on a free loopback port.
 fn start_server() -> Server {
+    start_server_with(true)
+}
+
+/// As [`start_server`]; the demo school only when `demo`.
+fn start_server_with(demo: bool) -> Server {
     let root = TempRoot::new();
     let out = root.run(&["--json", "init", "--name", "Collège des Tilleuls"]);
     assert!(out.status.success(), "{}", show(&out));
@@ -57,10 +62,12 @@ fn start_server() -> Server {
         demo_file("ResponsablesAvecAdresses.xml"),
         demo_file("sts_emp_0999999X_2026.xml"),
     ];
-    let mut args = vec!["accounts", "import", "--apply", "--no-system"];
-    args.extend(files.iter().map(String::as_str));
-    let out = root.run(&args);
-    assert!(out.status.success(), "{}", show(&out));
+    if demo {
+        let mut args = vec!["accounts", "import", "--apply", "--no-system"];
+        args.extend(files.iter().map(String::as_str));
+        let out = root.run(&args);
+        assert!(out.status.success(), "{}", show(&out));
+    }
     let log = std::fs::File::create(root.path().join("serve.log")).unwrap();
     let child = root
         .preau(&["serve", "-v"])
@@ -261,6 +268,105 @@ async fn sign_in_change_password_reset_a_student_and_use_the_console() {
     ] {
         assert!(!log.contains(secret), "a secret in the log: {secret}");
     }
+}
+
+/// The administrator imports a `gen_school.py` export through the
+/// console: the files are sent (the students zipped), the diff is shown,
+/// nothing changes before the confirmation; once confirmed the people are
+/// in the directory and the console finds them; the history names him.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_imports_a_school_through_the_console() {
+    let server = start_server_with(false);
+    let base = server.base.clone();
+    let school = server.root.path().join("exports");
+    std::fs::create_dir_all(&school).unwrap();
+    support::gen_school(&school, 40, &[]);
+    let files: Vec<String> = [
+        "ElevesSansAdresses.zip",
+        "ResponsablesAvecAdresses.xml",
+        "sts_emp_0999999X_2026.xml",
+    ]
+    .iter()
+    .map(|f| school.join(f).display().to_string())
+    .collect();
+    let db = server.root.path().join("var/lib/preau/preau.db");
+    let count = || {
+        let store = preau::store::Store::open_existing(&db).unwrap();
+        directory::people(store.conn(), &directory::Filter::default())
+            .unwrap()
+            .len()
+    };
+    assert_eq!(count(), 0);
+
+    let b = Browser::start().await;
+    sign_in(&b, &base, "admin", &server.admin_password).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/imports")).await;
+    assert!(b.body().await.contains("Aucun import"));
+    b.assert_no_inline().await;
+    b.screenshots("imports").await;
+    b.client
+        .find(fantoccini::Locator::Css("#fichiers"))
+        .await
+        .unwrap()
+        .send_keys(&files.join("\n"))
+        .await
+        .unwrap();
+    b.click_and_load("form[action='/console/imports'] button[type=submit]")
+        .await;
+    b.wait_path("/console/imports").await;
+    let plan = b.body().await;
+    assert!(plan.contains("Aperçu de l'import"), "{plan}");
+    assert!(plan.contains("Nouveaux ("), "{plan}");
+    assert!(
+        plan.contains("ElevesSansAdresses.zip:ElevesSansAdresses.xml"),
+        "{plan}"
+    );
+    b.assert_no_inline().await;
+    b.screenshots("import-apercu").await;
+    assert_eq!(count(), 0, "the preview changes nothing");
+
+    b.click_and_load("#confirmer").await;
+    let done = b.body().await;
+    assert!(done.contains("Import effectué"), "{done}");
+    b.assert_no_inline().await;
+    b.screenshots("import-fait").await;
+    let n = count();
+    assert!(n > 40, "{n} people after the import");
+
+    // The people appear in the console's search.
+    let store = preau::store::Store::open_existing(&db).unwrap();
+    let student = directory::people(
+        store.conn(),
+        &directory::Filter {
+            kind: Some(directory::Kind::Student),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .remove(0);
+    b.goto(&format!("{base}/console/personnes?q={}", student.login))
+        .await;
+    assert!(b.body().await.contains(&student.login));
+    b.goto(&format!("{base}/console/imports")).await;
+    let history = b.text("#historique").await;
+    assert!(history.contains("admin") && history.contains("créé"), "{history}");
+
+    // The logs' pages, by their sub-navigation.
+    b.goto(&format!("{base}/console/journaux")).await;
+    assert!(b.body().await.contains("Connexions du proxy"));
+    b.assert_no_inline().await;
+    b.screenshots("journaux-proxy").await;
+    b.click_and_load("a[href='/console/journaux/pare-feu']").await;
+    assert!(b.body().await.contains("qui peut joindre qui"));
+    b.assert_no_inline().await;
+    b.screenshots("journaux-pare-feu").await;
+    b.click_and_load("a[href='/console/journaux/mises-en-oeuvre']")
+        .await;
+    assert!(b.body().await.contains("Mises en œuvre"));
+    b.assert_no_inline().await;
+    b.screenshots("journaux-mises-en-oeuvre").await;
+    b.close().await;
 }
 
 /// `preau demo --json`: the URL and one account per role (WEB.md's demo

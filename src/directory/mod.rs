@@ -276,6 +276,46 @@ pub fn people(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<Person
     rows.collect()
 }
 
+/// A people search as a full-text query (pure): every word, folded to
+/// lower-case ASCII and cut at what is not a letter or digit, is a prefix
+/// term, all required (`"lea"* AND "mar"*`); None when there is no word.
+pub fn search_query(q: &str) -> Option<String> {
+    let folded = deunicode::deunicode(q).to_lowercase();
+    let terms: Vec<String> = folded
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+/// People whose names, login or class and group codes start with every
+/// word of `q` (accents and case aside), through the `people_search`
+/// full-text index: at most `limit` by name, each with their class, and
+/// how many match in all.
+pub fn search(conn: &Connection, q: &str, limit: usize) -> rusqlite::Result<(Vec<(Person, String)>, usize)> {
+    let Some(query) = search_query(q) else {
+        return Ok((Vec::new(), 0));
+    };
+    let total: i64 = conn
+        .prepare_cached("SELECT count(*) FROM people_search WHERE people_search MATCH ?1")?
+        .query_row([&query], |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PERSON_COLS},
+                coalesce((SELECT s.code FROM memberships m JOIN structures s ON s.id = m.structure_id
+                           WHERE m.person_id = p.id AND s.kind = 'class' LIMIT 1), '')
+           FROM people_search JOIN people p ON p.id = people_search.rowid
+          WHERE people_search MATCH ?1
+          ORDER BY p.last_name, p.first_name, p.login LIMIT ?2"
+    ))?;
+    let cols = PERSON_COLS.split(',').count();
+    let rows = stmt.query_map(rusqlite::params![query, limit as i64], |r| {
+        Ok((person_from_row(r)?, r.get::<_, String>(cols)?))
+    })?;
+    Ok((rows.collect::<Result<_, _>>()?, total as usize))
+}
+
 /// Every person with a Unix account (not parents), any status.
 pub fn system_accounts(conn: &Connection) -> rusqlite::Result<Vec<Person>> {
     let mut stmt = conn.prepare(&format!(
@@ -591,6 +631,73 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("preau.db")).unwrap();
         (dir, store)
+    }
+
+    #[test]
+    fn search_through_the_index_ignores_accents_and_case() {
+        assert_eq!(
+            search_query("  LÉA  mar.t "),
+            Some("\"lea\"* AND \"mar\"* AND \"t\"*".into())
+        );
+        assert_eq!(search_query(" ' \" * "), None);
+        assert_eq!(
+            search_query("a b c d e f g h i j")
+                .unwrap()
+                .matches("AND")
+                .count(),
+            7
+        );
+        let (_d, mut store) = store();
+        store
+            .write(|tx| {
+                let np = |first: &str, last: &str| NewPerson {
+                    kind: Some(Kind::Student),
+                    source: "manual".into(),
+                    first_name: first.into(),
+                    last_name: last.into(),
+                    ..Default::default()
+                };
+                let lea = insert_person(tx, &np("Léa", "Martin"), "lea.martin", Some(10000))?;
+                insert_person(tx, &np("Léo", "Martin"), "leo.martin", Some(10001))?;
+                insert_person(tx, &np("Tom", "Roux"), "tom.roux", Some(10002))?;
+                tx.execute(
+                    "INSERT INTO structures (kind, code, label, group_name, gid) VALUES ('class', '6A', '6e A', 'c-6a', 20000)",
+                    [],
+                )?;
+                tx.execute("INSERT INTO memberships SELECT ?1, id FROM structures WHERE code = '6A'", [lea])?;
+                Ok::<_, rusqlite::Error>(())
+            })
+            .unwrap();
+        let logins = |store: &Store, q: &str| -> Vec<String> {
+            search(store.conn(), q, 10)
+                .unwrap()
+                .0
+                .into_iter()
+                .map(|(p, _)| p.login)
+                .collect()
+        };
+        assert_eq!(logins(&store, "LÉA mar"), ["lea.martin"]);
+        assert_eq!(logins(&store, "martin"), ["lea.martin", "leo.martin"]);
+        assert_eq!(logins(&store, "6a"), ["lea.martin"], "by class code");
+        assert_eq!(logins(&store, "lea.mar"), ["lea.martin"], "by login");
+        assert_eq!(logins(&store, "\"; DROP"), Vec::<String>::new());
+        let (rows, total) = search(store.conn(), "l", 1).unwrap();
+        assert_eq!((rows.len(), total), (1, 2));
+        assert_eq!(search(store.conn(), "lea", 5).unwrap().0[0].1, "6A");
+        // The index follows renames and class changes.
+        store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE people SET last_name = 'Dubois' WHERE login = 'leo.martin'",
+                    [],
+                )?;
+                tx.execute("DELETE FROM memberships", [])?;
+                tx.execute("DELETE FROM people WHERE login = 'tom.roux'", [])
+            })
+            .unwrap();
+        assert_eq!(logins(&store, "dubois"), ["leo.martin"]);
+        assert_eq!(logins(&store, "6a"), Vec::<String>::new());
+        assert_eq!(logins(&store, "tom"), Vec::<String>::new());
     }
 
     #[test]

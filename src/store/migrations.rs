@@ -76,6 +76,9 @@ pub const STEPS: &[&str] = &[
     include_str!("migration_009_booking.sql"),
     // 10: schoollog: iCalendar feed tokens, threads' audience.
     include_str!("migration_010_schoollog.sql"),
+    // 11: console: the people search's full-text index (FTS5) and the
+    // triggers that keep it.
+    include_str!("migration_011_console.sql"),
 ];
 
 #[cfg(test)]

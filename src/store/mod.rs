@@ -219,6 +219,34 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Applies newest first, `limit` from `offset`, each with its report
+    /// (JSON).
+    pub fn applies_with_reports(
+        &self,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<(ApplyRecord, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, started_at, duration_ms, modules, changes, ok, error, report
+             FROM applies ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+        )?;
+        let rows = stmt.query_map(params![limit as i64, offset as i64], |r| {
+            Ok((
+                ApplyRecord {
+                    id: r.get(0)?,
+                    started_at: r.get(1)?,
+                    duration_ms: r.get(2)?,
+                    modules: r.get(3)?,
+                    changes: r.get(4)?,
+                    ok: r.get(5)?,
+                    error: r.get(6)?,
+                },
+                r.get(7)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Count and total duration of applies by outcome.
     pub fn apply_totals(&self) -> Result<ApplyTotals, StoreError> {
         let mut totals = ApplyTotals::default();

@@ -155,6 +155,12 @@ pub enum Action {
     },
     /// School life: a teacher's lessons of the day.
     TeacherDay,
+    /// The directory's imports: upload the national exports, see their
+    /// diff, confirm it, the history of imports.
+    Import,
+    /// The logs: the proxy's connections, the firewall's zone matrix and
+    /// counters, the applies with their reports.
+    ViewLogs,
     /// Grades: a teacher's services and their evaluations.
     MyGrades,
     /// A student's or parent's way in to marks and report cards.
@@ -419,6 +425,11 @@ impl Action {
                     id: id.parse().ok().filter(|n| *n > 0 && !id.starts_with('+'))?,
                 }
             }
+            (true, _, ["console", "imports"]) | (_, true, ["console", "imports"]) => Action::Import,
+            (_, true, ["console", "imports", t]) if !t.is_empty() && t.len() <= 64 => Action::Import,
+            (true, _, ["console", "journaux"])
+            | (true, _, ["console", "journaux", "pare-feu"])
+            | (true, _, ["console", "journaux", "mises-en-oeuvre"]) => Action::ViewLogs,
             _ => return None,
         })
     }
@@ -492,6 +503,8 @@ impl Action {
             Action::NewMessage => "nouveau message",
             Action::WriteMessage { .. } => "écrire un message",
             Action::Thread { .. } => "fil de messages",
+            Action::Import => "import des comptes",
+            Action::ViewLogs => "journaux",
         }
     }
 
@@ -768,6 +781,8 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
         Action::ViewAudit => allow_if(actor.has(Admin), "réservé à l'administrateur"),
         Action::Classroom => allow_if(actor.has(Teacher), "réservé aux enseignants"),
         Action::TeacherDay => allow_if(actor.has(Teacher), "réservé aux enseignants"),
+        Action::Import => allow_if(actor.has(Admin), "réservé à l'administrateur"),
+        Action::ViewLogs => allow_if(actor.has(Admin), "réservé à l'administrateur"),
         Action::ViewClass { structure } => allow_if(
             actor.has(Admin) || (actor.has(Teacher) && facts.teaches.contains(structure)),
             "cette classe n'est pas l'une des siennes",
@@ -1210,6 +1225,8 @@ mod tests {
             (Action::ViewAudit, "A------"),
             (Action::Classroom, "---A---"),
             (Action::TeacherDay, "---A---"),
+            (Action::Import, "A------"),
+            (Action::ViewLogs, "A------"),
             (
                 Action::ViewClass {
                     structure: "6A".into(),
@@ -1732,6 +1749,23 @@ mod tests {
         assert_eq!(Action::of(&g, "/console/personnes/"), None);
         assert_eq!(Action::of(&Method::DELETE, "/"), None);
         assert_eq!(Action::of(&g, "/static/"), None);
+        assert_eq!(Action::of(&g, "/console/imports"), Some(Action::Import));
+        assert_eq!(Action::of(&p, "/console/imports"), Some(Action::Import));
+        assert_eq!(Action::of(&p, "/console/imports/abc"), Some(Action::Import));
+        assert_eq!(Action::of(&g, "/console/imports/abc"), None);
+        for logs in [
+            "/console/journaux",
+            "/console/journaux/pare-feu",
+            "/console/journaux/mises-en-oeuvre",
+        ] {
+            assert_eq!(Action::of(&g, logs), Some(Action::ViewLogs));
+            assert_eq!(Action::of(&p, logs), None);
+        }
+        assert_eq!(Action::of(&g, "/console/journaux/autre"), None);
+        assert_eq!(
+            Action::of(&p, &format!("/console/imports/{}", "x".repeat(65))),
+            None
+        );
     }
 
     #[test]

@@ -55,30 +55,81 @@ fn uptime(secs: u64) -> String {
     }
 }
 
+/// What the dashboard's alerts are made from.
+#[derive(Debug, Default)]
+pub struct AlertFacts<'a> {
+    pub modules: &'a [ModuleRow],
+    pub disks: &'a [DiskRow],
+    pub last_apply_failed: bool,
+    pub days_since_import: Option<i64>,
+    /// Age in days of the proxy's category lists (proxy enabled, lists
+    /// installed).
+    pub lists_age_days: Option<i64>,
+}
+
 /// Alerts from the figures (pure): a module not running well, a disk
-/// above 90 %, the last apply failed, no import for more than a week.
-pub fn alerts(
-    modules: &[ModuleRow],
-    disks: &[DiskRow],
-    last_apply_failed: bool,
-    days_since_import: Option<i64>,
-) -> Vec<String> {
+/// above 90 %, the last apply failed, no import for more than a week,
+/// category lists older than a week.
+pub fn alerts(f: &AlertFacts<'_>) -> Vec<String> {
     let mut out = Vec::new();
-    for m in modules.iter().filter(|m| !m.ok) {
+    for m in f.modules.iter().filter(|m| !m.ok) {
         out.push(format!("Le module {} est en état « {} ».", m.name, m.state));
     }
-    for d in disks.iter().filter(|d| d.full) {
+    for d in f.disks.iter().filter(|d| d.full) {
         out.push(format!("Le disque {} est occupé à {} %.", d.mount, d.used));
     }
-    if last_apply_failed {
+    if f.last_apply_failed {
         out.push("La dernière mise en œuvre a échoué : voir le rapport avec « preau status ».".into());
     }
-    if let Some(days) = days_since_import.filter(|d| *d > 7) {
+    if let Some(days) = f.days_since_import.filter(|d| *d > 7) {
         out.push(format!(
             "Les listes d'élèves et de personnels ont {days} jours : importez les exports SIECLE et STS-web récents."
         ));
     }
+    if let Some(days) = f.lists_age_days.filter(|d| *d > 7) {
+        out.push(format!(
+            "Les listes de filtrage du proxy ont {days} jours : mettez-les à jour (« preau blacklists update »)."
+        ));
+    }
     out
+}
+
+/// The alert of a firewall change waiting for its confirmation (pure):
+/// `seconds_left` before it rolls back by itself.
+pub fn firewall_alert(seconds_left: i64) -> String {
+    let left = seconds_left.max(0);
+    format!(
+        "Un changement du pare-feu attend sa confirmation : sans « preau confirm », il sera annulé dans {} min {:02} s.",
+        left / 60,
+        left % 60
+    )
+}
+
+/// The pending firewall confirmation, read on each request (one small
+/// file) so that its countdown is exact.
+fn firewall_pending(web: &super::Web) -> Option<i64> {
+    use crate::modules::firewall::apply;
+    let config = web.config();
+    if !config.modules.enabled.iter().any(|m| m == "firewall") {
+        return None;
+    }
+    let files = apply::Files::new(std::path::Path::new(&config.paths.state_dir));
+    apply::read_pending(&web.host, &files).map(|p| apply::seconds_left(&p))
+}
+
+/// Age in days of the installed category lists, when the proxy is on.
+fn lists_age_days(web: &super::Web, config: &crate::config::Config) -> Option<i64> {
+    use crate::host::Host;
+    if !config.modules.enabled.iter().any(|m| m == "proxy") {
+        return None;
+    }
+    let dir = web.host.real_path(&crate::modules::proxy::lists_dir(config));
+    let nanos: u128 = crate::modules::proxy::lists::stamp(&dir)?.trim().parse().ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some((now.saturating_sub(nanos) / 86_400_000_000_000) as i64)
 }
 
 fn load_dashboard(web: &super::Web) -> Result<Dashboard, WebError> {
@@ -134,7 +185,13 @@ fn load_dashboard(web: &super::Web) -> Result<Dashboard, WebError> {
         .collect();
     let last_failed = applies.first().is_some_and(|a| !a.ok);
     Ok(Dashboard {
-        alerts: alerts(&modules, &disks, last_failed, days_since_import),
+        alerts: alerts(&AlertFacts {
+            modules: &modules,
+            disks: &disks,
+            last_apply_failed: last_failed,
+            days_since_import,
+            lists_age_days: lists_age_days(web, &config),
+        }),
         hostname: h.hostname.clone().unwrap_or_default(),
         cpus: h.cpus,
         cpu: format!("{:.1}", h.cpu_usage_percent),
@@ -207,11 +264,16 @@ pub async fn dashboard(State(web): State<AppState>, Extension(signed): Extension
             }
         }
     };
+    let mut alerts = data.alerts.clone();
+    // One small file, only with the firewall on: read here, not cached.
+    if let Some(left) = firewall_pending(&web) {
+        alerts.insert(0, firewall_alert(left));
+    }
     let config = web.config();
     let chrome = Page::signed("Tableau de bord", &config.establishment.name, &signed, "/console");
     pages::render(&DashboardPage {
         page: &chrome,
-        alerts: &data.alerts,
+        alerts: &alerts,
         hostname: &data.hostname,
         cpus: data.cpus,
         cpu: data.cpu.clone(),
@@ -241,22 +303,6 @@ fn status_fr(s: Status) -> &'static str {
 /// Most people listed by one search.
 const SEARCH_LIMIT: usize = 50;
 
-/// Whether a person matches every word of a search (pure): each word is
-/// found, accents and case aside, in the name, the login or the class.
-pub fn matches_search(words: &[String], haystack: &str) -> bool {
-    let h = deunicode::deunicode(haystack).to_lowercase();
-    words.iter().all(|w| h.contains(w.as_str()))
-}
-
-fn search_words(q: &str) -> Vec<String> {
-    deunicode::deunicode(q)
-        .to_lowercase()
-        .split_whitespace()
-        .take(8)
-        .map(str::to_string)
-        .collect()
-}
-
 /// `GET /console/personnes?q=`.
 pub async fn people(
     State(web): State<AppState>,
@@ -267,39 +313,21 @@ pub async fn people(
         .get("q")
         .map(|s| s.chars().take(100).collect())
         .unwrap_or_default();
-    let words = search_words(&q);
     let w = web.clone();
+    let qq = q.clone();
     let found = blocking(move || {
         let store = w.store()?;
-        let conn = store.conn();
-        if words.is_empty() {
-            return Ok((Vec::new(), 0));
-        }
-        // Class codes by person, in one query's worth of rows.
-        let mut class_of: HashMap<i64, String> = HashMap::new();
-        for c in directory::classes(conn)? {
-            for p in directory::students_of(conn, &c.code)? {
-                class_of.insert(p.id, c.code.clone());
-            }
-        }
-        let mut total = 0;
-        let mut rows = Vec::new();
-        for p in directory::people(conn, &directory::Filter::default())? {
-            let class = class_of.get(&p.id).cloned().unwrap_or_default();
-            let hay = format!("{} {} {} {}", p.first_name, p.last_name, p.login, class);
-            if matches_search(&words, &hay) {
-                total += 1;
-                if rows.len() < SEARCH_LIMIT {
-                    rows.push(PersonRow {
-                        name: format!("{} {}", p.last_name, p.first_name),
-                        login: p.login.clone(),
-                        kind: kind_fr(p.kind),
-                        class,
-                        status: status_fr(p.status),
-                    });
-                }
-            }
-        }
+        let (people, total) = directory::search(store.conn(), &qq, SEARCH_LIMIT)?;
+        let rows = people
+            .into_iter()
+            .map(|(p, class)| PersonRow {
+                name: format!("{} {}", p.last_name, p.first_name),
+                login: p.login.clone(),
+                kind: kind_fr(p.kind),
+                class,
+                status: status_fr(p.status),
+            })
+            .collect::<Vec<_>>();
         Ok((rows, total))
     })
     .await;
@@ -716,14 +744,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn search_ignores_accents_and_case() {
-        let w = search_words("  LÉA  mar ");
-        assert!(matches_search(&w, "Léa Martin lea.martin 6A"));
-        assert!(!matches_search(&w, "Léo Martin leo.martin 6A"));
-        assert!(matches_search(&search_words("6a"), "Tom Roux tom.roux 6A"));
-    }
-
-    #[test]
     fn dashboard_alerts() {
         let m = ModuleRow {
             name: "proxy".into(),
@@ -739,8 +759,27 @@ mod tests {
             used: "95.0".into(),
             full: true,
         };
-        let a = alerts(&[m], &[d], true, Some(9));
-        assert_eq!(a.len(), 4, "{a:?}");
-        assert!(alerts(&[], &[], false, Some(3)).is_empty());
+        let a = alerts(&AlertFacts {
+            modules: &[m],
+            disks: &[d],
+            last_apply_failed: true,
+            days_since_import: Some(9),
+            lists_age_days: Some(8),
+        });
+        assert_eq!(a.len(), 5, "{a:?}");
+        assert!(a[4].contains("8 jours"), "{a:?}");
+        assert!(
+            alerts(&AlertFacts {
+                days_since_import: Some(3),
+                lists_age_days: Some(7),
+                ..Default::default()
+            })
+            .is_empty()
+        );
+        assert_eq!(
+            firewall_alert(125),
+            "Un changement du pare-feu attend sa confirmation : sans « preau confirm », il sera annulé dans 2 min 05 s."
+        );
+        assert!(firewall_alert(-3).contains("0 min 00 s"));
     }
 }

@@ -17,6 +17,7 @@
 //! Server-side state (sessions, audit log) lives in the store; login
 //! throttling lives in memory ([`throttle`]).
 
+pub mod applies;
 pub mod assets;
 pub mod audit;
 pub mod authz;
@@ -36,6 +37,7 @@ pub mod throttle;
 
 use crate::config::Config;
 use crate::host::{Host, RealHost};
+use crate::modules::accounts::web as accounts_web;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::{Request, State};
@@ -67,6 +69,53 @@ pub struct Web {
     /// Held while the dashboard's figures are read again: one reader at a
     /// time, the others keep showing the previous figures.
     dashboard_refresh: tokio::sync::Mutex<()>,
+    /// Imports waiting for their confirmation (`/console/imports`).
+    pub imports: crate::modules::accounts::web::Pending,
+    /// Connections to the store kept between requests (opening one costs
+    /// its pragmas and the migrations' check): the database they are
+    /// for, and the idle ones.
+    pool: Mutex<(PathBuf, Vec<Store>)>,
+}
+
+/// Most idle connections kept (the blocking pool has 16 threads).
+const IDLE_CONNECTIONS: usize = 16;
+
+/// A connection of the store lent to one request; back to the pool when
+/// dropped (unless a transaction was left open).
+pub struct Pooled<'a> {
+    store: Option<Store>,
+    path: PathBuf,
+    web: &'a Web,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        self.store.as_ref().expect("a pooled store until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        self.store.as_mut().expect("a pooled store until dropped")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        let Some(store) = self.store.take() else { return };
+        if !store.conn().is_autocommit() {
+            return;
+        }
+        if let Ok(mut pool) = self.web.pool.lock() {
+            if pool.0 != self.path {
+                *pool = (self.path.clone(), Vec::new());
+            }
+            if pool.1.len() < IDLE_CONNECTIONS {
+                pool.1.push(store);
+            }
+        }
+    }
 }
 
 impl Web {
@@ -87,6 +136,8 @@ impl Web {
             ),
             dashboard: Mutex::new(None),
             dashboard_refresh: tokio::sync::Mutex::new(()),
+            imports: Default::default(),
+            pool: Mutex::new((PathBuf::new(), Vec::new())),
         }
     }
 
@@ -100,9 +151,23 @@ impl Web {
             .real_path(&Path::new(&config.paths.state_dir).join(crate::store::DB_FILE))
     }
 
-    /// The store (it must exist: `preau init` creates it).
-    pub fn store(&self) -> Result<Store, errors::WebError> {
-        Store::open_existing(&self.db_path()).map_err(|e| errors::WebError::Internal(e.into()))
+    /// The store (it must exist: `preau init` creates it): an idle
+    /// connection of the pool, or a new one.
+    pub fn store(&self) -> Result<Pooled<'_>, errors::WebError> {
+        let path = self.db_path();
+        let idle = match self.pool.lock() {
+            Ok(mut pool) if pool.0 == path => pool.1.pop(),
+            _ => None,
+        };
+        let store = match idle {
+            Some(s) => s,
+            None => Store::open_existing(&path).map_err(|e| errors::WebError::Internal(e.into()))?,
+        };
+        Ok(Pooled {
+            store: Some(store),
+            path,
+            web: self,
+        })
     }
 }
 
@@ -130,296 +195,326 @@ pub struct RouteDef {
 }
 
 /// Every route of the web application.
-pub static ROUTES: &[RouteDef] = &[
-    RouteDef {
-        path: "/",
-        example: "/",
-        methods: || get(portal::home),
-    },
-    RouteDef {
-        path: "/connexion",
-        example: "/connexion",
-        methods: || get(signin::form).post(signin::submit),
-    },
-    RouteDef {
-        path: "/deconnexion",
-        example: "/deconnexion",
-        methods: || post(signin::sign_out),
-    },
-    RouteDef {
-        path: "/mot-de-passe",
-        example: "/mot-de-passe",
-        methods: || get(portal::password_form).post(portal::password_submit),
-    },
-    RouteDef {
-        path: "/static/{file}",
-        example: "/static/preau.css",
-        methods: || get(assets::serve),
-    },
-    RouteDef {
-        path: "/console",
-        example: "/console",
-        methods: || get(console::dashboard),
-    },
-    RouteDef {
-        path: "/console/personnes",
-        example: "/console/personnes",
-        methods: || get(console::people),
-    },
-    RouteDef {
-        path: "/console/personnes/{login}",
-        example: "/console/personnes/lea.martin",
-        methods: || get(console::person),
-    },
-    RouteDef {
-        path: "/console/personnes/{login}/mot-de-passe",
-        example: "/console/personnes/lea.martin/mot-de-passe",
-        methods: || post(console::reset_password),
-    },
-    RouteDef {
-        path: "/console/personnes/{login}/etat",
-        example: "/console/personnes/lea.martin/etat",
-        methods: || post(console::set_status),
-    },
-    RouteDef {
-        path: "/console/classes/{code}/fiches",
-        example: "/console/classes/6A/fiches",
-        methods: || get(console::class_slips),
-    },
-    RouteDef {
-        path: "/console/journal",
-        example: "/console/journal",
-        methods: || get(console::audit_log),
-    },
-    RouteDef {
-        path: "/console/classe",
-        example: "/console/classe",
-        methods: || get(console::classroom),
-    },
-    RouteDef {
-        path: "/console/classe/{code}",
-        example: "/console/classe/6A",
-        methods: || get(console::class_page),
-    },
-    RouteDef {
-        path: "/vie-scolaire/journee",
-        example: "/vie-scolaire/journee",
-        methods: || get(crate::modules::viescolaire::web::day),
-    },
-    RouteDef {
-        path: "/vie-scolaire/notes",
-        example: "/vie-scolaire/notes",
-        methods: || get(crate::modules::viescolaire::web::grades::home),
-    },
-    RouteDef {
-        path: "/vie-scolaire/mes-notes",
-        example: "/vie-scolaire/mes-notes",
-        methods: || get(crate::modules::viescolaire::web::grades::own),
-    },
-    RouteDef {
-        path: "/vie-scolaire/notes/eleve/{login}",
-        example: "/vie-scolaire/notes/eleve/lea.martin",
-        methods: || get(crate::modules::viescolaire::web::grades::student),
-    },
-    RouteDef {
-        path: "/vie-scolaire/notes/evaluations/{id}",
-        example: "/vie-scolaire/notes/evaluations/1",
-        methods: || {
-            get(crate::modules::viescolaire::web::grades::evaluation_page)
-                .post(crate::modules::viescolaire::web::grades::update_evaluation)
+pub static ROUTES: &[RouteDef] =
+    &[
+        RouteDef {
+            path: "/",
+            example: "/",
+            methods: || get(portal::home),
         },
-    },
-    RouteDef {
-        path: "/vie-scolaire/notes/evaluations/{id}/cellule",
-        example: "/vie-scolaire/notes/evaluations/1/cellule",
-        methods: || post(crate::modules::viescolaire::web::grades::save_cell),
-    },
-    RouteDef {
-        path: "/vie-scolaire/notes/{structure}/{subject}",
-        example: "/vie-scolaire/notes/6A/061300",
-        methods: || {
-            get(crate::modules::viescolaire::web::grades::grid)
-                .post(crate::modules::viescolaire::web::grades::save_grid)
+        RouteDef {
+            path: "/connexion",
+            example: "/connexion",
+            methods: || get(signin::form).post(signin::submit),
         },
-    },
-    RouteDef {
-        path: "/vie-scolaire/notes/{structure}/{subject}/evaluations",
-        example: "/vie-scolaire/notes/6A/061300/evaluations",
-        methods: || post(crate::modules::viescolaire::web::grades::create_evaluation),
-    },
-    RouteDef {
-        path: "/vie-scolaire/bulletins/eleve/{login}",
-        example: "/vie-scolaire/bulletins/eleve/lea.martin",
-        methods: || get(crate::modules::viescolaire::web::report_cards::student_card),
-    },
-    RouteDef {
-        path: "/vie-scolaire/bulletins/{class}",
-        example: "/vie-scolaire/bulletins/6A",
-        methods: || get(crate::modules::viescolaire::web::report_cards::class_cards),
-    },
-    RouteDef {
-        path: "/vie-scolaire/bulletins/{class}/appreciations/{subject}",
-        example: "/vie-scolaire/bulletins/6A/appreciations/061300",
-        methods: || {
-            get(crate::modules::viescolaire::web::report_cards::subject_comments)
-                .post(crate::modules::viescolaire::web::report_cards::save_subject_comments)
+        RouteDef {
+            path: "/deconnexion",
+            example: "/deconnexion",
+            methods: || post(signin::sign_out),
         },
-    },
-    RouteDef {
-        path: "/vie-scolaire/bulletins/{class}/conseil",
-        example: "/vie-scolaire/bulletins/6A/conseil",
-        methods: || {
-            get(crate::modules::viescolaire::web::report_cards::general_comments)
-                .post(crate::modules::viescolaire::web::report_cards::save_general_comments)
+        RouteDef {
+            path: "/mot-de-passe",
+            example: "/mot-de-passe",
+            methods: || get(portal::password_form).post(portal::password_submit),
         },
-    },
-    RouteDef {
-        path: "/vie-scolaire/bulletins/{class}/cloture",
-        example: "/vie-scolaire/bulletins/6A/cloture",
-        methods: || post(crate::modules::viescolaire::web::report_cards::close),
-    },
-    RouteDef {
-        path: "/vie-scolaire/bulletins/{class}/lsu",
-        example: "/vie-scolaire/bulletins/6A/lsu",
-        methods: || get(crate::modules::viescolaire::web::report_cards::lsu_export),
-    },
-    RouteDef {
-        path: "/vie-scolaire/competences/{class}/{subject}",
-        example: "/vie-scolaire/competences/6A/061300",
-        methods: || {
-            get(crate::modules::viescolaire::web::report_cards::competences)
-                .post(crate::modules::viescolaire::web::report_cards::save_competences)
+        RouteDef {
+            path: "/static/{file}",
+            example: "/static/preau.css",
+            methods: || get(assets::serve),
         },
-    },
-    RouteDef {
-        path: "/vie-scolaire/appel/{lesson}",
-        example: "/vie-scolaire/appel/2026-12-01_1",
-        methods: || get(vs_web::roll::form).post(vs_web::roll::save),
-    },
-    RouteDef {
-        path: "/vie-scolaire/absences",
-        example: "/vie-scolaire/absences",
-        methods: || get(vs_web::office::day).post(vs_web::office::record),
-    },
-    RouteDef {
-        path: "/vie-scolaire/absences/direct",
-        example: "/vie-scolaire/absences/direct",
-        methods: || get(vs_web::office::fragment),
-    },
-    RouteDef {
-        path: "/vie-scolaire/absences/bilan",
-        example: "/vie-scolaire/absences/bilan",
-        methods: || get(vs_web::office::summary),
-    },
-    RouteDef {
-        path: "/vie-scolaire/absences/bilan.csv",
-        example: "/vie-scolaire/absences/bilan.csv",
-        methods: || get(vs_web::office::summary_export),
-    },
-    RouteDef {
-        path: "/vie-scolaire/justificatifs",
-        example: "/vie-scolaire/justificatifs",
-        methods: || get(vs_web::office::justifications),
-    },
-    RouteDef {
-        path: "/vie-scolaire/justificatifs/{id}",
-        example: "/vie-scolaire/justificatifs/1",
-        methods: || post(vs_web::office::decide),
-    },
-    RouteDef {
-        path: "/vie-scolaire/justificatifs/{id}/piece",
-        example: "/vie-scolaire/justificatifs/1/piece",
-        methods: || get(vs_web::justify::file),
-    },
-    RouteDef {
-        path: "/vie-scolaire/assiduite",
-        example: "/vie-scolaire/assiduite",
-        methods: || get(vs_web::justify::home),
-    },
-    RouteDef {
-        path: "/vie-scolaire/eleves/{login}/absences",
-        example: "/vie-scolaire/eleves/lea.martin/absences",
-        methods: || get(vs_web::justify::student),
-    },
-    RouteDef {
-        path: "/vie-scolaire/eleves/{login}/justificatifs",
-        example: "/vie-scolaire/eleves/lea.martin/justificatifs",
-        // The configured attachment limit (at most 100 MiB) is enforced
-        // while reading; this bounds the body above it.
-        methods: || {
-            post(vs_web::justify::send).layer(axum::extract::DefaultBodyLimit::max(101 * 1024 * 1024))
+        RouteDef {
+            path: "/console",
+            example: "/console",
+            methods: || get(console::dashboard),
         },
-    },
-    // School life, daily part: timetables, iCalendar feeds, homework log,
-    // messages (src/modules/viescolaire/web/).
-    RouteDef {
-        path: "/vie-scolaire/emploi-du-temps",
-        example: "/vie-scolaire/emploi-du-temps",
-        methods: || get(crate::modules::viescolaire::web::timetable::page),
-    },
-    RouteDef {
-        path: "/vie-scolaire/emploi-du-temps/{kind}/{target}",
-        example: "/vie-scolaire/emploi-du-temps/classe/6A",
-        methods: || get(crate::modules::viescolaire::web::timetable::page),
-    },
-    RouteDef {
-        path: "/vie-scolaire/agenda",
-        example: "/vie-scolaire/agenda",
-        methods: || {
-            get(crate::modules::viescolaire::web::ical::link)
-                .post(crate::modules::viescolaire::web::ical::link_submit)
+        RouteDef {
+            path: "/console/personnes",
+            example: "/console/personnes",
+            methods: || get(console::people),
         },
-    },
-    RouteDef {
-        path: "/vie-scolaire/agenda/{file}",
-        example: "/vie-scolaire/agenda/0123456789abcdefghijklmnopqrstuvwxyz.ics",
-        methods: || get(crate::modules::viescolaire::web::ical::feed),
-    },
-    RouteDef {
-        path: "/vie-scolaire/cahier-de-textes/seance/{key}",
-        example: "/vie-scolaire/cahier-de-textes/seance/1-2026-12-01",
-        methods: || {
-            get(crate::modules::viescolaire::web::homework::lesson)
-                .post(crate::modules::viescolaire::web::homework::lesson_submit)
+        RouteDef {
+            path: "/console/personnes/{login}",
+            example: "/console/personnes/lea.martin",
+            methods: || get(console::person),
         },
-    },
-    RouteDef {
-        path: "/vie-scolaire/cahier-de-textes/classe/{code}",
-        example: "/vie-scolaire/cahier-de-textes/classe/6A",
-        methods: || get(crate::modules::viescolaire::web::homework::class_log),
-    },
-    RouteDef {
-        path: "/vie-scolaire/travail",
-        example: "/vie-scolaire/travail",
-        methods: || get(crate::modules::viescolaire::web::homework::todo),
-    },
-    RouteDef {
-        path: "/vie-scolaire/messages",
-        example: "/vie-scolaire/messages",
-        methods: || get(crate::modules::viescolaire::web::messages::inbox),
-    },
-    RouteDef {
-        path: "/vie-scolaire/messages/nouveau",
-        example: "/vie-scolaire/messages/nouveau",
-        methods: || get(crate::modules::viescolaire::web::messages::choose),
-    },
-    RouteDef {
-        path: "/vie-scolaire/messages/nouveau/{kind}/{target}",
-        example: "/vie-scolaire/messages/nouveau/parents-classe/6A",
-        methods: || {
-            get(crate::modules::viescolaire::web::messages::compose)
-                .post(crate::modules::viescolaire::web::messages::send)
+        RouteDef {
+            path: "/console/personnes/{login}/mot-de-passe",
+            example: "/console/personnes/lea.martin/mot-de-passe",
+            methods: || post(console::reset_password),
         },
-    },
-    RouteDef {
-        path: "/vie-scolaire/messages/{id}",
-        example: "/vie-scolaire/messages/1",
-        methods: || {
-            get(crate::modules::viescolaire::web::messages::thread)
-                .post(crate::modules::viescolaire::web::messages::reply)
+        RouteDef {
+            path: "/console/personnes/{login}/etat",
+            example: "/console/personnes/lea.martin/etat",
+            methods: || post(console::set_status),
         },
-    },
-];
+        RouteDef {
+            path: "/console/classes/{code}/fiches",
+            example: "/console/classes/6A/fiches",
+            methods: || get(console::class_slips),
+        },
+        RouteDef {
+            path: "/console/journal",
+            example: "/console/journal",
+            methods: || get(console::audit_log),
+        },
+        RouteDef {
+            path: "/console/classe",
+            example: "/console/classe",
+            methods: || get(console::classroom),
+        },
+        RouteDef {
+            path: "/console/classe/{code}",
+            example: "/console/classe/6A",
+            methods: || get(console::class_page),
+        },
+        RouteDef {
+            path: "/console/imports",
+            example: "/console/imports",
+            methods: || {
+                get(accounts_web::form).post(accounts_web::upload).layer(
+                    axum::extract::DefaultBodyLimit::max(accounts_web::MAX_UPLOAD + 64 * 1024),
+                )
+            },
+        },
+        RouteDef {
+            path: "/console/imports/{token}",
+            example: "/console/imports/0123abcd",
+            methods: || post(accounts_web::confirm),
+        },
+        RouteDef {
+            path: "/console/journaux",
+            example: "/console/journaux",
+            methods: || get(crate::modules::proxy::web::search),
+        },
+        RouteDef {
+            path: "/console/journaux/pare-feu",
+            example: "/console/journaux/pare-feu",
+            methods: || get(crate::modules::firewall::web::page),
+        },
+        RouteDef {
+            path: "/console/journaux/mises-en-oeuvre",
+            example: "/console/journaux/mises-en-oeuvre",
+            methods: || get(applies::list),
+        },
+        RouteDef {
+            path: "/vie-scolaire/journee",
+            example: "/vie-scolaire/journee",
+            methods: || get(crate::modules::viescolaire::web::day),
+        },
+        RouteDef {
+            path: "/vie-scolaire/notes",
+            example: "/vie-scolaire/notes",
+            methods: || get(crate::modules::viescolaire::web::grades::home),
+        },
+        RouteDef {
+            path: "/vie-scolaire/mes-notes",
+            example: "/vie-scolaire/mes-notes",
+            methods: || get(crate::modules::viescolaire::web::grades::own),
+        },
+        RouteDef {
+            path: "/vie-scolaire/notes/eleve/{login}",
+            example: "/vie-scolaire/notes/eleve/lea.martin",
+            methods: || get(crate::modules::viescolaire::web::grades::student),
+        },
+        RouteDef {
+            path: "/vie-scolaire/notes/evaluations/{id}",
+            example: "/vie-scolaire/notes/evaluations/1",
+            methods: || {
+                get(crate::modules::viescolaire::web::grades::evaluation_page)
+                    .post(crate::modules::viescolaire::web::grades::update_evaluation)
+            },
+        },
+        RouteDef {
+            path: "/vie-scolaire/notes/evaluations/{id}/cellule",
+            example: "/vie-scolaire/notes/evaluations/1/cellule",
+            methods: || post(crate::modules::viescolaire::web::grades::save_cell),
+        },
+        RouteDef {
+            path: "/vie-scolaire/notes/{structure}/{subject}",
+            example: "/vie-scolaire/notes/6A/061300",
+            methods: || {
+                get(crate::modules::viescolaire::web::grades::grid)
+                    .post(crate::modules::viescolaire::web::grades::save_grid)
+            },
+        },
+        RouteDef {
+            path: "/vie-scolaire/notes/{structure}/{subject}/evaluations",
+            example: "/vie-scolaire/notes/6A/061300/evaluations",
+            methods: || post(crate::modules::viescolaire::web::grades::create_evaluation),
+        },
+        RouteDef {
+            path: "/vie-scolaire/bulletins/eleve/{login}",
+            example: "/vie-scolaire/bulletins/eleve/lea.martin",
+            methods: || get(crate::modules::viescolaire::web::report_cards::student_card),
+        },
+        RouteDef {
+            path: "/vie-scolaire/bulletins/{class}",
+            example: "/vie-scolaire/bulletins/6A",
+            methods: || get(crate::modules::viescolaire::web::report_cards::class_cards),
+        },
+        RouteDef {
+            path: "/vie-scolaire/bulletins/{class}/appreciations/{subject}",
+            example: "/vie-scolaire/bulletins/6A/appreciations/061300",
+            methods: || {
+                get(crate::modules::viescolaire::web::report_cards::subject_comments)
+                    .post(crate::modules::viescolaire::web::report_cards::save_subject_comments)
+            },
+        },
+        RouteDef {
+            path: "/vie-scolaire/bulletins/{class}/conseil",
+            example: "/vie-scolaire/bulletins/6A/conseil",
+            methods: || {
+                get(crate::modules::viescolaire::web::report_cards::general_comments)
+                    .post(crate::modules::viescolaire::web::report_cards::save_general_comments)
+            },
+        },
+        RouteDef {
+            path: "/vie-scolaire/bulletins/{class}/cloture",
+            example: "/vie-scolaire/bulletins/6A/cloture",
+            methods: || post(crate::modules::viescolaire::web::report_cards::close),
+        },
+        RouteDef {
+            path: "/vie-scolaire/bulletins/{class}/lsu",
+            example: "/vie-scolaire/bulletins/6A/lsu",
+            methods: || get(crate::modules::viescolaire::web::report_cards::lsu_export),
+        },
+        RouteDef {
+            path: "/vie-scolaire/competences/{class}/{subject}",
+            example: "/vie-scolaire/competences/6A/061300",
+            methods: || {
+                get(crate::modules::viescolaire::web::report_cards::competences)
+                    .post(crate::modules::viescolaire::web::report_cards::save_competences)
+            },
+        },
+        RouteDef {
+            path: "/vie-scolaire/appel/{lesson}",
+            example: "/vie-scolaire/appel/2026-12-01_1",
+            methods: || get(vs_web::roll::form).post(vs_web::roll::save),
+        },
+        RouteDef {
+            path: "/vie-scolaire/absences",
+            example: "/vie-scolaire/absences",
+            methods: || get(vs_web::office::day).post(vs_web::office::record),
+        },
+        RouteDef {
+            path: "/vie-scolaire/absences/direct",
+            example: "/vie-scolaire/absences/direct",
+            methods: || get(vs_web::office::fragment),
+        },
+        RouteDef {
+            path: "/vie-scolaire/absences/bilan",
+            example: "/vie-scolaire/absences/bilan",
+            methods: || get(vs_web::office::summary),
+        },
+        RouteDef {
+            path: "/vie-scolaire/absences/bilan.csv",
+            example: "/vie-scolaire/absences/bilan.csv",
+            methods: || get(vs_web::office::summary_export),
+        },
+        RouteDef {
+            path: "/vie-scolaire/justificatifs",
+            example: "/vie-scolaire/justificatifs",
+            methods: || get(vs_web::office::justifications),
+        },
+        RouteDef {
+            path: "/vie-scolaire/justificatifs/{id}",
+            example: "/vie-scolaire/justificatifs/1",
+            methods: || post(vs_web::office::decide),
+        },
+        RouteDef {
+            path: "/vie-scolaire/justificatifs/{id}/piece",
+            example: "/vie-scolaire/justificatifs/1/piece",
+            methods: || get(vs_web::justify::file),
+        },
+        RouteDef {
+            path: "/vie-scolaire/assiduite",
+            example: "/vie-scolaire/assiduite",
+            methods: || get(vs_web::justify::home),
+        },
+        RouteDef {
+            path: "/vie-scolaire/eleves/{login}/absences",
+            example: "/vie-scolaire/eleves/lea.martin/absences",
+            methods: || get(vs_web::justify::student),
+        },
+        RouteDef {
+            path: "/vie-scolaire/eleves/{login}/justificatifs",
+            example: "/vie-scolaire/eleves/lea.martin/justificatifs",
+            // The configured attachment limit (at most 100 MiB) is enforced
+            // while reading; this bounds the body above it.
+            methods: || {
+                post(vs_web::justify::send).layer(axum::extract::DefaultBodyLimit::max(101 * 1024 * 1024))
+            },
+        },
+        // School life, daily part: timetables, iCalendar feeds, homework log,
+        // messages (src/modules/viescolaire/web/).
+        RouteDef {
+            path: "/vie-scolaire/emploi-du-temps",
+            example: "/vie-scolaire/emploi-du-temps",
+            methods: || get(crate::modules::viescolaire::web::timetable::page),
+        },
+        RouteDef {
+            path: "/vie-scolaire/emploi-du-temps/{kind}/{target}",
+            example: "/vie-scolaire/emploi-du-temps/classe/6A",
+            methods: || get(crate::modules::viescolaire::web::timetable::page),
+        },
+        RouteDef {
+            path: "/vie-scolaire/agenda",
+            example: "/vie-scolaire/agenda",
+            methods: || {
+                get(crate::modules::viescolaire::web::ical::link)
+                    .post(crate::modules::viescolaire::web::ical::link_submit)
+            },
+        },
+        RouteDef {
+            path: "/vie-scolaire/agenda/{file}",
+            example: "/vie-scolaire/agenda/0123456789abcdefghijklmnopqrstuvwxyz.ics",
+            methods: || get(crate::modules::viescolaire::web::ical::feed),
+        },
+        RouteDef {
+            path: "/vie-scolaire/cahier-de-textes/seance/{key}",
+            example: "/vie-scolaire/cahier-de-textes/seance/1-2026-12-01",
+            methods: || {
+                get(crate::modules::viescolaire::web::homework::lesson)
+                    .post(crate::modules::viescolaire::web::homework::lesson_submit)
+            },
+        },
+        RouteDef {
+            path: "/vie-scolaire/cahier-de-textes/classe/{code}",
+            example: "/vie-scolaire/cahier-de-textes/classe/6A",
+            methods: || get(crate::modules::viescolaire::web::homework::class_log),
+        },
+        RouteDef {
+            path: "/vie-scolaire/travail",
+            example: "/vie-scolaire/travail",
+            methods: || get(crate::modules::viescolaire::web::homework::todo),
+        },
+        RouteDef {
+            path: "/vie-scolaire/messages",
+            example: "/vie-scolaire/messages",
+            methods: || get(crate::modules::viescolaire::web::messages::inbox),
+        },
+        RouteDef {
+            path: "/vie-scolaire/messages/nouveau",
+            example: "/vie-scolaire/messages/nouveau",
+            methods: || get(crate::modules::viescolaire::web::messages::choose),
+        },
+        RouteDef {
+            path: "/vie-scolaire/messages/nouveau/{kind}/{target}",
+            example: "/vie-scolaire/messages/nouveau/parents-classe/6A",
+            methods: || {
+                get(crate::modules::viescolaire::web::messages::compose)
+                    .post(crate::modules::viescolaire::web::messages::send)
+            },
+        },
+        RouteDef {
+            path: "/vie-scolaire/messages/{id}",
+            example: "/vie-scolaire/messages/1",
+            methods: || {
+                get(crate::modules::viescolaire::web::messages::thread)
+                    .post(crate::modules::viescolaire::web::messages::reply)
+            },
+        },
+    ];
 
 use crate::modules::viescolaire::web as vs_web;
 

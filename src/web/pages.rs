@@ -36,6 +36,8 @@ const NAV: &[(&str, &str)] = &[
     ("/", "Accueil"),
     ("/console", "Tableau de bord"),
     ("/console/personnes", "Personnes"),
+    ("/console/imports", "Imports"),
+    ("/console/journaux", "Journaux"),
     ("/console/classe", "Mes classes"),
     ("/vie-scolaire/notes", "Notes"),
     ("/vie-scolaire/mes-notes", "Notes"),
@@ -430,4 +432,143 @@ mod tests {
             message: "Cette page n'existe pas, ou plus.",
         }));
     }
+}
+
+/// `/console/imports`: the upload form and the history of imports.
+#[derive(Template)]
+#[template(path = "console/imports.html")]
+pub struct ImportsPage<'a> {
+    pub page: &'a Page,
+    pub error: Option<String>,
+    pub max_mib: usize,
+    pub history: Vec<crate::modules::accounts::web::HistoryRow>,
+}
+
+/// An import's diff, before its confirmation.
+#[derive(Template)]
+#[template(path = "console/import_plan.html")]
+pub struct ImportPlanPage<'a> {
+    pub page: &'a Page,
+    pub files: String,
+    pub sections: Vec<crate::modules::accounts::web::DiffSection>,
+    pub unchanged: usize,
+    pub new_structures: String,
+    pub warnings: Vec<String>,
+    pub refusal: Option<String>,
+    pub empty: bool,
+    /// The confirmation's token; None when it may not be applied.
+    pub token: Option<String>,
+}
+
+/// An import done.
+#[derive(Template)]
+#[template(path = "console/import_done.html")]
+pub struct ImportDonePage<'a> {
+    pub page: &'a Page,
+    pub counts: String,
+    pub system_note: String,
+    pub created: usize,
+}
+
+/// One connection of the proxy's log.
+#[derive(Debug, Clone)]
+pub struct LogRow {
+    pub time: String,
+    pub source: String,
+    pub user: String,
+    pub target: String,
+    pub status: u16,
+    pub decision: &'static str,
+    pub denied: bool,
+    pub category: String,
+    pub bytes: String,
+}
+
+/// `/console/journaux`: the proxy's connection log search.
+#[derive(Template)]
+#[template(path = "console/logs.html")]
+pub struct ProxyLogPage<'a> {
+    pub page: &'a Page,
+    pub enabled: bool,
+    pub search: crate::modules::proxy::web::Search,
+    pub user_error: Option<String>,
+    pub ip_error: Option<String>,
+    pub host_error: Option<String>,
+    pub decision_error: Option<String>,
+    pub since_error: Option<String>,
+    pub until_error: Option<String>,
+    pub page_error: Option<String>,
+    pub read_error: Option<String>,
+    pub rows: Vec<LogRow>,
+    pub page_no: usize,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+/// A zone of origin in the firewall's matrix.
+#[derive(Debug, Clone)]
+pub struct MatrixRow {
+    pub zone: String,
+    /// Per destination zone: (what happens, allowed).
+    pub cells: Vec<(&'static str, bool)>,
+    pub services: String,
+    pub interfaces: String,
+}
+
+/// A rule's live counter.
+#[derive(Debug, Clone)]
+pub struct CounterRow {
+    pub chain: String,
+    pub comment: String,
+    pub packets: u64,
+    pub bytes: String,
+    pub raw_bytes: u64,
+}
+
+/// `/console/journaux/pare-feu`.
+#[derive(Template)]
+#[template(path = "console/firewall.html")]
+pub struct FirewallPage<'a> {
+    pub page: &'a Page,
+    pub enabled: bool,
+    pub zones: Vec<String>,
+    pub rows: Vec<MatrixRow>,
+    pub default_policy: &'static str,
+    pub appliance: &'static str,
+    pub counters: Vec<CounterRow>,
+    pub counters_error: Option<String>,
+}
+
+/// One step of an apply's report.
+#[derive(Debug, Clone)]
+pub struct StepRow {
+    pub module: String,
+    pub change: String,
+    pub result: &'static str,
+    pub failed: bool,
+    pub error: Option<String>,
+}
+
+/// One apply.
+#[derive(Debug, Clone)]
+pub struct ApplyRow {
+    pub id: i64,
+    pub at: String,
+    pub modules: String,
+    pub changes: i64,
+    pub duration_ms: i64,
+    pub ok: bool,
+    pub error: Option<String>,
+    pub steps: Vec<StepRow>,
+    pub total_steps: usize,
+}
+
+/// `/console/journaux/mises-en-oeuvre`.
+#[derive(Template)]
+#[template(path = "console/applies.html")]
+pub struct AppliesPage<'a> {
+    pub page: &'a Page,
+    pub applies: Vec<ApplyRow>,
+    pub prev: Option<String>,
+    pub next: Option<String>,
 }

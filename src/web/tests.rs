@@ -28,14 +28,18 @@ fn every_route_declares_its_action() {
 struct World {
     _dir: tempfile::TempDir,
     app: Router,
+    db: PathBuf,
 }
 
 const ADMIN_PW: &str = "admin-password-1";
 const PW: &str = "initial-pass";
 
 fn world() -> World {
+    world_with(Config::default())
+}
+
+fn world_with(config: Config) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::default();
     let host = RealHost::new(dir.path());
     let db = host.real_path(&Path::new(&config.paths.state_dir).join(crate::store::DB_FILE));
     std::fs::create_dir_all(db.parent().unwrap()).unwrap();
@@ -80,6 +84,7 @@ fn world() -> World {
     World {
         _dir: dir,
         app: headers::secure(router(Arc::new(web))),
+        db,
     }
 }
 
@@ -441,4 +446,382 @@ async fn a_teacher_sees_his_day() {
     );
     let tom = w.sign_in("tom.roux", PW).await.unwrap();
     assert_ne!(w.get("/vie-scolaire/journee", Some(&tom)).await.status, 200);
+}
+
+// --- Imports (`/console/imports`) -----------------------------------------
+
+fn demo_export(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/modules/accounts/demo/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// A multipart body: the form token, then each file as `fichiers`.
+fn multipart(csrf: &str, files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----preau-test-boundary-7d1f";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n").as_bytes(),
+    );
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"fichiers\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl World {
+    async fn upload(&self, session: &str, files: &[(&str, &[u8])]) -> Answer {
+        let csrf = self.csrf_of(session).await;
+        let (ct, body) = multipart(&csrf, files);
+        let req = Request::post("/console/imports")
+            .header(header::COOKIE, format!("{}={session}", session::COOKIE))
+            .header(header::CONTENT_TYPE, ct)
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
+    fn people_count(&self) -> i64 {
+        let store = Store::open_existing(&self.db).unwrap();
+        store
+            .conn()
+            .query_row("SELECT count(*) FROM people", [], |r| r.get(0))
+            .unwrap()
+    }
+}
+
+fn confirm_path(plan_page: &str) -> String {
+    let at = plan_page
+        .find("action=\"/console/imports/")
+        .expect("a confirmation form")
+        + 8;
+    plan_page[at..at + plan_page[at..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn an_import_is_shown_then_confirmed_and_a_stale_one_refused() {
+    let w = world();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let before = w.people_count();
+    let students = demo_export("ElevesSansAdresses.xml");
+    let a = w.upload(&admin, &[("ElevesSansAdresses.xml", &students)]).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("Aperçu de l&#39;import"), "{}", a.body);
+    assert!(a.body.contains("id=\"nouveaux\""), "{}", a.body);
+    no_inline_script_or_style(&a.body);
+    assert_eq!(w.people_count(), before, "the preview changes nothing");
+    let first = confirm_path(&a.body);
+    // A second preview of the same files, confirmed after the first one:
+    // the directory changed meanwhile.
+    let b = w.upload(&admin, &[("ElevesSansAdresses.xml", &students)]).await;
+    let second = confirm_path(&b.body);
+    assert_ne!(first, second);
+
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let done = w.post(&first, &cookie, &format!("csrf={csrf}")).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Import effectué"), "{}", done.body);
+    let after = w.people_count();
+    assert!(after > before + 10, "{before} -> {after}");
+    // Used once.
+    let again = w.post(&first, &cookie, &format!("csrf={csrf}")).await;
+    assert_eq!(again.status, 400);
+    assert!(again.body.contains("déjà servi"), "{}", again.body);
+    let stale = w.post(&second, &cookie, &format!("csrf={csrf}")).await;
+    assert_eq!(stale.status, 400);
+    assert!(stale.body.contains("L&#39;annuaire a changé"), "{}", stale.body);
+    assert_eq!(w.people_count(), after, "the stale plan changed nothing");
+    // The history names who imported.
+    let page = w.get("/console/imports", Some(&admin)).await;
+    assert!(page.body.contains("<td>admin</td>"), "{}", page.body);
+    assert!(page.body.contains("ElevesSansAdresses.xml"));
+    // The same files again: nothing to do, no confirmation.
+    let c = w.upload(&admin, &[("ElevesSansAdresses.xml", &students)]).await;
+    assert!(c.body.contains("rien à faire"), "{}", c.body);
+    assert!(!c.body.contains("action=\"/console/imports/"));
+}
+
+#[tokio::test]
+async fn bad_import_files_get_a_french_message_and_change_nothing() {
+    let w = world();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let before = w.people_count();
+    let students = demo_export("ElevesSansAdresses.xml");
+    let truncated = &students[..students.len() / 2];
+    let mut latin1_claimed_utf8 = String::from_utf8_lossy(&students).into_owned().into_bytes();
+    latin1_claimed_utf8 = String::from_utf8(latin1_claimed_utf8)
+        .unwrap()
+        .replace("encoding=\"ISO-8859-15\"", "encoding=\"UTF-8\"")
+        .into_bytes();
+    // A Latin-1 byte in a file that says UTF-8.
+    let pos = latin1_claimed_utf8.iter().position(|b| *b == b'<').unwrap() + 200;
+    latin1_claimed_utf8.insert(pos, 0xe9);
+    for (name, bytes) in [
+        ("ElevesSansAdresses.xml", truncated),
+        ("eleves.xml", &latin1_claimed_utf8[..]),
+        ("export.zip", b"PK\x03\x04 not really a zip".as_slice()),
+        ("vide.xml", b"<?xml version=\"1.0\"?><AUTRE/>".as_slice()),
+    ] {
+        let a = w.upload(&admin, &[(name, bytes)]).await;
+        assert_eq!(a.status, 400, "{name}: {}", a.body);
+        assert!(a.body.contains("ne peut pas être importé"), "{name}: {}", a.body);
+        assert!(a.body.contains("Rien n&#39;a été modifié"));
+        no_inline_script_or_style(&a.body);
+    }
+    // No file, no form token, not multipart.
+    let a = w.upload(&admin, &[]).await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("au moins un fichier"), "{}", a.body);
+    let (ct, body) = multipart("pas-le-bon", &[("e.xml", &students)]);
+    let req = Request::post("/console/imports")
+        .header(header::COOKIE, format!("{}={admin}", session::COOKIE))
+        .header(header::CONTENT_TYPE, ct)
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(body))
+        .unwrap();
+    let a = w.send(req).await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("expiré"), "{}", a.body);
+    let a = w
+        .post(
+            "/console/imports",
+            &format!("{}={admin}", session::COOKIE),
+            "csrf=x",
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("n&#39;a pas pu être lu"), "{}", a.body);
+    // Too large.
+    let big = vec![b' '; crate::modules::accounts::web::MAX_UPLOAD + 1];
+    let a = w.upload(&admin, &[("gros.xml", &big)]).await;
+    assert!(a.status == 400 || a.status == 413, "{}", a.status);
+    assert!(
+        a.body.contains("dépassent") || a.body.contains("trop volumineux"),
+        "{}",
+        a.body
+    );
+    // A teacher may not import (403), a student does not see it (404).
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    assert_eq!(w.get("/console/imports", Some(&paul)).await.status, 403);
+    assert_eq!(w.people_count(), before);
+}
+
+/// The dashboard warns of a firewall change waiting for its confirmation
+/// (with its countdown) and of category lists older than a week.
+#[tokio::test]
+async fn dashboard_alerts_of_a_pending_firewall_change_and_old_lists() {
+    let mut config = Config::default();
+    config.modules.enabled = vec!["firewall".into(), "proxy".into()];
+    let w = world_with(config);
+    let state = w.db.parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(state.join("firewall")).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    std::fs::write(
+        state.join("firewall/pending.json"),
+        format!(
+            r#"{{"token":"t","seconds":120,"deadline":{},"timer":"process"}}"#,
+            now.as_secs() + 100
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(state.join("blacklists")).unwrap();
+    let ten_days = now.as_nanos() - 10 * 86_400 * 1_000_000_000u128;
+    std::fs::write(state.join("blacklists/.generation"), format!("{ten_days}\n")).unwrap();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let a = w.get("/console", Some(&admin)).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("attend sa confirmation"), "{}", a.body);
+    assert!(a.body.contains("annulé dans 1 min"), "{}", a.body);
+    assert!(a.body.contains("filtrage du proxy ont 10 jours"), "{}", a.body);
+    // Confirmed (the file is gone): no more alert, at once.
+    std::fs::remove_file(state.join("firewall/pending.json")).unwrap();
+    let a = w.get("/console", Some(&admin)).await;
+    assert!(!a.body.contains("attend sa confirmation"));
+}
+
+/// The logs: the proxy's connections searched and paged (bad input: a
+/// French message beside the field, 400), the firewall's matrix with its
+/// counters absent said plainly, the applies with their reports; only
+/// for administrators.
+#[tokio::test]
+async fn logs_pages_search_page_and_refuse_bad_input() {
+    let w = world();
+    let state = w.db.parent().unwrap().to_path_buf();
+    let root = state
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let logs = root.join("var/log/preau/proxy");
+    std::fs::create_dir_all(&logs).unwrap();
+    let mut day = String::new();
+    for i in 0..120 {
+        let e = crate::modules::proxy::log::Entry {
+            time: format!("2026-11-28T10:{:02}:{:02}.000Z", i / 60, i % 60),
+            source: format!("10.0.0.{}:4000{}", 10 + i % 3, i % 10),
+            user: if i % 2 == 0 {
+                "lea.martin".into()
+            } else {
+                "tom.roux".into()
+            },
+            method: "GET".into(),
+            host: format!("site{}.example.test", i % 4),
+            path: "/".into(),
+            status: 200,
+            decision: if i % 5 == 0 { "deny".into() } else { "allow".into() },
+            category: if i % 5 == 0 { "adult".into() } else { String::new() },
+            mode: "proxy".into(),
+            ..Default::default()
+        };
+        day.push_str(&e.line());
+    }
+    std::fs::write(logs.join("2026-11-28.log"), day).unwrap();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let a = w.get("/console/journaux", Some(&admin)).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    no_inline_script_or_style(&a.body);
+    assert_eq!(a.body.matches("<tr><td class=\"mono\">").count(), 50, "one page");
+    assert!(a.body.contains("2026-11-28 10:01:59"), "newest first");
+    assert!(a.body.contains("id=\"suivantes\""));
+    let a = w
+        .get(
+            "/console/journaux?decision=deny&utilisateur=lea.martin&site=example.test&adresse=10.0.0.10",
+            Some(&admin),
+        )
+        .await;
+    // i even, i % 5 == 0, i % 3 == 0: i multiple of 30 → 4 entries.
+    assert_eq!(a.body.matches("<tr><td class=\"mono\">").count(), 4, "{}", a.body);
+    let a = w.get("/console/journaux?page=2", Some(&admin)).await;
+    assert_eq!(a.body.matches("<tr><td class=\"mono\">").count(), 20);
+    assert!(!a.body.contains("id=\"suivantes\""));
+    let a = w
+        .get(
+            "/console/journaux?adresse=10.0.0&depuis=hier&site=%3Cb%3E",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("Une adresse IP"), "{}", a.body);
+    assert!(a.body.contains("Une date AAAA-MM-JJ"));
+    assert!(a.body.contains("Un nom de site"));
+    assert!(!a.body.contains("<b>"), "escaped");
+    let a = w.get("/console/journaux?page=99999", Some(&admin)).await;
+    assert_eq!(a.status, 400);
+
+    let f = w.get("/console/journaux/pare-feu", Some(&admin)).await;
+    assert_eq!(f.status, 200, "{}", f.body);
+    no_inline_script_or_style(&f.body);
+    assert!(f.body.contains("qui peut joindre qui"));
+
+    let mut store = Store::open(&w.db).unwrap();
+    store
+        .record_apply(
+            "accounts",
+            12,
+            3,
+            true,
+            None,
+            r#"{"steps":[{"module":"accounts","change":"~ update /etc/passwd","result":"done"}]}"#,
+        )
+        .unwrap();
+    let m = w.get("/console/journaux/mises-en-oeuvre", Some(&admin)).await;
+    assert_eq!(m.status, 200, "{}", m.body);
+    assert!(m.body.contains("~ update /etc/passwd"), "{}", m.body);
+    no_inline_script_or_style(&m.body);
+
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    for p in [
+        "/console/journaux",
+        "/console/journaux/pare-feu",
+        "/console/journaux/mises-en-oeuvre",
+    ] {
+        assert_eq!(w.get(p, Some(&paul)).await.status, 403, "{p}");
+    }
+}
+
+/// With the accounts module on, a confirmed import is projected onto the
+/// system through the engine's apply session, as `accounts import
+/// --apply` does: here a temporary root, whose /etc/passwd gets the new
+/// accounts and whose store records the apply.
+#[tokio::test]
+async fn a_confirmed_import_is_projected_onto_the_system() {
+    let mut config = Config::default();
+    config.modules.enabled = vec!["system".into(), "accounts".into()];
+    let w = world_with(config);
+    let root =
+        w.db.parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_path_buf();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    for (f, text) in [
+        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+        ("etc/group", "root:x:0:\nusers:x:100:\n"),
+        ("etc/shadow", "root:*:19000:0:99999:7:::\n"),
+        ("etc/gshadow", "root:*::\nusers:*::\n"),
+    ] {
+        std::fs::write(root.join(f), text).unwrap();
+    }
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let students = demo_export("ElevesSansAdresses.xml");
+    let a = w.upload(&admin, &[("ElevesSansAdresses.xml", &students)]).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let done = w
+        .post(&confirm_path(&a.body), &cookie, &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body
+            .contains("Comptes des ordinateurs (Unix et Samba) mis à jour"),
+        "{}",
+        done.body
+    );
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    let store = Store::open_existing(&w.db).unwrap();
+    let student = crate::directory::people(
+        store.conn(),
+        &crate::directory::Filter {
+            kind: Some(Kind::Student),
+            structure: Some("6A".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(!student.is_empty());
+    for p in &student {
+        assert!(
+            passwd.contains(&format!("{}:", p.login)),
+            "{} not in /etc/passwd",
+            p.login
+        );
+    }
+    assert!(passwd.starts_with("root:"), "foreign entries kept");
+    assert!(
+        !store.recent_applies(1).unwrap().is_empty(),
+        "the apply is recorded"
+    );
 }

@@ -17,7 +17,7 @@ mod diff;
 mod formats;
 pub mod xml;
 
-pub use diff::{ApplyOptions, ApplySummary, Entry, ImportPlan, PlanOptions, apply, plan};
+pub use diff::{ApplyError, ApplyOptions, ApplySummary, Entry, ImportPlan, PlanOptions, apply, plan};
 
 use super::{Kind, StructureKind};
 use std::collections::{BTreeMap, BTreeSet};
@@ -243,43 +243,65 @@ pub fn read_files(paths: &[&Path], opts: &ReadOptions) -> Result<Snapshot, Impor
             ImportError::new(&name, 0, "", format!("cannot open: {e}"))
                 .hint("check the path and the permissions")
         })?;
-        let lower = name.to_lowercase();
-        if lower.ends_with(".zip") {
-            let mut zip = zip::ZipArchive::new(file).map_err(|e| {
-                ImportError::new(&name, 0, "", format!("not a readable zip archive: {e}"))
-                    .hint("download the export again")
-            })?;
-            let mut any = false;
-            for i in 0..zip.len() {
-                let entry = zip
-                    .by_index(i)
-                    .map_err(|e| ImportError::new(&name, 0, "", format!("cannot read entry {i}: {e}")))?;
-                let entry_name = entry
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|_| format!("entry{i}"));
-                let lower = entry_name.to_lowercase();
-                if !(lower.ends_with(".xml") || lower.ends_with(".csv")) || entry.is_dir() {
-                    continue;
-                }
-                any = true;
-                let label = format!("{name}:{entry_name}");
-                read_one(&label, &lower, entry, opts, &mut snap)?;
-            }
-            if !any {
-                return Err(ImportError::new(
-                    &name,
-                    0,
-                    "",
-                    "the archive holds no .xml or .csv file",
-                ));
-            }
-        } else {
-            read_one(&name, &lower, file, opts, &mut snap)?;
-        }
+        read_source(&name, file, opts, &mut snap)?;
     }
     snap.finish();
     Ok(snap)
+}
+
+/// Reads files already in memory (the web console's uploads), each
+/// `(name, contents)`, exactly as [`read_files`] reads files on disk.
+pub fn read_uploads(files: &[(String, Vec<u8>)], opts: &ReadOptions) -> Result<Snapshot, ImportError> {
+    let mut snap = Snapshot::default();
+    for (name, bytes) in files {
+        read_source(name, std::io::Cursor::new(bytes.as_slice()), opts, &mut snap)?;
+    }
+    snap.finish();
+    Ok(snap)
+}
+
+/// One file, or every `.xml`/`.csv` of a `.zip`.
+fn read_source(
+    name: &str,
+    file: impl Read + std::io::Seek,
+    opts: &ReadOptions,
+    snap: &mut Snapshot,
+) -> Result<(), ImportError> {
+    let lower = name.to_lowercase();
+    if lower.ends_with(".zip") {
+        let mut zip = zip::ZipArchive::new(file).map_err(|e| {
+            ImportError::new(name, 0, "", format!("not a readable zip archive: {e}"))
+                .hint("download the export again")
+        })?;
+        let mut any = false;
+        for i in 0..zip.len() {
+            let entry = zip
+                .by_index(i)
+                .map_err(|e| ImportError::new(name, 0, "", format!("cannot read entry {i}: {e}")))?;
+            let entry_name = entry
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_else(|_| format!("entry{i}"));
+            let lower = entry_name.to_lowercase();
+            if !(lower.ends_with(".xml") || lower.ends_with(".csv")) || entry.is_dir() {
+                continue;
+            }
+            any = true;
+            let label = format!("{name}:{entry_name}");
+            read_one(&label, &lower, entry, opts, snap)?;
+        }
+        if !any {
+            return Err(ImportError::new(
+                name,
+                0,
+                "",
+                "the archive holds no .xml or .csv file",
+            ));
+        }
+        Ok(())
+    } else {
+        read_one(name, &lower, file, opts, snap)
+    }
 }
 
 /// Reads one file from a reader (tests, zip entries).

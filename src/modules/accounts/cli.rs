@@ -240,10 +240,7 @@ fn reserved_names(
     config: &Config,
     store: &Store,
 ) -> anyhow::Result<std::collections::HashSet<String>> {
-    let w = projection::Wanted::load(store.conn(), &config.accounts)?;
-    let mut names = projection::system_names(&env.host, &w.ours)?;
-    names.extend(["root", "admin", "administrator", "guest", "nobody"].map(String::from));
-    Ok(names)
+    super::reserved_names(&env.host, config, store.conn())
 }
 
 #[allow(clippy::too_many_arguments)]

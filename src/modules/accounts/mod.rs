@@ -12,6 +12,7 @@ pub mod demo;
 pub mod projection;
 pub mod settings;
 pub mod sheets;
+pub mod web;
 
 use super::{Context, Finding, Health, Module, ModuleInfo, State};
 use crate::directory::import::ApplyOptions;
@@ -40,6 +41,20 @@ pub fn apply_options(s: &AccountsSettings, reserved: std::collections::HashSet<S
         must_change: s.must_change_password,
         retention_days: s.retention_days,
     }
+}
+
+/// The system's own user and group names, never given as logins (the
+/// import's [`ApplyOptions::reserved`]): the host's `/etc/passwd` and
+/// `/etc/group` less the directory's own accounts, and a few fixed names.
+pub fn reserved_names(
+    host: &dyn crate::host::Host,
+    config: &crate::config::Config,
+    conn: &rusqlite::Connection,
+) -> anyhow::Result<std::collections::HashSet<String>> {
+    let w = projection::Wanted::load(conn, &config.accounts)?;
+    let mut names = projection::system_names(host, &w.ours)?;
+    names.extend(["root", "admin", "administrator", "guest", "nobody"].map(String::from));
+    Ok(names)
 }
 
 impl Module for Accounts {

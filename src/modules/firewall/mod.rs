@@ -23,6 +23,7 @@ pub mod apply;
 pub mod cli;
 pub mod render;
 pub mod settings;
+pub mod web;
 
 use super::{Context, Finding, Health, Module, ModuleInfo, State};
 use crate::engine::{Change, dir, file, unit_changes};

@@ -310,6 +310,7 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
                 host: a.host,
                 since: a.since,
                 until: a.until,
+                decision: None,
             };
             let entries = super::log::read(&dir, &filter, a.limit)
                 .with_context(|| format!("cannot read the logs in {}", dir.display()))?;

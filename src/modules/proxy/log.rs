@@ -312,11 +312,16 @@ pub struct Filter {
     /// Times as ISO prefixes (`2026-11-28`, `2026-11-28T14:00`), UTC.
     pub since: Option<String>,
     pub until: Option<String>,
+    /// "allow", "deny" or "error".
+    pub decision: Option<String>,
 }
 
 impl Filter {
     pub fn matches(&self, e: &Entry) -> bool {
         if self.user.as_ref().is_some_and(|u| &e.user != u) {
+            return false;
+        }
+        if self.decision.as_ref().is_some_and(|d| &e.decision != d) {
             return false;
         }
         if let Some(a) = &self.address {
@@ -341,9 +346,9 @@ impl Filter {
     }
 }
 
-/// Reads the matching entries of the daily files in `dir`, oldest first,
-/// at most `limit` (the most recent ones).
-pub fn read(dir: &Path, filter: &Filter, limit: usize) -> std::io::Result<Vec<Entry>> {
+/// The daily files of `dir` that may hold entries of the filter's period,
+/// oldest first.
+fn day_files(dir: &Path, filter: &Filter) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd
             .flatten()
@@ -369,6 +374,46 @@ pub fn read(dir: &Path, filter: &Filter, limit: usize) -> std::io::Result<Vec<En
                 .as_ref()
                 .is_none_or(|u| day.as_str() <= &u[..10.min(u.len())])
     });
+    Ok(files)
+}
+
+/// One page of the matching entries, newest first: `skip` of the newest
+/// left out, then at most `take`, and whether more follow. Reads the
+/// daily files from the newest and stops as soon as the page is full;
+/// memory is bounded by `skip + take` entries, whatever the logs' size.
+pub fn newest(dir: &Path, filter: &Filter, skip: usize, take: usize) -> std::io::Result<(Vec<Entry>, bool)> {
+    let needed = skip + take + 1;
+    let mut found: Vec<Entry> = Vec::new();
+    for f in day_files(dir, filter)?.into_iter().rev() {
+        use std::io::BufRead;
+        let want = needed - found.len();
+        let mut last = std::collections::VecDeque::with_capacity(want.min(4096));
+        let reader = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&f)?);
+        for l in reader.split(b'\n') {
+            let l = l?;
+            let Ok(l) = std::str::from_utf8(&l) else { continue };
+            if let Some(e) = Entry::parse(l)
+                && filter.matches(&e)
+            {
+                last.push_back(e);
+                if last.len() > want {
+                    last.pop_front();
+                }
+            }
+        }
+        found.extend(last.into_iter().rev());
+        if found.len() >= needed {
+            break;
+        }
+    }
+    let more = found.len() > skip + take;
+    Ok((found.into_iter().skip(skip).take(take).collect(), more))
+}
+
+/// Reads the matching entries of the daily files in `dir`, oldest first,
+/// at most `limit` (the most recent ones).
+pub fn read(dir: &Path, filter: &Filter, limit: usize) -> std::io::Result<Vec<Entry>> {
+    let files = day_files(dir, filter)?;
     let mut out = std::collections::VecDeque::new();
     for f in files {
         use std::io::BufRead;
@@ -391,6 +436,80 @@ pub fn read(dir: &Path, filter: &Filter, limit: usize) -> std::io::Result<Vec<En
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn newest_pages_across_days_with_filters() {
+        let tmp = tempfile::tempdir().unwrap();
+        let entry = |time: &str, user: &str, decision: &str| Entry {
+            time: time.into(),
+            source: "10.0.0.5:40000".into(),
+            user: user.into(),
+            method: "GET".into(),
+            host: "www.example.test".into(),
+            status: 200,
+            decision: decision.into(),
+            mode: "proxy".into(),
+            ..Default::default()
+        };
+        let mut day1 = String::new();
+        let mut day2 = String::new();
+        for i in 0..5 {
+            day1.push_str(&entry(&format!("2026-11-27T10:00:0{i}.000Z"), "lea", "allow").line());
+            day2.push_str(
+                &entry(
+                    &format!("2026-11-28T10:00:0{i}.000Z"),
+                    "tom",
+                    if i % 2 == 0 { "deny" } else { "allow" },
+                )
+                .line(),
+            );
+        }
+        day2.push_str("broken line\n\u{fffd}\n");
+        std::fs::write(tmp.path().join("2026-11-27.log"), day1).unwrap();
+        std::fs::write(tmp.path().join("2026-11-28.log"), day2).unwrap();
+        std::fs::write(tmp.path().join("notes.txt"), "x").unwrap();
+        let all = Filter::default();
+        let (p, more) = newest(tmp.path(), &all, 0, 3).unwrap();
+        assert_eq!(
+            p.iter().map(|e| &e.time[..19]).collect::<Vec<_>>(),
+            [
+                "2026-11-28T10:00:04",
+                "2026-11-28T10:00:03",
+                "2026-11-28T10:00:02"
+            ]
+        );
+        assert!(more);
+        let (p, more) = newest(tmp.path(), &all, 3, 3).unwrap();
+        assert_eq!(
+            p.iter().map(|e| &e.time[..19]).collect::<Vec<_>>(),
+            [
+                "2026-11-28T10:00:01",
+                "2026-11-28T10:00:00",
+                "2026-11-27T10:00:04"
+            ]
+        );
+        assert!(more);
+        let (p, more) = newest(tmp.path(), &all, 9, 3).unwrap();
+        assert_eq!(p.len(), 1);
+        assert!(!more);
+        let denied = Filter {
+            decision: Some("deny".into()),
+            ..Default::default()
+        };
+        assert_eq!(newest(tmp.path(), &denied, 0, 10).unwrap().0.len(), 3);
+        let lea_before = Filter {
+            user: Some("lea".into()),
+            until: Some("2026-11-27T10:00:02".into()),
+            ..Default::default()
+        };
+        assert_eq!(newest(tmp.path(), &lea_before, 0, 10).unwrap().0.len(), 2);
+        assert!(
+            newest(&tmp.path().join("none"), &all, 0, 10)
+                .unwrap()
+                .0
+                .is_empty()
+        );
+    }
 
     /// Regression (issue 15): the connection logs were 0644 in a 0755
     /// directory, readable by every account on the server.

@@ -23,6 +23,7 @@ pub mod log;
 pub mod policy;
 pub mod server;
 pub mod settings;
+pub mod web;
 
 use super::{Context, Finding, Health, Module, ModuleInfo, State};
 use crate::config::Config;
