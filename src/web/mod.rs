@@ -57,7 +57,10 @@ pub struct Web {
     pub host: RealHost,
     /// Where the configuration file is (logical host path).
     pub config_path: PathBuf,
-    config: Box<dyn Fn() -> Arc<Config> + Send + Sync>,
+    config: Arc<dyn Fn() -> Arc<Config> + Send + Sync>,
+    /// Single sign-on (OpenID Connect provider, CAS server): its routes
+    /// are mounted behind the guard; sign-out ends its sessions too.
+    pub sso: Arc<crate::sso::web::Sso>,
     pub throttle: Mutex<throttle::Throttle>,
     pub timeouts: session::Timeouts,
     /// Password checks running at once (argon2id takes ~19 MiB and tens
@@ -76,12 +79,23 @@ impl Web {
         config_path: PathBuf,
         config: impl Fn() -> Arc<Config> + Send + Sync + 'static,
     ) -> Web {
+        let config: Arc<dyn Fn() -> Arc<Config> + Send + Sync> = Arc::new(config);
+        let timeouts = session::Timeouts::default();
+        let db_path = host.real_path(&Path::new(&config().paths.state_dir).join(crate::store::DB_FILE));
+        let (c, h) = (config.clone(), host.clone());
+        let sessions = crate::sso::web::WebSessions::new(
+            move || h.real_path(&Path::new(&c().paths.state_dir).join(crate::store::DB_FILE)),
+            timeouts,
+        );
+        let c = config.clone();
+        let sso = crate::sso::web::Sso::new(move || c(), db_path, Arc::new(sessions));
         Web {
             host,
             config_path,
-            config: Box::new(config),
+            config,
+            sso,
             throttle: Mutex::new(throttle::Throttle::default()),
-            timeouts: session::Timeouts::default(),
+            timeouts,
             hashing: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()).max(2),
             ),
@@ -216,6 +230,9 @@ pub fn router(web: Arc<Web>) -> Router {
     for def in ROUTES {
         r = r.route(def.path, (def.methods)());
     }
+    for def in crate::sso::web::ROUTES {
+        r = r.route(def.path, (def.methods)().with_state(web.sso.clone()));
+    }
     r.fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(web.clone(), guard))
         .with_state(web)
@@ -250,11 +267,15 @@ async fn guard(State(web): State<AppState>, mut req: Request, next: Next) -> Res
     }
     let peer = peer_of(&req);
     let token = session::token_from(req.headers());
+    if token.is_none() && action.handles_anonymous() {
+        return next.run(req).await;
+    }
     let w = web.clone();
     let a = action.clone();
     let loaded = tokio::task::spawn_blocking(move || load_signed(&w, token, a, peer)).await;
     let signed = match loaded {
         Ok(Ok(Some(s))) => s,
+        Ok(Ok(None)) if action.handles_anonymous() => return next.run(req).await,
         Ok(Ok(None)) => {
             let next_url = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
             return signin::to_sign_in(&method, next_url);

@@ -295,8 +295,18 @@ pub async fn sign_out(
     let token = session::token_from(&headers);
     let w = web.clone();
     let s = signed.clone();
-    let done = tokio::task::spawn_blocking(move || -> Result<(), WebError> {
+    let done = tokio::task::spawn_blocking(move || -> Result<Vec<String>, WebError> {
         let mut store = w.store()?;
+        // The sign-in sessions that end: single sign-on ends with them.
+        let keys: Vec<String> = if everywhere {
+            let mut stmt = store
+                .conn()
+                .prepare("SELECT token_sha256 FROM web_sessions WHERE login = ?1")?;
+            let rows = stmt.query_map([&s.actor.login], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        } else {
+            vec![s.session.key.clone()]
+        };
         if everywhere {
             session::delete_all(&mut store, &s.actor.login)?;
         } else if let Some(t) = token {
@@ -311,11 +321,16 @@ pub async fn sign_out(
             what,
             "faite",
         )?;
-        Ok(())
+        Ok(keys)
     })
     .await;
     match done {
-        Ok(Ok(())) => super::see_other("/connexion", &[session::clear_cookie()]),
+        Ok(Ok(keys)) => {
+            for key in keys {
+                web.sso.end_single_sign_on(crate::sso::web::sid_of(&key)).await;
+            }
+            super::see_other("/connexion", &[session::clear_cookie()])
+        }
         Ok(Err(e)) => e.into_response(),
         Err(e) => WebError::Internal(anyhow::anyhow!("{e}")).into_response(),
     }

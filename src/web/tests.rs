@@ -11,6 +11,15 @@ use tower::ServiceExt;
 
 #[test]
 fn every_route_declares_its_action() {
+    let sso = crate::sso::web::ROUTES.iter().map(|d| (d.path, d.example));
+    for (path, example) in ROUTES.iter().map(|d| (d.path, d.example)).chain(sso) {
+        let get = authz::Action::of(&Method::GET, example);
+        let post = authz::Action::of(&Method::POST, example);
+        assert!(
+            get.is_some() || post.is_some(),
+            "route {path} (example {example}) has no action in authz::Action::of"
+        );
+    }
     for def in ROUTES {
         let get = authz::Action::of(&Method::GET, def.example);
         let post = authz::Action::of(&Method::POST, def.example);
