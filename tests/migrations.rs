@@ -69,6 +69,9 @@ const DATA: &[&str] = &[
     "INSERT INTO booking_resources (id, name, kind, quantity, manager) VALUES (1, 'Chariot 1', 'equipment', 16, 'marc.dupont');
      INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at)
          VALUES (1, 'marc.dupont', 1790000000, 1790003600, 16, 'confirmed', 1789990000);",
+    // 10 (door)
+    "INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at, subject, structure)
+         VALUES (1, 'marc.dupont', 1790100000, 1790103600, 2, 'confirmed', 1789990000, 'MATHS', '6A');",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -105,7 +108,10 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
         rows.extend([("sso_consents", 1), ("sso_sessions", 1)]);
     }
     if version >= 9 {
-        rows.extend([("booking_resources", 1), ("bookings", 1)]);
+        rows.extend([
+            ("booking_resources", 1),
+            ("bookings", if version >= 10 { 2 } else { 1 }),
+        ]);
     }
     rows
 }

@@ -74,6 +74,8 @@ pub const STEPS: &[&str] = &[
     include_str!("migration_008_sso.sql"),
     // 9: booking: rooms and equipment, bookings.
     include_str!("migration_009_booking.sql"),
+    // 10: door: a booking's lesson (subject, class or group).
+    include_str!("migration_010_door.sql"),
 ];
 
 #[cfg(test)]

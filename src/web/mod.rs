@@ -220,6 +220,41 @@ pub static ROUTES: &[RouteDef] = &[
         example: "/vie-scolaire/journee",
         methods: || get(crate::modules::viescolaire::web::day),
     },
+    RouteDef {
+        path: "/reservations",
+        example: "/reservations",
+        methods: || get(crate::booking::web::list).post(crate::booking::web::add_resource),
+    },
+    RouteDef {
+        path: "/reservations/{id}",
+        example: "/reservations/1",
+        methods: || get(crate::booking::web::resource),
+    },
+    RouteDef {
+        path: "/reservations/{id}/agenda.ics",
+        example: "/reservations/1/agenda.ics",
+        methods: || get(crate::booking::web::feed),
+    },
+    RouteDef {
+        path: "/reservations/{id}/reserver",
+        example: "/reservations/1/reserver",
+        methods: || post(crate::booking::web::book),
+    },
+    RouteDef {
+        path: "/reservations/demandes/{id}/valider",
+        example: "/reservations/demandes/1/valider",
+        methods: || post(crate::booking::web::settle),
+    },
+    RouteDef {
+        path: "/reservations/demandes/{id}/annuler",
+        example: "/reservations/demandes/1/annuler",
+        methods: || post(crate::booking::web::cancel),
+    },
+    RouteDef {
+        path: "/reservations/demandes/{id}/echanger",
+        example: "/reservations/demandes/1/echanger",
+        methods: || post(crate::booking::web::swap),
+    },
 ];
 
 /// The web application's router, with its guard and fallback. The server

@@ -32,6 +32,11 @@ const CARDS: &[Card] = &[
         text: "Les élèves de vos classes et groupes : nouveau mot de passe, fiches de connexion.",
     },
     Card {
+        href: "/reservations",
+        title: "Réservations",
+        text: "Salles et matériel (chariots d'ordinateurs, tablettes…) : réserver pour un cours, la feuille du jour.",
+    },
+    Card {
         href: "/console/journal",
         title: "Journal des actions",
         text: "Qui s'est connecté, qui a fait quoi, et d'où.",

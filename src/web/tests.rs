@@ -451,3 +451,192 @@ async fn a_teacher_sees_his_day() {
     let tom = w.sign_in("tom.roux", PW).await.unwrap();
     assert_ne!(w.get("/vie-scolaire/journee", Some(&tom)).await.status, 200);
 }
+
+/// Booking: the administrator adds resources; a teacher books the laptop
+/// cart for his lesson from his timetable, every week over a period; a
+/// conflict and bad input change nothing; the named manager approves a
+/// request; students get 404; the iCalendar feed lists the bookings.
+#[tokio::test]
+async fn booking_for_a_lesson_from_the_timetable() {
+    use crate::modules::viescolaire::calendar::Date;
+    use crate::modules::viescolaire::queries;
+    let w = world();
+    let config = Config::default();
+    let db = w
+        ._dir
+        .path()
+        .join(config.paths.state_dir.trim_start_matches('/'))
+        .join(crate::store::DB_FILE);
+    let mut store = Store::open(&db).unwrap();
+    let d = |s| Date::parse(s).unwrap();
+    let year = store
+        .write(|tx| queries::set_year(tx, "2026-2027", d("2026-09-01"), d("2027-07-04"), &[]))
+        .unwrap();
+    let year = queries::Year {
+        id: year,
+        label: "2026-2027".into(),
+        starts: d("2026-09-01"),
+        ends: d("2027-07-04"),
+    };
+    let csv = "teacher;subject;class;day;start;end;room\npaul.blanc;MATHS;6A;lundi;08:00;08:55;B12\n";
+    crate::modules::viescolaire::import::timetable(
+        &mut store,
+        &year,
+        "t.csv",
+        csv.as_bytes(),
+        crate::modules::viescolaire::import::Format::Csv,
+        year.starts,
+    )
+    .unwrap();
+    let count = |sql: &str| -> i64 { store.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = |t: &str| format!("{}={t}", session::COOKIE);
+    let a = w
+        .post(
+            "/reservations",
+            &cookie(&admin),
+            &format!("csrf={csrf}&nom=Chariot+de+portables&type=equipment&quantite=16&enseignants=1"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let a = w
+        .post(
+            "/reservations",
+            &cookie(&admin),
+            &format!("csrf={csrf}&nom=Salle+info&type=room&quantite=1&responsable=paul.blanc"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    for (bad, says) in [
+        ("nom=&type=room&quantite=1", "nom est obligatoire"),
+        ("nom=X&type=room&quantite=1&responsable=personne", "Aucun compte"),
+        ("nom=Salle+info&type=room&quantite=1", "déjà"),
+    ] {
+        let a = w
+            .post("/reservations", &cookie(&admin), &format!("csrf={csrf}&{bad}"))
+            .await;
+        assert_eq!(a.status, 400, "{bad}");
+        assert!(a.body.contains(says), "{bad}: {}", a.body);
+    }
+    assert_eq!(count("SELECT count(*) FROM booking_resources"), 2);
+
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let pcsrf = w.csrf_of(&paul).await;
+    let page = w.get("/reservations/1?date=2026-11-30", Some(&paul)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    no_inline_script_or_style(&page.body);
+    assert!(page.body.contains("Réserver pour ce cours"), "{}", page.body);
+    let at = page.body.find("name=\"cours\" value=\"").unwrap() + 20;
+    let slot: String = page.body[at..].chars().take_while(char::is_ascii_digit).collect();
+    let a = w
+        .post(
+            "/reservations/1/reserver",
+            &cookie(&paul),
+            &format!("csrf={pcsrf}&date=2026-11-30&cours={slot}&quantite=16&jusqu_au=2026-12-14"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM bookings WHERE status = 'confirmed' AND subject = 'MATHS' AND structure = '6A'"
+        ),
+        3
+    );
+    let page = w.get("/reservations/1?date=2026-12-07", Some(&paul)).await;
+    assert!(
+        page.body.contains("08:00–08:55") && page.body.contains("Paul"),
+        "{}",
+        page.body
+    );
+    // Taken: nothing more is booked, the page says why.
+    let other_day = format!("date=2026-12-01&cours={slot}");
+    for (form, says) in [
+        ("date=2026-11-30&debut=08:30&fin=09:30", "déjà pris"),
+        ("date=2026-11-30&debut=09:30&fin=08:30", "être après"),
+        (other_day.as_str(), "pas dans votre emploi du temps"),
+        (
+            "date=2026-11-30&debut=10:00&fin=11:00&quantite=17",
+            "la ressource en a 16",
+        ),
+    ] {
+        let a = w
+            .post(
+                "/reservations/1/reserver",
+                &cookie(&paul),
+                &format!("csrf={pcsrf}&{form}"),
+            )
+            .await;
+        assert_eq!(a.status, 400, "{form}: {}", a.body);
+        assert!(a.body.contains(says), "{form}: {}", a.body);
+    }
+    assert_eq!(count("SELECT count(*) FROM bookings"), 3);
+    let ics = w.get("/reservations/1/agenda.ics", Some(&paul)).await;
+    assert_eq!(ics.status, 200);
+    assert!(
+        ics.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    assert!(ics.body.starts_with("BEGIN:VCALENDAR\r\n") && ics.body.matches("BEGIN:VEVENT").count() >= 1);
+
+    // A request for the room that paul manages waits for him.
+    let a = w
+        .post(
+            "/reservations/2/reserver",
+            &cookie(&admin),
+            &format!("csrf={csrf}&date=2026-11-30&debut=14:00&fin=15:00"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let pending: i64 = count("SELECT id FROM bookings WHERE status = 'pending'");
+    let list = w.get("/reservations", Some(&paul)).await;
+    assert!(list.body.contains("Demandes à valider"), "{}", list.body);
+    let a = w
+        .post(
+            &format!("/reservations/demandes/{pending}/valider"),
+            &cookie(&paul),
+            &format!("csrf={pcsrf}&decision=accepter"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(count("SELECT count(*) FROM bookings WHERE status = 'pending'"), 0);
+
+    // Students see nothing of it; cancelling is the author's.
+    let tom = w.sign_in("tom.roux", PW).await.unwrap();
+    let tcsrf = w.csrf_of(&tom).await;
+    assert_eq!(w.get("/reservations", Some(&tom)).await.status, 404);
+    assert_eq!(w.get("/reservations/1", Some(&tom)).await.status, 404);
+    let a = w
+        .post(
+            "/reservations/1/reserver",
+            &cookie(&tom),
+            &format!("csrf={tcsrf}&date=2026-11-30&debut=10:00&fin=11:00"),
+        )
+        .await;
+    assert_eq!(a.status, 404);
+    let first: i64 = count("SELECT min(id) FROM bookings");
+    let a = w
+        .post(
+            &format!("/reservations/demandes/{first}/annuler"),
+            &cookie(&tom),
+            &format!("csrf={tcsrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 404);
+    let a = w
+        .post(
+            &format!("/reservations/demandes/{first}/annuler"),
+            &cookie(&paul),
+            &format!("csrf={pcsrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(
+        count("SELECT count(*) FROM bookings WHERE status = 'cancelled'"),
+        1
+    );
+    let audit = w.get("/console/journal?q=paul.blanc", Some(&admin)).await;
+    assert!(audit.body.contains("réservation"), "{}", audit.body);
+}

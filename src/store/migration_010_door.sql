@@ -1,0 +1,6 @@
+-- door: what a booking was made for. A booking for a lesson of the
+-- timetable keeps the lesson's subject code and class or group code, so
+-- that the usage statistics count bookings per subject and class level
+-- (NULL for a booking of a free slot).
+ALTER TABLE bookings ADD COLUMN subject TEXT;
+ALTER TABLE bookings ADD COLUMN structure TEXT;
