@@ -536,4 +536,4 @@ pub fn ical(resource: &Resource, bookings: &[Booking], host: &str, now: i64) -> 
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -64,7 +64,7 @@ fn access_rules_table() {
     }
 }
 
-fn store() -> (tempfile::TempDir, crate::store::Store) {
+pub(crate) fn store() -> (tempfile::TempDir, crate::store::Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = crate::store::Store::open(&dir.path().join("preau.db")).unwrap();
     (dir, store)

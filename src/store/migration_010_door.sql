@@ -4,3 +4,6 @@
 -- (NULL for a booking of a free slot).
 ALTER TABLE bookings ADD COLUMN subject TEXT;
 ALTER TABLE bookings ADD COLUMN structure TEXT;
+
+-- The usage statistics count sign-ins per week from the audit log.
+CREATE INDEX audit_log_action_at ON audit_log (action, at);

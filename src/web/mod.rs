@@ -31,6 +31,7 @@ mod portal;
 pub mod redirect;
 pub mod session;
 pub mod signin;
+pub mod statistics;
 pub mod system;
 pub mod throttle;
 
@@ -219,6 +220,11 @@ pub static ROUTES: &[RouteDef] = &[
         path: "/vie-scolaire/journee",
         example: "/vie-scolaire/journee",
         methods: || get(crate::modules::viescolaire::web::day),
+    },
+    RouteDef {
+        path: "/console/statistiques",
+        example: "/console/statistiques",
+        methods: || get(statistics::page),
     },
     RouteDef {
         path: "/reservations",

@@ -39,6 +39,7 @@ const NAV: &[(&str, &str)] = &[
     ("/console/classe", "Mes classes"),
     ("/reservations", "Réservations"),
     ("/console/journal", "Journal"),
+    ("/console/statistiques", "Statistiques"),
     ("/mot-de-passe", "Mot de passe"),
 ];
 

@@ -37,6 +37,11 @@ const CARDS: &[Card] = &[
         text: "Salles et matériel (chariots d'ordinateurs, tablettes…) : réserver pour un cours, la feuille du jour.",
     },
     Card {
+        href: "/console/statistiques",
+        title: "Statistiques d'usage",
+        text: "Réservations par ressource, matière, niveau et enseignant ; connexions et comptes actifs par semaine.",
+    },
+    Card {
         href: "/console/journal",
         title: "Journal des actions",
         text: "Qui s'est connecté, qui a fait quoi, et d'où.",

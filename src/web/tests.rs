@@ -639,4 +639,50 @@ async fn booking_for_a_lesson_from_the_timetable() {
     );
     let audit = w.get("/console/journal?q=paul.blanc", Some(&admin)).await;
     assert!(audit.body.contains("réservation"), "{}", audit.body);
+
+    // The statistics show it, to the administration only.
+    let stats = w
+        .get("/console/statistiques?du=2026-11-01&au=2026-12-31", Some(&admin))
+        .await;
+    assert_eq!(stats.status, 200, "{}", stats.body);
+    no_inline_script_or_style(&stats.body);
+    for shown in [
+        "Chariot de portables",
+        "2026-W49",
+        "6e",
+        "Paul Blanc",
+        "<svg",
+        "&lt; 5",
+    ] {
+        assert!(stats.body.contains(shown), "{shown}: {}", stats.body);
+    }
+    let csv = w
+        .get(
+            "/console/statistiques?du=2026-11-01&au=2026-12-31&format=csv&tableau=niveaux",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.body
+            .starts_with("level,bookings,cancellations,hours\r\n6e,2,1,"),
+        "{}",
+        csv.body
+    );
+    let json = w
+        .get(
+            "/console/statistiques?du=2026-11-01&au=2026-12-31&format=json",
+            Some(&admin),
+        )
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(v["subjects"][0]["key"], "MATHS");
+    assert_eq!(
+        w.get("/console/statistiques?du=2026-12-31&au=2026-11-01", Some(&admin))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(w.get("/console/statistiques", Some(&paul)).await.status, 403);
+    assert_eq!(w.get("/console/statistiques", Some(&tom)).await.status, 404);
 }
