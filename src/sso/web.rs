@@ -6,7 +6,7 @@
 //! and [`super::cas`] inside one store transaction (off the async
 //! threads), render. Who is signed in comes from the web platform's
 //! session through the [`Sessions`] trait; a person who is not is sent to
-//! `/connexion?suivant=…` and comes back to the same request.
+//! `/connexion?suite=…` and comes back to the same request.
 
 use super::cas;
 use super::claims::identity;
@@ -315,7 +315,7 @@ async fn jwks(State(sso): State<Arc<Sso>>) -> Response {
 
 /// Sends the browser to the sign-in page, to come back to `back`.
 fn to_signin(sso: &Sso, back: &str) -> Response {
-    Redirect::to(&oidc::with_query(&sso.signin_path, &[("suivant", back)])).into_response()
+    Redirect::to(&oidc::with_query(&sso.signin_path, &[("suite", back)])).into_response()
 }
 
 enum Answer {
@@ -491,14 +491,25 @@ fn consent_page(
     field("code_challenge_method", req.challenge.as_ref().map(|_| "S256"));
     field("csrf", csrf.as_deref());
     let chrome = chrome(&format!("Autoriser {client_name}"), &current.name);
-    no_store(pages::render(&ConsentPage {
+    let mut r = no_store(pages::render(&ConsentPage {
         page: &chrome,
         client: client_name,
         establishment: &current.name,
         given,
         action: oidc::AUTHORIZE_PATH,
         fields,
-    }))
+    }));
+    // The form's answer sends the browser back to the service.
+    form_may_go_to(&mut r, std::slice::from_ref(&req.redirect_uri));
+    r
+}
+
+/// Lets the page's forms end at `urls`' origins (the browser enforces
+/// `form-action` on the redirect that follows a form).
+fn form_may_go_to(r: &mut Response, urls: &[String]) {
+    if let Ok(v) = HeaderValue::from_str(&crate::web::headers::csp_with_form_action(urls)) {
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
 }
 
 #[derive(Deserialize)]
@@ -755,12 +766,16 @@ async fn logout(
         (Some(_), _) => {
             let csrf = sso.sessions.csrf_token(&headers).unwrap_or_default();
             let chrome = chrome("Se déconnecter", &current.name);
-            no_store(pages::render(&LogoutPage {
+            let mut r = no_store(pages::render(&LogoutPage {
                 page: &chrome,
                 csrf: &csrf,
                 next: to.as_deref(),
                 action: oidc::LOGOUT_PATH,
-            }))
+            }));
+            if let Some(url) = &to {
+                form_may_go_to(&mut r, std::slice::from_ref(url));
+            }
+            r
         }
     }
 }

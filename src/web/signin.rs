@@ -100,7 +100,7 @@ pub fn to_sign_in(method: &Method, next: &str) -> Response {
 
 /// Only our own paths are followed after sign-in (no open redirect).
 fn safe_next(next: &str) -> bool {
-    next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() <= 512
+    next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() <= 2048
 }
 
 fn page_for(
@@ -122,6 +122,29 @@ fn page_for(
     };
     let mut r = pages::render(&body);
     *r.status_mut() = status;
+    // Signing in on the way to a service (single sign-on): the answer
+    // may go on, through redirects, to one of the registered services,
+    // which the browser checks against `form-action`.
+    if next.starts_with("/oidc/authorize") || next.starts_with("/cas/login") {
+        let config = web.config();
+        let services: Vec<String> = config
+            .sso
+            .oidc_clients
+            .iter()
+            .flat_map(|c| c.redirect_uris.iter().cloned())
+            .chain(
+                config
+                    .sso
+                    .cas_services
+                    .iter()
+                    .flat_map(|c| c.services.iter().cloned()),
+            )
+            .collect();
+        if let Ok(v) = super::headers::csp_with_form_action(&services).parse() {
+            r.headers_mut()
+                .insert(axum::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
     if let Ok(v) = csrf::signin_cookie(token).parse() {
         r.headers_mut().append(axum::http::header::SET_COOKIE, v);
     }

@@ -686,3 +686,142 @@ async fn booking_for_a_lesson_from_the_timetable() {
     assert_eq!(w.get("/console/statistiques", Some(&paul)).await.status, 403);
     assert_eq!(w.get("/console/statistiques", Some(&tom)).await.status, 404);
 }
+
+/// The statistics page over a school year: with `PREAU_BENCH_FULL=1`,
+/// 2,400 students and 150 teachers signing in three days a week for 36
+/// weeks (275,400 sign-ins in the audit log) and 43,200 bookings of 30
+/// resources for lessons; by default a tenth of it. Prints the median and
+/// worst of 7 page loads (through the router: guard, session, queries,
+/// SVG, template) and of the CSV and JSON exports; asserts only that the
+/// page is right (bench/statistics.sh runs it in release).
+#[tokio::test]
+async fn statistics_benchmark() {
+    let full = std::env::var_os("PREAU_BENCH_FULL").is_some();
+    let (students, teachers, weeks) = if full { (2400, 150, 36) } else { (240, 15, 4) };
+    let w = world();
+    let config = Config::default();
+    let db = w
+        ._dir
+        .path()
+        .join(config.paths.state_dir.trim_start_matches('/'))
+        .join(crate::store::DB_FILE);
+    let mut store = Store::open(&db).unwrap();
+    // Monday 2026-09-07 00:00 UTC.
+    const MON: i64 = 1_788_739_200;
+    let t0 = std::time::Instant::now();
+    store
+        .write(|tx| {
+            let mut logins = Vec::new();
+            for i in 0..students + teachers {
+                let kind = if i < students { Kind::Student } else { Kind::Teacher };
+                let np = NewPerson {
+                    kind: Some(kind),
+                    source: "manual".into(),
+                    first_name: "P".into(),
+                    last_name: format!("N{i}"),
+                    ..Default::default()
+                };
+                let login = format!("p{i}");
+                insert_person(tx, &np, &login, None)?;
+                logins.push(login);
+            }
+            let mut audit = tx.prepare(
+                "INSERT INTO audit_log (at, actor, address, action, target, outcome)
+                 VALUES (?1, ?2, '192.0.2.1', 'connexion', '', 'réussie')",
+            )?;
+            for week in 0..weeks {
+                for day in [0, 2, 4] {
+                    let t = crate::modules::viescolaire::calendar::DateTime::from_unix(
+                        MON + (week * 7 + day) * 86400 + 8 * 3600,
+                        0,
+                    );
+                    let at = format!("{}T{}:00Z", t.date, t.time);
+                    for l in &logins {
+                        audit.execute(rusqlite::params![at, l])?;
+                    }
+                }
+            }
+            let resources: Vec<i64> = (0..30)
+                .map(|i| crate::booking::add_resource(tx, &format!("Ressource {i}"), "room", 1, None, true))
+                .collect::<Result<_, _>>()?;
+            let mut insert = tx.prepare(
+                "INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at, subject, structure)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, 0, ?6, ?7)",
+            )?;
+            let subjects = ["MATHS", "FRANC", "HIGEO", "SVT", "PHYCH", "TECHN", "ANGL1"];
+            let classes = ["6A", "6B", "5A", "5B", "4A", "4B", "3A", "3B"];
+            let mut n = 0usize;
+            for r in &resources {
+                for week in 0..weeks {
+                    for day in 0..5 {
+                        for slot in 0..8 {
+                            let s = MON + (week * 7 + day) * 86400 + (8 + slot) * 3600;
+                            n += 1;
+                            let status = if n.is_multiple_of(10) { "cancelled" } else { "confirmed" };
+                            insert.execute(rusqlite::params![
+                                r,
+                                format!("p{}", students + n % teachers),
+                                s,
+                                s + 3600,
+                                status,
+                                subjects[n % subjects.len()],
+                                classes[n % classes.len()],
+                            ])?;
+                        }
+                    }
+                }
+            }
+            Ok::<_, anyhow::Error>(())
+        })
+        .unwrap();
+    let filled = t0.elapsed();
+    let sign_ins: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'connexion'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let bookings: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM bookings", [], |r| r.get(0))
+        .unwrap();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let range = "du=2026-09-01&au=2027-07-04";
+    let mut figures = serde_json::Map::new();
+    for (name, url) in [
+        ("page", format!("/console/statistiques?{range}")),
+        (
+            "csv_sign_ins",
+            format!("/console/statistiques?{range}&format=csv&tableau=connexions"),
+        ),
+        ("json", format!("/console/statistiques?{range}&format=json")),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..7 {
+            let t = std::time::Instant::now();
+            let a = w.get(&url, Some(&admin)).await;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(a.status, 200, "{}", a.body);
+            if name == "page" {
+                assert!(a.body.contains("Ressource 29") && a.body.contains("2026-W37"));
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        figures.insert(
+            format!("{name}_median_ms"),
+            serde_json::json!((times[3] * 10.0).round() / 10.0),
+        );
+        figures.insert(
+            format!("{name}_max_ms"),
+            serde_json::json!((times[6] * 10.0).round() / 10.0),
+        );
+    }
+    figures.insert("students".into(), students.into());
+    figures.insert("teachers".into(), teachers.into());
+    figures.insert("sign_ins".into(), sign_ins.into());
+    figures.insert("bookings".into(), bookings.into());
+    figures.insert("fill_s".into(), serde_json::json!(filled.as_secs()));
+    println!("{}", serde_json::Value::Object(figures));
+}
