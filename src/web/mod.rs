@@ -34,6 +34,7 @@ pub mod signin;
 pub mod statistics;
 pub mod system;
 pub mod throttle;
+pub mod tiles;
 
 use crate::config::Config;
 use crate::host::{Host, RealHost};
@@ -62,6 +63,8 @@ pub struct Web {
     /// Single sign-on (OpenID Connect provider, CAS server): its routes
     /// are mounted behind the guard; sign-out ends its sessions too.
     pub sso: Arc<crate::sso::web::Sso>,
+    /// Health of the portal's tiles, checked in the background.
+    pub tiles: Arc<tiles::Checks>,
     pub throttle: Mutex<throttle::Throttle>,
     pub timeouts: session::Timeouts,
     /// Password checks running at once (argon2id takes ~19 MiB and tens
@@ -95,6 +98,7 @@ impl Web {
             config_path,
             config,
             sso,
+            tiles: Arc::default(),
             throttle: Mutex::new(throttle::Throttle::default()),
             timeouts,
             hashing: tokio::sync::Semaphore::new(

@@ -76,11 +76,25 @@ pub async fn home(State(web): State<AppState>, Extension(signed): Extension<Arc<
         .map(|r| r.label_fr())
         .collect::<Vec<_>>()
         .join(", ");
+    let mine = super::tiles::role_names(&signed.actor);
+    let tiles = super::tiles::visible(&config.portal.tiles, &mine)
+        .into_iter()
+        .map(|t| pages::TileView {
+            title: t.title.clone(),
+            url: t.url.clone(),
+            description: t.description.clone(),
+            health: (!t.health_url.is_empty()).then(|| {
+                let h = web.tiles.get(&t.health_url);
+                (h.label_fr(), h.class())
+            }),
+        })
+        .collect();
     pages::render(&PortalPage {
         page: &chrome,
         name: &signed.actor.name,
         roles,
         cards,
+        tiles,
         usage: None,
     })
 }

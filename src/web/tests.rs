@@ -43,8 +43,11 @@ const ADMIN_PW: &str = "admin-password-1";
 const PW: &str = "initial-pass";
 
 fn world() -> World {
+    world_with(Config::default())
+}
+
+fn world_with(config: Config) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::default();
     let host = RealHost::new(dir.path());
     let db = host.real_path(&Path::new(&config.paths.state_dir).join(crate::store::DB_FILE));
     std::fs::create_dir_all(db.parent().unwrap()).unwrap();
@@ -824,4 +827,62 @@ async fn statistics_benchmark() {
     figures.insert("bookings".into(), bookings.into());
     figures.insert("fill_s".into(), serde_json::json!(filled.as_secs()));
     println!("{}", serde_json::Value::Object(figures));
+}
+
+/// The portal's tiles: per role, with the health of each service checked
+/// in the background (the first page does not wait for it).
+#[tokio::test]
+async fn portal_tiles_by_role_with_their_health() {
+    use crate::web::tiles::{PortalSettings, Tile};
+    let up = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up_port = up.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let app = axum::Router::new().route("/sante", axum::routing::get(|| async { "ok" }));
+        axum::serve(up, app).await.unwrap();
+    });
+    let down_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let tile = |title: &str, roles: &[&str], health: String| Tile {
+        title: title.into(),
+        url: format!("https://{}.example/", title.to_lowercase()),
+        description: format!("Le service {title}"),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        health_url: health,
+    };
+    let config = Config {
+        portal: PortalSettings {
+            tiles: vec![
+                tile("ENT", &[], format!("http://127.0.0.1:{up_port}/sante")),
+                tile("Pronote", &["teacher"], format!("http://127.0.0.1:{down_port}/")),
+                tile("Intendance", &["admin", "direction"], String::new()),
+            ],
+        },
+        ..Config::default()
+    };
+    let w = world_with(config);
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let first = w.get("/", Some(&paul)).await;
+    assert_eq!(first.status, 200);
+    no_inline_script_or_style(&first.body);
+    assert!(first.body.contains("https://ent.example/") && first.body.contains("Pronote"));
+    assert!(!first.body.contains("Intendance"));
+    assert_eq!(first.body.matches("état inconnu").count(), 2, "{}", first.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let a = w.get("/", Some(&paul)).await;
+        if a.body.contains("en service") && a.body.contains("indisponible") {
+            assert!(!a.body.contains("état inconnu"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", a.body);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let tom = w.sign_in("tom.roux", PW).await.unwrap();
+    let a = w.get("/", Some(&tom)).await;
+    assert!(a.body.contains("ENT") && !a.body.contains("Pronote") && !a.body.contains("Intendance"));
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let a = w.get("/", Some(&admin)).await;
+    assert!(a.body.contains("Intendance") && !a.body.contains("Pronote"));
 }
