@@ -71,7 +71,8 @@ const DATA: &[&str] = &[
          VALUES (1, 'marc.dupont', 1790000000, 1790003600, 16, 'confirmed', 1789990000);",
     // 10 (door)
     "INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at, subject, structure)
-         VALUES (1, 'marc.dupont', 1790100000, 1790103600, 2, 'confirmed', 1789990000, 'MATHS', '6A');",
+         VALUES (1, 'marc.dupont', 1790100000, 1790103600, 2, 'confirmed', 1789990000, 'MATHS', '6A');
+     INSERT INTO signin_weeks VALUES ('2026-W40', 'administrateur', 'admin', 1);",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -93,7 +94,9 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
         rows.push(("proxy_exams", 1));
     }
     if version >= 6 {
-        rows.extend([("web_sessions", 1), ("audit_log", 1)]);
+        // From 10 on, the audit log's sign-in is also counted per week
+        // (filled from the audit log when migrating an older database).
+        rows.extend([("web_sessions", 1), ("audit_log", 1), ("signin_weeks", 1)]);
     }
     if version >= 7 {
         rows.extend([

@@ -195,22 +195,37 @@ pub struct SignIns {
     pub people: Option<i64>,
 }
 
-/// Successful sign-ins to the web platform (the audit log) from `from`
-/// to `to` (RFC 3339 UTC stamps, `to` excluded), per ISO week and role.
+/// The role of a sign-in's account, as counted (SQL over `people p`,
+/// NULL for a console administrator).
+const ROLE_OF_PERSON: &str = "CASE WHEN p.id IS NULL THEN 'administrateur'
+     WHEN p.kind = 'student' THEN 'élève'
+     WHEN p.kind = 'parent' THEN 'responsable'
+     WHEN p.kind = 'teacher' OR p.function = 'ENS' THEN 'enseignant'
+     WHEN p.function = 'DIR' THEN 'direction'
+     WHEN p.function = 'EDU' THEN 'vie scolaire'
+     ELSE 'personnel' END";
+
+/// Counts a successful sign-in of `login` at `now` (Unix seconds) in its
+/// ISO week (table `signin_weeks`, migration 10).
+pub fn record_sign_in(conn: &Connection, login: &str, now: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        &format!(
+            "INSERT INTO signin_weeks (week, role, login, sign_ins)
+             SELECT strftime('%G-W%V', ?2, 'unixepoch'), {ROLE_OF_PERSON}, ?1, 1
+             FROM (SELECT 1) LEFT JOIN people p ON p.login = ?1
+             ON CONFLICT (week, role, login) DO UPDATE SET sign_ins = sign_ins + 1"
+        ),
+        params![login, now],
+    )?;
+    Ok(())
+}
+
+/// Successful sign-ins to the web platform per ISO week and role, for
+/// the weeks from `from` to `to` (both "YYYY-Www", included).
 pub fn sign_ins(conn: &Connection, from: &str, to: &str) -> rusqlite::Result<Vec<SignIns>> {
     let mut stmt = conn.prepare(
-        "SELECT strftime('%G-W%V', a.at) AS week,
-                CASE WHEN p.id IS NULL THEN 'administrateur'
-                     WHEN p.kind = 'student' THEN 'élève'
-                     WHEN p.kind = 'parent' THEN 'responsable'
-                     WHEN p.kind = 'teacher' OR p.function = 'ENS' THEN 'enseignant'
-                     WHEN p.function = 'DIR' THEN 'direction'
-                     WHEN p.function = 'EDU' THEN 'vie scolaire'
-                     ELSE 'personnel' END AS role,
-                count(*), count(DISTINCT a.actor)
-         FROM audit_log a LEFT JOIN people p ON p.login = a.actor
-         WHERE a.action = 'connexion' AND a.outcome = 'réussie' AND a.at >= ?1 AND a.at < ?2
-         GROUP BY week, role ORDER BY week, role",
+        "SELECT week, role, sum(sign_ins), count(*) FROM signin_weeks
+         WHERE week >= ?1 AND week <= ?2 GROUP BY week, role ORDER BY week, role",
     )?;
     let rows = stmt.query_map(params![from, to], |r| {
         Ok(SignIns {
@@ -221,6 +236,11 @@ pub fn sign_ins(conn: &Connection, from: &str, to: &str) -> rusqlite::Result<Vec
         })
     })?;
     rows.collect()
+}
+
+/// The ISO week ("YYYY-Www") of a Unix time.
+pub fn iso_week(conn: &Connection, t: i64) -> rusqlite::Result<String> {
+    conn.query_row("SELECT strftime('%G-W%V', ?1, 'unixepoch')", [t], |r| r.get(0))
 }
 
 fn csv_field(s: &str) -> String {
@@ -494,21 +514,12 @@ mod tests {
         for i in 0..10 {
             let login = if i < 6 { format!("e{i}") } else { format!("t{i}") };
             for _ in 0..2 {
-                conn.execute(
-                    "INSERT INTO audit_log (at, actor, address, action, target, outcome)
-                     VALUES ('2026-09-08T08:00:00Z', ?1, '::1', 'connexion', '', 'réussie')",
-                    [&login],
-                )
-                .unwrap();
+                // Tuesday 2026-09-08 08:00 UTC.
+                record_sign_in(conn, &login, 1_788_854_400).unwrap();
             }
         }
-        conn.execute(
-            "INSERT INTO audit_log (at, actor, address, action, target, outcome)
-             VALUES ('2026-09-08T09:00:00Z', 'e1', '::1', 'connexion', '', 'échouée')",
-            [],
-        )
-        .unwrap();
-        let s = sign_ins(conn, "2026-09-01", "2026-10-01").unwrap();
+        assert_eq!(iso_week(conn, 1_788_854_400).unwrap(), "2026-W37");
+        let s = sign_ins(conn, "2026-W36", "2026-W40").unwrap();
         assert_eq!(
             s,
             vec![

@@ -264,6 +264,7 @@ pub async fn submit(
                     session::now(),
                 )?;
                 audit::record(&mut store, &l, &addr, "connexion", "", "réussie")?;
+                crate::booking::stats::record_sign_in(store.conn(), &l, session::now())?;
                 log::info!(login = l.as_str(), address = addr.as_str(); "web sign-in");
                 Ok(Some(token))
             }

@@ -69,10 +69,6 @@ pub fn report(conn: &Connection, from: Date, to: Date) -> rusqlite::Result<Repor
         unix_of(from, Time::hm(0, 0)),
         unix_of(to.add_days(1), Time::hm(0, 0)),
     );
-    let stamp = |t: i64| {
-        let d = DateTime::from_unix(t, 0);
-        format!("{}T{}:00Z", d.date, d.time)
-    };
     Ok(Report {
         from: from.to_string(),
         to: to.to_string(),
@@ -82,7 +78,11 @@ pub fn report(conn: &Connection, from: Date, to: Date) -> rusqlite::Result<Repor
         subjects: stats::grouped(conn, start, end, Dimension::Subject)?,
         levels: stats::grouped(conn, start, end, Dimension::Level)?,
         teachers: stats::grouped(conn, start, end, Dimension::Teacher)?,
-        sign_ins: stats::sign_ins(conn, &stamp(start), &stamp(end))?,
+        sign_ins: stats::sign_ins(
+            conn,
+            &stats::iso_week(conn, start)?,
+            &stats::iso_week(conn, end - 1)?,
+        )?,
     })
 }
 

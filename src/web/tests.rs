@@ -739,8 +739,10 @@ async fn statistics_benchmark() {
                         0,
                     );
                     let at = format!("{}T{}:00Z", t.date, t.time);
+                    let t = MON + (week * 7 + day) * 86400 + 8 * 3600;
                     for l in &logins {
                         audit.execute(rusqlite::params![at, l])?;
+                        crate::booking::stats::record_sign_in(tx, l, t)?;
                     }
                 }
             }
