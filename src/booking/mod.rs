@@ -10,6 +10,7 @@
 //! function [`decide`], to be folded into the web platform's
 //! `authz::decide` when it lands.
 
+pub mod demo;
 pub mod stats;
 pub mod web;
 
