@@ -76,6 +76,10 @@ const DATA: &[&str] = &[
     // migration; a person added after it is indexed by its trigger.
     "INSERT INTO people (id, kind, source, last_name, first_name, login, created_at, updated_at)
          VALUES (4, 'staff', 'manual', 'BÉRANGER', 'Élise', 'elise.beranger', '2026-09-01', '2026-09-01');",
+    // 12 (door)
+    "INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at, subject, structure)
+         VALUES (1, 'marc.dupont', 1790100000, 1790103600, 2, 'confirmed', 1789990000, 'MATHS', '6A');
+     INSERT INTO signin_weeks VALUES ('2026-W40', 'administrateur', 'admin', 1);",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -97,7 +101,9 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
         rows.push(("proxy_exams", 1));
     }
     if version >= 6 {
-        rows.extend([("web_sessions", 1), ("audit_log", 1)]);
+        // From 10 on, the audit log's sign-in is also counted per week
+        // (filled from the audit log when migrating an older database).
+        rows.extend([("web_sessions", 1), ("audit_log", 1), ("signin_weeks", 1)]);
     }
     if version >= 7 {
         rows.extend([
@@ -112,7 +118,10 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
         rows.extend([("sso_consents", 1), ("sso_sessions", 1)]);
     }
     if version >= 9 {
-        rows.extend([("booking_resources", 1), ("bookings", 1)]);
+        rows.extend([
+            ("booking_resources", 1),
+            ("bookings", if version >= 12 { 2 } else { 1 }),
+        ]);
     }
     if version >= 10 {
         rows.extend([("vs_calendar_tokens", 1), ("vs_threads", 1)]);

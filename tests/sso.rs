@@ -372,7 +372,7 @@ async fn openid_connect_sign_in_refresh_and_sign_out() {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (location, ..) = authorize(&client, "nobody", challenge).await;
     assert!(
-        location.starts_with("/connexion?suivant=%2Foidc%2Fauthorize%3F"),
+        location.starts_with("/connexion?suite=%2Foidc%2Fauthorize%3F"),
         "{location}"
     );
 
@@ -820,7 +820,7 @@ async fn cas_tickets_with_python_cas() {
     assert!(
         location
             .unwrap()
-            .starts_with("/connexion?suivant=%2Fcas%2Flogin%3Fservice%3D")
+            .starts_with("/connexion?suite=%2Fcas%2Flogin%3Fservice%3D")
     );
     // Signing out through CAS ends the session.
     let (_, location, _) = browse(

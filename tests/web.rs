@@ -435,6 +435,13 @@ fn demo_json_gives_one_account_per_role_and_explain_decides() {
         404
     );
     assert_eq!(explain(&login("teacher"), "/console/journal"), 403);
+    // Booking and statistics: the demo's resources exist.
+    assert_eq!(explain(&login("teacher"), "/reservations/1"), 200);
+    assert_eq!(explain(&student, "/reservations/1"), 404);
+    assert_eq!(explain(&login("teacher"), "/reservations/99"), 403);
+    assert_eq!(explain(&login("direction"), "/console/statistiques"), 200);
+    assert_eq!(explain(&login("teacher"), "/console/statistiques"), 403);
+    assert_eq!(explain(&login("parent"), "/console/statistiques"), 404);
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -10,7 +10,9 @@
 //! function [`decide`], to be folded into the web platform's
 //! `authz::decide` when it lands.
 
+pub mod demo;
 pub mod stats;
+pub mod web;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -75,7 +77,7 @@ pub fn decide(actor: &Actor<'_>, action: &Action<'_>) -> Decision {
     match action {
         Action::Book { resource } => match actor.role {
             "student" | "parent" => Err("les élèves et les responsables ne réservent pas"),
-            "teacher" if !resource.teachers_allowed => {
+            "teacher" if !resource.teachers_allowed && resource.manager.as_deref() != Some(actor.login) => {
                 Err("cette ressource n'est pas ouverte aux enseignants")
             }
             _ => Ok(()),
@@ -104,6 +106,8 @@ pub enum BookingError {
     Refused(&'static str),
     #[error("la ressource n'existe pas")]
     UnknownResource,
+    #[error("la réservation n'existe pas")]
+    UnknownBooking,
     #[error("la fin doit être après le début")]
     BadSlot,
     #[error("quantité demandée {asked}, la ressource en a {total}")]
@@ -247,6 +251,171 @@ pub fn book(
     Ok(ids)
 }
 
+/// What a booking is for: a lesson of the timetable (its subject code and
+/// class or group code), kept for the statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Purpose<'a> {
+    pub subject: Option<&'a str>,
+    pub structure: Option<&'a str>,
+}
+
+/// Books the given `[starts, ends)` slots of a resource (occurrences of a
+/// lesson over a period, or of a weekly slot), inside the caller's
+/// IMMEDIATE transaction: every slot or none; several slots share a
+/// series. Returns the new bookings' ids.
+#[allow(clippy::too_many_arguments)]
+pub fn book_slots(
+    conn: &Connection,
+    actor: &Actor<'_>,
+    resource_id: i64,
+    slots: &[(i64, i64)],
+    quantity: i64,
+    note: &str,
+    purpose: Purpose<'_>,
+    now: i64,
+) -> Result<Vec<i64>, BookingError> {
+    let resource = resource(conn, resource_id)?.ok_or(BookingError::UnknownResource)?;
+    decide(actor, &Action::Book { resource: &resource }).map_err(BookingError::Refused)?;
+    if slots.is_empty() || slots.len() > 400 || slots.iter().any(|(s, e)| e <= s) {
+        return Err(BookingError::BadSlot);
+    }
+    if quantity < 1 || quantity > resource.quantity {
+        return Err(BookingError::TooMany {
+            asked: quantity,
+            total: resource.quantity,
+        });
+    }
+    let status = if resource.manager.is_some() && resource.manager.as_deref() != Some(actor.login) {
+        "pending"
+    } else {
+        "confirmed"
+    };
+    let series = (slots.len() > 1).then(crate::sso::random_token);
+    let mut ids = Vec::new();
+    for &(s, e) in slots {
+        let held = units_held(conn, resource.id, s, e)?;
+        if held + quantity > resource.quantity {
+            return Err(BookingError::Conflict {
+                free: (resource.quantity - held).max(0),
+                total: resource.quantity,
+                at: s,
+            });
+        }
+        conn.execute(
+            "INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, series, note, created_at, subject, structure)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                resource.id,
+                actor.login,
+                s,
+                e,
+                quantity,
+                status,
+                series,
+                note,
+                now,
+                purpose.subject,
+                purpose.structure
+            ],
+        )?;
+        ids.push(conn.last_insert_rowid());
+    }
+    Ok(ids)
+}
+
+/// Exchanges two bookings of the same resource between their authors
+/// (each gets the other's slot), in the caller's transaction: both or
+/// neither. The actor must be allowed to change both (author, manager
+/// or admin); both must hold the same number of units, so that no slot
+/// holds more than the resource has.
+pub fn swap(conn: &Connection, actor: &Actor<'_>, a: i64, b: i64) -> Result<(), BookingError> {
+    if a == b {
+        return Err(BookingError::Refused("choisissez deux réservations différentes"));
+    }
+    let first = booking(conn, a)?.ok_or(BookingError::UnknownBooking)?;
+    let second = booking(conn, b)?.ok_or(BookingError::UnknownBooking)?;
+    if first.resource_id != second.resource_id {
+        return Err(BookingError::Refused(
+            "les deux réservations doivent porter sur la même ressource",
+        ));
+    }
+    let resource = resource(conn, first.resource_id)?.ok_or(BookingError::UnknownResource)?;
+    for bk in [&first, &second] {
+        decide(
+            actor,
+            &Action::Cancel {
+                resource: &resource,
+                booking: bk,
+            },
+        )
+        .map_err(BookingError::Refused)?;
+        if !matches!(bk.status.as_str(), "pending" | "confirmed") {
+            return Err(BookingError::Refused(
+                "une réservation annulée ou refusée ne s'échange pas",
+            ));
+        }
+    }
+    if first.quantity != second.quantity {
+        return Err(BookingError::Refused(
+            "les deux réservations doivent porter sur le même nombre d'unités",
+        ));
+    }
+    // Read both rows' purposes before either changes.
+    let purpose = |id: i64| -> rusqlite::Result<(Option<String>, Option<String>)> {
+        conn.query_row(
+            "SELECT subject, structure FROM bookings WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    };
+    let (pa, pb) = (purpose(a)?, purpose(b)?);
+    for (id, owner, note, p) in [
+        (a, &second.login, &second.note, &pb),
+        (b, &first.login, &first.note, &pa),
+    ] {
+        conn.execute(
+            "UPDATE bookings SET login = ?1, note = ?2, subject = ?3, structure = ?4 WHERE id = ?5",
+            params![owner, note, p.0, p.1, id],
+        )?;
+    }
+    Ok(())
+}
+
+/// The active resources, by name.
+pub fn resources(conn: &Connection) -> rusqlite::Result<Vec<Resource>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {RESOURCE_COLS} FROM booking_resources WHERE active = 1 ORDER BY name"
+    ))?;
+    let rows = stmt.query_map([], resource_from)?;
+    rows.collect()
+}
+
+/// A person's pending and confirmed bookings ending after `from`, by start.
+pub fn bookings_of(conn: &Connection, login: &str, from: i64, limit: i64) -> rusqlite::Result<Vec<Booking>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {BOOKING_COLS} FROM bookings WHERE login = ?1 AND status IN ('pending', 'confirmed')
+         AND ends > ?2 ORDER BY starts, id LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![login, from, limit], booking_from)?;
+    rows.collect()
+}
+
+/// Pending requests the actor may settle (all of them for an admin),
+/// by start.
+pub fn pending_for(conn: &Connection, login: &str, admin: bool) -> rusqlite::Result<Vec<Booking>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {} FROM bookings b JOIN booking_resources r ON r.id = b.resource_id
+         WHERE b.status = 'pending' AND (?2 OR r.manager = ?1) ORDER BY b.starts, b.id LIMIT 200",
+        BOOKING_COLS
+            .split(", ")
+            .map(|c| format!("b.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))?;
+    let rows = stmt.query_map(params![login, admin], booking_from)?;
+    rows.collect()
+}
+
 /// Approves (`approve`) or refuses a pending booking.
 pub fn settle(
     conn: &Connection,
@@ -368,4 +537,4 @@ pub fn ical(resource: &Resource, bookings: &[Booking], host: &str, now: i64) -> 
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

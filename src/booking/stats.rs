@@ -93,6 +93,194 @@ pub fn csv(rows: &[WeekUsage]) -> String {
     out
 }
 
+/// Bookings grouped by what they were for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    /// The lesson's subject (free slots apart).
+    Subject,
+    /// The class level of the lesson's class or group ("6e", "5e"…).
+    Level,
+    /// Who booked.
+    Teacher,
+}
+
+/// Bookings, hours and cancellations of one group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupUsage {
+    /// The subject code, the level, or the login.
+    pub key: String,
+    pub bookings: i64,
+    pub cancellations: i64,
+    pub hours: f64,
+}
+
+/// The class level of a class or group code: its leading digits with
+/// "e" ("6A" → "6e", "3-ESP" → "3e"), "2nde", "1re" and "Tle" for the
+/// lycée's usual codes, else the code itself.
+pub fn level_of(code: &str) -> String {
+    let up = code.to_uppercase();
+    let digits: String = up.chars().take_while(char::is_ascii_digit).collect();
+    if up.starts_with("2ND") || up.starts_with("SECONDE") {
+        "2nde".into()
+    } else if up.starts_with("1ER") || up.starts_with("PREM") {
+        "1re".into()
+    } else if up.starts_with("TLE")
+        || up.starts_with("TERM")
+        || (up.starts_with('T') && !up.starts_with("TP"))
+    {
+        "Tle".into()
+    } else if !digits.is_empty() {
+        format!("{}e", digits.trim_start_matches('0'))
+    } else {
+        code.to_string()
+    }
+}
+
+/// Usage grouped by `dim` of the bookings starting in `[from, to)`,
+/// biggest first.
+pub fn grouped(conn: &Connection, from: i64, to: i64, dim: Dimension) -> rusqlite::Result<Vec<GroupUsage>> {
+    let key = match dim {
+        Dimension::Subject => "coalesce(b.subject, '')",
+        Dimension::Level => "coalesce(b.structure, '')",
+        Dimension::Teacher => "b.login",
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {key}, sum(b.status = 'confirmed'), sum(b.status = 'cancelled'),
+                coalesce(sum(CASE WHEN b.status = 'confirmed' THEN b.ends - b.starts END), 0)
+         FROM bookings b WHERE b.starts >= ?1 AND b.starts < ?2 GROUP BY 1"
+    ))?;
+    let rows = stmt.query_map(params![from, to], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    let mut by: std::collections::BTreeMap<String, (i64, i64, i64)> = Default::default();
+    for row in rows {
+        let (k, b, c, secs) = row?;
+        let k = match dim {
+            Dimension::Level if !k.is_empty() => level_of(&k),
+            _ => k,
+        };
+        let e = by.entry(k).or_default();
+        e.0 += b;
+        e.1 += c;
+        e.2 += secs;
+    }
+    let mut out: Vec<GroupUsage> = by
+        .into_iter()
+        .map(|(key, (bookings, cancellations, secs))| GroupUsage {
+            key,
+            bookings,
+            cancellations,
+            hours: (secs as f64 / 36.0).round() / 100.0,
+        })
+        .collect();
+    out.sort_by(|a, b| b.bookings.cmp(&a.bookings).then_with(|| a.key.cmp(&b.key)));
+    Ok(out)
+}
+
+/// Sign-ins of one ISO week by people of one role.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignIns {
+    pub week: String,
+    /// "élève", "enseignant", "direction", "vie scolaire", "personnel",
+    /// "responsable", "administrateur".
+    pub role: String,
+    pub sign_ins: i64,
+    /// Different people who signed in (active accounts); None when fewer
+    /// than [`MIN_PEOPLE`].
+    pub people: Option<i64>,
+}
+
+/// The role of a sign-in's account, as counted (SQL over `people p`,
+/// NULL for a console administrator).
+const ROLE_OF_PERSON: &str = "CASE WHEN p.id IS NULL THEN 'administrateur'
+     WHEN p.kind = 'student' THEN 'élève'
+     WHEN p.kind = 'parent' THEN 'responsable'
+     WHEN p.kind = 'teacher' OR p.function = 'ENS' THEN 'enseignant'
+     WHEN p.function = 'DIR' THEN 'direction'
+     WHEN p.function = 'EDU' THEN 'vie scolaire'
+     ELSE 'personnel' END";
+
+/// Counts a successful sign-in of `login` at `now` (Unix seconds) in its
+/// ISO week (table `signin_weeks`, migration 10).
+pub fn record_sign_in(conn: &Connection, login: &str, now: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        &format!(
+            "INSERT INTO signin_weeks (week, role, login, sign_ins)
+             SELECT strftime('%G-W%V', ?2, 'unixepoch'), {ROLE_OF_PERSON}, ?1, 1
+             FROM (SELECT 1) LEFT JOIN people p ON p.login = ?1
+             ON CONFLICT (week, role, login) DO UPDATE SET sign_ins = sign_ins + 1"
+        ),
+        params![login, now],
+    )?;
+    Ok(())
+}
+
+/// Successful sign-ins to the web platform per ISO week and role, for
+/// the weeks from `from` to `to` (both "YYYY-Www", included).
+pub fn sign_ins(conn: &Connection, from: &str, to: &str) -> rusqlite::Result<Vec<SignIns>> {
+    let mut stmt = conn.prepare(
+        "SELECT week, role, sum(sign_ins), count(*) FROM signin_weeks
+         WHERE week >= ?1 AND week <= ?2 GROUP BY week, role ORDER BY week, role",
+    )?;
+    let rows = stmt.query_map(params![from, to], |r| {
+        Ok(SignIns {
+            week: r.get(0)?,
+            role: r.get(1)?,
+            sign_ins: r.get(2)?,
+            people: people(r.get(3)?),
+        })
+    })?;
+    rows.collect()
+}
+
+/// The ISO week ("YYYY-Www") of a Unix time.
+pub fn iso_week(conn: &Connection, t: i64) -> rusqlite::Result<String> {
+    conn.query_row("SELECT strftime('%G-W%V', ?1, 'unixepoch')", [t], |r| r.get(0))
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Grouped usage as CSV; `key` names the first column.
+pub fn grouped_csv(key: &str, rows: &[GroupUsage]) -> String {
+    let mut out = format!("{key},bookings,cancellations,hours\r\n");
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{},{}\r\n",
+            csv_field(&r.key),
+            r.bookings,
+            r.cancellations,
+            r.hours
+        ));
+    }
+    out
+}
+
+/// Sign-ins as CSV ("<5" where suppressed).
+pub fn sign_ins_csv(rows: &[SignIns]) -> String {
+    let mut out = String::from("week,role,sign_ins,people\r\n");
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{},{}\r\n",
+            r.week,
+            csv_field(&r.role),
+            r.sign_ins,
+            r.people.map_or("<5".to_string(), |p| p.to_string())
+        ));
+    }
+    out
+}
+
 fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -257,6 +445,99 @@ mod tests {
         assert!(text.contains("Salle 12,2026-W37,6,0,6,0.15,6\r\n"));
         let json = serde_json::to_value(&rows).unwrap();
         assert!(json[0]["people"].is_null());
+    }
+
+    #[test]
+    fn class_levels() {
+        for (code, level) in [
+            ("6A", "6e"),
+            ("5B", "5e"),
+            ("3-ESP", "3e"),
+            ("2NDE1", "2nde"),
+            ("1ERE-G2", "1re"),
+            ("TG3", "Tle"),
+            ("AP", "AP"),
+        ] {
+            assert_eq!(level_of(code), level, "{code}");
+        }
+    }
+
+    #[test]
+    fn grouped_usage_and_sign_ins_suppress_small_counts() {
+        let (_dir, mut store) = crate::booking::tests::store();
+        store
+            .write(|tx| {
+                for i in 0..10 {
+                    let (kind, login) = if i < 6 {
+                        (crate::directory::Kind::Student, format!("e{i}"))
+                    } else {
+                        (crate::directory::Kind::Teacher, format!("t{i}"))
+                    };
+                    let np = crate::directory::NewPerson {
+                        kind: Some(kind),
+                        source: "manual".into(),
+                        first_name: "A".into(),
+                        last_name: "B".into(),
+                        ..Default::default()
+                    };
+                    crate::directory::insert_person(tx, &np, &login, None)?;
+                }
+                Ok::<_, anyhow::Error>(())
+            })
+            .unwrap();
+        let conn = store.conn();
+        conn.execute_batch(
+            "INSERT INTO booking_resources (id, name, kind, quantity) VALUES (1, 'Chariot', 'equipment', 16);
+             INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at, subject, structure) VALUES
+               (1, 'paul', 0, 3600, 16, 'confirmed', 0, 'MATHS', '6A'),
+               (1, 'paul', 7200, 9000, 16, 'confirmed', 0, 'MATHS', '6B'),
+               (1, 'marc', 10000, 13600, 16, 'cancelled', 0, 'FRANC', '5A'),
+               (1, 'marc', 20000, 23600, 16, 'confirmed', 0, NULL, NULL);",
+        )
+        .unwrap();
+        let subjects = grouped(conn, 0, 100_000, Dimension::Subject).unwrap();
+        assert_eq!(subjects[0].key, "MATHS");
+        assert_eq!((subjects[0].bookings, subjects[0].hours), (2, 1.5));
+        let levels = grouped(conn, 0, 100_000, Dimension::Level).unwrap();
+        let six = levels.iter().find(|g| g.key == "6e").unwrap();
+        assert_eq!(six.bookings, 2);
+        let five = levels.iter().find(|g| g.key == "5e").unwrap();
+        assert_eq!((five.bookings, five.cancellations), (0, 1));
+        let teachers = grouped(conn, 0, 100_000, Dimension::Teacher).unwrap();
+        assert_eq!(teachers.len(), 2);
+        assert!(
+            grouped_csv("subject", &subjects)
+                .starts_with("subject,bookings,cancellations,hours\r\nMATHS,2,0,1.5\r\n")
+        );
+        // Six students and four teachers sign in one week: the teachers'
+        // count of people is suppressed, their sign-ins are not.
+        for i in 0..10 {
+            let login = if i < 6 { format!("e{i}") } else { format!("t{i}") };
+            for _ in 0..2 {
+                // Tuesday 2026-09-08 08:00 UTC.
+                record_sign_in(conn, &login, 1_788_854_400).unwrap();
+            }
+        }
+        assert_eq!(iso_week(conn, 1_788_854_400).unwrap(), "2026-W37");
+        let s = sign_ins(conn, "2026-W36", "2026-W40").unwrap();
+        assert_eq!(
+            s,
+            vec![
+                SignIns {
+                    week: "2026-W37".into(),
+                    role: "enseignant".into(),
+                    sign_ins: 8,
+                    people: None
+                },
+                SignIns {
+                    week: "2026-W37".into(),
+                    role: "élève".into(),
+                    sign_ins: 12,
+                    people: Some(6)
+                },
+            ]
+        );
+        assert!(sign_ins_csv(&s).contains("2026-W37,enseignant,8,<5\r\n"));
     }
 
     #[test]

@@ -64,7 +64,7 @@ fn access_rules_table() {
     }
 }
 
-fn store() -> (tempfile::TempDir, crate::store::Store) {
+pub(crate) fn store() -> (tempfile::TempDir, crate::store::Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = crate::store::Store::open(&dir.path().join("preau.db")).unwrap();
     (dir, store)
@@ -377,4 +377,45 @@ fn booking_benchmark() {
             "weekly_stats_median_ms": times[2].as_secs_f64() * 1000.0,
         })
     );
+}
+
+#[test]
+fn two_bookings_are_exchanged_at_once_or_not_at_all() {
+    let (_dir, mut store) = store();
+    let id = store
+        .write(|tx| add_resource(tx, "Salle 12", "room", 1, Some("doc.cdi"), true))
+        .unwrap();
+    let paul = a("paul.roux", "teacher");
+    let marc = a("marc.dupont", "teacher");
+    let book_one = |store: &mut crate::store::Store, who: &Actor<'_>, starts: i64| {
+        store
+            .write(|tx| {
+                book_slots(
+                    tx,
+                    who,
+                    id,
+                    &[(starts, starts + 3600)],
+                    1,
+                    "",
+                    Purpose::default(),
+                    0,
+                )
+            })
+            .unwrap()[0]
+    };
+    let p = book_one(&mut store, &paul, 1_000_000);
+    let m = book_one(&mut store, &marc, 2_000_000);
+    // A teacher may not take another's booking.
+    let e = store.write(|tx| swap(tx, &paul, p, m)).unwrap_err();
+    assert!(matches!(e, BookingError::Refused(_)), "{e}");
+    // The manager exchanges them: each gets the other's slot.
+    store.write(|tx| swap(tx, &a("doc.cdi", "staff"), p, m)).unwrap();
+    let conn = store.conn();
+    assert_eq!(booking(conn, p).unwrap().unwrap().login, "marc.dupont");
+    assert_eq!(booking(conn, m).unwrap().unwrap().login, "paul.roux");
+    assert!(store.write(|tx| swap(tx, &a("admin", "admin"), p, p)).is_err());
+    assert!(matches!(
+        store.write(|tx| swap(tx, &a("admin", "admin"), p, 999)),
+        Err(BookingError::UnknownBooking)
+    ));
 }

@@ -55,6 +55,11 @@ pub fn run(a: &DemoArgs, json: bool) -> anyhow::Result<u8> {
             filled.slots, filled.rolls, filled.marks, filled.report_cards
         );
     }
+    // Bookable resources, the laptop cart booked for lessons of the week.
+    let booked = crate::booking::demo::fill(&mut store, now)?;
+    if booked > 0 {
+        println!("booking: 3 resources, {booked} bookings");
+    }
     // One account per role, with passwords that need not be changed.
     let admin_password = crate::auth::generate_password();
     store.set_admin_hash(&init.admin, &crate::auth::hash_password(&admin_password)?)?;

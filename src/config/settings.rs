@@ -58,6 +58,10 @@ pub struct Config {
     /// encryption.
     #[serde(default)]
     pub backup: crate::backup::BackupSettings,
+    /// The portal (home page): tiles of the school's services per role,
+    /// each showing whether the service is up.
+    #[serde(default)]
+    pub portal: crate::web::tiles::PortalSettings,
 }
 
 impl Config {
@@ -87,6 +91,7 @@ impl Validate for Config {
         self.viescolaire.validate(&join(path, "viescolaire"), problems);
         self.sso.validate(&join(path, "sso"), problems);
         self.backup.validate(&join(path, "backup"), problems);
+        self.portal.validate(&join(path, "portal"), problems);
         // Rules of a module that read other sections: the module's own.
         if path.is_empty() {
             crate::modules::validate(self, problems);

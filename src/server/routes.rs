@@ -20,12 +20,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(shared.clone());
-    let timeouts = web.timeouts;
     let web = Arc::new(web);
-    let (w, s) = (web.clone(), shared.clone());
-    let sessions = crate::sso::web::WebSessions::new(move || w.db_path(), timeouts);
-    let sso = crate::sso::web::Sso::new(move || s.config(), web.db_path(), Arc::new(sessions));
-    let transport = transport.merge(crate::sso::web::router(sso));
     crate::web::headers::secure(transport.merge(crate::web::router(web)))
         .layer(axum::middleware::from_fn_with_state(shared, count))
 }

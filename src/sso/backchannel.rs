@@ -36,39 +36,54 @@ pub async fn post_logout_token(uri: &str, token: &str) -> Result<(), String> {
 }
 
 async fn post(uri: &str, token: &str) -> Result<(), String> {
+    let body = format!("logout_token={}", super::oidc::urlencode(token));
+    match exchange(uri, Some(body)).await? {
+        200 | 204 => Ok(()),
+        s => Err(format!("the client answered {s}")),
+    }
+}
+
+/// One HTTP/1.1 request to `uri` (HTTPS checked against the system's
+/// authorities): a form POST of `form` when given, else a GET. Returns
+/// the answer's status; no timeout of its own (callers bound it).
+pub(crate) async fn exchange(uri: &str, form: Option<String>) -> Result<u16, String> {
     let parsed: hyper::Uri = uri.parse().map_err(|e| format!("bad address: {e}"))?;
     let host = parsed
         .host()
         .ok_or("no host")?
         .trim_matches(['[', ']'])
         .to_string();
-    let https = parsed.scheme_str() == Some("https");
+    let https = match parsed.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err("not an http(s) address".into()),
+    };
     let port = parsed.port_u16().unwrap_or(if https { 443 } else { 80 });
     let path = parsed.path_and_query().map_or("/", |p| p.as_str()).to_string();
     let authority = parsed.authority().ok_or("no host")?.to_string();
-    let body = format!("logout_token={}", super::oidc::urlencode(token));
-    let request = Request::post(path)
-        .header(hyper::header::HOST, authority)
-        .header(hyper::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Full::new(bytes::Bytes::from(body)))
-        .map_err(|e| e.to_string())?;
+    let request = match form {
+        Some(body) => Request::post(path)
+            .header(hyper::header::HOST, authority)
+            .header(hyper::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Full::new(bytes::Bytes::from(body))),
+        None => Request::get(path)
+            .header(hyper::header::HOST, authority)
+            .body(Full::new(bytes::Bytes::new())),
+    }
+    .map_err(|e| e.to_string())?;
     let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
-    let status = if https {
+    if https {
         let connector = tokio_rustls::TlsConnector::from(Arc::new(tls_config()?));
         let name = rustls_pki_types::ServerName::try_from(host).map_err(|e| e.to_string())?;
         let tls = connector
             .connect(name, tcp)
             .await
             .map_err(|e| format!("TLS: {e}"))?;
-        send(TokioIo::new(tls), request).await?
+        send(TokioIo::new(tls), request).await
     } else {
-        send(TokioIo::new(tcp), request).await?
-    };
-    match status {
-        200 | 204 => Ok(()),
-        s => Err(format!("the client answered {s}")),
+        send(TokioIo::new(tcp), request).await
     }
 }
 

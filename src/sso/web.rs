@@ -6,7 +6,7 @@
 //! and [`super::cas`] inside one store transaction (off the async
 //! threads), render. Who is signed in comes from the web platform's
 //! session through the [`Sessions`] trait; a person who is not is sent to
-//! `/connexion?suivant=…` and comes back to the same request.
+//! `/connexion?suite=…` and comes back to the same request.
 
 use super::cas;
 use super::claims::identity;
@@ -15,12 +15,14 @@ use super::oidc::{self, AuthError, AuthRequest, Checked, LogoutRequest, SignedIn
 use super::settings::{SsoSettings, role_allowed};
 use crate::config::Config;
 use crate::store::Store;
+use crate::web::pages::{self, ErrorPage, Page};
 use arc_swap::ArcSwap;
+use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, get};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -152,44 +154,135 @@ impl IntoResponse for Unavailable {
     }
 }
 
-/// The router of the single sign-on endpoints.
-pub fn router(sso: Arc<Sso>) -> Router {
-    Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route(oidc::JWKS_PATH, get(jwks))
-        .route(oidc::AUTHORIZE_PATH, get(authorize).post(consent))
-        .route(oidc::TOKEN_PATH, axum::routing::post(token))
-        .route(oidc::USERINFO_PATH, get(userinfo).post(userinfo))
-        .route(oidc::LOGOUT_PATH, get(logout).post(logout_confirmed))
-        .route("/cas/login", get(cas_login))
-        .route("/cas/logout", get(cas_logout))
-        .route("/cas/validate", get(cas_validate_v1))
-        .route("/cas/serviceValidate", get(cas_validate))
-        .route("/cas/proxyValidate", get(cas_validate))
-        .route("/cas/p3/serviceValidate", get(cas_validate))
-        .route("/cas/p3/proxyValidate", get(cas_validate))
-        .route("/cas/proxy", get(cas_proxy))
-        .with_state(sso)
+/// One single sign-on route: its path, an example URL (for the web
+/// platform's authorization tests and `preau web explain`) and its
+/// handlers. The web platform mounts these behind its guard
+/// (`crate::web::router`), each URL resolved to an `authz::Action`.
+pub struct RouteDef {
+    pub path: &'static str,
+    pub example: &'static str,
+    pub methods: fn() -> MethodRouter<Arc<Sso>>,
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// Every single sign-on route.
+pub static ROUTES: &[RouteDef] = &[
+    RouteDef {
+        path: "/.well-known/openid-configuration",
+        example: "/.well-known/openid-configuration",
+        methods: || get(discovery),
+    },
+    RouteDef {
+        path: oidc::JWKS_PATH,
+        example: oidc::JWKS_PATH,
+        methods: || get(jwks),
+    },
+    RouteDef {
+        path: oidc::AUTHORIZE_PATH,
+        example: oidc::AUTHORIZE_PATH,
+        methods: || get(authorize).post(consent),
+    },
+    RouteDef {
+        path: oidc::TOKEN_PATH,
+        example: oidc::TOKEN_PATH,
+        methods: || axum::routing::post(token),
+    },
+    RouteDef {
+        path: oidc::USERINFO_PATH,
+        example: oidc::USERINFO_PATH,
+        methods: || get(userinfo).post(userinfo),
+    },
+    RouteDef {
+        path: oidc::LOGOUT_PATH,
+        example: oidc::LOGOUT_PATH,
+        methods: || get(logout).post(logout_confirmed),
+    },
+    RouteDef {
+        path: "/cas/login",
+        example: "/cas/login",
+        methods: || get(cas_login),
+    },
+    RouteDef {
+        path: "/cas/logout",
+        example: "/cas/logout",
+        methods: || get(cas_logout),
+    },
+    RouteDef {
+        path: "/cas/validate",
+        example: "/cas/validate",
+        methods: || get(cas_validate_v1),
+    },
+    RouteDef {
+        path: "/cas/serviceValidate",
+        example: "/cas/serviceValidate",
+        methods: || get(cas_validate),
+    },
+    RouteDef {
+        path: "/cas/proxyValidate",
+        example: "/cas/proxyValidate",
+        methods: || get(cas_validate),
+    },
+    RouteDef {
+        path: "/cas/p3/serviceValidate",
+        example: "/cas/p3/serviceValidate",
+        methods: || get(cas_validate),
+    },
+    RouteDef {
+        path: "/cas/p3/proxyValidate",
+        example: "/cas/p3/proxyValidate",
+        methods: || get(cas_validate),
+    },
+    RouteDef {
+        path: "/cas/proxy",
+        example: "/cas/proxy",
+        methods: || get(cas_proxy),
+    },
+];
+
+/// The single sign-on endpoints alone, without the web platform's guard
+/// (the protocol tests run them so, with their own sessions).
+pub fn router(sso: Arc<Sso>) -> Router {
+    let mut r: Router<Arc<Sso>> = Router::new();
+    for def in ROUTES {
+        r = r.route(def.path, (def.methods)());
+    }
+    r.with_state(sso)
+}
+
+fn chrome(title: &str, establishment: &str) -> Page {
+    let mut p = Page::anonymous(title);
+    p.establishment = establishment.to_string();
+    p
+}
+
+#[derive(Template)]
+#[template(path = "sso/consent.html")]
+struct ConsentPage<'a> {
+    page: &'a Page,
+    client: &'a str,
+    establishment: &'a str,
+    given: Vec<&'static str>,
+    action: &'static str,
+    fields: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "sso/logout.html")]
+struct LogoutPage<'a> {
+    page: &'a Page,
+    csrf: &'a str,
+    next: Option<&'a str>,
+    action: &'static str,
 }
 
 fn page(status: StatusCode, title: &str, message: &str) -> Response {
-    let body = format!(
-        "<!doctype html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t}</title></head><body><main><h1>{t}</h1><p>{m}</p>\
-         <p><a href=\"/\">Retour à l'accueil</a></p></main></body></html>\n",
-        t = escape(title),
-        m = escape(message)
-    );
-    (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
+    let chrome = Page::anonymous(title);
+    let mut r = pages::render(&ErrorPage {
+        page: &chrome,
+        heading: title,
+        message,
+    });
+    *r.status_mut() = status;
+    no_store(r)
 }
 
 fn no_store(mut r: Response) -> Response {
@@ -222,7 +315,7 @@ async fn jwks(State(sso): State<Arc<Sso>>) -> Response {
 
 /// Sends the browser to the sign-in page, to come back to `back`.
 fn to_signin(sso: &Sso, back: &str) -> Response {
-    Redirect::to(&oidc::with_query(&sso.signin_path, &[("suivant", back)])).into_response()
+    Redirect::to(&oidc::with_query(&sso.signin_path, &[("suite", back)])).into_response()
 }
 
 enum Answer {
@@ -382,13 +475,10 @@ fn consent_page(
     if scope.split(' ').any(|s| s == "email") {
         given.push("votre adresse électronique");
     }
-    let mut hidden = String::new();
-    let mut field = |name: &str, value: Option<&str>| {
+    let mut fields = Vec::new();
+    let mut field = |name: &'static str, value: Option<&str>| {
         if let Some(v) = value {
-            hidden.push_str(&format!(
-                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
-                escape(v)
-            ));
+            fields.push((name, v.to_string()));
         }
     };
     field("response_type", Some("code"));
@@ -400,23 +490,26 @@ fn consent_page(
     field("code_challenge", req.challenge.as_deref());
     field("code_challenge_method", req.challenge.as_ref().map(|_| "S256"));
     field("csrf", csrf.as_deref());
-    let body = format!(
-        "<!doctype html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Autoriser {c}</title></head><body><main>\
-         <h1>Se connecter à {c}</h1>\
-         <p>Le service <strong>{c}</strong> demande à {e} de vous identifier. Il recevra : {g}.</p>\
-         <p>Votre mot de passe ne lui est jamais transmis. Votre réponse est retenue pour les prochaines fois.</p>\
-         <form method=\"post\" action=\"{path}\">{hidden}\
-         <button type=\"submit\" name=\"decision\" value=\"accepter\">Autoriser</button> \
-         <button type=\"submit\" name=\"decision\" value=\"refuser\">Refuser</button>\
-         </form></main></body></html>\n",
-        c = escape(client_name),
-        e = escape(&current.name),
-        g = escape(&given.join(", ")),
-        path = oidc::AUTHORIZE_PATH,
-    );
-    no_store(Html(body).into_response())
+    let chrome = chrome(&format!("Autoriser {client_name}"), &current.name);
+    let mut r = no_store(pages::render(&ConsentPage {
+        page: &chrome,
+        client: client_name,
+        establishment: &current.name,
+        given,
+        action: oidc::AUTHORIZE_PATH,
+        fields,
+    }));
+    // The form's answer sends the browser back to the service.
+    form_may_go_to(&mut r, std::slice::from_ref(&req.redirect_uri));
+    r
+}
+
+/// Lets the page's forms end at `urls`' origins (the browser enforces
+/// `form-action` on the redirect that follows a form).
+fn form_may_go_to(r: &mut Response, urls: &[String]) {
+    if let Ok(v) = HeaderValue::from_str(&crate::web::headers::csp_with_form_action(urls)) {
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
 }
 
 #[derive(Deserialize)]
@@ -576,39 +669,59 @@ async fn userinfo(State(sso): State<Arc<Sso>>, headers: HeaderMap, body: axum::b
 /// that have an address for them.
 async fn sign_out_everywhere(sso: &Arc<Sso>, headers: &HeaderMap) -> HeaderMap {
     let (sid, clear) = sso.sessions.sign_out(headers);
-    let Some(sid) = sid else {
-        return clear;
-    };
-    let sent = sso
-        .write(move |tx, current, keys| {
-            let reached = oidc::end_session(tx, &sid)?;
-            let mut deliveries = Vec::new();
-            for r in reached.iter().filter(|r| r.protocol == "oidc") {
-                let Some(client) = current.settings.client(&r.client) else {
-                    continue;
-                };
-                if client.backchannel_logout_uri.is_empty() {
-                    continue;
-                }
-                match oidc::logout_token(keys, &current.issuer, &client.id, &r.login, &sid, super::now()) {
-                    Ok(t) => deliveries.push((client.id.clone(), client.backchannel_logout_uri.clone(), t)),
-                    Err(e) => log::error!("sso: cannot sign a logout token for {}: {e}", client.id),
-                }
-            }
-            Ok(deliveries)
-        })
-        .await;
-    if let Ok(deliveries) = sent {
-        for (client, uri, token) in deliveries {
-            tokio::spawn(async move {
-                match super::backchannel::post_logout_token(&uri, &token).await {
-                    Ok(()) => log::info!("sso: back-channel logout delivered to {client}"),
-                    Err(e) => log::warn!("sso: back-channel logout to {client} failed: {e}"),
-                }
-            });
-        }
+    if let Some(sid) = sid {
+        sso.end_single_sign_on(sid).await;
     }
     clear
+}
+
+impl Sso {
+    /// Ends the single sign-on of the sign-in session `sid` (the web
+    /// platform calls it when a person signs out at `/deconnexion`): its
+    /// tokens and tickets are revoked and back-channel logout tokens go,
+    /// in the background, to the OpenID Connect clients it reached that
+    /// have an address for them.
+    pub async fn end_single_sign_on(self: &Arc<Self>, sid: String) {
+        let sso = self;
+        let sent = sso
+            .write(move |tx, current, keys| {
+                let reached = oidc::end_session(tx, &sid)?;
+                let mut deliveries = Vec::new();
+                for r in reached.iter().filter(|r| r.protocol == "oidc") {
+                    let Some(client) = current.settings.client(&r.client) else {
+                        continue;
+                    };
+                    if client.backchannel_logout_uri.is_empty() {
+                        continue;
+                    }
+                    match oidc::logout_token(keys, &current.issuer, &client.id, &r.login, &sid, super::now())
+                    {
+                        Ok(t) => {
+                            deliveries.push((client.id.clone(), client.backchannel_logout_uri.clone(), t))
+                        }
+                        Err(e) => log::error!("sso: cannot sign a logout token for {}: {e}", client.id),
+                    }
+                }
+                Ok(deliveries)
+            })
+            .await;
+        if let Ok(deliveries) = sent {
+            for (client, uri, token) in deliveries {
+                tokio::spawn(async move {
+                    match super::backchannel::post_logout_token(&uri, &token).await {
+                        Ok(()) => log::info!("sso: back-channel logout delivered to {client}"),
+                        Err(e) => log::warn!("sso: back-channel logout to {client} failed: {e}"),
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// The `sid` single sign-on gives the services for the sign-in session
+/// whose stored key (SHA-256 of the cookie's token) is `session_key`.
+pub fn sid_of(session_key: &str) -> String {
+    super::sha256_hex(&format!("sid:{session_key}"))
 }
 
 fn signed_out(headers: HeaderMap, to: Option<String>) -> Response {
@@ -652,26 +765,17 @@ async fn logout(
         // Otherwise ask the person, so that no other site signs them out.
         (Some(_), _) => {
             let csrf = sso.sessions.csrf_token(&headers).unwrap_or_default();
-            let mut hidden = format!(
-                "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-                escape(&csrf)
-            );
+            let chrome = chrome("Se déconnecter", &current.name);
+            let mut r = no_store(pages::render(&LogoutPage {
+                page: &chrome,
+                csrf: &csrf,
+                next: to.as_deref(),
+                action: oidc::LOGOUT_PATH,
+            }));
             if let Some(url) = &to {
-                hidden.push_str(&format!(
-                    "<input type=\"hidden\" name=\"suivant\" value=\"{}\">",
-                    escape(url)
-                ));
+                form_may_go_to(&mut r, std::slice::from_ref(url));
             }
-            let body = format!(
-                "<!doctype html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\">\
-                 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-                 <title>Se déconnecter</title></head><body><main><h1>Se déconnecter ?</h1>\
-                 <p>Vous allez être déconnecté de Préau et des services de l'établissement.</p>\
-                 <form method=\"post\" action=\"{}\">{hidden}<button type=\"submit\">Se déconnecter</button></form>\
-                 </main></body></html>\n",
-                oidc::LOGOUT_PATH
-            );
-            no_store(Html(body).into_response())
+            r
         }
     }
 }
@@ -915,7 +1019,7 @@ impl Sessions for WebSessions {
             .ok()?;
         Some(SignedIn {
             login: s.login,
-            sid: super::sha256_hex(&format!("sid:{}", s.key)),
+            sid: sid_of(&s.key),
             auth_time: created,
         })
     }
@@ -935,6 +1039,6 @@ impl Sessions for WebSessions {
         if let Err(e) = crate::web::session::delete(&mut store, &token) {
             log::error!("sso: cannot end the session: {e}");
         }
-        (Some(super::sha256_hex(&format!("sid:{}", s.key))), clear)
+        (Some(sid_of(&s.key)), clear)
     }
 }

@@ -79,6 +79,8 @@ pub const STEPS: &[&str] = &[
     // 11: console: the people search's full-text index (FTS5) and the
     // triggers that keep it.
     include_str!("migration_011_console.sql"),
+    // 12: door: a booking's lesson (subject, class or group).
+    include_str!("migration_012_door.sql"),
 ];
 
 #[cfg(test)]

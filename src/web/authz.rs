@@ -161,6 +161,45 @@ pub enum Action {
     /// The logs: the proxy's connections, the firewall's zone matrix and
     /// counters, the applies with their reports.
     ViewLogs,
+    /// Single sign-on endpoints that services call themselves (OpenID
+    /// Connect discovery, JWKS, token, userinfo; CAS ticket validation):
+    /// public, their own credentials (client secret, token, ticket) are
+    /// checked by the protocol code.
+    SsoProtocol,
+    /// Signing in to a service through Préau (OpenID Connect authorize
+    /// and consent, CAS login). Not signed in: the endpoint answers as
+    /// its protocol says (sign-in page, or an error for `prompt=none`).
+    SsoSignIn,
+    /// Signing out of Préau and the services (RP-initiated logout, CAS
+    /// logout).
+    SsoSignOut,
+    /// Booking: the list of resources.
+    Bookings,
+    /// Adding or changing a resource.
+    ManageResources,
+    /// A resource's page (the day's bookings) and its iCalendar feed.
+    ViewResource {
+        resource: i64,
+    },
+    /// Booking a resource.
+    Book {
+        resource: i64,
+    },
+    /// Approving or refusing a pending booking.
+    SettleBooking {
+        booking: i64,
+    },
+    /// Cancelling a booking.
+    CancelBooking {
+        booking: i64,
+    },
+    /// Exchanging the slots of two bookings (the first is in the URL,
+    /// both are checked).
+    SwapBookings {
+        booking: i64,
+    },
+    /// The usage statistics (bookings, digital usage).
+    ViewStatistics,
     /// Grades: a teacher's services and their evaluations.
     MyGrades,
     /// A student's or parent's way in to marks and report cards.
@@ -302,6 +341,13 @@ fn segment(s: &str) -> Option<String> {
     (!s.is_empty() && s.len() <= 100).then(|| s.to_string())
 }
 
+/// A numeric id in a URL segment.
+fn id(s: &str) -> Option<i64> {
+    (s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
 impl Action {
     /// The action a request needs; None when no route has this URL.
     pub fn of(method: &Method, path: &str) -> Option<Action> {
@@ -430,6 +476,34 @@ impl Action {
             (true, _, ["console", "journaux"])
             | (true, _, ["console", "journaux", "pare-feu"])
             | (true, _, ["console", "journaux", "mises-en-oeuvre"]) => Action::ViewLogs,
+            (true, _, [".well-known", "openid-configuration"])
+            | (true, _, ["oidc", "jwks"])
+            | (_, true, ["oidc", "token"])
+            | (true, _, ["oidc", "userinfo"])
+            | (_, true, ["oidc", "userinfo"])
+            | (true, _, ["cas", "validate" | "serviceValidate" | "proxyValidate" | "proxy"])
+            | (true, _, ["cas", "p3", "serviceValidate" | "proxyValidate"]) => Action::SsoProtocol,
+            (true, _, ["oidc", "authorize"])
+            | (_, true, ["oidc", "authorize"])
+            | (true, _, ["cas", "login"]) => Action::SsoSignIn,
+            (true, _, ["oidc", "logout"]) | (_, true, ["oidc", "logout"]) | (true, _, ["cas", "logout"]) => {
+                Action::SsoSignOut
+            }
+            (true, _, ["reservations"]) => Action::Bookings,
+            (_, true, ["reservations"]) => Action::ManageResources,
+            (true, _, ["reservations", r]) => Action::ViewResource { resource: id(r)? },
+            (true, _, ["reservations", r, "agenda.ics"]) => Action::ViewResource { resource: id(r)? },
+            (_, true, ["reservations", r, "reserver"]) => Action::Book { resource: id(r)? },
+            (_, true, ["reservations", "demandes", b, "valider"]) => {
+                Action::SettleBooking { booking: id(b)? }
+            }
+            (_, true, ["reservations", "demandes", b, "annuler"]) => {
+                Action::CancelBooking { booking: id(b)? }
+            }
+            (_, true, ["reservations", "demandes", b, "echanger"]) => {
+                Action::SwapBookings { booking: id(b)? }
+            }
+            (true, _, ["console", "statistiques"]) => Action::ViewStatistics,
             _ => return None,
         })
     }
@@ -447,7 +521,16 @@ impl Action {
 
     /// Anybody, signed in or not.
     pub fn is_public(&self) -> bool {
-        matches!(self, Action::SignIn | Action::Asset | Action::CalendarFeed)
+        matches!(
+            self,
+            Action::SignIn | Action::Asset | Action::CalendarFeed | Action::SsoProtocol
+        )
+    }
+
+    /// Endpoints whose handler answers somebody not signed in itself (the
+    /// single sign-on protocols say how); signed in, they are decided.
+    pub fn handles_anonymous(&self) -> bool {
+        matches!(self, Action::SsoSignIn | Action::SsoSignOut)
     }
 
     /// What a person who must first change their password may still do.
@@ -505,6 +588,17 @@ impl Action {
             Action::Thread { .. } => "fil de messages",
             Action::Import => "import des comptes",
             Action::ViewLogs => "journaux",
+            Action::SsoProtocol => "authentification unique (protocole)",
+            Action::SsoSignIn => "connexion à un service",
+            Action::SsoSignOut => "déconnexion des services",
+            Action::Bookings => "réservations",
+            Action::ManageResources => "gestion des ressources",
+            Action::ViewResource { .. } => "une ressource",
+            Action::Book { .. } => "réservation",
+            Action::SettleBooking { .. } => "validation d'une réservation",
+            Action::CancelBooking { .. } => "annulation d'une réservation",
+            Action::SwapBookings { .. } => "échange de réservations",
+            Action::ViewStatistics => "statistiques",
         }
     }
 
@@ -540,6 +634,10 @@ impl Action {
             Action::WriteLog { lesson } => lesson.clone(),
             Action::WriteMessage { to } => to.path(),
             Action::Thread { id } => id.to_string(),
+            Action::ViewResource { resource } | Action::Book { resource } => format!("ressource {resource}"),
+            Action::SettleBooking { booking }
+            | Action::CancelBooking { booking }
+            | Action::SwapBookings { booking } => format!("réservation {booking}"),
             _ => String::new(),
         }
     }
@@ -575,6 +673,9 @@ pub struct Facts {
     pub lesson_teacher: Option<i64>,
     /// Whether the actor wrote in, or receives, the target thread.
     pub in_thread: bool,
+    /// The resource (and booking) a booking action is about, when they
+    /// exist.
+    pub booking: Option<BookingFacts>,
 }
 
 /// The target of a school-life action.
@@ -585,6 +686,18 @@ pub enum SchoolTarget {
     Lesson { teacher_id: i64 },
     /// A student.
     Student(vs_facts::StudentRef),
+}
+
+/// What a booking decision needs: the resource's rules and, for an
+/// action on a booking, whose it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BookingFacts {
+    /// Teachers may book it.
+    pub teachers_allowed: bool,
+    /// Login of the person who approves its requests.
+    pub manager: Option<String>,
+    /// Who made the booking (actions on a booking).
+    pub owner: Option<String>,
 }
 
 /// The person an action is about.
@@ -644,6 +757,26 @@ impl Facts {
             Action::WriteMessage {
                 to: Recipients::Student(l) | Recipients::ParentsOf(l),
             } => Some(l),
+            _ => None,
+        };
+        facts.booking = match action {
+            Action::ViewResource { resource } | Action::Book { resource } => {
+                crate::booking::resource(conn, *resource)?.map(|r| BookingFacts {
+                    teachers_allowed: r.teachers_allowed,
+                    manager: r.manager,
+                    owner: None,
+                })
+            }
+            Action::SettleBooking { booking }
+            | Action::CancelBooking { booking }
+            | Action::SwapBookings { booking } => match crate::booking::booking(conn, *booking)? {
+                Some(b) => crate::booking::resource(conn, b.resource_id)?.map(|r| BookingFacts {
+                    teachers_allowed: r.teachers_allowed,
+                    manager: r.manager,
+                    owner: Some(b.login),
+                }),
+                None => None,
+            },
             _ => None,
         };
         if let Some(login) = target
@@ -740,6 +873,7 @@ fn allow_if(ok: bool, reason: &'static str) -> Decision {
 pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
     use Role::*;
     let is_self = |login: &str| actor.login == login && actor.person_id.is_some();
+    let staff = actor.any(&[Admin, Direction, SchoolLife, Teacher, Staff]);
     match action {
         Action::SignIn | Action::Asset | Action::Portal | Action::SignOut | Action::ChangeOwnPassword => {
             Decision::Allow
@@ -932,6 +1066,52 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
             actor.person_id.is_some() && facts.in_thread,
             "ni auteur ni destinataire de ces messages",
         ),
+        Action::SsoProtocol | Action::SsoSignOut => Decision::Allow,
+        Action::SsoSignIn => allow_if(
+            actor.person_id.is_some(),
+            "un compte d'administration n'a pas d'identité à donner aux services",
+        ),
+        Action::Bookings => allow_if(staff, "les élèves et les responsables ne réservent pas"),
+        Action::ManageResources => allow_if(actor.has(Admin), "réservé à l'administrateur"),
+        Action::ViewResource { .. } => match &facts.booking {
+            None => Decision::Deny("ressource inconnue"),
+            Some(_) => allow_if(staff, "les élèves et les responsables ne réservent pas"),
+        },
+        Action::Book { .. } => {
+            let Some(r) = &facts.booking else {
+                return Decision::Deny("ressource inconnue");
+            };
+            let manager = r.manager.as_deref() == Some(actor.login.as_str());
+            if !staff {
+                Decision::Deny("les élèves et les responsables ne réservent pas")
+            } else if actor.any(&[Admin, Direction, SchoolLife, Staff]) || manager || r.teachers_allowed {
+                Decision::Allow
+            } else {
+                Decision::Deny("cette ressource n'est pas ouverte aux enseignants")
+            }
+        }
+        Action::SettleBooking { .. } => {
+            let Some(r) = &facts.booking else {
+                return Decision::Deny("réservation inconnue");
+            };
+            allow_if(
+                actor.has(Admin) || r.manager.as_deref() == Some(actor.login.as_str()),
+                "seul le responsable de la ressource valide ses réservations",
+            )
+        }
+        Action::CancelBooking { .. } | Action::SwapBookings { .. } => {
+            let Some(r) = &facts.booking else {
+                return Decision::Deny("réservation inconnue");
+            };
+            allow_if(
+                staff
+                    && (actor.has(Admin)
+                        || r.owner.as_deref() == Some(actor.login.as_str())
+                        || r.manager.as_deref() == Some(actor.login.as_str())),
+                "seul l'auteur ou le responsable change une réservation",
+            )
+        }
+        Action::ViewStatistics => allow_if(actor.any(&[Admin, Direction]), "réservé à l'administration"),
     }
 }
 
@@ -1686,6 +1866,141 @@ mod tests {
             );
         }
         assert_eq!(Action::of(&p, "/vie-scolaire/travail"), None);
+    }
+
+    fn row(action: &Action, facts_of: &dyn Fn(Role) -> Facts) -> String {
+        ROLES
+            .iter()
+            .map(|r| {
+                if decide(&actor(*r), action, &facts_of(*r)).allowed() {
+                    'A'
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    }
+
+    const ROLES: [Role; 7] = [
+        Role::Admin,
+        Role::Direction,
+        Role::SchoolLife,
+        Role::Teacher,
+        Role::Staff,
+        Role::Student,
+        Role::Parent,
+    ];
+
+    /// Single sign-on: protocol endpoints are public (their own
+    /// credentials are checked by the protocol code), signing in to a
+    /// service needs a directory identity, signing out is for everybody.
+    #[test]
+    fn single_sign_on_matrix() {
+        let f = |r| facts(r);
+        assert_eq!(row(&Action::SsoProtocol, &f), "AAAAAAA");
+        assert_eq!(row(&Action::SsoSignIn, &f), "-AAAAAA");
+        assert_eq!(row(&Action::SsoSignOut, &f), "AAAAAAA");
+        assert!(Action::SsoProtocol.is_public());
+        assert!(!Action::SsoSignIn.is_public());
+        assert!(Action::SsoSignIn.handles_anonymous() && Action::SsoSignOut.handles_anonymous());
+        let g = Method::GET;
+        let p = Method::POST;
+        for (m, url, a) in [
+            (&g, "/.well-known/openid-configuration", Action::SsoProtocol),
+            (&g, "/oidc/jwks", Action::SsoProtocol),
+            (&p, "/oidc/token", Action::SsoProtocol),
+            (&g, "/oidc/userinfo", Action::SsoProtocol),
+            (&p, "/oidc/userinfo", Action::SsoProtocol),
+            (&g, "/cas/serviceValidate", Action::SsoProtocol),
+            (&g, "/cas/p3/serviceValidate", Action::SsoProtocol),
+            (&g, "/cas/validate", Action::SsoProtocol),
+            (&g, "/oidc/authorize", Action::SsoSignIn),
+            (&p, "/oidc/authorize", Action::SsoSignIn),
+            (&g, "/cas/login", Action::SsoSignIn),
+            (&g, "/oidc/logout", Action::SsoSignOut),
+            (&p, "/oidc/logout", Action::SsoSignOut),
+            (&g, "/cas/logout", Action::SsoSignOut),
+        ] {
+            assert_eq!(Action::of(m, url), Some(a), "{m} {url}");
+        }
+        assert_eq!(Action::of(&g, "/oidc/token"), None);
+        assert_eq!(Action::of(&p, "/cas/login"), None);
+    }
+
+    /// Booking rules. The teacher is "teacher", the manager "direction".
+    #[test]
+    fn booking_matrix() {
+        let bf = |teachers_allowed: bool, manager: Option<&str>, owner: Option<&str>| {
+            Some(BookingFacts {
+                teachers_allowed,
+                manager: manager.map(String::from),
+                owner: owner.map(String::from),
+            })
+        };
+        let open = |owner: Option<&str>| bf(true, Some("direction"), owner);
+        let closed = bf(false, None, None);
+        let managed_by_teacher = bf(false, Some("teacher"), Some("staff"));
+        let unknown = None;
+        let r = |resource| Action::Book { resource };
+        let b = |booking| Action::SettleBooking { booking };
+        let c = |booking| Action::CancelBooking { booking };
+        let s = |booking| Action::SwapBookings { booking };
+        let table: Vec<(Action, Option<BookingFacts>, &str)> = vec![
+            (Action::Bookings, open(None), "AAAAA--"),
+            (Action::ManageResources, open(None), "A------"),
+            (Action::ViewResource { resource: 1 }, open(None), "AAAAA--"),
+            (Action::ViewResource { resource: 1 }, unknown.clone(), "-------"),
+            // A student never books; a teacher books what is open to teachers.
+            (r(1), open(None), "AAAAA--"),
+            (r(1), closed.clone(), "AAA-A--"),
+            // ...or what he manages himself.
+            (r(1), managed_by_teacher.clone(), "AAAAA--"),
+            (r(1), unknown.clone(), "-------"),
+            // Only the named manager (and the admin) approves.
+            (b(1), open(Some("teacher")), "AA-----"),
+            (b(1), managed_by_teacher.clone(), "A--A---"),
+            (b(1), closed.clone(), "A------"),
+            (b(1), unknown.clone(), "-------"),
+            // Cancel / swap: the author, the manager, the admin.
+            (c(1), open(Some("teacher")), "AA-A---"),
+            (c(1), open(Some("student")), "AA-----"),
+            (c(1), managed_by_teacher.clone(), "A--AA--"),
+            (c(1), unknown.clone(), "-------"),
+            (s(1), open(Some("teacher")), "AA-A---"),
+            (s(1), managed_by_teacher.clone(), "A--AA--"),
+            (Action::ViewStatistics, open(None), "AA-----"),
+        ];
+        for (action, booking, expected) in table {
+            let f = |r| Facts {
+                booking: booking.clone(),
+                ..facts(r)
+            };
+            assert_eq!(row(&action, &f), expected, "{action:?}");
+        }
+        let g = Method::GET;
+        let p = Method::POST;
+        assert_eq!(Action::of(&g, "/reservations"), Some(Action::Bookings));
+        assert_eq!(Action::of(&p, "/reservations"), Some(Action::ManageResources));
+        assert_eq!(
+            Action::of(&g, "/reservations/12"),
+            Some(Action::ViewResource { resource: 12 })
+        );
+        assert_eq!(
+            Action::of(&g, "/reservations/12/agenda.ics"),
+            Some(Action::ViewResource { resource: 12 })
+        );
+        assert_eq!(Action::of(&p, "/reservations/12/reserver"), Some(r(12)));
+        assert_eq!(Action::of(&g, "/reservations/12/reserver"), None);
+        assert_eq!(Action::of(&p, "/reservations/demandes/7/valider"), Some(b(7)));
+        assert_eq!(Action::of(&p, "/reservations/demandes/7/annuler"), Some(c(7)));
+        assert_eq!(Action::of(&p, "/reservations/demandes/7/echanger"), Some(s(7)));
+        assert_eq!(Action::of(&g, "/reservations/x"), None);
+        assert_eq!(Action::of(&g, "/reservations/-1"), None);
+        assert_eq!(Action::of(&g, "/reservations/99999999999999999999"), None);
+        assert_eq!(
+            Action::of(&g, "/console/statistiques"),
+            Some(Action::ViewStatistics)
+        );
     }
 
     #[test]

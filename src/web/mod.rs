@@ -32,8 +32,10 @@ mod portal;
 pub mod redirect;
 pub mod session;
 pub mod signin;
+pub mod statistics;
 pub mod system;
 pub mod throttle;
+pub mod tiles;
 
 use crate::config::Config;
 use crate::host::{Host, RealHost};
@@ -59,7 +61,12 @@ pub struct Web {
     pub host: RealHost,
     /// Where the configuration file is (logical host path).
     pub config_path: PathBuf,
-    config: Box<dyn Fn() -> Arc<Config> + Send + Sync>,
+    config: Arc<dyn Fn() -> Arc<Config> + Send + Sync>,
+    /// Single sign-on (OpenID Connect provider, CAS server): its routes
+    /// are mounted behind the guard; sign-out ends its sessions too.
+    pub sso: Arc<crate::sso::web::Sso>,
+    /// Health of the portal's tiles, checked in the background.
+    pub tiles: Arc<tiles::Checks>,
     pub throttle: Mutex<throttle::Throttle>,
     pub timeouts: session::Timeouts,
     /// Password checks running at once (argon2id takes ~19 MiB and tens
@@ -125,12 +132,24 @@ impl Web {
         config_path: PathBuf,
         config: impl Fn() -> Arc<Config> + Send + Sync + 'static,
     ) -> Web {
+        let config: Arc<dyn Fn() -> Arc<Config> + Send + Sync> = Arc::new(config);
+        let timeouts = session::Timeouts::default();
+        let db_path = host.real_path(&Path::new(&config().paths.state_dir).join(crate::store::DB_FILE));
+        let (c, h) = (config.clone(), host.clone());
+        let sessions = crate::sso::web::WebSessions::new(
+            move || h.real_path(&Path::new(&c().paths.state_dir).join(crate::store::DB_FILE)),
+            timeouts,
+        );
+        let c = config.clone();
+        let sso = crate::sso::web::Sso::new(move || c(), db_path, Arc::new(sessions));
         Web {
             host,
             config_path,
-            config: Box::new(config),
+            config,
+            sso,
+            tiles: Arc::default(),
             throttle: Mutex::new(throttle::Throttle::default()),
-            timeouts: session::Timeouts::default(),
+            timeouts,
             hashing: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()).max(2),
             ),
@@ -295,6 +314,46 @@ pub static ROUTES: &[RouteDef] =
             path: "/console/journaux/mises-en-oeuvre",
             example: "/console/journaux/mises-en-oeuvre",
             methods: || get(applies::list),
+        },
+        RouteDef {
+            path: "/console/statistiques",
+            example: "/console/statistiques",
+            methods: || get(statistics::page),
+        },
+        RouteDef {
+            path: "/reservations",
+            example: "/reservations",
+            methods: || get(crate::booking::web::list).post(crate::booking::web::add_resource),
+        },
+        RouteDef {
+            path: "/reservations/{id}",
+            example: "/reservations/1",
+            methods: || get(crate::booking::web::resource),
+        },
+        RouteDef {
+            path: "/reservations/{id}/agenda.ics",
+            example: "/reservations/1/agenda.ics",
+            methods: || get(crate::booking::web::feed),
+        },
+        RouteDef {
+            path: "/reservations/{id}/reserver",
+            example: "/reservations/1/reserver",
+            methods: || post(crate::booking::web::book),
+        },
+        RouteDef {
+            path: "/reservations/demandes/{id}/valider",
+            example: "/reservations/demandes/1/valider",
+            methods: || post(crate::booking::web::settle),
+        },
+        RouteDef {
+            path: "/reservations/demandes/{id}/annuler",
+            example: "/reservations/demandes/1/annuler",
+            methods: || post(crate::booking::web::cancel),
+        },
+        RouteDef {
+            path: "/reservations/demandes/{id}/echanger",
+            example: "/reservations/demandes/1/echanger",
+            methods: || post(crate::booking::web::swap),
         },
         RouteDef {
             path: "/vie-scolaire/journee",
@@ -526,6 +585,9 @@ pub fn router(web: Arc<Web>) -> Router {
     for def in ROUTES {
         r = r.route(def.path, (def.methods)());
     }
+    for def in crate::sso::web::ROUTES {
+        r = r.route(def.path, (def.methods)().with_state(web.sso.clone()));
+    }
     r.fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(web.clone(), guard))
         .with_state(web)
@@ -560,11 +622,15 @@ async fn guard(State(web): State<AppState>, mut req: Request, next: Next) -> Res
     }
     let peer = peer_of(&req);
     let token = session::token_from(req.headers());
+    if token.is_none() && action.handles_anonymous() {
+        return next.run(req).await;
+    }
     let w = web.clone();
     let a = action.clone();
     let loaded = tokio::task::spawn_blocking(move || load_signed(&w, token, a, peer)).await;
     let signed = match loaded {
         Ok(Ok(Some(s))) => s,
+        Ok(Ok(None)) if action.handles_anonymous() => return next.run(req).await,
         Ok(Ok(None)) => {
             let next_url = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
             return signin::to_sign_in(&method, next_url);

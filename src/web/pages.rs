@@ -41,10 +41,12 @@ const NAV: &[(&str, &str)] = &[
     ("/console/classe", "Mes classes"),
     ("/vie-scolaire/notes", "Notes"),
     ("/vie-scolaire/mes-notes", "Notes"),
+    ("/reservations", "Réservations"),
     ("/console/journal", "Journal"),
     ("/vie-scolaire/emploi-du-temps", "Emploi du temps"),
     ("/vie-scolaire/travail", "Travail à faire"),
     ("/vie-scolaire/messages", "Messages"),
+    ("/console/statistiques", "Statistiques"),
     ("/mot-de-passe", "Mot de passe"),
 ];
 
@@ -159,7 +161,19 @@ pub struct PortalPage<'a> {
     pub name: &'a str,
     pub roles: String,
     pub cards: Vec<Card>,
+    /// The school's services (`[[portal.tiles]]`).
+    pub tiles: Vec<TileView>,
     pub usage: Option<String>,
+}
+
+/// A tile of the portal as shown.
+#[derive(Debug, Clone)]
+pub struct TileView {
+    pub title: String,
+    pub url: String,
+    pub description: String,
+    /// (label, CSS class) when the tile has a health address.
+    pub health: Option<(&'static str, &'static str)>,
 }
 
 /// One disk line of the dashboard.
@@ -378,6 +392,12 @@ mod tests {
                 href: "/console/classe",
                 title: "Mes classes",
                 text: "Les élèves de vos classes.",
+            }],
+            tiles: vec![TileView {
+                title: "ENT de l'académie".into(),
+                url: "https://ent.example".into(),
+                description: "Messagerie".into(),
+                health: Some(("en service", "state-ok")),
             }],
             usage: None,
         }));

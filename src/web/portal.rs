@@ -57,6 +57,16 @@ const CARDS: &[Card] = &[
         text: "La journée, les absences et les retards ; envoyer un justificatif en ligne.",
     },
     Card {
+        href: "/reservations",
+        title: "Réservations",
+        text: "Salles et matériel (chariots d'ordinateurs, tablettes…) : réserver pour un cours, la feuille du jour.",
+    },
+    Card {
+        href: "/console/statistiques",
+        title: "Statistiques d'usage",
+        text: "Réservations par ressource, matière, niveau et enseignant ; connexions et comptes actifs par semaine.",
+    },
+    Card {
         href: "/console/journal",
         title: "Journal des actions",
         text: "Qui s'est connecté, qui a fait quoi, et d'où.",
@@ -91,11 +101,25 @@ pub async fn home(State(web): State<AppState>, Extension(signed): Extension<Arc<
         .map(|r| r.label_fr())
         .collect::<Vec<_>>()
         .join(", ");
+    let mine = super::tiles::role_names(&signed.actor);
+    let tiles = super::tiles::visible(&config.portal.tiles, &mine)
+        .into_iter()
+        .map(|t| pages::TileView {
+            title: t.title.clone(),
+            url: t.url.clone(),
+            description: t.description.clone(),
+            health: (!t.health_url.is_empty()).then(|| {
+                let h = web.tiles.get(&t.health_url);
+                (h.label_fr(), h.class())
+            }),
+        })
+        .collect();
     pages::render(&PortalPage {
         page: &chrome,
         name: &signed.actor.name,
         roles,
         cards,
+        tiles,
         usage: None,
     })
 }

@@ -100,7 +100,7 @@ pub fn to_sign_in(method: &Method, next: &str) -> Response {
 
 /// Only our own paths are followed after sign-in (no open redirect).
 fn safe_next(next: &str) -> bool {
-    next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() <= 512
+    next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() <= 2048
 }
 
 fn page_for(
@@ -122,6 +122,29 @@ fn page_for(
     };
     let mut r = pages::render(&body);
     *r.status_mut() = status;
+    // Signing in on the way to a service (single sign-on): the answer
+    // may go on, through redirects, to one of the registered services,
+    // which the browser checks against `form-action`.
+    if next.starts_with("/oidc/authorize") || next.starts_with("/cas/login") {
+        let config = web.config();
+        let services: Vec<String> = config
+            .sso
+            .oidc_clients
+            .iter()
+            .flat_map(|c| c.redirect_uris.iter().cloned())
+            .chain(
+                config
+                    .sso
+                    .cas_services
+                    .iter()
+                    .flat_map(|c| c.services.iter().cloned()),
+            )
+            .collect();
+        if let Ok(v) = super::headers::csp_with_form_action(&services).parse() {
+            r.headers_mut()
+                .insert(axum::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
     if let Ok(v) = csrf::signin_cookie(token).parse() {
         r.headers_mut().append(axum::http::header::SET_COOKIE, v);
     }
@@ -241,6 +264,7 @@ pub async fn submit(
                     session::now(),
                 )?;
                 audit::record(&mut store, &l, &addr, "connexion", "", "réussie")?;
+                crate::booking::stats::record_sign_in(store.conn(), &l, session::now())?;
                 log::info!(login = l.as_str(), address = addr.as_str(); "web sign-in");
                 Ok(Some(token))
             }
@@ -295,8 +319,18 @@ pub async fn sign_out(
     let token = session::token_from(&headers);
     let w = web.clone();
     let s = signed.clone();
-    let done = tokio::task::spawn_blocking(move || -> Result<(), WebError> {
+    let done = tokio::task::spawn_blocking(move || -> Result<Vec<String>, WebError> {
         let mut store = w.store()?;
+        // The sign-in sessions that end: single sign-on ends with them.
+        let keys: Vec<String> = if everywhere {
+            let mut stmt = store
+                .conn()
+                .prepare("SELECT token_sha256 FROM web_sessions WHERE login = ?1")?;
+            let rows = stmt.query_map([&s.actor.login], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        } else {
+            vec![s.session.key.clone()]
+        };
         if everywhere {
             session::delete_all(&mut store, &s.actor.login)?;
         } else if let Some(t) = token {
@@ -311,11 +345,16 @@ pub async fn sign_out(
             what,
             "faite",
         )?;
-        Ok(())
+        Ok(keys)
     })
     .await;
     match done {
-        Ok(Ok(())) => super::see_other("/connexion", &[session::clear_cookie()]),
+        Ok(Ok(keys)) => {
+            for key in keys {
+                web.sso.end_single_sign_on(crate::sso::web::sid_of(&key)).await;
+            }
+            super::see_other("/connexion", &[session::clear_cookie()])
+        }
         Ok(Err(e)) => e.into_response(),
         Err(e) => WebError::Internal(anyhow::anyhow!("{e}")).into_response(),
     }

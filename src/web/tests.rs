@@ -11,6 +11,15 @@ use tower::ServiceExt;
 
 #[test]
 fn every_route_declares_its_action() {
+    let sso = crate::sso::web::ROUTES.iter().map(|d| (d.path, d.example));
+    for (path, example) in ROUTES.iter().map(|d| (d.path, d.example)).chain(sso) {
+        let get = authz::Action::of(&Method::GET, example);
+        let post = authz::Action::of(&Method::POST, example);
+        assert!(
+            get.is_some() || post.is_some(),
+            "route {path} (example {example}) has no action in authz::Action::of"
+        );
+    }
     for def in ROUTES {
         let get = authz::Action::of(&Method::GET, def.example);
         let post = authz::Action::of(&Method::POST, def.example);
@@ -824,4 +833,438 @@ async fn a_confirmed_import_is_projected_onto_the_system() {
         !store.recent_applies(1).unwrap().is_empty(),
         "the apply is recorded"
     );
+}
+
+/// Booking: the administrator adds resources; a teacher books the laptop
+/// cart for his lesson from his timetable, every week over a period; a
+/// conflict and bad input change nothing; the named manager approves a
+/// request; students get 404; the iCalendar feed lists the bookings.
+#[tokio::test]
+async fn booking_for_a_lesson_from_the_timetable() {
+    use crate::modules::viescolaire::calendar::Date;
+    use crate::modules::viescolaire::queries;
+    let w = world();
+    let config = Config::default();
+    let db = w
+        ._dir
+        .path()
+        .join(config.paths.state_dir.trim_start_matches('/'))
+        .join(crate::store::DB_FILE);
+    let mut store = Store::open(&db).unwrap();
+    let d = |s| Date::parse(s).unwrap();
+    let year = store
+        .write(|tx| queries::set_year(tx, "2026-2027", d("2026-09-01"), d("2027-07-04"), &[]))
+        .unwrap();
+    let year = queries::Year {
+        id: year,
+        label: "2026-2027".into(),
+        starts: d("2026-09-01"),
+        ends: d("2027-07-04"),
+    };
+    let csv = "teacher;subject;class;day;start;end;room\npaul.blanc;MATHS;6A;lundi;08:00;08:55;B12\n";
+    crate::modules::viescolaire::import::timetable(
+        &mut store,
+        &year,
+        "t.csv",
+        csv.as_bytes(),
+        crate::modules::viescolaire::import::Format::Csv,
+        year.starts,
+    )
+    .unwrap();
+    let count = |sql: &str| -> i64 { store.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = |t: &str| format!("{}={t}", session::COOKIE);
+    let a = w
+        .post(
+            "/reservations",
+            &cookie(&admin),
+            &format!("csrf={csrf}&nom=Chariot+de+portables&type=equipment&quantite=16&enseignants=1"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let a = w
+        .post(
+            "/reservations",
+            &cookie(&admin),
+            &format!("csrf={csrf}&nom=Salle+info&type=room&quantite=1&responsable=paul.blanc"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    for (bad, says) in [
+        ("nom=&type=room&quantite=1", "nom est obligatoire"),
+        ("nom=X&type=room&quantite=1&responsable=personne", "Aucun compte"),
+        ("nom=Salle+info&type=room&quantite=1", "déjà"),
+    ] {
+        let a = w
+            .post("/reservations", &cookie(&admin), &format!("csrf={csrf}&{bad}"))
+            .await;
+        assert_eq!(a.status, 400, "{bad}");
+        assert!(a.body.contains(says), "{bad}: {}", a.body);
+    }
+    assert_eq!(count("SELECT count(*) FROM booking_resources"), 2);
+
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let pcsrf = w.csrf_of(&paul).await;
+    let page = w.get("/reservations/1?date=2026-11-30", Some(&paul)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    no_inline_script_or_style(&page.body);
+    assert!(page.body.contains("Réserver pour ce cours"), "{}", page.body);
+    let at = page.body.find("name=\"cours\" value=\"").unwrap() + 20;
+    let slot: String = page.body[at..].chars().take_while(char::is_ascii_digit).collect();
+    let a = w
+        .post(
+            "/reservations/1/reserver",
+            &cookie(&paul),
+            &format!("csrf={pcsrf}&date=2026-11-30&cours={slot}&quantite=16&jusqu_au=2026-12-14"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM bookings WHERE status = 'confirmed' AND subject = 'MATHS' AND structure = '6A'"
+        ),
+        3
+    );
+    let page = w.get("/reservations/1?date=2026-12-07", Some(&paul)).await;
+    assert!(
+        page.body.contains("08:00–08:55") && page.body.contains("Paul"),
+        "{}",
+        page.body
+    );
+    // Taken: nothing more is booked, the page says why.
+    let other_day = format!("date=2026-12-01&cours={slot}");
+    for (form, says) in [
+        ("date=2026-11-30&debut=08:30&fin=09:30", "déjà pris"),
+        ("date=2026-11-30&debut=09:30&fin=08:30", "être après"),
+        (other_day.as_str(), "pas dans votre emploi du temps"),
+        (
+            "date=2026-11-30&debut=10:00&fin=11:00&quantite=17",
+            "la ressource en a 16",
+        ),
+    ] {
+        let a = w
+            .post(
+                "/reservations/1/reserver",
+                &cookie(&paul),
+                &format!("csrf={pcsrf}&{form}"),
+            )
+            .await;
+        assert_eq!(a.status, 400, "{form}: {}", a.body);
+        assert!(a.body.contains(says), "{form}: {}", a.body);
+    }
+    assert_eq!(count("SELECT count(*) FROM bookings"), 3);
+    let ics = w.get("/reservations/1/agenda.ics", Some(&paul)).await;
+    assert_eq!(ics.status, 200);
+    assert!(
+        ics.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    assert!(ics.body.starts_with("BEGIN:VCALENDAR\r\n") && ics.body.matches("BEGIN:VEVENT").count() >= 1);
+
+    // A request for the room that paul manages waits for him.
+    let a = w
+        .post(
+            "/reservations/2/reserver",
+            &cookie(&admin),
+            &format!("csrf={csrf}&date=2026-11-30&debut=14:00&fin=15:00"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let pending: i64 = count("SELECT id FROM bookings WHERE status = 'pending'");
+    let list = w.get("/reservations", Some(&paul)).await;
+    assert!(list.body.contains("Demandes à valider"), "{}", list.body);
+    let a = w
+        .post(
+            &format!("/reservations/demandes/{pending}/valider"),
+            &cookie(&paul),
+            &format!("csrf={pcsrf}&decision=accepter"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(count("SELECT count(*) FROM bookings WHERE status = 'pending'"), 0);
+
+    // Students see nothing of it; cancelling is the author's.
+    let tom = w.sign_in("tom.roux", PW).await.unwrap();
+    let tcsrf = w.csrf_of(&tom).await;
+    assert_eq!(w.get("/reservations", Some(&tom)).await.status, 404);
+    assert_eq!(w.get("/reservations/1", Some(&tom)).await.status, 404);
+    let a = w
+        .post(
+            "/reservations/1/reserver",
+            &cookie(&tom),
+            &format!("csrf={tcsrf}&date=2026-11-30&debut=10:00&fin=11:00"),
+        )
+        .await;
+    assert_eq!(a.status, 404);
+    let first: i64 = count("SELECT min(id) FROM bookings");
+    let a = w
+        .post(
+            &format!("/reservations/demandes/{first}/annuler"),
+            &cookie(&tom),
+            &format!("csrf={tcsrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 404);
+    let a = w
+        .post(
+            &format!("/reservations/demandes/{first}/annuler"),
+            &cookie(&paul),
+            &format!("csrf={pcsrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(
+        count("SELECT count(*) FROM bookings WHERE status = 'cancelled'"),
+        1
+    );
+    let audit = w.get("/console/journal?q=paul.blanc", Some(&admin)).await;
+    assert!(audit.body.contains("réservation"), "{}", audit.body);
+
+    // The statistics show it, to the administration only.
+    let stats = w
+        .get("/console/statistiques?du=2026-11-01&au=2026-12-31", Some(&admin))
+        .await;
+    assert_eq!(stats.status, 200, "{}", stats.body);
+    no_inline_script_or_style(&stats.body);
+    for shown in [
+        "Chariot de portables",
+        "2026-W49",
+        "6e",
+        "Paul Blanc",
+        "<svg",
+        "&lt; 5",
+    ] {
+        assert!(stats.body.contains(shown), "{shown}: {}", stats.body);
+    }
+    let csv = w
+        .get(
+            "/console/statistiques?du=2026-11-01&au=2026-12-31&format=csv&tableau=niveaux",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.body
+            .starts_with("level,bookings,cancellations,hours\r\n6e,2,1,"),
+        "{}",
+        csv.body
+    );
+    let json = w
+        .get(
+            "/console/statistiques?du=2026-11-01&au=2026-12-31&format=json",
+            Some(&admin),
+        )
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(v["subjects"][0]["key"], "MATHS");
+    assert_eq!(
+        w.get("/console/statistiques?du=2026-12-31&au=2026-11-01", Some(&admin))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(w.get("/console/statistiques", Some(&paul)).await.status, 403);
+    assert_eq!(w.get("/console/statistiques", Some(&tom)).await.status, 404);
+}
+
+/// The statistics page over a school year: with `PREAU_BENCH_FULL=1`,
+/// 2,400 students and 150 teachers signing in three days a week for 36
+/// weeks (275,400 sign-ins in the audit log) and 43,200 bookings of 30
+/// resources for lessons; by default a tenth of it. Prints the median and
+/// worst of 7 page loads (through the router: guard, session, queries,
+/// SVG, template) and of the CSV and JSON exports; asserts only that the
+/// page is right (bench/statistics.sh runs it in release).
+#[tokio::test]
+async fn statistics_benchmark() {
+    let full = std::env::var_os("PREAU_BENCH_FULL").is_some();
+    let (students, teachers, weeks) = if full { (2400, 150, 36) } else { (240, 15, 4) };
+    let w = world();
+    let config = Config::default();
+    let db = w
+        ._dir
+        .path()
+        .join(config.paths.state_dir.trim_start_matches('/'))
+        .join(crate::store::DB_FILE);
+    let mut store = Store::open(&db).unwrap();
+    // Monday 2026-09-07 00:00 UTC.
+    const MON: i64 = 1_788_739_200;
+    let t0 = std::time::Instant::now();
+    store
+        .write(|tx| {
+            let mut logins = Vec::new();
+            for i in 0..students + teachers {
+                let kind = if i < students { Kind::Student } else { Kind::Teacher };
+                let np = NewPerson {
+                    kind: Some(kind),
+                    source: "manual".into(),
+                    first_name: "P".into(),
+                    last_name: format!("N{i}"),
+                    ..Default::default()
+                };
+                let login = format!("p{i}");
+                insert_person(tx, &np, &login, None)?;
+                logins.push(login);
+            }
+            let mut audit = tx.prepare(
+                "INSERT INTO audit_log (at, actor, address, action, target, outcome)
+                 VALUES (?1, ?2, '192.0.2.1', 'connexion', '', 'réussie')",
+            )?;
+            for week in 0..weeks {
+                for day in [0, 2, 4] {
+                    let t = crate::modules::viescolaire::calendar::DateTime::from_unix(
+                        MON + (week * 7 + day) * 86400 + 8 * 3600,
+                        0,
+                    );
+                    let at = format!("{}T{}:00Z", t.date, t.time);
+                    let t = MON + (week * 7 + day) * 86400 + 8 * 3600;
+                    for l in &logins {
+                        audit.execute(rusqlite::params![at, l])?;
+                        crate::booking::stats::record_sign_in(tx, l, t)?;
+                    }
+                }
+            }
+            let resources: Vec<i64> = (0..30)
+                .map(|i| crate::booking::add_resource(tx, &format!("Ressource {i}"), "room", 1, None, true))
+                .collect::<Result<_, _>>()?;
+            let mut insert = tx.prepare(
+                "INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at, subject, structure)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, 0, ?6, ?7)",
+            )?;
+            let subjects = ["MATHS", "FRANC", "HIGEO", "SVT", "PHYCH", "TECHN", "ANGL1"];
+            let classes = ["6A", "6B", "5A", "5B", "4A", "4B", "3A", "3B"];
+            let mut n = 0usize;
+            for r in &resources {
+                for week in 0..weeks {
+                    for day in 0..5 {
+                        for slot in 0..8 {
+                            let s = MON + (week * 7 + day) * 86400 + (8 + slot) * 3600;
+                            n += 1;
+                            let status = if n.is_multiple_of(10) { "cancelled" } else { "confirmed" };
+                            insert.execute(rusqlite::params![
+                                r,
+                                format!("p{}", students + n % teachers),
+                                s,
+                                s + 3600,
+                                status,
+                                subjects[n % subjects.len()],
+                                classes[n % classes.len()],
+                            ])?;
+                        }
+                    }
+                }
+            }
+            Ok::<_, anyhow::Error>(())
+        })
+        .unwrap();
+    let filled = t0.elapsed();
+    let sign_ins: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'connexion'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let bookings: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM bookings", [], |r| r.get(0))
+        .unwrap();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let range = "du=2026-09-01&au=2027-07-04";
+    let mut figures = serde_json::Map::new();
+    for (name, url) in [
+        ("page", format!("/console/statistiques?{range}")),
+        (
+            "csv_sign_ins",
+            format!("/console/statistiques?{range}&format=csv&tableau=connexions"),
+        ),
+        ("json", format!("/console/statistiques?{range}&format=json")),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..7 {
+            let t = std::time::Instant::now();
+            let a = w.get(&url, Some(&admin)).await;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(a.status, 200, "{}", a.body);
+            if name == "page" {
+                assert!(a.body.contains("Ressource 29") && a.body.contains("2026-W37"));
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        figures.insert(
+            format!("{name}_median_ms"),
+            serde_json::json!((times[3] * 10.0).round() / 10.0),
+        );
+        figures.insert(
+            format!("{name}_max_ms"),
+            serde_json::json!((times[6] * 10.0).round() / 10.0),
+        );
+    }
+    figures.insert("students".into(), students.into());
+    figures.insert("teachers".into(), teachers.into());
+    figures.insert("sign_ins".into(), sign_ins.into());
+    figures.insert("bookings".into(), bookings.into());
+    figures.insert("fill_s".into(), serde_json::json!(filled.as_secs()));
+    println!("{}", serde_json::Value::Object(figures));
+}
+
+/// The portal's tiles: per role, with the health of each service checked
+/// in the background (the first page does not wait for it).
+#[tokio::test]
+async fn portal_tiles_by_role_with_their_health() {
+    use crate::web::tiles::{PortalSettings, Tile};
+    let up = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up_port = up.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let app = axum::Router::new().route("/sante", axum::routing::get(|| async { "ok" }));
+        axum::serve(up, app).await.unwrap();
+    });
+    let down_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let tile = |title: &str, roles: &[&str], health: String| Tile {
+        title: title.into(),
+        url: format!("https://{}.example/", title.to_lowercase()),
+        description: format!("Le service {title}"),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        health_url: health,
+    };
+    let config = Config {
+        portal: PortalSettings {
+            tiles: vec![
+                tile("ENT", &[], format!("http://127.0.0.1:{up_port}/sante")),
+                tile("Pronote", &["teacher"], format!("http://127.0.0.1:{down_port}/")),
+                tile("Intendance", &["admin", "direction"], String::new()),
+            ],
+        },
+        ..Config::default()
+    };
+    let w = world_with(config);
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let first = w.get("/", Some(&paul)).await;
+    assert_eq!(first.status, 200);
+    no_inline_script_or_style(&first.body);
+    assert!(first.body.contains("https://ent.example/") && first.body.contains("Pronote"));
+    assert!(!first.body.contains("Intendance"));
+    assert_eq!(first.body.matches("état inconnu").count(), 2, "{}", first.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let a = w.get("/", Some(&paul)).await;
+        if a.body.contains("en service") && a.body.contains("indisponible") {
+            assert!(!a.body.contains("état inconnu"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", a.body);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let tom = w.sign_in("tom.roux", PW).await.unwrap();
+    let a = w.get("/", Some(&tom)).await;
+    assert!(a.body.contains("ENT") && !a.body.contains("Pronote") && !a.body.contains("Intendance"));
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let a = w.get("/", Some(&admin)).await;
+    assert!(a.body.contains("Intendance") && !a.body.contains("Pronote"));
 }

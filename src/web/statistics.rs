@@ -1,0 +1,354 @@
+//! The usage statistics page (`/console/statistiques`, administration and
+//! direction): bookings per resource and week, per subject, class level
+//! and teacher; sign-ins and active accounts per role and week; over any
+//! date range (`?du=YYYY-MM-DD&au=YYYY-MM-DD`), with server-side SVG
+//! charts and CSV (`format=csv&tableau=…`) and JSON (`format=json`)
+//! exports. Counts of people under [`stats::MIN_PEOPLE`] are
+//! suppressed (the aggregates are in [`crate::booking::stats`]).
+
+use super::errors::WebError;
+use super::pages::{self, Page};
+use super::{AppState, Signed};
+use crate::booking::stats::{self, Dimension, GroupUsage};
+use crate::booking::web::unix_of;
+use crate::modules::viescolaire::calendar::{Date, DateTime, Time};
+use askama::Template;
+use axum::extract::{Extension, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use rusqlite::Connection;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Open hours of a resource per week, for the occupancy rate (Monday to
+/// Friday, 8 h a day).
+pub const OPEN_HOURS_PER_WEEK: f64 = 40.0;
+
+/// Longest range a page computes.
+const MAX_DAYS: i32 = 3 * 366;
+
+/// The date range asked for (pure): `du` and `au` included, defaults the
+/// last twelve weeks to `today`.
+pub fn range(q: &HashMap<String, String>, today: Date) -> Result<(Date, Date), String> {
+    let get = |k: &str| q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let to = match get("au") {
+        Some(s) => Date::parse(s).ok_or("La date de fin est invalide (AAAA-MM-JJ).")?,
+        None => today,
+    };
+    let from = match get("du") {
+        Some(s) => Date::parse(s).ok_or("La date de début est invalide (AAAA-MM-JJ).")?,
+        None => to.add_days(-83),
+    };
+    if to < from {
+        return Err("La date de fin doit suivre la date de début.".into());
+    }
+    if from.days_until(to) > MAX_DAYS {
+        return Err("La période fait au plus trois ans.".into());
+    }
+    Ok((from, to))
+}
+
+/// Everything the page shows, as the JSON export gives it.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub from: String,
+    pub to: String,
+    pub open_hours_per_week: f64,
+    pub min_people: i64,
+    pub resources: Vec<stats::WeekUsage>,
+    pub subjects: Vec<GroupUsage>,
+    pub levels: Vec<GroupUsage>,
+    pub teachers: Vec<GroupUsage>,
+    pub sign_ins: Vec<stats::SignIns>,
+}
+
+/// Computes the report over `[from, to]` (local dates, both included).
+pub fn report(conn: &Connection, from: Date, to: Date) -> rusqlite::Result<Report> {
+    let (start, end) = (
+        unix_of(from, Time::hm(0, 0)),
+        unix_of(to.add_days(1), Time::hm(0, 0)),
+    );
+    Ok(Report {
+        from: from.to_string(),
+        to: to.to_string(),
+        open_hours_per_week: OPEN_HOURS_PER_WEEK,
+        min_people: stats::MIN_PEOPLE,
+        resources: stats::weekly(conn, start, end, OPEN_HOURS_PER_WEEK)?,
+        subjects: stats::grouped(conn, start, end, Dimension::Subject)?,
+        levels: stats::grouped(conn, start, end, Dimension::Level)?,
+        teachers: stats::grouped(conn, start, end, Dimension::Teacher)?,
+        sign_ins: stats::sign_ins(
+            conn,
+            &stats::iso_week(conn, start)?,
+            &stats::iso_week(conn, end - 1)?,
+        )?,
+    })
+}
+
+pub struct WeekRow {
+    pub resource: String,
+    pub week: String,
+    pub bookings: i64,
+    pub cancellations: i64,
+    pub hours: f64,
+    pub occupancy: String,
+    pub people: String,
+}
+
+pub struct SignInRow {
+    pub week: String,
+    pub role: String,
+    pub sign_ins: i64,
+    pub people: String,
+}
+
+pub struct Group {
+    pub title: &'static str,
+    pub column: &'static str,
+    pub rows: Vec<(String, i64, i64, f64)>,
+}
+
+#[derive(Template)]
+#[template(path = "console/statistiques.html")]
+pub struct StatsPage<'a> {
+    pub page: &'a Page,
+    pub from: String,
+    pub to: String,
+    pub error: Option<String>,
+    pub csv_base: String,
+    pub json_url: String,
+    pub open_hours: f64,
+    pub min_people: i64,
+    pub proxy_days: u32,
+    pub weeks: Vec<WeekRow>,
+    pub resource_chart: String,
+    pub groups: Vec<Group>,
+    pub signins: Vec<SignInRow>,
+    pub signin_chart: String,
+}
+
+fn suppressed(p: Option<i64>) -> String {
+    p.map_or(format!("< {}", stats::MIN_PEOPLE), |n| n.to_string())
+}
+
+fn labels(
+    conn: &Connection,
+    dim: Dimension,
+    rows: &[GroupUsage],
+) -> rusqlite::Result<Vec<(String, i64, i64, f64)>> {
+    let mut out = Vec::new();
+    for r in rows {
+        let label = match dim {
+            Dimension::Subject if r.key.is_empty() => "créneau libre (hors cours)".to_string(),
+            Dimension::Subject => conn.query_row(
+                "SELECT coalesce((SELECT label FROM subjects WHERE code = ?1), ?1)",
+                [&r.key],
+                |x| x.get(0),
+            )?,
+            Dimension::Level if r.key.is_empty() => "créneau libre (hors cours)".to_string(),
+            Dimension::Level => r.key.clone(),
+            Dimension::Teacher => crate::directory::person_by_login(conn, &r.key)?
+                .map_or_else(|| r.key.clone(), |p| p.full_name()),
+        };
+        out.push((label, r.bookings, r.cancellations, r.hours));
+    }
+    Ok(out)
+}
+
+fn csv(body: String, name: &str) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+/// `GET /console/statistiques`.
+pub async fn page(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let run = move || -> Result<Response, WebError> {
+        let today = DateTime::now_local().date;
+        let (range, error) = match range(&q, today) {
+            Ok(r) => (r, None),
+            Err(m) => ((today.add_days(-83), today), Some(m)),
+        };
+        let format = q.get("format").map(String::as_str).unwrap_or("");
+        if error.is_some() && !format.is_empty() {
+            return Err(WebError::BadRequest(error.unwrap_or_default()));
+        }
+        let store = web.store()?;
+        let conn = store.conn();
+        let rep = report(conn, range.0, range.1)?;
+        let stem = format!("statistiques-{}-{}", rep.from, rep.to);
+        match format {
+            "json" => {
+                let mut r = axum::Json(&rep).into_response();
+                r.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                return Ok(r);
+            }
+            "csv" => {
+                return Ok(
+                    match q.get("tableau").map(String::as_str).unwrap_or("ressources") {
+                        "ressources" => csv(stats::csv(&rep.resources), &format!("{stem}-ressources.csv")),
+                        "matieres" => csv(
+                            stats::grouped_csv("subject", &rep.subjects),
+                            &format!("{stem}-matieres.csv"),
+                        ),
+                        "niveaux" => csv(
+                            stats::grouped_csv("level", &rep.levels),
+                            &format!("{stem}-niveaux.csv"),
+                        ),
+                        "enseignants" => csv(
+                            stats::grouped_csv("login", &rep.teachers),
+                            &format!("{stem}-enseignants.csv"),
+                        ),
+                        "connexions" => csv(
+                            stats::sign_ins_csv(&rep.sign_ins),
+                            &format!("{stem}-connexions.csv"),
+                        ),
+                        _ => {
+                            return Err(WebError::BadRequest(
+                                "Tableau inconnu : ressources, matieres, niveaux, enseignants ou connexions."
+                                    .into(),
+                            ));
+                        }
+                    },
+                );
+            }
+            "" | "html" => {}
+            _ => return Err(WebError::BadRequest("Format inconnu : csv ou json.".into())),
+        }
+        // Charts: hours per resource over the period, sign-ins per week.
+        let mut per_resource: Vec<(String, f64)> = Vec::new();
+        for w in &rep.resources {
+            match per_resource.iter_mut().find(|(n, _)| *n == w.resource) {
+                Some(e) => e.1 += w.hours,
+                None => per_resource.push((w.resource.clone(), w.hours)),
+            }
+        }
+        let mut per_week: Vec<(String, f64)> = Vec::new();
+        for s in &rep.sign_ins {
+            match per_week.iter_mut().find(|(n, _)| *n == s.week) {
+                Some(e) => e.1 += s.sign_ins as f64,
+                None => per_week.push((s.week.clone(), s.sign_ins as f64)),
+            }
+        }
+        let groups = vec![
+            Group {
+                title: "matière",
+                column: "Matière",
+                rows: labels(conn, Dimension::Subject, &rep.subjects)?,
+            },
+            Group {
+                title: "niveau de classe",
+                column: "Niveau",
+                rows: labels(conn, Dimension::Level, &rep.levels)?,
+            },
+            Group {
+                title: "enseignant",
+                column: "Qui",
+                rows: labels(conn, Dimension::Teacher, &rep.teachers)?,
+            },
+        ];
+        let config = web.config();
+        let chrome = Page::signed(
+            "Statistiques",
+            &config.establishment.name,
+            &signed,
+            "/console/statistiques",
+        );
+        let query = format!("du={}&au={}", rep.from, rep.to);
+        let mut resp = pages::render(&StatsPage {
+            page: &chrome,
+            from: rep.from.clone(),
+            to: rep.to.clone(),
+            error: error.clone(),
+            csv_base: format!("/console/statistiques?{query}&format=csv"),
+            json_url: format!("/console/statistiques?{query}&format=json"),
+            open_hours: OPEN_HOURS_PER_WEEK,
+            min_people: stats::MIN_PEOPLE,
+            proxy_days: config.proxy.log_retention_days,
+            weeks: rep
+                .resources
+                .iter()
+                .map(|w| WeekRow {
+                    resource: w.resource.clone(),
+                    week: w.week.clone(),
+                    bookings: w.bookings,
+                    cancellations: w.cancellations,
+                    hours: w.hours,
+                    occupancy: format!("{:.1} %", w.occupancy * 100.0),
+                    people: suppressed(w.people),
+                })
+                .collect(),
+            resource_chart: stats::svg_bars("Heures réservées par ressource", &per_resource, "h"),
+            groups,
+            signins: rep
+                .sign_ins
+                .iter()
+                .map(|s| SignInRow {
+                    week: s.week.clone(),
+                    role: s.role.clone(),
+                    sign_ins: s.sign_ins,
+                    people: suppressed(s.people),
+                })
+                .collect(),
+            signin_chart: stats::svg_bars("Connexions par semaine", &per_week, ""),
+        });
+        if error.is_some() {
+            *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+        }
+        Ok(resp)
+    };
+    match tokio::task::spawn_blocking(run).await {
+        Ok(r) => r.unwrap_or_else(IntoResponse::into_response),
+        Err(e) => WebError::Internal(anyhow::anyhow!("{e}")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_ranges_are_checked_in_french() {
+        let today = Date::parse("2026-12-01").unwrap();
+        let q = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let (f, t) = range(&q(&[]), today).unwrap();
+        assert_eq!((f.to_string(), t), ("2026-09-09".to_string(), today));
+        let (f, t) = range(&q(&[("du", "2025-09-01"), ("au", "2026-07-04")]), today).unwrap();
+        assert_eq!(
+            (f.to_string(), t.to_string()),
+            ("2025-09-01".into(), "2026-07-04".into())
+        );
+        assert!(
+            range(&q(&[("du", "hier")]), today)
+                .unwrap_err()
+                .contains("début est invalide")
+        );
+        assert!(
+            range(&q(&[("du", "2026-12-02")]), today)
+                .unwrap_err()
+                .contains("suivre")
+        );
+        assert!(
+            range(&q(&[("du", "2020-01-01")]), today)
+                .unwrap_err()
+                .contains("trois ans")
+        );
+    }
+}
