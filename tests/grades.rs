@@ -616,5 +616,61 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
         .max()
         .unwrap_or(0);
     assert_eq!(count, roster.len(), "one A4 page per student");
+    // Undo the print emulation for the screenshots that follow.
+    b.client
+        .issue_cmd(Cdp(
+            "Emulation.setEmulatedMedia".into(),
+            serde_json::json!({"media": ""}),
+        ))
+        .await
+        .unwrap();
+    sign_out(&b, &base).await;
+
+    // Direction: the class's subject coefficient, then the period closed.
+    let (direction, direction_pw) = demo.account("direction");
+    sign_in(&b, &base, &direction, &direction_pw).await;
+    b.goto(&format!("{base}/vie-scolaire/bulletins/{class}/coefficients"))
+        .await;
+    b.assert_no_inline().await;
+    b.fill(&format!("#k-{subject}"), "3").await;
+    b.click_and_load("main form button[type=submit]").await;
+    assert!(b.body().await.contains("Les coefficients sont enregistrés"));
+    b.screenshots("bulletins-coefficients").await;
+    b.goto(&format!(
+        "{base}/vie-scolaire/bulletins/{class}?periode={period_number}"
+    ))
+    .await;
+    b.mark_page().await;
+    b.click("form[action$='/cloture'] button").await;
+    b.client.accept_alert().await.unwrap();
+    b.wait_new_page().await;
+    assert!(b.body().await.contains("Période close : bulletins figés."));
+    let frozen: i64 = demo
+        .store()
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM vs_report_cards r JOIN vs_periods p ON p.id = r.period_id WHERE p.number = ?1",
+            [period_number],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(frozen as usize, roster.len());
+    // The council page refuses changes now.
+    b.goto(&format!(
+        "{base}/vie-scolaire/bulletins/{class}/conseil?periode={period_number}"
+    ))
+    .await;
+    assert!(b.body().await.contains("les bulletins sont figés"));
+    sign_out(&b, &base).await;
+    // The parent sees the closed card.
+    sign_in(&b, &base, &parent, &parent_pw).await;
+    b.goto(&format!(
+        "{base}/vie-scolaire/bulletins/eleve/{student}?periode={period_number}"
+    ))
+    .await;
+    let page = b.body().await;
+    assert!(page.contains("figé le") && page.contains("Bulletin du"), "{page}");
+    b.assert_no_inline().await;
+    b.screenshots("bulletin-parent").await;
     b.close().await;
 }

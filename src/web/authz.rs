@@ -199,6 +199,11 @@ pub enum Action {
     LsuExport {
         class: String,
     },
+    /// Subject coefficients of a class's overall average, and students'
+    /// own coefficients.
+    SetCoefficients {
+        class: String,
+    },
 }
 
 fn segment(s: &str) -> Option<String> {
@@ -263,6 +268,10 @@ impl Action {
                 Action::ClosePeriod { class: segment(c)? }
             }
             (true, _, ["vie-scolaire", "bulletins", c, "lsu"]) => Action::LsuExport { class: segment(c)? },
+            (true, _, ["vie-scolaire", "bulletins", c, "coefficients"])
+            | (_, true, ["vie-scolaire", "bulletins", c, "coefficients"]) => {
+                Action::SetCoefficients { class: segment(c)? }
+            }
             (true, _, ["vie-scolaire", "competences", c, m])
             | (_, true, ["vie-scolaire", "competences", c, m]) => Action::EnterCompetences {
                 class: segment(c)?,
@@ -314,6 +323,7 @@ impl Action {
             Action::GeneralComments { .. } => "appréciation générale et conseil",
             Action::ClosePeriod { .. } => "clôture de période",
             Action::LsuExport { .. } => "export LSU",
+            Action::SetCoefficients { .. } => "coefficients des matières",
         }
     }
 
@@ -330,7 +340,8 @@ impl Action {
             Action::ClassReportCards { class }
             | Action::GeneralComments { class }
             | Action::ClosePeriod { class }
-            | Action::LsuExport { class } => class.clone(),
+            | Action::LsuExport { class }
+            | Action::SetCoefficients { class } => class.clone(),
             Action::SubjectComments { class, subject } | Action::EnterCompetences { class, subject } => {
                 format!("{class} {subject}")
             }
@@ -398,7 +409,8 @@ impl Facts {
             | Action::EnterCompetences { class, .. }
             | Action::GeneralComments { class }
             | Action::ClosePeriod { class }
-            | Action::LsuExport { class } => {
+            | Action::LsuExport { class }
+            | Action::SetCoefficients { class } => {
                 facts.class_structures =
                     crate::modules::viescolaire::queries::marks::class_structures(conn, class)?;
             }
@@ -555,7 +567,7 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
                 && (actor.has(Direction) || (actor.has(Teacher) && facts.head_of.contains(class))),
             "ni la direction, ni le professeur principal de cette classe",
         ),
-        Action::ClosePeriod { .. } | Action::LsuExport { .. } => allow_if(
+        Action::ClosePeriod { .. } | Action::LsuExport { .. } | Action::SetCoefficients { .. } => allow_if(
             !facts.class_structures.is_empty() && actor.any(&[Admin, Direction]),
             "réservé à la direction et à l'administrateur",
         ),
@@ -697,7 +709,8 @@ mod tests {
                 | Action::EnterCompetences { class, .. }
                 | Action::GeneralComments { class }
                 | Action::ClosePeriod { class }
-                | Action::LsuExport { class } => {
+                | Action::LsuExport { class }
+                | Action::SetCoefficients { class } => {
                     f.class_structures = match class.as_str() {
                         "6A" => [s("6A"), s("6LAT")].into(),
                         "5B" => [s("5B")].into(),
@@ -797,6 +810,8 @@ mod tests {
             (Action::ClosePeriod { class: s("6A") }, "AA-----"),
             (Action::ClosePeriod { class: s("nowhere") }, "-------"),
             (Action::LsuExport { class: s("6A") }, "AA-----"),
+            (Action::SetCoefficients { class: s("6A") }, "AA-----"),
+            (Action::SetCoefficients { class: s("nowhere") }, "-------"),
         ];
         for (action, expected) in table {
             let got: String = roles

@@ -284,6 +284,14 @@ pub static ROUTES: &[RouteDef] = &[
         methods: || get(crate::modules::viescolaire::web::report_cards::lsu_export),
     },
     RouteDef {
+        path: "/vie-scolaire/bulletins/{class}/coefficients",
+        example: "/vie-scolaire/bulletins/6A/coefficients",
+        methods: || {
+            get(crate::modules::viescolaire::web::report_cards::coefficients)
+                .post(crate::modules::viescolaire::web::report_cards::save_coefficients)
+        },
+    },
+    RouteDef {
         path: "/vie-scolaire/competences/{class}/{subject}",
         example: "/vie-scolaire/competences/6A/061300",
         methods: || {

@@ -317,3 +317,49 @@ pub fn set_period_level(
     }
     Ok(true)
 }
+
+/// The subjects taught to a class or its groups: (code, label, class
+/// coefficient in hundredths, 100 when unset).
+pub fn class_subjects(conn: &Connection, class_id: i64) -> rusqlite::Result<Vec<(String, String, u32)>> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT v.subject_code, coalesce(s.label, v.subject_code),
+                coalesce((SELECT coefficient FROM vs_subject_coefficients c WHERE c.class_id = ?1 AND c.subject_code = v.subject_code), 100)
+         FROM services v LEFT JOIN subjects s ON s.code = v.subject_code
+         WHERE v.structure_id = ?1 OR v.structure_id IN (SELECT group_id FROM group_classes WHERE class_id = ?1)
+         ORDER BY 2",
+    )?;
+    let rows = stmt.query_map([class_id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u32))
+    })?;
+    rows.collect()
+}
+
+/// Per-student coefficients of a class's students: (student, name,
+/// subject, coefficient).
+pub fn student_coefficients(
+    conn: &Connection,
+    class_id: i64,
+) -> rusqlite::Result<Vec<(i64, String, String, u32)>> {
+    let mut stmt = conn.prepare(
+        "SELECT p.id, p.last_name || ' ' || p.first_name, c.subject_code, c.coefficient
+         FROM vs_student_coefficients c JOIN people p ON p.id = c.student_id
+         JOIN memberships m ON m.person_id = p.id AND m.structure_id = ?1
+         ORDER BY p.last_name, p.first_name, c.subject_code",
+    )?;
+    let rows = stmt.query_map([class_id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? as u32))
+    })?;
+    rows.collect()
+}
+
+/// Removes a student's own coefficient (the class's applies again).
+pub fn clear_student_coefficient(
+    tx: &Transaction<'_>,
+    student: i64,
+    subject: &str,
+) -> rusqlite::Result<bool> {
+    Ok(tx.execute(
+        "DELETE FROM vs_student_coefficients WHERE student_id = ?1 AND subject_code = ?2",
+        params![student, subject],
+    )? > 0)
+}
