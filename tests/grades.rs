@@ -291,6 +291,56 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
             .unwrap();
         assert_eq!(n, 30);
     }
+    // The network drops while a mark is typed: the cell waits, is retried,
+    // and is saved once the network is back.
+    let offline = |off: bool| {
+        Cdp(
+            "Network.emulateNetworkConditions".into(),
+            serde_json::json!({"offline": off, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+        )
+    };
+    b.client
+        .issue_cmd(Cdp("Network.enable".into(), serde_json::json!({})))
+        .await
+        .unwrap();
+    b.client.issue_cmd(offline(true)).await.unwrap();
+    let late_cell = format!("input[name='n-{}-{}']", evaluations[1], roster[2]);
+    b.client
+        .execute(
+            "var i = document.querySelector(arguments[0]); i.focus(); i.select();",
+            vec![serde_json::json!(late_cell)],
+        )
+        .await
+        .unwrap();
+    keys(&b, "14").await;
+    keys(&b, ENTER).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !b.text("#etat-saisie").await.contains("Connexion perdue") {
+        assert!(Instant::now() < deadline, "no offline indicator");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.screenshots("notes-hors-ligne").await;
+    b.client.issue_cmd(offline(false)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !b
+        .text("#etat-saisie")
+        .await
+        .contains("Toutes les notes sont enregistrées")
+    {
+        assert!(Instant::now() < deadline, "not saved after the network came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let v: i64 = demo
+        .store()
+        .conn()
+        .query_row(
+            "SELECT value FROM vs_marks WHERE evaluation_id = ?1 AND student_id = ?2",
+            [evaluations[1], roster[2]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(v, 1400);
+    expected.retain(|(e, st, _)| !(*e == evaluations[1] && *st == roster[2]));
     // A mark above the scale: refused beside the cell, nothing stored.
     let cell = format!("input[name='n-{}-{}']", evaluations[0], roster[1]);
     b.client
