@@ -384,6 +384,36 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
         .await
         .unwrap();
     assert_eq!(v.as_deref(), Some("15.5"));
+    // Competences of the first evaluation: one positioning, stored with it.
+    b.goto(&format!(
+        "{base}/vie-scolaire/competences/{class}/{subject}?evaluation={}",
+        evaluations[0]
+    ))
+    .await;
+    b.assert_no_inline().await;
+    b.client
+        .find(Locator::Css(&format!("select[name='c-{}-CPD_FRA']", roster[0])))
+        .await
+        .unwrap()
+        .select_by_value("3")
+        .await
+        .unwrap();
+    b.click_and_load("main form[method=post] button[type=submit]")
+        .await;
+    assert!(b.body().await.contains("Les positionnements sont enregistrés"));
+    b.screenshots("competences").await;
+    let level: i64 = demo
+        .store()
+        .conn()
+        .query_row(
+            "SELECT level FROM vs_competence_levels WHERE student_id = ?1 AND competence_code = 'CPD_FRA'
+             AND evaluation_id = ?2",
+            [roster[0], evaluations[0]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(level, 3);
+    b.goto(&grid).await;
     // Bad input from the page (same origin, with the session): a French
     // refusal, never a 500, and nothing stored.
     let history_before: i64 = demo
@@ -426,7 +456,7 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
     let big = "x".repeat(100_000);
     let long = "9".repeat(5000);
     let cases: Vec<(String, String, u64, &str)> = vec![
-        (cell(e0), format!("eleve=abc&valeur=12"), 400, "Élève inconnu"),
+        (cell(e0), "eleve=abc&valeur=12".to_string(), 400, "Élève inconnu"),
         (
             cell(e0),
             format!("eleve={stranger}&valeur=12"),

@@ -657,10 +657,54 @@ pub struct CompetencesPage<'a> {
     pub levels: &'static [&'static str; 4],
     pub notice: Option<String>,
     pub css: String,
+    /// The evaluations of the subject in the class this period: (id,
+    /// title, chosen); none chosen: the whole period.
+    pub evaluations: EvalChoices,
+    pub evaluation: i64,
 }
 
-/// `GET /vie-scolaire/competences/{classe}/{matiere}`: the period's
-/// positioning on the socle's components and the subject's competences.
+/// Evaluations offered on a competences page: (id, label, chosen).
+type EvalChoices = Vec<(i64, String, bool)>;
+
+/// The evaluation a competences page positions on (`evaluation` field or
+/// query, 0 or absent: the whole period); it must be of this subject, in
+/// this class or one of its groups, in this period.
+fn chosen_evaluation(
+    conn: &rusqlite::Connection,
+    raw: Option<&str>,
+    class: &str,
+    subject: &str,
+    period: &Period,
+) -> Result<(i64, EvalChoices), WebError> {
+    let structures = gq::class_structures(conn, class)?;
+    let mut list = Vec::new();
+    for code in &structures {
+        if let Some(st) = crate::directory::structure(conn, code)? {
+            list.extend(gq::evaluations(conn, period.id, st.id, subject)?);
+        }
+    }
+    let id = match raw.map(str::trim).filter(|r| !r.is_empty()) {
+        None => 0,
+        Some(r) => r
+            .parse::<i64>()
+            .map_err(|_| WebError::BadRequest("Évaluation invalide.".into()))?,
+    };
+    if id != 0 && !list.iter().any(|e| e.id == id) {
+        return Err(WebError::BadRequest(
+            "Cette évaluation n'est pas de cette matière, de cette classe et de cette période.".into(),
+        ));
+    }
+    Ok((
+        id,
+        list.into_iter()
+            .map(|e| (e.id, format!("{} ({})", e.title, e.date), e.id == id))
+            .collect(),
+    ))
+}
+
+/// `GET /vie-scolaire/competences/{classe}/{matiere}[?evaluation=ID]`:
+/// the positioning on the socle's components and the subject's
+/// competences, for the period or for one evaluation.
 pub async fn competences(
     State(web): State<AppState>,
     Extension(signed): Extension<Arc<Signed>>,
@@ -676,7 +720,14 @@ pub async fn competences(
             let competences = gq::competences_for(conn, &subject)?;
             let roster = queries::roster(conn, c.id)?;
             let ids: Vec<i64> = roster.iter().map(|r| r.0).collect();
-            let levels = gq::period_levels(conn, period.id, &ids)?;
+            let (evaluation, evaluations) = chosen_evaluation(
+                conn,
+                q.get("evaluation").map(String::as_str),
+                &class,
+                &subject,
+                &period,
+            )?;
+            let levels = gq::period_levels(conn, period.id, evaluation, &ids)?;
             let rows = roster
                 .iter()
                 .map(|(id, last, first)| CompetenceRow {
@@ -711,6 +762,8 @@ pub async fn competences(
                     .contains_key("fait")
                     .then(|| "Les positionnements sont enregistrés.".to_string()),
                 css: css(),
+                evaluations,
+                evaluation,
             }))
         })
         .await,
@@ -776,6 +829,13 @@ pub async fn save_competences(
             let mut store = web.store()?;
             let c = class_of(store.conn(), &class)?;
             let (_y, period, _) = year_and_period(store.conn(), &q)?;
+            let (evaluation, _) = chosen_evaluation(
+                store.conn(),
+                Some(fields.get("evaluation")),
+                &class,
+                &subject,
+                &period,
+            )?;
             let codes: Vec<String> = gq::competences_for(store.conn(), &subject)?
                 .into_iter()
                 .map(|c| c.0)
@@ -787,7 +847,8 @@ pub async fn save_competences(
             let n = store.write(|tx| {
                 let mut n = 0;
                 for (s, code, level) in &lines {
-                    n += gq::set_period_level(tx, *s, code, period.id, *level, &login, &stamp)? as usize;
+                    n += gq::set_period_level(tx, *s, code, period.id, evaluation, *level, &login, &stamp)?
+                        as usize;
                 }
                 Ok::<_, anyhow::Error>(n)
             })?;
@@ -796,12 +857,15 @@ pub async fn save_competences(
                 &signed.actor.login,
                 &signed.peer.to_string(),
                 "compétences",
-                &format!("{class} {subject} période {}", period.number),
+                &format!(
+                    "{class} {subject} période {} évaluation {evaluation}",
+                    period.number
+                ),
                 &format!("{n} positionnement(s) changé(s)"),
             )?;
             Ok(see_other(
                 &format!(
-                    "/vie-scolaire/competences/{class}/{subject}?periode={}&fait=1",
+                    "/vie-scolaire/competences/{class}/{subject}?periode={}&evaluation={evaluation}&fait=1",
                     period.number
                 ),
                 &[],
