@@ -64,6 +64,32 @@ pub fn pick_period(
         .context("l'année scolaire n'a aucune période")
 }
 
+/// A period's (number, first day, last day) by id.
+pub fn period_of(conn: &Connection, period_id: i64) -> rusqlite::Result<(i64, String, String)> {
+    conn.query_row(
+        "SELECT number, starts, ends FROM vs_periods WHERE id = ?1",
+        [period_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+}
+
+/// Whether `student` is an active student of the structure.
+pub fn in_roster(conn: &Connection, structure_id: i64, student: i64) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM memberships m JOIN people p ON p.id = m.person_id
+         WHERE m.structure_id = ?1 AND m.person_id = ?2 AND p.kind = 'student' AND p.status = 'active')",
+        params![structure_id, student],
+        |r| r.get(0),
+    )
+}
+
+/// Every competence's label by code.
+pub fn competence_labels(conn: &Connection) -> rusqlite::Result<std::collections::BTreeMap<String, String>> {
+    let mut st = conn.prepare("SELECT code, label FROM vs_competences")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
 /// An evaluation as the pages show it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
