@@ -341,6 +341,58 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
         .unwrap();
     assert_eq!(v, 1400);
     expected.retain(|(e, st, _)| !(*e == evaluations[1] && *st == roster[2]));
+    // A column pasted from a spreadsheet fills the cells below.
+    b.client
+        .execute(
+            "var i = document.querySelector(arguments[0]); i.focus();
+             var dt = new DataTransfer(); dt.setData('text/plain', arguments[1]);
+             i.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));",
+            vec![
+                serde_json::json!(format!("input[name='n-{}-{}']", evaluations[1], roster[5])),
+                serde_json::json!("7\r\n8,5\r\nABS\r\n"),
+            ],
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let n: i64 = demo
+            .store()
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM vs_marks WHERE evaluation_id = ?1 AND student_id IN (?2, ?3, ?4)",
+                [evaluations[1], roster[5], roster[6], roster[7]],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if n == 3
+            && b.text("#etat-saisie")
+                .await
+                .contains("Toutes les notes sont enregistrées")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the pasted column was not saved");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pasted: Vec<(Option<i64>, Option<String>)> = [roster[5], roster[6], roster[7]]
+        .iter()
+        .map(|s| {
+            demo.store()
+                .conn()
+                .query_row(
+                    "SELECT value, special FROM vs_marks WHERE evaluation_id = ?1 AND student_id = ?2",
+                    [evaluations[1], *s],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        pasted,
+        [(Some(700), None), (Some(850), None), (None, Some("ABS".into()))]
+    );
+    expected.retain(|(e, st, _)| !(*e == evaluations[1] && [roster[5], roster[6], roster[7]].contains(st)));
     // A mark above the scale: refused beside the cell, nothing stored.
     let cell = format!("input[name='n-{}-{}']", evaluations[0], roster[1]);
     b.client
