@@ -787,6 +787,17 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
         )
         .unwrap();
     assert_eq!(frozen as usize, roster.len());
+    // The LSU file: most students have no council decision this period,
+    // so the page lists what is missing, in French.
+    b.click_and_load("a[href*='/lsu?periode=']").await;
+    let page = b.body().await;
+    assert!(
+        page.contains("Le fichier LSU ne peut pas être écrit")
+            && page.contains("pas de décision du conseil de classe"),
+        "{page}"
+    );
+    b.assert_no_inline().await;
+    b.screenshots("bulletins-lsu-manques").await;
     // The council page refuses changes now.
     b.goto(&format!(
         "{base}/vie-scolaire/bulletins/{class}/conseil?periode={period_number}"
