@@ -291,6 +291,108 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
             .unwrap();
         assert_eq!(n, 30);
     }
+    // The network drops while a mark is typed: the cell waits, is retried,
+    // and is saved once the network is back.
+    let offline = |off: bool| {
+        Cdp(
+            "Network.emulateNetworkConditions".into(),
+            serde_json::json!({"offline": off, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+        )
+    };
+    b.client
+        .issue_cmd(Cdp("Network.enable".into(), serde_json::json!({})))
+        .await
+        .unwrap();
+    b.client.issue_cmd(offline(true)).await.unwrap();
+    let late_cell = format!("input[name='n-{}-{}']", evaluations[1], roster[2]);
+    b.client
+        .execute(
+            "var i = document.querySelector(arguments[0]); i.focus(); i.select();",
+            vec![serde_json::json!(late_cell)],
+        )
+        .await
+        .unwrap();
+    keys(&b, "14").await;
+    keys(&b, ENTER).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !b.text("#etat-saisie").await.contains("Connexion perdue") {
+        assert!(Instant::now() < deadline, "no offline indicator");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.screenshots("notes-hors-ligne").await;
+    b.client.issue_cmd(offline(false)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !b
+        .text("#etat-saisie")
+        .await
+        .contains("Toutes les notes sont enregistrées")
+    {
+        assert!(Instant::now() < deadline, "not saved after the network came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let v: i64 = demo
+        .store()
+        .conn()
+        .query_row(
+            "SELECT value FROM vs_marks WHERE evaluation_id = ?1 AND student_id = ?2",
+            [evaluations[1], roster[2]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(v, 1400);
+    expected.retain(|(e, st, _)| !(*e == evaluations[1] && *st == roster[2]));
+    // A column pasted from a spreadsheet fills the cells below.
+    b.client
+        .execute(
+            "var i = document.querySelector(arguments[0]); i.focus();
+             var dt = new DataTransfer(); dt.setData('text/plain', arguments[1]);
+             i.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));",
+            vec![
+                serde_json::json!(format!("input[name='n-{}-{}']", evaluations[1], roster[5])),
+                serde_json::json!("7\r\n8,5\r\nABS\r\n"),
+            ],
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let n: i64 = demo
+            .store()
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM vs_marks WHERE evaluation_id = ?1 AND student_id IN (?2, ?3, ?4)",
+                [evaluations[1], roster[5], roster[6], roster[7]],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if n == 3
+            && b.text("#etat-saisie")
+                .await
+                .contains("Toutes les notes sont enregistrées")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the pasted column was not saved");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pasted: Vec<(Option<i64>, Option<String>)> = [roster[5], roster[6], roster[7]]
+        .iter()
+        .map(|s| {
+            demo.store()
+                .conn()
+                .query_row(
+                    "SELECT value, special FROM vs_marks WHERE evaluation_id = ?1 AND student_id = ?2",
+                    [evaluations[1], *s],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        pasted,
+        [(Some(700), None), (Some(850), None), (None, Some("ABS".into()))]
+    );
+    expected.retain(|(e, st, _)| !(*e == evaluations[1] && [roster[5], roster[6], roster[7]].contains(st)));
     // A mark above the scale: refused beside the cell, nothing stored.
     let cell = format!("input[name='n-{}-{}']", evaluations[0], roster[1]);
     b.client
@@ -334,6 +436,36 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
         .await
         .unwrap();
     assert_eq!(v.as_deref(), Some("15.5"));
+    // Competences of the first evaluation: one positioning, stored with it.
+    b.goto(&format!(
+        "{base}/vie-scolaire/competences/{class}/{subject}?evaluation={}",
+        evaluations[0]
+    ))
+    .await;
+    b.assert_no_inline().await;
+    b.client
+        .find(Locator::Css(&format!("select[name='c-{}-CPD_FRA']", roster[0])))
+        .await
+        .unwrap()
+        .select_by_value("3")
+        .await
+        .unwrap();
+    b.click_and_load("main form[method=post] button[type=submit]")
+        .await;
+    assert!(b.body().await.contains("Les positionnements sont enregistrés"));
+    b.screenshots("competences").await;
+    let level: i64 = demo
+        .store()
+        .conn()
+        .query_row(
+            "SELECT level FROM vs_competence_levels WHERE student_id = ?1 AND competence_code = 'CPD_FRA'
+             AND evaluation_id = ?2",
+            [roster[0], evaluations[0]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(level, 3);
+    b.goto(&grid).await;
     // Bad input from the page (same origin, with the session): a French
     // refusal, never a 500, and nothing stored.
     let history_before: i64 = demo
@@ -376,7 +508,7 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
     let big = "x".repeat(100_000);
     let long = "9".repeat(5000);
     let cases: Vec<(String, String, u64, &str)> = vec![
-        (cell(e0), format!("eleve=abc&valeur=12"), 400, "Élève inconnu"),
+        (cell(e0), "eleve=abc&valeur=12".to_string(), 400, "Élève inconnu"),
         (
             cell(e0),
             format!("eleve={stranger}&valeur=12"),
@@ -616,5 +748,72 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
         .max()
         .unwrap_or(0);
     assert_eq!(count, roster.len(), "one A4 page per student");
+    // Undo the print emulation for the screenshots that follow.
+    b.client
+        .issue_cmd(Cdp(
+            "Emulation.setEmulatedMedia".into(),
+            serde_json::json!({"media": ""}),
+        ))
+        .await
+        .unwrap();
+    sign_out(&b, &base).await;
+
+    // Direction: the class's subject coefficient, then the period closed.
+    let (direction, direction_pw) = demo.account("direction");
+    sign_in(&b, &base, &direction, &direction_pw).await;
+    b.goto(&format!("{base}/vie-scolaire/bulletins/{class}/coefficients"))
+        .await;
+    b.assert_no_inline().await;
+    b.fill(&format!("#k-{subject}"), "3").await;
+    b.click_and_load("main form button[type=submit]").await;
+    assert!(b.body().await.contains("Les coefficients sont enregistrés"));
+    b.screenshots("bulletins-coefficients").await;
+    b.goto(&format!(
+        "{base}/vie-scolaire/bulletins/{class}?periode={period_number}"
+    ))
+    .await;
+    b.mark_page().await;
+    b.click("form[action$='/cloture'] button").await;
+    b.client.accept_alert().await.unwrap();
+    b.wait_new_page().await;
+    assert!(b.body().await.contains("Période close : bulletins figés."));
+    let frozen: i64 = demo
+        .store()
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM vs_report_cards r JOIN vs_periods p ON p.id = r.period_id WHERE p.number = ?1",
+            [period_number],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(frozen as usize, roster.len());
+    // The LSU file: most students have no council decision this period,
+    // so the page lists what is missing, in French.
+    b.click_and_load("a[href*='/lsu?periode=']").await;
+    let page = b.body().await;
+    assert!(
+        page.contains("Le fichier LSU ne peut pas être écrit")
+            && page.contains("pas de décision du conseil de classe"),
+        "{page}"
+    );
+    b.assert_no_inline().await;
+    b.screenshots("bulletins-lsu-manques").await;
+    // The council page refuses changes now.
+    b.goto(&format!(
+        "{base}/vie-scolaire/bulletins/{class}/conseil?periode={period_number}"
+    ))
+    .await;
+    assert!(b.body().await.contains("les bulletins sont figés"));
+    sign_out(&b, &base).await;
+    // The parent sees the closed card.
+    sign_in(&b, &base, &parent, &parent_pw).await;
+    b.goto(&format!(
+        "{base}/vie-scolaire/bulletins/eleve/{student}?periode={period_number}"
+    ))
+    .await;
+    let page = b.body().await;
+    assert!(page.contains("figé le") && page.contains("Bulletin du"), "{page}");
+    b.assert_no_inline().await;
+    b.screenshots("bulletin-parent").await;
     b.close().await;
 }

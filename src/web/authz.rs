@@ -245,6 +245,11 @@ pub enum Action {
     LsuExport {
         class: String,
     },
+    /// Subject coefficients of a class's overall average, and students'
+    /// own coefficients.
+    SetCoefficients {
+        class: String,
+    },
     /// The roll of one lesson (its key: `2026-12-01_12` for slot 12 on
     /// that date, `2026-12-01_x5` for exceptional lesson 5).
     TakeRoll {
@@ -406,6 +411,10 @@ impl Action {
                 Action::ClosePeriod { class: segment(c)? }
             }
             (true, _, ["vie-scolaire", "bulletins", c, "lsu"]) => Action::LsuExport { class: segment(c)? },
+            (true, _, ["vie-scolaire", "bulletins", c, "coefficients"])
+            | (_, true, ["vie-scolaire", "bulletins", c, "coefficients"]) => {
+                Action::SetCoefficients { class: segment(c)? }
+            }
             (true, _, ["vie-scolaire", "competences", c, m])
             | (_, true, ["vie-scolaire", "competences", c, m]) => Action::EnterCompetences {
                 class: segment(c)?,
@@ -570,6 +579,7 @@ impl Action {
             Action::GeneralComments { .. } => "appréciation générale et conseil",
             Action::ClosePeriod { .. } => "clôture de période",
             Action::LsuExport { .. } => "export LSU",
+            Action::SetCoefficients { .. } => "coefficients des matières",
             Action::TakeRoll { .. } => "appel",
             Action::ManageAbsences => "absences (vie scolaire)",
             Action::MyAttendance => "absences et retards",
@@ -614,7 +624,8 @@ impl Action {
             Action::ClassReportCards { class }
             | Action::GeneralComments { class }
             | Action::ClosePeriod { class }
-            | Action::LsuExport { class } => class.clone(),
+            | Action::LsuExport { class }
+            | Action::SetCoefficients { class } => class.clone(),
             Action::SubjectComments { class, subject } | Action::EnterCompetences { class, subject } => {
                 format!("{class} {subject}")
             }
@@ -739,7 +750,8 @@ impl Facts {
             | Action::EnterCompetences { class, .. }
             | Action::GeneralComments { class }
             | Action::ClosePeriod { class }
-            | Action::LsuExport { class } => {
+            | Action::LsuExport { class }
+            | Action::SetCoefficients { class } => {
                 facts.class_structures =
                     crate::modules::viescolaire::queries::marks::class_structures(conn, class)?;
             }
@@ -971,7 +983,7 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
                 && (actor.has(Direction) || (actor.has(Teacher) && facts.head_of.contains(class))),
             "ni la direction, ni le professeur principal de cette classe",
         ),
-        Action::ClosePeriod { .. } | Action::LsuExport { .. } => allow_if(
+        Action::ClosePeriod { .. } | Action::LsuExport { .. } | Action::SetCoefficients { .. } => allow_if(
             !facts.class_structures.is_empty() && actor.any(&[Admin, Direction]),
             "réservé à la direction et à l'administrateur",
         ),
@@ -1467,7 +1479,8 @@ mod tests {
                 | Action::EnterCompetences { class, .. }
                 | Action::GeneralComments { class }
                 | Action::ClosePeriod { class }
-                | Action::LsuExport { class } => {
+                | Action::LsuExport { class }
+                | Action::SetCoefficients { class } => {
                     f.class_structures = match class.as_str() {
                         "6A" => [s("6A"), s("6LAT")].into(),
                         "5B" => [s("5B")].into(),
@@ -1567,6 +1580,8 @@ mod tests {
             (Action::ClosePeriod { class: s("6A") }, "AA-----"),
             (Action::ClosePeriod { class: s("nowhere") }, "-------"),
             (Action::LsuExport { class: s("6A") }, "AA-----"),
+            (Action::SetCoefficients { class: s("6A") }, "AA-----"),
+            (Action::SetCoefficients { class: s("nowhere") }, "-------"),
         ];
         for (action, expected) in table {
             let got: String = roles

@@ -446,6 +446,14 @@ pub static ROUTES: &[RouteDef] =
             },
         },
         RouteDef {
+            path: "/vie-scolaire/bulletins/{class}/coefficients",
+            example: "/vie-scolaire/bulletins/6A/coefficients",
+            methods: || {
+                get(crate::modules::viescolaire::web::report_cards::coefficients)
+                    .post(crate::modules::viescolaire::web::report_cards::save_coefficients)
+            },
+        },
+        RouteDef {
             path: "/vie-scolaire/appel/{lesson}",
             example: "/vie-scolaire/appel/2026-12-01_1",
             methods: || get(vs_web::roll::form).post(vs_web::roll::save),

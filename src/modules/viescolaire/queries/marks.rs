@@ -64,6 +64,32 @@ pub fn pick_period(
         .context("l'année scolaire n'a aucune période")
 }
 
+/// A period's (number, first day, last day) by id.
+pub fn period_of(conn: &Connection, period_id: i64) -> rusqlite::Result<(i64, String, String)> {
+    conn.query_row(
+        "SELECT number, starts, ends FROM vs_periods WHERE id = ?1",
+        [period_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+}
+
+/// Whether `student` is an active student of the structure.
+pub fn in_roster(conn: &Connection, structure_id: i64, student: i64) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM memberships m JOIN people p ON p.id = m.person_id
+         WHERE m.structure_id = ?1 AND m.person_id = ?2 AND p.kind = 'student' AND p.status = 'active')",
+        params![structure_id, student],
+        |r| r.get(0),
+    )
+}
+
+/// Every competence's label by code.
+pub fn competence_labels(conn: &Connection) -> rusqlite::Result<std::collections::BTreeMap<String, String>> {
+    let mut st = conn.prepare("SELECT code, label FROM vs_competences")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
 /// An evaluation as the pages show it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
@@ -261,19 +287,21 @@ pub fn competences_for(conn: &Connection, subject: &str) -> rusqlite::Result<Vec
     rows.collect()
 }
 
-/// Period positionings (not per evaluation) of some students.
+/// Positionings of some students for a period (`evaluation` 0) or for
+/// one evaluation of it.
 pub fn period_levels(
     conn: &Connection,
     period_id: i64,
+    evaluation: i64,
     students: &[i64],
 ) -> rusqlite::Result<HashMap<(i64, String), u8>> {
     let mut stmt = conn.prepare(
         "SELECT competence_code, level FROM vs_competence_levels WHERE period_id = ?1 AND student_id = ?2
-         AND evaluation_id = 0",
+         AND evaluation_id = ?3",
     )?;
     let mut out = HashMap::new();
     for s in students {
-        let rows = stmt.query_map(params![period_id, s], |r| {
+        let rows = stmt.query_map(params![period_id, s, evaluation], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, u8>(1)?))
         })?;
         for row in rows {
@@ -284,12 +312,14 @@ pub fn period_levels(
     Ok(out)
 }
 
-/// Sets or clears (None) a period positioning; whether it changed.
+/// Sets or clears (None) a positioning for a period (`evaluation` 0) or
+/// one evaluation; whether it changed.
 pub fn set_period_level(
     tx: &Transaction<'_>,
     student: i64,
     code: &str,
     period_id: i64,
+    evaluation: i64,
     level: Option<u8>,
     by: &str,
     at: &str,
@@ -297,8 +327,8 @@ pub fn set_period_level(
     let current: Option<u8> = tx
         .query_row(
             "SELECT level FROM vs_competence_levels WHERE student_id = ?1 AND competence_code = ?2
-             AND period_id = ?3 AND evaluation_id = 0",
-            params![student, code, period_id],
+             AND period_id = ?3 AND evaluation_id = ?4",
+            params![student, code, period_id, evaluation],
             |r| r.get(0),
         )
         .optional()?;
@@ -306,14 +336,140 @@ pub fn set_period_level(
         return Ok(false);
     }
     match level {
-        Some(l) => super::set_competence(tx, student, code, period_id, None, l, by, at)?,
+        Some(l) => super::set_competence(
+            tx,
+            student,
+            code,
+            period_id,
+            (evaluation > 0).then_some(evaluation),
+            l,
+            by,
+            at,
+        )?,
         None => {
             tx.execute(
                 "DELETE FROM vs_competence_levels WHERE student_id = ?1 AND competence_code = ?2
-                 AND period_id = ?3 AND evaluation_id = 0",
-                params![student, code, period_id],
+                 AND period_id = ?3 AND evaluation_id = ?4",
+                params![student, code, period_id, evaluation],
             )?;
         }
     }
     Ok(true)
+}
+
+/// The subjects taught to a class or its groups: (code, label, class
+/// coefficient in hundredths, 100 when unset).
+pub fn class_subjects(conn: &Connection, class_id: i64) -> rusqlite::Result<Vec<(String, String, u32)>> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT v.subject_code, coalesce(s.label, v.subject_code),
+                coalesce((SELECT coefficient FROM vs_subject_coefficients c WHERE c.class_id = ?1 AND c.subject_code = v.subject_code), 100)
+         FROM services v LEFT JOIN subjects s ON s.code = v.subject_code
+         WHERE v.structure_id = ?1 OR v.structure_id IN (SELECT group_id FROM group_classes WHERE class_id = ?1)
+         ORDER BY 2",
+    )?;
+    let rows = stmt.query_map([class_id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u32))
+    })?;
+    rows.collect()
+}
+
+/// Per-student coefficients of a class's students: (student, name,
+/// subject, coefficient).
+pub fn student_coefficients(
+    conn: &Connection,
+    class_id: i64,
+) -> rusqlite::Result<Vec<(i64, String, String, u32)>> {
+    let mut stmt = conn.prepare(
+        "SELECT p.id, p.last_name || ' ' || p.first_name, c.subject_code, c.coefficient
+         FROM vs_student_coefficients c JOIN people p ON p.id = c.student_id
+         JOIN memberships m ON m.person_id = p.id AND m.structure_id = ?1
+         ORDER BY p.last_name, p.first_name, c.subject_code",
+    )?;
+    let rows = stmt.query_map([class_id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? as u32))
+    })?;
+    rows.collect()
+}
+
+/// Removes a student's own coefficient (the class's applies again).
+pub fn clear_student_coefficient(
+    tx: &Transaction<'_>,
+    student: i64,
+    subject: &str,
+) -> rusqlite::Result<bool> {
+    Ok(tx.execute(
+        "DELETE FROM vs_student_coefficients WHERE student_id = ?1 AND subject_code = ?2",
+        params![student, subject],
+    )? > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positionings_per_period_and_per_evaluation_are_apart() {
+        let (_d, mut store) = crate::modules::viescolaire::import::tests::demo();
+        let settings = crate::modules::viescolaire::settings::VieScolaireSettings::default();
+        let now = DateTime::parse("2026-12-01T12:00").unwrap();
+        crate::modules::viescolaire::demo::fill(&mut store, &settings, now).unwrap();
+        let year = super::super::current_year(store.conn(), now.date)
+            .unwrap()
+            .unwrap();
+        let p = super::super::period(store.conn(), year.id, 2).unwrap();
+        let class = crate::directory::structure(store.conn(), "6A").unwrap().unwrap();
+        let s = super::super::roster(store.conn(), class.id).unwrap()[0].0;
+        let e: i64 = store
+            .conn()
+            .query_row("SELECT min(id) FROM vs_evaluations", [], |r| r.get(0))
+            .unwrap();
+        let changed = store
+            .write(|tx| {
+                Ok::<_, anyhow::Error>((
+                    set_period_level(tx, s, "CPD_FRA", p.id, 0, Some(3), "t", "x")?,
+                    set_period_level(tx, s, "CPD_FRA", p.id, e, Some(1), "t", "x")?,
+                    set_period_level(tx, s, "CPD_FRA", p.id, e, Some(1), "t", "x")?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(changed, (true, true, false));
+        let c = store.conn();
+        assert_eq!(
+            period_levels(c, p.id, 0, &[s]).unwrap()[&(s, "CPD_FRA".into())],
+            3
+        );
+        assert_eq!(
+            period_levels(c, p.id, e, &[s]).unwrap()[&(s, "CPD_FRA".into())],
+            1
+        );
+        store
+            .write(|tx| set_period_level(tx, s, "CPD_FRA", p.id, e, None, "t", "x"))
+            .unwrap();
+        assert!(period_levels(store.conn(), p.id, e, &[s]).unwrap().is_empty());
+        assert_eq!(period_levels(store.conn(), p.id, 0, &[s]).unwrap().len(), 1);
+        // Unknown levels and competences are refused by the domain.
+        assert!(
+            store
+                .write(|tx| set_period_level(tx, s, "NOPE", p.id, 0, Some(2), "t", "x"))
+                .is_err()
+        );
+        assert!(
+            store
+                .write(|tx| set_period_level(tx, s, "CPD_FRA", p.id, 0, Some(5), "t", "x"))
+                .is_err()
+        );
+        // The subjects of a class with their coefficients, one override.
+        let subjects = class_subjects(store.conn(), class.id).unwrap();
+        assert!(subjects.iter().any(|(code, _, k)| code == "061300" && *k == 300));
+        store
+            .write(|tx| super::super::set_student_coefficient(tx, s, "061300", 150))
+            .unwrap();
+        assert_eq!(student_coefficients(store.conn(), class.id).unwrap()[0].3, 150);
+        assert!(
+            store
+                .write(|tx| clear_student_coefficient(tx, s, "061300"))
+                .unwrap()
+        );
+        assert!(student_coefficients(store.conn(), class.id).unwrap().is_empty());
+    }
 }

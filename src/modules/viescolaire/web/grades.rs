@@ -782,11 +782,7 @@ fn evaluation_view(
     errors: Vec<String>,
     notice: Option<String>,
 ) -> Result<Response, WebError> {
-    let period_number: i64 = conn.query_row(
-        "SELECT number FROM vs_periods WHERE id = ?1",
-        [e.period_id],
-        |r| r.get(0),
-    )?;
+    let (period_number, _, _) = gq::period_of(conn, e.period_id)?;
     let page = chrome(web, signed, "Évaluation");
     let bad = !errors.is_empty();
     let mut r = pages::render(&EvaluationPage {
@@ -851,11 +847,7 @@ pub async fn update_evaluation(
             check_token(&signed, &fields)?;
             let mut store = web.store()?;
             let e = gq::evaluation(store.conn(), id)?.ok_or(WebError::NotFound)?;
-            let (start, end): (String, String) = store.conn().query_row(
-                "SELECT starts, ends FROM vs_periods WHERE id = ?1",
-                [e.period_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            let (_, start, end) = gq::period_of(store.conn(), e.period_id)?;
             let mut parsed = evaluation_form(&fields);
             if let Ok((edit, _)) = &parsed
                 && (edit.date.to_string() < start || edit.date.to_string() > end)
@@ -947,12 +939,7 @@ pub async fn save_cell(
         };
         let mut store = web.store()?;
         let e = gq::evaluation(store.conn(), id)?.ok_or(WebError::NotFound)?;
-        let in_roster: bool = store.conn().query_row(
-            "SELECT EXISTS (SELECT 1 FROM memberships m JOIN people p ON p.id = m.person_id
-             WHERE m.structure_id = ?1 AND m.person_id = ?2 AND p.kind = 'student' AND p.status = 'active')",
-            rusqlite::params![e.structure_id, student],
-            |r| r.get(0),
-        )?;
+        let in_roster = gq::in_roster(store.conn(), e.structure_id, student)?;
         if !in_roster {
             return Ok(refuse(
                 StatusCode::BAD_REQUEST,
@@ -1084,11 +1071,7 @@ pub async fn student(
                     )
                 })
                 .collect();
-            let labels: BTreeMap<String, String> = {
-                let mut st = conn.prepare("SELECT code, label FROM vs_competences")?;
-                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<_>>()?
-            };
+            let labels: BTreeMap<String, String> = gq::competence_labels(conn)?;
             let socle = card
                 .socle
                 .iter()

@@ -92,6 +92,7 @@ pub struct CardsPage<'a> {
     pub may_close: bool,
     pub may_council: bool,
     pub may_lsu: bool,
+    pub may_coefficients: bool,
     pub css: String,
 }
 
@@ -123,6 +124,7 @@ pub async fn class_cards(
                 may_close: !frozen && may(&signed, &Action::ClosePeriod { class: class.clone() }),
                 may_council: !frozen && may(&signed, &Action::GeneralComments { class: class.clone() }),
                 may_lsu: frozen && may(&signed, &Action::LsuExport { class: class.clone() }),
+                may_coefficients: may(&signed, &Action::SetCoefficients { class: class.clone() }),
                 class,
                 cards,
                 frozen,
@@ -178,6 +180,7 @@ pub async fn student_card(
                 may_close: false,
                 may_council: false,
                 may_lsu: false,
+                may_coefficients: false,
                 css: css(),
             }))
         })
@@ -654,10 +657,54 @@ pub struct CompetencesPage<'a> {
     pub levels: &'static [&'static str; 4],
     pub notice: Option<String>,
     pub css: String,
+    /// The evaluations of the subject in the class this period: (id,
+    /// title, chosen); none chosen: the whole period.
+    pub evaluations: EvalChoices,
+    pub evaluation: i64,
 }
 
-/// `GET /vie-scolaire/competences/{classe}/{matiere}`: the period's
-/// positioning on the socle's components and the subject's competences.
+/// Evaluations offered on a competences page: (id, label, chosen).
+type EvalChoices = Vec<(i64, String, bool)>;
+
+/// The evaluation a competences page positions on (`evaluation` field or
+/// query, 0 or absent: the whole period); it must be of this subject, in
+/// this class or one of its groups, in this period.
+fn chosen_evaluation(
+    conn: &rusqlite::Connection,
+    raw: Option<&str>,
+    class: &str,
+    subject: &str,
+    period: &Period,
+) -> Result<(i64, EvalChoices), WebError> {
+    let structures = gq::class_structures(conn, class)?;
+    let mut list = Vec::new();
+    for code in &structures {
+        if let Some(st) = crate::directory::structure(conn, code)? {
+            list.extend(gq::evaluations(conn, period.id, st.id, subject)?);
+        }
+    }
+    let id = match raw.map(str::trim).filter(|r| !r.is_empty()) {
+        None => 0,
+        Some(r) => r
+            .parse::<i64>()
+            .map_err(|_| WebError::BadRequest("Évaluation invalide.".into()))?,
+    };
+    if id != 0 && !list.iter().any(|e| e.id == id) {
+        return Err(WebError::BadRequest(
+            "Cette évaluation n'est pas de cette matière, de cette classe et de cette période.".into(),
+        ));
+    }
+    Ok((
+        id,
+        list.into_iter()
+            .map(|e| (e.id, format!("{} ({})", e.title, e.date), e.id == id))
+            .collect(),
+    ))
+}
+
+/// `GET /vie-scolaire/competences/{classe}/{matiere}[?evaluation=ID]`:
+/// the positioning on the socle's components and the subject's
+/// competences, for the period or for one evaluation.
 pub async fn competences(
     State(web): State<AppState>,
     Extension(signed): Extension<Arc<Signed>>,
@@ -673,7 +720,14 @@ pub async fn competences(
             let competences = gq::competences_for(conn, &subject)?;
             let roster = queries::roster(conn, c.id)?;
             let ids: Vec<i64> = roster.iter().map(|r| r.0).collect();
-            let levels = gq::period_levels(conn, period.id, &ids)?;
+            let (evaluation, evaluations) = chosen_evaluation(
+                conn,
+                q.get("evaluation").map(String::as_str),
+                &class,
+                &subject,
+                &period,
+            )?;
+            let levels = gq::period_levels(conn, period.id, evaluation, &ids)?;
             let rows = roster
                 .iter()
                 .map(|(id, last, first)| CompetenceRow {
@@ -708,6 +762,8 @@ pub async fn competences(
                     .contains_key("fait")
                     .then(|| "Les positionnements sont enregistrés.".to_string()),
                 css: css(),
+                evaluations,
+                evaluation,
             }))
         })
         .await,
@@ -773,6 +829,13 @@ pub async fn save_competences(
             let mut store = web.store()?;
             let c = class_of(store.conn(), &class)?;
             let (_y, period, _) = year_and_period(store.conn(), &q)?;
+            let (evaluation, _) = chosen_evaluation(
+                store.conn(),
+                Some(fields.get("evaluation")),
+                &class,
+                &subject,
+                &period,
+            )?;
             let codes: Vec<String> = gq::competences_for(store.conn(), &subject)?
                 .into_iter()
                 .map(|c| c.0)
@@ -784,7 +847,8 @@ pub async fn save_competences(
             let n = store.write(|tx| {
                 let mut n = 0;
                 for (s, code, level) in &lines {
-                    n += gq::set_period_level(tx, *s, code, period.id, *level, &login, &stamp)? as usize;
+                    n += gq::set_period_level(tx, *s, code, period.id, evaluation, *level, &login, &stamp)?
+                        as usize;
                 }
                 Ok::<_, anyhow::Error>(n)
             })?;
@@ -793,16 +857,208 @@ pub async fn save_competences(
                 &signed.actor.login,
                 &signed.peer.to_string(),
                 "compétences",
-                &format!("{class} {subject} période {}", period.number),
+                &format!(
+                    "{class} {subject} période {} évaluation {evaluation}",
+                    period.number
+                ),
                 &format!("{n} positionnement(s) changé(s)"),
             )?;
             Ok(see_other(
                 &format!(
-                    "/vie-scolaire/competences/{class}/{subject}?periode={}&fait=1",
+                    "/vie-scolaire/competences/{class}/{subject}?periode={}&evaluation={evaluation}&fait=1",
                     period.number
                 ),
                 &[],
             ))
+        })
+        .await,
+    )
+}
+
+// ------------------------------------------------------------ coefficients
+
+#[derive(Template)]
+#[template(path = "viescolaire/coefficients.html")]
+pub struct CoefficientsPage<'a> {
+    pub page: &'a Page,
+    pub heading: String,
+    pub action: String,
+    /// (code, label, coefficient as shown).
+    pub subjects: Vec<(String, String, String)>,
+    /// (student id, name).
+    pub students: Vec<(i64, String)>,
+    /// (name, subject label, coefficient).
+    pub overrides: Vec<(String, String, String)>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+fn coefficients_page(
+    web: &AppState,
+    signed: &Signed,
+    class: &str,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let store = web.store()?;
+    let conn = store.conn();
+    let c = class_of(conn, class)?;
+    let subjects = gq::class_subjects(conn, c.id)?;
+    let labels: HashMap<String, String> = subjects.iter().map(|s| (s.0.clone(), s.1.clone())).collect();
+    let page = chrome(web, signed, "Coefficients");
+    let bad = error.is_some();
+    let mut r = pages::render(&CoefficientsPage {
+        page: &page,
+        heading: format!("Coefficients des matières — {class}"),
+        action: format!("/vie-scolaire/bulletins/{class}/coefficients"),
+        subjects: subjects
+            .iter()
+            .map(|(code, label, k)| {
+                (
+                    code.clone(),
+                    label.clone(),
+                    crate::modules::viescolaire::grades::show_hundredths(*k),
+                )
+            })
+            .collect(),
+        students: queries::roster(conn, c.id)?
+            .into_iter()
+            .map(|(id, last, first)| (id, format!("{last} {first}")))
+            .collect(),
+        overrides: gq::student_coefficients(conn, c.id)?
+            .into_iter()
+            .map(|(_, name, code, k)| {
+                (
+                    name,
+                    labels.get(&code).cloned().unwrap_or(code),
+                    crate::modules::viescolaire::grades::show_hundredths(k),
+                )
+            })
+            .collect(),
+        notice,
+        error,
+    });
+    if bad {
+        *r.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    Ok(r)
+}
+
+/// `GET /vie-scolaire/bulletins/{classe}/coefficients`.
+pub async fn coefficients(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Path(class): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let notice = q
+        .contains_key("fait")
+        .then(|| "Les coefficients sont enregistrés.".to_string());
+    respond(blocking(move || coefficients_page(&web, &signed, &class, notice, None)).await)
+}
+
+/// A coefficient as typed: 0 to 99, two decimals at most (pure).
+pub fn coefficient_fr(s: &str) -> Result<u32, String> {
+    crate::modules::viescolaire::grades::parse_hundredths(s)
+        .filter(|k| *k <= 9900)
+        .ok_or_else(|| {
+            format!(
+                "« {} » n'est pas un coefficient : un nombre de 0 à 99, deux décimales au plus",
+                s.trim()
+            )
+        })
+}
+
+/// `POST /vie-scolaire/bulletins/{classe}/coefficients`: the class's
+/// coefficients (`quoi=classe`, `k-{matiere}`) or one student's own
+/// (`quoi=eleve`, `eleve`, `matiere`, `coefficient`; empty removes it).
+/// A class coefficient changed once marks exist is shown to the class.
+pub async fn save_coefficients(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Path(class): Path<String>,
+    body: Body,
+) -> Response {
+    let fields = match forms::read(body).await {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    respond(
+        blocking(move || {
+            check_token(&signed, &fields)?;
+            let mut store = web.store()?;
+            let c = class_of(store.conn(), &class)?;
+            let subjects = gq::class_subjects(store.conn(), c.id)?;
+            let stamp = now().stamp();
+            let login = signed.actor.login.clone();
+            let outcome: Result<String, String> = match fields.get("quoi") {
+                "classe" => {
+                    let mut changes = Vec::new();
+                    let mut errors = Vec::new();
+                    for (code, label, current) in &subjects {
+                        let v = fields.get(&format!("k-{code}"));
+                        match coefficient_fr(v) {
+                            Ok(k) if k != *current => changes.push((code.clone(), k)),
+                            Ok(_) => {}
+                            Err(e) => errors.push(format!("{label} : {e}")),
+                        }
+                    }
+                    if errors.is_empty() {
+                        store.write(|tx| {
+                            for (code, k) in &changes {
+                                queries::set_subject_coefficient(tx, c.id, code, *k, &login, &stamp)?;
+                            }
+                            Ok::<_, anyhow::Error>(())
+                        })?;
+                        Ok(format!("{} coefficient(s) de classe changé(s)", changes.len()))
+                    } else {
+                        Err(errors.join(" ; "))
+                    }
+                }
+                "eleve" => {
+                    let student = fields.get("eleve").parse::<i64>().ok().filter(|s| {
+                        queries::roster(store.conn(), c.id).is_ok_and(|r| r.iter().any(|x| x.0 == *s))
+                    });
+                    let subject = subjects.iter().find(|s| s.0 == fields.get("matiere"));
+                    let typed = fields.get("coefficient").trim();
+                    match (student, subject) {
+                        (None, _) => Err("Choisissez un élève de la classe.".into()),
+                        (_, None) => Err("Choisissez une matière de la classe.".into()),
+                        (Some(s), Some((code, label, _))) if typed.is_empty() => {
+                            store.write(|tx| gq::clear_student_coefficient(tx, s, code))?;
+                            Ok(format!("coefficient propre retiré ({label}, élève {s})"))
+                        }
+                        (Some(s), Some((code, label, _))) => match coefficient_fr(typed) {
+                            Ok(k) => {
+                                store.write(|tx| queries::set_student_coefficient(tx, s, code, k))?;
+                                Ok(format!("coefficient propre {typed} ({label}, élève {s})"))
+                            }
+                            Err(e) => Err(e),
+                        },
+                    }
+                }
+                _ => Err("Formulaire incomplet : rechargez la page.".into()),
+            };
+            match outcome {
+                Ok(what) => {
+                    audit::record(
+                        &mut store,
+                        &signed.actor.login,
+                        &signed.peer.to_string(),
+                        "coefficients des matières",
+                        &class,
+                        &what,
+                    )?;
+                    Ok(see_other(
+                        &format!("/vie-scolaire/bulletins/{class}/coefficients?fait=1"),
+                        &[],
+                    ))
+                }
+                Err(e) => {
+                    drop(store);
+                    coefficients_page(&web, &signed, &class, None, Some(e))
+                }
+            }
         })
         .await,
     )
@@ -844,6 +1100,17 @@ mod tests {
         assert!(
             comments_form(&fields("a-9=x"), &[1], false).is_err(),
             "a stranger"
+        );
+    }
+
+    #[test]
+    fn coefficients_typed() {
+        assert_eq!(coefficient_fr("2"), Ok(200));
+        assert_eq!(coefficient_fr("0,5"), Ok(50));
+        assert_eq!(coefficient_fr("99"), Ok(9900));
+        assert!(coefficient_fr("99.5").unwrap_err().contains("de 0 à 99"));
+        assert!(
+            coefficient_fr("-1").is_err() && coefficient_fr("").is_err() && coefficient_fr("deux").is_err()
         );
     }
 
