@@ -27,6 +27,7 @@
 #   PREAU_BINARY  default target/release/preau (cargo build --release)
 #   SECONDS       duration of each run (default 20)
 #   PAUSE_MS      parents' pause, "min,max" milliseconds (default 5000,15000)
+#   PERF          a file: CPU profile of the server during the rolls
 # needs: wrk, sqlite3, python3 (scripts/bench-deps.txt)
 set -eu
 BIN=${1:-target/release/preau}
@@ -78,6 +79,8 @@ curl -sk -o /dev/null -w "one roll: status %{http_code} in %{time_total}s\n" -H 
 BEFORE=$(sqlite3 "$DB" "SELECT count(*) FROM audit_log WHERE action = 'appel'")
 
 echo "== rolls: POST /vie-scolaire/appel/{lesson}, 200 teacher sessions on 200 connections, ${SECS}s, no pause"
+# PERF=FILE: a CPU profile of the server during the rolls (perf record).
+if [ -n "${PERF:-}" ]; then perf record -F 999 -o "$PERF" -p "$PID" -- sleep "$SECS" 2>/dev/null & fi
 wrk -t2 -c200 -d"${SECS}s" --timeout 10s -s "$ROOT/teachers.lua" "$URL" | grep -E 'RESULT|Requests/sec|Latency'
 sleep 2
 echo "== rows after the rolls"

@@ -67,6 +67,47 @@ pub struct Web {
     /// Held while the dashboard's figures are read again: one reader at a
     /// time, the others keep showing the previous figures.
     dashboard_refresh: tokio::sync::Mutex<()>,
+    /// Open connections to the store, reused by requests ([`Web::store`]):
+    /// opening one parses the whole schema, and its cached statements are
+    /// kept with it.
+    pool: Mutex<Vec<(PathBuf, Store)>>,
+}
+
+/// Connections kept open for reuse.
+const POOL_SIZE: usize = 16;
+
+/// A store connection lent to one request; back to the pool when dropped.
+pub struct PooledStore<'a> {
+    web: &'a Web,
+    path: PathBuf,
+    store: Option<Store>,
+}
+
+impl std::ops::Deref for PooledStore<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        self.store.as_ref().expect("a pooled store until dropped")
+    }
+}
+
+impl std::ops::DerefMut for PooledStore<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        self.store.as_mut().expect("a pooled store until dropped")
+    }
+}
+
+impl Drop for PooledStore<'_> {
+    fn drop(&mut self) {
+        // A connection left inside a transaction (never: `Store::write`
+        // commits or rolls back) is not reused.
+        if let Some(store) = self.store.take()
+            && store.conn().is_autocommit()
+            && let Ok(mut pool) = self.web.pool.lock()
+            && pool.len() < POOL_SIZE
+        {
+            pool.push((std::mem::take(&mut self.path), store));
+        }
+    }
 }
 
 impl Web {
@@ -87,6 +128,7 @@ impl Web {
             ),
             dashboard: Mutex::new(None),
             dashboard_refresh: tokio::sync::Mutex::new(()),
+            pool: Mutex::new(Vec::new()),
         }
     }
 
@@ -100,9 +142,24 @@ impl Web {
             .real_path(&Path::new(&config.paths.state_dir).join(crate::store::DB_FILE))
     }
 
-    /// The store (it must exist: `preau init` creates it).
-    pub fn store(&self) -> Result<Store, errors::WebError> {
-        Store::open_existing(&self.db_path()).map_err(|e| errors::WebError::Internal(e.into()))
+    /// The store (it must exist: `preau init` creates it), a connection
+    /// of the pool when one is free.
+    pub fn store(&self) -> Result<PooledStore<'_>, errors::WebError> {
+        let path = self.db_path();
+        let reused = self.pool.lock().ok().and_then(|mut pool| {
+            // Connections to another file (the configuration changed) go.
+            pool.retain(|(p, _)| *p == path);
+            pool.pop().map(|(_, s)| s)
+        });
+        let store = match reused {
+            Some(s) => s,
+            None => Store::open_existing(&path).map_err(|e| errors::WebError::Internal(e.into()))?,
+        };
+        Ok(PooledStore {
+            web: self,
+            path,
+            store: Some(store),
+        })
     }
 }
 
