@@ -100,6 +100,12 @@ def lua_str(s):
 
 
 COMMON = """
+-- PAUSE_MS: "min,max" pause of each connection between two requests ("": none).
+local pmin, pmax = string.match(os.getenv("PAUSE_MS") or "", "(%d+),(%d+)")
+function delay()
+  if pmin then return math.random(tonumber(pmin), tonumber(pmax)) end
+  return 0
+end
 local counter = 0
 ok, bad = 0, 0
 local threads = {}
@@ -146,12 +152,6 @@ with open(f"{out}/parents.lua", "w") as f:
     for path, token in reads:
         f.write(f"  {{{lua_str(path)}, {lua_str('__Host-preau=' + token)}}},\n")
     f.write("}\n" + COMMON + """
--- PAUSE_MS: "min,max" think time between two pages of one parent ("" : none).
-local pmin, pmax = string.match(os.getenv("PAUSE_MS") or "", "(%d+),(%d+)")
-function delay()
-  if pmin then return math.random(tonumber(pmin), tonumber(pmax)) end
-  return 0
-end
 function request()
   counter = counter + 1
   local e = entries[(counter % #entries) + 1]
