@@ -14,6 +14,8 @@
 #            saves of a lesson alternate two rolls, so every save changes
 #            lines and writes history. Afterwards the rows are counted:
 #            audit entries = saved rolls, attendance lines = roster sizes.
+#            Then the same 200 sessions paced (TEACHER_PAUSE_MS between two
+#            rolls of a connection): the latency at about 1,000 rolls/s.
 #   parents  GET /vie-scolaire/eleves/{child}/absences (the child's day,
 #            half-days, absences): 2,000 parent sessions on 2,000
 #            connections, each pausing PAUSE_MS between pages (open-ish
@@ -27,11 +29,14 @@
 #   PREAU_BINARY  default target/release/preau (cargo build --release)
 #   SECONDS       duration of each run (default 20)
 #   PAUSE_MS      parents' pause, "min,max" milliseconds (default 5000,15000)
+#   TEACHER_PAUSE_MS  the paced rolls' pause, "min,max" (default 150,250)
+#   PERF          a file: CPU profile of the server during the rolls
 # needs: wrk, sqlite3, python3 (scripts/bench-deps.txt)
 set -eu
 BIN=${1:-target/release/preau}
 SECS=${2:-20}
 PAUSE=${PAUSE_MS:-5000,15000}
+TPAUSE=${TEACHER_PAUSE_MS:-150,250}
 HERE=$(cd "$(dirname "$0")" && pwd)
 command -v wrk >/dev/null || { echo "wrk is needed: scripts/install-deps --bench" >&2; exit 1; }
 command -v sqlite3 >/dev/null || { echo "sqlite3 is needed: scripts/install-deps --bench" >&2; exit 1; }
@@ -78,7 +83,9 @@ curl -sk -o /dev/null -w "one roll: status %{http_code} in %{time_total}s\n" -H 
 BEFORE=$(sqlite3 "$DB" "SELECT count(*) FROM audit_log WHERE action = 'appel'")
 
 echo "== rolls: POST /vie-scolaire/appel/{lesson}, 200 teacher sessions on 200 connections, ${SECS}s, no pause"
-wrk -t2 -c200 -d"${SECS}s" --timeout 10s -s "$ROOT/teachers.lua" "$URL" | grep -E 'RESULT|Requests/sec|Latency'
+# PERF=FILE: a CPU profile of the server during the rolls (perf record).
+if [ -n "${PERF:-}" ]; then perf record -F 999 -o "$PERF" -p "$PID" -- sleep "$SECS" 2>/dev/null & fi
+PAUSE_MS= wrk -t2 -c200 -d"${SECS}s" --timeout 10s -s "$ROOT/teachers.lua" "$URL" | grep -E 'RESULT|Requests/sec|Latency'
 sleep 2
 echo "== rows after the rolls"
 sqlite3 "$DB" "SELECT 'rolls saved (audit entries): ' || (count(*) - $BEFORE) FROM audit_log WHERE action = 'appel'"
@@ -86,6 +93,10 @@ sqlite3 "$DB" "SELECT 'bench lessons with a roll: ' || count(*) || ', attendance
 sqlite3 "$DB" "SELECT 'history lines: ' || count(*) FROM vs_attendance_history"
 sqlite3 "$DB" "SELECT 'absent now: ' || count(*) FROM vs_attendance WHERE status = 'absent'"
 echo "== server memory after the rolls: $(rss)"
+echo "== rolls paced: 200 teacher sessions on 200 connections, each pausing ${TPAUSE} ms between rolls (offered about 1,000 rolls/s), ${SECS}s"
+PAUSE_MS=$TPAUSE wrk -t2 -c200 -d"${SECS}s" --timeout 10s -s "$ROOT/teachers.lua" "$URL" | grep -E 'RESULT|Requests/sec|Latency'
+sleep 2
+sqlite3 "$DB" "SELECT 'rolls saved in all (audit entries): ' || (count(*) - $BEFORE) FROM audit_log WHERE action = 'appel'"
 
 FIRSTP=$(sed -n '3s/^  {"\([^"]*\)", "\([^"]*\)".*/\1 \2/p' "$ROOT/parents.lua")
 set -- $FIRSTP

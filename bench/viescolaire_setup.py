@@ -48,6 +48,20 @@ teachers = conn.execute(
 if not classes or not teachers:
     sys.exit("no class or no teacher in this school")
 
+# A weekly timetable: 30 hours a week per class (6 a day, Monday to
+# Friday), teachers in turn, so that a parent's page derives real lessons.
+year_id = conn.execute("SELECT id FROM vs_years ORDER BY starts DESC LIMIT 1").fetchone()[0]
+hours = ["08:00", "09:00", "10:00", "11:00", "14:00", "15:00"]
+slot_rows = []
+for c, class_id in enumerate(classes):
+    for day in range(1, 6):
+        for h, at in enumerate(hours):
+            t = teachers[(c * 7 + day * 3 + h) % len(teachers)][0]
+            slot_rows.append((year_id, t, f"S{h}", class_id, day, at, at[:3] + "55", f"R{c}", "csv"))
+conn.executemany(
+    "INSERT INTO vs_slots (year_id, teacher_id, subject_code, structure_id, weekday, starts, ends, room, source)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", slot_rows)
+
 lessons = []
 sizes = []
 for i in range(n_teachers):
@@ -86,6 +100,12 @@ def lua_str(s):
 
 
 COMMON = """
+-- PAUSE_MS: "min,max" pause of each connection between two requests ("": none).
+local pmin, pmax = string.match(os.getenv("PAUSE_MS") or "", "(%d+),(%d+)")
+function delay()
+  if pmin then return math.random(tonumber(pmin), tonumber(pmax)) end
+  return 0
+end
 local counter = 0
 ok, bad = 0, 0
 local threads = {}
@@ -132,12 +152,6 @@ with open(f"{out}/parents.lua", "w") as f:
     for path, token in reads:
         f.write(f"  {{{lua_str(path)}, {lua_str('__Host-preau=' + token)}}},\n")
     f.write("}\n" + COMMON + """
--- PAUSE_MS: "min,max" think time between two pages of one parent ("" : none).
-local pmin, pmax = string.match(os.getenv("PAUSE_MS") or "", "(%d+),(%d+)")
-function delay()
-  if pmin then return math.random(tonumber(pmin), tonumber(pmax)) end
-  return 0
-end
 function request()
   counter = counter + 1
   local e = entries[(counter % #entries) + 1]
@@ -145,6 +159,6 @@ function request()
 end
 """)
 
-print(f"lessons={len(lessons)} teachers={len(teachers)} classes={len(classes)} "
+print(f"slots={len(slot_rows)} lessons={len(lessons)} teachers={len(teachers)} classes={len(classes)} "
       f"roster_min={min(sizes)} roster_avg={sum(sizes) / len(sizes):.1f} roster_max={max(sizes)} "
       f"parent_sessions={len(reads)} first_roll={lessons[0][0]} first_read={reads[0][0] if reads else ''}")

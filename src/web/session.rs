@@ -141,11 +141,12 @@ pub fn lookup(store: &mut Store, token: &str, now: i64, t: &Timeouts) -> Result<
     let key = token_hash(token);
     let row: Option<(String, bool, String, bool, i64, i64)> = store
         .conn()
-        .query_row(
+        .prepare_cached(
             "SELECT login, admin, csrf, must_change, created_at, seen_at FROM web_sessions WHERE token_sha256 = ?1",
-            [&key],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-        )
+        )?
+        .query_row([&key], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })
         .optional()?;
     let Some((login, admin, csrf, must_change, created, seen)) = row else {
         return Ok(None);

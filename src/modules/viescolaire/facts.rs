@@ -65,7 +65,7 @@ pub fn roles_of(kind: Kind, function: Option<&str>) -> Vec<Role> {
 }
 
 fn ids(conn: &Connection, sql: &str, id: i64) -> rusqlite::Result<BTreeSet<i64>> {
-    let mut stmt = conn.prepare(sql)?;
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map([id], |r| r.get(0))?;
     rows.collect()
 }
@@ -78,7 +78,8 @@ pub fn load(conn: &Connection, person_id: i64) -> rusqlite::Result<Option<Facts>
     if !p.is_active() {
         return Ok(None);
     }
-    let mut stmt = conn.prepare("SELECT subject_code, structure_id FROM services WHERE teacher_id = ?1")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT subject_code, structure_id FROM services WHERE teacher_id = ?1")?;
     let services = stmt
         .query_map([person_id], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<BTreeSet<(String, i64)>>>()?;

@@ -568,11 +568,12 @@ pub fn save_roll(
                 remark: String::new(),
             });
         let before: Option<(String, i64, String)> = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT status, late_minutes, remark FROM vs_attendance WHERE lesson_id = ?1 AND student_id = ?2",
-                params![lesson_id, student],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            )?
+            .query_row(params![lesson_id, student], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .optional()?;
         let after = (
             entry.presence.as_str().to_string(),
@@ -582,20 +583,20 @@ pub fn save_roll(
         if before.as_ref() == Some(&after) {
             continue;
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO vs_attendance (lesson_id, student_id, status, late_minutes, remark, by, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT(lesson_id, student_id) DO UPDATE SET status = excluded.status,
                  late_minutes = excluded.late_minutes, remark = excluded.remark, by = excluded.by, at = excluded.at",
-            params![lesson_id, student, after.0, after.1, after.2, by, at],
-        )?;
+        )?
+        .execute(params![lesson_id, student, after.0, after.1, after.2, by, at])?;
         let json = |v: &(String, i64, String)| {
             serde_json::json!({"status": v.0, "late_minutes": v.1, "remark": v.2}).to_string()
         };
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO vs_attendance_history (lesson_id, student_id, by, at, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![lesson_id, student, by, at, before.as_ref().map(json), json(&after)],
-        )?;
+        )?
+        .execute(params![lesson_id, student, by, at, before.as_ref().map(json), json(&after)])?;
         changed += 1;
     }
     tx.execute(

@@ -84,16 +84,12 @@ pub fn find_lesson(conn: &Connection, key: &str) -> rusqlite::Result<Option<Less
 pub fn recorded_id(conn: &Connection, l: &Lesson) -> rusqlite::Result<Option<i64>> {
     match (l.slot_id, l.exception_id) {
         (Some(s), _) => conn
-            .query_row(
-                "SELECT id FROM vs_lessons WHERE slot_id = ?1 AND slot_date = ?2",
-                params![s, l.slot_date.map(|d| d.to_string())],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT id FROM vs_lessons WHERE slot_id = ?1 AND slot_date = ?2")?
+            .query_row(params![s, l.slot_date.map(|d| d.to_string())], |r| r.get(0))
             .optional(),
         (None, Some(e)) => conn
-            .query_row("SELECT id FROM vs_lessons WHERE exception_id = ?1", [e], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT id FROM vs_lessons WHERE exception_id = ?1")?
+            .query_row([e], |r| r.get(0))
             .optional(),
         (None, None) => Ok(None),
     }
@@ -175,17 +171,24 @@ pub fn roll(conn: &Connection, l: &Lesson) -> rusqlite::Result<Roll> {
 }
 
 /// Saves a roll in the caller's transaction: records the lesson, writes
-/// the changed lines and their history. Returns how many lines changed.
+/// the changed lines and their history. `roster`: the lesson's students
+/// (read again here when None). Returns how many lines changed.
 pub fn save(
     tx: &Transaction<'_>,
     l: &Lesson,
+    roster_ids: Option<&[i64]>,
     entries: &[super::RollEntry],
     by: &str,
     at: &str,
 ) -> anyhow::Result<usize> {
     let id = lesson_id(tx, l)?;
-    let roster: Vec<i64> = roster(tx, l.service.structure_id)?.iter().map(|r| r.0).collect();
-    save_roll(tx, id, &roster, entries, by, at)
+    match roster_ids {
+        Some(r) => save_roll(tx, id, r, entries, by, at),
+        None => {
+            let r: Vec<i64> = roster(tx, l.service.structure_id)?.iter().map(|r| r.0).collect();
+            save_roll(tx, id, &r, entries, by, at)
+        }
+    }
 }
 
 /// One change of a roll line, as the history keeps it.

@@ -335,6 +335,30 @@ async fn roll_office_and_justification_through_the_router() {
         .await;
     assert_eq!(refused.status, 400);
     assert!(refused.text().contains("PDF, une photo JPEG ou une image PNG"));
+    // Over the size limit (5 MiB): refused while reading, nothing stored.
+    let mut big = PNG.to_vec();
+    big.resize(5 * 1024 * 1024 + 1, 0);
+    let too_big = w
+        .multipart(
+            "/vie-scolaire/eleves/lea.martin/justificatifs",
+            &anne,
+            &[("evenement", &event.to_string()), ("motif", "MED")],
+            Some(&big),
+        )
+        .await;
+    assert_eq!(too_big.status, 400);
+    assert!(too_big.text().contains("trop volumineux"), "{}", too_big.text());
+    assert_eq!(w.count("SELECT count(*) FROM vs_attachments"), 0);
+    // Not a multipart form: a French message, never a 500.
+    let plain = w
+        .post(
+            "/vie-scolaire/eleves/lea.martin/justificatifs",
+            &anne,
+            "motif=MED",
+        )
+        .await;
+    assert_eq!(plain.status, 400);
+    assert!(plain.text().contains("rechargez la page"), "{}", plain.text());
     assert_eq!(w.count("SELECT count(*) FROM vs_justifications"), 0);
     // Another child's justification URL is not found.
     let other = w

@@ -312,11 +312,14 @@ pub async fn send(
     State(web): State<AppState>,
     Extension(signed): Extension<Arc<Signed>>,
     Path(login): Path<String>,
-    multipart: Multipart,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let config = web.config();
     let max = config.viescolaire.attachment_max_bytes;
-    let sent = read_sent(multipart, max).await;
+    let sent = match multipart {
+        Ok(m) => read_sent(m, max).await,
+        Err(_) => Err("Le formulaire n'a pas été envoyé comme il faut (pièce jointe) : rechargez la page et recommencez.".into()),
+    };
     blocking(move || {
         let sent = match sent {
             Ok(s) => s,

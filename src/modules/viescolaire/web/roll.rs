@@ -269,7 +269,7 @@ pub async fn save(
         let by = signed.actor.login.clone();
         let peer = signed.peer.to_string();
         let changed = store.write(|tx| {
-            let n = roll::save(tx, &l, &entries, &by, &now.stamp())?;
+            let n = roll::save(tx, &l, Some(&roster), &entries, &by, &now.stamp())?;
             let absent = entries.iter().filter(|e| e.presence == Presence::Absent).count();
             audit::record_in(
                 tx,
