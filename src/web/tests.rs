@@ -442,3 +442,5 @@ async fn a_teacher_sees_his_day() {
     let tom = w.sign_in("tom.roux", PW).await.unwrap();
     assert_ne!(w.get("/vie-scolaire/journee", Some(&tom)).await.status, 200);
 }
+
+mod schoollog;
