@@ -109,6 +109,35 @@ async fn timetable_log_and_entry_with_their_refusals() {
         .await;
     assert_eq!(a.status, 303, "{}", a.body);
     assert_eq!(stored(&store), 1);
+    // His class's timetable links to its whole log, which has the entry.
+    let class = w
+        .get(
+            "/vie-scolaire/emploi-du-temps/classe/6A?semaine=2026-11-30",
+            Some(&paul),
+        )
+        .await;
+    assert!(
+        class.body.contains("/vie-scolaire/cahier-de-textes/classe/6A"),
+        "{}",
+        class.body
+    );
+    let a = w
+        .get(
+            "/vie-scolaire/cahier-de-textes/classe/6A?du=2026-11-01&au=2026-12-31",
+            Some(&paul),
+        )
+        .await;
+    assert!(a.body.contains("Exercice 4 page 12"), "{}", a.body);
+    no_inline_script_or_style(&a.body);
+    assert_eq!(
+        w.get(
+            "/vie-scolaire/cahier-de-textes/classe/6A?du=2026-12-31&au=2026-11-01",
+            Some(&paul)
+        )
+        .await
+        .status,
+        400
+    );
     // Another teacher's lesson, an unknown lesson, a malformed key.
     for k in [
         "999-2026-11-30",

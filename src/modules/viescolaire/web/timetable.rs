@@ -124,6 +124,8 @@ pub struct TimetablePage<'a> {
     pub links: Vec<Link>,
     pub feed: bool,
     pub editor: bool,
+    /// A class's or group's whole homework log, for those who read it.
+    pub class_log: Option<String>,
 }
 
 /// `GET /vie-scolaire/emploi-du-temps[/{kind}/{x}]`.
@@ -194,6 +196,18 @@ pub async fn page(
                 format!("?semaine={}", from.add_days(7)),
             )
         };
+        let class_log = match of {
+            TimetableOf::Structure(code) => {
+                let a = Action::ClassLog {
+                    structure: code.clone(),
+                };
+                let facts = authz::Facts::load(conn, &signed.actor, &a)?;
+                authz::decide(&signed.actor, &a, &facts)
+                    .allowed()
+                    .then(|| format!("/vie-scolaire/cahier-de-textes/classe/{code}"))
+            }
+            _ => None,
+        };
         let config = web.config();
         let chrome = Page::signed(
             "Emploi du temps",
@@ -213,6 +227,7 @@ pub async fn page(
             links,
             feed: matches!(of, TimetableOf::Me) && signed.actor.person_id.is_some(),
             editor: editor(&signed),
+            class_log,
         }))
     })
     .await
