@@ -137,8 +137,12 @@ async fn a_teacher_logs_a_lesson_the_student_sees_it_and_quiet_messages_wait() {
             schedule::lessons_of(conn, &schedule::Whose::Teacher(t.id), today, today.add_days(21)).unwrap();
         let l = lessons
             .into_iter()
-            .find(|l| l.takes_place && l.service.structure_id == class.id)
-            .expect("a lesson of the teacher in the student's class within three weeks");
+            .find(|l| {
+                l.takes_place
+                    && l.service.structure_id == class.id
+                    && homework::log_of(conn, l).unwrap().is_none()
+            })
+            .expect("a lesson of the teacher in the student's class, without a log yet, within three weeks");
         let key = schedule::key_of(&l);
         (l, key)
     };

@@ -276,6 +276,12 @@ pub enum Action {
     Timetable {
         of: TimetableOf,
     },
+    /// Entering the timetable: a weekly slot or an exceptional lesson
+    /// (`lesson` None), or a change to one lesson (cancelled, room, moved,
+    /// replacement).
+    EditTimetable {
+        lesson: Option<String>,
+    },
     /// An iCalendar feed (public: its private token is the credential,
     /// checked by the handler).
     CalendarFeed,
@@ -440,6 +446,14 @@ impl Action {
                 Action::Justify { login: segment(l)? }
             }
             (true, _, ["vie-scolaire", "emploi-du-temps"]) => Action::Timetable { of: TimetableOf::Me },
+            (true, _, ["vie-scolaire", "emploi-du-temps", "saisie"])
+            | (_, true, ["vie-scolaire", "emploi-du-temps", "saisie"]) => {
+                Action::EditTimetable { lesson: None }
+            }
+            (true, _, ["vie-scolaire", "emploi-du-temps", "changement", k])
+            | (_, true, ["vie-scolaire", "emploi-du-temps", "changement", k]) => Action::EditTimetable {
+                lesson: Some(segment(k)?),
+            },
             (true, _, ["vie-scolaire", "emploi-du-temps", kind, x]) => Action::Timetable {
                 of: match *kind {
                     "classe" => TimetableOf::Structure(segment(x)?),
@@ -587,6 +601,7 @@ impl Action {
             Action::Justify { .. } => "justificatif d'absence",
             Action::JustificationFile { .. } => "pièce d'un justificatif",
             Action::Timetable { .. } => "emploi du temps",
+            Action::EditTimetable { .. } => "saisie de l'emploi du temps",
             Action::CalendarFeed => "agenda iCalendar",
             Action::MyCalendarLink => "lien d'agenda",
             Action::WriteLog { .. } => "cahier de textes d'une séance",
@@ -643,6 +658,7 @@ impl Action {
                 | TimetableOf::Room(x) => x.clone(),
             },
             Action::WriteLog { lesson } => lesson.clone(),
+            Action::EditTimetable { lesson } => lesson.clone().unwrap_or_default(),
             Action::WriteMessage { to } => to.path(),
             Action::Thread { id } => id.to_string(),
             Action::ViewResource { resource } | Action::Book { resource } => format!("ressource {resource}"),
@@ -1019,6 +1035,15 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
             }
         }
         Action::CalendarFeed => Decision::Allow,
+        Action::EditTimetable { lesson } => {
+            if lesson.is_some() && facts.lesson_teacher.is_none() {
+                return Decision::Deny("séance inconnue");
+            }
+            allow_if(
+                actor.any(&[Admin, Direction, SchoolLife]),
+                "réservé à l'administration, à la direction et à la vie scolaire",
+            )
+        }
         Action::Timetable { of } => decide_timetable(actor, of, facts),
         Action::MyCalendarLink | Action::Inbox => allow_if(
             actor.person_id.is_some(),
@@ -1136,7 +1161,11 @@ fn decide_timetable(actor: &Actor, of: &TimetableOf, facts: &Facts) -> Decision 
     let office = actor.any(&[Admin, Direction, SchoolLife]);
     let staff = actor.any(&[Admin, Direction, SchoolLife, Teacher, Staff]);
     match of {
-        TimetableOf::Me => allow_if(actor.person_id.is_some(), "pas d'emploi du temps personnel"),
+        // A console administrator gets the chooser of timetables.
+        TimetableOf::Me => allow_if(
+            actor.person_id.is_some() || actor.has(Admin),
+            "pas d'emploi du temps",
+        ),
         TimetableOf::Structure(code) => allow_if(
             facts.structure.is_some()
                 && (office
@@ -1692,7 +1721,7 @@ mod tests {
         let msg = |to| Action::WriteMessage { to };
         type Adjust = Box<dyn Fn(&mut Facts)>;
         let table: Vec<(Action, Adjust, &str)> = vec![
-            (tt(TimetableOf::Me), Box::new(none), "-AAAAAA"),
+            (tt(TimetableOf::Me), Box::new(none), "AAAAAAA"),
             (
                 tt(TimetableOf::Structure("6A".into())),
                 Box::new(class),
@@ -1729,6 +1758,21 @@ mod tests {
             (tt(TimetableOf::Teacher(lea())), Box::new(none), "-------"),
             (tt(TimetableOf::Room("B12".into())), Box::new(none), "AAAAA--"),
             (Action::CalendarFeed, Box::new(none), "AAAAAAA"),
+            (Action::EditTimetable { lesson: None }, Box::new(none), "AAA----"),
+            (
+                Action::EditTimetable {
+                    lesson: Some("1-2026-12-01".into()),
+                },
+                Box::new(|f: &mut Facts| f.lesson_teacher = Some(1)),
+                "AAA----",
+            ),
+            (
+                Action::EditTimetable {
+                    lesson: Some("9-2026-12-01".into()),
+                },
+                Box::new(none),
+                "-------",
+            ),
             (Action::MyCalendarLink, Box::new(none), "-AAAAAA"),
             (
                 Action::WriteLog {
@@ -1854,6 +1898,12 @@ mod tests {
             })
         );
         assert_eq!(Action::of(&g, "/vie-scolaire/emploi-du-temps/autre/B12"), None);
+        assert_eq!(
+            Action::of(&p, "/vie-scolaire/emploi-du-temps/changement/3-2026-12-01"),
+            Some(Action::EditTimetable {
+                lesson: Some("3-2026-12-01".into())
+            })
+        );
         assert_eq!(Action::of(&p, "/vie-scolaire/emploi-du-temps"), None);
         assert_eq!(
             Action::of(&g, "/vie-scolaire/agenda/abc.ics"),

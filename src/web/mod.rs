@@ -520,6 +520,22 @@ pub static ROUTES: &[RouteDef] =
             methods: || get(crate::modules::viescolaire::web::timetable::page),
         },
         RouteDef {
+            path: "/vie-scolaire/emploi-du-temps/saisie",
+            example: "/vie-scolaire/emploi-du-temps/saisie",
+            methods: || {
+                get(crate::modules::viescolaire::web::timetable_edit::page)
+                    .post(crate::modules::viescolaire::web::timetable_edit::submit)
+            },
+        },
+        RouteDef {
+            path: "/vie-scolaire/emploi-du-temps/changement/{key}",
+            example: "/vie-scolaire/emploi-du-temps/changement/1-2026-12-01",
+            methods: || {
+                get(crate::modules::viescolaire::web::timetable_edit::page)
+                    .post(crate::modules::viescolaire::web::timetable_edit::submit)
+            },
+        },
+        RouteDef {
             path: "/vie-scolaire/emploi-du-temps/{kind}/{target}",
             example: "/vie-scolaire/emploi-du-temps/classe/6A",
             methods: || get(crate::modules::viescolaire::web::timetable::page),

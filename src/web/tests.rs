@@ -1268,3 +1268,5 @@ async fn portal_tiles_by_role_with_their_health() {
     let a = w.get("/", Some(&admin)).await;
     assert!(a.body.contains("Intendance") && !a.body.contains("Pronote"));
 }
+
+mod schoollog;

@@ -24,6 +24,8 @@ pub struct Filled {
     pub evaluations: usize,
     pub marks: usize,
     pub report_cards: usize,
+    /// Homework log entries of the coming lessons.
+    pub homework_ahead: usize,
 }
 
 /// The year `today` falls in (September to August).
@@ -444,7 +446,48 @@ pub fn fill(store: &mut Store, settings: &VieScolaireSettings, now: DateTime) ->
         "direction",
         &format!("{}T18:00", p1.ends.add_days(7)),
     )?;
+    filled.homework_ahead = fill_homework_ahead(store, &year, now)?;
     Ok(filled)
+}
+
+/// The homework log of the next lessons of every class (branch
+/// schoollog): the first two lessons of each class and group from today
+/// on get what will be done and homework due a week later, so that every
+/// demo student and parent has a to-do list. Returns how many entries.
+fn fill_homework_ahead(store: &mut Store, year: &queries::Year, now: DateTime) -> anyhow::Result<usize> {
+    let lessons = queries::lessons(store.conn(), year, now.date, now.date.add_days(14))?;
+    let mut per_structure: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    let mut n = 0;
+    for l in lessons.iter().filter(|l| l.takes_place) {
+        let count = per_structure.entry(l.service.structure_id).or_default();
+        if *count >= 2 {
+            continue;
+        }
+        *count += 1;
+        let teacher: String = store.conn().query_row(
+            "SELECT login FROM people WHERE id = ?1",
+            [l.service.teacher_id],
+            |r| r.get(0),
+        )?;
+        let work = if *count == 1 {
+            "Relire la leçon et faire les exercices 1 et 2 du manuel."
+        } else {
+            "Préparer l'exposé : une page sur le thème donné en classe."
+        };
+        store.write(|tx| {
+            queries::homework::save_log(
+                tx,
+                l,
+                "Nouvelle notion, exemples au tableau.",
+                work,
+                Some(l.date.add_days(7)),
+                &teacher,
+                &now.stamp(),
+            )
+        })?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

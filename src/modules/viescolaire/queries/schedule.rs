@@ -225,6 +225,56 @@ pub fn person_of_calendar_token(conn: &Connection, sha256: &str) -> rusqlite::Re
     .optional()
 }
 
+// ---------------------------------------------------------------- entry
+
+/// Adds one weekly slot entered by hand (source "manual"); refused when
+/// its room is taken at that time by another slot (returns the other's id).
+pub fn add_slot(
+    tx: &Transaction<'_>,
+    year_id: i64,
+    slot: &super::super::timetable::Slot,
+) -> rusqlite::Result<Result<i64, i64>> {
+    let existing = super::slots(tx, year_id)?;
+    let mut all: Vec<(super::super::timetable::Slot, Option<String>)> =
+        existing.iter().cloned().map(|s| (s, None)).collect();
+    all.push((slot.clone(), None));
+    let last = all.len() - 1;
+    if let Some((i, _)) = super::super::timetable::room_overlaps(&all)
+        .into_iter()
+        .find(|(_, j)| *j == last)
+    {
+        return Ok(Err(existing[i].id));
+    }
+    tx.execute(
+        "INSERT INTO vs_slots (year_id, teacher_id, subject_code, structure_id, weekday, starts, ends, room, weeks,
+             valid_from, valid_to, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'manual')",
+        params![
+            year_id,
+            slot.service.teacher_id,
+            slot.service.subject_code,
+            slot.service.structure_id,
+            slot.weekday,
+            slot.starts.to_string(),
+            slot.ends.to_string(),
+            slot.room,
+            slot.weeks.as_str(),
+            slot.valid_from.map(|d| d.to_string()),
+            slot.valid_to.map(|d| d.to_string()),
+        ],
+    )?;
+    Ok(Ok(tx.last_insert_rowid()))
+}
+
+/// Whether a teacher has this service (subject in this class or group).
+pub fn has_service(conn: &Connection, teacher: i64, subject: &str, structure: i64) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM services WHERE teacher_id = ?1 AND subject_code = ?2 AND structure_id = ?3)",
+        params![teacher, subject, structure],
+        |r| r.get(0),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,6 +42,7 @@ pub fn load_facts(
     let school = matches!(
         action,
         Action::Timetable { .. }
+            | Action::EditTimetable { .. }
             | Action::WriteLog { .. }
             | Action::ClassLog { .. }
             | Action::WriteMessage { .. }
@@ -49,6 +50,12 @@ pub fn load_facts(
     );
     if !school {
         return Ok(());
+    }
+    // Console administrators enter the timetable too.
+    if let Action::EditTimetable { lesson: Some(lesson) } = action {
+        facts.lesson_teacher = schedule::lesson_by_key(conn, lesson)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?
+            .map(|l| l.service.teacher_id);
     }
     let Some(me) = actor.person_id else { return Ok(()) };
     if actor.has(Role::Teacher) {

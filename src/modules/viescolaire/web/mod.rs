@@ -110,3 +110,4 @@ pub mod homework;
 pub mod ical;
 pub mod messages;
 pub mod timetable;
+pub mod timetable_edit;

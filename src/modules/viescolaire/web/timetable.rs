@@ -94,6 +94,8 @@ pub struct Cell {
     pub cancelled: bool,
     /// The lesson's homework log, for those who write it.
     pub log: Option<String>,
+    /// The change form, for those who enter the timetable.
+    pub change: Option<String>,
 }
 
 pub struct DayColumn {
@@ -121,6 +123,9 @@ pub struct TimetablePage<'a> {
     pub days: Vec<DayColumn>,
     pub links: Vec<Link>,
     pub feed: bool,
+    pub editor: bool,
+    /// A class's or group's whole homework log, for those who read it.
+    pub class_log: Option<String>,
 }
 
 /// `GET /vie-scolaire/emploi-du-temps[/{kind}/{x}]`.
@@ -191,6 +196,18 @@ pub async fn page(
                 format!("?semaine={}", from.add_days(7)),
             )
         };
+        let class_log = match of {
+            TimetableOf::Structure(code) => {
+                let a = Action::ClassLog {
+                    structure: code.clone(),
+                };
+                let facts = authz::Facts::load(conn, &signed.actor, &a)?;
+                authz::decide(&signed.actor, &a, &facts)
+                    .allowed()
+                    .then(|| format!("/vie-scolaire/cahier-de-textes/classe/{code}"))
+            }
+            _ => None,
+        };
         let config = web.config();
         let chrome = Page::signed(
             "Emploi du temps",
@@ -209,6 +226,8 @@ pub async fn page(
             days,
             links,
             feed: matches!(of, TimetableOf::Me) && signed.actor.person_id.is_some(),
+            editor: editor(&signed),
+            class_log,
         }))
     })
     .await
@@ -228,7 +247,19 @@ fn cell(l: &Lesson, names: &schedule::Names, signed: &Signed) -> Cell {
         cancelled: !l.takes_place,
         log: (may_log && l.takes_place)
             .then(|| format!("/vie-scolaire/cahier-de-textes/seance/{}", schedule::key_of(l))),
+        change: (editor(signed) && l.slot_id.is_some())
+            .then(|| format!("/vie-scolaire/emploi-du-temps/changement/{}", schedule::key_of(l))),
     }
+}
+
+/// Whether the person enters the timetable (as `authz::decide` rules).
+fn editor(signed: &Signed) -> bool {
+    authz::decide(
+        &signed.actor,
+        &Action::EditTimetable { lesson: None },
+        &signed.facts,
+    )
+    .allowed()
 }
 
 type Whose = (Option<schedule::Whose>, String, String, Vec<Link>);
@@ -239,7 +270,6 @@ fn whose(conn: &rusqlite::Connection, signed: &Signed, of: &TimetableOf) -> Resu
     let me = me(signed);
     Ok(match of {
         TimetableOf::Me => {
-            let me = me?;
             let base = "/vie-scolaire/emploi-du-temps".to_string();
             let mut links = Vec::new();
             let allowed = |href: &str| {
@@ -248,7 +278,9 @@ fn whose(conn: &rusqlite::Connection, signed: &Signed, of: &TimetableOf) -> Resu
                     authz::decide(&signed.actor, &a, &facts).allowed()
                 })
             };
-            if signed.actor.has(Role::Parent) {
+            if signed.actor.has(Role::Parent)
+                && let Ok(me) = me
+            {
                 for c in directory::children_of(conn, me)? {
                     let href = format!("/vie-scolaire/emploi-du-temps/eleve/{}", c.login);
                     if allowed(&href) {
@@ -279,12 +311,12 @@ fn whose(conn: &rusqlite::Connection, signed: &Signed, of: &TimetableOf) -> Resu
                     });
                 }
             }
-            let w = if signed.actor.has(Role::Teacher) {
-                Some(schedule::Whose::Teacher(me))
-            } else if signed.actor.has(Role::Student) {
-                Some(schedule::Whose::Structures(schedule::memberships(conn, me)?))
-            } else {
-                None
+            let w = match me {
+                Ok(me) if signed.actor.has(Role::Teacher) => Some(schedule::Whose::Teacher(me)),
+                Ok(me) if signed.actor.has(Role::Student) => {
+                    Some(schedule::Whose::Structures(schedule::memberships(conn, me)?))
+                }
+                _ => None,
             };
             (w, "Mon emploi du temps".into(), base, links)
         }
