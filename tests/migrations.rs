@@ -72,7 +72,8 @@ const DATA: &[&str] = &[
     // 10 (door)
     "INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at, subject, structure)
          VALUES (1, 'marc.dupont', 1790100000, 1790103600, 2, 'confirmed', 1789990000, 'MATHS', '6A');
-     INSERT INTO signin_weeks VALUES ('2026-W40', 'administrateur', 'admin', 1);",
+     INSERT INTO signin_weeks VALUES ('2026-W40', 'administrateur', 'admin', 1);
+     INSERT INTO share_usage_samples VALUES ('2026-10-01', 'commun', 1048576, 3);",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -115,6 +116,9 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
             ("booking_resources", 1),
             ("bookings", if version >= 10 { 2 } else { 1 }),
         ]);
+    }
+    if version >= 10 {
+        rows.push(("share_usage_samples", 1));
     }
     rows
 }
