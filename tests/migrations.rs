@@ -79,7 +79,8 @@ const DATA: &[&str] = &[
     // 12 (door)
     "INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at, subject, structure)
          VALUES (1, 'marc.dupont', 1790100000, 1790103600, 2, 'confirmed', 1789990000, 'MATHS', '6A');
-     INSERT INTO signin_weeks VALUES ('2026-W40', 'administrateur', 'admin', 1);",
+     INSERT INTO signin_weeks VALUES ('2026-W40', 'administrateur', 'admin', 1);
+     INSERT INTO share_usage_samples VALUES ('2026-10-01', 'commun', 1048576, 3);",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -136,6 +137,9 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
             0
         },
     ));
+    if version >= 12 {
+        rows.push(("share_usage_samples", 1));
+    }
     rows
 }
 

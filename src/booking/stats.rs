@@ -243,6 +243,41 @@ pub fn iso_week(conn: &Connection, t: i64) -> rusqlite::Result<String> {
     conn.query_row("SELECT strftime('%G-W%V', ?1, 'unixepoch')", [t], |r| r.get(0))
 }
 
+/// The space a share used over one ISO week (its largest daily sample).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShareWeek {
+    pub week: String,
+    pub share: String,
+    pub bytes: i64,
+}
+
+/// The shares' daily usage samples (`share_usage_samples`, taken by
+/// `preau serve`) from `from` to `to` (YYYY-MM-DD, included), per ISO
+/// week and share.
+pub fn share_usage(conn: &Connection, from: &str, to: &str) -> rusqlite::Result<Vec<ShareWeek>> {
+    let mut stmt = conn.prepare(
+        "SELECT strftime('%G-W%V', day) AS week, share, max(bytes) FROM share_usage_samples
+         WHERE day >= ?1 AND day <= ?2 GROUP BY week, share ORDER BY week, share",
+    )?;
+    let rows = stmt.query_map(params![from, to], |r| {
+        Ok(ShareWeek {
+            week: r.get(0)?,
+            share: r.get(1)?,
+            bytes: r.get(2)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Share usage as CSV.
+pub fn share_usage_csv(rows: &[ShareWeek]) -> String {
+    let mut out = String::from("week,share,bytes\r\n");
+    for r in rows {
+        out.push_str(&format!("{},{},{}\r\n", r.week, csv_field(&r.share), r.bytes));
+    }
+    out
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))

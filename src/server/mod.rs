@@ -221,6 +221,20 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         })
     });
 
+    // One sample a day of the space each share uses, for the usage
+    // statistics (checked every hour; the first of the day is kept).
+    let sampler = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                let s = shared.clone();
+                let _ = tokio::task::spawn_blocking(move || sample_shares(&s)).await;
+            }
+        })
+    };
+
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -242,6 +256,7 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     }
     log::info!("stopping");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    sampler.abort();
     if let Some(w) = watchdog {
         w.abort();
     }
@@ -257,6 +272,36 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         log::warn!("connections still open after the grace period were closed");
     }
     Ok(())
+}
+
+/// Records today's sample of the shares' usage when the module is on and
+/// none was taken today.
+fn sample_shares(shared: &Shared) {
+    let config = shared.config();
+    if !config.modules.enabled.iter().any(|m| m == "shares") {
+        return;
+    }
+    let ctx = shared.context(&config);
+    let today = crate::modules::viescolaire::calendar::DateTime::now_local()
+        .date
+        .to_string();
+    let run = || -> anyhow::Result<usize> {
+        let store = crate::store::Store::open_existing(&ctx.db)?;
+        if crate::modules::shares::usage::sampled(store.conn(), &today)? {
+            return Ok(0);
+        }
+        let report = crate::modules::shares::usage_report(&ctx)?;
+        Ok(crate::modules::shares::usage::record_sample(
+            store.conn(),
+            &today,
+            &report,
+        )?)
+    };
+    match run() {
+        Ok(0) => {}
+        Ok(n) => log::info!("shares: usage of {n} shares sampled for {today}"),
+        Err(e) => log::warn!("shares: cannot sample the usage: {e:#}"),
+    }
 }
 
 /// How often to ping systemd's watchdog for a `WatchdogSec` of `timeout`:

@@ -4,6 +4,8 @@
 -- (NULL for a booking of a free slot).
 ALTER TABLE bookings ADD COLUMN subject TEXT;
 ALTER TABLE bookings ADD COLUMN structure TEXT;
+-- The statistics read the bookings of a date range.
+CREATE INDEX bookings_starts ON bookings (starts);
 
 -- Sign-ins per ISO week, role and account (one row each, counted up at
 -- every successful sign-in), so that the statistics read a few thousand
@@ -29,3 +31,13 @@ SELECT strftime('%G-W%V', a.at),
 FROM audit_log a LEFT JOIN people p ON p.login = a.actor
 WHERE a.action = 'connexion' AND a.outcome = 'réussie'
 GROUP BY 1, 2, 3;
+
+-- One sample a day of the space each share uses (the shares module's
+-- du-like walk, taken by `preau serve`), for usage over time.
+CREATE TABLE share_usage_samples (
+    day TEXT NOT NULL,
+    share TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    files INTEGER NOT NULL,
+    PRIMARY KEY (day, share)
+) STRICT, WITHOUT ROWID;

@@ -61,6 +61,7 @@ pub struct Report {
     pub levels: Vec<GroupUsage>,
     pub teachers: Vec<GroupUsage>,
     pub sign_ins: Vec<stats::SignIns>,
+    pub shares: Vec<stats::ShareWeek>,
 }
 
 /// Computes the report over `[from, to]` (local dates, both included).
@@ -83,6 +84,7 @@ pub fn report(conn: &Connection, from: Date, to: Date) -> rusqlite::Result<Repor
             &stats::iso_week(conn, start)?,
             &stats::iso_week(conn, end - 1)?,
         )?,
+        shares: stats::share_usage(conn, &from.to_string(), &to.to_string())?,
     })
 }
 
@@ -126,6 +128,9 @@ pub struct StatsPage<'a> {
     pub groups: Vec<Group>,
     pub signins: Vec<SignInRow>,
     pub signin_chart: String,
+    /// (week, share, size) of the shares' usage samples.
+    pub share_rows: Vec<(String, String, String)>,
+    pub share_chart: String,
 }
 
 fn suppressed(p: Option<i64>) -> String {
@@ -215,9 +220,13 @@ pub async fn page(
                             stats::sign_ins_csv(&rep.sign_ins),
                             &format!("{stem}-connexions.csv"),
                         ),
+                        "partages" => csv(
+                            stats::share_usage_csv(&rep.shares),
+                            &format!("{stem}-partages.csv"),
+                        ),
                         _ => {
                             return Err(WebError::BadRequest(
-                                "Tableau inconnu : ressources, matieres, niveaux, enseignants ou connexions."
+                                "Tableau inconnu : ressources, matieres, niveaux, enseignants, connexions ou partages."
                                     .into(),
                             ));
                         }
@@ -240,6 +249,14 @@ pub async fn page(
             match per_week.iter_mut().find(|(n, _)| *n == s.week) {
                 Some(e) => e.1 += s.sign_ins as f64,
                 None => per_week.push((s.week.clone(), s.sign_ins as f64)),
+            }
+        }
+        let mut per_share_week: Vec<(String, f64)> = Vec::new();
+        for s in &rep.shares {
+            let mb = s.bytes as f64 / 1_000_000.0;
+            match per_share_week.iter_mut().find(|(n, _)| *n == s.week) {
+                Some(e) => e.1 += mb,
+                None => per_share_week.push((s.week.clone(), mb)),
             }
         }
         let groups = vec![
@@ -303,6 +320,18 @@ pub async fn page(
                 })
                 .collect(),
             signin_chart: stats::svg_bars("Connexions par semaine", &per_week, ""),
+            share_rows: rep
+                .shares
+                .iter()
+                .map(|s| {
+                    (
+                        s.week.clone(),
+                        s.share.clone(),
+                        crate::modules::shares::usage::human(s.bytes.max(0) as u64),
+                    )
+                })
+                .collect(),
+            share_chart: stats::svg_bars("Espace utilisé par les partages (Mo)", &per_share_week, "Mo"),
         });
         if error.is_some() {
             *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;

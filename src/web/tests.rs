@@ -1023,6 +1023,30 @@ async fn booking_for_a_lesson_from_the_timetable() {
     let audit = w.get("/console/journal?q=paul.blanc", Some(&admin)).await;
     assert!(audit.body.contains("réservation"), "{}", audit.body);
 
+    // Two daily samples of the shares' usage (what `preau serve` takes).
+    let report = crate::modules::shares::usage::UsageReport {
+        root: "/srv/preau".into(),
+        root_exists: true,
+        shares: vec![crate::modules::shares::usage::ShareUsage {
+            share: "commun".into(),
+            bytes: 3_000_000,
+            files: 12,
+        }],
+        total_bytes: 3_000_000,
+        people: Vec::new(),
+        alerts: Vec::new(),
+        alert_percent: 90,
+    };
+    assert_eq!(
+        crate::modules::shares::usage::record_sample(store.conn(), "2026-12-01", &report).unwrap(),
+        1
+    );
+    assert_eq!(
+        crate::modules::shares::usage::record_sample(store.conn(), "2026-12-01", &report).unwrap(),
+        0
+    );
+    assert!(crate::modules::shares::usage::sampled(store.conn(), "2026-12-01").unwrap());
+
     // The statistics show it, to the administration only.
     let stats = w
         .get("/console/statistiques?du=2026-11-01&au=2026-12-31", Some(&admin))
@@ -1202,6 +1226,35 @@ async fn statistics_benchmark() {
             format!("{name}_max_ms"),
             serde_json::json!((times[6] * 10.0).round() / 10.0),
         );
+    }
+    // Where a page's time goes: each query of the report alone.
+    {
+        use crate::booking::stats::{self, Dimension};
+        let (start, end) = (MON - 7 * 86400, MON + 45 * 7 * 86400);
+        let conn = store.conn();
+        let mut time = |name: &str, f: &mut dyn FnMut()| {
+            let t = std::time::Instant::now();
+            f();
+            figures.insert(
+                format!("{name}_ms"),
+                serde_json::json!((t.elapsed().as_secs_f64() * 10000.0).round() / 10.0),
+            );
+        };
+        time("q_weekly", &mut || {
+            drop(stats::weekly(conn, start, end, 40.0).unwrap())
+        });
+        time("q_subjects", &mut || {
+            drop(stats::grouped(conn, start, end, Dimension::Subject).unwrap())
+        });
+        time("q_levels", &mut || {
+            drop(stats::grouped(conn, start, end, Dimension::Level).unwrap())
+        });
+        time("q_teachers", &mut || {
+            drop(stats::grouped(conn, start, end, Dimension::Teacher).unwrap())
+        });
+        time("q_sign_ins", &mut || {
+            drop(stats::sign_ins(conn, "2026-W36", "2027-W27").unwrap())
+        });
     }
     figures.insert("students".into(), students.into());
     figures.insert("teachers".into(), teachers.into());

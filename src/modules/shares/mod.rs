@@ -39,6 +39,12 @@ pub static SHARES: Shares = Shares;
 static INFO: LazyLock<ModuleInfo> =
     LazyLock::new(|| ModuleInfo::parse(include_str!("../../../modules/shares/module.toml")));
 
+/// The space each share uses now (the walk `preau shares status` does).
+pub fn usage_report(ctx: &Context<'_>) -> anyhow::Result<usage::UsageReport> {
+    let dir = directory(ctx)?;
+    Ok(usage::report(ctx.host, &ctx.config.shares, &dir))
+}
+
 /// The directory, from the store.
 pub fn directory(ctx: &Context<'_>) -> anyhow::Result<layout::Directory> {
     let db = ctx.db.clone();

@@ -18,6 +18,32 @@ pub struct ShareUsage {
     pub files: u64,
 }
 
+/// Whether the shares' usage was already sampled on `day` (YYYY-MM-DD).
+pub fn sampled(conn: &rusqlite::Connection, day: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM share_usage_samples WHERE day = ?1)",
+        [day],
+        |r| r.get(0),
+    )
+}
+
+/// Records the day's sample of every share's usage (the first of the
+/// day is kept); returns how many shares were recorded.
+pub fn record_sample(
+    conn: &rusqlite::Connection,
+    day: &str,
+    report: &UsageReport,
+) -> rusqlite::Result<usize> {
+    let mut n = 0;
+    for s in &report.shares {
+        n += conn.execute(
+            "INSERT OR IGNORE INTO share_usage_samples (day, share, bytes, files) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![day, s.share, s.bytes as i64, s.files as i64],
+        )?;
+    }
+    Ok(n)
+}
+
 /// One person's usage of their personal folder.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PersonUsage {
