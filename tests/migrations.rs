@@ -42,7 +42,7 @@ const DATA: &[&str] = &[
     // 3
     "INSERT INTO share_homework VALUES ('marc.dupont', 'dm1', '6A', 1, 2, 1024, '2026-10-01', NULL, NULL);",
     // 4
-    "INSERT INTO proxy_exams VALUES ('B12', 1790000000, 'liste_blanche', 'marc.dupont');",
+    "INSERT INTO proxy_exams (room, until, allow, by) VALUES ('B12', 1790000000, 'liste_blanche', 'marc.dupont');",
     // 5
     "UPDATE people SET postal_address = '12 RUE DES ÉCOLES\n99000 VILLE-TEST' WHERE id = 3;",
     // 6
@@ -69,6 +69,10 @@ const DATA: &[&str] = &[
     "INSERT INTO booking_resources (id, name, kind, quantity, manager) VALUES (1, 'Chariot 1', 'equipment', 16, 'marc.dupont');
      INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at)
          VALUES (1, 'marc.dupont', 1790000000, 1790003600, 16, 'confirmed', 1789990000);",
+    // 10 (classroom)
+    "INSERT INTO proxy_exams VALUES ('C01', 1790000000, '', 'marc.dupont', 'off');
+     INSERT INTO admin_totp VALUES ('admin', X'3132333435363738393031323334353637383930', 1790000000, 1790000000, 59666666);
+     INSERT INTO admin_recovery_codes VALUES ('admin', '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', NULL);",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -86,8 +90,11 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
     if version >= 3 {
         rows.push(("share_homework", 1));
     }
-    if version >= 4 {
+    if (4..10).contains(&version) {
         rows.push(("proxy_exams", 1));
+    }
+    if version >= 10 {
+        rows.push(("proxy_exams", 2));
     }
     if version >= 6 {
         rows.extend([("web_sessions", 1), ("audit_log", 1)]);
@@ -106,6 +113,9 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
     }
     if version >= 9 {
         rows.extend([("booking_resources", 1), ("bookings", 1)]);
+    }
+    if version >= 10 {
+        rows.extend([("admin_totp", 1), ("admin_recovery_codes", 1)]);
     }
     rows
 }

@@ -37,6 +37,12 @@ fn demo_file(name: &str) -> String {
 /// init, the demo school imported (directory only, initial passwords to
 /// change at first sign-in), `preau serve` on a free loopback port.
 fn start_server() -> Server {
+    start_server_with(|c| c.to_string())
+}
+
+/// [`start_server`] with the configuration edited by `edit` before the
+/// import.
+fn start_server_with(edit: impl Fn(&str) -> String) -> Server {
     let root = TempRoot::new();
     let out = root.run(&["--json", "init", "--name", "Collège des Tilleuls"]);
     assert!(out.status.success(), "{}", show(&out));
@@ -51,7 +57,7 @@ fn start_server() -> Server {
             &format!("listen = [\"127.0.0.1:{port}\"]"),
         )
         .replace("#must_change_password = false", "must_change_password = true");
-    root.write("/etc/preau/preau.toml", &config);
+    root.write("/etc/preau/preau.toml", &edit(&config));
     let files = [
         demo_file("ElevesSansAdresses.xml"),
         demo_file("ResponsablesAvecAdresses.xml"),
@@ -331,4 +337,183 @@ fn demo_json_gives_one_account_per_role_and_explain_decides() {
     assert_eq!(explain(&login("teacher"), "/console/journal"), 403);
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Issue 10, classroom tools: a teacher with a lesson in room B12 switches
+/// its network ("salle-b12", 127.0.0.0/8 here) to exam mode, then cuts
+/// the internet, from `/console/salles`; `preau proxy check` and the real
+/// proxy running inside `serve` apply each at once (no restart); he ends
+/// it early and the room is back to normal. A student gets 404 there; the
+/// administrator's journal has every switch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teacher_switches_exam_mode_and_internet_off_for_his_room() {
+    let proxy_port = free_port();
+    let server = start_server_with(|c| {
+        let c = c
+            .replace("must_change_password = true", "must_change_password = false")
+            .replacen("#enabled = []", "enabled = [\"proxy\"]", 1)
+            .replace(
+                "#listen = [\"0.0.0.0:3128\"]",
+                &format!("listen = [\"127.0.0.1:{proxy_port}\"]"),
+            )
+            .replace("#exam_allow = []", "exam_allow = [\"examens.test\"]");
+        format!(
+            "{c}\n[[proxy.sources]]\nname = \"salle-b12\"\naddresses = [\"127.0.0.0/8\"]\nrooms = [\"B12\"]\n\n\
+             [[proxy.sources]]\nname = \"salle-c01\"\naddresses = [\"10.0.1.0/24\"]\nrooms = [\"C01\"]\n"
+        )
+    });
+    let base = server.base.clone();
+    let ((teacher, teacher_pw), (student, student_pw)) = people(&server);
+    // His timetable: a lesson in B12 (none in C01).
+    {
+        let db = server.root.path().join("var/lib/preau/preau.db");
+        let mut store = preau::store::Store::open_existing(&db).unwrap();
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO vs_years (id, label, starts, ends) VALUES (1, '2026-2027', '2026-09-01', '2027-07-04')",
+                    [],
+                )?;
+                tx.execute(
+                    "INSERT INTO vs_slots (year_id, teacher_id, subject_code, structure_id, weekday, starts, ends, room, weeks, source)
+                     SELECT 1, s.teacher_id, s.subject_code, s.structure_id, 1, '08:00', '08:55', 'B12', 'all', 'csv'
+                     FROM services s JOIN people p ON p.id = s.teacher_id WHERE p.login = ?1 LIMIT 1",
+                    [&teacher],
+                )
+            })
+            .unwrap();
+    }
+    let check = |url: &str| {
+        let out = server.root.run(&["proxy", "check", url, "--ip", "127.0.0.9"]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    // Through the real proxy of `serve`: a refusal is a 403 from the
+    // proxy; an allowed request to a name that does not resolve is a
+    // gateway error, never a 403.
+    let through_proxy = |url: &str| -> String {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "10",
+                "-x",
+            ])
+            .arg(format!("http://127.0.0.1:{proxy_port}"))
+            .arg(url)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(
+        wait_for(Duration::from_secs(15), || std::net::TcpStream::connect((
+            "127.0.0.1",
+            proxy_port
+        ))
+        .is_ok()),
+        "the proxy did not come up: {}",
+        server.root.read("/serve.log")
+    );
+    assert_ne!(through_proxy("http://social.invalid/"), "403");
+    let (code, text) = check("http://social.invalid/");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("room:"), "{text}");
+
+    let b = Browser::start().await;
+    sign_in(&b, &base, &teacher, &teacher_pw).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/salles")).await;
+    let page = b.body().await;
+    assert!(page.contains("salle-b12"), "{page}");
+    assert!(!page.contains("salle-c01"), "not his room: {page}");
+    b.assert_no_inline().await;
+    b.screenshots("salles").await;
+
+    // Exam mode for 50 minutes with one extra site.
+    b.fill("#duree-salle-b12", "50").await;
+    b.fill("#sites-salle-b12", "sujet.invalid").await;
+    b.click_and_load("#appliquer-salle-b12").await;
+    b.wait_path("/console/salles?fait=examen").await;
+    let page = b.body().await;
+    assert!(page.contains("mode examen (liste blanche) jusqu"), "{page}");
+    b.assert_no_inline().await;
+    b.screenshots("salle-examen").await;
+    let (code, text) = check("http://social.invalid/");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("room:   salle-b12: exam (whitelist only) until")
+            && text.contains(&format!("(by {teacher})"))
+            && text.contains("policy: examen salle-b12"),
+        "{text}"
+    );
+    let (code, text) = check("http://sujet.invalid/");
+    assert_eq!(code, Some(0), "the exam's site: {text}");
+    let (code, text) = check("http://www.examens.test/");
+    assert_eq!(code, Some(0), "[proxy] exam_allow: {text}");
+    // The running proxy reads it within two seconds.
+    assert!(
+        wait_for(Duration::from_secs(10), || through_proxy(
+            "http://social.invalid/"
+        ) == "403"),
+        "the running proxy applies exam mode"
+    );
+    assert_ne!(through_proxy("http://sujet.invalid/"), "403");
+
+    // Internet off replaces it.
+    b.click("#coupe-salle-b12").await;
+    b.fill("#duree-salle-b12", "20").await;
+    b.click_and_load("#appliquer-salle-b12").await;
+    b.wait_path("/console/salles?fait=coupe").await;
+    assert!(b.body().await.contains("internet coupé jusqu"));
+    b.screenshots("salle-coupee").await;
+    let (code, text) = check("http://sujet.invalid/");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("room:   salle-b12: internet off until"), "{text}");
+    assert!(
+        wait_for(Duration::from_secs(10), || through_proxy("http://sujet.invalid/")
+            == "403"),
+        "the running proxy cuts everything"
+    );
+
+    // He ends it early.
+    b.click_and_load("#fin-salle-b12").await;
+    b.wait_path("/console/salles?fait=fin").await;
+    assert!(b.body().await.contains("Accès habituel"));
+    let (code, text) = check("http://social.invalid/");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("room:"), "{text}");
+    assert!(
+        wait_for(Duration::from_secs(10), || through_proxy(
+            "http://social.invalid/"
+        ) != "403"),
+        "the running proxy is back to normal"
+    );
+    sign_out(&b, &base).await;
+
+    // A student: no such page.
+    sign_in(&b, &base, &student, &student_pw).await;
+    b.goto(&format!("{base}/console/salles")).await;
+    assert!(b.body().await.contains("Page introuvable"));
+    sign_out(&b, &base).await;
+
+    // The administrator sees every room and the journal has each switch.
+    sign_in(&b, &base, "admin", &server.admin_password).await;
+    b.goto(&format!("{base}/console/salles")).await;
+    let page = b.body().await;
+    assert!(page.contains("salle-b12") && page.contains("salle-c01"), "{page}");
+    b.goto(&format!("{base}/console/journal?q=salle-b12")).await;
+    let log = b.body().await;
+    assert!(
+        log.contains("mode examen (liste blanche) pendant 50 min")
+            && log.contains("internet coupé pendant 20 min")
+            && log.contains("fin : accès habituel"),
+        "{log}"
+    );
+    b.close().await;
 }

@@ -74,6 +74,9 @@ pub const STEPS: &[&str] = &[
     include_str!("migration_008_sso.sql"),
     // 9: booking: rooms and equipment, bookings.
     include_str!("migration_009_booking.sql"),
+    // 10: classroom: room overrides of the proxy get a mode (exam or
+    // internet off); administrators' TOTP second factor.
+    include_str!("migration_010_classroom.sql"),
 ];
 
 #[cfg(test)]

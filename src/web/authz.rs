@@ -6,6 +6,7 @@
 //! decision for any account and URL.
 
 use crate::directory::{self, Kind};
+use crate::modules::proxy::settings::SourceGroup;
 use axum::http::Method;
 use rusqlite::Connection;
 use serde::Serialize;
@@ -154,6 +155,13 @@ pub enum Action {
     },
     /// School life: a teacher's lessons of the day.
     TeacherDay,
+    /// The rooms whose internet the actor may switch (classroom tools).
+    Rooms,
+    /// Switch a room (a `[proxy]` source group) to exam mode or internet
+    /// off for a time, or end it.
+    ControlRoom {
+        room: String,
+    },
 }
 
 fn segment(s: &str) -> Option<String> {
@@ -189,6 +197,10 @@ impl Action {
                 structure: segment(c)?,
             },
             (true, _, ["vie-scolaire", "journee"]) => Action::TeacherDay,
+            (true, _, ["console", "salles"]) => Action::Rooms,
+            (_, true, ["console", "salles", r]) | (_, true, ["console", "salles", r, "fin"]) => {
+                Action::ControlRoom { room: segment(r)? }
+            }
             _ => return None,
         })
     }
@@ -224,6 +236,8 @@ impl Action {
             Action::Classroom => "mes classes",
             Action::ViewClass { .. } => "une classe",
             Action::TeacherDay => "ma journée",
+            Action::Rooms => "salles et internet",
+            Action::ControlRoom { .. } => "internet d'une salle",
         }
     }
 
@@ -234,6 +248,7 @@ impl Action {
                 login.clone()
             }
             Action::PrintSlips { structure } | Action::ViewClass { structure } => structure.clone(),
+            Action::ControlRoom { room } => room.clone(),
             _ => String::new(),
         }
     }
@@ -249,6 +264,10 @@ pub struct Facts {
     pub children: BTreeSet<String>,
     /// The target person, when the action has one and they exist.
     pub target: Option<TargetFacts>,
+    /// The rooms (`[proxy]` source groups) the actor teaches in: groups
+    /// whose `rooms` hold a room of one of the actor's timetable slots or
+    /// lessons (loaded for the room actions only).
+    pub rooms: BTreeSet<String>,
 }
 
 /// The person an action is about.
@@ -260,9 +279,20 @@ pub struct TargetFacts {
 }
 
 impl Facts {
-    /// Loads the facts `action` needs for `actor`.
-    pub fn load(conn: &Connection, actor: &Actor, action: &Action) -> rusqlite::Result<Facts> {
+    /// Loads the facts `action` needs for `actor`; `sources` are the
+    /// `[proxy]` source groups (rooms and their timetable rooms).
+    pub fn load(
+        conn: &Connection,
+        actor: &Actor,
+        action: &Action,
+        sources: &[SourceGroup],
+    ) -> rusqlite::Result<Facts> {
         let mut facts = Facts::default();
+        if let (Some(id), Action::Rooms | Action::ControlRoom { .. }) = (actor.person_id, action)
+            && actor.has(Role::Teacher)
+        {
+            facts.rooms = rooms_taught(conn, id, sources)?;
+        }
         if let Some(id) = actor.person_id {
             if actor.has(Role::Teacher) {
                 facts.teaches = directory::services(conn, Some(id))?
@@ -304,6 +334,27 @@ impl Facts {
             .as_ref()
             .is_some_and(|t| t.kind == Kind::Student && !t.structures.is_disjoint(&self.teaches))
     }
+}
+
+/// The source groups whose `rooms` hold a room where teacher `id` has a
+/// timetable slot or a lesson (a replacement, a moved lesson).
+pub fn rooms_taught(
+    conn: &Connection,
+    id: i64,
+    sources: &[SourceGroup],
+) -> rusqlite::Result<BTreeSet<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT room FROM vs_slots WHERE teacher_id = ?1 AND room <> ''
+         UNION SELECT room FROM vs_lessons WHERE teacher_id = ?1 AND room <> ''",
+    )?;
+    let taught: BTreeSet<String> = stmt
+        .query_map([id], |r| r.get::<_, String>(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(sources
+        .iter()
+        .filter(|g| g.rooms.iter().any(|r| taught.contains(r)))
+        .map(|g| g.name.clone())
+        .collect())
 }
 
 /// Allowed, or denied with the reason the audit log keeps.
@@ -376,6 +427,14 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
             actor.has(Admin) || (actor.has(Teacher) && facts.teaches.contains(structure)),
             "cette classe n'est pas l'une des siennes",
         ),
+        Action::Rooms => allow_if(
+            actor.any(&[Admin, Teacher]),
+            "réservé aux enseignants et à l'administrateur",
+        ),
+        Action::ControlRoom { room } => allow_if(
+            actor.has(Admin) || (actor.has(Teacher) && facts.rooms.contains(room)),
+            "ni administrateur, ni enseignant ayant cours dans cette salle",
+        ),
     }
 }
 
@@ -409,6 +468,11 @@ mod tests {
                 BTreeSet::new()
             },
             target: Some(student),
+            rooms: if role == Role::Teacher {
+                ["salle-b12".to_string()].into()
+            } else {
+                BTreeSet::new()
+            },
         }
     }
 
@@ -462,6 +526,19 @@ mod tests {
             (
                 Action::ViewClass {
                     structure: "5B".into(),
+                },
+                "A------",
+            ),
+            (Action::Rooms, "A--A---"),
+            (
+                Action::ControlRoom {
+                    room: "salle-b12".into(),
+                },
+                "A--A---",
+            ),
+            (
+                Action::ControlRoom {
+                    room: "salle-c01".into(),
                 },
                 "A------",
             ),
@@ -542,6 +619,13 @@ mod tests {
         assert_eq!(Action::of(&g, "/console/personnes/"), None);
         assert_eq!(Action::of(&Method::DELETE, "/"), None);
         assert_eq!(Action::of(&g, "/static/"), None);
+        assert_eq!(Action::of(&g, "/console/salles"), Some(Action::Rooms));
+        let b12 = Some(Action::ControlRoom {
+            room: "salle-b12".into(),
+        });
+        assert_eq!(Action::of(&p, "/console/salles/salle-b12"), b12);
+        assert_eq!(Action::of(&p, "/console/salles/salle-b12/fin"), b12);
+        assert_eq!(Action::of(&g, "/console/salles/salle-b12"), None);
     }
 
     #[test]

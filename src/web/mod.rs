@@ -202,6 +202,21 @@ pub static ROUTES: &[RouteDef] = &[
         methods: || get(console::class_page),
     },
     RouteDef {
+        path: "/console/salles",
+        example: "/console/salles",
+        methods: || get(crate::modules::proxy::web::rooms),
+    },
+    RouteDef {
+        path: "/console/salles/{room}",
+        example: "/console/salles/salle-b12",
+        methods: || post(crate::modules::proxy::web::switch),
+    },
+    RouteDef {
+        path: "/console/salles/{room}/fin",
+        example: "/console/salles/salle-b12/fin",
+        methods: || post(crate::modules::proxy::web::end),
+    },
+    RouteDef {
         path: "/vie-scolaire/journee",
         example: "/vie-scolaire/journee",
         methods: || get(crate::modules::viescolaire::web::day),
@@ -313,7 +328,7 @@ fn load_signed(
         session::delete_all(&mut store, &session.login)?;
         return Ok(None);
     };
-    let facts = authz::Facts::load(store.conn(), &actor, &action)?;
+    let facts = authz::Facts::load(store.conn(), &actor, &action, &web.config().proxy.sources)?;
     Ok(Some(Signed {
         actor,
         session,

@@ -37,6 +37,7 @@ const NAV: &[(&str, &str)] = &[
     ("/console", "Tableau de bord"),
     ("/console/personnes", "Personnes"),
     ("/console/classe", "Mes classes"),
+    ("/console/salles", "Salles"),
     ("/console/journal", "Journal"),
     ("/mot-de-passe", "Mot de passe"),
 ];

@@ -34,8 +34,11 @@ const ADMIN_PW: &str = "admin-password-1";
 const PW: &str = "initial-pass";
 
 fn world() -> World {
+    world_with(Config::default())
+}
+
+fn world_with(config: Config) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::default();
     let host = RealHost::new(dir.path());
     let db = host.real_path(&Path::new(&config.paths.state_dir).join(crate::store::DB_FILE));
     std::fs::create_dir_all(db.parent().unwrap()).unwrap();
@@ -441,4 +444,101 @@ async fn a_teacher_sees_his_day() {
     );
     let tom = w.sign_in("tom.roux", PW).await.unwrap();
     assert_ne!(w.get("/vie-scolaire/journee", Some(&tom)).await.status, 200);
+}
+
+/// Classroom tools, rooms: a bad switch form is a French 400 and changes
+/// nothing; an unknown room is a 404; a good one is stored, audited and
+/// ended.
+#[tokio::test]
+async fn room_switches_validate_their_form_and_are_audited() {
+    let mut config = Config::default();
+    config.proxy.sources = vec![crate::modules::proxy::settings::SourceGroup {
+        name: "salle-b12".into(),
+        addresses: vec!["10.0.12.0/24".into()],
+        rooms: vec!["B12".into()],
+    }];
+    let w = world_with(config);
+    let token = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&token).await;
+    let cookie = format!("{}={token}", session::COOKIE);
+    let page = w.get("/console/salles", Some(&token)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("salle-b12") && page.body.contains("Accès habituel"));
+    no_inline_script_or_style(&page.body);
+    let exams = |w: &World| {
+        let db = w._dir.path().join("var/lib/preau/preau.db");
+        let store = Store::open_existing(&db).unwrap();
+        crate::modules::proxy::exams::active(store.conn(), 0).unwrap()
+    };
+    for bad in [
+        "mode=coupe&duree=0",
+        "mode=x&duree=10",
+        "mode=coupe&duree=10&sites=a.test",
+    ] {
+        let a = w
+            .post(
+                "/console/salles/salle-b12",
+                &cookie,
+                &format!("{bad}&csrf={csrf}"),
+            )
+            .await;
+        assert_eq!(a.status, 400, "{bad}");
+        assert!(a.body.contains("Demande incorrecte"), "{}", a.body);
+        assert!(exams(&w).is_empty(), "{bad}");
+    }
+    let a = w
+        .post("/console/salles/salle-b12", &cookie, "mode=coupe&duree=10")
+        .await;
+    assert_eq!(a.status, 400, "no form token");
+    assert!(exams(&w).is_empty());
+    let a = w
+        .post(
+            "/console/salles/ailleurs",
+            &cookie,
+            &format!("mode=coupe&duree=10&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 404);
+    let a = w
+        .post(
+            "/console/salles/salle-b12",
+            &cookie,
+            &format!("mode=coupe&duree=10&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.location(), "/console/salles?fait=coupe");
+    let on = exams(&w);
+    assert_eq!(on.len(), 1);
+    assert_eq!(on[0].mode, crate::modules::proxy::policy::ExamMode::Off);
+    assert_eq!(on[0].by, "admin");
+    let page = w.get("/console/salles?fait=coupe", Some(&token)).await;
+    assert!(page.body.contains("internet coupé jusqu"), "{}", page.body);
+    let a = w
+        .post("/console/salles/salle-b12/fin", &cookie, &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(a.status, 303);
+    assert!(exams(&w).is_empty());
+    let journal = w.get("/console/journal", Some(&token)).await;
+    assert!(
+        journal.body.contains("internet coupé pendant 10 min")
+            && journal.body.contains("fin : accès habituel"),
+        "{}",
+        journal.body
+    );
+    // The teacher has no lesson in B12: not his room (403 for staff).
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let paul_csrf = w.csrf_of(&paul).await;
+    let a = w
+        .post(
+            "/console/salles/salle-b12",
+            &format!("{}={paul}", session::COOKIE),
+            &format!("mode=coupe&duree=10&csrf={paul_csrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 403);
+    assert!(exams(&w).is_empty());
+    let page = w.get("/console/salles", Some(&paul)).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("salle-b12"));
 }
