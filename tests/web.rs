@@ -517,3 +517,163 @@ async fn a_teacher_switches_exam_mode_and_internet_off_for_his_room() {
     );
     b.close().await;
 }
+
+/// The code an authenticator application would show now for the secret
+/// printed on the enrolment page, at least one step after `after` (a code
+/// is accepted once: the test waits for the next step when needed).
+async fn totp_code(secret_text: &str, after: &mut i64) -> String {
+    use preau::web::totp;
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(secret_text.replace(' ', "").as_bytes())
+        .expect("a base32 secret");
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let step = totp::step_of(now);
+        if step > *after {
+            *after = step;
+            return format!("{:06}", totp::hotp(&secret, step as u64, 6));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Issue 10, TOTP for administrators in a real browser: enrolment (QR code
+/// drawn on the server and text secret), confirmation with a computed code,
+/// recovery codes shown once; then sign-in asks the code after the
+/// password, refuses a wrong one and the replay of a used one, accepts a
+/// recovery code once; disabling needs a code. Every step is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_enrols_totp_and_signs_in_with_a_code() {
+    let server = start_server();
+    let base = server.base.clone();
+    let b = Browser::start().await;
+    let admin_pw = server.admin_password.clone();
+    sign_in(&b, &base, "admin", &admin_pw).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/securite")).await;
+    b.assert_no_inline().await;
+    b.click_and_load("#commencer").await;
+    let secret = b.text("#secret").await;
+    assert_eq!(secret.replace(' ', "").len(), 32, "{secret}");
+    let src = b
+        .client
+        .find(fantoccini::Locator::Css("img.qr"))
+        .await
+        .unwrap()
+        .attr("src")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(src.starts_with("data:image/svg+xml;base64,"), "{src}");
+    b.assert_no_inline().await;
+    b.screenshots("totp-inscription").await;
+    // A wrong code: refused, still pending.
+    b.fill("#code", "000000").await;
+    b.click_and_load("#confirmer").await;
+    assert!(b.text("#erreur").await.contains("Code incorrect"));
+    let mut last = 0;
+    let code = totp_code(&secret, &mut last).await;
+    b.fill("#code", &code).await;
+    b.click_and_load("#confirmer").await;
+    assert!(b.text("#avis").await.contains("active"));
+    let recovery: Vec<String> = b
+        .text("#codes-secours")
+        .await
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(recovery.len(), 10, "{recovery:?}");
+    b.screenshots("totp-codes-secours").await;
+    // Shown once only.
+    b.goto(&format!("{base}/console/securite")).await;
+    let page = b.body().await;
+    assert!(
+        !page.contains(&recovery[0]) && page.contains("restants : 10"),
+        "{page}"
+    );
+    sign_out(&b, &base).await;
+
+    // The password alone no longer opens the console.
+    sign_in(&b, &base, "admin", &admin_pw).await;
+    b.wait_path("/connexion/code?suite=%2F").await;
+    b.assert_no_inline().await;
+    b.screenshots("totp-connexion").await;
+    b.goto(&format!("{base}/console")).await;
+    b.wait_path("/connexion?suite=%2Fconsole").await;
+    sign_in(&b, &base, "admin", &admin_pw).await;
+    b.wait_path("/connexion/code?suite=%2F").await;
+    b.fill("#code", "123456").await;
+    b.click_and_load("button[type=submit]").await;
+    assert!(b.text("#erreur").await.contains("Code incorrect"));
+    // The confirmation's code cannot be replayed; the next one works.
+    b.fill("#code", &code).await;
+    b.click_and_load("button[type=submit]").await;
+    assert!(b.text("#erreur").await.contains("déjà utilisé"));
+    let code2 = totp_code(&secret, &mut last).await;
+    b.fill("#code", &code2).await;
+    b.click_and_load("button[type=submit]").await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console")).await;
+    assert!(b.body().await.contains("Tableau de bord"));
+    sign_out(&b, &base).await;
+    // Replay of code2 at a new sign-in: refused.
+    sign_in(&b, &base, "admin", &admin_pw).await;
+    b.wait_path("/connexion/code?suite=%2F").await;
+    b.fill("#code", &code2).await;
+    b.click_and_load("button[type=submit]").await;
+    assert!(b.text("#erreur").await.contains("déjà utilisé"));
+    // A recovery code, once.
+    b.fill("#code", &recovery[0].to_uppercase()).await;
+    b.click_and_load("button[type=submit]").await;
+    b.wait_path("/").await;
+    sign_out(&b, &base).await;
+    sign_in(&b, &base, "admin", &admin_pw).await;
+    b.wait_path("/connexion/code?suite=%2F").await;
+    b.fill("#code", &recovery[0]).await;
+    b.click_and_load("button[type=submit]").await;
+    assert!(b.text("#erreur").await.contains("Code incorrect"));
+    let code3 = totp_code(&secret, &mut last).await;
+    b.fill("#code", &code3).await;
+    b.click_and_load("button[type=submit]").await;
+    b.wait_path("/").await;
+
+    // Disabling needs a code.
+    b.goto(&format!("{base}/console/securite")).await;
+    assert!(b.body().await.contains("restants : 9"));
+    b.fill("#code-off", "000000").await;
+    b.click_and_load("#desactiver").await;
+    assert!(b.text("#erreur").await.contains("reste active"));
+    let code4 = totp_code(&secret, &mut last).await;
+    b.fill("#code-off", &code4).await;
+    b.click_and_load("#desactiver").await;
+    assert!(b.text("#avis").await.contains("désactivée"));
+    sign_out(&b, &base).await;
+    sign_in(&b, &base, "admin", &admin_pw).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/journal?q=double")).await;
+    let log = b.body().await;
+    for what in [
+        "inscription commencée",
+        "confirmation refusée : code faux",
+        "activée",
+        "désactivation refusée : code faux",
+        "désactivée",
+    ] {
+        assert!(log.contains(what), "{what}: {log}");
+    }
+    b.goto(&format!("{base}/console/journal?q=code")).await;
+    let log = b.body().await;
+    for what in [
+        "code à usage unique demandé",
+        "code à usage unique faux",
+        "réussie (avec code)",
+        "code de secours",
+    ] {
+        assert!(log.contains(what), "{what}: {log}");
+    }
+    assert!(!log.contains(&recovery[0]) && !log.contains(&code2));
+    b.close().await;
+}

@@ -124,6 +124,11 @@ impl Actor {
 pub enum Action {
     /// The sign-in page and form (public).
     SignIn,
+    /// The second step of an administrator's sign-in: his TOTP code
+    /// (public: the pending sign-in's own cookie is checked there).
+    SignInCode,
+    /// An administrator's own second factor: enrol, confirm, disable.
+    ManageSecondFactor,
     /// Embedded CSS and JavaScript (public).
     Asset,
     /// The portal: a person's home page.
@@ -178,6 +183,10 @@ impl Action {
         Some(match (get, post, parts.as_slice()) {
             (true, _, []) => Action::Portal,
             (true, _, ["connexion"]) | (_, true, ["connexion"]) => Action::SignIn,
+            (true, _, ["connexion", "code"]) | (_, true, ["connexion", "code"]) => Action::SignInCode,
+            (true, _, ["console", "securite"]) | (_, true, ["console", "securite"]) => {
+                Action::ManageSecondFactor
+            }
             (_, true, ["deconnexion"]) => Action::SignOut,
             (true, _, ["mot-de-passe"]) | (_, true, ["mot-de-passe"]) => Action::ChangeOwnPassword,
             (true, _, ["static", f]) if !f.is_empty() => Action::Asset,
@@ -207,7 +216,7 @@ impl Action {
 
     /// Anybody, signed in or not.
     pub fn is_public(&self) -> bool {
-        matches!(self, Action::SignIn | Action::Asset)
+        matches!(self, Action::SignIn | Action::SignInCode | Action::Asset)
     }
 
     /// What a person who must first change their password may still do.
@@ -222,6 +231,8 @@ impl Action {
     pub fn name(&self) -> &'static str {
         match self {
             Action::SignIn => "connexion",
+            Action::SignInCode => "code de connexion",
+            Action::ManageSecondFactor => "double authentification",
             Action::Asset => "fichier",
             Action::Portal => "accueil",
             Action::SignOut => "déconnexion",
@@ -383,9 +394,16 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
     use Role::*;
     let is_self = |login: &str| actor.login == login && actor.person_id.is_some();
     match action {
-        Action::SignIn | Action::Asset | Action::Portal | Action::SignOut | Action::ChangeOwnPassword => {
-            Decision::Allow
-        }
+        Action::SignIn
+        | Action::SignInCode
+        | Action::Asset
+        | Action::Portal
+        | Action::SignOut
+        | Action::ChangeOwnPassword => Decision::Allow,
+        Action::ManageSecondFactor => allow_if(
+            actor.has(Admin),
+            "la double authentification est celle des administrateurs",
+        ),
         Action::Dashboard => allow_if(actor.any(&[Admin, Direction]), "réservé à l'administration"),
         Action::SearchPeople => allow_if(
             actor.any(&[Admin, Direction, SchoolLife]),
@@ -494,6 +512,8 @@ mod tests {
         let lea = || "lea".to_string();
         let table: Vec<(Action, &str)> = vec![
             (Action::SignIn, "AAAAAAA"),
+            (Action::SignInCode, "AAAAAAA"),
+            (Action::ManageSecondFactor, "A------"),
             (Action::Portal, "AAAAAAA"),
             (Action::ChangeOwnPassword, "AAAAAAA"),
             (Action::SignOut, "AAAAAAA"),
@@ -620,6 +640,12 @@ mod tests {
         assert_eq!(Action::of(&Method::DELETE, "/"), None);
         assert_eq!(Action::of(&g, "/static/"), None);
         assert_eq!(Action::of(&g, "/console/salles"), Some(Action::Rooms));
+        assert_eq!(Action::of(&p, "/connexion/code"), Some(Action::SignInCode));
+        assert!(Action::SignInCode.is_public());
+        assert_eq!(
+            Action::of(&p, "/console/securite"),
+            Some(Action::ManageSecondFactor)
+        );
         let b12 = Some(Action::ControlRoom {
             room: "salle-b12".into(),
         });

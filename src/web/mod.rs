@@ -29,10 +29,12 @@ pub mod headers;
 pub mod pages;
 mod portal;
 pub mod redirect;
+mod second_factor;
 pub mod session;
 pub mod signin;
 pub mod system;
 pub mod throttle;
+pub mod totp;
 
 use crate::config::Config;
 use crate::host::{Host, RealHost};
@@ -140,6 +142,16 @@ pub static ROUTES: &[RouteDef] = &[
         path: "/connexion",
         example: "/connexion",
         methods: || get(signin::form).post(signin::submit),
+    },
+    RouteDef {
+        path: "/connexion/code",
+        example: "/connexion/code",
+        methods: || get(second_factor::code_form).post(second_factor::code_submit),
+    },
+    RouteDef {
+        path: "/console/securite",
+        example: "/console/securite",
+        methods: || get(second_factor::security).post(second_factor::security_submit),
     },
     RouteDef {
         path: "/deconnexion",

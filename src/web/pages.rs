@@ -39,6 +39,7 @@ const NAV: &[(&str, &str)] = &[
     ("/console/classe", "Mes classes"),
     ("/console/salles", "Salles"),
     ("/console/journal", "Journal"),
+    ("/console/securite", "Sécurité"),
     ("/mot-de-passe", "Mot de passe"),
 ];
 

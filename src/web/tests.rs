@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::directory::{Kind, NewPerson, insert_person, password};
+use crate::web::totp;
 use axum::body::Body;
 use axum::http::{Request, header};
 use http_body_util::BodyExt;
@@ -541,4 +542,75 @@ async fn room_switches_validate_their_form_and_are_audited() {
     let page = w.get("/console/salles", Some(&paul)).await;
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("salle-b12"));
+}
+
+/// An enrolled administrator's password alone gives no session: a pending
+/// sign-in (its own cookie) that only a right code turns into one.
+#[tokio::test]
+async fn an_enrolled_admin_gets_a_session_only_with_a_code() {
+    let w = world();
+    let db = w._dir.path().join("var/lib/preau/preau.db");
+    let now = session::now();
+    let secret = {
+        let mut store = Store::open_existing(&db).unwrap();
+        let secret = totp::begin(&mut store, "admin", now).unwrap().unwrap();
+        let code = format!("{:06}", totp::hotp(&secret, (totp::step_of(now) - 1) as u64, 6));
+        totp::confirm(&mut store, "admin", &code, now).unwrap().unwrap();
+        secret
+    };
+    let form = w.get("/connexion", None).await;
+    let csrf = cookie_value(&form.cookie(csrf::SIGNIN_COOKIE).unwrap());
+    let a = w
+        .post(
+            "/connexion",
+            &format!("{}={csrf}", csrf::SIGNIN_COOKIE),
+            &format!("login=admin&password={ADMIN_PW}&csrf={csrf}&suite=%2Fconsole"),
+        )
+        .await;
+    assert_eq!(a.status, 303);
+    assert_eq!(a.location(), "/connexion/code?suite=%2Fconsole");
+    assert!(a.cookie(session::COOKIE).is_none(), "no session before the code");
+    let pending = cookie_value(&a.cookie(totp::COOKIE).unwrap());
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(a.cookie(totp::COOKIE).unwrap().contains(flag));
+    }
+    let cookies = format!("{}={csrf}; {}={pending}", csrf::SIGNIN_COOKIE, totp::COOKIE);
+    // Without the pending cookie: back to the password.
+    let a = w.get("/connexion/code", None).await;
+    assert_eq!((a.status, a.location()), (303, "/connexion"));
+    // Bad input: French messages, no session.
+    let long = "9".repeat(40);
+    for (code, status) in [("", 400), (long.as_str(), 400), ("000000", 401)] {
+        let a = w
+            .post("/connexion/code", &cookies, &format!("code={code}&csrf={csrf}"))
+            .await;
+        assert_eq!(a.status, status, "{code}: {}", a.body);
+        assert!(a.cookie(session::COOKIE).is_none());
+        assert!(a.body.contains("code"), "{}", a.body);
+    }
+    let a = w.post("/connexion/code", &cookies, "code=000000").await;
+    assert_eq!(a.status, 400, "no form token");
+    let code = format!("{:06}", totp::hotp(&secret, totp::step_of(now) as u64, 6));
+    let a = w
+        .post(
+            "/connexion/code",
+            &cookies,
+            &format!("code={code}&csrf={csrf}&suite=%2Fconsole"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.location(), "/console");
+    let token = cookie_value(&a.cookie(session::COOKIE).unwrap());
+    assert_eq!(w.get("/console", Some(&token)).await.status, 200);
+    // The pending sign-in is used up.
+    let a = w
+        .post("/connexion/code", &cookies, &format!("code={code}&csrf={csrf}"))
+        .await;
+    assert_eq!((a.status, a.location()), (303, "/connexion"));
+    // Only administrators manage a second factor.
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    assert_eq!(w.get("/console/securite", Some(&paul)).await.status, 403);
+    let page = w.get("/console/securite", Some(&token)).await;
+    assert!(page.body.contains("restants : 10"), "{}", page.body);
+    no_inline_script_or_style(&page.body);
 }
