@@ -160,6 +160,11 @@ pub enum Action {
     },
     /// School life: a teacher's lessons of the day.
     TeacherDay,
+    /// Hand out, collect, return homework to a class or group, and see
+    /// its copies (a teacher of it).
+    Homework {
+        structure: String,
+    },
     /// The rooms whose internet the actor may switch (classroom tools).
     Rooms,
     /// Switch a room (a `[proxy]` source group) to exam mode or internet
@@ -206,6 +211,11 @@ impl Action {
                 structure: segment(c)?,
             },
             (true, _, ["vie-scolaire", "journee"]) => Action::TeacherDay,
+            (_, true, ["console", "classe", c, "devoirs"])
+            | (true, _, ["console", "classe", c, "devoirs", _])
+            | (_, true, ["console", "classe", c, "devoirs", _, "ramasser" | "rendre"]) => Action::Homework {
+                structure: segment(c)?,
+            },
             (true, _, ["console", "salles"]) => Action::Rooms,
             (_, true, ["console", "salles", r]) | (_, true, ["console", "salles", r, "fin"]) => {
                 Action::ControlRoom { room: segment(r)? }
@@ -247,6 +257,7 @@ impl Action {
             Action::Classroom => "mes classes",
             Action::ViewClass { .. } => "une classe",
             Action::TeacherDay => "ma journée",
+            Action::Homework { .. } => "devoirs",
             Action::Rooms => "salles et internet",
             Action::ControlRoom { .. } => "internet d'une salle",
         }
@@ -258,7 +269,9 @@ impl Action {
             Action::ViewPerson { login } | Action::ResetPassword { login } | Action::SetStatus { login } => {
                 login.clone()
             }
-            Action::PrintSlips { structure } | Action::ViewClass { structure } => structure.clone(),
+            Action::PrintSlips { structure }
+            | Action::ViewClass { structure }
+            | Action::Homework { structure } => structure.clone(),
             Action::ControlRoom { room } => room.clone(),
             _ => String::new(),
         }
@@ -445,6 +458,10 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
             actor.has(Admin) || (actor.has(Teacher) && facts.teaches.contains(structure)),
             "cette classe n'est pas l'une des siennes",
         ),
+        Action::Homework { structure } => allow_if(
+            actor.has(Teacher) && facts.teaches.contains(structure),
+            "seuls les enseignants de la classe distribuent et ramassent ses devoirs",
+        ),
         Action::Rooms => allow_if(
             actor.any(&[Admin, Teacher]),
             "réservé aux enseignants et à l'administrateur",
@@ -549,6 +566,18 @@ mod tests {
                 },
                 "A------",
             ),
+            (
+                Action::Homework {
+                    structure: "6A".into(),
+                },
+                "---A---",
+            ),
+            (
+                Action::Homework {
+                    structure: "5B".into(),
+                },
+                "-------",
+            ),
             (Action::Rooms, "A--A---"),
             (
                 Action::ControlRoom {
@@ -640,6 +669,15 @@ mod tests {
         assert_eq!(Action::of(&Method::DELETE, "/"), None);
         assert_eq!(Action::of(&g, "/static/"), None);
         assert_eq!(Action::of(&g, "/console/salles"), Some(Action::Rooms));
+        let hw = Some(Action::Homework {
+            structure: "6A".into(),
+        });
+        assert_eq!(Action::of(&p, "/console/classe/6A/devoirs"), hw);
+        assert_eq!(Action::of(&g, "/console/classe/6A/devoirs/dm1"), hw);
+        assert_eq!(Action::of(&p, "/console/classe/6A/devoirs/dm1/ramasser"), hw);
+        assert_eq!(Action::of(&p, "/console/classe/6A/devoirs/dm1/rendre"), hw);
+        assert_eq!(Action::of(&g, "/console/classe/6A/devoirs"), None);
+        assert_eq!(Action::of(&p, "/console/classe/6A/devoirs/dm1/effacer"), None);
         assert_eq!(Action::of(&p, "/connexion/code"), Some(Action::SignInCode));
         assert!(Action::SignInCode.is_public());
         assert_eq!(

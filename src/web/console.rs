@@ -697,12 +697,35 @@ pub async fn class_page(
                 &signed,
                 "/console/classe",
             );
+            let can_hand_out = authz::decide(
+                &signed.actor,
+                &authz::Action::Homework {
+                    structure: structure.code.clone(),
+                },
+                &signed.facts,
+            )
+            .allowed();
+            let homework = if can_hand_out {
+                crate::modules::shares::web::handed_out(store.conn(), &signed.actor.login, &structure.code)?
+                    .into_iter()
+                    .map(|r| {
+                        let when = r.distributed_at.clone().unwrap_or_default();
+                        (r.name, format!("distribué {when}"))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let mut r = pages::render(&ClassPage {
                 page: &chrome,
                 heading: format!("{} — {} élève(s)", structure.label, students.len()),
                 notice: None,
                 code: structure.code.clone(),
                 students,
+                can_hand_out,
+                homework,
+                max_files: crate::modules::shares::web::MAX_FILES,
+                max_mb: crate::modules::shares::web::MAX_UPLOAD / (1024 * 1024),
             });
             *r.status_mut() = StatusCode::OK;
             Ok(r)

@@ -214,6 +214,30 @@ pub static ROUTES: &[RouteDef] = &[
         methods: || get(console::class_page),
     },
     RouteDef {
+        path: "/console/classe/{code}/devoirs",
+        example: "/console/classe/6A/devoirs",
+        methods: || {
+            post(crate::modules::shares::web::hand_out).layer(axum::extract::DefaultBodyLimit::max(
+                crate::modules::shares::web::BODY_LIMIT,
+            ))
+        },
+    },
+    RouteDef {
+        path: "/console/classe/{code}/devoirs/{name}",
+        example: "/console/classe/6A/devoirs/dm1",
+        methods: || get(crate::modules::shares::web::status),
+    },
+    RouteDef {
+        path: "/console/classe/{code}/devoirs/{name}/ramasser",
+        example: "/console/classe/6A/devoirs/dm1/ramasser",
+        methods: || post(crate::modules::shares::web::collect),
+    },
+    RouteDef {
+        path: "/console/classe/{code}/devoirs/{name}/rendre",
+        example: "/console/classe/6A/devoirs/dm1/rendre",
+        methods: || post(crate::modules::shares::web::give_back),
+    },
+    RouteDef {
         path: "/console/salles",
         example: "/console/salles",
         methods: || get(crate::modules::proxy::web::rooms),

@@ -302,6 +302,12 @@ pub struct ClassPage<'a> {
     pub notice: Option<String>,
     pub code: String,
     pub students: Vec<StudentRow>,
+    /// A teacher of the class: the hand-out form and his homework.
+    pub can_hand_out: bool,
+    /// (name, "distribué le …") of the homework he handed out here.
+    pub homework: Vec<(String, String)>,
+    pub max_files: usize,
+    pub max_mb: usize,
 }
 
 #[cfg(test)]

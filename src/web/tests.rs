@@ -614,3 +614,166 @@ async fn an_enrolled_admin_gets_a_session_only_with_a_code() {
     assert!(page.body.contains("restants : 10"), "{}", page.body);
     no_inline_script_or_style(&page.body);
 }
+
+/// Classroom tools, homework: a teacher of 6A uploads two files from the
+/// class page; they land in each student's `devoirs/` (real files under
+/// the shares' root, through the shares module), the status page follows
+/// the copy (handed out, modified, collected, returned); bad forms are
+/// French 400s that change nothing; another class is refused. Every
+/// account is the test user here (the copying rules and owners are
+/// checked by the shares module's own tests and tests/shares.rs).
+#[tokio::test]
+async fn a_teacher_hands_out_collects_and_returns_homework() {
+    let w = world();
+    let root = w._dir.path().to_path_buf();
+    let uid = nix::unistd::getuid().as_raw();
+    let gid = nix::unistd::getgid().as_raw();
+    let mut passwd = String::new();
+    for login in ["paul.blanc", "lea.martin", "tom.roux"] {
+        passwd.push_str(&format!("{login}:x:{uid}:{gid}::/:/bin/sh\n"));
+        std::fs::create_dir_all(root.join("srv/preau/perso").join(login)).unwrap();
+    }
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/passwd"), passwd).unwrap();
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let csrf = w.csrf_of(&paul).await;
+    let cookie = format!("{}={paul}", session::COOKIE);
+    let class = w.get("/console/classe/6A", Some(&paul)).await;
+    assert!(
+        class.body.contains("enctype=\"multipart/form-data\""),
+        "{}",
+        class.body
+    );
+    no_inline_script_or_style(&class.body);
+    let upload = |csrf: &str, name: &str, files: &[(&str, &str)]| {
+        let b = "----preau-test-boundary";
+        let mut body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"nom\"\r\n\r\n{name}\r\n"
+        );
+        for (f, content) in files {
+            body.push_str(&format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"fichiers\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n{content}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{b}--\r\n"));
+        Request::post("/console/classe/6A/devoirs")
+            .header(header::COOKIE, cookie.clone())
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={b}"))
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let lea_copy = root.join("srv/preau/perso/lea.martin/devoirs/dm1");
+    // Bad forms: nothing handed out.
+    for (token, name, files) in [
+        (csrf.as_str(), "../x", vec![("a.txt", "a")]),
+        (csrf.as_str(), "dm1", vec![]),
+        (csrf.as_str(), "dm1", vec![(".cache", "a")]),
+        ("wrong", "dm1", vec![("a.txt", "a")]),
+    ] {
+        let a = w.send(upload(token, name, &files)).await;
+        assert_eq!(a.status, 400, "{name} {files:?}: {}", a.body);
+        assert!(a.body.contains("Demande incorrecte"));
+        assert!(!lea_copy.exists());
+    }
+    // Not multipart at all: a French 400 too.
+    let a = w
+        .post(
+            "/console/classe/6A/devoirs",
+            &cookie,
+            &format!("csrf={csrf}&nom=dm1"),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("pas pu être lu"), "{}", a.body);
+    // Too large: 413, nothing written.
+    let big = "x".repeat(crate::modules::shares::web::MAX_UPLOAD + 1);
+    let a = w.send(upload(&csrf, "dm1", &[("gros.bin", &big)])).await;
+    assert_eq!(a.status, 413);
+    assert!(!lea_copy.exists());
+    // Another class: refused (not his).
+    let mut other = upload(&csrf, "dm1", &[("a.txt", "a")]);
+    *other.uri_mut() = "/console/classe/5B/devoirs".parse().unwrap();
+    assert_eq!(w.send(other).await.status, 403);
+
+    let a = w
+        .send(upload(
+            &csrf,
+            "dm1",
+            &[("sujet.txt", "Sujet\n"), ("annexe.txt", "Annexe\n")],
+        ))
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.location(), "/console/classe/6A/devoirs/dm1?fait=distribue");
+    assert_eq!(
+        std::fs::read_to_string(lea_copy.join("sujet.txt")).unwrap(),
+        "Sujet\n"
+    );
+    assert!(lea_copy.join("annexe.txt").is_file());
+    assert!(
+        !root.join("srv/preau/perso/tom.roux/devoirs").exists(),
+        "5B untouched"
+    );
+    let state = |body: &str| {
+        let at = body.find("data-copie=\"").expect("a row") + 12;
+        body[at..at + body[at..].find('"').unwrap()].to_string()
+    };
+    let page = w.get("/console/classe/6A/devoirs/dm1", Some(&paul)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(state(&page.body), "handed_out");
+    no_inline_script_or_style(&page.body);
+    // The student works on it.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(lea_copy.join("sujet.txt"), "Sujet\nMa réponse\n").unwrap();
+    let page = w.get("/console/classe/6A/devoirs/dm1", Some(&paul)).await;
+    assert_eq!(state(&page.body), "modified");
+    let a = w
+        .post(
+            "/console/classe/6A/devoirs/dm1/ramasser",
+            &cookie,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let collected = root.join("srv/preau/perso/paul.blanc/devoirs/ramasses/dm1/lea.martin/sujet.txt");
+    assert_eq!(
+        std::fs::read_to_string(&collected).unwrap(),
+        "Sujet\nMa réponse\n"
+    );
+    let page = w.get("/console/classe/6A/devoirs/dm1", Some(&paul)).await;
+    assert_eq!(state(&page.body), "collected");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&collected, "Sujet\nMa réponse\nBien.\n").unwrap();
+    let a = w
+        .post(
+            "/console/classe/6A/devoirs/dm1/rendre",
+            &cookie,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 303);
+    assert_eq!(
+        std::fs::read_to_string(lea_copy.join("corrige/sujet.txt")).unwrap(),
+        "Sujet\nMa réponse\nBien.\n"
+    );
+    let page = w.get("/console/classe/6A/devoirs/dm1", Some(&paul)).await;
+    assert_eq!(state(&page.body), "returned");
+    assert!(page.body.contains("rendu corrigé"));
+    // Without the form token: nothing.
+    let a = w.post("/console/classe/6A/devoirs/dm1/rendre", &cookie, "").await;
+    assert_eq!(a.status, 400);
+    // The class page lists it; the journal has each step.
+    let class = w.get("/console/classe/6A", Some(&paul)).await;
+    assert!(class.body.contains("/console/classe/6A/devoirs/dm1"));
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let journal = w.get("/console/journal", Some(&admin)).await;
+    for what in ["devoir distribué", "devoir ramassé", "devoir rendu"] {
+        assert!(journal.body.contains(what), "{what}");
+    }
+    // A student cannot reach it.
+    let tom_page = {
+        let tom = w.sign_in("tom.roux", PW).await.unwrap();
+        w.get("/console/classe/6A/devoirs/dm1", Some(&tom)).await
+    };
+    assert_eq!(tom_page.status, 404);
+}
