@@ -677,3 +677,109 @@ async fn an_administrator_enrols_totp_and_signs_in_with_a_code() {
     assert!(!log.contains(&recovery[0]) && !log.contains(&code2));
     b.close().await;
 }
+
+/// Issue 10, classroom tools: a teacher hands a file out to his class
+/// from the class page in Chromium (a real upload), sees each copy as
+/// handed out, then modified once the student writes in it, collects and
+/// returns; the files are on disk under the shares' root. Every account is
+/// the test user here (owners and smbd: tests/shares.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teacher_hands_out_a_file_from_the_class_page_and_collects_it() {
+    let server =
+        start_server_with(|c| c.replace("must_change_password = true", "must_change_password = false"));
+    let base = server.base.clone();
+    let ((teacher, teacher_pw), (student, _)) = people(&server);
+    let db = server.root.path().join("var/lib/preau/preau.db");
+    let class = {
+        let store = preau::store::Store::open_existing(&db).unwrap();
+        let service = directory::services(store.conn(), None)
+            .unwrap()
+            .into_iter()
+            .find(|s| s.teacher_login == teacher && s.structure_kind == directory::StructureKind::Class)
+            .unwrap();
+        let students = directory::students_of(store.conn(), &service.structure_code).unwrap();
+        let uid = nix::unistd::getuid().as_raw();
+        let gid = nix::unistd::getgid().as_raw();
+        let mut passwd = String::new();
+        for login in students.iter().map(|p| p.login.clone()).chain([teacher.clone()]) {
+            passwd.push_str(&format!("{login}:x:{uid}:{gid}::/:/bin/sh\n"));
+            std::fs::create_dir_all(server.root.path().join("srv/preau/perso").join(&login)).unwrap();
+        }
+        std::fs::write(server.root.path().join("etc/passwd"), passwd).unwrap();
+        service.structure_code
+    };
+    let file = server.root.path().join("sujet-dm1.txt");
+    std::fs::write(&file, "Exercice 1 : 3/4 + 1/4 = ?\n").unwrap();
+    let b = Browser::start().await;
+    sign_in(&b, &base, &teacher, &teacher_pw).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/classe/{class}")).await;
+    b.assert_no_inline().await;
+    b.fill("#nom", "dm1-fractions").await;
+    b.client
+        .find(fantoccini::Locator::Css("#fichiers"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    b.screenshots("devoir-formulaire").await;
+    b.click_and_load("#distribuer").await;
+    b.wait_path(&format!(
+        "/console/classe/{class}/devoirs/dm1-fractions?fait=distribue"
+    ))
+    .await;
+    assert!(b.text("#avis").await.contains("distribué"));
+    let copy = server.root.path().join(format!(
+        "srv/preau/perso/{student}/devoirs/dm1-fractions/sujet-dm1.txt"
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&copy).unwrap(),
+        "Exercice 1 : 3/4 + 1/4 = ?\n"
+    );
+    let row = "tr[data-copie] td.mono";
+    assert!(!b.text(row).await.is_empty());
+    assert!(!b.body().await.contains("modifié par l"), "nothing modified yet");
+    b.assert_no_inline().await;
+    b.screenshots("devoir-distribue").await;
+    // The student answers.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&copy, "Exercice 1 : 3/4 + 1/4 = 1\n").unwrap();
+    b.goto(&format!("{base}/console/classe/{class}/devoirs/dm1-fractions"))
+        .await;
+    assert!(
+        b.text("#bilan").await.contains("1 modifié par l'élève"),
+        "{}",
+        b.text("#bilan").await
+    );
+    b.click_and_load("#ramasser").await;
+    b.wait_path(&format!(
+        "/console/classe/{class}/devoirs/dm1-fractions?fait=ramasse"
+    ))
+    .await;
+    let got = server.root.path().join(format!(
+        "srv/preau/perso/{teacher}/devoirs/ramasses/dm1-fractions/{student}/sujet-dm1.txt"
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&got).unwrap(),
+        "Exercice 1 : 3/4 + 1/4 = 1\n"
+    );
+    assert!(b.text("#bilan").await.contains("ramassé"));
+    b.click_and_load("#rendre").await;
+    b.wait_path(&format!(
+        "/console/classe/{class}/devoirs/dm1-fractions?fait=rendu"
+    ))
+    .await;
+    assert!(b.text("#bilan").await.contains("rendu corrigé"));
+    assert!(
+        server
+            .root
+            .path()
+            .join(format!(
+                "srv/preau/perso/{student}/devoirs/dm1-fractions/corrige/sujet-dm1.txt"
+            ))
+            .is_file()
+    );
+    b.screenshots("devoir-rendu").await;
+    b.close().await;
+}
