@@ -360,6 +360,7 @@ fn person_page(
     let last_signin = audit::last_sign_in(&store, &p.login)?.unwrap_or_else(|| "jamais".into());
     let decide = |a: authz::Action| authz::decide(&signed.actor, &a, &signed.facts).allowed();
     let config = web.config();
+    let usage = crate::modules::shares::web::usage_line(&web.host, &config, &p);
     let chrome = Page::signed(
         &p.full_name(),
         &config.establishment.name,
@@ -380,6 +381,7 @@ fn person_page(
         link_people: decide(authz::Action::SearchPeople),
         initial,
         last_signin,
+        usage,
         can_reset: decide(authz::Action::ResetPassword {
             login: p.login.clone(),
         }),

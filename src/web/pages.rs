@@ -231,6 +231,8 @@ pub struct PersonPage<'a> {
     pub link_people: bool,
     pub initial: bool,
     pub last_signin: String,
+    /// Personal share usage and quota (module `shares`).
+    pub usage: Option<String>,
     pub can_reset: bool,
     pub can_set_status: bool,
 }
@@ -398,6 +400,7 @@ mod tests {
             link_people: false,
             initial: true,
             last_signin: "jamais".into(),
+            usage: Some("2.0 Mio utilisés sur 500.0 Mio (0 %)".into()),
             can_reset: true,
             can_set_status: false,
         }));

@@ -66,12 +66,27 @@ pub async fn home(State(web): State<AppState>, Extension(signed): Extension<Arc<
         .map(|r| r.label_fr())
         .collect::<Vec<_>>()
         .join(", ");
+    // Self-service: one's own share usage and quota.
+    let usage = match signed.actor.person_id {
+        Some(_) => {
+            let (w, login) = (web.clone(), signed.actor.login.clone());
+            tokio::task::spawn_blocking(move || -> Option<String> {
+                let store = w.store().ok()?;
+                let p = crate::directory::person_by_login(store.conn(), &login).ok()??;
+                crate::modules::shares::web::usage_line(&w.host, &w.config(), &p)
+            })
+            .await
+            .ok()
+            .flatten()
+        }
+        None => None,
+    };
     pages::render(&PortalPage {
         page: &chrome,
         name: &signed.actor.name,
         roles,
         cards,
-        usage: None,
+        usage,
     })
 }
 

@@ -777,3 +777,39 @@ async fn a_teacher_hands_out_collects_and_returns_homework() {
     };
     assert_eq!(tom_page.status, 404);
 }
+
+/// Self-service: the portal shows the signed-in person's own share usage
+/// and quota; the person's page shows it to the administrator.
+#[tokio::test]
+async fn the_portal_and_the_person_page_show_share_usage_and_quota() {
+    let mut config = Config::default();
+    config.modules.enabled = vec!["accounts".into(), "shares".into()];
+    let w = world_with(config);
+    let home = w._dir.path().join("srv/preau/perso/tom.roux");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("expose.odt"), vec![b'x'; 3 * 1024 * 1024]).unwrap();
+    let tom = w.sign_in("tom.roux", PW).await.unwrap();
+    let portal = w.get("/", Some(&tom)).await;
+    assert!(portal.body.contains("Mon espace de fichiers"), "{}", portal.body);
+    assert!(
+        portal.body.contains("3.0 Mio utilisés sur 500.0 Mio (0 %)"),
+        "{}",
+        portal.body
+    );
+    // A parent has no personal share: no line.
+    let anne = w.sign_in("anne.martin", PW).await.unwrap();
+    assert!(
+        !w.get("/", Some(&anne))
+            .await
+            .body
+            .contains("Mon espace de fichiers")
+    );
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let page = w.get("/console/personnes/tom.roux", Some(&admin)).await;
+    assert!(
+        page.body.contains("Espace de fichiers") && page.body.contains("3.0 Mio"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Dernière connexion"));
+}

@@ -358,6 +358,20 @@ pub async fn status(
     blocking(run).await.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// A person's share usage and quota as one French line; None when the
+/// shares module is off or the person has no personal share (parents).
+pub fn usage_line(
+    host: &dyn crate::host::Host,
+    config: &crate::config::Config,
+    person: &crate::directory::Person,
+) -> Option<String> {
+    if !config.modules.enabled.iter().any(|m| m == "shares") {
+        return None;
+    }
+    let role = super::source::role_of(person.kind.as_str(), person.function.as_deref())?;
+    Some(super::usage::of_person(host, &config.shares, &person.login, role).line_fr())
+}
+
 /// The homework `teacher` handed out to `code`, newest first (class page).
 pub fn handed_out(
     conn: &rusqlite::Connection,
