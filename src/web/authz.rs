@@ -202,7 +202,7 @@ impl Action {
                 Action::ResetPassword { login: segment(l)? }
             }
             (_, true, ["console", "personnes", l, "etat"]) => Action::SetStatus { login: segment(l)? },
-            (true, _, ["console", "classes", c, "fiches"]) => Action::PrintSlips {
+            (true, _, ["console", "classes", c, "fiches" | "fiches.csv"]) => Action::PrintSlips {
                 structure: segment(c)?,
             },
             (true, _, ["console", "journal"]) => Action::ViewAudit,
@@ -669,6 +669,12 @@ mod tests {
         assert_eq!(Action::of(&Method::DELETE, "/"), None);
         assert_eq!(Action::of(&g, "/static/"), None);
         assert_eq!(Action::of(&g, "/console/salles"), Some(Action::Rooms));
+        assert_eq!(
+            Action::of(&g, "/console/classes/6A/fiches.csv"),
+            Some(Action::PrintSlips {
+                structure: "6A".into()
+            })
+        );
         let hw = Some(Action::Homework {
             structure: "6A".into(),
         });

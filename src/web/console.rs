@@ -591,6 +591,71 @@ pub async fn class_slips(
     )
 }
 
+/// `GET /console/classes/{code}/fiches.csv[?eleves=login,login]`: the
+/// same slips as the printed page, as CSV (a selection with `eleves`).
+pub async fn class_slips_csv(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Path(code): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    respond(
+        blocking(move || {
+            let mut store = web.store()?;
+            let Some(structure) = directory::structure(store.conn(), &code)? else {
+                return Err(WebError::NotFound);
+            };
+            let mut slips = sheets::slips_of(store.conn(), &structure.code)?;
+            let chosen: Vec<&str> = q
+                .get("eleves")
+                .map(|s| s.split(',').map(str::trim).filter(|l| !l.is_empty()).collect())
+                .unwrap_or_default();
+            if chosen.len() > 2000 {
+                return Err(WebError::BadRequest("Sélection trop longue.".into()));
+            }
+            if let Some(unknown) = chosen
+                .iter()
+                .find(|l| !slips.iter().any(|s| s.person.login == **l))
+            {
+                return Err(WebError::BadRequest(format!(
+                    "« {unknown} » n'est pas un élève de {}.",
+                    structure.code
+                )));
+            }
+            if !chosen.is_empty() {
+                slips.retain(|s| chosen.contains(&s.person.login.as_str()));
+            }
+            audit::record(
+                &mut store,
+                &signed.actor.login,
+                &signed.peer.to_string(),
+                "fiches de connexion (CSV)",
+                &structure.code,
+                &format!("{} fiche(s)", slips.len()),
+            )?;
+            let name = format!(
+                "fiches-{}.csv",
+                structure.code.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            );
+            Ok((
+                [
+                    (
+                        axum::http::header::CONTENT_TYPE,
+                        "text/csv; charset=utf-8".to_string(),
+                    ),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}\""),
+                    ),
+                ],
+                sheets::csv(&slips),
+            )
+                .into_response())
+        })
+        .await,
+    )
+}
+
 /// Entries of the audit log per page.
 const AUDIT_PAGE: usize = 50;
 

@@ -199,6 +199,11 @@ pub static ROUTES: &[RouteDef] = &[
         methods: || get(console::class_slips),
     },
     RouteDef {
+        path: "/console/classes/{code}/fiches.csv",
+        example: "/console/classes/6A/fiches.csv",
+        methods: || get(console::class_slips_csv),
+    },
+    RouteDef {
         path: "/console/journal",
         example: "/console/journal",
         methods: || get(console::audit_log),

@@ -813,3 +813,50 @@ async fn the_portal_and_the_person_page_show_share_usage_and_quota() {
     );
     assert!(page.body.contains("Dernière connexion"));
 }
+
+/// The class's login slips as CSV: the same data as the printed page, a
+/// selection of students, refused for another class, audited.
+#[tokio::test]
+async fn class_slips_as_csv_whole_or_a_selection() {
+    let w = world();
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let a = w.get("/console/classes/6A/fiches.csv", Some(&paul)).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert!(
+        a.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("fiches-6A.csv")
+    );
+    let lines: Vec<&str> = a.body.lines().collect();
+    assert_eq!(lines[0], "classe;nom;prenom;identifiant;mot_de_passe");
+    assert_eq!(lines.len(), 2, "{}", a.body);
+    assert!(lines[1].starts_with("6A;Martin;Léa;lea.martin;"), "{}", a.body);
+    let html = w.get("/console/classes/6A/fiches", Some(&paul)).await;
+    let pw = lines[1].rsplit(';').next().unwrap();
+    assert!(
+        !pw.is_empty() && html.body.contains(pw),
+        "same password as the printed slip"
+    );
+    let a = w
+        .get("/console/classes/6A/fiches.csv?eleves=lea.martin", Some(&paul))
+        .await;
+    assert_eq!(a.body.lines().count(), 2);
+    let a = w
+        .get("/console/classes/6A/fiches.csv?eleves=tom.roux", Some(&paul))
+        .await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("n&#39;est pas un élève"), "{}", a.body);
+    assert_eq!(
+        w.get("/console/classes/5B/fiches.csv", Some(&paul)).await.status,
+        403
+    );
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    assert!(
+        w.get("/console/journal", Some(&admin))
+            .await
+            .body
+            .contains("fiches de connexion (CSV)")
+    );
+}
