@@ -860,3 +860,45 @@ async fn class_slips_as_csv_whole_or_a_selection() {
             .contains("fiches de connexion (CSV)")
     );
 }
+
+/// Error pages (404, 403, 400, 413, and the 500 page) are French and,
+/// for a visitor who is not signed in, carry no navigation of a
+/// signed-in person.
+#[tokio::test]
+async fn error_pages_are_french_without_navigation_when_not_signed_in() {
+    let w = world();
+    let mut answers = vec![
+        (w.get("/nulle-part", None).await, 404, "Page introuvable"),
+        (
+            w.post("/connexion", "", "login=a&password=b").await,
+            400,
+            "Connexion",
+        ),
+    ];
+    let cross = Request::post("/deconnexion")
+        .header(header::ORIGIN, "https://evil.test")
+        .header(header::HOST, "preau.lan")
+        .body(Body::empty())
+        .unwrap();
+    answers.push((w.send(cross).await, 403, "Accès refusé"));
+    let big = Request::post("/connexion")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(vec![b'a'; forms::MAX_BODY + 10]))
+        .unwrap();
+    answers.push((w.send(big).await, 413, "Envoi trop volumineux"));
+    for (a, status, says) in &answers {
+        assert_eq!(a.status, *status, "{}", a.body);
+        assert!(a.body.contains(says), "{says}: {}", a.body);
+        assert!(a.body.contains("<html lang=\"fr\">"));
+        assert!(!a.body.contains("<nav"), "no navigation: {}", a.body);
+        assert!(!a.body.contains("Se déconnecter"));
+        no_inline_script_or_style(&a.body);
+    }
+    let page = errors::page(StatusCode::INTERNAL_SERVER_ERROR, None);
+    let body = String::from_utf8_lossy(&page.into_body().collect().await.unwrap().to_bytes()).into_owned();
+    assert!(
+        body.contains("Erreur du serveur") && !body.contains("<nav"),
+        "{body}"
+    );
+}
