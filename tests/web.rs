@@ -783,3 +783,31 @@ async fn a_teacher_hands_out_a_file_from_the_class_page_and_collects_it() {
     b.screenshots("devoir-rendu").await;
     b.close().await;
 }
+
+/// Issue 10, English catalogue in a real browser: the sign-in page is
+/// French for a French browser; the footer's switch gives English (a
+/// cookie), kept across pages and after signing in; it switches back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_language_switch_gives_english_and_back() {
+    let server = start_server();
+    let base = server.base.clone();
+    let b = Browser::start().await;
+    b.goto(&format!("{base}/connexion")).await;
+    assert!(b.text("h1").await.contains("Connexion"));
+    b.click_and_load("form.lang button").await;
+    b.wait_path("/connexion").await;
+    assert_eq!(b.text("h1").await, "Sign in");
+    assert!(b.body().await.contains("Your login and password"));
+    b.assert_no_inline().await;
+    b.screenshots("connexion-anglais").await;
+    b.goto(&format!("{base}/nulle-part")).await;
+    assert!(b.body().await.contains("Page not found"));
+    sign_in(&b, &base, "admin", &server.admin_password).await;
+    b.wait_path("/").await;
+    assert!(b.text("h1").await.starts_with("Hello"));
+    assert!(b.body().await.contains("Sign out"));
+    b.click_and_load("form.lang button").await;
+    b.wait_path("/").await;
+    assert!(b.text("h1").await.starts_with("Bonjour"));
+    b.close().await;
+}

@@ -131,6 +131,8 @@ pub enum Action {
     ManageSecondFactor,
     /// Embedded CSS and JavaScript (public).
     Asset,
+    /// The language switch (public: a preference cookie).
+    ChooseLanguage,
     /// The portal: a person's home page.
     Portal,
     SignOut,
@@ -193,6 +195,7 @@ impl Action {
                 Action::ManageSecondFactor
             }
             (_, true, ["deconnexion"]) => Action::SignOut,
+            (_, true, ["langue"]) => Action::ChooseLanguage,
             (true, _, ["mot-de-passe"]) | (_, true, ["mot-de-passe"]) => Action::ChangeOwnPassword,
             (true, _, ["static", f]) if !f.is_empty() => Action::Asset,
             (true, _, ["console"]) => Action::Dashboard,
@@ -226,7 +229,10 @@ impl Action {
 
     /// Anybody, signed in or not.
     pub fn is_public(&self) -> bool {
-        matches!(self, Action::SignIn | Action::SignInCode | Action::Asset)
+        matches!(
+            self,
+            Action::SignIn | Action::SignInCode | Action::Asset | Action::ChooseLanguage
+        )
     }
 
     /// What a person who must first change their password may still do.
@@ -244,6 +250,7 @@ impl Action {
             Action::SignInCode => "code de connexion",
             Action::ManageSecondFactor => "double authentification",
             Action::Asset => "fichier",
+            Action::ChooseLanguage => "langue",
             Action::Portal => "accueil",
             Action::SignOut => "déconnexion",
             Action::ChangeOwnPassword => "changement de mot de passe",
@@ -410,6 +417,7 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
         Action::SignIn
         | Action::SignInCode
         | Action::Asset
+        | Action::ChooseLanguage
         | Action::Portal
         | Action::SignOut
         | Action::ChangeOwnPassword => Decision::Allow,
@@ -530,6 +538,7 @@ mod tests {
         let table: Vec<(Action, &str)> = vec![
             (Action::SignIn, "AAAAAAA"),
             (Action::SignInCode, "AAAAAAA"),
+            (Action::ChooseLanguage, "AAAAAAA"),
             (Action::ManageSecondFactor, "A------"),
             (Action::Portal, "AAAAAAA"),
             (Action::ChangeOwnPassword, "AAAAAAA"),

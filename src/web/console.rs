@@ -159,7 +159,7 @@ fn load_dashboard(web: &super::Web) -> Result<Dashboard, WebError> {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, WebError> + Send + 'static,
 ) -> Result<T, WebError> {
-    tokio::task::spawn_blocking(f)
+    super::i18n::spawn_blocking(f)
         .await
         .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))?
 }
@@ -723,7 +723,7 @@ pub async fn classroom(State(web): State<AppState>, Extension(signed): Extension
             }
             let config = web.config();
             let chrome = Page::signed(
-                "Mes classes",
+                super::i18n::t(super::i18n::current(), "classroom.title"),
                 &config.establishment.name,
                 &signed,
                 "/console/classe",

@@ -26,6 +26,7 @@ pub mod csrf;
 pub mod errors;
 pub mod forms;
 pub mod headers;
+pub mod i18n;
 pub mod pages;
 mod portal;
 pub mod redirect;
@@ -152,6 +153,11 @@ pub static ROUTES: &[RouteDef] = &[
         path: "/console/securite",
         example: "/console/securite",
         methods: || get(second_factor::security).post(second_factor::security_submit),
+    },
+    RouteDef {
+        path: "/langue",
+        example: "/langue",
+        methods: || post(i18n::switch),
     },
     RouteDef {
         path: "/deconnexion",
@@ -288,8 +294,14 @@ fn peer_of(req: &Request) -> IpAddr {
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
-/// Resolves, authenticates and authorizes every request (module docs).
-async fn guard(State(web): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Resolves, authenticates and authorizes every request (module docs),
+/// in the request's language ([`i18n`]).
+async fn guard(State(web): State<AppState>, req: Request, next: Next) -> Response {
+    let lang = i18n::choose(req.headers());
+    i18n::scope(lang, guarded(web, req, next)).await
+}
+
+async fn guarded(web: AppState, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let Some(action) = authz::Action::of(&method, &path) else {
@@ -308,7 +320,7 @@ async fn guard(State(web): State<AppState>, mut req: Request, next: Next) -> Res
     let token = session::token_from(req.headers());
     let w = web.clone();
     let a = action.clone();
-    let loaded = tokio::task::spawn_blocking(move || load_signed(&w, token, a, peer)).await;
+    let loaded = i18n::spawn_blocking(move || load_signed(&w, token, a, peer)).await;
     let signed = match loaded {
         Ok(Ok(Some(s))) => s,
         Ok(Ok(None)) => {

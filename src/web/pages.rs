@@ -28,19 +28,28 @@ pub struct Page {
     pub csrf: String,
     pub css: String,
     pub js: String,
+    /// The language of the request ([`super::i18n`]).
+    pub lang: super::i18n::Lang,
+}
+
+impl Page {
+    /// Message `id` of the catalogue in the page's language.
+    pub fn t(&self, id: &str) -> &'static str {
+        super::i18n::t(self.lang, id)
+    }
 }
 
 /// The navigation's candidates; each is shown only when [`authz::decide`]
 /// allows its URL.
 const NAV: &[(&str, &str)] = &[
-    ("/", "Accueil"),
-    ("/console", "Tableau de bord"),
-    ("/console/personnes", "Personnes"),
-    ("/console/classe", "Mes classes"),
-    ("/console/salles", "Salles"),
-    ("/console/journal", "Journal"),
-    ("/console/securite", "Sécurité"),
-    ("/mot-de-passe", "Mot de passe"),
+    ("/", "nav.home"),
+    ("/console", "nav.dashboard"),
+    ("/console/personnes", "nav.people"),
+    ("/console/classe", "nav.classes"),
+    ("/console/salles", "nav.rooms"),
+    ("/console/journal", "nav.journal"),
+    ("/console/securite", "nav.security"),
+    ("/mot-de-passe", "nav.password"),
 ];
 
 impl Page {
@@ -54,6 +63,7 @@ impl Page {
             csrf: String::new(),
             css: assets::url("preau.css"),
             js: assets::url("preau.js"),
+            lang: super::i18n::current(),
         }
     }
 
@@ -77,7 +87,7 @@ impl Page {
             })
             .map(|(href, label)| NavLink {
                 href,
-                label,
+                label: super::i18n::t(super::i18n::current(), label),
                 current: *href == current,
             })
             .collect();
@@ -89,6 +99,7 @@ impl Page {
             csrf: signed.session.csrf.clone(),
             css: assets::url("preau.css"),
             js: assets::url("preau.js"),
+            lang: super::i18n::current(),
         }
     }
 }
@@ -338,6 +349,7 @@ mod tests {
             csrf: "TOKEN".into(),
             css: "/static/preau.HASH.css".into(),
             js: "/static/preau.HASH.js".into(),
+            lang: crate::web::i18n::Lang::Fr,
         }
     }
 
@@ -377,8 +389,8 @@ mod tests {
             roles: "enseignant".into(),
             cards: vec![Card {
                 href: "/console/classe",
-                title: "Mes classes",
-                text: "Les élèves de vos classes.",
+                title: "card.classes",
+                text: "card.classes.text",
             }],
             usage: None,
         }));

@@ -18,35 +18,40 @@ use std::time::Instant;
 const CARDS: &[Card] = &[
     Card {
         href: "/console",
-        title: "Tableau de bord",
-        text: "L'état du serveur, des modules, des disques ; les dernières mises en œuvre et les derniers imports.",
+        title: "card.dashboard",
+        text: "card.dashboard.text",
     },
     Card {
         href: "/console/personnes",
-        title: "Personnes",
-        text: "Chercher un élève, un personnel ou un responsable ; mots de passe et fiches de connexion.",
+        title: "card.people",
+        text: "card.people.text",
     },
     Card {
         href: "/console/classe",
-        title: "Mes classes",
-        text: "Les élèves de vos classes et groupes : nouveau mot de passe, fiches de connexion.",
+        title: "card.classes",
+        text: "card.classes.text",
     },
     Card {
         href: "/console/journal",
-        title: "Journal des actions",
-        text: "Qui s'est connecté, qui a fait quoi, et d'où.",
+        title: "card.journal",
+        text: "card.journal.text",
     },
     Card {
         href: "/mot-de-passe",
-        title: "Changer de mot de passe",
-        text: "Le même mot de passe sert pour cet espace, les ordinateurs et l'accès à internet.",
+        title: "card.password",
+        text: "card.password.text",
     },
 ];
 
 /// `GET /`.
 pub async fn home(State(web): State<AppState>, Extension(signed): Extension<Arc<Signed>>) -> Response {
     let config = web.config();
-    let chrome = Page::signed("Accueil", &config.establishment.name, &signed, "/");
+    let chrome = Page::signed(
+        super::i18n::t(super::i18n::current(), "nav.home"),
+        &config.establishment.name,
+        &signed,
+        "/",
+    );
     let facts = authz::Facts {
         target: None,
         ..signed.facts.clone()
@@ -70,7 +75,7 @@ pub async fn home(State(web): State<AppState>, Extension(signed): Extension<Arc<
     let usage = match signed.actor.person_id {
         Some(_) => {
             let (w, login) = (web.clone(), signed.actor.login.clone());
-            tokio::task::spawn_blocking(move || -> Option<String> {
+            super::i18n::spawn_blocking(move || -> Option<String> {
                 let store = w.store().ok()?;
                 let p = crate::directory::person_by_login(store.conn(), &login).ok()??;
                 crate::modules::shares::web::usage_line(&w.host, &w.config(), &p)
@@ -99,7 +104,7 @@ fn password_page(
 ) -> Response {
     let config = web.config();
     let chrome = Page::signed(
-        "Mot de passe",
+        super::i18n::t(super::i18n::current(), "nav.password"),
         &config.establishment.name,
         signed,
         "/mot-de-passe",

@@ -33,7 +33,7 @@ struct CodePage<'a> {
 }
 
 fn code_page(web: &AppState, error: Option<&str>, next: &str, token: &str, status: StatusCode) -> Response {
-    let mut chrome = Page::anonymous("Code de connexion");
+    let mut chrome = Page::anonymous(super::i18n::t(super::i18n::current(), "code.title"));
     chrome.establishment = web.config().establishment.name.clone();
     chrome.csrf = token.to_string();
     let mut r = pages::render(&CodePage {
@@ -51,7 +51,7 @@ fn code_page(web: &AppState, error: Option<&str>, next: &str, token: &str, statu
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, WebError> + Send + 'static,
 ) -> Result<T, WebError> {
-    tokio::task::spawn_blocking(f)
+    super::i18n::spawn_blocking(f)
         .await
         .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))?
 }

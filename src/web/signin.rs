@@ -128,7 +128,7 @@ fn page_for(
     token: &str,
     status: StatusCode,
 ) -> Response {
-    let mut chrome = Page::anonymous("Connexion");
+    let mut chrome = Page::anonymous(super::i18n::t(super::i18n::current(), "signin.title"));
     chrome.establishment = web.config().establishment.name.clone();
     chrome.csrf = token.to_string();
     let body = SignInPage {

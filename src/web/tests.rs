@@ -902,3 +902,74 @@ async fn error_pages_are_french_without_navigation_when_not_signed_in() {
         "{body}"
     );
 }
+
+/// The catalogue: French by default, English for a browser asking for it
+/// or after the switch (a cookie), on the sign-in, portal and error pages.
+#[tokio::test]
+async fn pages_follow_accept_language_and_the_language_switch() {
+    let w = world();
+    let fr = w.get("/connexion", None).await;
+    assert!(fr.body.contains("<html lang=\"fr\">") && fr.body.contains("Se connecter"));
+    let en = w
+        .send(
+            Request::get("/connexion")
+                .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9,fr;q=0.5")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        en.body.contains("<html lang=\"en\">") && en.body.contains(">Sign in</button>"),
+        "{}",
+        en.body
+    );
+    no_inline_script_or_style(&en.body);
+    let missing = w
+        .send(
+            Request::get("/nulle-part")
+                .header(header::ACCEPT_LANGUAGE, "en")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("Page not found"));
+    // The switch: a cookie, back to the page it came from.
+    let req = Request::post("/langue")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .header(header::REFERER, "https://preau.lan/connexion?suite=%2F")
+        .body(Body::from("langue=en"))
+        .unwrap();
+    let a = w.send(req).await;
+    assert_eq!(a.status, 303);
+    assert_eq!(a.location(), "/connexion?suite=%2F");
+    let set = a.cookie(i18n::COOKIE).unwrap();
+    assert!(set.contains("Secure") && set.contains("HttpOnly"));
+    let token = w.sign_in("paul.blanc", PW).await.unwrap();
+    let portal = w
+        .send(
+            Request::get("/")
+                .header(
+                    header::COOKIE,
+                    format!("{}={token}; {}=en", session::COOKIE, i18n::COOKIE),
+                )
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        portal.body.contains("Hello Paul") && portal.body.contains("My classes"),
+        "{}",
+        portal.body
+    );
+    let a = w.post("/langue", "", "langue=klingon").await;
+    assert_eq!(a.status, 400);
+    // A cross-site switch is refused like every cross-site form.
+    let req = Request::post("/langue")
+        .header(header::ORIGIN, "https://evil.test")
+        .header(header::HOST, "preau.lan")
+        .body(Body::from("langue=en"))
+        .unwrap();
+    assert_eq!(w.send(req).await.status, 403);
+}

@@ -123,7 +123,7 @@ fn my_rooms(config: &crate::config::Config, signed: &Signed) -> Vec<(String, Vec
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, WebError> + Send + 'static,
 ) -> Result<T, WebError> {
-    tokio::task::spawn_blocking(f)
+    crate::web::i18n::spawn_blocking(f)
         .await
         .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))?
 }
