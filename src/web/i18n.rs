@@ -243,6 +243,21 @@ pub const FR: &[(&str, &str)] = &[
         "classroom.none",
         "Aucune classe ni aucun groupe ne vous est attribué dans l'emploi du temps importé.",
     ),
+    ("class.slips", "Fiches de connexion de la classe"),
+    ("class.slips_csv", "Les mêmes en CSV"),
+    ("class.student", "Élève"),
+    ("class.login", "Identifiant"),
+    ("class.password", "Mot de passe"),
+    ("class.action", "Action"),
+    ("class.pw_initial", "celui de la fiche"),
+    ("class.pw_own", "personnalisé"),
+    ("class.new_password", "Nouveau mot de passe"),
+    ("class.homework", "Devoirs"),
+    ("class.hw_name", "Nom du devoir (dossier créé chez chaque élève)"),
+    ("class.hw_files", "Fichiers"),
+    ("class.hw_max", "au plus"),
+    ("class.hw_total", "Mo en tout"),
+    ("class.hw_submit", "Distribuer à la classe"),
 ];
 
 /// English, beside it: the same ids.
@@ -344,6 +359,24 @@ pub const EN: &[(&str, &str)] = &[
         "classroom.none",
         "No class or group is given to you in the imported timetable.",
     ),
+    ("class.slips", "Login slips of the class"),
+    ("class.slips_csv", "The same as CSV"),
+    ("class.student", "Student"),
+    ("class.login", "Login"),
+    ("class.password", "Password"),
+    ("class.action", "Action"),
+    ("class.pw_initial", "the slip's one"),
+    ("class.pw_own", "their own"),
+    ("class.new_password", "New password"),
+    ("class.homework", "Homework"),
+    (
+        "class.hw_name",
+        "Name of the homework (a folder made for each student)",
+    ),
+    ("class.hw_files", "Files"),
+    ("class.hw_max", "at most"),
+    ("class.hw_total", "MiB in all"),
+    ("class.hw_submit", "Hand out to the class"),
 ];
 
 /// `POST /langue`: `langue=fr|en`; back to the page it came from.
