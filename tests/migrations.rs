@@ -42,7 +42,7 @@ const DATA: &[&str] = &[
     // 3
     "INSERT INTO share_homework VALUES ('marc.dupont', 'dm1', '6A', 1, 2, 1024, '2026-10-01', NULL, NULL);",
     // 4
-    "INSERT INTO proxy_exams VALUES ('B12', 1790000000, 'liste_blanche', 'marc.dupont');",
+    "INSERT INTO proxy_exams (room, until, allow, by) VALUES ('B12', 1790000000, 'liste_blanche', 'marc.dupont');",
     // 5
     "UPDATE people SET postal_address = '12 RUE DES ÉCOLES\n99000 VILLE-TEST' WHERE id = 3;",
     // 6
@@ -81,6 +81,10 @@ const DATA: &[&str] = &[
          VALUES (1, 'marc.dupont', 1790100000, 1790103600, 2, 'confirmed', 1789990000, 'MATHS', '6A');
      INSERT INTO signin_weeks VALUES ('2026-W40', 'administrateur', 'admin', 1);
      INSERT INTO share_usage_samples VALUES ('2026-10-01', 'commun', 1048576, 3);",
+    // 13 (classroom)
+    "INSERT INTO proxy_exams VALUES ('C01', 1790000000, '', 'marc.dupont', 'off');
+     INSERT INTO admin_totp VALUES ('admin', X'3132333435363738393031323334353637383930', 1790000000, 1790000000, 59666666);
+     INSERT INTO admin_recovery_codes VALUES ('admin', '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', NULL);",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -98,8 +102,11 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
     if version >= 3 {
         rows.push(("share_homework", 1));
     }
-    if version >= 4 {
+    if (4..13).contains(&version) {
         rows.push(("proxy_exams", 1));
+    }
+    if version >= 13 {
+        rows.push(("proxy_exams", 2));
     }
     if version >= 6 {
         // From 10 on, the audit log's sign-in is also counted per week
@@ -139,6 +146,9 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
     ));
     if version >= 12 {
         rows.push(("share_usage_samples", 1));
+    }
+    if version >= 13 {
+        rows.extend([("admin_totp", 1), ("admin_recovery_codes", 1)]);
     }
     rows
 }

@@ -744,6 +744,11 @@ fn serve_runs_the_proxy_and_the_cli_explains() {
     );
     let out = root.run(&["proxy", "check", "http://sujet.test/", "--ip", "10.0.12.7"]);
     assert_eq!(out.status.code(), Some(0), "{}", support::show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("room:   salle: exam (whitelist only) until"),
+        "{}",
+        support::show(&out)
+    );
     let out = root.run(&["proxy", "check", "http://ok.test/", "--ip", "10.0.13.7"]);
     assert_eq!(
         out.status.code(),
@@ -751,10 +756,22 @@ fn serve_runs_the_proxy_and_the_cli_explains() {
         "other rooms are not affected: {}",
         support::show(&out)
     );
+    // Internet off replaces the exam: even the exam's sites are refused.
+    let out = root.run(&["proxy", "exam", "salle", "--minutes", "5", "--off"]);
+    assert!(out.status.success(), "{}", support::show(&out));
+    let out = root.run(&["proxy", "check", "http://sujet.test/", "--ip", "10.0.12.7"]);
+    assert_eq!(out.status.code(), Some(1), "{}", support::show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("room:   salle: internet off until") && text.contains("internet coupé en salle salle"),
+        "{}",
+        support::show(&out)
+    );
     let out = root.run(&["proxy", "exam", "salle", "--stop"]);
     assert!(out.status.success(), "{}", support::show(&out));
     let out = root.run(&["proxy", "check", "http://ok.test/", "--ip", "10.0.12.7"]);
     assert_eq!(out.status.code(), Some(0), "{}", support::show(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("room:"));
     let out = root.run(&["proxy", "exam", "nowhere"]);
     assert_eq!(out.status.code(), Some(1), "{}", support::show(&out));
 
@@ -977,6 +994,7 @@ async fn exams_stay_when_the_database_cannot_be_read() {
         s.sources = vec![preau::modules::proxy::settings::SourceGroup {
             name: "salle".into(),
             addresses: vec!["127.0.0.0/8".into()],
+            rooms: Vec::new(),
         }];
     })
     .await;
@@ -988,6 +1006,7 @@ async fn exams_stay_when_the_database_cannot_be_read() {
                 &preau::modules::proxy::policy::Exam {
                     room: "salle".into(),
                     until: i64::MAX / 2,
+                    mode: preau::modules::proxy::policy::ExamMode::Whitelist,
                     allow: Vec::new(),
                     by: "test".into(),
                 },

@@ -367,6 +367,15 @@ fn homework_for_a_class_of_thirty() {
     };
     let out = run(&["distribute"]);
     assert!(out.contains("32 student(s)): 64 file(s) copied"), "{out}");
+    // What the classroom page and the CLI hand out (one module function)
+    // is what the student finds through the real smbd.
+    let mut smbd = s.start_smbd();
+    let (ok, ls) = s.smb("alice.martin", "perso", "cd devoirs\\dm1; ls");
+    assert!(ok && ls.contains("sujet.txt") && ls.contains("annexes"), "{ls}");
+    let (ok, ls) = s.smb("bob.durand", "perso", "cd devoirs\\dm1; ls");
+    assert!(ok && ls.contains("sujet.txt"), "{ls}");
+    let _ = smbd.kill();
+    let _ = smbd.wait();
     let out = run(&["distribute"]);
     assert!(
         out.contains("0 file(s) copied") && out.contains("64 already there"),

@@ -37,11 +37,12 @@ fn demo_file(name: &str) -> String {
 /// init, the demo school imported (directory only, initial passwords to
 /// change at first sign-in), `preau serve` on a free loopback port.
 fn start_server() -> Server {
-    start_server_with(true)
+    start_server_with(true, |c| c.to_string())
 }
 
-/// As [`start_server`]; the demo school only when `demo`.
-fn start_server_with(demo: bool) -> Server {
+/// As [`start_server`]: the demo school only when `demo`, the
+/// configuration edited by `edit` before the import.
+fn start_server_with(demo: bool, edit: impl Fn(&str) -> String) -> Server {
     let root = TempRoot::new();
     let out = root.run(&["--json", "init", "--name", "Collège des Tilleuls"]);
     assert!(out.status.success(), "{}", show(&out));
@@ -56,7 +57,7 @@ fn start_server_with(demo: bool) -> Server {
             &format!("listen = [\"127.0.0.1:{port}\"]"),
         )
         .replace("#must_change_password = false", "must_change_password = true");
-    root.write("/etc/preau/preau.toml", &config);
+    root.write("/etc/preau/preau.toml", &edit(&config));
     let files = [
         demo_file("ElevesSansAdresses.xml"),
         demo_file("ResponsablesAvecAdresses.xml"),
@@ -276,7 +277,7 @@ async fn sign_in_change_password_reset_a_student_and_use_the_console() {
 /// in the directory and the console finds them; the history names him.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_imports_a_school_through_the_console() {
-    let server = start_server_with(false);
+    let server = start_server_with(false, |c| c.to_string());
     let base = server.base.clone();
     let school = server.root.path().join("exports");
     std::fs::create_dir_all(&school).unwrap();
@@ -444,4 +445,478 @@ fn demo_json_gives_one_account_per_role_and_explain_decides() {
     assert_eq!(explain(&login("parent"), "/console/statistiques"), 404);
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Issue 10, classroom tools: a teacher with a lesson in room B12 switches
+/// its network ("salle-b12", 127.0.0.0/8 here) to exam mode, then cuts
+/// the internet, from `/console/salles`; `preau proxy check` and the real
+/// proxy running inside `serve` apply each at once (no restart); he ends
+/// it early and the room is back to normal. A student gets 404 there; the
+/// administrator's journal has every switch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teacher_switches_exam_mode_and_internet_off_for_his_room() {
+    let proxy_port = free_port();
+    let server = start_server_with(true, |c| {
+        let c = c
+            .replace("must_change_password = true", "must_change_password = false")
+            .replacen("#enabled = []", "enabled = [\"proxy\"]", 1)
+            .replace(
+                "#listen = [\"0.0.0.0:3128\"]",
+                &format!("listen = [\"127.0.0.1:{proxy_port}\"]"),
+            )
+            .replace("#exam_allow = []", "exam_allow = [\"examens.test\"]");
+        format!(
+            "{c}\n[[proxy.sources]]\nname = \"salle-b12\"\naddresses = [\"127.0.0.0/8\"]\nrooms = [\"B12\"]\n\n\
+             [[proxy.sources]]\nname = \"salle-c01\"\naddresses = [\"10.0.1.0/24\"]\nrooms = [\"C01\"]\n"
+        )
+    });
+    let base = server.base.clone();
+    let ((teacher, teacher_pw), (student, student_pw)) = people(&server);
+    // His timetable: a lesson in B12 (none in C01).
+    {
+        let db = server.root.path().join("var/lib/preau/preau.db");
+        let mut store = preau::store::Store::open_existing(&db).unwrap();
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO vs_years (id, label, starts, ends) VALUES (1, '2026-2027', '2026-09-01', '2027-07-04')",
+                    [],
+                )?;
+                tx.execute(
+                    "INSERT INTO vs_slots (year_id, teacher_id, subject_code, structure_id, weekday, starts, ends, room, weeks, source)
+                     SELECT 1, s.teacher_id, s.subject_code, s.structure_id, 1, '08:00', '08:55', 'B12', 'all', 'csv'
+                     FROM services s JOIN people p ON p.id = s.teacher_id WHERE p.login = ?1 LIMIT 1",
+                    [&teacher],
+                )
+            })
+            .unwrap();
+    }
+    let check = |url: &str| {
+        let out = server.root.run(&["proxy", "check", url, "--ip", "127.0.0.9"]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    // Through the real proxy of `serve`: a refusal is a 403 from the
+    // proxy; an allowed request to a name that does not resolve is a
+    // gateway error, never a 403.
+    let through_proxy = |url: &str| -> String {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "10",
+                "-x",
+            ])
+            .arg(format!("http://127.0.0.1:{proxy_port}"))
+            .arg(url)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(
+        wait_for(Duration::from_secs(15), || std::net::TcpStream::connect((
+            "127.0.0.1",
+            proxy_port
+        ))
+        .is_ok()),
+        "the proxy did not come up: {}",
+        server.root.read("/serve.log")
+    );
+    assert_ne!(through_proxy("http://social.invalid/"), "403");
+    let (code, text) = check("http://social.invalid/");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("room:"), "{text}");
+
+    let b = Browser::start().await;
+    sign_in(&b, &base, &teacher, &teacher_pw).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/salles")).await;
+    let page = b.body().await;
+    assert!(page.contains("salle-b12"), "{page}");
+    assert!(!page.contains("salle-c01"), "not his room: {page}");
+    b.assert_no_inline().await;
+    b.screenshots("salles").await;
+
+    // Exam mode for 50 minutes with one extra site.
+    b.fill("#duree-salle-b12", "50").await;
+    b.fill("#sites-salle-b12", "sujet.invalid").await;
+    b.click_and_load("#appliquer-salle-b12").await;
+    b.wait_path("/console/salles?fait=examen").await;
+    let page = b.body().await;
+    assert!(page.contains("mode examen (liste blanche) jusqu"), "{page}");
+    b.assert_no_inline().await;
+    b.screenshots("salle-examen").await;
+    let (code, text) = check("http://social.invalid/");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("room:   salle-b12: exam (whitelist only) until")
+            && text.contains(&format!("(by {teacher})"))
+            && text.contains("policy: examen salle-b12"),
+        "{text}"
+    );
+    let (code, text) = check("http://sujet.invalid/");
+    assert_eq!(code, Some(0), "the exam's site: {text}");
+    let (code, text) = check("http://www.examens.test/");
+    assert_eq!(code, Some(0), "[proxy] exam_allow: {text}");
+    // The running proxy reads it within two seconds.
+    assert!(
+        wait_for(Duration::from_secs(10), || through_proxy(
+            "http://social.invalid/"
+        ) == "403"),
+        "the running proxy applies exam mode"
+    );
+    assert_ne!(through_proxy("http://sujet.invalid/"), "403");
+
+    // Internet off replaces it.
+    b.click("#coupe-salle-b12").await;
+    b.fill("#duree-salle-b12", "20").await;
+    b.click_and_load("#appliquer-salle-b12").await;
+    b.wait_path("/console/salles?fait=coupe").await;
+    assert!(b.body().await.contains("internet coupé jusqu"));
+    b.screenshots("salle-coupee").await;
+    let (code, text) = check("http://sujet.invalid/");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("room:   salle-b12: internet off until"), "{text}");
+    assert!(
+        wait_for(Duration::from_secs(10), || through_proxy("http://sujet.invalid/")
+            == "403"),
+        "the running proxy cuts everything"
+    );
+
+    // He ends it early.
+    b.click_and_load("#fin-salle-b12").await;
+    b.wait_path("/console/salles?fait=fin").await;
+    assert!(b.body().await.contains("Accès habituel"));
+    let (code, text) = check("http://social.invalid/");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("room:"), "{text}");
+    assert!(
+        wait_for(Duration::from_secs(10), || through_proxy(
+            "http://social.invalid/"
+        ) != "403"),
+        "the running proxy is back to normal"
+    );
+    sign_out(&b, &base).await;
+
+    // A student: no such page.
+    sign_in(&b, &base, &student, &student_pw).await;
+    b.goto(&format!("{base}/console/salles")).await;
+    assert!(b.body().await.contains("Page introuvable"));
+    sign_out(&b, &base).await;
+
+    // The administrator sees every room and the journal has each switch.
+    sign_in(&b, &base, "admin", &server.admin_password).await;
+    b.goto(&format!("{base}/console/salles")).await;
+    let page = b.body().await;
+    assert!(page.contains("salle-b12") && page.contains("salle-c01"), "{page}");
+    b.goto(&format!("{base}/console/journal?q=salle-b12")).await;
+    let log = b.body().await;
+    assert!(
+        log.contains("mode examen (liste blanche) pendant 50 min")
+            && log.contains("internet coupé pendant 20 min")
+            && log.contains("fin : accès habituel"),
+        "{log}"
+    );
+    b.close().await;
+}
+
+/// The code an authenticator application would show now for the secret
+/// printed on the enrolment page, at least one step after `after` (a code
+/// is accepted once: the test waits for the next step when needed).
+async fn totp_code(secret_text: &str, after: &mut i64) -> String {
+    use preau::web::totp;
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(secret_text.replace(' ', "").as_bytes())
+        .expect("a base32 secret");
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let step = totp::step_of(now);
+        if step > *after {
+            *after = step;
+            return format!("{:06}", totp::hotp(&secret, step as u64, 6));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Issue 10, TOTP for administrators in a real browser: enrolment (QR code
+/// drawn on the server and text secret), confirmation with a computed code,
+/// recovery codes shown once; then sign-in asks the code after the
+/// password, refuses a wrong one and the replay of a used one, accepts a
+/// recovery code once; disabling needs a code. Every step is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_enrols_totp_and_signs_in_with_a_code() {
+    let server = start_server();
+    let base = server.base.clone();
+    let b = Browser::start().await;
+    let admin_pw = server.admin_password.clone();
+    sign_in(&b, &base, "admin", &admin_pw).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/securite")).await;
+    b.assert_no_inline().await;
+    b.click_and_load("#commencer").await;
+    let secret = b.text("#secret").await;
+    assert_eq!(secret.replace(' ', "").len(), 32, "{secret}");
+    let src = b
+        .client
+        .find(fantoccini::Locator::Css("img.qr"))
+        .await
+        .unwrap()
+        .attr("src")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(src.starts_with("data:image/svg+xml;base64,"), "{src}");
+    b.assert_no_inline().await;
+    b.screenshots("totp-inscription").await;
+    // A wrong code: refused, still pending.
+    b.fill("#code", "000000").await;
+    b.click_and_load("#confirmer").await;
+    assert!(b.text("#erreur").await.contains("Code incorrect"));
+    let mut last = 0;
+    let code = totp_code(&secret, &mut last).await;
+    b.fill("#code", &code).await;
+    b.click_and_load("#confirmer").await;
+    assert!(b.text("#avis").await.contains("active"));
+    let recovery: Vec<String> = b
+        .text("#codes-secours")
+        .await
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(recovery.len(), 10, "{recovery:?}");
+    b.screenshots("totp-codes-secours").await;
+    // Shown once only.
+    b.goto(&format!("{base}/console/securite")).await;
+    let page = b.body().await;
+    assert!(
+        !page.contains(&recovery[0]) && page.contains("restants : 10"),
+        "{page}"
+    );
+    sign_out(&b, &base).await;
+
+    // The password alone no longer opens the console.
+    sign_in(&b, &base, "admin", &admin_pw).await;
+    b.wait_path("/connexion/code?suite=%2F").await;
+    b.assert_no_inline().await;
+    b.screenshots("totp-connexion").await;
+    b.goto(&format!("{base}/console")).await;
+    b.wait_path("/connexion?suite=%2Fconsole").await;
+    sign_in(&b, &base, "admin", &admin_pw).await;
+    b.wait_path("/connexion/code?suite=%2F").await;
+    b.fill("#code", "123456").await;
+    b.click_and_load("button[type=submit]").await;
+    assert!(b.text("#erreur").await.contains("Code incorrect"));
+    // The confirmation's code cannot be replayed; the next one works.
+    b.fill("#code", &code).await;
+    b.click_and_load("button[type=submit]").await;
+    assert!(b.text("#erreur").await.contains("déjà utilisé"));
+    let code2 = totp_code(&secret, &mut last).await;
+    b.fill("#code", &code2).await;
+    b.click_and_load("button[type=submit]").await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console")).await;
+    assert!(b.body().await.contains("Tableau de bord"));
+    sign_out(&b, &base).await;
+    // Replay of code2 at a new sign-in: refused.
+    sign_in(&b, &base, "admin", &admin_pw).await;
+    b.wait_path("/connexion/code?suite=%2F").await;
+    b.fill("#code", &code2).await;
+    b.click_and_load("button[type=submit]").await;
+    assert!(b.text("#erreur").await.contains("déjà utilisé"));
+    // A recovery code, once.
+    b.fill("#code", &recovery[0].to_uppercase()).await;
+    b.click_and_load("button[type=submit]").await;
+    b.wait_path("/").await;
+    sign_out(&b, &base).await;
+    sign_in(&b, &base, "admin", &admin_pw).await;
+    b.wait_path("/connexion/code?suite=%2F").await;
+    b.fill("#code", &recovery[0]).await;
+    b.click_and_load("button[type=submit]").await;
+    assert!(b.text("#erreur").await.contains("Code incorrect"));
+    let code3 = totp_code(&secret, &mut last).await;
+    b.fill("#code", &code3).await;
+    b.click_and_load("button[type=submit]").await;
+    b.wait_path("/").await;
+
+    // Disabling needs a code.
+    b.goto(&format!("{base}/console/securite")).await;
+    assert!(b.body().await.contains("restants : 9"));
+    b.fill("#code-off", "000000").await;
+    b.click_and_load("#desactiver").await;
+    assert!(b.text("#erreur").await.contains("reste active"));
+    let code4 = totp_code(&secret, &mut last).await;
+    b.fill("#code-off", &code4).await;
+    b.click_and_load("#desactiver").await;
+    assert!(b.text("#avis").await.contains("désactivée"));
+    sign_out(&b, &base).await;
+    sign_in(&b, &base, "admin", &admin_pw).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/journal?q=double")).await;
+    let log = b.body().await;
+    for what in [
+        "inscription commencée",
+        "confirmation refusée : code faux",
+        "activée",
+        "désactivation refusée : code faux",
+        "désactivée",
+    ] {
+        assert!(log.contains(what), "{what}: {log}");
+    }
+    b.goto(&format!("{base}/console/journal?q=code")).await;
+    let log = b.body().await;
+    for what in [
+        "code à usage unique demandé",
+        "code à usage unique faux",
+        "réussie (avec code)",
+        "code de secours",
+    ] {
+        assert!(log.contains(what), "{what}: {log}");
+    }
+    assert!(!log.contains(&recovery[0]) && !log.contains(&code2));
+    b.close().await;
+}
+
+/// Issue 10, classroom tools: a teacher hands a file out to his class
+/// from the class page in Chromium (a real upload), sees each copy as
+/// handed out, then modified once the student writes in it, collects and
+/// returns; the files are on disk under the shares' root. Every account is
+/// the test user here (owners and smbd: tests/shares.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teacher_hands_out_a_file_from_the_class_page_and_collects_it() {
+    let server = start_server_with(true, |c| {
+        c.replace("must_change_password = true", "must_change_password = false")
+    });
+    let base = server.base.clone();
+    let ((teacher, teacher_pw), (student, _)) = people(&server);
+    let db = server.root.path().join("var/lib/preau/preau.db");
+    let class = {
+        let store = preau::store::Store::open_existing(&db).unwrap();
+        let service = directory::services(store.conn(), None)
+            .unwrap()
+            .into_iter()
+            .find(|s| s.teacher_login == teacher && s.structure_kind == directory::StructureKind::Class)
+            .unwrap();
+        let students = directory::students_of(store.conn(), &service.structure_code).unwrap();
+        let uid = nix::unistd::getuid().as_raw();
+        let gid = nix::unistd::getgid().as_raw();
+        let mut passwd = String::new();
+        for login in students.iter().map(|p| p.login.clone()).chain([teacher.clone()]) {
+            passwd.push_str(&format!("{login}:x:{uid}:{gid}::/:/bin/sh\n"));
+            std::fs::create_dir_all(server.root.path().join("srv/preau/perso").join(&login)).unwrap();
+        }
+        std::fs::write(server.root.path().join("etc/passwd"), passwd).unwrap();
+        service.structure_code
+    };
+    let file = server.root.path().join("sujet-dm1.txt");
+    std::fs::write(&file, "Exercice 1 : 3/4 + 1/4 = ?\n").unwrap();
+    let b = Browser::start().await;
+    sign_in(&b, &base, &teacher, &teacher_pw).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/classe/{class}")).await;
+    b.assert_no_inline().await;
+    b.fill("#nom", "dm1-fractions").await;
+    b.client
+        .find(fantoccini::Locator::Css("#fichiers"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    b.screenshots("devoir-formulaire").await;
+    b.click_and_load("#distribuer").await;
+    b.wait_path(&format!(
+        "/console/classe/{class}/devoirs/dm1-fractions?fait=distribue"
+    ))
+    .await;
+    assert!(b.text("#avis").await.contains("distribué"));
+    let copy = server.root.path().join(format!(
+        "srv/preau/perso/{student}/devoirs/dm1-fractions/sujet-dm1.txt"
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&copy).unwrap(),
+        "Exercice 1 : 3/4 + 1/4 = ?\n"
+    );
+    let row = "tr[data-copie] td.mono";
+    assert!(!b.text(row).await.is_empty());
+    assert!(!b.body().await.contains("modifié par l"), "nothing modified yet");
+    b.assert_no_inline().await;
+    b.screenshots("devoir-distribue").await;
+    // The student answers.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&copy, "Exercice 1 : 3/4 + 1/4 = 1\n").unwrap();
+    b.goto(&format!("{base}/console/classe/{class}/devoirs/dm1-fractions"))
+        .await;
+    assert!(
+        b.text("#bilan").await.contains("1 modifié par l'élève"),
+        "{}",
+        b.text("#bilan").await
+    );
+    b.click_and_load("#ramasser").await;
+    b.wait_path(&format!(
+        "/console/classe/{class}/devoirs/dm1-fractions?fait=ramasse"
+    ))
+    .await;
+    let got = server.root.path().join(format!(
+        "srv/preau/perso/{teacher}/devoirs/ramasses/dm1-fractions/{student}/sujet-dm1.txt"
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&got).unwrap(),
+        "Exercice 1 : 3/4 + 1/4 = 1\n"
+    );
+    assert!(b.text("#bilan").await.contains("ramassé"));
+    b.click_and_load("#rendre").await;
+    b.wait_path(&format!(
+        "/console/classe/{class}/devoirs/dm1-fractions?fait=rendu"
+    ))
+    .await;
+    assert!(b.text("#bilan").await.contains("rendu corrigé"));
+    assert!(
+        server
+            .root
+            .path()
+            .join(format!(
+                "srv/preau/perso/{student}/devoirs/dm1-fractions/corrige/sujet-dm1.txt"
+            ))
+            .is_file()
+    );
+    b.screenshots("devoir-rendu").await;
+    b.close().await;
+}
+
+/// Issue 10, English catalogue in a real browser: the sign-in page is
+/// French for a French browser; the footer's switch gives English (a
+/// cookie), kept across pages and after signing in; it switches back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_language_switch_gives_english_and_back() {
+    let server = start_server();
+    let base = server.base.clone();
+    let b = Browser::start().await;
+    b.goto(&format!("{base}/connexion")).await;
+    assert!(b.text("h1").await.contains("Connexion"));
+    b.click_and_load("form.lang button").await;
+    b.wait_path("/connexion").await;
+    assert_eq!(b.text("h1").await, "Sign in");
+    assert!(b.body().await.contains("Your login and password"));
+    b.assert_no_inline().await;
+    b.screenshots("connexion-anglais").await;
+    b.goto(&format!("{base}/nulle-part")).await;
+    assert!(b.body().await.contains("Page not found"));
+    sign_in(&b, &base, "admin", &server.admin_password).await;
+    b.wait_path("/").await;
+    assert!(b.text("h1").await.starts_with("Hello"));
+    assert!(b.body().await.contains("Sign out"));
+    b.click_and_load("form.lang button").await;
+    b.wait_path("/").await;
+    assert!(b.text("h1").await.starts_with("Bonjour"));
+    b.close().await;
 }

@@ -81,6 +81,9 @@ pub const STEPS: &[&str] = &[
     include_str!("migration_011_console.sql"),
     // 12: door: a booking's lesson (subject, class or group).
     include_str!("migration_012_door.sql"),
+    // 13: classroom: room overrides of the proxy get a mode (exam or
+    // internet off); administrators' TOTP second factor.
+    include_str!("migration_013_classroom.sql"),
 ];
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! decision for any account and URL.
 
 use crate::directory::{self, Kind};
+use crate::modules::proxy::settings::SourceGroup;
 use crate::modules::viescolaire::facts as vs_facts;
 use axum::http::Method;
 use rusqlite::Connection;
@@ -124,8 +125,15 @@ impl Actor {
 pub enum Action {
     /// The sign-in page and form (public).
     SignIn,
+    /// The second step of an administrator's sign-in: his TOTP code
+    /// (public: the pending sign-in's own cookie is checked there).
+    SignInCode,
+    /// An administrator's own second factor: enrol, confirm, disable.
+    ManageSecondFactor,
     /// Embedded CSS and JavaScript (public).
     Asset,
+    /// The language switch (public: a preference cookie).
+    ChooseLanguage,
     /// The portal: a person's home page.
     Portal,
     SignOut,
@@ -200,6 +208,18 @@ pub enum Action {
     },
     /// The usage statistics (bookings, digital usage).
     ViewStatistics,
+    /// Hand out, collect, return homework to a class or group, and see
+    /// its copies (a teacher of it).
+    Homework {
+        structure: String,
+    },
+    /// The rooms whose internet the actor may switch (classroom tools).
+    Rooms,
+    /// Switch a room (a `[proxy]` source group) to exam mode or internet
+    /// off for a time, or end it.
+    ControlRoom {
+        room: String,
+    },
     /// Grades: a teacher's services and their evaluations.
     MyGrades,
     /// A student's or parent's way in to marks and report cards.
@@ -369,7 +389,12 @@ impl Action {
         Some(match (get, post, parts.as_slice()) {
             (true, _, []) => Action::Portal,
             (true, _, ["connexion"]) | (_, true, ["connexion"]) => Action::SignIn,
+            (true, _, ["connexion", "code"]) | (_, true, ["connexion", "code"]) => Action::SignInCode,
+            (true, _, ["console", "securite"]) | (_, true, ["console", "securite"]) => {
+                Action::ManageSecondFactor
+            }
             (_, true, ["deconnexion"]) => Action::SignOut,
+            (_, true, ["langue"]) => Action::ChooseLanguage,
             (true, _, ["mot-de-passe"]) | (_, true, ["mot-de-passe"]) => Action::ChangeOwnPassword,
             (true, _, ["static", f]) if !f.is_empty() => Action::Asset,
             (true, _, ["console"]) => Action::Dashboard,
@@ -379,7 +404,7 @@ impl Action {
                 Action::ResetPassword { login: segment(l)? }
             }
             (_, true, ["console", "personnes", l, "etat"]) => Action::SetStatus { login: segment(l)? },
-            (true, _, ["console", "classes", c, "fiches"]) => Action::PrintSlips {
+            (true, _, ["console", "classes", c, "fiches" | "fiches.csv"]) => Action::PrintSlips {
                 structure: segment(c)?,
             },
             (true, _, ["console", "journal"]) => Action::ViewAudit,
@@ -527,6 +552,15 @@ impl Action {
                 Action::SwapBookings { booking: id(b)? }
             }
             (true, _, ["console", "statistiques"]) => Action::ViewStatistics,
+            (_, true, ["console", "classe", c, "devoirs"])
+            | (true, _, ["console", "classe", c, "devoirs", _])
+            | (_, true, ["console", "classe", c, "devoirs", _, "ramasser" | "rendre"]) => Action::Homework {
+                structure: segment(c)?,
+            },
+            (true, _, ["console", "salles"]) => Action::Rooms,
+            (_, true, ["console", "salles", r]) | (_, true, ["console", "salles", r, "fin"]) => {
+                Action::ControlRoom { room: segment(r)? }
+            }
             _ => return None,
         })
     }
@@ -546,7 +580,12 @@ impl Action {
     pub fn is_public(&self) -> bool {
         matches!(
             self,
-            Action::SignIn | Action::Asset | Action::CalendarFeed | Action::SsoProtocol
+            Action::SignIn
+                | Action::SignInCode
+                | Action::Asset
+                | Action::ChooseLanguage
+                | Action::CalendarFeed
+                | Action::SsoProtocol
         )
     }
 
@@ -568,7 +607,10 @@ impl Action {
     pub fn name(&self) -> &'static str {
         match self {
             Action::SignIn => "connexion",
+            Action::SignInCode => "code de connexion",
+            Action::ManageSecondFactor => "double authentification",
             Action::Asset => "fichier",
+            Action::ChooseLanguage => "langue",
             Action::Portal => "accueil",
             Action::SignOut => "déconnexion",
             Action::ChangeOwnPassword => "changement de mot de passe",
@@ -624,6 +666,9 @@ impl Action {
             Action::CancelBooking { .. } => "annulation d'une réservation",
             Action::SwapBookings { .. } => "échange de réservations",
             Action::ViewStatistics => "statistiques",
+            Action::Homework { .. } => "devoirs",
+            Action::Rooms => "salles et internet",
+            Action::ControlRoom { .. } => "internet d'une salle",
         }
     }
 
@@ -649,7 +694,8 @@ impl Action {
             Action::JustificationFile { id } => id.to_string(),
             Action::PrintSlips { structure }
             | Action::ViewClass { structure }
-            | Action::ClassLog { structure } => structure.clone(),
+            | Action::ClassLog { structure }
+            | Action::Homework { structure } => structure.clone(),
             Action::Timetable { of } => match of {
                 TimetableOf::Me => String::new(),
                 TimetableOf::Structure(x)
@@ -665,6 +711,7 @@ impl Action {
             Action::SettleBooking { booking }
             | Action::CancelBooking { booking }
             | Action::SwapBookings { booking } => format!("réservation {booking}"),
+            Action::ControlRoom { room } => room.clone(),
             _ => String::new(),
         }
     }
@@ -700,6 +747,10 @@ pub struct Facts {
     pub lesson_teacher: Option<i64>,
     /// Whether the actor wrote in, or receives, the target thread.
     pub in_thread: bool,
+    /// The rooms (`[proxy]` source groups) the actor teaches in: groups
+    /// whose `rooms` hold a room of one of the actor's timetable slots or
+    /// lessons (loaded for the room actions only).
+    pub rooms: BTreeSet<String>,
     /// The resource (and booking) a booking action is about, when they
     /// exist.
     pub booking: Option<BookingFacts>,
@@ -736,9 +787,20 @@ pub struct TargetFacts {
 }
 
 impl Facts {
-    /// Loads the facts `action` needs for `actor`.
-    pub fn load(conn: &Connection, actor: &Actor, action: &Action) -> rusqlite::Result<Facts> {
+    /// Loads the facts `action` needs for `actor`; `sources` are the
+    /// `[proxy]` source groups (rooms and their timetable rooms).
+    pub fn load(
+        conn: &Connection,
+        actor: &Actor,
+        action: &Action,
+        sources: &[SourceGroup],
+    ) -> rusqlite::Result<Facts> {
         let mut facts = Facts::default();
+        if let (Some(id), Action::Rooms | Action::ControlRoom { .. }) = (actor.person_id, action)
+            && actor.has(Role::Teacher)
+        {
+            facts.rooms = rooms_taught(conn, id, sources)?;
+        }
         if let Some(id) = actor.person_id {
             if actor.has(Role::Teacher) {
                 let services = directory::services(conn, Some(id))?;
@@ -876,6 +938,27 @@ fn school_target(conn: &Connection, action: &Action) -> rusqlite::Result<Option<
     }
 }
 
+/// The source groups whose `rooms` hold a room where teacher `id` has a
+/// timetable slot or a lesson (a replacement, a moved lesson).
+pub fn rooms_taught(
+    conn: &Connection,
+    id: i64,
+    sources: &[SourceGroup],
+) -> rusqlite::Result<BTreeSet<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT room FROM vs_slots WHERE teacher_id = ?1 AND room <> ''
+         UNION SELECT room FROM vs_lessons WHERE teacher_id = ?1 AND room <> ''",
+    )?;
+    let taught: BTreeSet<String> = stmt
+        .query_map([id], |r| r.get::<_, String>(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(sources
+        .iter()
+        .filter(|g| g.rooms.iter().any(|r| taught.contains(r)))
+        .map(|g| g.name.clone())
+        .collect())
+}
+
 /// Allowed, or denied with the reason the audit log keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Decision {
@@ -903,9 +986,17 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
     let is_self = |login: &str| actor.login == login && actor.person_id.is_some();
     let staff = actor.any(&[Admin, Direction, SchoolLife, Teacher, Staff]);
     match action {
-        Action::SignIn | Action::Asset | Action::Portal | Action::SignOut | Action::ChangeOwnPassword => {
-            Decision::Allow
-        }
+        Action::SignIn
+        | Action::SignInCode
+        | Action::Asset
+        | Action::ChooseLanguage
+        | Action::Portal
+        | Action::SignOut
+        | Action::ChangeOwnPassword => Decision::Allow,
+        Action::ManageSecondFactor => allow_if(
+            actor.has(Admin),
+            "la double authentification est celle des administrateurs",
+        ),
         Action::Dashboard => allow_if(actor.any(&[Admin, Direction]), "réservé à l'administration"),
         Action::SearchPeople => allow_if(
             actor.any(&[Admin, Direction, SchoolLife]),
@@ -1149,6 +1240,18 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
             )
         }
         Action::ViewStatistics => allow_if(actor.any(&[Admin, Direction]), "réservé à l'administration"),
+        Action::Homework { structure } => allow_if(
+            actor.has(Teacher) && facts.teaches.contains(structure),
+            "seuls les enseignants de la classe distribuent et ramassent ses devoirs",
+        ),
+        Action::Rooms => allow_if(
+            actor.any(&[Admin, Teacher]),
+            "réservé aux enseignants et à l'administrateur",
+        ),
+        Action::ControlRoom { room } => allow_if(
+            actor.has(Admin) || (actor.has(Teacher) && facts.rooms.contains(room)),
+            "ni administrateur, ni enseignant ayant cours dans cette salle",
+        ),
     }
 }
 
@@ -1233,6 +1336,11 @@ mod tests {
                 BTreeSet::new()
             },
             target: Some(student),
+            rooms: if role == Role::Teacher {
+                ["salle-b12".to_string()].into()
+            } else {
+                BTreeSet::new()
+            },
             ..Facts::default()
         }
     }
@@ -1423,6 +1531,9 @@ mod tests {
         let lea = || "lea".to_string();
         let table: Vec<(Action, &str)> = vec![
             (Action::SignIn, "AAAAAAA"),
+            (Action::SignInCode, "AAAAAAA"),
+            (Action::ChooseLanguage, "AAAAAAA"),
+            (Action::ManageSecondFactor, "A------"),
             (Action::Portal, "AAAAAAA"),
             (Action::ChangeOwnPassword, "AAAAAAA"),
             (Action::SignOut, "AAAAAAA"),
@@ -1457,6 +1568,31 @@ mod tests {
             (
                 Action::ViewClass {
                     structure: "5B".into(),
+                },
+                "A------",
+            ),
+            (
+                Action::Homework {
+                    structure: "6A".into(),
+                },
+                "---A---",
+            ),
+            (
+                Action::Homework {
+                    structure: "5B".into(),
+                },
+                "-------",
+            ),
+            (Action::Rooms, "A--A---"),
+            (
+                Action::ControlRoom {
+                    room: "salle-b12".into(),
+                },
+                "A--A---",
+            ),
+            (
+                Action::ControlRoom {
+                    room: "salle-c01".into(),
                 },
                 "A------",
             ),
@@ -2146,6 +2282,34 @@ mod tests {
             Action::of(&p, &format!("/console/imports/{}", "x".repeat(65))),
             None
         );
+        assert_eq!(Action::of(&g, "/console/salles"), Some(Action::Rooms));
+        assert_eq!(
+            Action::of(&g, "/console/classes/6A/fiches.csv"),
+            Some(Action::PrintSlips {
+                structure: "6A".into()
+            })
+        );
+        let hw = Some(Action::Homework {
+            structure: "6A".into(),
+        });
+        assert_eq!(Action::of(&p, "/console/classe/6A/devoirs"), hw);
+        assert_eq!(Action::of(&g, "/console/classe/6A/devoirs/dm1"), hw);
+        assert_eq!(Action::of(&p, "/console/classe/6A/devoirs/dm1/ramasser"), hw);
+        assert_eq!(Action::of(&p, "/console/classe/6A/devoirs/dm1/rendre"), hw);
+        assert_eq!(Action::of(&g, "/console/classe/6A/devoirs"), None);
+        assert_eq!(Action::of(&p, "/console/classe/6A/devoirs/dm1/effacer"), None);
+        assert_eq!(Action::of(&p, "/connexion/code"), Some(Action::SignInCode));
+        assert!(Action::SignInCode.is_public());
+        assert_eq!(
+            Action::of(&p, "/console/securite"),
+            Some(Action::ManageSecondFactor)
+        );
+        let b12 = Some(Action::ControlRoom {
+            room: "salle-b12".into(),
+        });
+        assert_eq!(Action::of(&p, "/console/salles/salle-b12"), b12);
+        assert_eq!(Action::of(&p, "/console/salles/salle-b12/fin"), b12);
+        assert_eq!(Action::of(&g, "/console/salles/salle-b12"), None);
     }
 
     #[test]

@@ -38,7 +38,13 @@ pub struct Explained {
 }
 
 /// Decides for `login` (a console administrator or a directory person).
-pub fn explain_in(store: &Store, login: &str, method: &Method, path: &str) -> anyhow::Result<Explained> {
+pub fn explain_in(
+    store: &Store,
+    sources: &[crate::modules::proxy::settings::SourceGroup],
+    login: &str,
+    method: &Method,
+    path: &str,
+) -> anyhow::Result<Explained> {
     let action = Action::of(method, path);
     let admin = store.admin_hash(login)?.is_some();
     let actor = Actor::load(store.conn(), login, admin)?;
@@ -47,7 +53,7 @@ pub fn explain_in(store: &Store, login: &str, method: &Method, path: &str) -> an
         (Some(a), _) if a.is_public() => (None, Some(Decision::Allow), 200),
         (Some(_), None) => (None, None, 303),
         (Some(a), Some(actor)) => {
-            let facts = Facts::load(store.conn(), actor, a)?;
+            let facts = Facts::load(store.conn(), actor, a, sources)?;
             let d = authz::decide(actor, a, &facts);
             let status = match &d {
                 Decision::Allow => 200,
@@ -76,7 +82,7 @@ pub fn explain(env: &Env, login: &str, method: &str, url: &str) -> anyhow::Resul
         bail!("\"{method}\" is not an HTTP method\n    help: GET or POST");
     };
     let store = Store::open_existing(&env.db_path(&config))?;
-    let e = explain_in(&store, login, &method, &path_of(url))?;
+    let e = explain_in(&store, &config.proxy.sources, login, &method, &path_of(url))?;
     if env.json {
         println!("{}", serde_json::to_string_pretty(&e)?);
     } else {

@@ -216,7 +216,7 @@ fn load_dashboard(web: &super::Web) -> Result<Dashboard, WebError> {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, WebError> + Send + 'static,
 ) -> Result<T, WebError> {
-    tokio::task::spawn_blocking(f)
+    super::i18n::spawn_blocking(f)
         .await
         .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))?
 }
@@ -388,6 +388,7 @@ fn person_page(
     let last_signin = audit::last_sign_in(&store, &p.login)?.unwrap_or_else(|| "jamais".into());
     let decide = |a: authz::Action| authz::decide(&signed.actor, &a, &signed.facts).allowed();
     let config = web.config();
+    let usage = crate::modules::shares::web::usage_line(&web.host, &config, &p);
     let chrome = Page::signed(
         &p.full_name(),
         &config.establishment.name,
@@ -408,6 +409,7 @@ fn person_page(
         link_people: decide(authz::Action::SearchPeople),
         initial,
         last_signin,
+        usage,
         can_reset: decide(authz::Action::ResetPassword {
             login: p.login.clone(),
         }),
@@ -617,6 +619,71 @@ pub async fn class_slips(
     )
 }
 
+/// `GET /console/classes/{code}/fiches.csv[?eleves=login,login]`: the
+/// same slips as the printed page, as CSV (a selection with `eleves`).
+pub async fn class_slips_csv(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Path(code): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    respond(
+        blocking(move || {
+            let mut store = web.store()?;
+            let Some(structure) = directory::structure(store.conn(), &code)? else {
+                return Err(WebError::NotFound);
+            };
+            let mut slips = sheets::slips_of(store.conn(), &structure.code)?;
+            let chosen: Vec<&str> = q
+                .get("eleves")
+                .map(|s| s.split(',').map(str::trim).filter(|l| !l.is_empty()).collect())
+                .unwrap_or_default();
+            if chosen.len() > 2000 {
+                return Err(WebError::BadRequest("Sélection trop longue.".into()));
+            }
+            if let Some(unknown) = chosen
+                .iter()
+                .find(|l| !slips.iter().any(|s| s.person.login == **l))
+            {
+                return Err(WebError::BadRequest(format!(
+                    "« {unknown} » n'est pas un élève de {}.",
+                    structure.code
+                )));
+            }
+            if !chosen.is_empty() {
+                slips.retain(|s| chosen.contains(&s.person.login.as_str()));
+            }
+            audit::record(
+                &mut store,
+                &signed.actor.login,
+                &signed.peer.to_string(),
+                "fiches de connexion (CSV)",
+                &structure.code,
+                &format!("{} fiche(s)", slips.len()),
+            )?;
+            let name = format!(
+                "fiches-{}.csv",
+                structure.code.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            );
+            Ok((
+                [
+                    (
+                        axum::http::header::CONTENT_TYPE,
+                        "text/csv; charset=utf-8".to_string(),
+                    ),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}\""),
+                    ),
+                ],
+                sheets::csv(&slips),
+            )
+                .into_response())
+        })
+        .await,
+    )
+}
+
 /// Entries of the audit log per page.
 const AUDIT_PAGE: usize = 50;
 
@@ -684,7 +751,7 @@ pub async fn classroom(State(web): State<AppState>, Extension(signed): Extension
             }
             let config = web.config();
             let chrome = Page::signed(
-                "Mes classes",
+                super::i18n::t(super::i18n::current(), "classroom.title"),
                 &config.establishment.name,
                 &signed,
                 "/console/classe",
@@ -725,12 +792,35 @@ pub async fn class_page(
                 &signed,
                 "/console/classe",
             );
+            let can_hand_out = authz::decide(
+                &signed.actor,
+                &authz::Action::Homework {
+                    structure: structure.code.clone(),
+                },
+                &signed.facts,
+            )
+            .allowed();
+            let homework = if can_hand_out {
+                crate::modules::shares::web::handed_out(store.conn(), &signed.actor.login, &structure.code)?
+                    .into_iter()
+                    .map(|r| {
+                        let when = r.distributed_at.clone().unwrap_or_default();
+                        (r.name, format!("distribué {when}"))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let mut r = pages::render(&ClassPage {
                 page: &chrome,
                 heading: format!("{} — {} élève(s)", structure.label, students.len()),
                 notice: None,
                 code: structure.code.clone(),
                 students,
+                can_hand_out,
+                homework,
+                max_files: crate::modules::shares::web::MAX_FILES,
+                max_mb: crate::modules::shares::web::MAX_UPLOAD / (1024 * 1024),
             });
             *r.status_mut() = StatusCode::OK;
             Ok(r)

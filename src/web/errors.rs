@@ -51,28 +51,20 @@ impl IntoResponse for WebError {
     }
 }
 
-/// The heading and default message of an error status.
+/// The heading and default message of an error status (French, or the
+/// request's language through the catalogue).
 fn texts(status: StatusCode) -> (&'static str, &'static str) {
-    match status.as_u16() {
-        400 => (
-            "Demande incorrecte",
-            "La demande envoyée n'a pas pu être comprise.",
-        ),
-        403 => ("Accès refusé", "Vous n'avez pas le droit d'ouvrir cette page."),
-        404 => ("Page introuvable", "Cette page n'existe pas, ou plus."),
-        413 => (
-            "Envoi trop volumineux",
-            "Les données envoyées dépassent la taille permise.",
-        ),
-        429 => (
-            "Trop de tentatives",
-            "Trop de tentatives en peu de temps : réessayez dans quelques minutes.",
-        ),
-        _ => (
-            "Erreur du serveur",
-            "Le serveur n'a pas pu répondre. L'erreur est notée dans son journal ; réessayez plus tard ou prévenez l'administrateur.",
-        ),
-    }
+    let lang = super::i18n::current();
+    let id = match status.as_u16() {
+        400 => "error.400",
+        403 => "error.403",
+        404 => "error.404",
+        413 => "error.413",
+        429 => "error.429",
+        _ => "error.500",
+    };
+    let text = format!("{id}.text");
+    (super::i18n::t(lang, id), super::i18n::t(lang, &text))
 }
 
 /// A French error page.

@@ -27,15 +27,18 @@ pub mod csrf;
 pub mod errors;
 pub mod forms;
 pub mod headers;
+pub mod i18n;
 pub mod pages;
 mod portal;
 pub mod redirect;
+mod second_factor;
 pub mod session;
 pub mod signin;
 pub mod statistics;
 pub mod system;
 pub mod throttle;
 pub mod tiles;
+pub mod totp;
 
 use crate::config::Config;
 use crate::host::{Host, RealHost};
@@ -227,6 +230,21 @@ pub static ROUTES: &[RouteDef] =
             methods: || get(signin::form).post(signin::submit),
         },
         RouteDef {
+            path: "/connexion/code",
+            example: "/connexion/code",
+            methods: || get(second_factor::code_form).post(second_factor::code_submit),
+        },
+        RouteDef {
+            path: "/console/securite",
+            example: "/console/securite",
+            methods: || get(second_factor::security).post(second_factor::security_submit),
+        },
+        RouteDef {
+            path: "/langue",
+            example: "/langue",
+            methods: || post(i18n::switch),
+        },
+        RouteDef {
             path: "/deconnexion",
             example: "/deconnexion",
             methods: || post(signin::sign_out),
@@ -285,6 +303,50 @@ pub static ROUTES: &[RouteDef] =
             path: "/console/classe/{code}",
             example: "/console/classe/6A",
             methods: || get(console::class_page),
+        },
+        RouteDef {
+            path: "/console/classes/{code}/fiches.csv",
+            example: "/console/classes/6A/fiches.csv",
+            methods: || get(console::class_slips_csv),
+        },
+        RouteDef {
+            path: "/console/classe/{code}/devoirs",
+            example: "/console/classe/6A/devoirs",
+            methods: || {
+                post(crate::modules::shares::web::hand_out).layer(axum::extract::DefaultBodyLimit::max(
+                    crate::modules::shares::web::BODY_LIMIT,
+                ))
+            },
+        },
+        RouteDef {
+            path: "/console/classe/{code}/devoirs/{name}",
+            example: "/console/classe/6A/devoirs/dm1",
+            methods: || get(crate::modules::shares::web::status),
+        },
+        RouteDef {
+            path: "/console/classe/{code}/devoirs/{name}/ramasser",
+            example: "/console/classe/6A/devoirs/dm1/ramasser",
+            methods: || post(crate::modules::shares::web::collect),
+        },
+        RouteDef {
+            path: "/console/classe/{code}/devoirs/{name}/rendre",
+            example: "/console/classe/6A/devoirs/dm1/rendre",
+            methods: || post(crate::modules::shares::web::give_back),
+        },
+        RouteDef {
+            path: "/console/salles",
+            example: "/console/salles",
+            methods: || get(crate::modules::proxy::rooms::rooms),
+        },
+        RouteDef {
+            path: "/console/salles/{room}",
+            example: "/console/salles/salle-b12",
+            methods: || post(crate::modules::proxy::rooms::switch),
+        },
+        RouteDef {
+            path: "/console/salles/{room}/fin",
+            example: "/console/salles/salle-b12/fin",
+            methods: || post(crate::modules::proxy::rooms::end),
         },
         RouteDef {
             path: "/console/imports",
@@ -628,8 +690,14 @@ fn peer_of(req: &Request) -> IpAddr {
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
-/// Resolves, authenticates and authorizes every request (module docs).
-async fn guard(State(web): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Resolves, authenticates and authorizes every request (module docs),
+/// in the request's language ([`i18n`]).
+async fn guard(State(web): State<AppState>, req: Request, next: Next) -> Response {
+    let lang = i18n::choose(req.headers());
+    i18n::scope(lang, guarded(web, req, next)).await
+}
+
+async fn guarded(web: AppState, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let Some(action) = authz::Action::of(&method, &path) else {
@@ -651,7 +719,7 @@ async fn guard(State(web): State<AppState>, mut req: Request, next: Next) -> Res
     }
     let w = web.clone();
     let a = action.clone();
-    let loaded = tokio::task::spawn_blocking(move || load_signed(&w, token, a, peer)).await;
+    let loaded = i18n::spawn_blocking(move || load_signed(&w, token, a, peer)).await;
     let signed = match loaded {
         Ok(Ok(Some(s))) => s,
         Ok(Ok(None)) if action.handles_anonymous() => return next.run(req).await,
@@ -713,7 +781,7 @@ fn load_signed(
         session::delete_all(&mut store, &session.login)?;
         return Ok(None);
     };
-    let facts = authz::Facts::load(store.conn(), &actor, &action)?;
+    let facts = authz::Facts::load(store.conn(), &actor, &action, &web.config().proxy.sources)?;
     Ok(Some(Signed {
         actor,
         session,

@@ -28,26 +28,37 @@ pub struct Page {
     pub csrf: String,
     pub css: String,
     pub js: String,
+    /// The language of the request ([`super::i18n`]).
+    pub lang: super::i18n::Lang,
+}
+
+impl Page {
+    /// Message `id` of the catalogue in the page's language.
+    pub fn t(&self, id: &str) -> &'static str {
+        super::i18n::t(self.lang, id)
+    }
 }
 
 /// The navigation's candidates; each is shown only when [`authz::decide`]
 /// allows its URL.
 const NAV: &[(&str, &str)] = &[
-    ("/", "Accueil"),
-    ("/console", "Tableau de bord"),
-    ("/console/personnes", "Personnes"),
-    ("/console/imports", "Imports"),
-    ("/console/journaux", "Journaux"),
-    ("/console/classe", "Mes classes"),
-    ("/vie-scolaire/notes", "Notes"),
-    ("/vie-scolaire/mes-notes", "Notes"),
-    ("/reservations", "Réservations"),
-    ("/console/journal", "Journal"),
-    ("/vie-scolaire/emploi-du-temps", "Emploi du temps"),
-    ("/vie-scolaire/travail", "Travail à faire"),
-    ("/vie-scolaire/messages", "Messages"),
-    ("/console/statistiques", "Statistiques"),
-    ("/mot-de-passe", "Mot de passe"),
+    ("/", "nav.home"),
+    ("/console", "nav.dashboard"),
+    ("/console/personnes", "nav.people"),
+    ("/console/imports", "nav.imports"),
+    ("/console/journaux", "nav.logs"),
+    ("/console/classe", "nav.classes"),
+    ("/console/salles", "nav.rooms"),
+    ("/vie-scolaire/notes", "nav.grades"),
+    ("/vie-scolaire/mes-notes", "nav.grades"),
+    ("/reservations", "nav.bookings"),
+    ("/console/journal", "nav.journal"),
+    ("/vie-scolaire/emploi-du-temps", "nav.timetable"),
+    ("/vie-scolaire/travail", "nav.todo"),
+    ("/vie-scolaire/messages", "nav.messages"),
+    ("/console/statistiques", "nav.statistics"),
+    ("/console/securite", "nav.security"),
+    ("/mot-de-passe", "nav.password"),
 ];
 
 impl Page {
@@ -61,6 +72,7 @@ impl Page {
             csrf: String::new(),
             css: assets::url("preau.css"),
             js: assets::url("preau.js"),
+            lang: super::i18n::current(),
         }
     }
 
@@ -84,7 +96,7 @@ impl Page {
             })
             .map(|(href, label)| NavLink {
                 href,
-                label,
+                label: super::i18n::t(super::i18n::current(), label),
                 current: *href == current,
             })
             .collect();
@@ -96,6 +108,7 @@ impl Page {
             csrf: signed.session.csrf.clone(),
             css: assets::url("preau.css"),
             js: assets::url("preau.js"),
+            lang: super::i18n::current(),
         }
     }
 }
@@ -250,6 +263,8 @@ pub struct PersonPage<'a> {
     pub link_people: bool,
     pub initial: bool,
     pub last_signin: String,
+    /// Personal share usage and quota (module `shares`).
+    pub usage: Option<String>,
     pub can_reset: bool,
     pub can_set_status: bool,
 }
@@ -323,6 +338,12 @@ pub struct ClassPage<'a> {
     pub notice: Option<String>,
     pub code: String,
     pub students: Vec<StudentRow>,
+    /// A teacher of the class: the hand-out form and his homework.
+    pub can_hand_out: bool,
+    /// (name, "distribué le …") of the homework he handed out here.
+    pub homework: Vec<(String, String)>,
+    pub max_files: usize,
+    pub max_mb: usize,
 }
 
 #[cfg(test)]
@@ -351,6 +372,7 @@ mod tests {
             csrf: "TOKEN".into(),
             css: "/static/preau.HASH.css".into(),
             js: "/static/preau.HASH.js".into(),
+            lang: crate::web::i18n::Lang::Fr,
         }
     }
 
@@ -390,8 +412,8 @@ mod tests {
             roles: "enseignant".into(),
             cards: vec![Card {
                 href: "/console/classe",
-                title: "Mes classes",
-                text: "Les élèves de vos classes.",
+                title: "card.classes",
+                text: "card.classes.text",
             }],
             tiles: vec![TileView {
                 title: "ENT de l'académie".into(),
@@ -419,6 +441,7 @@ mod tests {
             link_people: false,
             initial: true,
             last_signin: "jamais".into(),
+            usage: Some("2.0 Mio utilisés sur 500.0 Mio (0 %)".into()),
             can_reset: true,
             can_set_status: false,
         }));

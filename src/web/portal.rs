@@ -18,18 +18,18 @@ use std::time::Instant;
 const CARDS: &[Card] = &[
     Card {
         href: "/console",
-        title: "Tableau de bord",
-        text: "L'état du serveur, des modules, des disques ; les dernières mises en œuvre et les derniers imports.",
+        title: "card.dashboard",
+        text: "card.dashboard.text",
     },
     Card {
         href: "/console/personnes",
-        title: "Personnes",
-        text: "Chercher un élève, un personnel ou un responsable ; mots de passe et fiches de connexion.",
+        title: "card.people",
+        text: "card.people.text",
     },
     Card {
         href: "/console/classe",
-        title: "Mes classes",
-        text: "Les élèves de vos classes et groupes : nouveau mot de passe, fiches de connexion.",
+        title: "card.classes",
+        text: "card.classes.text",
     },
     Card {
         href: "/vie-scolaire/notes",
@@ -68,20 +68,25 @@ const CARDS: &[Card] = &[
     },
     Card {
         href: "/console/journal",
-        title: "Journal des actions",
-        text: "Qui s'est connecté, qui a fait quoi, et d'où.",
+        title: "card.journal",
+        text: "card.journal.text",
     },
     Card {
         href: "/mot-de-passe",
-        title: "Changer de mot de passe",
-        text: "Le même mot de passe sert pour cet espace, les ordinateurs et l'accès à internet.",
+        title: "card.password",
+        text: "card.password.text",
     },
 ];
 
 /// `GET /`.
 pub async fn home(State(web): State<AppState>, Extension(signed): Extension<Arc<Signed>>) -> Response {
     let config = web.config();
-    let chrome = Page::signed("Accueil", &config.establishment.name, &signed, "/");
+    let chrome = Page::signed(
+        super::i18n::t(super::i18n::current(), "nav.home"),
+        &config.establishment.name,
+        &signed,
+        "/",
+    );
     let facts = authz::Facts {
         target: None,
         ..signed.facts.clone()
@@ -114,13 +119,28 @@ pub async fn home(State(web): State<AppState>, Extension(signed): Extension<Arc<
             }),
         })
         .collect();
+    // Self-service: one's own share usage and quota.
+    let usage = match signed.actor.person_id {
+        Some(_) => {
+            let (w, login) = (web.clone(), signed.actor.login.clone());
+            super::i18n::spawn_blocking(move || -> Option<String> {
+                let store = w.store().ok()?;
+                let p = crate::directory::person_by_login(store.conn(), &login).ok()??;
+                crate::modules::shares::web::usage_line(&w.host, &w.config(), &p)
+            })
+            .await
+            .ok()
+            .flatten()
+        }
+        None => None,
+    };
     pages::render(&PortalPage {
         page: &chrome,
         name: &signed.actor.name,
         roles,
         cards,
         tiles,
-        usage: None,
+        usage,
     })
 }
 
@@ -133,7 +153,7 @@ fn password_page(
 ) -> Response {
     let config = web.config();
     let chrome = Page::signed(
-        "Mot de passe",
+        super::i18n::t(super::i18n::current(), "nav.password"),
         &config.establishment.name,
         signed,
         "/mot-de-passe",

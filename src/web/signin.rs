@@ -98,8 +98,25 @@ pub fn to_sign_in(method: &Method, next: &str) -> Response {
     }
 }
 
+/// What a right password leads to.
+enum Outcome {
+    /// A new session (its token).
+    Signed(String),
+    /// A pending sign-in waiting for the second factor (its token).
+    Pending(String),
+}
+
+/// Where to go once signed in: `next` when it is one of our paths.
+pub fn after_sign_in(next: &str) -> &str {
+    if safe_next(next) && !next.is_empty() {
+        next
+    } else {
+        "/"
+    }
+}
+
 /// Only our own paths are followed after sign-in (no open redirect).
-fn safe_next(next: &str) -> bool {
+pub fn safe_next(next: &str) -> bool {
     next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() <= 2048
 }
 
@@ -111,7 +128,7 @@ fn page_for(
     token: &str,
     status: StatusCode,
 ) -> Response {
-    let mut chrome = Page::anonymous("Connexion");
+    let mut chrome = Page::anonymous(super::i18n::t(super::i18n::current(), "signin.title"));
     chrome.establishment = web.config().establishment.name.clone();
     chrome.csrf = token.to_string();
     let body = SignInPage {
@@ -162,7 +179,7 @@ pub async fn form(
     page_for(&web, "", None, next, &token, StatusCode::OK)
 }
 
-fn peer(req_peer: Option<Extension<Peer>>) -> IpAddr {
+pub fn peer(req_peer: Option<Extension<Peer>>) -> IpAddr {
     req_peer
         .map(|Extension(p)| p.0.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
@@ -217,7 +234,7 @@ pub async fn submit(
     let w = web.clone();
     let l = login.clone();
     let old = session::token_from(&headers);
-    let outcome = tokio::task::spawn_blocking(move || -> Result<Option<String>, WebError> {
+    let outcome = tokio::task::spawn_blocking(move || -> Result<Option<Outcome>, WebError> {
         let mut store = w.store()?;
         let addr = address.to_string();
         if !allowed {
@@ -255,6 +272,21 @@ pub async fn submit(
                 if let Some(old) = old {
                     session::delete(&mut store, &old)?;
                 }
+                // An administrator with a second factor gives his code
+                // first (`/connexion/code`): no session yet.
+                if account.admin && super::totp::required(store.conn(), &account.login)? {
+                    let pending =
+                        super::totp::pending_create(&mut store, &account.login, &addr, session::now())?;
+                    audit::record(
+                        &mut store,
+                        &l,
+                        &addr,
+                        "connexion",
+                        "",
+                        "mot de passe juste, code à usage unique demandé",
+                    )?;
+                    return Ok(Some(Outcome::Pending(pending)));
+                }
                 let token = session::create(
                     &mut store,
                     &account.login,
@@ -266,19 +298,23 @@ pub async fn submit(
                 audit::record(&mut store, &l, &addr, "connexion", "", "réussie")?;
                 crate::booking::stats::record_sign_in(store.conn(), &l, session::now())?;
                 log::info!(login = l.as_str(), address = addr.as_str(); "web sign-in");
-                Ok(Some(token))
+                Ok(Some(Outcome::Signed(token)))
             }
         }
     })
     .await;
     match outcome {
-        Ok(Ok(Some(token))) => {
-            let to = if safe_next(&next) && !next.is_empty() {
-                next.as_str()
-            } else {
-                "/"
-            };
-            super::see_other(to, &[session::set_cookie(&token)])
+        Ok(Ok(Some(Outcome::Signed(token)))) => {
+            super::see_other(after_sign_in(&next), &[session::set_cookie(&token)])
+        }
+        Ok(Ok(Some(Outcome::Pending(token)))) => {
+            let q: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("suite", after_sign_in(&next))
+                .finish();
+            super::see_other(
+                &format!("/connexion/code?{q}"),
+                &[super::totp::set_cookie(&token)],
+            )
         }
         Ok(Ok(None)) => page_for(
             &web,

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::directory::{Kind, NewPerson, insert_person, password};
+use crate::web::totp;
 use axum::body::Body;
 use axum::http::{Request, header};
 use http_body_util::BodyExt;
@@ -1323,3 +1324,530 @@ async fn portal_tiles_by_role_with_their_health() {
 }
 
 mod schoollog;
+
+/// Classroom tools, rooms: a bad switch form is a French 400 and changes
+/// nothing; an unknown room is a 404; a good one is stored, audited and
+/// ended.
+#[tokio::test]
+async fn room_switches_validate_their_form_and_are_audited() {
+    let mut config = Config::default();
+    config.proxy.sources = vec![crate::modules::proxy::settings::SourceGroup {
+        name: "salle-b12".into(),
+        addresses: vec!["10.0.12.0/24".into()],
+        rooms: vec!["B12".into()],
+    }];
+    let w = world_with(config);
+    let token = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&token).await;
+    let cookie = format!("{}={token}", session::COOKIE);
+    let page = w.get("/console/salles", Some(&token)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("salle-b12") && page.body.contains("Accès habituel"));
+    no_inline_script_or_style(&page.body);
+    let exams = |w: &World| {
+        let db = w._dir.path().join("var/lib/preau/preau.db");
+        let store = Store::open_existing(&db).unwrap();
+        crate::modules::proxy::exams::active(store.conn(), 0).unwrap()
+    };
+    for bad in [
+        "mode=coupe&duree=0",
+        "mode=x&duree=10",
+        "mode=coupe&duree=10&sites=a.test",
+    ] {
+        let a = w
+            .post(
+                "/console/salles/salle-b12",
+                &cookie,
+                &format!("{bad}&csrf={csrf}"),
+            )
+            .await;
+        assert_eq!(a.status, 400, "{bad}");
+        assert!(a.body.contains("Demande incorrecte"), "{}", a.body);
+        assert!(exams(&w).is_empty(), "{bad}");
+    }
+    let a = w
+        .post("/console/salles/salle-b12", &cookie, "mode=coupe&duree=10")
+        .await;
+    assert_eq!(a.status, 400, "no form token");
+    assert!(exams(&w).is_empty());
+    let a = w
+        .post(
+            "/console/salles/ailleurs",
+            &cookie,
+            &format!("mode=coupe&duree=10&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 404);
+    let a = w
+        .post(
+            "/console/salles/salle-b12",
+            &cookie,
+            &format!("mode=coupe&duree=10&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.location(), "/console/salles?fait=coupe");
+    let on = exams(&w);
+    assert_eq!(on.len(), 1);
+    assert_eq!(on[0].mode, crate::modules::proxy::policy::ExamMode::Off);
+    assert_eq!(on[0].by, "admin");
+    let page = w.get("/console/salles?fait=coupe", Some(&token)).await;
+    assert!(page.body.contains("internet coupé jusqu"), "{}", page.body);
+    let a = w
+        .post("/console/salles/salle-b12/fin", &cookie, &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(a.status, 303);
+    assert!(exams(&w).is_empty());
+    let journal = w.get("/console/journal", Some(&token)).await;
+    assert!(
+        journal.body.contains("internet coupé pendant 10 min")
+            && journal.body.contains("fin : accès habituel"),
+        "{}",
+        journal.body
+    );
+    // The teacher has no lesson in B12: not his room (403 for staff).
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let paul_csrf = w.csrf_of(&paul).await;
+    let a = w
+        .post(
+            "/console/salles/salle-b12",
+            &format!("{}={paul}", session::COOKIE),
+            &format!("mode=coupe&duree=10&csrf={paul_csrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 403);
+    assert!(exams(&w).is_empty());
+    let page = w.get("/console/salles", Some(&paul)).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("salle-b12"));
+}
+
+/// An enrolled administrator's password alone gives no session: a pending
+/// sign-in (its own cookie) that only a right code turns into one.
+#[tokio::test]
+async fn an_enrolled_admin_gets_a_session_only_with_a_code() {
+    let w = world();
+    let db = w._dir.path().join("var/lib/preau/preau.db");
+    let now = session::now();
+    let secret = {
+        let mut store = Store::open_existing(&db).unwrap();
+        let secret = totp::begin(&mut store, "admin", now).unwrap().unwrap();
+        let code = format!("{:06}", totp::hotp(&secret, (totp::step_of(now) - 1) as u64, 6));
+        totp::confirm(&mut store, "admin", &code, now).unwrap().unwrap();
+        secret
+    };
+    let form = w.get("/connexion", None).await;
+    let csrf = cookie_value(&form.cookie(csrf::SIGNIN_COOKIE).unwrap());
+    let a = w
+        .post(
+            "/connexion",
+            &format!("{}={csrf}", csrf::SIGNIN_COOKIE),
+            &format!("login=admin&password={ADMIN_PW}&csrf={csrf}&suite=%2Fconsole"),
+        )
+        .await;
+    assert_eq!(a.status, 303);
+    assert_eq!(a.location(), "/connexion/code?suite=%2Fconsole");
+    assert!(a.cookie(session::COOKIE).is_none(), "no session before the code");
+    let pending = cookie_value(&a.cookie(totp::COOKIE).unwrap());
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(a.cookie(totp::COOKIE).unwrap().contains(flag));
+    }
+    let cookies = format!("{}={csrf}; {}={pending}", csrf::SIGNIN_COOKIE, totp::COOKIE);
+    // Without the pending cookie: back to the password.
+    let a = w.get("/connexion/code", None).await;
+    assert_eq!((a.status, a.location()), (303, "/connexion"));
+    // Bad input: French messages, no session.
+    let long = "9".repeat(40);
+    for (code, status) in [("", 400), (long.as_str(), 400), ("000000", 401)] {
+        let a = w
+            .post("/connexion/code", &cookies, &format!("code={code}&csrf={csrf}"))
+            .await;
+        assert_eq!(a.status, status, "{code}: {}", a.body);
+        assert!(a.cookie(session::COOKIE).is_none());
+        assert!(a.body.contains("code"), "{}", a.body);
+    }
+    let a = w.post("/connexion/code", &cookies, "code=000000").await;
+    assert_eq!(a.status, 400, "no form token");
+    let code = format!("{:06}", totp::hotp(&secret, totp::step_of(now) as u64, 6));
+    let a = w
+        .post(
+            "/connexion/code",
+            &cookies,
+            &format!("code={code}&csrf={csrf}&suite=%2Fconsole"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.location(), "/console");
+    let token = cookie_value(&a.cookie(session::COOKIE).unwrap());
+    assert_eq!(w.get("/console", Some(&token)).await.status, 200);
+    // The pending sign-in is used up.
+    let a = w
+        .post("/connexion/code", &cookies, &format!("code={code}&csrf={csrf}"))
+        .await;
+    assert_eq!((a.status, a.location()), (303, "/connexion"));
+    // Only administrators manage a second factor.
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    assert_eq!(w.get("/console/securite", Some(&paul)).await.status, 403);
+    let page = w.get("/console/securite", Some(&token)).await;
+    assert!(page.body.contains("restants : 10"), "{}", page.body);
+    no_inline_script_or_style(&page.body);
+}
+
+/// Classroom tools, homework: a teacher of 6A uploads two files from the
+/// class page; they land in each student's `devoirs/` (real files under
+/// the shares' root, through the shares module), the status page follows
+/// the copy (handed out, modified, collected, returned); bad forms are
+/// French 400s that change nothing; another class is refused. Every
+/// account is the test user here (the copying rules and owners are
+/// checked by the shares module's own tests and tests/shares.rs).
+#[tokio::test]
+async fn a_teacher_hands_out_collects_and_returns_homework() {
+    let w = world();
+    let root = w._dir.path().to_path_buf();
+    let uid = nix::unistd::getuid().as_raw();
+    let gid = nix::unistd::getgid().as_raw();
+    let mut passwd = String::new();
+    for login in ["paul.blanc", "lea.martin", "tom.roux"] {
+        passwd.push_str(&format!("{login}:x:{uid}:{gid}::/:/bin/sh\n"));
+        std::fs::create_dir_all(root.join("srv/preau/perso").join(login)).unwrap();
+    }
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/passwd"), passwd).unwrap();
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let csrf = w.csrf_of(&paul).await;
+    let cookie = format!("{}={paul}", session::COOKIE);
+    let class = w.get("/console/classe/6A", Some(&paul)).await;
+    assert!(
+        class.body.contains("enctype=\"multipart/form-data\""),
+        "{}",
+        class.body
+    );
+    no_inline_script_or_style(&class.body);
+    let upload = |csrf: &str, name: &str, files: &[(&str, &str)]| {
+        let b = "----preau-test-boundary";
+        let mut body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"nom\"\r\n\r\n{name}\r\n"
+        );
+        for (f, content) in files {
+            body.push_str(&format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"fichiers\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n{content}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{b}--\r\n"));
+        Request::post("/console/classe/6A/devoirs")
+            .header(header::COOKIE, cookie.clone())
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={b}"))
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let lea_copy = root.join("srv/preau/perso/lea.martin/devoirs/dm1");
+    // Bad forms: nothing handed out.
+    for (token, name, files) in [
+        (csrf.as_str(), "../x", vec![("a.txt", "a")]),
+        (csrf.as_str(), "dm1", vec![]),
+        (csrf.as_str(), "dm1", vec![(".cache", "a")]),
+        ("wrong", "dm1", vec![("a.txt", "a")]),
+    ] {
+        let a = w.send(upload(token, name, &files)).await;
+        assert_eq!(a.status, 400, "{name} {files:?}: {}", a.body);
+        assert!(a.body.contains("Demande incorrecte"));
+        assert!(!lea_copy.exists());
+    }
+    // Not multipart at all: a French 400 too.
+    let a = w
+        .post(
+            "/console/classe/6A/devoirs",
+            &cookie,
+            &format!("csrf={csrf}&nom=dm1"),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("pas pu être lu"), "{}", a.body);
+    // Too large: 413, nothing written.
+    let big = "x".repeat(crate::modules::shares::web::MAX_UPLOAD + 1);
+    let a = w.send(upload(&csrf, "dm1", &[("gros.bin", &big)])).await;
+    assert_eq!(a.status, 413);
+    assert!(!lea_copy.exists());
+    // Another class: refused (not his).
+    let mut other = upload(&csrf, "dm1", &[("a.txt", "a")]);
+    *other.uri_mut() = "/console/classe/5B/devoirs".parse().unwrap();
+    assert_eq!(w.send(other).await.status, 403);
+
+    let a = w
+        .send(upload(
+            &csrf,
+            "dm1",
+            &[("sujet.txt", "Sujet\n"), ("annexe.txt", "Annexe\n")],
+        ))
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.location(), "/console/classe/6A/devoirs/dm1?fait=distribue");
+    assert_eq!(
+        std::fs::read_to_string(lea_copy.join("sujet.txt")).unwrap(),
+        "Sujet\n"
+    );
+    assert!(lea_copy.join("annexe.txt").is_file());
+    assert!(
+        !root.join("srv/preau/perso/tom.roux/devoirs").exists(),
+        "5B untouched"
+    );
+    let state = |body: &str| {
+        let at = body.find("data-copie=\"").expect("a row") + 12;
+        body[at..at + body[at..].find('"').unwrap()].to_string()
+    };
+    let page = w.get("/console/classe/6A/devoirs/dm1", Some(&paul)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(state(&page.body), "handed_out");
+    no_inline_script_or_style(&page.body);
+    // The student works on it.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(lea_copy.join("sujet.txt"), "Sujet\nMa réponse\n").unwrap();
+    let page = w.get("/console/classe/6A/devoirs/dm1", Some(&paul)).await;
+    assert_eq!(state(&page.body), "modified");
+    let a = w
+        .post(
+            "/console/classe/6A/devoirs/dm1/ramasser",
+            &cookie,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let collected = root.join("srv/preau/perso/paul.blanc/devoirs/ramasses/dm1/lea.martin/sujet.txt");
+    assert_eq!(
+        std::fs::read_to_string(&collected).unwrap(),
+        "Sujet\nMa réponse\n"
+    );
+    let page = w.get("/console/classe/6A/devoirs/dm1", Some(&paul)).await;
+    assert_eq!(state(&page.body), "collected");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&collected, "Sujet\nMa réponse\nBien.\n").unwrap();
+    let a = w
+        .post(
+            "/console/classe/6A/devoirs/dm1/rendre",
+            &cookie,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 303);
+    assert_eq!(
+        std::fs::read_to_string(lea_copy.join("corrige/sujet.txt")).unwrap(),
+        "Sujet\nMa réponse\nBien.\n"
+    );
+    let page = w.get("/console/classe/6A/devoirs/dm1", Some(&paul)).await;
+    assert_eq!(state(&page.body), "returned");
+    assert!(page.body.contains("rendu corrigé"));
+    // Without the form token: nothing.
+    let a = w.post("/console/classe/6A/devoirs/dm1/rendre", &cookie, "").await;
+    assert_eq!(a.status, 400);
+    // The class page lists it; the journal has each step.
+    let class = w.get("/console/classe/6A", Some(&paul)).await;
+    assert!(class.body.contains("/console/classe/6A/devoirs/dm1"));
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let journal = w.get("/console/journal", Some(&admin)).await;
+    for what in ["devoir distribué", "devoir ramassé", "devoir rendu"] {
+        assert!(journal.body.contains(what), "{what}");
+    }
+    // A student cannot reach it.
+    let tom_page = {
+        let tom = w.sign_in("tom.roux", PW).await.unwrap();
+        w.get("/console/classe/6A/devoirs/dm1", Some(&tom)).await
+    };
+    assert_eq!(tom_page.status, 404);
+}
+
+/// Self-service: the portal shows the signed-in person's own share usage
+/// and quota; the person's page shows it to the administrator.
+#[tokio::test]
+async fn the_portal_and_the_person_page_show_share_usage_and_quota() {
+    let mut config = Config::default();
+    config.modules.enabled = vec!["accounts".into(), "shares".into()];
+    let w = world_with(config);
+    let home = w._dir.path().join("srv/preau/perso/tom.roux");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("expose.odt"), vec![b'x'; 3 * 1024 * 1024]).unwrap();
+    let tom = w.sign_in("tom.roux", PW).await.unwrap();
+    let portal = w.get("/", Some(&tom)).await;
+    assert!(portal.body.contains("Mon espace de fichiers"), "{}", portal.body);
+    assert!(
+        portal.body.contains("3.0 Mio utilisés sur 500.0 Mio (0 %)"),
+        "{}",
+        portal.body
+    );
+    // A parent has no personal share: no line.
+    let anne = w.sign_in("anne.martin", PW).await.unwrap();
+    assert!(
+        !w.get("/", Some(&anne))
+            .await
+            .body
+            .contains("Mon espace de fichiers")
+    );
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let page = w.get("/console/personnes/tom.roux", Some(&admin)).await;
+    assert!(
+        page.body.contains("Espace de fichiers") && page.body.contains("3.0 Mio"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Dernière connexion"));
+}
+
+/// The class's login slips as CSV: the same data as the printed page, a
+/// selection of students, refused for another class, audited.
+#[tokio::test]
+async fn class_slips_as_csv_whole_or_a_selection() {
+    let w = world();
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let a = w.get("/console/classes/6A/fiches.csv", Some(&paul)).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert!(
+        a.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("fiches-6A.csv")
+    );
+    let lines: Vec<&str> = a.body.lines().collect();
+    assert_eq!(lines[0], "classe;nom;prenom;identifiant;mot_de_passe");
+    assert_eq!(lines.len(), 2, "{}", a.body);
+    assert!(lines[1].starts_with("6A;Martin;Léa;lea.martin;"), "{}", a.body);
+    let html = w.get("/console/classes/6A/fiches", Some(&paul)).await;
+    let pw = lines[1].rsplit(';').next().unwrap();
+    assert!(
+        !pw.is_empty() && html.body.contains(pw),
+        "same password as the printed slip"
+    );
+    let a = w
+        .get("/console/classes/6A/fiches.csv?eleves=lea.martin", Some(&paul))
+        .await;
+    assert_eq!(a.body.lines().count(), 2);
+    let a = w
+        .get("/console/classes/6A/fiches.csv?eleves=tom.roux", Some(&paul))
+        .await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("n&#39;est pas un élève"), "{}", a.body);
+    assert_eq!(
+        w.get("/console/classes/5B/fiches.csv", Some(&paul)).await.status,
+        403
+    );
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    assert!(
+        w.get("/console/journal", Some(&admin))
+            .await
+            .body
+            .contains("fiches de connexion (CSV)")
+    );
+}
+
+/// Error pages (404, 403, 400, 413, and the 500 page) are French and,
+/// for a visitor who is not signed in, carry no navigation of a
+/// signed-in person.
+#[tokio::test]
+async fn error_pages_are_french_without_navigation_when_not_signed_in() {
+    let w = world();
+    let mut answers = vec![
+        (w.get("/nulle-part", None).await, 404, "Page introuvable"),
+        (
+            w.post("/connexion", "", "login=a&password=b").await,
+            400,
+            "Connexion",
+        ),
+    ];
+    let cross = Request::post("/deconnexion")
+        .header(header::ORIGIN, "https://evil.test")
+        .header(header::HOST, "preau.lan")
+        .body(Body::empty())
+        .unwrap();
+    answers.push((w.send(cross).await, 403, "Accès refusé"));
+    let big = Request::post("/connexion")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(vec![b'a'; forms::MAX_BODY + 10]))
+        .unwrap();
+    answers.push((w.send(big).await, 413, "Envoi trop volumineux"));
+    for (a, status, says) in &answers {
+        assert_eq!(a.status, *status, "{}", a.body);
+        assert!(a.body.contains(says), "{says}: {}", a.body);
+        assert!(a.body.contains("<html lang=\"fr\">"));
+        assert!(!a.body.contains("<nav"), "no navigation: {}", a.body);
+        assert!(!a.body.contains("Se déconnecter"));
+        no_inline_script_or_style(&a.body);
+    }
+    let page = errors::page(StatusCode::INTERNAL_SERVER_ERROR, None);
+    let body = String::from_utf8_lossy(&page.into_body().collect().await.unwrap().to_bytes()).into_owned();
+    assert!(
+        body.contains("Erreur du serveur") && !body.contains("<nav"),
+        "{body}"
+    );
+}
+
+/// The catalogue: French by default, English for a browser asking for it
+/// or after the switch (a cookie), on the sign-in, portal and error pages.
+#[tokio::test]
+async fn pages_follow_accept_language_and_the_language_switch() {
+    let w = world();
+    let fr = w.get("/connexion", None).await;
+    assert!(fr.body.contains("<html lang=\"fr\">") && fr.body.contains("Se connecter"));
+    let en = w
+        .send(
+            Request::get("/connexion")
+                .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9,fr;q=0.5")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        en.body.contains("<html lang=\"en\">") && en.body.contains(">Sign in</button>"),
+        "{}",
+        en.body
+    );
+    no_inline_script_or_style(&en.body);
+    let missing = w
+        .send(
+            Request::get("/nulle-part")
+                .header(header::ACCEPT_LANGUAGE, "en")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("Page not found"));
+    // The switch: a cookie, back to the page it came from.
+    let req = Request::post("/langue")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .header(header::REFERER, "https://preau.lan/connexion?suite=%2F")
+        .body(Body::from("langue=en"))
+        .unwrap();
+    let a = w.send(req).await;
+    assert_eq!(a.status, 303);
+    assert_eq!(a.location(), "/connexion?suite=%2F");
+    let set = a.cookie(i18n::COOKIE).unwrap();
+    assert!(set.contains("Secure") && set.contains("HttpOnly"));
+    let token = w.sign_in("paul.blanc", PW).await.unwrap();
+    let portal = w
+        .send(
+            Request::get("/")
+                .header(
+                    header::COOKIE,
+                    format!("{}={token}; {}=en", session::COOKIE, i18n::COOKIE),
+                )
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        portal.body.contains("Hello Paul") && portal.body.contains("My classes"),
+        "{}",
+        portal.body
+    );
+    let a = w.post("/langue", "", "langue=klingon").await;
+    assert_eq!(a.status, 400);
+    // A cross-site switch is refused like every cross-site form.
+    let req = Request::post("/langue")
+        .header(header::ORIGIN, "https://evil.test")
+        .header(header::HOST, "preau.lan")
+        .body(Body::from("langue=en"))
+        .unwrap();
+    assert_eq!(w.send(req).await.status, 403);
+}

@@ -57,6 +57,8 @@ impl Browser {
                     "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
                     "--ignore-certificate-errors", "--window-size=1280,900", "--lang=fr-FR",
                 ],
+                // What the pages' language follows (Accept-Language).
+                "prefs": { "intl.accept_languages": "fr-FR,fr" },
             },
         }))
         .unwrap();

@@ -3,7 +3,7 @@
 use super::directory::{Directory, StoreDirectory, User};
 use super::lists::{self, Index};
 use super::log::{Entry, Filter};
-use super::policy::{self, Clock, Exam, Policies, Request};
+use super::policy::{self, Clock, Exam, ExamMode, Policies, Request};
 use crate::engine::{Env, exit};
 use crate::host::Host;
 use anyhow::{Context as _, bail};
@@ -43,7 +43,8 @@ pub enum ProxyCommand {
     Reload,
     /// Read the connection logs, filtered.
     Log(LogArgs),
-    /// Switch whitelist-only exam mode on (or off) for a room.
+    /// Switch whitelist-only exam mode (or the internet off) on for a
+    /// room for a time, or end it.
     Exam(ExamArgs),
     /// The exams in progress.
     Exams,
@@ -102,6 +103,9 @@ pub struct ExamArgs {
     /// Who switches it on (shown in `preau proxy exams`).
     #[arg(long, default_value = "admin")]
     pub by: String,
+    /// Cut the internet off entirely in the room (no whitelist).
+    #[arg(long, conflicts_with_all = ["allow", "stop"])]
+    pub off: bool,
     /// End the room's exam now.
     #[arg(long)]
     pub stop: bool,
@@ -253,10 +257,14 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
                 tunnel: method == "CONNECT",
             };
             let d = policy::decide(&req, &now, &policies, &exams, &index);
+            // The override of the source's room, if one is on.
+            let room = exams
+                .iter()
+                .find(|e| e.until > now.unix && policies.in_source(&e.room, source));
             if env.json {
                 println!(
                     "{}",
-                    json!({ "host": host, "path": path, "user": user, "source": source.to_string(), "decision": d })
+                    json!({ "host": host, "path": path, "user": user, "source": source.to_string(), "room": room, "decision": d })
                 );
             } else {
                 println!(
@@ -277,6 +285,18 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
                     );
                 }
                 println!("  source: {source}");
+                if let Some(e) = room {
+                    println!(
+                        "  room:   {}: {} until {} (by {})",
+                        e.room,
+                        match e.mode {
+                            ExamMode::Off => "internet off",
+                            ExamMode::Whitelist => "exam (whitelist only)",
+                        },
+                        policy::local_hhmm(e.until),
+                        e.by
+                    );
+                }
                 println!("  policy: {}", d.policy);
                 println!("  why:    {}", d.explain());
                 if index.domain_count() == 0 {
@@ -352,12 +372,15 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
             let exam = Exam {
                 room: a.room.clone(),
                 until: now_unix() + i64::from(a.minutes) * 60,
+                mode: if a.off { ExamMode::Off } else { ExamMode::Whitelist },
                 allow: a.allow.iter().filter_map(|d| lists::normalize_host(d)).collect(),
                 by: a.by.clone(),
             };
             store.write(|tx| super::exams::start(tx, &exam))?;
             if env.json {
                 println!("{}", json!(exam));
+            } else if a.off {
+                println!("Internet off in {} for {} minutes.", a.room, a.minutes);
             } else {
                 println!(
                     "Exam mode on in {} for {} minutes: only {} reachable.",
@@ -384,13 +407,16 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
             } else {
                 for e in exams {
                     let left = (e.until - now_unix()).max(0) / 60;
-                    println!(
-                        "{}: {} min left, by {}, allowed: {}",
-                        e.room,
-                        left,
-                        e.by,
-                        e.allow.join(" ")
-                    );
+                    match e.mode {
+                        ExamMode::Off => println!("{}: internet off, {} min left, by {}", e.room, left, e.by),
+                        ExamMode::Whitelist => println!(
+                            "{}: exam, {} min left, by {}, allowed: {}",
+                            e.room,
+                            left,
+                            e.by,
+                            e.allow.join(" ")
+                        ),
+                    }
                 }
             }
             Ok(exit::OK)

@@ -21,6 +21,7 @@ pub mod directory;
 pub mod lists;
 pub mod log;
 pub mod policy;
+pub mod rooms;
 pub mod server;
 pub mod settings;
 pub mod web;
@@ -55,17 +56,21 @@ pub fn log_dir(config: &Config) -> PathBuf {
 
 /// Exams stored in the database.
 pub mod exams {
-    use super::policy::Exam;
+    use super::policy::{Exam, ExamMode};
     use rusqlite::{Connection, params};
 
     pub fn active(conn: &Connection, now: i64) -> rusqlite::Result<Vec<Exam>> {
-        let mut stmt =
-            conn.prepare("SELECT room, until, allow, by FROM proxy_exams WHERE until > ?1 ORDER BY room")?;
+        let mut stmt = conn
+            .prepare("SELECT room, until, allow, by, mode FROM proxy_exams WHERE until > ?1 ORDER BY room")?;
         let rows = stmt.query_map([now], |r| {
             let allow: String = r.get(2)?;
+            let mode: String = r.get(4)?;
             Ok(Exam {
                 room: r.get(0)?,
                 until: r.get(1)?,
+                // The column's CHECK allows only the two; an unknown one
+                // (a newer Préau) is the strictest.
+                mode: ExamMode::parse(&mode).unwrap_or(ExamMode::Off),
                 allow: allow.split_whitespace().map(str::to_string).collect(),
                 by: r.get(3)?,
             })
@@ -76,9 +81,16 @@ pub mod exams {
     /// Starts (or replaces) the exam of a room.
     pub fn start(tx: &rusqlite::Transaction<'_>, exam: &Exam) -> rusqlite::Result<()> {
         tx.execute(
-            "INSERT INTO proxy_exams (room, until, allow, by) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(room) DO UPDATE SET until = excluded.until, allow = excluded.allow, by = excluded.by",
-            params![exam.room, exam.until, exam.allow.join(" "), exam.by],
+            "INSERT INTO proxy_exams (room, until, allow, by, mode) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(room) DO UPDATE SET until = excluded.until, allow = excluded.allow,
+                 by = excluded.by, mode = excluded.mode",
+            params![
+                exam.room,
+                exam.until,
+                exam.allow.join(" "),
+                exam.by,
+                exam.mode.as_str()
+            ],
         )?;
         Ok(())
     }
@@ -103,6 +115,7 @@ pub fn zone_sources(config: &Config) -> Vec<settings::SourceGroup> {
         .map(|z| settings::SourceGroup {
             name: z.name,
             addresses: z.subnets,
+            rooms: Vec::new(),
         })
         .collect()
 }

@@ -73,6 +73,12 @@ impl Clock {
     }
 }
 
+/// "HH:MM", `unix` in the server's local time.
+pub fn local_hhmm(unix: i64) -> String {
+    let m = Clock::at(unix).minute;
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
 /// Seconds east of UTC of the server's time zone at `unix`.
 pub fn local_offset(unix: i64) -> i64 {
     // SAFETY: an all-zero tm is a valid value; localtime_r only writes
@@ -83,13 +89,52 @@ pub fn local_offset(unix: i64) -> i64 {
     if ok { tm.tm_gmtoff } else { 0 }
 }
 
-/// A whitelist-only exam switched on for a room until a time.
+/// What a room's override does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExamMode {
+    /// Exam: only `[proxy] exam_allow` and the exam's own domains.
+    #[default]
+    Whitelist,
+    /// Internet off: every web request from the room is refused.
+    Off,
+}
+
+impl ExamMode {
+    /// The value stored in `proxy_exams.mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExamMode::Whitelist => "whitelist",
+            ExamMode::Off => "off",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ExamMode> {
+        match s {
+            "whitelist" => Some(ExamMode::Whitelist),
+            "off" => Some(ExamMode::Off),
+            _ => None,
+        }
+    }
+
+    /// For people (French).
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            ExamMode::Whitelist => "mode examen (liste blanche)",
+            ExamMode::Off => "internet coupé",
+        }
+    }
+}
+
+/// A room's timed override of the policies: a whitelist-only exam, or the
+/// internet off, switched on for a room until a time. It ends by itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Exam {
     /// A source group name.
     pub room: String,
     /// Unix time when it ends.
     pub until: i64,
+    pub mode: ExamMode,
     /// Domains allowed on top of `[proxy] exam_allow`.
     pub allow: Vec<String>,
     /// Who switched it on.
@@ -146,6 +191,8 @@ pub enum Reason {
     Exam { room: String },
     /// An exam is on and the host is in its whitelist.
     ExamAllowed { room: String, entry: String },
+    /// The internet is switched off in the room.
+    InternetOff { room: String },
     /// Nothing in the policy blocks it.
     NoMatch,
     /// The destination is this server itself (`local_destinations` off).
@@ -196,6 +243,7 @@ impl Decision {
                 format!("examen en cours en salle {room} : seuls les sites de l'examen sont autorisés")
             }
             Reason::ExamAllowed { entry, .. } => format!("« {entry} » est autorisé pendant l'examen"),
+            Reason::InternetOff { room } => format!("internet coupé en salle {room}"),
             Reason::NoMatch => "aucune règle ne le bloque".into(),
             Reason::LocalDestination => "destination locale interdite".into(),
             Reason::TunnelPort { port } => format!("port interdit pour un tunnel ({port})"),
@@ -403,6 +451,15 @@ pub fn decide(
         .iter()
         .find(|e| e.until > now.unix && policies.in_source(&e.room, req.source))
     {
+        if exam.mode == ExamMode::Off {
+            return Decision {
+                allow: false,
+                policy: format!("internet coupé {}", exam.room),
+                reason: Reason::InternetOff {
+                    room: exam.room.clone(),
+                },
+            };
+        }
         let allowed = DomainSet::new(policies.exam_allow.iter().chain(exam.allow.iter()));
         let policy = format!("examen {}", exam.room);
         return match allowed.find(host) {
@@ -501,10 +558,12 @@ mod tests {
             SourceGroup {
                 name: "salle-b12".into(),
                 addresses: vec!["10.0.12.0/24".into()],
+                rooms: Vec::new(),
             },
             SourceGroup {
                 name: "cdi".into(),
                 addresses: vec!["10.0.20.5".into()],
+                rooms: Vec::new(),
             },
         ];
         let exam_allow = vec!["examens.test".into()];
@@ -585,6 +644,7 @@ mod tests {
         let zones = vec![SourceGroup {
             name: "admin".into(),
             addresses: vec!["10.2.0.0/16".into()],
+            rooms: Vec::new(),
         }];
         let policies = Policies::new(&s, &zones);
         let req = |ip: &str| Request {
@@ -787,6 +847,7 @@ mod tests {
         let exam = Exam {
             room: "salle-b12".into(),
             until: now.unix + 3600,
+            mode: ExamMode::Whitelist,
             allow: vec!["sujet.test".into()],
             by: "prof".into(),
         };
@@ -805,6 +866,37 @@ mod tests {
         // After its end: back to normal.
         let later = Clock::with_offset(now.unix + 3601, 0);
         assert!(ask("social.test", "10.0.12.7", Some(&prof), &later, &exams).allow);
+    }
+
+    #[test]
+    fn internet_off_in_a_room_refuses_everything_until_its_end() {
+        let now = monday(9, 0);
+        let exams = [Exam {
+            room: "salle-b12".into(),
+            until: now.unix + 600,
+            mode: ExamMode::Off,
+            allow: vec!["sujet.test".into()],
+            by: "prof".into(),
+        }];
+        for host in ["social.test", "www.examens.test", "sujet.test"] {
+            let d = ask(host, "10.0.12.7", None, &now, &exams);
+            assert!(!d.allow, "{host}: {d:?}");
+            assert_eq!(d.policy, "internet coupé salle-b12");
+            assert_eq!(
+                d.reason,
+                Reason::InternetOff {
+                    room: "salle-b12".into()
+                }
+            );
+            assert!(d.explain().contains("internet coupé"));
+        }
+        // Another room: the usual policies.
+        assert!(ask("social.test", "10.0.13.7", None, &now, &exams).allow);
+        // It ends by itself.
+        let later = Clock::with_offset(now.unix + 601, 0);
+        assert!(ask("social.test", "10.0.12.7", None, &later, &exams).allow);
+        assert_eq!(ExamMode::parse(ExamMode::Off.as_str()), Some(ExamMode::Off));
+        assert_eq!(ExamMode::parse("nope"), None);
     }
 
     #[test]

@@ -124,6 +124,12 @@ pub struct SourceGroup {
     pub name: String,
     /// Addresses and subnets, e.g. ["10.0.12.0/24", "10.0.0.5"].
     pub addresses: Vec<String>,
+    /// The timetable rooms (the `room` of the school-life timetable, e.g.
+    /// ["B12"]) whose computers are on these addresses: a teacher with a
+    /// lesson in one of them may switch this group to exam mode or cut its
+    /// internet from the classroom tools (`/console/salles`).
+    /// Administrators may do it for every group; empty: only them.
+    pub rooms: Vec<String>,
 }
 
 /// One filtering policy.

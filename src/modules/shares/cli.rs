@@ -1,8 +1,7 @@
 //! `preau shares …`: status, homework hand-out, collection and return.
 
-use super::homework::{self, Job};
+use super::homework;
 use crate::engine::{Env, exit};
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -126,36 +125,17 @@ fn homework_cmd(
     target: &Target,
     from: Option<PathBuf>,
 ) -> anyhow::Result<u8> {
-    let ctx = env.context(config);
-    let dir = super::directory(&ctx)?;
-    let structure = dir.structure(&target.to).with_context(|| {
-        format!(
-            "no class or group \"{}\" in the directory\n    help: `preau accounts list` shows the classes and groups",
-            target.to
-        )
-    })?;
-    if !structure.teachers.iter().any(|t| t == &target.teacher) {
-        anyhow::bail!(
-            "{} does not teach {} (no teaching service from STS-web)\n    help: check the teacher's login and the class code; services come from the STS-web import",
-            target.teacher,
-            structure.code
-        );
-    }
-    let job = Job {
-        host: &env.host,
-        settings: &config.shares,
-        teacher: &target.teacher,
-        target: &structure.code,
-        students: &structure.students,
-        name: &target.name,
-    };
-    let report = match action {
-        homework::Action::Distribute => job.distribute(from.as_deref())?,
-        homework::Action::Collect => job.collect()?,
-        homework::Action::Return => job.give_back()?,
-    };
     let mut store = crate::store::Store::open_existing(&env.db_path(config))?;
-    store.write(|tx| homework::record(tx, &report))?;
+    let report = homework::run_for(
+        &env.host,
+        &config.shares,
+        &mut store,
+        &target.teacher,
+        &target.to,
+        &target.name,
+        action,
+        from.as_deref(),
+    )?;
     if env.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -585,6 +585,268 @@ pub fn records(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<Record>> {
     rows.collect()
 }
 
+/// Why a homework run for a teacher and a class could not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(
+        "no class or group \"{0}\" in the directory\n    help: `preau accounts list` shows the classes and groups"
+    )]
+    NoStructure(String),
+    #[error(
+        "{teacher} does not teach {code} (no teaching service from STS-web)\n    help: check the teacher's login and the class code; services come from the STS-web import"
+    )]
+    NotTeacher { teacher: String, code: String },
+    #[error(transparent)]
+    Homework(#[from] HomeworkError),
+    #[error("{0:#}")]
+    Other(anyhow::Error),
+}
+
+impl RunError {
+    /// The same, for people (French), without host paths.
+    pub fn french(&self) -> String {
+        match self {
+            RunError::NoStructure(c) => format!("Aucune classe ni aucun groupe « {c} »."),
+            RunError::NotTeacher { code, .. } => format!("Vous n'enseignez pas en {code}."),
+            RunError::Homework(HomeworkError::BadName(n)) => format!(
+                "« {n} » ne peut pas nommer un devoir : lettres, chiffres, « - », « _ » ou « . », 64 caractères au plus, sans point au début ; « ramasses » est réservé."
+            ),
+            RunError::Homework(HomeworkError::NoAccount(l)) => format!(
+                "Le compte {l} n'existe pas encore sur le serveur : l'administrateur doit appliquer les comptes."
+            ),
+            RunError::Homework(HomeworkError::NoSource(_)) => {
+                "Rien à distribuer : le dossier du devoir est vide ou absent.".into()
+            }
+            RunError::Homework(HomeworkError::Read { .. }) => {
+                "Les fichiers du devoir n'ont pas pu être lus.".into()
+            }
+            RunError::Other(_) => "Le serveur n'a pas pu faire l'opération ; voir son journal.".into(),
+        }
+    }
+}
+
+/// Hands out, collects or returns homework `name` of `teacher` for the
+/// class or group `code`, and records it: what `preau shares
+/// distribute|collect|return` and the classroom page both run.
+#[allow(clippy::too_many_arguments)]
+pub fn run_for(
+    host: &dyn Host,
+    settings: &SharesSettings,
+    store: &mut crate::store::Store,
+    teacher: &str,
+    code: &str,
+    name: &str,
+    action: Action,
+    from: Option<&Path>,
+) -> Result<HomeworkReport, RunError> {
+    let dir = super::source::load(store.conn()).map_err(|e| RunError::Other(e.into()))?;
+    let structure = dir
+        .structure(code)
+        .ok_or_else(|| RunError::NoStructure(code.to_string()))?;
+    if !structure.teachers.iter().any(|t| t == teacher) {
+        return Err(RunError::NotTeacher {
+            teacher: teacher.to_string(),
+            code: structure.code.clone(),
+        });
+    }
+    let job = Job {
+        host,
+        settings,
+        teacher,
+        target: &structure.code,
+        students: &structure.students,
+        name,
+    };
+    let report = match action {
+        Action::Distribute => job.distribute(from)?,
+        Action::Collect => job.collect()?,
+        Action::Return => job.give_back()?,
+    };
+    store
+        .write(|tx| record(tx, &report))
+        .map_err(|e| RunError::Other(e.into()))?;
+    Ok(report)
+}
+
+/// One uploaded file: its name (no folder) and contents.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Whether `name` can name an uploaded file (a plain name, no folder).
+pub fn valid_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && !name.chars().any(|c| c == '/' || c == '\\' || c.is_control())
+}
+
+/// Puts uploaded files into the teacher's `devoirs/<name>/`, written with
+/// his identity (files 0600, folders 0700, links never followed); a file
+/// of the same name is replaced. `distribute` then hands them out.
+pub fn stage(
+    host: &dyn Host,
+    settings: &SharesSettings,
+    teacher: &str,
+    name: &str,
+    files: &[Upload],
+) -> Result<(), HomeworkError> {
+    if !valid_name(name) {
+        return Err(HomeworkError::BadName(name.into()));
+    }
+    if !safe_login(teacher) {
+        return Err(HomeworkError::NoAccount(teacher.into()));
+    }
+    let who = account(host, teacher)?;
+    let perso = host.real_path(&super::layout::perso(settings, teacher));
+    let dst = perso.join("devoirs").join(name);
+    as_user(who, || -> io::Result<()> {
+        if !perso.is_dir() {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "no personal folder"));
+        }
+        mkdirs(&dst)?;
+        for f in files {
+            if !valid_file_name(&f.name) {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad file name"));
+            }
+            let target = dst.join(&f.name);
+            if target.symlink_metadata().is_ok_and(|m| !m.is_file()) {
+                return Err(io::Error::other("not a file"));
+            }
+            use std::io::Write;
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .custom_flags(nix::libc::O_NOFOLLOW)
+                .open(&target)?;
+            out.write_all(&f.bytes)?;
+            out.sync_all()?;
+        }
+        Ok(())
+    })
+    .map_err(|cause| HomeworkError::Read {
+        path: dst.clone(),
+        cause,
+    })
+}
+
+/// Where a student's copy of a homework stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CopyState {
+    /// No copy in the student's folder.
+    NotHandedOut,
+    /// The copy is as handed out.
+    HandedOut,
+    /// The student changed or added something since.
+    Modified,
+    /// The teacher collected it.
+    Collected,
+    /// The correction came back into `corrige/`.
+    Returned,
+}
+
+impl CopyState {
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            CopyState::NotHandedOut => "pas distribué",
+            CopyState::HandedOut => "distribué",
+            CopyState::Modified => "modifié par l'élève",
+            CopyState::Collected => "ramassé",
+            CopyState::Returned => "rendu corrigé",
+        }
+    }
+}
+
+/// The state of a copy from what is on disk: the newest change in the
+/// student's copy (its `corrige/` left out), the newest of the teacher's
+/// source, and whether a collected copy and a returned correction exist.
+pub fn copy_state(
+    copy_newest: Option<SystemTime>,
+    source_newest: Option<SystemTime>,
+    collected: bool,
+    returned: bool,
+) -> CopyState {
+    if returned {
+        return CopyState::Returned;
+    }
+    if collected {
+        return CopyState::Collected;
+    }
+    match (copy_newest, source_newest) {
+        (None, _) => CopyState::NotHandedOut,
+        (Some(c), Some(s)) if c > s => CopyState::Modified,
+        (Some(_), None) => CopyState::Modified,
+        _ => CopyState::HandedOut,
+    }
+}
+
+/// The newest modification under `dir` (itself included when it is a
+/// folder), links not followed, `skip` left out, at most 10 000 entries.
+fn newest(dir: &Path, skip: Option<&Path>) -> Option<SystemTime> {
+    let meta = dir.symlink_metadata().ok()?;
+    if !meta.is_dir() {
+        return None;
+    }
+    let mut best: Option<SystemTime> = None;
+    let mut todo = vec![dir.to_path_buf()];
+    let mut seen = 0;
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            seen += 1;
+            if seen > 10_000 {
+                return best;
+            }
+            let p = e.path();
+            if Some(p.as_path()) == skip {
+                continue;
+            }
+            let Ok(m) = p.symlink_metadata() else { continue };
+            if m.is_dir() {
+                todo.push(p);
+            } else if let Ok(t) = m.modified() {
+                best = Some(best.map_or(t, |b| b.max(t)));
+            }
+        }
+    }
+    best
+}
+
+/// Each student's copy of homework `name` of `teacher`, read from disk.
+pub fn states(
+    host: &dyn Host,
+    settings: &SharesSettings,
+    teacher: &str,
+    name: &str,
+    students: &[String],
+) -> Vec<(String, CopyState)> {
+    let perso = |login: &str| host.real_path(&super::layout::perso(settings, login));
+    let source = newest(&perso(teacher).join("devoirs").join(name), None);
+    let collected = perso(teacher).join("devoirs/ramasses").join(name);
+    students
+        .iter()
+        .filter(|s| safe_login(s))
+        .map(|s| {
+            let copy = perso(s).join("devoirs").join(name);
+            let corrige = copy.join("corrige");
+            let state = copy_state(
+                newest(&copy, Some(&corrige)).or_else(|| copy.is_dir().then_some(SystemTime::UNIX_EPOCH)),
+                source,
+                collected.join(s).symlink_metadata().is_ok_and(|m| m.is_dir()),
+                corrige.symlink_metadata().is_ok_and(|m| m.is_dir()),
+            );
+            (s.clone(), state)
+        })
+        .collect()
+}
+
 /// Whether the file at `path` has owner `uid` and `mode` (tests, checks).
 pub fn owned_as(path: &Path, uid: u32, mode: u32) -> bool {
     path.symlink_metadata()
@@ -678,6 +940,28 @@ mod tests {
             "Ma réponse\nCorrigé : bien.\n"
         );
         assert_eq!(job.give_back().unwrap().copied, 0);
+    }
+
+    #[test]
+    fn copy_states() {
+        let t = |s: u64| Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s));
+        assert_eq!(copy_state(None, t(10), false, false), CopyState::NotHandedOut);
+        assert_eq!(copy_state(t(10), t(10), false, false), CopyState::HandedOut);
+        assert_eq!(copy_state(t(5), t(10), false, false), CopyState::HandedOut);
+        assert_eq!(copy_state(t(11), t(10), false, false), CopyState::Modified);
+        assert_eq!(copy_state(t(11), None, false, false), CopyState::Modified);
+        assert_eq!(copy_state(t(11), t(10), true, false), CopyState::Collected);
+        assert_eq!(copy_state(t(11), t(10), true, true), CopyState::Returned);
+        assert_eq!(copy_state(None, t(10), false, true), CopyState::Returned);
+    }
+
+    #[test]
+    fn file_names() {
+        assert!(valid_file_name("sujet DM1.pdf"));
+        for bad in ["", ".htaccess", "a/b", "a\\b", "../x", "a\nb"] {
+            assert!(!valid_file_name(bad), "{bad:?}");
+        }
+        assert!(!valid_file_name(&"x".repeat(129)));
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod settings;
 pub mod smbconf;
 pub mod source;
 pub mod usage;
+pub mod web;
 
 use super::{Context, Finding, Health, Module, ModuleInfo, State};
 use crate::engine::{Change, file};

@@ -17,7 +17,8 @@ pub enum SourceError {
     Sql(#[from] rusqlite::Error),
 }
 
-fn role_of(kind: &str, function: Option<&str>) -> Option<Role> {
+/// The shares role of a directory person (None: no personal share).
+pub fn role_of(kind: &str, function: Option<&str>) -> Option<Role> {
     match (kind, function) {
         ("student", _) => Some(Role::Student),
         ("teacher", _) => Some(Role::Teacher),

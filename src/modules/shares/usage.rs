@@ -166,6 +166,46 @@ pub fn report(host: &dyn Host, s: &SharesSettings, dir: &Directory) -> UsageRepo
     }
 }
 
+/// One person's personal share (`perso/<login>`) and quota.
+pub fn of_person(host: &dyn Host, s: &SharesSettings, login: &str, role: Role) -> PersonUsage {
+    let mut sum = Sum::default();
+    if super::layout::safe_login(login) {
+        walk(&host.real_path(&super::layout::perso(s, login)), &mut sum);
+    }
+    let quota_bytes = if s.quotas.enabled {
+        s.quotas.of(role) * 1024 * 1024
+    } else {
+        0
+    };
+    PersonUsage {
+        login: login.to_string(),
+        role,
+        bytes: sum.bytes,
+        quota_bytes,
+        percent: sum
+            .bytes
+            .saturating_mul(100)
+            .checked_div(quota_bytes)
+            .unwrap_or(0) as u32,
+    }
+}
+
+impl PersonUsage {
+    /// For people (French): "12.3 Mio utilisés sur 500.0 Mio (2 %)".
+    pub fn line_fr(&self) -> String {
+        if self.quota_bytes > 0 {
+            format!(
+                "{} utilisés sur {} ({} %)",
+                human(self.bytes),
+                human(self.quota_bytes),
+                self.percent
+            )
+        } else {
+            format!("{} utilisés (pas de quota)", human(self.bytes))
+        }
+    }
+}
+
 /// Bytes for people: "12.3 Mio".
 pub fn human(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["o", "Kio", "Mio", "Gio", "Tio"];
@@ -261,6 +301,34 @@ impl UsageReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_persons_usage_and_quota_in_french() {
+        let tmp = tempfile::tempdir().unwrap();
+        let host = crate::host::RealHost::new(tmp.path());
+        let mut s = SharesSettings::default();
+        let home = tmp.path().join("srv/preau/perso/lea.martin/devoirs");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(home.join("a.txt"), vec![b'x'; 2 * 1024 * 1024]).unwrap();
+        let u = of_person(&host, &s, "lea.martin", Role::Student);
+        // Files, and the folders' own blocks.
+        assert!(
+            (2 * 1024 * 1024..2 * 1024 * 1024 + 65536).contains(&u.bytes),
+            "{}",
+            u.bytes
+        );
+        assert_eq!(u.quota_bytes, 500 * 1024 * 1024);
+        assert_eq!(u.percent, 0);
+        assert!(
+            u.line_fr().contains("utilisés sur") && u.line_fr().ends_with("(0 %)"),
+            "{}",
+            u.line_fr()
+        );
+        s.quotas.enabled = false;
+        let u = of_person(&host, &s, "lea.martin", Role::Student);
+        assert!(u.line_fr().ends_with("(pas de quota)"));
+        assert_eq!(of_person(&host, &s, "../etc", Role::Student).bytes, 0);
+    }
     use crate::host::RealHost;
 
     #[test]

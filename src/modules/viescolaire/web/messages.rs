@@ -171,7 +171,7 @@ pub async fn choose(State(web): State<AppState>, Extension(signed): Extension<Ar
         }
         let allowed = |to: Recipients| -> Option<String> {
             let action = Action::WriteMessage { to };
-            let facts = authz::Facts::load(conn, &signed.actor, &action).ok()?;
+            let facts = authz::Facts::load(conn, &signed.actor, &action, &[]).ok()?;
             let Action::WriteMessage { to } = &action else { return None };
             authz::decide(&signed.actor, &action, &facts)
                 .allowed()

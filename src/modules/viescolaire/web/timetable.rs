@@ -201,7 +201,7 @@ pub async fn page(
                 let a = Action::ClassLog {
                     structure: code.clone(),
                 };
-                let facts = authz::Facts::load(conn, &signed.actor, &a)?;
+                let facts = authz::Facts::load(conn, &signed.actor, &a, &[])?;
                 authz::decide(&signed.actor, &a, &facts)
                     .allowed()
                     .then(|| format!("/vie-scolaire/cahier-de-textes/classe/{code}"))
@@ -274,7 +274,7 @@ fn whose(conn: &rusqlite::Connection, signed: &Signed, of: &TimetableOf) -> Resu
             let mut links = Vec::new();
             let allowed = |href: &str| {
                 Action::of(&axum::http::Method::GET, href).is_some_and(|a| {
-                    let facts = authz::Facts::load(conn, &signed.actor, &a).unwrap_or_default();
+                    let facts = authz::Facts::load(conn, &signed.actor, &a, &[]).unwrap_or_default();
                     authz::decide(&signed.actor, &a, &facts).allowed()
                 })
             };
