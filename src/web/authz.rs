@@ -160,6 +160,13 @@ pub enum Action {
     /// The logs: the proxy's connections, the firewall's zone matrix and
     /// counters, the applies with their reports.
     ViewLogs,
+    /// The settings pages: the sections and each section's form.
+    ViewSettings,
+    /// Check, plan and apply new values of a section of the
+    /// configuration (and confirm a firewall change).
+    ApplySettings {
+        section: String,
+    },
 }
 
 fn segment(s: &str) -> Option<String> {
@@ -200,6 +207,17 @@ impl Action {
             (true, _, ["console", "journaux"])
             | (true, _, ["console", "journaux", "pare-feu"])
             | (true, _, ["console", "journaux", "mises-en-oeuvre"]) => Action::ViewLogs,
+            (true, _, ["console", "reglages"]) => Action::ViewSettings,
+            (true, _, ["console", "reglages", s]) => {
+                segment(s)?;
+                Action::ViewSettings
+            }
+            (_, true, ["console", "reglages", s]) | (_, true, ["console", "reglages", s, "appliquer"]) => {
+                Action::ApplySettings { section: segment(s)? }
+            }
+            (_, true, ["console", "reglages", "firewall", "confirmer"]) => Action::ApplySettings {
+                section: "firewall".into(),
+            },
             _ => return None,
         })
     }
@@ -237,6 +255,8 @@ impl Action {
             Action::TeacherDay => "ma journée",
             Action::Import => "import des comptes",
             Action::ViewLogs => "journaux",
+            Action::ViewSettings => "réglages (lecture)",
+            Action::ApplySettings { .. } => "réglages",
         }
     }
 
@@ -247,6 +267,7 @@ impl Action {
                 login.clone()
             }
             Action::PrintSlips { structure } | Action::ViewClass { structure } => structure.clone(),
+            Action::ApplySettings { section } => section.clone(),
             _ => String::new(),
         }
     }
@@ -387,6 +408,9 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
         Action::TeacherDay => allow_if(actor.has(Teacher), "réservé aux enseignants"),
         Action::Import => allow_if(actor.has(Admin), "réservé à l'administrateur"),
         Action::ViewLogs => allow_if(actor.has(Admin), "réservé à l'administrateur"),
+        Action::ViewSettings | Action::ApplySettings { .. } => {
+            allow_if(actor.has(Admin), "réservé à l'administrateur")
+        }
         Action::ViewClass { structure } => allow_if(
             actor.has(Admin) || (actor.has(Teacher) && facts.teaches.contains(structure)),
             "cette classe n'est pas l'une des siennes",
@@ -470,6 +494,19 @@ mod tests {
             (Action::TeacherDay, "---A---"),
             (Action::Import, "A------"),
             (Action::ViewLogs, "A------"),
+            (Action::ViewSettings, "A------"),
+            (
+                Action::ApplySettings {
+                    section: "establishment".into(),
+                },
+                "A------",
+            ),
+            (
+                Action::ApplySettings {
+                    section: "firewall".into(),
+                },
+                "A------",
+            ),
             (
                 Action::ViewClass {
                     structure: "6A".into(),
@@ -572,6 +609,29 @@ mod tests {
             assert_eq!(Action::of(&p, logs), None);
         }
         assert_eq!(Action::of(&g, "/console/journaux/autre"), None);
+        assert_eq!(Action::of(&g, "/console/reglages"), Some(Action::ViewSettings));
+        assert_eq!(Action::of(&p, "/console/reglages"), None);
+        assert_eq!(
+            Action::of(&g, "/console/reglages/server"),
+            Some(Action::ViewSettings)
+        );
+        let server = Some(Action::ApplySettings {
+            section: "server".into(),
+        });
+        assert_eq!(Action::of(&p, "/console/reglages/server"), server);
+        assert_eq!(Action::of(&p, "/console/reglages/server/appliquer"), server);
+        assert_eq!(Action::of(&g, "/console/reglages/server/appliquer"), None);
+        assert_eq!(
+            Action::of(&p, "/console/reglages/firewall/confirmer"),
+            Some(Action::ApplySettings {
+                section: "firewall".into()
+            })
+        );
+        assert_eq!(Action::of(&p, "/console/reglages/server/confirmer"), None);
+        assert_eq!(
+            Action::of(&g, &format!("/console/reglages/{}", "x".repeat(101))),
+            None
+        );
         assert_eq!(
             Action::of(&p, &format!("/console/imports/{}", "x".repeat(65))),
             None
