@@ -571,6 +571,37 @@ mod tests {
         assert!(!changes_firewall(&Plan { modules: Vec::new() }));
     }
 
+    /// The result page of a firewall change: the seconds left as text
+    /// (without JavaScript), the countdown's hook and the Confirmer form.
+    #[test]
+    fn the_result_page_shows_the_countdown_and_the_confirm_button() {
+        let page = Page::anonymous("Réglages appliqués");
+        let section = form::Section {
+            key: "firewall".into(),
+            label: "Pare-feu".into(),
+            description: String::new(),
+        };
+        let html = askama::Template::render(&SettingsDonePage {
+            page: &page,
+            section: &section,
+            ok: true,
+            summary: "Configuration enregistrée et appliquée : 1 changement(s).".into(),
+            report: "ok".into(),
+            notes: Vec::new(),
+            countdown: Some(95),
+        })
+        .unwrap();
+        assert!(
+            html.contains("data-countdown=\"95\" id=\"decompte\">95</strong> secondes"),
+            "{html}"
+        );
+        assert!(
+            html.contains("action=\"/console/reglages/firewall/confirmer\""),
+            "{html}"
+        );
+        assert!(html.contains("id=\"confirmer\">Confirmer</button>"), "{html}");
+    }
+
     #[test]
     fn a_pending_plan_is_for_its_admin_and_section_once() {
         let p = Pending::default();

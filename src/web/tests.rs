@@ -1047,3 +1047,67 @@ async fn settings_valid_values_show_the_plan_then_apply_writes_the_file() {
     assert!(stale.text().contains("a changé depuis le plan"));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), SETTINGS_FILE);
 }
+
+/// Issue 10: the "Confirmer" of a firewall change applied from the
+/// settings is `preau confirm` (the pending confirm-apply forgotten, the
+/// new ruleset kept for boot), audited; with nothing waiting it says so.
+#[tokio::test]
+async fn the_settings_confirm_button_confirms_a_pending_firewall_change() {
+    let w = world();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let nothing = w
+        .post(
+            "/console/reglages/firewall/confirmer",
+            &cookie,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(nothing.status, 200, "{}", nothing.body);
+    assert!(
+        nothing.text().contains("Rien n'a été confirmé"),
+        "{}",
+        nothing.body
+    );
+    let dir = w._dir.path().join("var/lib/preau/firewall");
+    std::fs::create_dir_all(&dir).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    std::fs::write(
+        dir.join("pending.json"),
+        format!(
+            "{{\"token\":\"t1\",\"seconds\":120,\"deadline\":{},\"timer\":\"process\"}}",
+            now + 100
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("ruleset.nft"), "table inet preau {}\n").unwrap();
+    let done = w
+        .post(
+            "/console/reglages/firewall/confirmer",
+            &cookie,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.text().contains("Confirmé : le nouveau jeu de règles"),
+        "{}",
+        done.body
+    );
+    assert!(!dir.join("pending.json").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("boot.nft")).unwrap(),
+        "table inet preau {}\n"
+    );
+    let audit = w.get("/console/journal?q=pare-feu", Some(&admin)).await;
+    assert!(audit.body.contains("confirmé"), "{}", audit.body);
+    // A wrong form token confirms nothing.
+    let bad = w
+        .post("/console/reglages/firewall/confirmer", &cookie, "csrf=x")
+        .await;
+    assert_eq!(bad.status, 400);
+}
