@@ -370,6 +370,61 @@ async fn an_administrator_imports_a_school_through_the_console() {
     b.close().await;
 }
 
+/// Issue 10: the administrator changes the establishment's name through
+/// the settings form generated from the schema: a wrong value is refused
+/// beside its field, a good one shows the plan, "Appliquer" writes
+/// preau.toml (comments kept) and runs an apply that is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_changes_a_setting_and_applies_it() {
+    let server = start_server_with(false, |c| c.to_string());
+    let base = server.base.clone();
+    let before = server.root.read("/etc/preau/preau.toml");
+    let b = Browser::start().await;
+    sign_in(&b, &base, "admin", &server.admin_password).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/reglages")).await;
+    b.assert_no_inline().await;
+    b.screenshots("reglages").await;
+    b.click_and_load("a[href='/console/reglages/establishment']")
+        .await;
+    b.wait_path("/console/reglages/establishment").await;
+    b.assert_no_inline().await;
+    b.screenshots("reglages-etablissement").await;
+    // A UAI the validator refuses: the error beside the field, nothing written.
+    b.fill("[id='f.uai']", "12").await;
+    b.click_and_load("#verifier").await;
+    let error = b.text("#erreur-uai").await;
+    assert!(error.contains("preau check"), "{error}");
+    b.screenshots("reglages-erreur").await;
+    assert_eq!(server.root.read("/etc/preau/preau.toml"), before);
+    b.fill("[id='f.uai']", "0999999X").await;
+    b.fill("[id='f.name']", "Lycée Jean Moulin").await;
+    b.click_and_load("#verifier").await;
+    let plan = b.body().await;
+    assert!(plan.contains("Plan des réglages"), "{plan}");
+    assert!(plan.contains("Lycée Jean Moulin"), "{plan}");
+    b.assert_no_inline().await;
+    b.screenshots("reglages-plan").await;
+    assert_eq!(server.root.read("/etc/preau/preau.toml"), before);
+    b.click_and_load("#appliquer").await;
+    let done = b.text("#resultat").await;
+    assert!(done.contains("Configuration enregistrée"), "{done}");
+    b.assert_no_inline().await;
+    b.screenshots("reglages-applique").await;
+    let after = server.root.read("/etc/preau/preau.toml");
+    assert_eq!(
+        after,
+        before.replace("name = \"Collège des Tilleuls\"", "name = \"Lycée Jean Moulin\"")
+    );
+    let db = server.root.path().join("var/lib/preau/preau.db");
+    let store = preau::store::Store::open_existing(&db).unwrap();
+    assert!(
+        !store.recent_applies(1).unwrap().is_empty(),
+        "the apply is recorded"
+    );
+    b.close().await;
+}
+
 /// `preau demo --json`: the URL and one account per role (WEB.md's demo
 /// contract); the parent is the student's, the teacher teaches the
 /// student's class, and `preau web explain` agrees with the roles.

@@ -169,6 +169,13 @@ pub enum Action {
     /// The logs: the proxy's connections, the firewall's zone matrix and
     /// counters, the applies with their reports.
     ViewLogs,
+    /// The settings pages: the sections and each section's form.
+    ViewSettings,
+    /// Check, plan and apply new values of a section of the
+    /// configuration (and confirm a firewall change).
+    ApplySettings {
+        section: String,
+    },
     /// Single sign-on endpoints that services call themselves (OpenID
     /// Connect discovery, JWKS, token, userinfo; CAS ticket validation):
     /// public, their own credentials (client secret, token, ticket) are
@@ -524,6 +531,17 @@ impl Action {
             (true, _, ["console", "journaux"])
             | (true, _, ["console", "journaux", "pare-feu"])
             | (true, _, ["console", "journaux", "mises-en-oeuvre"]) => Action::ViewLogs,
+            (true, _, ["console", "reglages"]) => Action::ViewSettings,
+            (true, _, ["console", "reglages", s]) => {
+                segment(s)?;
+                Action::ViewSettings
+            }
+            (_, true, ["console", "reglages", "firewall", "confirmer"]) => Action::ApplySettings {
+                section: "firewall".into(),
+            },
+            (_, true, ["console", "reglages", s]) | (_, true, ["console", "reglages", s, "appliquer"]) => {
+                Action::ApplySettings { section: segment(s)? }
+            }
             (true, _, [".well-known", "openid-configuration"])
             | (true, _, ["oidc", "jwks"])
             | (_, true, ["oidc", "token"])
@@ -655,6 +673,8 @@ impl Action {
             Action::Thread { .. } => "fil de messages",
             Action::Import => "import des comptes",
             Action::ViewLogs => "journaux",
+            Action::ViewSettings => "réglages (lecture)",
+            Action::ApplySettings { .. } => "réglages",
             Action::SsoProtocol => "authentification unique (protocole)",
             Action::SsoSignIn => "connexion à un service",
             Action::SsoSignOut => "déconnexion des services",
@@ -712,6 +732,7 @@ impl Action {
             | Action::CancelBooking { booking }
             | Action::SwapBookings { booking } => format!("réservation {booking}"),
             Action::ControlRoom { room } => room.clone(),
+            Action::ApplySettings { section } => section.clone(),
             _ => String::new(),
         }
     }
@@ -1036,6 +1057,9 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
         Action::TeacherDay => allow_if(actor.has(Teacher), "réservé aux enseignants"),
         Action::Import => allow_if(actor.has(Admin), "réservé à l'administrateur"),
         Action::ViewLogs => allow_if(actor.has(Admin), "réservé à l'administrateur"),
+        Action::ViewSettings | Action::ApplySettings { .. } => {
+            allow_if(actor.has(Admin), "réservé à l'administrateur")
+        }
         Action::ViewClass { structure } => allow_if(
             actor.has(Admin) || (actor.has(Teacher) && facts.teaches.contains(structure)),
             "cette classe n'est pas l'une des siennes",
@@ -1559,6 +1583,19 @@ mod tests {
             (Action::TeacherDay, "---A---"),
             (Action::Import, "A------"),
             (Action::ViewLogs, "A------"),
+            (Action::ViewSettings, "A------"),
+            (
+                Action::ApplySettings {
+                    section: "establishment".into(),
+                },
+                "A------",
+            ),
+            (
+                Action::ApplySettings {
+                    section: "firewall".into(),
+                },
+                "A------",
+            ),
             (
                 Action::ViewClass {
                     structure: "6A".into(),
@@ -2266,6 +2303,29 @@ mod tests {
         assert_eq!(Action::of(&Method::DELETE, "/"), None);
         assert_eq!(Action::of(&g, "/static/"), None);
         assert_eq!(Action::of(&g, "/console/imports"), Some(Action::Import));
+        assert_eq!(Action::of(&g, "/console/reglages"), Some(Action::ViewSettings));
+        assert_eq!(Action::of(&p, "/console/reglages"), None);
+        assert_eq!(
+            Action::of(&g, "/console/reglages/server"),
+            Some(Action::ViewSettings)
+        );
+        let server = Some(Action::ApplySettings {
+            section: "server".into(),
+        });
+        assert_eq!(Action::of(&p, "/console/reglages/server"), server);
+        assert_eq!(Action::of(&p, "/console/reglages/server/appliquer"), server);
+        assert_eq!(Action::of(&g, "/console/reglages/server/appliquer"), None);
+        assert_eq!(
+            Action::of(&p, "/console/reglages/firewall/confirmer"),
+            Some(Action::ApplySettings {
+                section: "firewall".into()
+            })
+        );
+        assert_eq!(Action::of(&p, "/console/reglages/server/confirmer"), None);
+        assert_eq!(
+            Action::of(&g, &format!("/console/reglages/{}", "x".repeat(101))),
+            None
+        );
         assert_eq!(Action::of(&p, "/console/imports"), Some(Action::Import));
         assert_eq!(Action::of(&p, "/console/imports/abc"), Some(Action::Import));
         assert_eq!(Action::of(&g, "/console/imports/abc"), None);

@@ -33,6 +33,8 @@ mod portal;
 pub mod redirect;
 mod second_factor;
 pub mod session;
+pub mod settings;
+pub mod settings_form;
 pub mod signin;
 pub mod statistics;
 pub mod system;
@@ -81,6 +83,8 @@ pub struct Web {
     dashboard_refresh: tokio::sync::Mutex<()>,
     /// Imports waiting for their confirmation (`/console/imports`).
     pub imports: crate::modules::accounts::web::Pending,
+    /// Settings planned, waiting for their "Appliquer" (`/console/reglages`).
+    pub settings: settings::Pending,
     /// Connections to the store kept between requests (opening one costs
     /// its pragmas and the migrations' check): the database they are
     /// for, and the idle ones.
@@ -159,6 +163,7 @@ impl Web {
             dashboard: Mutex::new(None),
             dashboard_refresh: tokio::sync::Mutex::new(()),
             imports: Default::default(),
+            settings: Default::default(),
             pool: Mutex::new((PathBuf::new(), Vec::new())),
         }
     }
@@ -317,6 +322,26 @@ pub static ROUTES: &[RouteDef] =
                     crate::modules::shares::web::BODY_LIMIT,
                 ))
             },
+        },
+        RouteDef {
+            path: "/console/reglages",
+            example: "/console/reglages",
+            methods: || get(settings::list),
+        },
+        RouteDef {
+            path: "/console/reglages/{section}",
+            example: "/console/reglages/establishment",
+            methods: || get(settings::edit_form).post(settings::check),
+        },
+        RouteDef {
+            path: "/console/reglages/{section}/appliquer",
+            example: "/console/reglages/establishment/appliquer",
+            methods: || post(settings::apply),
+        },
+        RouteDef {
+            path: "/console/reglages/firewall/confirmer",
+            example: "/console/reglages/firewall/confirmer",
+            methods: || post(settings::confirm),
         },
         RouteDef {
             path: "/console/classe/{code}/devoirs/{name}",

@@ -47,6 +47,7 @@ const NAV: &[(&str, &str)] = &[
     ("/console/personnes", "nav.people"),
     ("/console/imports", "nav.imports"),
     ("/console/journaux", "nav.logs"),
+    ("/console/reglages", "nav.settings"),
     ("/console/classe", "nav.classes"),
     ("/console/salles", "nav.rooms"),
     ("/vie-scolaire/notes", "nav.grades"),
@@ -614,4 +615,57 @@ pub struct AppliesPage<'a> {
     pub applies: Vec<ApplyRow>,
     pub prev: Option<String>,
     pub next: Option<String>,
+}
+
+/// `/console/reglages`: the sections of the configuration.
+#[derive(Template)]
+#[template(path = "console/settings.html")]
+pub struct SettingsListPage<'a> {
+    pub page: &'a Page,
+    pub path: String,
+    pub sections: Vec<crate::web::settings_form::Section>,
+}
+
+/// `/console/reglages/{section}`: the section's form.
+#[derive(Template)]
+#[template(path = "console/settings_form.html")]
+pub struct SettingsFormPage<'a> {
+    pub page: &'a Page,
+    pub section: &'a crate::web::settings_form::Section,
+    pub path: String,
+    pub fields: Vec<crate::web::settings_form::Field>,
+    /// Errors not about one field.
+    pub errors: Vec<String>,
+    /// Whether a field has an error.
+    pub invalid: bool,
+    pub notice: Option<String>,
+}
+
+/// The plan of a section's new values, before "Appliquer".
+#[derive(Template)]
+#[template(path = "console/settings_plan.html")]
+pub struct SettingsPlanPage<'a> {
+    pub page: &'a Page,
+    pub section: &'a crate::web::settings_form::Section,
+    /// Key, value before, value after.
+    pub changed: Vec<(String, String, String)>,
+    pub plan: String,
+    pub plan_error: Option<String>,
+    pub firewall: bool,
+    pub confirm_seconds: u64,
+    pub token: Option<String>,
+}
+
+/// The result of an apply of settings (or of a firewall confirmation).
+#[derive(Template)]
+#[template(path = "console/settings_done.html")]
+pub struct SettingsDonePage<'a> {
+    pub page: &'a Page,
+    pub section: &'a crate::web::settings_form::Section,
+    pub ok: bool,
+    pub summary: String,
+    pub report: String,
+    pub notes: Vec<String>,
+    /// Seconds before a firewall change rolls back, when one waits.
+    pub countdown: Option<i64>,
 }

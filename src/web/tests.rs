@@ -106,6 +106,11 @@ struct Answer {
 }
 
 impl Answer {
+    /// The body with askama's escaped apostrophes read back.
+    fn text(&self) -> String {
+        self.body.replace("&#39;", "'")
+    }
+
     fn location(&self) -> &str {
         self.headers
             .get(header::LOCATION)
@@ -1850,4 +1855,285 @@ async fn pages_follow_accept_language_and_the_language_switch() {
         .body(Body::from("langue=en"))
         .unwrap();
     assert_eq!(w.send(req).await.status, 403);
+}
+
+/// The configuration file of a world (its temporary root), written.
+fn write_config(w: &World, text: &str) -> PathBuf {
+    let root = w._dir.path();
+    let path = root.join("etc/preau/preau.toml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const SETTINGS_FILE: &str = "# Préau's configuration\n[establishment]\nuai = \"0999999X\"\nname = \"Collège des Tilleuls\" # shown on the pages\nhostname = \"scribe\"\ndomain = \"tilleuls.lan\"\n";
+
+/// Issue 10: the settings of a section, checked like `preau check`:
+/// a wrong value gets its French error beside its field and nothing is
+/// written; only administrators see the pages.
+#[tokio::test]
+async fn settings_refuse_bad_values_beside_their_field_and_write_nothing() {
+    let w = world();
+    let path = write_config(&w, SETTINGS_FILE);
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let list = w.get("/console/reglages", Some(&admin)).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(
+        list.body.contains("href=\"/console/reglages/viescolaire\""),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains("Vie scolaire"));
+    no_inline_script_or_style(&list.body);
+    let form = w.get("/console/reglages/viescolaire", Some(&admin)).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(
+        form.body
+            .contains("name=\"f.alert_half_days\" id=\"f.alert_half_days\" value=\"4\""),
+        "{}",
+        form.body
+    );
+    assert!(
+        form.body.contains("<select name=\"f.rounding_step\""),
+        "{}",
+        form.body
+    );
+    assert!(form.body.contains("<textarea name=\"f.attachment_types\""));
+    assert!(form.body.contains("type=\"checkbox\" name=\"f.quiet_weekends\""));
+    no_inline_script_or_style(&form.body);
+    let fw = w.get("/console/reglages/firewall", Some(&admin)).await;
+    assert!(fw.body.contains("lecture seule"), "{}", fw.body);
+    assert_eq!(
+        w.get("/console/reglages/nonesuch", Some(&admin)).await.status,
+        404
+    );
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    // A value that is not a number.
+    let a = w
+        .post(
+            "/console/reglages/viescolaire",
+            &cookie,
+            &format!("csrf={csrf}&f.alert_half_days=beaucoup&f.noon=12%3A00"),
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    a.body
+        .find("id=\"erreur-alert_half_days\"")
+        .expect("error beside the field");
+    let body = a.text();
+    let beside = body.find("id=\"erreur-alert_half_days\"").unwrap();
+    assert!(
+        body[beside..].starts_with(
+            "id=\"erreur-alert_half_days\" role=\"alert\">« beaucoup » n'est pas un nombre entier"
+        ),
+        "{}",
+        &body[beside..]
+    );
+    assert!(
+        a.text().contains("value=\"beaucoup\""),
+        "what was sent is shown again"
+    );
+    assert!(a.text().contains("rien n'a été enregistré"));
+    // A value the validator refuses (semantic): beside its field too.
+    let a = w
+        .post(
+            "/console/reglages/establishment",
+            &cookie,
+            &format!("csrf={csrf}&f.uai=12&f.name=X"),
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    let at = a.body.find("id=\"erreur-uai\"").expect("error beside uai");
+    assert!(
+        a.body[at..].contains("Refusé par la vérification (preau check)"),
+        "{}",
+        &a.body[at..]
+    );
+    // A wrong form token changes nothing either.
+    let a = w
+        .post("/console/reglages/establishment", &cookie, "csrf=nope&f.name=X")
+        .await;
+    assert_eq!(a.status, 400);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), SETTINGS_FILE);
+    // Nobody but an administrator.
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    assert_eq!(w.get("/console/reglages", Some(&paul)).await.status, 403);
+    let anne = w.sign_in("anne.martin", PW).await.unwrap();
+    assert_eq!(
+        w.get("/console/reglages/establishment", Some(&anne)).await.status,
+        404
+    );
+    let anne_csrf = w.csrf_of(&anne).await;
+    let a = w
+        .post(
+            "/console/reglages/establishment",
+            &format!("{}={anne}", session::COOKIE),
+            &format!("csrf={anne_csrf}&f.name=Pirate"),
+        )
+        .await;
+    assert_eq!(a.status, 404);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), SETTINGS_FILE);
+}
+
+/// Issue 10: valid values show the plan and an "Appliquer" carrying a
+/// token; applying writes the file (comments kept, mode kept), runs the
+/// engine's apply session (recorded) and is audited; a token serves once.
+#[tokio::test]
+async fn settings_valid_values_show_the_plan_then_apply_writes_the_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = world();
+    let path = write_config(&w, SETTINGS_FILE);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let unchanged = w
+        .post(
+            "/console/reglages/establishment",
+            &cookie,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(unchanged.status, 200, "{}", unchanged.body);
+    assert!(unchanged.text().contains("Aucun réglage n'a changé"));
+    let plan = w
+        .post(
+            "/console/reglages/establishment",
+            &cookie,
+            &format!("csrf={csrf}&f.name=Lyc%C3%A9e+Jean+Moulin"),
+        )
+        .await;
+    assert_eq!(plan.status, 200, "{}", plan.body);
+    assert!(plan.text().contains("id=\"plan\""), "{}", plan.body);
+    assert!(plan.text().contains("Lycée Jean Moulin"));
+    assert!(plan.text().contains("id=\"appliquer\""));
+    no_inline_script_or_style(&plan.body);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        SETTINGS_FILE,
+        "nothing written before Appliquer"
+    );
+    let at = plan.body.find("name=\"jeton\" value=\"").unwrap() + 20;
+    let token = &plan.body[at..at + plan.body[at..].find('"').unwrap()];
+    let done = w
+        .post(
+            "/console/reglages/establishment/appliquer",
+            &cookie,
+            &format!("csrf={csrf}&jeton={token}"),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.text().contains("Configuration enregistrée"), "{}", done.body);
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        written,
+        SETTINGS_FILE.replace("Collège des Tilleuls", "Lycée Jean Moulin")
+    );
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777,
+        0o640
+    );
+    let store = Store::open_existing(&w.db).unwrap();
+    assert!(
+        !store.recent_applies(1).unwrap().is_empty(),
+        "the apply is recorded"
+    );
+    let audit = w.get("/console/journal?q=r%C3%A9glages", Some(&admin)).await;
+    assert!(audit.body.contains("appliqué"), "{}", audit.body);
+    // The token served once.
+    let again = w
+        .post(
+            "/console/reglages/establishment/appliquer",
+            &cookie,
+            &format!("csrf={csrf}&jeton={token}"),
+        )
+        .await;
+    assert_eq!(again.status, 400);
+    assert!(again.text().contains("Ce plan a expiré ou a déjà servi"));
+    // A plan made before the file changed is refused.
+    let plan = w
+        .post(
+            "/console/reglages/establishment",
+            &cookie,
+            &format!("csrf={csrf}&f.name=Autre"),
+        )
+        .await;
+    let at = plan.body.find("name=\"jeton\" value=\"").unwrap() + 20;
+    let token = plan.body[at..at + plan.body[at..].find('"').unwrap()].to_string();
+    std::fs::write(&path, SETTINGS_FILE).unwrap();
+    let stale = w
+        .post(
+            "/console/reglages/establishment/appliquer",
+            &cookie,
+            &format!("csrf={csrf}&jeton={token}"),
+        )
+        .await;
+    assert_eq!(stale.status, 400);
+    assert!(stale.text().contains("a changé depuis le plan"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), SETTINGS_FILE);
+}
+
+/// Issue 10: the "Confirmer" of a firewall change applied from the
+/// settings is `preau confirm` (the pending confirm-apply forgotten, the
+/// new ruleset kept for boot), audited; with nothing waiting it says so.
+#[tokio::test]
+async fn the_settings_confirm_button_confirms_a_pending_firewall_change() {
+    let w = world();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let nothing = w
+        .post(
+            "/console/reglages/firewall/confirmer",
+            &cookie,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(nothing.status, 200, "{}", nothing.body);
+    assert!(
+        nothing.text().contains("Rien n'a été confirmé"),
+        "{}",
+        nothing.body
+    );
+    let dir = w._dir.path().join("var/lib/preau/firewall");
+    std::fs::create_dir_all(&dir).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    std::fs::write(
+        dir.join("pending.json"),
+        format!(
+            "{{\"token\":\"t1\",\"seconds\":120,\"deadline\":{},\"timer\":\"process\"}}",
+            now + 100
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("ruleset.nft"), "table inet preau {}\n").unwrap();
+    let done = w
+        .post(
+            "/console/reglages/firewall/confirmer",
+            &cookie,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.text().contains("Confirmé : le nouveau jeu de règles"),
+        "{}",
+        done.body
+    );
+    assert!(!dir.join("pending.json").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("boot.nft")).unwrap(),
+        "table inet preau {}\n"
+    );
+    let audit = w.get("/console/journal?q=pare-feu", Some(&admin)).await;
+    assert!(audit.body.contains("confirmé"), "{}", audit.body);
+    // A wrong form token confirms nothing.
+    let bad = w
+        .post("/console/reglages/firewall/confirmer", &cookie, "csrf=x")
+        .await;
+    assert_eq!(bad.status, 400);
 }

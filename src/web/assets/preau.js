@@ -22,6 +22,20 @@ document.addEventListener("DOMContentLoaded", function () {
       if (!window.confirm(f.getAttribute("data-confirm"))) { e.preventDefault(); }
     });
   });
+  // Countdowns (a firewall change waiting for its confirmation): the
+  // seconds shown in the page, counted down; without JavaScript the page
+  // shows the seconds left when it was made.
+  document.querySelectorAll("[data-countdown]").forEach(function (el) {
+    var left = parseInt(el.getAttribute("data-countdown"), 10);
+    if (isNaN(left)) { return; }
+    var end = Date.now() + left * 1000;
+    var tick = function () {
+      var s = Math.max(0, Math.round((end - Date.now()) / 1000));
+      el.textContent = String(s);
+      if (s > 0) { setTimeout(tick, 1000); }
+    };
+    setTimeout(tick, 1000);
+  });
 });
 // School life, daily: the roll's running count, and the office's live list.
 document.addEventListener("DOMContentLoaded", function () {
