@@ -412,36 +412,8 @@ async fn every_route_answers_an_admin_without_a_server_error() {
 /// are refused.
 #[tokio::test]
 async fn a_teacher_sees_his_day() {
-    use crate::modules::viescolaire::calendar::Date;
-    use crate::modules::viescolaire::queries;
     let w = world();
-    let config = Config::default();
-    let db = w
-        ._dir
-        .path()
-        .join(config.paths.state_dir.trim_start_matches('/'))
-        .join(crate::store::DB_FILE);
-    let mut store = Store::open(&db).unwrap();
-    let d = |s| Date::parse(s).unwrap();
-    let year = store
-        .write(|tx| queries::set_year(tx, "2026-2027", d("2026-09-01"), d("2027-07-04"), &[]))
-        .unwrap();
-    let year = queries::Year {
-        id: year,
-        label: "2026-2027".into(),
-        starts: d("2026-09-01"),
-        ends: d("2027-07-04"),
-    };
-    let csv = "teacher;subject;class;day;start;end;room\npaul.blanc;MATHS;6A;lundi;08:00;08:55;B12\n";
-    crate::modules::viescolaire::import::timetable(
-        &mut store,
-        &year,
-        "t.csv",
-        csv.as_bytes(),
-        crate::modules::viescolaire::import::Format::Csv,
-        year.starts,
-    )
-    .unwrap();
+    let (_store, _slot) = schoollog::with_timetable(&w);
     let paul = w.sign_in("paul.blanc", PW).await.unwrap();
     let a = w.get("/vie-scolaire/journee?date=2026-11-30", Some(&paul)).await;
     assert_eq!(a.status, 200, "{}", a.body);

@@ -9,7 +9,7 @@ use crate::modules::viescolaire::queries;
 
 /// The world of `super::world` with a year and one Monday slot of Paul's
 /// (MATHS, 6A, 08:00–08:55, B12); returns the store and the slot's id.
-fn with_timetable(w: &World) -> (Store, i64) {
+pub(super) fn with_timetable(w: &World) -> (Store, i64) {
     let config = Config::default();
     let db = w
         ._dir
