@@ -649,6 +649,24 @@ pub static ROUTES: &[RouteDef] =
             },
         },
         RouteDef {
+            path: "/vie-scolaire/cahier-de-textes/seance/{key}/pieces",
+            example: "/vie-scolaire/cahier-de-textes/seance/1-2026-12-01/pieces",
+            methods: || {
+                post(crate::modules::viescolaire::web::homework::attach)
+                    .layer(axum::extract::DefaultBodyLimit::max(101 * 1024 * 1024))
+            },
+        },
+        RouteDef {
+            path: "/vie-scolaire/cahier-de-textes/seance/{key}/pieces/{id}/retirer",
+            example: "/vie-scolaire/cahier-de-textes/seance/1-2026-12-01/pieces/1/retirer",
+            methods: || post(crate::modules::viescolaire::web::homework::detach),
+        },
+        RouteDef {
+            path: "/vie-scolaire/cahier-de-textes/pieces/{id}",
+            example: "/vie-scolaire/cahier-de-textes/pieces/1",
+            methods: || get(crate::modules::viescolaire::web::homework::file),
+        },
+        RouteDef {
             path: "/vie-scolaire/cahier-de-textes/classe/{code}",
             example: "/vie-scolaire/cahier-de-textes/classe/6A",
             methods: || get(crate::modules::viescolaire::web::homework::class_log),

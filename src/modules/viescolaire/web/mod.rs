@@ -106,6 +106,7 @@ pub async fn day(
 }
 
 pub mod access;
+pub mod attachments;
 pub mod homework;
 pub mod ical;
 pub mod messages;
