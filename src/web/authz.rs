@@ -314,6 +314,8 @@ pub enum Action {
     CalendarFeed,
     /// One's own calendar link: shown, regenerated, revoked.
     MyCalendarLink,
+    /// The weeks A and B of the school year: seen and set.
+    WeekCalendar,
     /// The homework log of one lesson (key: `SLOT-YYYY-MM-DD` or `xID`).
     WriteLog {
         lesson: String,
@@ -486,6 +488,8 @@ impl Action {
             | (_, true, ["vie-scolaire", "emploi-du-temps", "saisie"]) => {
                 Action::EditTimetable { lesson: None }
             }
+            (true, _, ["vie-scolaire", "emploi-du-temps", "semaines"])
+            | (_, true, ["vie-scolaire", "emploi-du-temps", "semaines"]) => Action::WeekCalendar,
             (true, _, ["vie-scolaire", "emploi-du-temps", "changement", k])
             | (_, true, ["vie-scolaire", "emploi-du-temps", "changement", k]) => Action::EditTimetable {
                 lesson: Some(segment(k)?),
@@ -682,6 +686,7 @@ impl Action {
             Action::JustificationFile { .. } => "pièce d'un justificatif",
             Action::Timetable { .. } => "emploi du temps",
             Action::EditTimetable { .. } => "saisie de l'emploi du temps",
+            Action::WeekCalendar => "semaines A et B",
             Action::CalendarFeed => "agenda iCalendar",
             Action::MyCalendarLink => "lien d'agenda",
             Action::WriteLog { .. } => "cahier de textes d'une séance",
@@ -1191,6 +1196,10 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
                 "réservé à l'administration, à la direction et à la vie scolaire",
             )
         }
+        Action::WeekCalendar => allow_if(
+            actor.any(&[Admin, Direction, SchoolLife]),
+            "réservé à l'administration, à la direction et à la vie scolaire",
+        ),
         Action::Timetable { of } => decide_timetable(actor, of, facts),
         Action::MyCalendarLink | Action::Inbox => allow_if(
             actor.person_id.is_some(),
@@ -1562,6 +1571,12 @@ mod tests {
     #[test]
     fn school_life_urls_map_to_actions() {
         let (g, p) = (Method::GET, Method::POST);
+        for m in [&g, &p] {
+            assert_eq!(
+                Action::of(m, "/vie-scolaire/emploi-du-temps/semaines"),
+                Some(Action::WeekCalendar)
+            );
+        }
         let log = || Action::WriteLog {
             lesson: "1-2026-12-01".into(),
         };
@@ -2015,6 +2030,7 @@ mod tests {
             (tt(TimetableOf::Room("B12".into())), Box::new(none), "AAAAA--"),
             (Action::CalendarFeed, Box::new(none), "AAAAAAA"),
             (Action::EditTimetable { lesson: None }, Box::new(none), "AAA----"),
+            (Action::WeekCalendar, Box::new(none), "AAA----"),
             (
                 Action::EditTimetable {
                     lesson: Some("1-2026-12-01".into()),

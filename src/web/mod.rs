@@ -615,6 +615,14 @@ pub static ROUTES: &[RouteDef] =
             },
         },
         RouteDef {
+            path: "/vie-scolaire/emploi-du-temps/semaines",
+            example: "/vie-scolaire/emploi-du-temps/semaines",
+            methods: || {
+                get(crate::modules::viescolaire::web::weeks::page)
+                    .post(crate::modules::viescolaire::web::weeks::submit)
+            },
+        },
+        RouteDef {
             path: "/vie-scolaire/emploi-du-temps/changement/{key}",
             example: "/vie-scolaire/emploi-du-temps/changement/1-2026-12-01",
             methods: || {

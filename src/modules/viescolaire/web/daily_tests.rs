@@ -677,3 +677,108 @@ async fn homework_files_attached_downloaded_and_removed() {
         2
     );
 }
+
+/// The weeks A/B page: the office alternates from a week or sets weeks
+/// one by one (through the domain's `edit_weeks`, audited); bad input gets
+/// a French message and changes nothing; a teacher gets 403, a student
+/// 404.
+#[tokio::test]
+async fn weeks_a_b_are_set_on_the_web() {
+    let w = world();
+    let url = "/vie-scolaire/emploi-du-temps/semaines";
+    let claire = w.session("claire.dumas");
+    let monday = DateTime::now_local().date.monday();
+    let next = monday.add_days(7);
+    let letter = |m: crate::modules::viescolaire::calendar::Date| -> String {
+        w.store()
+            .conn()
+            .query_row(
+                "SELECT week FROM vs_weeks WHERE monday = ?1",
+                [m.to_string()],
+                |r| r.get(0),
+            )
+            .unwrap_or_default()
+    };
+    let weeks = || w.count("SELECT count(*) FROM vs_weeks");
+
+    let a = w.get(url, &claire).await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert!(
+        a.text().contains(&format!("name=\"semaine-{monday}\"")),
+        "{}",
+        a.text()
+    );
+    assert_eq!(weeks(), 0);
+
+    let a = w
+        .post(
+            url,
+            &claire,
+            &format!("action=alterner&depuis={monday}&premiere=B"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.text());
+    assert_eq!((letter(monday), letter(next)), ("B".into(), "A".into()));
+    let n = weeks();
+    assert!(n > 20, "{n}");
+    let a = w.get(&format!("{url}?enregistre=1"), &claire).await;
+    assert!(a.text().contains("Semaines A et B enregistrées"), "{}", a.text());
+
+    // Refused, nothing changed: a letter other than A/B, a day that is not
+    // a Monday, a week outside the year, nothing sent, no form token.
+    for (form, msg) in [
+        (
+            format!("action=alterner&depuis={monday}&premiere=C"),
+            "Choisissez si",
+        ),
+        (
+            format!("action=alterner&depuis={}&premiere=A", monday.add_days(1)),
+            "pas le lundi d",
+        ),
+        (format!("semaine-{}=A", monday.add_days(7 * 60)), "pas le lundi d"),
+        (
+            format!("semaine-{monday}=X"),
+            "une semaine est A, B ou sans lettre",
+        ),
+        (String::new(), "Aucune semaine"),
+    ] {
+        let a = w.post(url, &claire, &form).await;
+        assert_eq!(a.status, 400, "{form}");
+        assert!(a.text().contains(msg), "{form}: {}", a.text());
+    }
+    let a = w
+        .send(
+            axum::http::Request::post(url)
+                .header(header::COOKIE, &claire.0)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header("sec-fetch-site", "same-origin")
+                .body(Body::from(format!("semaine-{monday}=A")))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert_eq!((weeks(), letter(monday)), (n, "B".into()));
+
+    // Week by week: this week A, next without a letter.
+    let a = w
+        .post(url, &claire, &format!("semaine-{monday}=A&semaine-{next}="))
+        .await;
+    assert_eq!(a.status, 303, "{}", a.text());
+    assert_eq!((letter(monday), letter(next)), ("A".into(), String::new()));
+    assert_eq!(weeks(), n - 1);
+    assert_eq!(
+        w.count("SELECT count(*) FROM audit_log WHERE action = 'semaines A et B'"),
+        2
+    );
+
+    // Not for teachers (403) nor students (404).
+    let paul = w.session("paul.blanc");
+    assert_eq!(w.get(url, &paul).await.status, 403);
+    assert_eq!(
+        w.post(url, &paul, &format!("semaine-{monday}=B")).await.status,
+        403
+    );
+    let lea = w.session("lea.martin");
+    assert_eq!(w.get(url, &lea).await.status, 404);
+    assert_eq!(letter(monday), "A");
+}

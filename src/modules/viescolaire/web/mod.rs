@@ -112,3 +112,4 @@ pub mod ical;
 pub mod messages;
 pub mod timetable;
 pub mod timetable_edit;
+pub mod weeks;
