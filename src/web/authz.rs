@@ -314,6 +314,8 @@ pub enum Action {
     CalendarFeed,
     /// One's own calendar link: shown, regenerated, revoked.
     MyCalendarLink,
+    /// The weeks A and B of the school year: seen and set.
+    WeekCalendar,
     /// The homework log of one lesson (key: `SLOT-YYYY-MM-DD` or `xID`).
     WriteLog {
         lesson: String,
@@ -324,6 +326,10 @@ pub enum Action {
     },
     /// A student's (or a parent's children's) homework by due date.
     ToDo,
+    /// A file attached to a homework log entry (downloaded).
+    HomeworkFile {
+        id: i64,
+    },
     /// One's messages.
     Inbox,
     /// Choosing whom to write to.
@@ -482,6 +488,8 @@ impl Action {
             | (_, true, ["vie-scolaire", "emploi-du-temps", "saisie"]) => {
                 Action::EditTimetable { lesson: None }
             }
+            (true, _, ["vie-scolaire", "emploi-du-temps", "semaines"])
+            | (_, true, ["vie-scolaire", "emploi-du-temps", "semaines"]) => Action::WeekCalendar,
             (true, _, ["vie-scolaire", "emploi-du-temps", "changement", k])
             | (_, true, ["vie-scolaire", "emploi-du-temps", "changement", k]) => Action::EditTimetable {
                 lesson: Some(segment(k)?),
@@ -502,13 +510,28 @@ impl Action {
                 Action::MyCalendarLink
             }
             (true, _, ["vie-scolaire", "cahier-de-textes", "seance", k])
-            | (_, true, ["vie-scolaire", "cahier-de-textes", "seance", k]) => {
-                Action::WriteLog { lesson: segment(k)? }
-            }
+            | (_, true, ["vie-scolaire", "cahier-de-textes", "seance", k])
+            | (_, true, ["vie-scolaire", "cahier-de-textes", "seance", k, "pieces"])
+            | (
+                _,
+                true,
+                [
+                    "vie-scolaire",
+                    "cahier-de-textes",
+                    "seance",
+                    k,
+                    "pieces",
+                    _,
+                    "retirer",
+                ],
+            ) => Action::WriteLog { lesson: segment(k)? },
             (true, _, ["vie-scolaire", "cahier-de-textes", "classe", c]) => Action::ClassLog {
                 structure: segment(c)?,
             },
             (true, _, ["vie-scolaire", "travail"]) => Action::ToDo,
+            (true, _, ["vie-scolaire", "cahier-de-textes", "pieces", id]) => Action::HomeworkFile {
+                id: id.parse().ok().filter(|n: &i64| *n > 0)?,
+            },
             (true, _, ["vie-scolaire", "messages"]) => Action::Inbox,
             (true, _, ["vie-scolaire", "messages", "nouveau"]) => Action::NewMessage,
             (true, _, ["vie-scolaire", "messages", "nouveau", kind, x])
@@ -591,6 +614,7 @@ impl Action {
                 | Action::ViewAbsences { .. }
                 | Action::Justify { .. }
                 | Action::JustificationFile { .. }
+                | Action::HomeworkFile { .. }
         )
     }
 
@@ -662,11 +686,13 @@ impl Action {
             Action::JustificationFile { .. } => "pièce d'un justificatif",
             Action::Timetable { .. } => "emploi du temps",
             Action::EditTimetable { .. } => "saisie de l'emploi du temps",
+            Action::WeekCalendar => "semaines A et B",
             Action::CalendarFeed => "agenda iCalendar",
             Action::MyCalendarLink => "lien d'agenda",
             Action::WriteLog { .. } => "cahier de textes d'une séance",
             Action::ClassLog { .. } => "cahier de textes d'une classe",
             Action::ToDo => "travail à faire",
+            Action::HomeworkFile { .. } => "pièce du cahier de textes",
             Action::Inbox => "messages",
             Action::NewMessage => "nouveau message",
             Action::WriteMessage { .. } => "écrire un message",
@@ -711,7 +737,7 @@ impl Action {
             }
             Action::TakeRoll { lesson } => lesson.clone(),
             Action::ViewAbsences { login } | Action::Justify { login } => login.clone(),
-            Action::JustificationFile { id } => id.to_string(),
+            Action::JustificationFile { id } | Action::HomeworkFile { id } => id.to_string(),
             Action::PrintSlips { structure }
             | Action::ViewClass { structure }
             | Action::ClassLog { structure }
@@ -785,6 +811,13 @@ pub enum SchoolTarget {
     Lesson { teacher_id: i64 },
     /// A student.
     Student(vs_facts::StudentRef),
+    /// A homework log entry's file: the lesson's class or group with the
+    /// classes of a group (ids), and the students of the lesson's class
+    /// or group (ids).
+    HomeworkFile {
+        structures: BTreeSet<i64>,
+        students: BTreeSet<i64>,
+    },
 }
 
 /// What a booking decision needs: the resource's rules and, for an
@@ -955,6 +988,10 @@ fn school_target(conn: &Connection, action: &Action) -> rusqlite::Result<Option<
             Some(s) => student(s),
             None => Ok(None),
         },
+        Action::HomeworkFile { id } => Ok(crate::modules::viescolaire::queries::homework::file_audience(
+            conn, *id,
+        )?
+        .map(|(structures, students)| SchoolTarget::HomeworkFile { structures, students })),
         _ => Ok(None),
     }
 }
@@ -1159,6 +1196,10 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
                 "réservé à l'administration, à la direction et à la vie scolaire",
             )
         }
+        Action::WeekCalendar => allow_if(
+            actor.any(&[Admin, Direction, SchoolLife]),
+            "réservé à l'administration, à la direction et à la vie scolaire",
+        ),
         Action::Timetable { of } => decide_timetable(actor, of, facts),
         Action::MyCalendarLink | Action::Inbox => allow_if(
             actor.person_id.is_some(),
@@ -1185,6 +1226,17 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
             actor.person_id.is_some() && actor.any(&[Student, Parent]),
             "réservé aux élèves et à leurs responsables",
         ),
+        Action::HomeworkFile { .. } => match (&facts.school, &facts.school_target) {
+            (Some(f), Some(SchoolTarget::HomeworkFile { structures, students })) => allow_if(
+                actor.has(Direction)
+                    || (actor.has(Teacher)
+                        && (!f.taught.is_disjoint(structures) || !f.head_of.is_disjoint(structures)))
+                    || (actor.has(Student) && students.contains(&f.person_id))
+                    || (actor.has(Parent) && !f.children.is_disjoint(students)),
+                "ni élève ou responsable légal d'un élève de la classe, ni un de ses enseignants, ni la direction",
+            ),
+            _ => Decision::Deny("pièce inconnue"),
+        },
         Action::NewMessage => allow_if(
             actor.person_id.is_some() && actor.any(&[Direction, SchoolLife, Teacher]),
             "réservé aux enseignants, à la vie scolaire et à la direction",
@@ -1439,6 +1491,10 @@ mod tests {
                 structures: [class].into(),
             })
         };
+        let file = |structures: &[i64], students: &[i64]| SchoolTarget::HomeworkFile {
+            structures: structures.iter().copied().collect(),
+            students: students.iter().copied().collect(),
+        };
         let lesson = |teacher_id| SchoolTarget::Lesson { teacher_id };
         let roll = || Action::TakeRoll {
             lesson: "2026-12-01_1".into(),
@@ -1468,6 +1524,12 @@ mod tests {
             (Action::Justify { login: "tom".into() }, student(5, 11), "-AA----"),
             (Action::JustificationFile { id: 1 }, student(2, 10), "-AA---A"),
             (Action::JustificationFile { id: 2 }, student(5, 11), "-AA----"),
+            // A homework log entry's file: the lesson's class or group
+            // (with a group's classes) and its students.
+            (Action::HomeworkFile { id: 1 }, file(&[10], &[2]), "-A-A-AA"),
+            (Action::HomeworkFile { id: 2 }, file(&[11], &[5]), "-A-A---"),
+            (Action::HomeworkFile { id: 3 }, file(&[12, 10], &[2]), "-A-A-AA"),
+            (Action::HomeworkFile { id: 4 }, file(&[12, 13], &[9]), "-A-----"),
         ];
         for (action, target, expected) in table {
             let got: String = roles
@@ -1489,6 +1551,7 @@ mod tests {
             f.school_target = None;
             assert!(!decide(&actor(r), &roll(), &f).allowed());
             assert!(!decide(&actor(r), &Action::ViewAbsences { login: "x".into() }, &f).allowed());
+            assert!(!decide(&actor(r), &Action::HomeworkFile { id: 9 }, &f).allowed());
         }
         // A non-legal contact has no children in the school-life facts.
         let mut f = school(Role::Parent, student(2, 10));
@@ -1508,6 +1571,41 @@ mod tests {
     #[test]
     fn school_life_urls_map_to_actions() {
         let (g, p) = (Method::GET, Method::POST);
+        for m in [&g, &p] {
+            assert_eq!(
+                Action::of(m, "/vie-scolaire/emploi-du-temps/semaines"),
+                Some(Action::WeekCalendar)
+            );
+        }
+        let log = || Action::WriteLog {
+            lesson: "1-2026-12-01".into(),
+        };
+        assert_eq!(
+            Action::of(&g, "/vie-scolaire/cahier-de-textes/pieces/4"),
+            Some(Action::HomeworkFile { id: 4 })
+        );
+        for bad in [
+            "/vie-scolaire/cahier-de-textes/pieces/0",
+            "/vie-scolaire/cahier-de-textes/pieces/x",
+        ] {
+            assert_eq!(Action::of(&g, bad), None, "{bad}");
+        }
+        assert_eq!(Action::of(&p, "/vie-scolaire/cahier-de-textes/pieces/4"), None);
+        assert_eq!(
+            Action::of(&p, "/vie-scolaire/cahier-de-textes/seance/1-2026-12-01/pieces"),
+            Some(log())
+        );
+        assert_eq!(
+            Action::of(
+                &p,
+                "/vie-scolaire/cahier-de-textes/seance/1-2026-12-01/pieces/3/retirer"
+            ),
+            Some(log())
+        );
+        assert_eq!(
+            Action::of(&g, "/vie-scolaire/cahier-de-textes/seance/1-2026-12-01/pieces"),
+            None
+        );
         assert_eq!(
             Action::of(&p, "/vie-scolaire/appel/2026-12-01_3"),
             Some(Action::TakeRoll {
@@ -1932,6 +2030,7 @@ mod tests {
             (tt(TimetableOf::Room("B12".into())), Box::new(none), "AAAAA--"),
             (Action::CalendarFeed, Box::new(none), "AAAAAAA"),
             (Action::EditTimetable { lesson: None }, Box::new(none), "AAA----"),
+            (Action::WeekCalendar, Box::new(none), "AAA----"),
             (
                 Action::EditTimetable {
                     lesson: Some("1-2026-12-01".into()),

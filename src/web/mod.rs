@@ -615,6 +615,14 @@ pub static ROUTES: &[RouteDef] =
             },
         },
         RouteDef {
+            path: "/vie-scolaire/emploi-du-temps/semaines",
+            example: "/vie-scolaire/emploi-du-temps/semaines",
+            methods: || {
+                get(crate::modules::viescolaire::web::weeks::page)
+                    .post(crate::modules::viescolaire::web::weeks::submit)
+            },
+        },
+        RouteDef {
             path: "/vie-scolaire/emploi-du-temps/changement/{key}",
             example: "/vie-scolaire/emploi-du-temps/changement/1-2026-12-01",
             methods: || {
@@ -647,6 +655,24 @@ pub static ROUTES: &[RouteDef] =
                 get(crate::modules::viescolaire::web::homework::lesson)
                     .post(crate::modules::viescolaire::web::homework::lesson_submit)
             },
+        },
+        RouteDef {
+            path: "/vie-scolaire/cahier-de-textes/seance/{key}/pieces",
+            example: "/vie-scolaire/cahier-de-textes/seance/1-2026-12-01/pieces",
+            methods: || {
+                post(crate::modules::viescolaire::web::homework::attach)
+                    .layer(axum::extract::DefaultBodyLimit::max(101 * 1024 * 1024))
+            },
+        },
+        RouteDef {
+            path: "/vie-scolaire/cahier-de-textes/seance/{key}/pieces/{id}/retirer",
+            example: "/vie-scolaire/cahier-de-textes/seance/1-2026-12-01/pieces/1/retirer",
+            methods: || post(crate::modules::viescolaire::web::homework::detach),
+        },
+        RouteDef {
+            path: "/vie-scolaire/cahier-de-textes/pieces/{id}",
+            example: "/vie-scolaire/cahier-de-textes/pieces/1",
+            methods: || get(crate::modules::viescolaire::web::homework::file),
         },
         RouteDef {
             path: "/vie-scolaire/cahier-de-textes/classe/{code}",

@@ -375,11 +375,14 @@ fn year(env: &Env, store: &mut Store, command: YearCommand, now: DateTime) -> an
                         starts,
                         ends,
                     };
-                    let holidays: Vec<(Date, Date)> = queries::holidays(tx, id)?
-                        .into_iter()
-                        .map(|(_, a, b)| (a, b))
-                        .collect();
-                    queries::set_weeks(tx, &y, &timetable::alternate_weeks(a, ends, &holidays, true))?;
+                    queries::edit_weeks(
+                        tx,
+                        &y,
+                        &timetable::WeekEdit::AlternateFrom {
+                            monday: a.monday(),
+                            first: timetable::Weeks::A,
+                        },
+                    )?;
                 }
                 Ok::<_, anyhow::Error>(())
             })?;

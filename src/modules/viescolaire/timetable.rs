@@ -176,6 +176,87 @@ pub fn alternate_weeks(
     out
 }
 
+/// A change to the weeks A and B of a year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeekEdit {
+    /// The letter of some weeks, by their Monday (`None`: no letter).
+    Set(Vec<(Date, Option<Weeks>)>),
+    /// From this week (its Monday) to the end of the year, alternating
+    /// from `first`; weeks all holidays get no letter and do not count.
+    AlternateFrom { monday: Date, first: Weeks },
+}
+
+/// The Mondays of the weeks of a school year, in order.
+pub fn year_mondays(starts: Date, ends: Date) -> Vec<Date> {
+    let mut out = Vec::new();
+    let mut m = starts.monday();
+    while m <= ends {
+        out.push(m);
+        m = m.add_days(7);
+    }
+    out
+}
+
+/// Whether a week (its Monday) is all holidays on its school days.
+pub fn holiday_week(monday: Date, holidays: &[(Date, Date)]) -> bool {
+    (0..5).all(|i| {
+        let d = monday.add_days(i);
+        holidays.iter().any(|&(a, b)| a <= d && d <= b)
+    })
+}
+
+/// The weeks A/B of the year `(starts, ends)` after `edit` (pure), by
+/// Monday; a French message when the edit names a day that is not a
+/// Monday of the year, or a letter other than A or B to alternate from.
+pub fn edit_weeks(
+    (starts, ends): (Date, Date),
+    holidays: &[(Date, Date)],
+    current: &HashMap<Date, Weeks>,
+    edit: &WeekEdit,
+) -> Result<Vec<(Date, Weeks)>, String> {
+    let in_year = |m: Date| -> Result<(), String> {
+        if m.monday() != m || m < starts.monday() || m > ends {
+            Err(format!(
+                "Le {m} n'est pas le lundi d'une semaine de l'année scolaire."
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let mut weeks: std::collections::BTreeMap<Date, Weeks> = current
+        .iter()
+        .filter(|(m, w)| **w != Weeks::All && **m >= starts.monday() && **m <= ends)
+        .map(|(m, w)| (*m, *w))
+        .collect();
+    match edit {
+        WeekEdit::Set(list) => {
+            for (m, w) in list {
+                in_year(*m)?;
+                match w {
+                    Some(Weeks::All) => return Err("Une semaine est A, B ou sans lettre.".into()),
+                    Some(w) => weeks.insert(*m, *w),
+                    None => weeks.remove(m),
+                };
+            }
+        }
+        WeekEdit::AlternateFrom { monday, first } => {
+            in_year(*monday)?;
+            if *first == Weeks::All {
+                return Err("L'alternance commence par une semaine A ou une semaine B.".into());
+            }
+            weeks.retain(|m, _| m < monday);
+            let mut next = *first;
+            for m in year_mondays(*monday, ends) {
+                if !holiday_week(m, holidays) {
+                    weeks.insert(m, next);
+                    next = if next == Weeks::A { Weeks::B } else { Weeks::A };
+                }
+            }
+        }
+    }
+    Ok(weeks.into_iter().collect())
+}
+
 /// A labelled change shown with a lesson.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
@@ -460,6 +541,45 @@ mod tests {
             holidays,
             weeks: weeks.into_iter().collect(),
         }
+    }
+
+    #[test]
+    fn weeks_are_edited_one_by_one_or_alternating_from_a_week() {
+        let d = |s| Date::parse(s).unwrap();
+        let year = (d("2026-09-01"), d("2026-10-31"));
+        // Toussaint: 2026-10-19 – 2026-10-30 (two weeks all holidays).
+        let holidays = [(d("2026-10-17"), d("2026-11-01"))];
+        let none = HashMap::new();
+        let alt = |m, first| WeekEdit::AlternateFrom { monday: d(m), first };
+        let all = edit_weeks(year, &holidays, &none, &alt("2026-08-31", Weeks::A)).unwrap();
+        assert_eq!(all.len(), 7);
+        assert_eq!(all[0], (d("2026-08-31"), Weeks::A));
+        assert_eq!(all[6], (d("2026-10-12"), Weeks::A));
+        let current: HashMap<Date, Weeks> = all.iter().copied().collect();
+        // Alternating again from the 3rd week with B keeps the first two.
+        let again = edit_weeks(year, &holidays, &current, &alt("2026-09-14", Weeks::B)).unwrap();
+        let letters: String = again.iter().map(|(_, w)| w.as_str()).collect();
+        assert_eq!(letters, "ABBABAB");
+        // One week set, one cleared.
+        let set = WeekEdit::Set(vec![(d("2026-08-31"), Some(Weeks::B)), (d("2026-09-07"), None)]);
+        let one = edit_weeks(year, &holidays, &current, &set).unwrap();
+        assert_eq!(one[0], (d("2026-08-31"), Weeks::B));
+        assert!(one.iter().all(|(m, _)| *m != d("2026-09-07")));
+        assert_eq!(one.len(), 6);
+        // Refused: not a Monday, outside the year, "all".
+        for bad in [
+            alt("2026-09-15", Weeks::A),
+            alt("2026-11-02", Weeks::A),
+            alt("2026-08-24", Weeks::A),
+            alt("2026-09-14", Weeks::All),
+            WeekEdit::Set(vec![(d("2026-09-14"), Some(Weeks::All))]),
+            WeekEdit::Set(vec![(d("2027-01-04"), Some(Weeks::A))]),
+        ] {
+            assert!(edit_weeks(year, &holidays, &current, &bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(year_mondays(year.0, year.1).len(), 9);
+        assert!(holiday_week(d("2026-10-19"), &holidays));
+        assert!(!holiday_week(d("2026-10-12"), &holidays));
     }
 
     #[test]

@@ -218,6 +218,21 @@ pub fn set_weeks(tx: &Transaction<'_>, year: &Year, weeks: &[(Date, Weeks)]) -> 
     Ok(())
 }
 
+/// Edits the weeks A/B of a year ([`timetable::edit_weeks`]) and stores
+/// them: the CLI's `year set --week-a` and the web's weeks page. The
+/// French message of a wrong edit is the error.
+pub fn edit_weeks(
+    tx: &Transaction<'_>,
+    year: &Year,
+    edit: &super::timetable::WeekEdit,
+) -> anyhow::Result<Vec<(Date, Weeks)>> {
+    let cal = calendar(tx, year)?;
+    let weeks = super::timetable::edit_weeks((year.starts, year.ends), &cal.holidays, &cal.weeks, edit)
+        .map_err(anyhow::Error::msg)?;
+    set_weeks(tx, year, &weeks)?;
+    Ok(weeks)
+}
+
 /// The calendar lessons are derived on.
 pub fn calendar(conn: &Connection, year: &Year) -> rusqlite::Result<Calendar> {
     let mut stmt = conn.prepare("SELECT monday, week FROM vs_weeks WHERE monday BETWEEN ?1 AND ?2")?;

@@ -526,3 +526,259 @@ async fn a_roll_correction_is_kept_in_the_history() {
     let big = format!("p{lea}=absent&r{lea}={}", "x".repeat(70 * 1024));
     assert_eq!(w.post(&roll, &paul, &big).await.status, 413);
 }
+
+/// The homework log's files: attached by the lesson's teacher once the
+/// entry is written (PDF, JPEG, PNG judged by their bytes, the size
+/// limit: a French message and nothing stored), stored 0600 under the
+/// attachments directory, listed on the log page, the class log and the
+/// to-do list, downloaded by the class's students, their legal guardians
+/// and its teachers (others 404), removed by the teacher; audited.
+#[tokio::test]
+async fn homework_files_attached_downloaded_and_removed() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = world();
+    let slot: i64 = w
+        .store()
+        .conn()
+        .query_row("SELECT id FROM vs_slots", [], |r| r.get(0))
+        .unwrap();
+    let today = DateTime::now_local().date;
+    let log = format!("/vie-scolaire/cahier-de-textes/seance/{slot}-{today}");
+    let attach = format!("{log}/pieces");
+    let paul = w.session("paul.blanc");
+    let files = || w.count("SELECT count(*) FROM vs_homework_attachments");
+    let stored = || w.count("SELECT count(*) FROM vs_attachments");
+
+    // Before the entry is written: nothing to attach to.
+    let a = w.get(&log, &paul).await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert!(a.text().contains("Enregistrez d'abord"), "{}", a.text());
+    let a = w.multipart(&attach, &paul, &[], Some(PNG)).await;
+    assert_eq!(a.status, 400);
+    assert!(
+        a.text().contains("Enregistrez d'abord le cahier de textes"),
+        "{}",
+        a.text()
+    );
+    assert_eq!(stored(), 0);
+
+    let due = today.add_days(3);
+    let a = w
+        .post(
+            &log,
+            &paul,
+            &format!("fait=Cours&travail=Lire+le+document&pour={due}"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.text());
+
+    // Refused: a type judged by its bytes (claimed PNG), too big, no
+    // file, no form token; nothing stored.
+    let a = w.multipart(&attach, &paul, &[], Some(b"GIF89a\x01\x00")).await;
+    assert_eq!(a.status, 400);
+    assert!(
+        a.text()
+            .contains("doit être un PDF, une photo JPEG ou une image PNG"),
+        "{}",
+        a.text()
+    );
+    let mut big = PNG.to_vec();
+    big.resize(5 * 1024 * 1024 + 1, 0);
+    let a = w.multipart(&attach, &paul, &[], Some(&big)).await;
+    assert_eq!(a.status, 400);
+    assert!(
+        a.text().contains("trop volumineux (au plus 5 Mio)"),
+        "{}",
+        a.text()
+    );
+    let a = w.multipart(&attach, &paul, &[], None).await;
+    assert_eq!(a.status, 400);
+    assert!(a.text().contains("Choisissez un fichier"), "{}", a.text());
+    let a = w
+        .multipart(&attach, &(paul.0.clone(), "faux".into()), &[], Some(PNG))
+        .await;
+    assert_eq!(a.status, 400);
+    assert_eq!((stored(), files()), (0, 0));
+    // Not the lesson's teacher: 404 for a student.
+    let tom = w.session("tom.roux");
+    assert_eq!(w.multipart(&attach, &tom, &[], Some(PNG)).await.status, 404);
+    assert_eq!(stored(), 0);
+
+    // Attached: stored 0600 under the attachments directory.
+    let a = w.multipart(&attach, &paul, &[], Some(PNG)).await;
+    assert_eq!(a.status, 303, "{}", a.text());
+    assert_eq!((stored(), files()), (1, 1));
+    let (id, rel): (i64, String) = w
+        .store()
+        .conn()
+        .query_row("SELECT id, path FROM vs_attachments", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    let host = RealHost::new(w.dir.path());
+    let on_disk =
+        host.real_path(&crate::modules::viescolaire::attachments_dir(&Config::default()).join(&rel));
+    assert_eq!(std::fs::read(&on_disk).unwrap(), PNG);
+    assert_eq!(
+        std::fs::metadata(&on_disk).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let url = format!("/vie-scolaire/cahier-de-textes/pieces/{id}");
+    let page = w.get(&log, &paul).await.text();
+    assert!(page.contains(&url) && page.contains("scan.png"), "{page}");
+
+    // Listed on the to-do list and the class log.
+    let lea = w.session("lea.martin");
+    let todo = w.get("/vie-scolaire/travail", &lea).await.text();
+    assert!(todo.contains(&url) && todo.contains("Lire le document"), "{todo}");
+    let class = w
+        .get("/vie-scolaire/cahier-de-textes/classe/6A", &paul)
+        .await
+        .text();
+    assert!(class.contains(&url), "{class}");
+
+    // Downloaded by Léa, her legal guardian, the teacher: as an attachment.
+    for who in ["lea.martin", "anne.martin", "paul.blanc"] {
+        let a = w.get(&url, &w.session(who)).await;
+        assert_eq!(a.status, 200, "{who}");
+        assert_eq!(a.body, PNG);
+        assert_eq!(a.header(header::CONTENT_TYPE), "image/png");
+        assert_eq!(
+            a.header(header::CONTENT_DISPOSITION),
+            "attachment; filename=\"scan.png\""
+        );
+        assert_eq!(a.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    }
+    // Not: a student of another class, a non-legal contact; unknown file.
+    for who in ["tom.roux", "marc.martin"] {
+        assert_eq!(w.get(&url, &w.session(who)).await.status, 404, "{who}");
+    }
+    assert_eq!(
+        w.get("/vie-scolaire/cahier-de-textes/pieces/999", &lea)
+            .await
+            .status,
+        404
+    );
+
+    // Removed by the teacher (a student may not): row and file gone.
+    let remove = format!("{log}/pieces/{id}/retirer");
+    assert_eq!(w.post(&remove, &lea, "").await.status, 404);
+    assert_eq!(files(), 1);
+    let a = w.post(&remove, &paul, "").await;
+    assert_eq!(a.status, 303, "{}", a.text());
+    assert_eq!((stored(), files()), (0, 0));
+    assert!(!on_disk.exists());
+    assert_eq!(w.get(&url, &lea).await.status, 404);
+    assert_eq!(w.post(&remove, &paul, "").await.status, 404);
+    assert_eq!(
+        w.count(
+            "SELECT count(*) FROM audit_log WHERE action = 'cahier de textes' AND outcome LIKE 'document %'"
+        ),
+        2
+    );
+}
+
+/// The weeks A/B page: the office alternates from a week or sets weeks
+/// one by one (through the domain's `edit_weeks`, audited); bad input gets
+/// a French message and changes nothing; a teacher gets 403, a student
+/// 404.
+#[tokio::test]
+async fn weeks_a_b_are_set_on_the_web() {
+    let w = world();
+    let url = "/vie-scolaire/emploi-du-temps/semaines";
+    let claire = w.session("claire.dumas");
+    let monday = DateTime::now_local().date.monday();
+    let next = monday.add_days(7);
+    let letter = |m: crate::modules::viescolaire::calendar::Date| -> String {
+        w.store()
+            .conn()
+            .query_row(
+                "SELECT week FROM vs_weeks WHERE monday = ?1",
+                [m.to_string()],
+                |r| r.get(0),
+            )
+            .unwrap_or_default()
+    };
+    let weeks = || w.count("SELECT count(*) FROM vs_weeks");
+
+    let a = w.get(url, &claire).await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert!(
+        a.text().contains(&format!("name=\"semaine-{monday}\"")),
+        "{}",
+        a.text()
+    );
+    assert_eq!(weeks(), 0);
+
+    let a = w
+        .post(
+            url,
+            &claire,
+            &format!("action=alterner&depuis={monday}&premiere=B"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.text());
+    assert_eq!((letter(monday), letter(next)), ("B".into(), "A".into()));
+    let n = weeks();
+    assert!(n > 20, "{n}");
+    let a = w.get(&format!("{url}?enregistre=1"), &claire).await;
+    assert!(a.text().contains("Semaines A et B enregistrées"), "{}", a.text());
+
+    // Refused, nothing changed: a letter other than A/B, a day that is not
+    // a Monday, a week outside the year, nothing sent, no form token.
+    for (form, msg) in [
+        (
+            format!("action=alterner&depuis={monday}&premiere=C"),
+            "Choisissez si",
+        ),
+        (
+            format!("action=alterner&depuis={}&premiere=A", monday.add_days(1)),
+            "pas le lundi d",
+        ),
+        (format!("semaine-{}=A", monday.add_days(7 * 60)), "pas le lundi d"),
+        (
+            format!("semaine-{monday}=X"),
+            "une semaine est A, B ou sans lettre",
+        ),
+        (String::new(), "Aucune semaine"),
+    ] {
+        let a = w.post(url, &claire, &form).await;
+        assert_eq!(a.status, 400, "{form}");
+        assert!(a.text().contains(msg), "{form}: {}", a.text());
+    }
+    let a = w
+        .send(
+            axum::http::Request::post(url)
+                .header(header::COOKIE, &claire.0)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header("sec-fetch-site", "same-origin")
+                .body(Body::from(format!("semaine-{monday}=A")))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert_eq!((weeks(), letter(monday)), (n, "B".into()));
+
+    // Week by week: this week A, next without a letter.
+    let a = w
+        .post(url, &claire, &format!("semaine-{monday}=A&semaine-{next}="))
+        .await;
+    assert_eq!(a.status, 303, "{}", a.text());
+    assert_eq!((letter(monday), letter(next)), ("A".into(), String::new()));
+    assert_eq!(weeks(), n - 1);
+    assert_eq!(
+        w.count("SELECT count(*) FROM audit_log WHERE action = 'semaines A et B'"),
+        2
+    );
+
+    // Not for teachers (403) nor students (404).
+    let paul = w.session("paul.blanc");
+    assert_eq!(w.get(url, &paul).await.status, 403);
+    assert_eq!(
+        w.post(url, &paul, &format!("semaine-{monday}=B")).await.status,
+        403
+    );
+    let lea = w.session("lea.martin");
+    assert_eq!(w.get(url, &lea).await.status, 404);
+    assert_eq!(letter(monday), "A");
+}

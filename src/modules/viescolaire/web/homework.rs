@@ -5,9 +5,10 @@
 //! children by due date (`/vie-scolaire/travail`).
 
 use super::super::calendar::Date;
-use super::super::queries::{homework, schedule};
+use super::super::queries::{homework, roll, schedule};
 use super::super::timetable::Lesson;
 use super::access::{self, blocking, date_param, form, me};
+use super::attachments;
 use super::timetable::{change_label, fr_date};
 use crate::directory;
 use crate::web::authz::{Action, Role};
@@ -16,7 +17,7 @@ use crate::web::pages::{self, Page};
 use crate::web::{AppState, Signed, audit, see_other};
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
@@ -115,6 +116,12 @@ pub struct LogPage<'a> {
     pub errors: Vec<(&'static str, String)>,
     pub saved: Option<String>,
     pub min_due: String,
+    /// The entry exists: files may be attached.
+    pub entry: bool,
+    pub files: Vec<homework::EntryFile>,
+    pub file_error: Option<String>,
+    pub max_mib: u64,
+    pub max_files: i64,
 }
 
 impl LogPage<'_> {
@@ -140,11 +147,17 @@ fn render_log(
     l: &Lesson,
     typed: Option<(&str, &str, &str)>,
     errors: Vec<(&'static str, String)>,
+    file_error: Option<String>,
 ) -> Result<Response, WebError> {
     let store = web.store()?;
     let conn = store.conn();
     let names = schedule::names(conn)?;
     let saved = homework::log_of(conn, l)?;
+    let entry = homework::entry_of(conn, l)?;
+    let files = match entry {
+        Some(id) => homework::files_of(conn, id)?,
+        None => Vec::new(),
+    };
     let (done, work, due) = match (typed, &saved) {
         (Some((d, w, u)), _) => (d.to_string(), w.to_string(), u.to_string()),
         (None, Some(s)) => (
@@ -172,7 +185,7 @@ fn render_log(
         signed,
         "/vie-scolaire/emploi-du-temps",
     );
-    let bad = !errors.is_empty();
+    let bad = !errors.is_empty() || file_error.is_some();
     let mut r = pages::render(&LogPage {
         page: &chrome,
         action: format!("/vie-scolaire/cahier-de-textes/seance/{}", schedule::key_of(l)),
@@ -192,6 +205,11 @@ fn render_log(
             .filter(|_| !bad)
             .map(|s| format!("Enregistré par {} le {}.", s.by, s.at.replace('T', " à "))),
         min_due: l.date.add_days(1).to_string(),
+        entry: entry.is_some() && l.takes_place,
+        files,
+        file_error,
+        max_mib: config.viescolaire.attachment_max_bytes / (1024 * 1024),
+        max_files: homework::MAX_FILES,
     });
     if bad {
         *r.status_mut() = StatusCode::BAD_REQUEST;
@@ -203,7 +221,7 @@ fn render_log(
 pub async fn lesson(State(web): State<AppState>, Extension(signed): Extension<Arc<Signed>>) -> Response {
     blocking(move || {
         let l = lesson_of(&web, &signed)?;
-        render_log(&web, &signed, &l, None, Vec::new())
+        render_log(&web, &signed, &l, None, Vec::new(), None)
     })
     .await
 }
@@ -228,7 +246,7 @@ pub async fn lesson_submit(
         }
         let (d, w, u) = (fields.get("fait"), fields.get("travail"), fields.get("pour"));
         match check_log(d, w, u, l.date) {
-            Err(errors) => render_log(&web, &signed, &l, Some((d, w, u)), errors),
+            Err(errors) => render_log(&web, &signed, &l, Some((d, w, u)), errors, None),
             Ok(c) => {
                 let at = access::now().stamp();
                 let key = schedule::key_of(&l);
@@ -251,6 +269,7 @@ pub struct ClassLogLine {
     pub done: String,
     pub homework: String,
     pub due: String,
+    pub files: Vec<homework::EntryFile>,
 }
 
 #[derive(Template)]
@@ -287,16 +306,19 @@ pub async fn class_log(
         let names = schedule::names(conn)?;
         let lines = homework::class_log(conn, s.id, from, to)?
             .into_iter()
-            .map(|l| ClassLogLine {
-                when: format!("{} {}", fr_date(l.date), l.starts),
-                subject: names.subject(&l.subject_code).to_string(),
-                structure: names.structure(l.structure_id).to_string(),
-                teacher: names.person(l.teacher_id).to_string(),
-                done: l.done,
-                homework: l.homework,
-                due: l.due.map(fr_date).unwrap_or_default(),
+            .map(|l| {
+                Ok(ClassLogLine {
+                    files: homework::files_of(conn, l.homework_id)?,
+                    when: format!("{} {}", fr_date(l.date), l.starts),
+                    subject: names.subject(&l.subject_code).to_string(),
+                    structure: names.structure(l.structure_id).to_string(),
+                    teacher: names.person(l.teacher_id).to_string(),
+                    done: l.done,
+                    homework: l.homework,
+                    due: l.due.map(fr_date).unwrap_or_default(),
+                })
             })
-            .collect();
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         let config = web.config();
         let chrome = Page::signed(
             "Cahier de textes",
@@ -317,7 +339,8 @@ pub async fn class_log(
 /// One due date of a to-do list.
 pub struct DueDay {
     pub heading: String,
-    pub tasks: Vec<(String, String, String)>,
+    /// (subject, homework, given on, its files).
+    pub tasks: Vec<(String, String, String, Vec<homework::EntryFile>)>,
 }
 
 /// A student's to-do list.
@@ -365,6 +388,7 @@ pub async fn todo(State(web): State<AppState>, Extension(signed): Extension<Arc<
                     names.subject(&t.subject_code).to_string(),
                     t.homework,
                     format!("donné le {}", fr_date(t.given_on)),
+                    homework::files_of(conn, t.homework_id)?,
                 );
                 match days.last_mut() {
                     Some(d) if d.heading == heading => d.tasks.push(line),
@@ -379,6 +403,188 @@ pub async fn todo(State(web): State<AppState>, Extension(signed): Extension<Arc<
         let config = web.config();
         let chrome = Page::signed("Travail à faire", &config.establishment.name, &signed, "/vie-scolaire/travail");
         Ok(pages::render(&ToDoPage { page: &chrome, lists }))
+    })
+    .await
+}
+
+/// Reads the attach form (multipart: `csrf`, `piece`) with the limits.
+async fn read_attach(
+    mut m: Multipart,
+    max_bytes: u64,
+) -> Result<(String, Option<attachments::Received>), String> {
+    let (mut csrf, mut file) = (String::new(), None);
+    let mut fields = 0;
+    loop {
+        let field = match m.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                return Err("Le formulaire n'a pas été reçu en entier, ou il est trop volumineux.".into());
+            }
+        };
+        fields += 1;
+        if fields > 5 {
+            return Err("Le formulaire contient trop de champs.".into());
+        }
+        match field.name().unwrap_or("") {
+            "piece" => file = attachments::read_field(field, max_bytes).await?,
+            "csrf" => {
+                csrf = field
+                    .text()
+                    .await
+                    .map_err(|_| "Le formulaire n'a pas été reçu en entier.".to_string())?;
+            }
+            _ => {}
+        }
+    }
+    Ok((csrf, file))
+}
+
+/// `POST /vie-scolaire/cahier-de-textes/seance/{key}/pieces` (multipart):
+/// attaches `piece` (PDF, JPEG or PNG) to the lesson's written entry.
+pub async fn attach(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let config = web.config();
+    let read = match multipart {
+        Ok(m) => read_attach(m, config.viescolaire.attachment_max_bytes).await,
+        Err(_) => Err("Le formulaire n'a pas été envoyé comme il faut (pièce jointe) : rechargez la page et recommencez.".into()),
+    };
+    blocking(move || {
+        let l = lesson_of(&web, &signed)?;
+        let fail = |msg: String| render_log(&web, &signed, &l, None, Vec::new(), Some(msg));
+        let (csrf, file) = match read {
+            Ok(r) => r,
+            Err(msg) => return fail(msg),
+        };
+        if !crate::web::csrf::matches(&signed.session.csrf, &csrf) {
+            return Err(WebError::BadRequest(
+                "Le formulaire a expiré : rechargez la page et recommencez.".into(),
+            ));
+        }
+        if !l.takes_place {
+            return fail("Cette séance n'a pas lieu (annulée ou déplacée).".into());
+        }
+        let Some(entry) = homework::entry_of(web.store()?.conn(), &l)? else {
+            return fail(
+                "Enregistrez d'abord le cahier de textes de la séance, puis joignez les documents.".into(),
+            );
+        };
+        let Some(file) = file else {
+            return fail("Choisissez un fichier à joindre.".into());
+        };
+        if let Err(msg) = attachments::accepted(&config, file.mime) {
+            return fail(msg);
+        }
+        if homework::files_of(web.store()?.conn(), entry)?.len() as i64 >= homework::MAX_FILES {
+            return fail(format!(
+                "Une séance a au plus {} documents joints.",
+                homework::MAX_FILES
+            ));
+        }
+        let (rel, sha) = attachments::store(&web, &config, "cahier-de-textes", &file.bytes, file.ext)?;
+        let name = attachments::clean_name(&file.name, file.ext);
+        let (by, peer, at, key) = (
+            signed.actor.login.clone(),
+            signed.peer.to_string(),
+            access::now().stamp(),
+            schedule::key_of(&l),
+        );
+        let mut store = web.store()?;
+        let written = store.write(|tx| {
+            let id = roll::add_attachment(
+                tx,
+                &name,
+                &rel,
+                file.mime,
+                file.bytes.len() as u64,
+                &sha,
+                &by,
+                &at,
+            )?;
+            homework::attach(tx, entry, id)?;
+            audit::record_in(
+                tx,
+                &by,
+                &peer,
+                "cahier de textes",
+                &key,
+                &format!("document {id} joint : {name}"),
+            )?;
+            Ok::<_, anyhow::Error>(())
+        });
+        if let Err(e) = written {
+            attachments::remove(&web, &config, &rel)?;
+            return Err(e.into());
+        }
+        Ok(see_other(
+            &format!("/vie-scolaire/cahier-de-textes/seance/{key}"),
+            &[],
+        ))
+    })
+    .await
+}
+
+/// `POST /vie-scolaire/cahier-de-textes/seance/{key}/pieces/{id}/retirer`:
+/// removes one file of the entry (its row and the stored file).
+pub async fn detach(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Path((_, id)): Path<(String, String)>,
+    body: Body,
+) -> Response {
+    if let Err(e) = form(&signed, body).await {
+        return e.into_response();
+    }
+    blocking(move || {
+        let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
+        let l = lesson_of(&web, &signed)?;
+        let entry = homework::entry_of(web.store()?.conn(), &l)?.ok_or(WebError::NotFound)?;
+        let key = schedule::key_of(&l);
+        let (by, peer) = (signed.actor.login.clone(), signed.peer.to_string());
+        let mut store = web.store()?;
+        let rel = store.write(|tx| {
+            let rel = homework::detach(tx, entry, id)?;
+            if rel.is_some() {
+                audit::record_in(
+                    tx,
+                    &by,
+                    &peer,
+                    "cahier de textes",
+                    &key,
+                    &format!("document {id} retiré"),
+                )?;
+            }
+            Ok::<_, anyhow::Error>(rel)
+        })?;
+        let Some(rel) = rel else {
+            return Err(WebError::NotFound);
+        };
+        attachments::remove(&web, &web.config(), &rel)?;
+        Ok(see_other(
+            &format!("/vie-scolaire/cahier-de-textes/seance/{key}"),
+            &[],
+        ))
+    })
+    .await
+}
+
+/// `GET /vie-scolaire/cahier-de-textes/pieces/{id}`: a log entry's file,
+/// as an attachment, never sniffed (the guard decided who may).
+pub async fn file(State(web): State<AppState>, Extension(signed): Extension<Arc<Signed>>) -> Response {
+    blocking(move || {
+        let Action::HomeworkFile { id } = signed.action else {
+            return Err(WebError::NotFound);
+        };
+        let Some((rel, mime, name)) = homework::entry_file(web.store()?.conn(), id)? else {
+            return Err(WebError::NotFound);
+        };
+        let Some(bytes) = attachments::load(&web, &web.config(), &rel)? else {
+            return Err(WebError::NotFound);
+        };
+        Ok(attachments::serve(bytes, &mime, &name))
     })
     .await
 }

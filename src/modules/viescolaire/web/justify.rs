@@ -6,9 +6,9 @@
 //! to those `authz::decide` allows (`/vie-scolaire/justificatifs/{id}/piece`).
 //! `/vie-scolaire/assiduite` leads a student or a parent there.
 
+use super::attachments;
 use super::office::state_label;
 use super::roll::{blocking, chrome, office};
-use crate::host::{Host, Owner};
 use crate::modules::viescolaire::attendance::{self, Presence};
 use crate::modules::viescolaire::calendar::{Date, DateTime};
 use crate::modules::viescolaire::queries::{self, roll};
@@ -18,26 +18,12 @@ use crate::web::pages::{self, Page};
 use crate::web::{AppState, Signed, audit, forms};
 use askama::Template;
 use axum::extract::{Extension, Multipart, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
+use axum::http::StatusCode;
+use axum::response::Response;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// What a file is, from its first bytes (pure): (media type, extension).
-/// Only PDF, JPEG and PNG are recognised; the name and the browser's
-/// claimed type are never trusted.
-pub fn sniff(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
-    if bytes.starts_with(b"%PDF-") {
-        Some(("application/pdf", "pdf"))
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some(("image/jpeg", "jpg"))
-    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-        Some(("image/png", "png"))
-    } else {
-        None
-    }
-}
+pub use super::attachments::sniff;
 
 /// A lesson of the student's day as shown.
 #[derive(Debug, Clone)]
@@ -255,35 +241,9 @@ async fn read_sent(mut m: Multipart, max_bytes: u64) -> Result<Sent, String> {
         }
         let name = field.name().unwrap_or("").to_string();
         if name == "piece" {
-            let mut bytes = Vec::new();
-            let mut field = field;
-            loop {
-                match field.chunk().await {
-                    Ok(Some(c)) => {
-                        if (bytes.len() + c.len()) as u64 > max_bytes {
-                            return Err(format!(
-                                "Le fichier est trop volumineux (au plus {} Mio).",
-                                max_bytes / (1024 * 1024)
-                            ));
-                        }
-                        bytes.extend_from_slice(&c);
-                    }
-                    Ok(None) => break,
-                    Err(_) => {
-                        return Err(format!(
-                            "Le fichier n'a pas été reçu en entier (au plus {} Mio).",
-                            max_bytes / (1024 * 1024)
-                        ));
-                    }
-                }
+            if let Some(f) = attachments::read_field(field, max_bytes).await? {
+                sent.file = Some((f.bytes, f.mime, f.ext));
             }
-            if bytes.is_empty() {
-                continue;
-            }
-            let Some((mime, ext)) = sniff(&bytes) else {
-                return Err("Le fichier doit être un PDF, une photo JPEG ou une image PNG.".into());
-            };
-            sent.file = Some((bytes, mime, ext));
             continue;
         }
         let text = field
@@ -342,9 +302,9 @@ pub async fn send(
             return fail("Le commentaire est trop long (au plus 500 caractères).");
         }
         if let Some((_, mime, _)) = &sent.file
-            && !config.viescolaire.attachment_types.iter().any(|t| t == mime)
+            && let Err(msg) = attachments::accepted(&config, mime)
         {
-            return fail("Ce type de fichier n'est pas accepté par l'établissement.");
+            return fail(&msg);
         }
         // The absence: an event of this student, or the absent marks of a day.
         let target: Result<i64, (DateTime, DateTime)> = match (sent.event.trim(), sent.day.trim()) {
@@ -375,19 +335,7 @@ pub async fn send(
         // The file first (a name nobody can guess); its row with the rest.
         let stored = match &sent.file {
             Some((bytes, mime, ext)) => {
-                let dir = crate::modules::viescolaire::attachments_dir(&config).join("justificatifs");
-                if web.host.meta(&dir).map_err(anyhow::Error::from)?.is_none() {
-                    web.host
-                        .create_dir(&dir, 0o700, &Owner::root())
-                        .map_err(anyhow::Error::from)?;
-                }
-                let token: [u8; 16] = rand::random();
-                let name: String = token.iter().map(|b| format!("{b:02x}")).collect();
-                let rel = format!("justificatifs/{name}.{ext}");
-                web.host
-                    .write_file(&dir.join(format!("{name}.{ext}")), bytes, 0o600, &Owner::root())
-                    .map_err(anyhow::Error::from)?;
-                let sha: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+                let (rel, sha) = attachments::store(&web, &config, "justificatifs", bytes, ext)?;
                 Some((rel, *mime, bytes.len() as u64, sha, *ext))
             }
             None => None,
@@ -447,12 +395,8 @@ pub async fn file(
         let Some((rel, mime)) = roll::justification_file(store.conn(), id)? else {
             return Err(WebError::NotFound);
         };
-        if rel.contains("..") || rel.starts_with('/') {
-            return Err(WebError::NotFound);
-        }
         let config = web.config();
-        let path = crate::modules::viescolaire::attachments_dir(&config).join(&rel);
-        let Some(bytes) = web.host.read(&path).map_err(anyhow::Error::from)? else {
+        let Some(bytes) = attachments::load(&web, &config, &rel)? else {
             return Err(WebError::NotFound);
         };
         if office(&signed) {
@@ -468,24 +412,11 @@ pub async fn file(
             )?;
         }
         let ext = rel.rsplit('.').next().unwrap_or("bin");
-        let mut r = bytes.into_response();
-        let h = r.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
-        );
-        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"justificatif-{id}.{ext}\"")) {
-            h.insert(header::CONTENT_DISPOSITION, v);
-        }
-        h.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-store"),
-        );
-        Ok(r)
+        Ok(attachments::serve(
+            bytes,
+            &mime,
+            &format!("justificatif-{id}.{ext}"),
+        ))
     })
     .await
 }
@@ -536,28 +467,6 @@ pub async fn home(State(web): State<AppState>, Extension(signed): Extension<Arc<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn files_are_judged_by_their_first_bytes() {
-        assert_eq!(sniff(b"%PDF-1.7\n...").unwrap().0, "application/pdf");
-        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]).unwrap().1, "jpg");
-        assert_eq!(
-            sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0])
-                .unwrap()
-                .0,
-            "image/png"
-        );
-        for bad in [
-            &b"<html><script>alert(1)</script>"[..],
-            b"GIF89a",
-            b"%PD",
-            b"",
-            b"PK\x03\x04",
-            &[0x89, b'P', b'N', b'G'],
-        ] {
-            assert_eq!(sniff(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn spans_read_in_french() {

@@ -106,8 +106,10 @@ pub async fn day(
 }
 
 pub mod access;
+pub mod attachments;
 pub mod homework;
 pub mod ical;
 pub mod messages;
 pub mod timetable;
 pub mod timetable_edit;
+pub mod weeks;
