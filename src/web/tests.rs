@@ -2137,3 +2137,143 @@ async fn the_settings_confirm_button_confirms_a_pending_firewall_change() {
         .await;
     assert_eq!(bad.status, 400);
 }
+
+impl World {
+    fn audit_count(&self, action: &str) -> i64 {
+        let store = Store::open_existing(&self.db).unwrap();
+        store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM audit_log WHERE action = ?1",
+                [action],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+}
+
+/// People: the administrator creates a person by hand; bad input gets
+/// French messages beside the fields and stores nothing; others are
+/// refused (students 404).
+#[tokio::test]
+async fn an_admin_creates_a_person_by_hand() {
+    let w = world();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let form = w.get("/console/personnes/nouvelle", Some(&admin)).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.body.contains("<option value=\"6A\""), "classes offered");
+    no_inline_script_or_style(&form.body);
+    let list = w.get("/console/personnes", Some(&admin)).await;
+    assert!(list.body.contains("/console/personnes/nouvelle"));
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let before = w.people_count();
+    let bad = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            &format!("csrf={csrf}&type=eleve&nom=&prenom=Zo%C3%A9&naissance=31%2F02%2F2014&classe=4Z"),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let text = bad.text();
+    for m in [
+        "La personne n'a pas été créée",
+        "Indiquez le nom.",
+        "n'est pas une date",
+        "Cette classe n'existe pas",
+    ] {
+        assert!(text.contains(m), "{m} missing: {text}");
+    }
+    assert!(text.contains("value=\"Zoé\""), "values kept");
+    let no_csrf = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            "type=enseignant&nom=Blanc&prenom=Marc",
+        )
+        .await;
+    assert_eq!(no_csrf.status, 400);
+    assert_eq!(w.people_count(), before, "nothing stored");
+    assert_eq!(w.audit_count("création d'une personne"), 0);
+
+    let ok = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            &format!(
+                "csrf={csrf}&type=eleve&nom=Dupont&prenom=Zo%C3%A9&naissance=03%2F04%2F2014&classe=6A&courriel=zoe%40exemple.fr"
+            ),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(
+        ok.body.contains("Fiche de connexion de Zoé Dupont"),
+        "{}",
+        ok.body
+    );
+    no_inline_script_or_style(&ok.body);
+    assert_eq!(w.people_count(), before + 1);
+    let store = Store::open_existing(&w.db).unwrap();
+    let (login, birth, email, pw): (String, String, String, String) = store
+        .conn()
+        .query_row(
+            "SELECT login, birth_date, email, initial_password FROM people WHERE last_name = 'Dupont'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!((birth.as_str(), email.as_str()), ("2014-04-03", "zoe@exemple.fr"));
+    assert!(
+        ok.body.contains(&login) && ok.body.contains(&pw),
+        "login and password shown"
+    );
+    assert!(ok.body.contains("data-print"), "a print button");
+    let class: Vec<String> = crate::directory::students_of(store.conn(), "6A")
+        .unwrap()
+        .into_iter()
+        .map(|p| p.login)
+        .collect();
+    assert!(class.contains(&login), "{class:?}");
+    assert_eq!(w.audit_count("création d'une personne"), 1);
+    // The same names again: another login, never one used before.
+    let again = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            &format!("csrf={csrf}&type=personnel&nom=Dupont&prenom=Zo%C3%A9"),
+        )
+        .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    let logins: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(DISTINCT login) FROM people WHERE last_name = 'Dupont'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(logins, 2);
+
+    let tom = w.sign_in("tom.roux", PW).await.unwrap();
+    assert_eq!(w.get("/console/personnes/nouvelle", Some(&tom)).await.status, 404);
+    let tcsrf = w.csrf_of(&tom).await;
+    let post = w
+        .post(
+            "/console/personnes/nouvelle",
+            &format!("{}={tom}", session::COOKIE),
+            &format!("csrf={tcsrf}&type=personnel&nom=X&prenom=Y"),
+        )
+        .await;
+    assert_eq!(post.status, 404);
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let a = w.get("/console/personnes/nouvelle", Some(&paul)).await;
+    assert!(a.status == 403 || a.status == 404, "{}", a.status);
+    assert!(
+        !w.get("/console/personnes", Some(&paul))
+            .await
+            .body
+            .contains("/console/personnes/nouvelle")
+    );
+    assert_eq!(w.people_count(), before + 2);
+}
