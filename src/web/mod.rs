@@ -281,6 +281,11 @@ pub static ROUTES: &[RouteDef] =
             methods: || get(people::new_person).post(people::create_person),
         },
         RouteDef {
+            path: "/console/personnes/partants",
+            example: "/console/personnes/partants",
+            methods: || get(people::leavers).post(people::purge_leavers),
+        },
+        RouteDef {
             path: "/console/personnes/{login}",
             example: "/console/personnes/lea.martin",
             methods: || get(console::person),

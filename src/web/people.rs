@@ -316,6 +316,158 @@ pub async fn create_person(
     )
 }
 
+/// One leaver due for deletion, as listed.
+pub struct LeaverRow {
+    pub name: String,
+    pub login: String,
+    pub kind: &'static str,
+    pub left: String,
+    pub due: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/leavers.html")]
+struct LeaversPage<'a> {
+    page: &'a Page,
+    error: Option<String>,
+    notices: Vec<String>,
+    leavers: Vec<LeaverRow>,
+    retention_days: u32,
+}
+
+fn leavers_page(
+    web: &super::Web,
+    signed: &Signed,
+    error: Option<String>,
+    notices: Vec<String>,
+) -> Result<Response, WebError> {
+    let store = web.store()?;
+    let due = people::due_for_purge(store.conn()).map_err(WebError::Internal)?;
+    let leavers = due
+        .into_iter()
+        .map(|p| LeaverRow {
+            name: format!("{} {}", p.last_name, p.first_name),
+            kind: p.kind.label_fr(),
+            left: p.disabled_at.clone().unwrap_or_else(|| "?".into()),
+            due: p.delete_after.clone().unwrap_or_else(|| "?".into()),
+            login: p.login,
+        })
+        .collect();
+    let config = web.config();
+    let chrome = Page::signed(
+        "Partants à supprimer",
+        &config.establishment.name,
+        signed,
+        "/console/personnes",
+    );
+    let refused = error.is_some();
+    let mut r = pages::render(&LeaversPage {
+        page: &chrome,
+        error,
+        notices,
+        leavers,
+        retention_days: config.accounts.retention_days,
+    });
+    if refused {
+        *r.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    Ok(r)
+}
+
+/// `GET /console/personnes/partants`: who a purge would remove (the
+/// selection of `preau accounts purge`, nothing changed).
+pub async fn leavers(State(web): State<AppState>, Extension(signed): Extension<Arc<Signed>>) -> Response {
+    respond(blocking(move || leavers_page(&web, &signed, None, Vec::new())).await)
+}
+
+/// The notices after a purge (pure).
+pub fn purge_notices(p: &people::Purged, projected: Option<String>) -> Vec<String> {
+    let mut out = vec![format!(
+        "{} compte(s) supprimé(s) de l'annuaire, {} dossier(s) personnel(s) effacé(s).",
+        p.deleted.len(),
+        p.homes_removed
+    )];
+    if !p.kept_home.is_empty() {
+        out.push(format!(
+            "Gardés tant que leur dossier personnel existe (il sera effacé à la prochaine mise en œuvre des comptes) : {}.",
+            p.kept_home.join(", ")
+        ));
+    }
+    if !p.kept_records.is_empty() {
+        out.push(format!(
+            "Gardés parce que des données de vie scolaire (absences, notes…) les nomment : {}.",
+            p.kept_records.join(", ")
+        ));
+    }
+    out.extend(projected);
+    out
+}
+
+/// `POST /console/personnes/partants`: with the CSRF token and the
+/// ticked confirmation, the purge of `preau accounts purge --apply`:
+/// projected (accounts and folders removed), then the directory forgets
+/// them; audited.
+pub async fn purge_leavers(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    body: Body,
+) -> Response {
+    let fields = match checked_form(&signed, body).await {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    respond(
+        blocking(move || {
+            if fields.get("confirme") != "oui" {
+                return leavers_page(
+                    &web,
+                    &signed,
+                    Some("Rien n'a été supprimé : cochez la case de confirmation.".into()),
+                    Vec::new(),
+                );
+            }
+            let config = web.config();
+            let mut store = web.store()?;
+            let due = people::due_for_purge(store.conn()).map_err(WebError::Internal)?;
+            if due.is_empty() {
+                drop(store);
+                return leavers_page(
+                    &web,
+                    &signed,
+                    None,
+                    vec!["Aucun partant à supprimer : rien n'a changé.".into()],
+                );
+            }
+            let had_home = people::homes_before(&web.host, &config, &due);
+            let projected = system::project_accounts(&web.host, &config, &web.config_path)?;
+            let purged = people::forget(&web.host, &config, &mut store, &due, &had_home)
+                .map_err(WebError::Internal)?;
+            let kept: Vec<&str> = purged
+                .kept_home
+                .iter()
+                .chain(&purged.kept_records)
+                .map(String::as_str)
+                .collect();
+            let mut outcome = format!("supprimés : {}", purged.deleted.join(", "));
+            if !kept.is_empty() {
+                outcome.push_str(&format!(" ; gardés : {}", kept.join(", ")));
+            }
+            audit::record(
+                &mut store,
+                &signed.actor.login,
+                &signed.peer.to_string(),
+                "suppression des partants",
+                &format!("{} compte(s)", due.len()),
+                &outcome,
+            )?;
+            drop(store);
+            let notices = purge_notices(&purged, projected_note(&projected));
+            leavers_page(&web, &signed, None, notices)
+        })
+        .await,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,5 +542,27 @@ mod tests {
         let long = format!("type=personnel&nom={}&prenom=B", "x".repeat(MAX_NAME + 1));
         let errs = validate_new_person(&form(&long), &classes, today).unwrap_err();
         assert!(errs[0].1.contains("trop long"), "{errs:?}");
+    }
+
+    #[test]
+    fn purge_notices_say_who_is_kept_and_why() {
+        let p = people::Purged {
+            deleted: vec!["a".into(), "b".into()],
+            homes_removed: 1,
+            kept_home: vec![],
+            kept_records: vec!["c".into()],
+        };
+        let n = purge_notices(&p, None);
+        assert_eq!(n.len(), 2, "{n:?}");
+        assert!(n[0].starts_with("2 compte(s) supprimé(s)"), "{n:?}");
+        assert!(n[1].contains("vie scolaire") && n[1].ends_with(": c."), "{n:?}");
+        let n = purge_notices(&people::Purged::default(), Some("x".into()));
+        assert_eq!(
+            n,
+            vec![
+                "0 compte(s) supprimé(s) de l'annuaire, 0 dossier(s) personnel(s) effacé(s).".to_string(),
+                "x".into()
+            ]
+        );
     }
 }

@@ -2139,12 +2139,13 @@ async fn the_settings_confirm_button_confirms_a_pending_firewall_change() {
 }
 
 impl World {
+    /// Audit rows of `action` done (the guard's refusals left out).
     fn audit_count(&self, action: &str) -> i64 {
         let store = Store::open_existing(&self.db).unwrap();
         store
             .conn()
             .query_row(
-                "SELECT count(*) FROM audit_log WHERE action = ?1",
+                "SELECT count(*) FROM audit_log WHERE action = ?1 AND outcome NOT LIKE 'refusé%'",
                 [action],
                 |r| r.get(0),
             )
@@ -2276,4 +2277,132 @@ async fn an_admin_creates_a_person_by_hand() {
             .contains("/console/personnes/nouvelle")
     );
     assert_eq!(w.people_count(), before + 2);
+}
+
+/// People: the leavers past their retention are listed (the selection of
+/// `preau accounts purge`); without the ticked confirmation nothing goes;
+/// confirmed, they are deleted and the purge audited; one whom an absence
+/// names is kept with it; students get 404.
+#[tokio::test]
+async fn an_admin_purges_the_leavers_after_confirming() {
+    let w = world();
+    {
+        let mut store = Store::open_existing(&w.db).unwrap();
+        store
+            .write(|tx| {
+                let np = |first: &str, last: &str| NewPerson {
+                    kind: Some(Kind::Student),
+                    source: "siecle".into(),
+                    first_name: first.into(),
+                    last_name: last.into(),
+                    ..Default::default()
+                };
+                let gone = insert_person(tx, &np("Ines", "Partie"), "ines.partie", Some(10010))?;
+                let absent = insert_person(tx, &np("Hugo", "Absent"), "hugo.absent", Some(10011))?;
+                let later = insert_person(tx, &np("Noé", "Bientot"), "noe.bientot", Some(10012))?;
+                for (id, due) in [(gone, "2020-01-01"), (absent, "2020-01-01"), (later, "2999-01-01")] {
+                    tx.execute(
+                        "UPDATE people SET status = 'deleting', disabled_at = '2019-07-01', delete_after = ?2 WHERE id = ?1",
+                        rusqlite::params![id, due],
+                    )?;
+                }
+                tx.execute(
+                    "INSERT INTO vs_absence_events (student_id, starts, ends, created_by, created_at)
+                     VALUES (?1, '2019-05-02T08:00', '2019-05-02T12:00', 'admin', '2019-05-02T08:00')",
+                    [absent],
+                )?;
+                Ok::<_, rusqlite::Error>(())
+            })
+            .unwrap();
+    }
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let list = w.get("/console/personnes/partants", Some(&admin)).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains("ines.partie") && list.body.contains("hugo.absent"));
+    assert!(!list.body.contains("noe.bientot"), "not yet due");
+    assert!(list.body.contains("2 compte(s) à supprimer"));
+    no_inline_script_or_style(&list.body);
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let before = w.people_count();
+    let unticked = w
+        .post("/console/personnes/partants", &cookie, &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(unticked.status, 400);
+    assert!(unticked.text().contains("Rien n'a été supprimé : cochez la case"));
+    let no_csrf = w
+        .post("/console/personnes/partants", &cookie, "confirme=oui")
+        .await;
+    assert_eq!(no_csrf.status, 400);
+    assert_eq!(w.people_count(), before, "nothing deleted");
+    assert_eq!(w.audit_count("suppression des partants"), 0);
+
+    let tom = w.sign_in("tom.roux", PW).await.unwrap();
+    assert_eq!(w.get("/console/personnes/partants", Some(&tom)).await.status, 404);
+    let tcsrf = w.csrf_of(&tom).await;
+    let post = w
+        .post(
+            "/console/personnes/partants",
+            &format!("{}={tom}", session::COOKIE),
+            &format!("csrf={tcsrf}&confirme=oui"),
+        )
+        .await;
+    assert_eq!(post.status, 404);
+    assert_eq!(w.people_count(), before);
+
+    let done = w
+        .post(
+            "/console/personnes/partants",
+            &cookie,
+            &format!("csrf={csrf}&confirme=oui"),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let text = done.text();
+    assert!(text.contains("1 compte(s) supprimé(s)"), "{text}");
+    assert!(
+        text.contains("données de vie scolaire") && text.contains("hugo.absent"),
+        "{text}"
+    );
+    assert_eq!(w.people_count(), before - 1);
+    let store = Store::open_existing(&w.db).unwrap();
+    let c = store.conn();
+    assert!(
+        crate::directory::person_by_login(c, "ines.partie")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        crate::directory::person_by_login(c, "hugo.absent")
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        crate::directory::person_by_login(c, "noe.bientot")
+            .unwrap()
+            .is_some()
+    );
+    let absences: i64 = c
+        .query_row("SELECT count(*) FROM vs_absence_events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(absences, 1, "school-life records kept");
+    assert!(
+        crate::directory::login_taken(c, "ines.partie").unwrap(),
+        "never given again"
+    );
+    assert_eq!(w.audit_count("suppression des partants"), 1);
+    let outcome: String = c
+        .query_row(
+            "SELECT outcome FROM audit_log WHERE action = 'suppression des partants' AND outcome LIKE 'supprimés%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        outcome.contains("ines.partie") && outcome.contains("gardés : hugo.absent"),
+        "{outcome}"
+    );
+    // Listed again: only the one kept.
+    let after = w.get("/console/personnes/partants", Some(&admin)).await;
+    assert!(after.body.contains("1 compte(s) à supprimer") && !after.body.contains("ines.partie"));
 }
