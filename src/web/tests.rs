@@ -2406,3 +2406,74 @@ async fn an_admin_purges_the_leavers_after_confirming() {
     let after = w.get("/console/personnes/partants", Some(&admin)).await;
     assert!(after.body.contains("1 compte(s) à supprimer") && !after.body.contains("ines.partie"));
 }
+
+/// People by hand, projected: with the accounts module on, a person
+/// created in the console gets a Unix account at once, and a purged
+/// leaver loses it.
+#[tokio::test]
+async fn people_created_and_purged_in_the_console_are_projected() {
+    let mut config = Config::default();
+    config.modules.enabled = vec!["system".into(), "accounts".into()];
+    let w = world_with(config);
+    let root = w.db.ancestors().nth(4).unwrap().to_path_buf();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    for (f, text) in [
+        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+        ("etc/group", "root:x:0:\nusers:x:100:\n"),
+        ("etc/shadow", "root:*:19000:0:99999:7:::\n"),
+        ("etc/gshadow", "root:*::\nusers:*::\n"),
+    ] {
+        std::fs::write(root.join(f), text).unwrap();
+    }
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let ok = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            &format!("csrf={csrf}&type=enseignant&nom=Durand&prenom=Marc"),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(
+        ok.text().contains("Les comptes des ordinateurs sont à jour."),
+        "{}",
+        ok.body
+    );
+    let store = Store::open_existing(&w.db).unwrap();
+    let login: String = store
+        .conn()
+        .query_row("SELECT login FROM people WHERE last_name = 'Durand'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    assert!(passwd.contains(&format!("{login}:")), "{passwd}");
+    assert!(passwd.contains("tom.roux:"), "{passwd}");
+    assert!(passwd.starts_with("root:"), "foreign entries kept");
+    store
+        .conn()
+        .execute(
+            "UPDATE people SET status = 'deleting', disabled_at = '2019-07-01', delete_after = '2020-01-01' WHERE login = 'tom.roux'",
+            [],
+        )
+        .unwrap();
+    let done = w
+        .post(
+            "/console/personnes/partants",
+            &cookie,
+            &format!("csrf={csrf}&confirme=oui"),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.text().contains("1 compte(s) supprimé(s)"), "{}", done.body);
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    assert!(!passwd.contains("tom.roux:"), "{passwd}");
+    assert!(passwd.contains(&format!("{login}:")), "{passwd}");
+    assert!(
+        crate::directory::person_by_login(store.conn(), "tom.roux")
+            .unwrap()
+            .is_none()
+    );
+}
