@@ -257,15 +257,19 @@ pub async fn create_person(
                 Ok(c) => c,
                 Err(e) => {
                     drop(store);
-                    let msg = if format!("{e:#}").contains("no free uid") {
-                        "La personne n'a pas été créée : plus aucun numéro de compte libre (voir les réglages des comptes)."
+                    let detail = format!("{e:#}");
+                    let msg = if detail.contains("no free uid") {
+                        "La personne n'a pas été créée : plus aucun numéro de compte libre (voir les réglages des comptes).".to_string()
                     } else {
-                        "La personne n'a pas été créée : l'annuaire a refusé l'enregistrement ; réessayez."
+                        format!("La personne n'a pas été créée, rien n'est enregistré. Détail : {detail}")
                     };
-                    return new_person_page(&web, &signed, Some(&fields), Some(msg.into()), Vec::new());
+                    return new_person_page(&web, &signed, Some(&fields), Some(msg), Vec::new());
                 }
             };
-            let projected = system::project_accounts(&web.host, &config, &web.config_path)?;
+            // The directory has changed: a failed projection is said on
+            // the page (and in the applies' history), never a lost answer.
+            let projected = system::project_accounts(&web.host, &config, &web.config_path)
+                .unwrap_or_else(|e| system::Projected::Failed(format!("{e:#}")));
             audit::record(
                 &mut store,
                 &signed.actor.login,
@@ -439,7 +443,10 @@ pub async fn purge_leavers(
                 );
             }
             let had_home = people::homes_before(&web.host, &config, &due);
-            let projected = system::project_accounts(&web.host, &config, &web.config_path)?;
+            // The directory has changed: a failed projection is said on
+            // the page (and in the applies' history), never a lost answer.
+            let projected = system::project_accounts(&web.host, &config, &web.config_path)
+                .unwrap_or_else(|e| system::Projected::Failed(format!("{e:#}")));
             let purged = people::forget(&web.host, &config, &mut store, &due, &had_home)
                 .map_err(WebError::Internal)?;
             let kept: Vec<&str> = purged

@@ -2477,3 +2477,58 @@ async fn people_created_and_purged_in_the_console_are_projected() {
             .is_none()
     );
 }
+
+/// A projection that fails after a person is created is said on the page
+/// (the person exists; no server error).
+#[tokio::test]
+async fn a_failed_projection_after_a_creation_is_said() {
+    let mut config = Config::default();
+    config.modules.enabled = vec!["system".into(), "accounts".into()];
+    let w = world_with(config);
+    // /etc/shadow is a directory: the accounts module cannot rewrite it.
+    let root = w.db.ancestors().nth(4).unwrap().to_path_buf();
+    std::fs::create_dir_all(root.join("etc/shadow")).unwrap();
+    std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::fs::write(root.join("etc/group"), "root:x:0:\n").unwrap();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let before = w.people_count();
+    let a = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            &format!("csrf={csrf}&type=personnel&nom=Petit&prenom=Jean"),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.text().contains("n'ont pas pu être mis à jour"), "{}", a.body);
+    assert_eq!(w.people_count(), before + 1);
+    assert_eq!(w.audit_count("création d'une personne"), 1);
+}
+
+/// When the system's names cannot be read, the creation is refused with a
+/// French message and nothing is stored.
+#[tokio::test]
+async fn a_creation_the_host_refuses_stores_nothing() {
+    let mut config = Config::default();
+    config.modules.enabled = vec!["system".into(), "accounts".into()];
+    let w = world_with(config);
+    let root = w.db.ancestors().nth(4).unwrap().to_path_buf();
+    std::fs::write(root.join("etc"), "not a directory").unwrap();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let before = w.people_count();
+    let a = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            &format!("csrf={csrf}&type=personnel&nom=Petit&prenom=Jean"),
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(a.text().contains("rien n'est enregistré"), "{}", a.body);
+    assert_eq!(w.people_count(), before);
+    assert_eq!(w.audit_count("création d'une personne"), 0);
+}
