@@ -45,6 +45,11 @@ pub fn run(a: &DemoArgs, json: bool) -> anyhow::Result<u8> {
     if imported.created > 0 {
         println!("imported the demo school: {} people", imported.created);
     }
+    // Two leavers past their retention, for the console's purge page.
+    let leavers = crate::modules::accounts::demo::add_demo_leavers(&mut store)?;
+    if leavers > 0 {
+        println!("{leavers} leavers due for deletion (/console/personnes/partants)");
+    }
     // Its school life: a week of timetable and rolls, absences, homework,
     // messages, a term of marks and a closed report card.
     let now = crate::modules::viescolaire::calendar::DateTime::now_local();

@@ -150,6 +150,11 @@ pub enum Action {
     SetStatus {
         login: String,
     },
+    /// Create a person by hand (`/console/personnes/nouvelle`).
+    CreatePerson,
+    /// The leavers due for deletion, and their purge
+    /// (`/console/personnes/partants`).
+    PurgeLeavers,
     /// The login slips of a class or group.
     PrintSlips {
         structure: String,
@@ -412,6 +417,10 @@ impl Action {
             (true, _, ["static", f]) if !f.is_empty() => Action::Asset,
             (true, _, ["console"]) => Action::Dashboard,
             (true, _, ["console", "personnes"]) => Action::SearchPeople,
+            (true, _, ["console", "personnes", "nouvelle"])
+            | (_, true, ["console", "personnes", "nouvelle"]) => Action::CreatePerson,
+            (true, _, ["console", "personnes", "partants"])
+            | (_, true, ["console", "personnes", "partants"]) => Action::PurgeLeavers,
             (true, _, ["console", "personnes", l]) => Action::ViewPerson { login: segment(l)? },
             (_, true, ["console", "personnes", l, "mot-de-passe"]) => {
                 Action::ResetPassword { login: segment(l)? }
@@ -661,6 +670,8 @@ impl Action {
             Action::ViewPerson { .. } => "fiche d'une personne",
             Action::ResetPassword { .. } => "nouveau mot de passe",
             Action::SetStatus { .. } => "activation ou désactivation",
+            Action::CreatePerson => "création d'une personne",
+            Action::PurgeLeavers => "suppression des partants",
             Action::PrintSlips { .. } => "fiches de connexion",
             Action::ViewAudit => "journal des actions",
             Action::Classroom => "mes classes",
@@ -1090,6 +1101,9 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
             "ni administrateur, ni enseignant de cette classe",
         ),
         Action::ViewAudit => allow_if(actor.has(Admin), "réservé à l'administrateur"),
+        Action::CreatePerson | Action::PurgeLeavers => {
+            allow_if(actor.has(Admin), "réservé à l'administrateur")
+        }
         Action::Classroom => allow_if(actor.has(Teacher), "réservé aux enseignants"),
         Action::TeacherDay => allow_if(actor.has(Teacher), "réservé aux enseignants"),
         Action::Import => allow_if(actor.has(Admin), "réservé à l'administrateur"),
@@ -1664,6 +1678,8 @@ mod tests {
             (Action::ViewPerson { login: lea() }, "AAAA--A"),
             (Action::ResetPassword { login: lea() }, "A--A---"),
             (Action::SetStatus { login: lea() }, "A------"),
+            (Action::CreatePerson, "A------"),
+            (Action::PurgeLeavers, "A------"),
             (
                 Action::PrintSlips {
                     structure: "6A".into(),
@@ -2402,6 +2418,22 @@ mod tests {
         assert_eq!(Action::of(&Method::DELETE, "/"), None);
         assert_eq!(Action::of(&g, "/static/"), None);
         assert_eq!(Action::of(&g, "/console/imports"), Some(Action::Import));
+        for m in [&g, &p] {
+            assert_eq!(
+                Action::of(m, "/console/personnes/nouvelle"),
+                Some(Action::CreatePerson)
+            );
+            assert_eq!(
+                Action::of(m, "/console/personnes/partants"),
+                Some(Action::PurgeLeavers)
+            );
+        }
+        assert_eq!(
+            Action::of(&g, "/console/personnes/nouvelle.x"),
+            Some(Action::ViewPerson {
+                login: "nouvelle.x".into()
+            })
+        );
         assert_eq!(Action::of(&g, "/console/reglages"), Some(Action::ViewSettings));
         assert_eq!(Action::of(&p, "/console/reglages"), None);
         assert_eq!(

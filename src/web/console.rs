@@ -213,7 +213,7 @@ fn load_dashboard(web: &super::Web) -> Result<Dashboard, WebError> {
     })
 }
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, WebError> + Send + 'static,
 ) -> Result<T, WebError> {
     super::i18n::spawn_blocking(f)
@@ -221,7 +221,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))?
 }
 
-fn respond(r: Result<Response, WebError>) -> Response {
+pub(super) fn respond(r: Result<Response, WebError>) -> Response {
     r.unwrap_or_else(IntoResponse::into_response)
 }
 
@@ -359,6 +359,7 @@ pub async fn people(
         q: &q,
         summary,
         people: rows,
+        can_manage: authz::decide(&signed.actor, &authz::Action::CreatePerson, &signed.facts).allowed(),
     })
 }
 
@@ -436,7 +437,7 @@ pub async fn person(
     respond(blocking(move || person_page(&web, &signed, &login, notice)).await)
 }
 
-async fn checked_form(signed: &Signed, body: Body) -> Result<forms::Fields, WebError> {
+pub(super) async fn checked_form(signed: &Signed, body: Body) -> Result<forms::Fields, WebError> {
     let fields = forms::read(body).await?;
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
         return Err(WebError::BadRequest(
@@ -446,7 +447,7 @@ async fn checked_form(signed: &Signed, body: Body) -> Result<forms::Fields, WebE
     Ok(fields)
 }
 
-fn projected_note(p: &system::Projected) -> Option<String> {
+pub(super) fn projected_note(p: &system::Projected) -> Option<String> {
     match p {
         system::Projected::NotEnabled => None,
         system::Projected::Done { .. } => Some("Les comptes des ordinateurs sont à jour.".into()),

@@ -29,6 +29,7 @@ pub mod forms;
 pub mod headers;
 pub mod i18n;
 pub mod pages;
+mod people;
 mod portal;
 pub mod redirect;
 mod second_factor;
@@ -273,6 +274,16 @@ pub static ROUTES: &[RouteDef] =
             path: "/console/personnes",
             example: "/console/personnes",
             methods: || get(console::people),
+        },
+        RouteDef {
+            path: "/console/personnes/nouvelle",
+            example: "/console/personnes/nouvelle",
+            methods: || get(people::new_person).post(people::create_person),
+        },
+        RouteDef {
+            path: "/console/personnes/partants",
+            example: "/console/personnes/partants",
+            methods: || get(people::leavers).post(people::purge_leavers),
         },
         RouteDef {
             path: "/console/personnes/{login}",

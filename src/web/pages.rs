@@ -245,6 +245,8 @@ pub struct PeoplePage<'a> {
     pub q: &'a str,
     pub summary: String,
     pub people: Vec<PersonRow>,
+    /// The administrator's links: a new person, the leavers.
+    pub can_manage: bool,
 }
 
 #[derive(Template)]

@@ -2109,3 +2109,398 @@ async fn the_settings_confirm_button_confirms_a_pending_firewall_change() {
         .await;
     assert_eq!(bad.status, 400);
 }
+
+impl World {
+    /// Audit rows of `action` done (the guard's refusals left out).
+    fn audit_count(&self, action: &str) -> i64 {
+        let store = Store::open_existing(&self.db).unwrap();
+        store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM audit_log WHERE action = ?1 AND outcome NOT LIKE 'refusé%'",
+                [action],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+}
+
+/// People: the administrator creates a person by hand; bad input gets
+/// French messages beside the fields and stores nothing; others are
+/// refused (students 404).
+#[tokio::test]
+async fn an_admin_creates_a_person_by_hand() {
+    let w = world();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let form = w.get("/console/personnes/nouvelle", Some(&admin)).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.body.contains("<option value=\"6A\""), "classes offered");
+    no_inline_script_or_style(&form.body);
+    let list = w.get("/console/personnes", Some(&admin)).await;
+    assert!(list.body.contains("/console/personnes/nouvelle"));
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let before = w.people_count();
+    let bad = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            &format!("csrf={csrf}&type=eleve&nom=&prenom=Zo%C3%A9&naissance=31%2F02%2F2014&classe=4Z"),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let text = bad.text();
+    for m in [
+        "La personne n'a pas été créée",
+        "Indiquez le nom.",
+        "n'est pas une date",
+        "Cette classe n'existe pas",
+    ] {
+        assert!(text.contains(m), "{m} missing: {text}");
+    }
+    assert!(text.contains("value=\"Zoé\""), "values kept");
+    let no_csrf = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            "type=enseignant&nom=Blanc&prenom=Marc",
+        )
+        .await;
+    assert_eq!(no_csrf.status, 400);
+    assert_eq!(w.people_count(), before, "nothing stored");
+    assert_eq!(w.audit_count("création d'une personne"), 0);
+
+    let ok = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            &format!(
+                "csrf={csrf}&type=eleve&nom=Dupont&prenom=Zo%C3%A9&naissance=03%2F04%2F2014&classe=6A&courriel=zoe%40exemple.fr"
+            ),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(
+        ok.body.contains("Fiche de connexion de Zoé Dupont"),
+        "{}",
+        ok.body
+    );
+    no_inline_script_or_style(&ok.body);
+    assert_eq!(w.people_count(), before + 1);
+    let store = Store::open_existing(&w.db).unwrap();
+    let (login, birth, email, pw): (String, String, String, String) = store
+        .conn()
+        .query_row(
+            "SELECT login, birth_date, email, initial_password FROM people WHERE last_name = 'Dupont'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!((birth.as_str(), email.as_str()), ("2014-04-03", "zoe@exemple.fr"));
+    assert!(
+        ok.body.contains(&login) && ok.body.contains(&pw),
+        "login and password shown"
+    );
+    assert!(ok.body.contains("data-print"), "a print button");
+    let class: Vec<String> = crate::directory::students_of(store.conn(), "6A")
+        .unwrap()
+        .into_iter()
+        .map(|p| p.login)
+        .collect();
+    assert!(class.contains(&login), "{class:?}");
+    assert_eq!(w.audit_count("création d'une personne"), 1);
+    // The same names again: another login, never one used before.
+    let again = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            &format!("csrf={csrf}&type=personnel&nom=Dupont&prenom=Zo%C3%A9"),
+        )
+        .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    let logins: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(DISTINCT login) FROM people WHERE last_name = 'Dupont'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(logins, 2);
+
+    let tom = w.sign_in("tom.roux", PW).await.unwrap();
+    assert_eq!(w.get("/console/personnes/nouvelle", Some(&tom)).await.status, 404);
+    let tcsrf = w.csrf_of(&tom).await;
+    let post = w
+        .post(
+            "/console/personnes/nouvelle",
+            &format!("{}={tom}", session::COOKIE),
+            &format!("csrf={tcsrf}&type=personnel&nom=X&prenom=Y"),
+        )
+        .await;
+    assert_eq!(post.status, 404);
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let a = w.get("/console/personnes/nouvelle", Some(&paul)).await;
+    assert!(a.status == 403 || a.status == 404, "{}", a.status);
+    assert!(
+        !w.get("/console/personnes", Some(&paul))
+            .await
+            .body
+            .contains("/console/personnes/nouvelle")
+    );
+    assert_eq!(w.people_count(), before + 2);
+}
+
+/// People: the leavers past their retention are listed (the selection of
+/// `preau accounts purge`); without the ticked confirmation nothing goes;
+/// confirmed, they are deleted and the purge audited; one whom an absence
+/// names is kept with it; students get 404.
+#[tokio::test]
+async fn an_admin_purges_the_leavers_after_confirming() {
+    let w = world();
+    {
+        let mut store = Store::open_existing(&w.db).unwrap();
+        store
+            .write(|tx| {
+                let np = |first: &str, last: &str| NewPerson {
+                    kind: Some(Kind::Student),
+                    source: "siecle".into(),
+                    first_name: first.into(),
+                    last_name: last.into(),
+                    ..Default::default()
+                };
+                let gone = insert_person(tx, &np("Ines", "Partie"), "ines.partie", Some(10010))?;
+                let absent = insert_person(tx, &np("Hugo", "Absent"), "hugo.absent", Some(10011))?;
+                let later = insert_person(tx, &np("Noé", "Bientot"), "noe.bientot", Some(10012))?;
+                for (id, due) in [(gone, "2020-01-01"), (absent, "2020-01-01"), (later, "2999-01-01")] {
+                    tx.execute(
+                        "UPDATE people SET status = 'deleting', disabled_at = '2019-07-01', delete_after = ?2 WHERE id = ?1",
+                        rusqlite::params![id, due],
+                    )?;
+                }
+                tx.execute(
+                    "INSERT INTO vs_absence_events (student_id, starts, ends, created_by, created_at)
+                     VALUES (?1, '2019-05-02T08:00', '2019-05-02T12:00', 'admin', '2019-05-02T08:00')",
+                    [absent],
+                )?;
+                Ok::<_, rusqlite::Error>(())
+            })
+            .unwrap();
+    }
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let list = w.get("/console/personnes/partants", Some(&admin)).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains("ines.partie") && list.body.contains("hugo.absent"));
+    assert!(!list.body.contains("noe.bientot"), "not yet due");
+    assert!(list.body.contains("2 compte(s) à supprimer"));
+    no_inline_script_or_style(&list.body);
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let before = w.people_count();
+    let unticked = w
+        .post("/console/personnes/partants", &cookie, &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(unticked.status, 400);
+    assert!(unticked.text().contains("Rien n'a été supprimé : cochez la case"));
+    let no_csrf = w
+        .post("/console/personnes/partants", &cookie, "confirme=oui")
+        .await;
+    assert_eq!(no_csrf.status, 400);
+    assert_eq!(w.people_count(), before, "nothing deleted");
+    assert_eq!(w.audit_count("suppression des partants"), 0);
+
+    let tom = w.sign_in("tom.roux", PW).await.unwrap();
+    assert_eq!(w.get("/console/personnes/partants", Some(&tom)).await.status, 404);
+    let tcsrf = w.csrf_of(&tom).await;
+    let post = w
+        .post(
+            "/console/personnes/partants",
+            &format!("{}={tom}", session::COOKIE),
+            &format!("csrf={tcsrf}&confirme=oui"),
+        )
+        .await;
+    assert_eq!(post.status, 404);
+    assert_eq!(w.people_count(), before);
+
+    let done = w
+        .post(
+            "/console/personnes/partants",
+            &cookie,
+            &format!("csrf={csrf}&confirme=oui"),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let text = done.text();
+    assert!(text.contains("1 compte(s) supprimé(s)"), "{text}");
+    assert!(
+        text.contains("données de vie scolaire") && text.contains("hugo.absent"),
+        "{text}"
+    );
+    assert_eq!(w.people_count(), before - 1);
+    let store = Store::open_existing(&w.db).unwrap();
+    let c = store.conn();
+    assert!(
+        crate::directory::person_by_login(c, "ines.partie")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        crate::directory::person_by_login(c, "hugo.absent")
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        crate::directory::person_by_login(c, "noe.bientot")
+            .unwrap()
+            .is_some()
+    );
+    let absences: i64 = c
+        .query_row("SELECT count(*) FROM vs_absence_events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(absences, 1, "school-life records kept");
+    assert!(
+        crate::directory::login_taken(c, "ines.partie").unwrap(),
+        "never given again"
+    );
+    assert_eq!(w.audit_count("suppression des partants"), 1);
+    let outcome: String = c
+        .query_row(
+            "SELECT outcome FROM audit_log WHERE action = 'suppression des partants' AND outcome LIKE 'supprimés%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        outcome.contains("ines.partie") && outcome.contains("gardés : hugo.absent"),
+        "{outcome}"
+    );
+    // Listed again: only the one kept.
+    let after = w.get("/console/personnes/partants", Some(&admin)).await;
+    assert!(after.body.contains("1 compte(s) à supprimer") && !after.body.contains("ines.partie"));
+}
+
+/// People by hand, projected: with the accounts module on, a person
+/// created in the console gets a Unix account at once, and a purged
+/// leaver loses it.
+#[tokio::test]
+async fn people_created_and_purged_in_the_console_are_projected() {
+    let mut config = Config::default();
+    config.modules.enabled = vec!["system".into(), "accounts".into()];
+    let w = world_with(config);
+    let root = w.db.ancestors().nth(4).unwrap().to_path_buf();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    for (f, text) in [
+        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+        ("etc/group", "root:x:0:\nusers:x:100:\n"),
+        ("etc/shadow", "root:*:19000:0:99999:7:::\n"),
+        ("etc/gshadow", "root:*::\nusers:*::\n"),
+    ] {
+        std::fs::write(root.join(f), text).unwrap();
+    }
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let ok = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            &format!("csrf={csrf}&type=enseignant&nom=Durand&prenom=Marc"),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(
+        ok.text().contains("Les comptes des ordinateurs sont à jour."),
+        "{}",
+        ok.body
+    );
+    let store = Store::open_existing(&w.db).unwrap();
+    let login: String = store
+        .conn()
+        .query_row("SELECT login FROM people WHERE last_name = 'Durand'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    assert!(passwd.contains(&format!("{login}:")), "{passwd}");
+    assert!(passwd.contains("tom.roux:"), "{passwd}");
+    assert!(passwd.starts_with("root:"), "foreign entries kept");
+    store
+        .conn()
+        .execute(
+            "UPDATE people SET status = 'deleting', disabled_at = '2019-07-01', delete_after = '2020-01-01' WHERE login = 'tom.roux'",
+            [],
+        )
+        .unwrap();
+    let done = w
+        .post(
+            "/console/personnes/partants",
+            &cookie,
+            &format!("csrf={csrf}&confirme=oui"),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.text().contains("1 compte(s) supprimé(s)"), "{}", done.body);
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    assert!(!passwd.contains("tom.roux:"), "{passwd}");
+    assert!(passwd.contains(&format!("{login}:")), "{passwd}");
+    assert!(
+        crate::directory::person_by_login(store.conn(), "tom.roux")
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// A projection that fails after a person is created is said on the page
+/// (the person exists; no server error).
+#[tokio::test]
+async fn a_failed_projection_after_a_creation_is_said() {
+    let mut config = Config::default();
+    config.modules.enabled = vec!["system".into(), "accounts".into()];
+    let w = world_with(config);
+    // /etc/shadow is a directory: the accounts module cannot rewrite it.
+    let root = w.db.ancestors().nth(4).unwrap().to_path_buf();
+    std::fs::create_dir_all(root.join("etc/shadow")).unwrap();
+    std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::fs::write(root.join("etc/group"), "root:x:0:\n").unwrap();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let before = w.people_count();
+    let a = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            &format!("csrf={csrf}&type=personnel&nom=Petit&prenom=Jean"),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.text().contains("n'ont pas pu être mis à jour"), "{}", a.body);
+    assert_eq!(w.people_count(), before + 1);
+    assert_eq!(w.audit_count("création d'une personne"), 1);
+}
+
+/// When the system's names cannot be read, the creation is refused with a
+/// French message and nothing is stored.
+#[tokio::test]
+async fn a_creation_the_host_refuses_stores_nothing() {
+    let mut config = Config::default();
+    config.modules.enabled = vec!["system".into(), "accounts".into()];
+    let w = world_with(config);
+    let root = w.db.ancestors().nth(4).unwrap().to_path_buf();
+    std::fs::write(root.join("etc"), "not a directory").unwrap();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let before = w.people_count();
+    let a = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            &format!("csrf={csrf}&type=personnel&nom=Petit&prenom=Jean"),
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(a.text().contains("rien n'est enregistré"), "{}", a.body);
+    assert_eq!(w.people_count(), before);
+    assert_eq!(w.audit_count("création d'une personne"), 0);
+}

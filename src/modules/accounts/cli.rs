@@ -6,12 +6,11 @@
 //! bring the Unix and Samba accounts in line at once (the module's
 //! plan/apply, recorded like `preau apply accounts`).
 
-use super::{apply_options, projection, sheets};
+use super::{apply_options, sheets};
 use crate::config::Config;
 use crate::directory::import::{self, PlanOptions, ReadOptions};
-use crate::directory::{self, Filter, Kind, NewPerson, Status, login, password};
+use crate::directory::{self, Filter, Kind, Status, password};
 use crate::engine::{Env, exit};
-use crate::host::Host;
 use crate::store::Store;
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
@@ -491,57 +490,24 @@ fn add(
         })
         .transpose()?;
     let mut store = Store::open(&env.db_path(config))?;
-    let reserved = reserved_names(env, config, &store)?;
-    let s = &config.accounts;
-    let pw = password::initial_password(s.password_syllables, s.password_digits);
-    let (login, id) = store.write(|tx| -> anyhow::Result<(String, i64)> {
-        let login = match chosen {
-            Some(l) => {
-                if !login::is_valid_login(&l) {
-                    bail!("`{l}` is not a valid login\n    help: lower-case letters, digits, '.', '-', '_', at most 20, starting with a letter");
-                }
-                if directory::login_taken(tx, &l)? || reserved.contains(&l) {
-                    bail!("the login `{l}` is or was already used\n    help: logins are never reused; choose another");
-                }
-                l
-            }
-            None => {
-                let mut used = directory::all_used_logins(tx)?;
-                used.extend(reserved);
-                login::Generator::new(&s.login_scheme, used).next(first, last)
-            }
-        };
-        let uid = if kind.has_system_account() {
-            let used = directory::used_ids(tx)?;
-            let first_id = projection::people_first_id(s);
-            Some(directory::next_free_id(&used, first_id, s.last_id, first_id).context("no free uid left")?)
-        } else {
-            None
-        };
-        let id = directory::insert_person(
-            tx,
-            &NewPerson {
-                kind: Some(kind),
-                source: "manual".into(),
-                last_name: last.into(),
-                first_name: first.into(),
-                birth_date: birth,
-                ..Default::default()
-            },
-            &login,
-            uid,
-        )?;
-        tx.execute(
-            "UPDATE people SET initial_password = ?2, nt_hash = ?3, must_change = ?4 WHERE id = ?1",
-            rusqlite::params![id, pw, password::nt_hash(&pw), s.must_change_password],
-        )?;
-        if let Some(code) = &class {
-            let st = directory::structure(tx, code)?
-                .with_context(|| format!("no class or group `{code}`\n    help: import the STS-web file first"))?;
-            tx.execute("INSERT INTO memberships (person_id, structure_id) VALUES (?1, ?2)", [id, st.id])?;
-        }
-        Ok((login, id))
-    })?;
+    let super::people::Created {
+        id,
+        login,
+        password: pw,
+    } = super::people::create(
+        &env.host,
+        config,
+        &mut store,
+        &super::people::Manual {
+            kind: Some(kind),
+            first_name: first.into(),
+            last_name: last.into(),
+            birth_date: birth,
+            class,
+            email: None,
+            login: chosen,
+        },
+    )?;
     let system = project(env, config, no_system)?;
     if env.json {
         println!(
@@ -682,17 +648,7 @@ fn export(env: &Env, config: &Config, login: &str) -> anyhow::Result<u8> {
 
 fn purge(env: &Env, config: &Config, apply: bool, no_system: bool) -> anyhow::Result<u8> {
     let mut store = open_store(env, config)?;
-    let today = import::today();
-    let due: Vec<directory::Person> = directory::people(
-        store.conn(),
-        &Filter {
-            status: Some(Status::Deleting),
-            ..Default::default()
-        },
-    )?
-    .into_iter()
-    .filter(|p| p.delete_after.as_deref().is_some_and(|d| d <= today.as_str()))
-    .collect();
+    let due = super::people::due_for_purge(store.conn())?;
     if !apply {
         if env.json {
             println!("{}", json!({"ok": true, "applied": false, "due": due}));
@@ -718,53 +674,34 @@ fn purge(env: &Env, config: &Config, apply: bool, no_system: bool) -> anyhow::Re
     // module's plan (people past the retention are no longer projected:
     // `preau plan` shows the folders it removes), then the directory
     // forgets them.
-    let home = |p: &directory::Person| PathBuf::from(projection::home_of(&config.accounts, &p.login));
-    let had_home: Vec<bool> = due
-        .iter()
-        .map(|p| p.uid.is_some() && env.host.meta(&home(p)).ok().flatten().is_some())
-        .collect();
+    let had_home = super::people::homes_before(&env.host, config, &due);
     let system = project(env, config, no_system)?;
-    // A row goes only once its folder is gone: deleted first, the folder
-    // would be left behind, known to nobody.
-    let mut deleted = Vec::new();
-    let mut kept = Vec::new();
-    let mut removed = 0;
-    for (p, had) in due.iter().zip(&had_home) {
-        let still = *had && env.host.meta(&home(p)).ok().flatten().is_some();
-        if still {
-            kept.push(p);
-        } else {
-            removed += usize::from(*had);
-            deleted.push(p);
-        }
-    }
-    store.write(|tx| -> rusqlite::Result<()> {
-        for p in &deleted {
-            // The login stays in logins_used: it is never given again.
-            tx.execute("DELETE FROM people WHERE id = ?1", [p.id])?;
-        }
-        Ok(())
-    })?;
+    let purged = super::people::forget(&env.host, config, &mut store, &due, &had_home)?;
+    let (kept, removed) = (&purged.kept_home, purged.homes_removed);
     if !kept.is_empty() && !env.json {
         eprintln!(
             "{} account(s) kept in the directory until their home folders are removed (by `preau apply accounts`): {}",
             kept.len(),
-            kept.iter()
-                .map(|p| p.login.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            kept.join(", ")
+        );
+    }
+    if !purged.kept_records.is_empty() && !env.json {
+        eprintln!(
+            "{} account(s) kept in the directory because school-life records name them: {}",
+            purged.kept_records.len(),
+            purged.kept_records.join(", ")
         );
     }
     if env.json {
         println!(
             "{}",
-            json!({"ok": kept.is_empty(), "applied": true, "deleted": deleted.len(), "homes_removed": removed,
-                   "kept": kept.iter().map(|p| p.login.as_str()).collect::<Vec<_>>()})
+            json!({"ok": kept.is_empty(), "applied": true, "deleted": purged.deleted.len(), "homes_removed": removed,
+                   "kept": kept, "kept_records": purged.kept_records})
         );
     } else {
         println!(
             "Deleted {} account(s), {removed} home directories.",
-            deleted.len()
+            purged.deleted.len()
         );
         if let Some((line, _)) = system {
             println!("{line}");

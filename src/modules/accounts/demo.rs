@@ -117,6 +117,46 @@ pub fn demo_accounts(
     Ok(out)
 }
 
+/// Two demo leavers whose retention is over (a student and a staff
+/// member who left last July), so that the console's « Partants à
+/// supprimer » has someone to list. Directory only; running it twice
+/// changes nothing (nor once they are purged: their logins stay used).
+/// Returns how many were added.
+pub fn add_demo_leavers(store: &mut Store) -> anyhow::Result<usize> {
+    use crate::directory::{self, Kind, NewPerson};
+    let leavers = [
+        (Kind::Student, "Ambre", "Depart", "ambre.depart"),
+        (Kind::Staff, "Victor", "Ancien", "victor.ancien"),
+    ];
+    store.write(|tx| {
+        let mut added = 0;
+        for (kind, first, last, login) in leavers {
+            if directory::login_taken(tx, login)? {
+                continue;
+            }
+            let id = directory::insert_person(
+                tx,
+                &NewPerson {
+                    kind: Some(kind),
+                    source: "manual".into(),
+                    first_name: first.into(),
+                    last_name: last.into(),
+                    ..Default::default()
+                },
+                login,
+                None,
+            )?;
+            tx.execute(
+                "UPDATE people SET status = 'deleting', disabled_at = date('now', '-200 days'),
+                     delete_after = date('now', '-10 days') WHERE id = ?1",
+                [id],
+            )?;
+            added += 1;
+        }
+        Ok::<_, anyhow::Error>(added)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -149,5 +189,16 @@ mod tests {
         let again = super::import_demo_school(&mut store, &s).unwrap();
         assert_eq!((again.created, again.updated, again.disabled), (0, 0, 0));
         assert_eq!(crate::directory::classes(store.conn()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn demo_leavers_are_due_for_purge_once() {
+        let (_d, mut store) = crate::directory::tests::store();
+        assert_eq!(super::add_demo_leavers(&mut store).unwrap(), 2);
+        assert_eq!(super::add_demo_leavers(&mut store).unwrap(), 0);
+        let due = super::super::people::due_for_purge(store.conn()).unwrap();
+        let logins: Vec<&str> = due.iter().map(|p| p.login.as_str()).collect();
+        assert_eq!(logins.len(), 2, "{logins:?}");
+        assert!(logins.contains(&"ambre.depart") && logins.contains(&"victor.ancien"));
     }
 }

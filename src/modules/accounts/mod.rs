@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod people;
 pub mod projection;
 pub mod settings;
 pub mod sheets;
@@ -54,6 +55,8 @@ pub fn reserved_names(
     let w = projection::Wanted::load(conn, &config.accounts)?;
     let mut names = projection::system_names(host, &w.ours)?;
     names.extend(["root", "admin", "administrator", "guest", "nobody"].map(String::from));
+    // The console's own pages under /console/personnes/.
+    names.extend(["nouvelle", "partants"].map(String::from));
     Ok(names)
 }
 
