@@ -4,13 +4,16 @@
 //! date range (`?du=YYYY-MM-DD&au=YYYY-MM-DD`), with server-side SVG
 //! charts and CSV (`format=csv&tableau=…`) and JSON (`format=json`)
 //! exports. Counts of people under [`stats::MIN_PEOPLE`] are
-//! suppressed (the aggregates are in [`crate::booking::stats`]).
+//! suppressed (the aggregates are in [`crate::booking::stats`]). The web
+//! filtering's counts of requests per category come from the proxy's
+//! daily connection logs of the period ([`proxy::log::filtering_counts`]).
 
 use super::errors::WebError;
 use super::pages::{self, Page};
 use super::{AppState, Signed};
 use crate::booking::stats::{self, Dimension, GroupUsage};
 use crate::booking::web::unix_of;
+use crate::modules::proxy;
 use crate::modules::viescolaire::calendar::{Date, DateTime, Time};
 use askama::Template;
 use axum::extract::{Extension, Query, State};
@@ -62,10 +65,18 @@ pub struct Report {
     pub teachers: Vec<GroupUsage>,
     pub sign_ins: Vec<stats::SignIns>,
     pub shares: Vec<stats::ShareWeek>,
+    /// Requests of the web filtering (UTC days of the period).
+    pub filtering: proxy::log::FilteringCounts,
 }
 
-/// Computes the report over `[from, to]` (local dates, both included).
-pub fn report(conn: &Connection, from: Date, to: Date) -> rusqlite::Result<Report> {
+/// Computes the report over `[from, to]` (local dates, both included)
+/// and the proxy's connection logs in `proxy_logs`.
+pub fn report(
+    conn: &Connection,
+    proxy_logs: &std::path::Path,
+    from: Date,
+    to: Date,
+) -> Result<Report, WebError> {
     let (start, end) = (
         unix_of(from, Time::hm(0, 0)),
         unix_of(to.add_days(1), Time::hm(0, 0)),
@@ -85,6 +96,13 @@ pub fn report(conn: &Connection, from: Date, to: Date) -> rusqlite::Result<Repor
             &stats::iso_week(conn, end - 1)?,
         )?,
         shares: stats::share_usage(conn, &from.to_string(), &to.to_string())?,
+        filtering: proxy::log::filtering_counts(
+            proxy_logs,
+            &from.to_string(),
+            &to.to_string(),
+            i64::from(MAX_DAYS),
+        )
+        .map_err(|e| WebError::Internal(anyhow::anyhow!("proxy logs: {e}")))?,
     })
 }
 
@@ -131,6 +149,10 @@ pub struct StatsPage<'a> {
     /// (week, share, size) of the shares' usage samples.
     pub share_rows: Vec<(String, String, String)>,
     pub share_chart: String,
+    /// (category, denied requests) of the web filtering.
+    pub filtering_rows: Vec<(String, u64)>,
+    pub filtering_chart: String,
+    pub filtering: proxy::log::FilteringCounts,
 }
 
 fn suppressed(p: Option<i64>) -> String {
@@ -191,7 +213,12 @@ pub async fn page(
         }
         let store = web.store()?;
         let conn = store.conn();
-        let rep = report(conn, range.0, range.1)?;
+        let config = web.config();
+        let proxy_logs = {
+            use crate::host::Host;
+            web.host.real_path(&proxy::log_dir(&config))
+        };
+        let rep = report(conn, &proxy_logs, range.0, range.1)?;
         let stem = format!("statistiques-{}-{}", rep.from, rep.to);
         match format {
             "json" => {
@@ -224,9 +251,13 @@ pub async fn page(
                             stats::share_usage_csv(&rep.shares),
                             &format!("{stem}-partages.csv"),
                         ),
+                        "filtrage" => csv(
+                            proxy::log::filtering_csv(&rep.filtering),
+                            &format!("{stem}-filtrage.csv"),
+                        ),
                         _ => {
                             return Err(WebError::BadRequest(
-                                "Tableau inconnu : ressources, matieres, niveaux, enseignants, connexions ou partages."
+                                "Tableau inconnu : ressources, matieres, niveaux, enseignants, connexions, partages ou filtrage."
                                     .into(),
                             ));
                         }
@@ -276,7 +307,6 @@ pub async fn page(
                 rows: labels(conn, Dimension::Teacher, &rep.teachers)?,
             },
         ];
-        let config = web.config();
         let chrome = Page::signed(
             "Statistiques",
             &config.establishment.name,
@@ -332,6 +362,17 @@ pub async fn page(
                 })
                 .collect(),
             share_chart: stats::svg_bars("Espace utilisé par les partages (Mo)", &per_share_week, "Mo"),
+            filtering_rows: rep.filtering.denied_by_category.clone(),
+            filtering_chart: stats::svg_bars(
+                "Requêtes refusées par catégorie",
+                &rep.filtering
+                    .denied_by_category
+                    .iter()
+                    .map(|(c, n)| (c.clone(), *n as f64))
+                    .collect::<Vec<_>>(),
+                "",
+            ),
+            filtering: rep.filtering.clone(),
         });
         if error.is_some() {
             *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;

@@ -1053,6 +1053,41 @@ async fn booking_for_a_lesson_from_the_timetable() {
     );
     assert!(crate::modules::shares::usage::sampled(store.conn(), "2026-12-01").unwrap());
 
+    // A small connection log of the web filtering, in the test's log dir.
+    let logs = w
+        ._dir
+        .path()
+        .join(config.paths.log_dir.trim_start_matches('/'))
+        .join("proxy");
+    std::fs::create_dir_all(&logs).unwrap();
+    let line = |time: &str, decision: &str, category: &str| {
+        crate::modules::proxy::log::Entry {
+            time: time.into(),
+            host: "site.test".into(),
+            status: 403,
+            decision: decision.into(),
+            category: category.into(),
+            ..Default::default()
+        }
+        .line()
+    };
+    std::fs::write(
+        logs.join("2026-11-30.log"),
+        [
+            line("2026-11-30T08:00:00.000Z", "allow", ""),
+            line("2026-11-30T08:00:01.000Z", "deny", "jeux<b>"),
+            line("2026-11-30T08:00:02.000Z", "deny", "jeux<b>"),
+            line("2026-11-30T08:00:03.000Z", "deny", "adult"),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    std::fs::write(
+        logs.join("2027-01-05.log"),
+        line("2027-01-05T08:00:00.000Z", "deny", "outside"),
+    )
+    .unwrap();
+
     // The statistics show it, to the administration only.
     let stats = w
         .get("/console/statistiques?du=2026-11-01&au=2026-12-31", Some(&admin))
@@ -1066,9 +1101,28 @@ async fn booking_for_a_lesson_from_the_timetable() {
         "Paul Blanc",
         "<svg",
         "&lt; 5",
+        "Requêtes refusées par catégorie",
+        "<td>jeux&#60;b&#62;</td><td>2</td>",
+        "<td>adult</td><td>1</td>",
+        "refusées : 3",
+        "pas de personnes",
     ] {
         assert!(stats.body.contains(shown), "{shown}: {}", stats.body);
     }
+    assert!(!stats.body.contains("outside") && !stats.body.contains("jeux<b>"));
+    let csv = w
+        .get(
+            "/console/statistiques?du=2026-11-01&au=2026-12-31&format=csv&tableau=filtrage",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.body
+            .starts_with("category,denied_requests\r\njeux<b>,2\r\nadult,1\r\n"),
+        "{}",
+        csv.body
+    );
     let csv = w
         .get(
             "/console/statistiques?du=2026-11-01&au=2026-12-31&format=csv&tableau=niveaux",
@@ -1090,6 +1144,8 @@ async fn booking_for_a_lesson_from_the_timetable() {
         .await;
     let v: serde_json::Value = serde_json::from_str(&json.body).unwrap();
     assert_eq!(v["subjects"][0]["key"], "MATHS");
+    assert_eq!(v["filtering"]["denied"], 3);
+    assert_eq!(v["filtering"]["denied_by_category"][0][0], "jeux<b>");
     assert_eq!(
         w.get("/console/statistiques?du=2026-12-31&au=2026-11-01", Some(&admin))
             .await

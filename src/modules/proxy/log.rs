@@ -433,9 +433,188 @@ pub fn read(dir: &Path, filter: &Filter, limit: usize) -> std::io::Result<Vec<En
     Ok(out.into())
 }
 
+/// Most distinct categories [`filtering_counts`] keeps apart; the others
+/// (a damaged or foreign log) are summed under [`OTHER_CATEGORIES`].
+pub const MAX_CATEGORIES: usize = 256;
+/// Label of the requests refused without a category (a policy rule).
+pub const NO_CATEGORY: &str = "(sans catégorie)";
+/// Label of the categories beyond [`MAX_CATEGORIES`].
+pub const OTHER_CATEGORIES: &str = "(autres catégories)";
+
+/// Counts of requests (not people) over a period of the connection logs.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct FilteringCounts {
+    pub allowed: u64,
+    pub denied: u64,
+    /// Failed requests (authentication, broken peers, timeouts).
+    pub errors: u64,
+    /// Denied requests per category, most first then by name.
+    pub denied_by_category: Vec<(String, u64)>,
+    /// Daily files read.
+    pub days_read: u32,
+}
+
+/// Counts the requests of the UTC days `from..=to` (`YYYY-MM-DD`, at most
+/// `max_days` days) in the daily files of `dir`: allowed, denied, errors,
+/// and the denied ones per category. Reads only the files of the period,
+/// a line at a time: memory is bounded by [`MAX_CATEGORIES`], whatever
+/// the logs' size. A missing directory or day counts nothing.
+pub fn filtering_counts(dir: &Path, from: &str, to: &str, max_days: i64) -> std::io::Result<FilteringCounts> {
+    use std::io::BufRead;
+    let (Some(first), Some(last)) = (parse_date(from), parse_date(to)) else {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad date"));
+    };
+    let last = last.min(first + max_days);
+    let mut out = FilteringCounts::default();
+    let mut cats: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for day in first..=last {
+        let (y, m, d) = civil(day);
+        let name = format!("{y:04}-{m:02}-{d:02}");
+        let file = match std::fs::File::open(dir.join(format!("{name}.log"))) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        out.days_read += 1;
+        let reader = std::io::BufReader::with_capacity(256 * 1024, file);
+        for l in reader.split(b'\n') {
+            let l = l?;
+            let Ok(l) = std::str::from_utf8(&l) else { continue };
+            let Some(e) = Entry::parse(l) else { continue };
+            if !e.time.starts_with(&name) {
+                continue;
+            }
+            match e.decision.as_str() {
+                "allow" => out.allowed += 1,
+                "deny" => {
+                    out.denied += 1;
+                    let key = if e.category.is_empty() {
+                        NO_CATEGORY
+                    } else if cats.len() >= MAX_CATEGORIES && !cats.contains_key(&e.category) {
+                        OTHER_CATEGORIES
+                    } else {
+                        e.category.as_str()
+                    };
+                    match cats.get_mut(key) {
+                        Some(n) => *n += 1,
+                        None => {
+                            cats.insert(key.to_string(), 1);
+                        }
+                    }
+                }
+                _ => out.errors += 1,
+            }
+        }
+    }
+    let mut by: Vec<(String, u64)> = cats.into_iter().collect();
+    by.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out.denied_by_category = by;
+    Ok(out)
+}
+
+/// [`FilteringCounts`] as CSV: one line per category, then the totals.
+pub fn filtering_csv(c: &FilteringCounts) -> String {
+    let mut out = String::from("category,denied_requests\r\n");
+    for (cat, n) in &c.denied_by_category {
+        let cat = if cat.contains([',', '"', '\r', '\n']) {
+            format!("\"{}\"", cat.replace('"', "\"\""))
+        } else {
+            cat.clone()
+        };
+        out.push_str(&format!("{cat},{n}\r\n"));
+    }
+    out.push_str(&format!(
+        "(total refusées),{}\r\n(total autorisées),{}\r\n(total erreurs),{}\r\n",
+        c.denied, c.allowed, c.errors
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filtering_counts_per_category_over_the_days_asked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = |time: &str, decision: &str, category: &str| {
+            Entry {
+                time: time.into(),
+                host: "h.test".into(),
+                status: 200,
+                decision: decision.into(),
+                category: category.into(),
+                ..Default::default()
+            }
+            .line()
+        };
+        let day1 = [
+            e("2026-11-27T08:00:00.000Z", "allow", ""),
+            e("2026-11-27T08:00:01.000Z", "deny", "adult"),
+            e("2026-11-27T08:00:02.000Z", "deny", "adult"),
+            e("2026-11-27T08:00:03.000Z", "deny", "games"),
+            e("2026-11-27T08:00:04.000Z", "deny", ""),
+            e("2026-11-27T08:00:05.000Z", "error", ""),
+            // A line of another day in the file is not counted here.
+            e("2026-11-30T08:00:00.000Z", "deny", "adult"),
+            "broken line\n".to_string(),
+        ]
+        .concat();
+        let day2 = [
+            e("2026-11-28T09:00:00.000Z", "allow", ""),
+            e("2026-11-28T09:00:01.000Z", "deny", "games"),
+        ]
+        .concat();
+        let outside = e("2026-11-29T09:00:01.000Z", "deny", "malware");
+        std::fs::write(tmp.path().join("2026-11-27.log"), day1).unwrap();
+        std::fs::write(tmp.path().join("2026-11-28.log"), day2).unwrap();
+        std::fs::write(tmp.path().join("2026-11-29.log"), outside).unwrap();
+        let c = filtering_counts(tmp.path(), "2026-11-26", "2026-11-28", 1000).unwrap();
+        assert_eq!((c.allowed, c.denied, c.errors, c.days_read), (2, 5, 1, 2));
+        assert_eq!(
+            c.denied_by_category,
+            vec![
+                ("adult".to_string(), 2),
+                ("games".to_string(), 2),
+                (NO_CATEGORY.to_string(), 1)
+            ]
+        );
+        let csv = filtering_csv(&c);
+        assert!(
+            csv.starts_with("category,denied_requests\r\nadult,2\r\ngames,2\r\n"),
+            "{csv}"
+        );
+        assert!(csv.contains("(total refusées),5\r\n(total autorisées),2\r\n"));
+        // The range is capped; a missing directory counts nothing.
+        let capped = filtering_counts(tmp.path(), "2026-11-27", "2026-11-29", 0).unwrap();
+        assert_eq!((capped.denied, capped.days_read), (4, 1));
+        assert_eq!(
+            filtering_counts(&tmp.path().join("none"), "2026-11-27", "2026-11-29", 10).unwrap(),
+            FilteringCounts::default()
+        );
+        assert!(filtering_counts(tmp.path(), "hier", "2026-11-29", 10).is_err());
+    }
+
+    #[test]
+    fn filtering_categories_are_bounded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        for i in 0..(MAX_CATEGORIES + 10) {
+            text.push_str(
+                &Entry {
+                    time: "2026-11-27T08:00:00.000Z".into(),
+                    decision: "deny".into(),
+                    category: format!("c{i:04}"),
+                    ..Default::default()
+                }
+                .line(),
+            );
+        }
+        std::fs::write(tmp.path().join("2026-11-27.log"), text).unwrap();
+        let c = filtering_counts(tmp.path(), "2026-11-27", "2026-11-27", 10).unwrap();
+        assert_eq!(c.denied_by_category.len(), MAX_CATEGORIES + 1);
+        assert_eq!(c.denied_by_category[0], (OTHER_CATEGORIES.to_string(), 10));
+    }
 
     #[test]
     fn newest_pages_across_days_with_filters() {
