@@ -11,6 +11,7 @@
 //! `authz::decide` when it lands.
 
 pub mod demo;
+pub mod settings;
 pub mod stats;
 pub mod web;
 

@@ -24,10 +24,6 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Open hours of a resource per week, for the occupancy rate (Monday to
-/// Friday, 8 h a day).
-pub const OPEN_HOURS_PER_WEEK: f64 = 40.0;
-
 /// Longest range a page computes.
 const MAX_DAYS: i32 = 3 * 366;
 
@@ -70,10 +66,12 @@ pub struct Report {
 }
 
 /// Computes the report over `[from, to]` (local dates, both included)
-/// and the proxy's connection logs in `proxy_logs`.
+/// and the proxy's connection logs in `proxy_logs`; occupancy against
+/// `open_hours` a week (`[booking] open_hours_per_week`).
 pub fn report(
     conn: &Connection,
     proxy_logs: &std::path::Path,
+    open_hours: f64,
     from: Date,
     to: Date,
 ) -> Result<Report, WebError> {
@@ -84,9 +82,9 @@ pub fn report(
     Ok(Report {
         from: from.to_string(),
         to: to.to_string(),
-        open_hours_per_week: OPEN_HOURS_PER_WEEK,
+        open_hours_per_week: open_hours,
         min_people: stats::MIN_PEOPLE,
-        resources: stats::weekly(conn, start, end, OPEN_HOURS_PER_WEEK)?,
+        resources: stats::weekly(conn, start, end, open_hours)?,
         subjects: stats::grouped(conn, start, end, Dimension::Subject)?,
         levels: stats::grouped(conn, start, end, Dimension::Level)?,
         teachers: stats::grouped(conn, start, end, Dimension::Teacher)?,
@@ -218,7 +216,13 @@ pub async fn page(
             use crate::host::Host;
             web.host.real_path(&proxy::log_dir(&config))
         };
-        let rep = report(conn, &proxy_logs, range.0, range.1)?;
+        let rep = report(
+            conn,
+            &proxy_logs,
+            f64::from(config.booking.open_hours_per_week),
+            range.0,
+            range.1,
+        )?;
         let stem = format!("statistiques-{}-{}", rep.from, rep.to);
         match format {
             "json" => {
@@ -321,7 +325,7 @@ pub async fn page(
             error: error.clone(),
             csv_base: format!("/console/statistiques?{query}&format=csv"),
             json_url: format!("/console/statistiques?{query}&format=json"),
-            open_hours: OPEN_HOURS_PER_WEEK,
+            open_hours: rep.open_hours_per_week,
             min_people: stats::MIN_PEOPLE,
             proxy_days: config.proxy.log_retention_days,
             weeks: rep
@@ -388,6 +392,31 @@ pub async fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn occupancy_counts_against_the_open_hours_set() {
+        let (dir, store) = crate::booking::tests::store();
+        // 2026-09-07 08:00 UTC, a Monday: two hours of a one-unit room.
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO booking_resources (id, name, kind, quantity) VALUES (1, 'Salle 12', 'room', 1);
+                 INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at)
+                     VALUES (1, 'paul', 1788768000, 1788775200, 1, 'confirmed', 0);",
+            )
+            .unwrap();
+        let logs = dir.path().join("no-proxy-logs");
+        let (from, to) = (
+            Date::parse("2026-09-07").unwrap(),
+            Date::parse("2026-09-13").unwrap(),
+        );
+        let at40 = report(store.conn(), &logs, 40.0, from, to).unwrap();
+        let at20 = report(store.conn(), &logs, 20.0, from, to).unwrap();
+        assert_eq!(at40.open_hours_per_week, 40.0);
+        assert_eq!(at40.resources[0].occupancy, 0.05);
+        assert_eq!(at20.resources[0].occupancy, 0.1);
+        assert_eq!(at20.filtering, proxy::log::FilteringCounts::default());
+    }
 
     #[test]
     fn date_ranges_are_checked_in_french() {

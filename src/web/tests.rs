@@ -1229,6 +1229,10 @@ async fn booking_for_a_lesson_from_the_timetable() {
     let v: serde_json::Value = serde_json::from_str(&json.body).unwrap();
     assert_eq!(v["subjects"][0]["key"], "MATHS");
     assert_eq!(v["filtering"]["denied"], 3);
+    assert_eq!(
+        v["open_hours_per_week"], 40.0,
+        "[booking] open_hours_per_week by default"
+    );
     assert_eq!(v["filtering"]["denied_by_category"][0][0], "jeux<b>");
     assert_eq!(
         w.get("/console/statistiques?du=2026-12-31&au=2026-11-01", Some(&admin))
