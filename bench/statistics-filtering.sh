@@ -9,7 +9,8 @@
 #        PROFILE=dev for the dev profile (default release)
 set -eu
 cd "$(dirname "$0")/.."
+days="${1:-20}" lines="${2:-200000}"
 if [ "${PROFILE:-release}" = release ]; then set -- --release; else set --; fi
-PREAU_BENCH_DAYS="${1:-20}" PREAU_BENCH_LINES="${2:-200000}" \
+PREAU_BENCH_DAYS="$days" PREAU_BENCH_LINES="$lines" \
   cargo test "$@" --lib -- --exact modules::proxy::log::tests::filtering_counts_benchmark --nocapture 2>&1 \
   | grep -E '^\{"|test result'
