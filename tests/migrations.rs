@@ -85,6 +85,8 @@ const DATA: &[&str] = &[
     "INSERT INTO proxy_exams VALUES ('C01', 1790000000, '', 'marc.dupont', 'off');
      INSERT INTO admin_totp VALUES ('admin', X'3132333435363738393031323334353637383930', 1790000000, 1790000000, 59666666);
      INSERT INTO admin_recovery_codes VALUES ('admin', '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', NULL);",
+    // 14 (stats2)
+    "INSERT INTO booking_calendar_tokens VALUES (1, '60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752', '2026-10-01T08:00');",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -149,6 +151,9 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
     }
     if version >= 13 {
         rows.extend([("admin_totp", 1), ("admin_recovery_codes", 1)]);
+    }
+    if version >= 14 {
+        rows.push(("booking_calendar_tokens", 1));
     }
     rows
 }

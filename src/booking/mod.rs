@@ -11,6 +11,7 @@
 //! `authz::decide` when it lands.
 
 pub mod demo;
+pub mod settings;
 pub mod stats;
 pub mod web;
 
@@ -160,6 +161,42 @@ pub fn add_resource(
         params![name, kind, quantity, manager, teachers_allowed],
     )?;
     Ok(conn.last_insert_rowid())
+}
+
+/// Sets (replaces) a resource's private calendar token by its SHA-256:
+/// the previous link stops working.
+pub fn set_calendar_token(
+    tx: &rusqlite::Transaction<'_>,
+    resource_id: i64,
+    sha256: &str,
+    at: &str,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO booking_calendar_tokens (resource_id, token_sha256, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (resource_id) DO UPDATE SET token_sha256 = excluded.token_sha256, created_at = excluded.created_at",
+        params![resource_id, sha256, at],
+    )?;
+    Ok(())
+}
+
+/// When a resource's current calendar token was made, if any.
+pub fn calendar_token_made(conn: &Connection, resource_id: i64) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT created_at FROM booking_calendar_tokens WHERE resource_id = ?1",
+        [resource_id],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// The resource a calendar token's SHA-256 belongs to.
+pub fn resource_of_calendar_token(conn: &Connection, sha256: &str) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "SELECT resource_id FROM booking_calendar_tokens WHERE token_sha256 = ?1",
+        [sha256],
+        |r| r.get(0),
+    )
+    .optional()
 }
 
 pub fn resource(conn: &Connection, id: i64) -> rusqlite::Result<Option<Resource>> {

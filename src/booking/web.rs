@@ -3,7 +3,9 @@
 //! printable for the room door), booking for one of the teacher's lessons
 //! from his timetable or for any slot, weekly over a period, cancelling,
 //! exchanging two bookings, approval by the resource's manager, the
-//! iCalendar feed (`/reservations/{id}/agenda.ics`), resources added by
+//! iCalendar feed (`/reservations/{id}/agenda.ics`, and by a private token
+//! for calendar apps: `/reservations/agenda/{token}.ics`, made at
+//! `POST /reservations/{id}/agenda`), resources added by
 //! the administrator. The guard has already decided each route's
 //! `authz::Action`; the booking domain ([`super`]) checks its own rules
 //! again inside the write transaction.
@@ -211,6 +213,10 @@ pub struct ResourcePage<'a> {
     pub can_book: bool,
     pub teacher: bool,
     pub lessons: Vec<LessonRow>,
+    /// When the resource's private calendar link was made, if any.
+    pub calendar_made: Option<String>,
+    /// The new private calendar link, shown once right after it is made.
+    pub calendar_url: Option<String>,
 }
 
 fn row(conn: &Connection, r: &Resource, b: &Booking, changeable: bool) -> rusqlite::Result<BookingRow> {
@@ -434,6 +440,17 @@ fn resource_page(
     date: Date,
     error: Option<String>,
 ) -> Result<Response, WebError> {
+    resource_page_with(web, signed, id, date, error, None)
+}
+
+fn resource_page_with(
+    web: &AppState,
+    signed: &Signed,
+    id: i64,
+    date: Date,
+    error: Option<String>,
+    calendar_url: Option<String>,
+) -> Result<Response, WebError> {
     let store = web.store()?;
     let conn = store.conn();
     let r = super::resource(conn, id)?.ok_or(WebError::NotFound)?;
@@ -496,6 +513,8 @@ fn resource_page(
         can_book,
         teacher,
         lessons,
+        calendar_made: super::calendar_token_made(conn, id)?,
+        calendar_url,
     });
     if error.is_some() {
         *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
@@ -527,8 +546,34 @@ pub async fn resource(
     .await
 }
 
-/// `GET /reservations/{id}/agenda.ics`: the resource's bookings from a
-/// month ago to a year ahead, as iCalendar.
+/// The resource's bookings from a month ago to a year ahead, as
+/// iCalendar.
+fn feed_of(web: &AppState, id: i64) -> Result<Response, WebError> {
+    let store = web.store()?;
+    let conn = store.conn();
+    let r = super::resource(conn, id)?.ok_or(WebError::NotFound)?;
+    let now = crate::sso::now();
+    let list = super::bookings_between(conn, id, now - 31 * 86400, now + 366 * 86400)?;
+    let host = web.config().sso.issuer(&web.config().establishment);
+    let host = host
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("preau")
+        .to_string();
+    let body = super::ical(&r, &list, &host, now);
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/calendar; charset=utf-8"),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+/// `GET /reservations/{id}/agenda.ics`: the feed, signed in.
 pub async fn feed(
     State(web): State<AppState>,
     Extension(_signed): Extension<Arc<Signed>>,
@@ -536,28 +581,79 @@ pub async fn feed(
 ) -> Response {
     blocking(move || {
         let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
-        let store = web.store()?;
-        let conn = store.conn();
-        let r = super::resource(conn, id)?.ok_or(WebError::NotFound)?;
-        let now = crate::sso::now();
-        let list = super::bookings_between(conn, id, now - 31 * 86400, now + 366 * 86400)?;
-        let host = web.config().sso.issuer(&web.config().establishment);
-        let host = host
-            .trim_start_matches("https://")
-            .trim_start_matches("http://")
-            .split(['/', ':'])
-            .next()
-            .unwrap_or("preau")
-            .to_string();
-        let body = super::ical(&r, &list, &host, now);
-        let mut resp = body.into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/calendar; charset=utf-8"),
-        );
-        resp.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(resp)
+        feed_of(&web, id)
+    })
+    .await
+}
+
+/// Whether a private token has the shape [`crate::web::session::new_token`]
+/// gives (pure): no lookup for anything else.
+pub fn token_shape(token: &str) -> bool {
+    (20..=100).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `GET /reservations/agenda/{token}.ics` (public: the token is the
+/// credential; an unknown or replaced one is a 404).
+pub async fn token_feed(State(web): State<AppState>, Path(file): Path<String>) -> Response {
+    blocking(move || {
+        let token = file
+            .strip_suffix(".ics")
+            .filter(|t| token_shape(t))
+            .ok_or(WebError::NotFound)?;
+        let id = {
+            let store = web.store()?;
+            super::resource_of_calendar_token(store.conn(), &crate::web::session::token_hash(token))?
+                .ok_or(WebError::NotFound)?
+        };
+        feed_of(&web, id)
+    })
+    .await
+}
+
+/// `POST /reservations/{id}/agenda`: a new private calendar link of the
+/// resource (the previous one stops working), shown once on its page.
+pub async fn calendar_link(
+    State(web): State<AppState>,
+    Extension(signed): Extension<Arc<Signed>>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
+    let fields = match form(&signed, body).await {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    blocking(move || {
+        let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
+        let date = DateTime::now_local().date;
+        if fields.get("action") != "nouveau" {
+            return resource_page(
+                &web,
+                &signed,
+                id,
+                date,
+                Some("Choisissez « nouveau lien d'abonnement ».".into()),
+            );
+        }
+        let mut store = web.store()?;
+        super::resource(store.conn(), id)?.ok_or(WebError::NotFound)?;
+        let token = crate::web::session::new_token();
+        let at = DateTime::now_local().stamp();
+        store.write(|tx| super::set_calendar_token(tx, id, &crate::web::session::token_hash(&token), &at))?;
+        audit::record(
+            &mut store,
+            &signed.actor.login,
+            &signed.peer.to_string(),
+            "lien d'agenda d'une ressource",
+            &format!("ressource {id}"),
+            "nouveau lien",
+        )?;
+        drop(store);
+        let issuer = web.config().sso.issuer(&web.config().establishment);
+        let url = format!("{}/reservations/agenda/{token}.ics", issuer.trim_end_matches('/'));
+        resource_page_with(&web, &signed, id, date, None, Some(url))
     })
     .await
 }
@@ -868,6 +964,20 @@ mod tests {
 
     fn fields(s: &str) -> Fields {
         forms::parse(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn private_tokens_have_the_shape_of_new_tokens() {
+        assert!(token_shape(&crate::web::session::new_token()));
+        for bad in [
+            "",
+            "short",
+            "../../etc/passwd-xxxxxxxxxxxxxxxx",
+            &"a".repeat(101),
+            "abc def ghi jkl mno pqr",
+        ] {
+            assert!(!token_shape(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -62,6 +62,10 @@ pub struct Config {
     /// each showing whether the service is up.
     #[serde(default)]
     pub portal: crate::web::tiles::PortalSettings,
+    /// Resource booking: the open hours the statistics count the
+    /// occupancy against.
+    #[serde(default)]
+    pub booking: crate::booking::settings::BookingSettings,
 }
 
 impl Config {
@@ -92,6 +96,7 @@ impl Validate for Config {
         self.sso.validate(&join(path, "sso"), problems);
         self.backup.validate(&join(path, "backup"), problems);
         self.portal.validate(&join(path, "portal"), problems);
+        self.booking.validate(&join(path, "booking"), problems);
         // Rules of a module that read other sections: the module's own.
         if path.is_empty() {
             crate::modules::validate(self, problems);

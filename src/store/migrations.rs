@@ -84,6 +84,8 @@ pub const STEPS: &[&str] = &[
     // 13: classroom: room overrides of the proxy get a mode (exam or
     // internet off); administrators' TOTP second factor.
     include_str!("migration_013_classroom.sql"),
+    // 14: stats2: a resource's private iCalendar feed token.
+    include_str!("migration_014_stats2.sql"),
 ];
 
 #[cfg(test)]

@@ -201,6 +201,15 @@ pub enum Action {
     ViewResource {
         resource: i64,
     },
+    /// A resource's iCalendar feed by its private token
+    /// (`/reservations/agenda/{token}.ics`): public, the handler checks the
+    /// token (an unknown or replaced one is a 404).
+    ResourceFeed,
+    /// Making a new private calendar link of a resource (the old one stops
+    /// working): whoever may view the resource.
+    ResourceCalendarLink {
+        resource: i64,
+    },
     /// Booking a resource.
     Book {
         resource: i64,
@@ -590,7 +599,11 @@ impl Action {
             (true, _, ["reservations"]) => Action::Bookings,
             (_, true, ["reservations"]) => Action::ManageResources,
             (true, _, ["reservations", r]) => Action::ViewResource { resource: id(r)? },
+            (true, _, ["reservations", "agenda", f]) if f.len() > 4 && f.ends_with(".ics") => {
+                Action::ResourceFeed
+            }
             (true, _, ["reservations", r, "agenda.ics"]) => Action::ViewResource { resource: id(r)? },
+            (_, true, ["reservations", r, "agenda"]) => Action::ResourceCalendarLink { resource: id(r)? },
             (_, true, ["reservations", r, "reserver"]) => Action::Book { resource: id(r)? },
             (_, true, ["reservations", "demandes", b, "valider"]) => {
                 Action::SettleBooking { booking: id(b)? }
@@ -636,6 +649,7 @@ impl Action {
                 | Action::Asset
                 | Action::ChooseLanguage
                 | Action::CalendarFeed
+                | Action::ResourceFeed
                 | Action::SsoProtocol
         )
     }
@@ -718,6 +732,8 @@ impl Action {
             Action::Bookings => "réservations",
             Action::ManageResources => "gestion des ressources",
             Action::ViewResource { .. } => "une ressource",
+            Action::ResourceFeed => "agenda iCalendar d'une ressource",
+            Action::ResourceCalendarLink { .. } => "lien d'agenda d'une ressource",
             Action::Book { .. } => "réservation",
             Action::SettleBooking { .. } => "validation d'une réservation",
             Action::CancelBooking { .. } => "annulation d'une réservation",
@@ -764,7 +780,9 @@ impl Action {
             Action::EditTimetable { lesson } => lesson.clone().unwrap_or_default(),
             Action::WriteMessage { to } => to.path(),
             Action::Thread { id } => id.to_string(),
-            Action::ViewResource { resource } | Action::Book { resource } => format!("ressource {resource}"),
+            Action::ViewResource { resource }
+            | Action::Book { resource }
+            | Action::ResourceCalendarLink { resource } => format!("ressource {resource}"),
             Action::SettleBooking { booking }
             | Action::CancelBooking { booking }
             | Action::SwapBookings { booking } => format!("réservation {booking}"),
@@ -915,7 +933,9 @@ impl Facts {
             _ => None,
         };
         facts.booking = match action {
-            Action::ViewResource { resource } | Action::Book { resource } => {
+            Action::ViewResource { resource }
+            | Action::Book { resource }
+            | Action::ResourceCalendarLink { resource } => {
                 crate::booking::resource(conn, *resource)?.map(|r| BookingFacts {
                     teachers_allowed: r.teachers_allowed,
                     manager: r.manager,
@@ -1291,7 +1311,8 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
         ),
         Action::Bookings => allow_if(staff, "les élèves et les responsables ne réservent pas"),
         Action::ManageResources => allow_if(actor.has(Admin), "réservé à l'administrateur"),
-        Action::ViewResource { .. } => match &facts.booking {
+        Action::ResourceFeed => Decision::Allow,
+        Action::ViewResource { .. } | Action::ResourceCalendarLink { .. } => match &facts.booking {
             None => Decision::Deny("ressource inconnue"),
             Some(_) => allow_if(staff, "les élèves et les responsables ne réservent pas"),
         },
@@ -2322,6 +2343,24 @@ mod tests {
             (s(1), open(Some("teacher")), "AA-A---"),
             (s(1), managed_by_teacher.clone(), "A--AA--"),
             (Action::ViewStatistics, open(None), "AA-----"),
+            // The private feed: anybody with the token (checked by the
+            // handler); its link: whoever views the resource.
+            (Action::ResourceFeed, unknown.clone(), "AAAAAAA"),
+            (
+                Action::ResourceCalendarLink { resource: 1 },
+                open(None),
+                "AAAAA--",
+            ),
+            (
+                Action::ResourceCalendarLink { resource: 1 },
+                closed.clone(),
+                "AAAAA--",
+            ),
+            (
+                Action::ResourceCalendarLink { resource: 1 },
+                unknown.clone(),
+                "-------",
+            ),
         ];
         for (action, booking, expected) in table {
             let f = |r| Facts {
@@ -2342,6 +2381,21 @@ mod tests {
             Action::of(&g, "/reservations/12/agenda.ics"),
             Some(Action::ViewResource { resource: 12 })
         );
+        assert_eq!(
+            Action::of(&g, "/reservations/agenda/0123456789abcdefghij.ics"),
+            Some(Action::ResourceFeed)
+        );
+        assert!(Action::ResourceFeed.is_public());
+        assert!(!Action::ResourceCalendarLink { resource: 1 }.is_public());
+        assert_eq!(Action::of(&g, "/reservations/agenda/.ics"), None);
+        assert_eq!(Action::of(&g, "/reservations/agenda/abc"), None);
+        assert_eq!(Action::of(&p, "/reservations/agenda/abc.ics"), None);
+        assert_eq!(
+            Action::of(&p, "/reservations/12/agenda"),
+            Some(Action::ResourceCalendarLink { resource: 12 })
+        );
+        assert_eq!(Action::of(&g, "/reservations/12/agenda"), None);
+        assert_eq!(Action::of(&p, "/reservations/x/agenda"), None);
         assert_eq!(Action::of(&p, "/reservations/12/reserver"), Some(r(12)));
         assert_eq!(Action::of(&g, "/reservations/12/reserver"), None);
         assert_eq!(Action::of(&p, "/reservations/demandes/7/valider"), Some(b(7)));

@@ -434,6 +434,16 @@ pub static ROUTES: &[RouteDef] =
             methods: || get(crate::booking::web::feed),
         },
         RouteDef {
+            path: "/reservations/{id}/agenda",
+            example: "/reservations/1/agenda",
+            methods: || post(crate::booking::web::calendar_link),
+        },
+        RouteDef {
+            path: "/reservations/agenda/{file}",
+            example: "/reservations/agenda/0123456789abcdefghijklmnopqrstuvwxyz.ics",
+            methods: || get(crate::booking::web::token_feed),
+        },
+        RouteDef {
             path: "/reservations/{id}/reserver",
             example: "/reservations/1/reserver",
             methods: || post(crate::booking::web::book),

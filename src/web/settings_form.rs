@@ -42,6 +42,7 @@ pub fn section_label(key: &str) -> String {
         "viescolaire" => "Vie scolaire",
         "sso" => "Authentification unique",
         "backup" => "Sauvegardes",
+        "booking" => "Réservations",
         other => other,
     }
     .to_string()

@@ -4,13 +4,16 @@
 //! date range (`?du=YYYY-MM-DD&au=YYYY-MM-DD`), with server-side SVG
 //! charts and CSV (`format=csv&tableau=…`) and JSON (`format=json`)
 //! exports. Counts of people under [`stats::MIN_PEOPLE`] are
-//! suppressed (the aggregates are in [`crate::booking::stats`]).
+//! suppressed (the aggregates are in [`crate::booking::stats`]). The web
+//! filtering's counts of requests per category come from the proxy's
+//! daily connection logs of the period ([`proxy::log::filtering_counts`]).
 
 use super::errors::WebError;
 use super::pages::{self, Page};
 use super::{AppState, Signed};
 use crate::booking::stats::{self, Dimension, GroupUsage};
 use crate::booking::web::unix_of;
+use crate::modules::proxy;
 use crate::modules::viescolaire::calendar::{Date, DateTime, Time};
 use askama::Template;
 use axum::extract::{Extension, Query, State};
@@ -20,10 +23,6 @@ use rusqlite::Connection;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Open hours of a resource per week, for the occupancy rate (Monday to
-/// Friday, 8 h a day).
-pub const OPEN_HOURS_PER_WEEK: f64 = 40.0;
 
 /// Longest range a page computes.
 const MAX_DAYS: i32 = 3 * 366;
@@ -62,10 +61,20 @@ pub struct Report {
     pub teachers: Vec<GroupUsage>,
     pub sign_ins: Vec<stats::SignIns>,
     pub shares: Vec<stats::ShareWeek>,
+    /// Requests of the web filtering (UTC days of the period).
+    pub filtering: proxy::log::FilteringCounts,
 }
 
-/// Computes the report over `[from, to]` (local dates, both included).
-pub fn report(conn: &Connection, from: Date, to: Date) -> rusqlite::Result<Report> {
+/// Computes the report over `[from, to]` (local dates, both included)
+/// and the proxy's connection logs in `proxy_logs`; occupancy against
+/// `open_hours` a week (`[booking] open_hours_per_week`).
+pub fn report(
+    conn: &Connection,
+    proxy_logs: &std::path::Path,
+    open_hours: f64,
+    from: Date,
+    to: Date,
+) -> Result<Report, WebError> {
     let (start, end) = (
         unix_of(from, Time::hm(0, 0)),
         unix_of(to.add_days(1), Time::hm(0, 0)),
@@ -73,9 +82,9 @@ pub fn report(conn: &Connection, from: Date, to: Date) -> rusqlite::Result<Repor
     Ok(Report {
         from: from.to_string(),
         to: to.to_string(),
-        open_hours_per_week: OPEN_HOURS_PER_WEEK,
+        open_hours_per_week: open_hours,
         min_people: stats::MIN_PEOPLE,
-        resources: stats::weekly(conn, start, end, OPEN_HOURS_PER_WEEK)?,
+        resources: stats::weekly(conn, start, end, open_hours)?,
         subjects: stats::grouped(conn, start, end, Dimension::Subject)?,
         levels: stats::grouped(conn, start, end, Dimension::Level)?,
         teachers: stats::grouped(conn, start, end, Dimension::Teacher)?,
@@ -85,6 +94,13 @@ pub fn report(conn: &Connection, from: Date, to: Date) -> rusqlite::Result<Repor
             &stats::iso_week(conn, end - 1)?,
         )?,
         shares: stats::share_usage(conn, &from.to_string(), &to.to_string())?,
+        filtering: proxy::log::filtering_counts(
+            proxy_logs,
+            &from.to_string(),
+            &to.to_string(),
+            i64::from(MAX_DAYS),
+        )
+        .map_err(|e| WebError::Internal(anyhow::anyhow!("proxy logs: {e}")))?,
     })
 }
 
@@ -131,6 +147,10 @@ pub struct StatsPage<'a> {
     /// (week, share, size) of the shares' usage samples.
     pub share_rows: Vec<(String, String, String)>,
     pub share_chart: String,
+    /// (category, denied requests) of the web filtering.
+    pub filtering_rows: Vec<(String, u64)>,
+    pub filtering_chart: String,
+    pub filtering: proxy::log::FilteringCounts,
 }
 
 fn suppressed(p: Option<i64>) -> String {
@@ -191,7 +211,18 @@ pub async fn page(
         }
         let store = web.store()?;
         let conn = store.conn();
-        let rep = report(conn, range.0, range.1)?;
+        let config = web.config();
+        let proxy_logs = {
+            use crate::host::Host;
+            web.host.real_path(&proxy::log_dir(&config))
+        };
+        let rep = report(
+            conn,
+            &proxy_logs,
+            f64::from(config.booking.open_hours_per_week),
+            range.0,
+            range.1,
+        )?;
         let stem = format!("statistiques-{}-{}", rep.from, rep.to);
         match format {
             "json" => {
@@ -224,9 +255,13 @@ pub async fn page(
                             stats::share_usage_csv(&rep.shares),
                             &format!("{stem}-partages.csv"),
                         ),
+                        "filtrage" => csv(
+                            proxy::log::filtering_csv(&rep.filtering),
+                            &format!("{stem}-filtrage.csv"),
+                        ),
                         _ => {
                             return Err(WebError::BadRequest(
-                                "Tableau inconnu : ressources, matieres, niveaux, enseignants, connexions ou partages."
+                                "Tableau inconnu : ressources, matieres, niveaux, enseignants, connexions, partages ou filtrage."
                                     .into(),
                             ));
                         }
@@ -276,7 +311,6 @@ pub async fn page(
                 rows: labels(conn, Dimension::Teacher, &rep.teachers)?,
             },
         ];
-        let config = web.config();
         let chrome = Page::signed(
             "Statistiques",
             &config.establishment.name,
@@ -291,7 +325,7 @@ pub async fn page(
             error: error.clone(),
             csv_base: format!("/console/statistiques?{query}&format=csv"),
             json_url: format!("/console/statistiques?{query}&format=json"),
-            open_hours: OPEN_HOURS_PER_WEEK,
+            open_hours: rep.open_hours_per_week,
             min_people: stats::MIN_PEOPLE,
             proxy_days: config.proxy.log_retention_days,
             weeks: rep
@@ -332,6 +366,17 @@ pub async fn page(
                 })
                 .collect(),
             share_chart: stats::svg_bars("Espace utilisé par les partages (Mo)", &per_share_week, "Mo"),
+            filtering_rows: rep.filtering.denied_by_category.clone(),
+            filtering_chart: stats::svg_bars(
+                "Requêtes refusées par catégorie",
+                &rep.filtering
+                    .denied_by_category
+                    .iter()
+                    .map(|(c, n)| (c.clone(), *n as f64))
+                    .collect::<Vec<_>>(),
+                "",
+            ),
+            filtering: rep.filtering.clone(),
         });
         if error.is_some() {
             *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
@@ -347,6 +392,31 @@ pub async fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn occupancy_counts_against_the_open_hours_set() {
+        let (dir, store) = crate::booking::tests::store();
+        // 2026-09-07 08:00 UTC, a Monday: two hours of a one-unit room.
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO booking_resources (id, name, kind, quantity) VALUES (1, 'Salle 12', 'room', 1);
+                 INSERT INTO bookings (resource_id, login, starts, ends, quantity, status, created_at)
+                     VALUES (1, 'paul', 1788768000, 1788775200, 1, 'confirmed', 0);",
+            )
+            .unwrap();
+        let logs = dir.path().join("no-proxy-logs");
+        let (from, to) = (
+            Date::parse("2026-09-07").unwrap(),
+            Date::parse("2026-09-13").unwrap(),
+        );
+        let at40 = report(store.conn(), &logs, 40.0, from, to).unwrap();
+        let at20 = report(store.conn(), &logs, 20.0, from, to).unwrap();
+        assert_eq!(at40.open_hours_per_week, 40.0);
+        assert_eq!(at40.resources[0].occupancy, 0.05);
+        assert_eq!(at20.resources[0].occupancy, 0.1);
+        assert_eq!(at20.filtering, proxy::log::FilteringCounts::default());
+    }
 
     #[test]
     fn date_ranges_are_checked_in_french() {

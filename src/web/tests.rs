@@ -942,6 +942,75 @@ async fn booking_for_a_lesson_from_the_timetable() {
     );
     assert!(ics.body.starts_with("BEGIN:VCALENDAR\r\n") && ics.body.matches("BEGIN:VEVENT").count() >= 1);
 
+    // A private link for calendar apps: works without a session, a wrong
+    // or replaced token is a 404, bad input changes nothing.
+    let new_link = |who: String, csrf: String, action: &'static str| {
+        let w = &w;
+        async move {
+            w.post(
+                "/reservations/1/agenda",
+                &format!("{}={who}", session::COOKIE),
+                &format!("csrf={csrf}&action={action}"),
+            )
+            .await
+        }
+    };
+    let token_of = |body: &str| -> String {
+        let at = body.find("/reservations/agenda/").expect(body) + 21;
+        body[at..].chars().take_while(|c| *c != '.').collect()
+    };
+    let page = w.get("/reservations/1", Some(&paul)).await;
+    assert!(page.body.contains("Aucun lien pour l'instant"), "{}", page.body);
+    let bad = new_link(paul.clone(), pcsrf.clone(), "autre").await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body.contains("Choisissez « nouveau lien d&#39;abonnement »"),
+        "{}",
+        bad.body
+    );
+    assert_eq!(count("SELECT count(*) FROM booking_calendar_tokens"), 0);
+    let made = new_link(paul.clone(), pcsrf.clone(), "nouveau").await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    no_inline_script_or_style(&made.body);
+    let old = token_of(&made.body);
+    assert!(old.len() >= 40, "{old}");
+    let feed = w.get(&format!("/reservations/agenda/{old}.ics"), None).await;
+    assert_eq!(feed.status, 200, "{}", feed.body);
+    assert!(feed.body.starts_with("BEGIN:VCALENDAR\r\n") && feed.body.contains("BEGIN:VEVENT"));
+    assert!(
+        feed.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    for wrong in [
+        format!("/reservations/agenda/{}x.ics", &old[..old.len() - 1]),
+        "/reservations/agenda/short.ics".to_string(),
+        format!("/reservations/agenda/{old}"),
+    ] {
+        assert_eq!(w.get(&wrong, None).await.status, 404, "{wrong}");
+    }
+    assert_eq!(w.get("/reservations/1/agenda.ics", None).await.status, 303);
+    let again = new_link(admin.clone(), csrf.clone(), "nouveau").await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    let new = token_of(&again.body);
+    assert_ne!(new, old);
+    assert_eq!(
+        w.get(&format!("/reservations/agenda/{old}.ics"), None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        w.get(&format!("/reservations/agenda/{new}.ics"), None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(count("SELECT count(*) FROM booking_calendar_tokens"), 1);
+    let page = w.get("/reservations/1", Some(&paul)).await;
+    assert!(page.body.contains("Lien actuel créé le") && !page.body.contains(&new));
+
     // A request for the room that paul manages waits for him.
     let a = w
         .post(
@@ -969,6 +1038,15 @@ async fn booking_for_a_lesson_from_the_timetable() {
     let tcsrf = w.csrf_of(&tom).await;
     assert_eq!(w.get("/reservations", Some(&tom)).await.status, 404);
     assert_eq!(w.get("/reservations/1", Some(&tom)).await.status, 404);
+    let a = w
+        .post(
+            "/reservations/1/agenda",
+            &cookie(&tom),
+            &format!("csrf={tcsrf}&action=nouveau"),
+        )
+        .await;
+    assert_eq!(a.status, 404);
+    assert_eq!(count("SELECT count(*) FROM booking_calendar_tokens"), 1);
     let a = w
         .post(
             "/reservations/1/reserver",
@@ -1000,6 +1078,12 @@ async fn booking_for_a_lesson_from_the_timetable() {
     );
     let audit = w.get("/console/journal?q=paul.blanc", Some(&admin)).await;
     assert!(audit.body.contains("réservation"), "{}", audit.body);
+    assert!(
+        audit.body.contains("lien d&#39;agenda d&#39;une ressource")
+            || audit.body.contains("lien d&#x27;agenda d&#x27;une ressource"),
+        "{}",
+        audit.body
+    );
 
     // Two daily samples of the shares' usage (what `preau serve` takes).
     let report = crate::modules::shares::usage::UsageReport {
@@ -1025,6 +1109,41 @@ async fn booking_for_a_lesson_from_the_timetable() {
     );
     assert!(crate::modules::shares::usage::sampled(store.conn(), "2026-12-01").unwrap());
 
+    // A small connection log of the web filtering, in the test's log dir.
+    let logs = w
+        ._dir
+        .path()
+        .join(config.paths.log_dir.trim_start_matches('/'))
+        .join("proxy");
+    std::fs::create_dir_all(&logs).unwrap();
+    let line = |time: &str, decision: &str, category: &str| {
+        crate::modules::proxy::log::Entry {
+            time: time.into(),
+            host: "site.test".into(),
+            status: 403,
+            decision: decision.into(),
+            category: category.into(),
+            ..Default::default()
+        }
+        .line()
+    };
+    std::fs::write(
+        logs.join("2026-11-30.log"),
+        [
+            line("2026-11-30T08:00:00.000Z", "allow", ""),
+            line("2026-11-30T08:00:01.000Z", "deny", "jeux<b>"),
+            line("2026-11-30T08:00:02.000Z", "deny", "jeux<b>"),
+            line("2026-11-30T08:00:03.000Z", "deny", "adult"),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    std::fs::write(
+        logs.join("2027-01-05.log"),
+        line("2027-01-05T08:00:00.000Z", "deny", "outside"),
+    )
+    .unwrap();
+
     // The statistics show it, to the administration only.
     let stats = w
         .get("/console/statistiques?du=2026-11-01&au=2026-12-31", Some(&admin))
@@ -1038,9 +1157,28 @@ async fn booking_for_a_lesson_from_the_timetable() {
         "Paul Blanc",
         "<svg",
         "&lt; 5",
+        "Requêtes refusées par catégorie",
+        "<td>jeux&#60;b&#62;</td><td>2</td>",
+        "<td>adult</td><td>1</td>",
+        "refusées : 3",
+        "pas de personnes",
     ] {
         assert!(stats.body.contains(shown), "{shown}: {}", stats.body);
     }
+    assert!(!stats.body.contains("outside") && !stats.body.contains("jeux<b>"));
+    let csv = w
+        .get(
+            "/console/statistiques?du=2026-11-01&au=2026-12-31&format=csv&tableau=filtrage",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.body
+            .starts_with("category,denied_requests\r\njeux<b>,2\r\nadult,1\r\n"),
+        "{}",
+        csv.body
+    );
     let csv = w
         .get(
             "/console/statistiques?du=2026-11-01&au=2026-12-31&format=csv&tableau=niveaux",
@@ -1062,6 +1200,12 @@ async fn booking_for_a_lesson_from_the_timetable() {
         .await;
     let v: serde_json::Value = serde_json::from_str(&json.body).unwrap();
     assert_eq!(v["subjects"][0]["key"], "MATHS");
+    assert_eq!(v["filtering"]["denied"], 3);
+    assert_eq!(
+        v["open_hours_per_week"], 40.0,
+        "[booking] open_hours_per_week by default"
+    );
+    assert_eq!(v["filtering"]["denied_by_category"][0][0], "jeux<b>");
     assert_eq!(
         w.get("/console/statistiques?du=2026-12-31&au=2026-11-01", Some(&admin))
             .await

@@ -433,9 +433,265 @@ pub fn read(dir: &Path, filter: &Filter, limit: usize) -> std::io::Result<Vec<En
     Ok(out.into())
 }
 
+/// Most distinct categories [`filtering_counts`] keeps apart; the others
+/// (a damaged or foreign log) are summed under [`OTHER_CATEGORIES`].
+pub const MAX_CATEGORIES: usize = 256;
+/// Label of the requests refused without a category (a policy rule).
+pub const NO_CATEGORY: &str = "(sans catégorie)";
+/// Label of the categories beyond [`MAX_CATEGORIES`].
+pub const OTHER_CATEGORIES: &str = "(autres catégories)";
+
+/// Counts of requests (not people) over a period of the connection logs.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct FilteringCounts {
+    pub allowed: u64,
+    pub denied: u64,
+    /// Failed requests (authentication, broken peers, timeouts).
+    pub errors: u64,
+    /// Denied requests per category, most first then by name.
+    pub denied_by_category: Vec<(String, u64)>,
+    /// Daily files read.
+    pub days_read: u32,
+}
+
+/// Counts the requests of the UTC days `from..=to` (`YYYY-MM-DD`, at most
+/// `max_days` days) in the daily files of `dir`: allowed, denied, errors,
+/// and the denied ones per category. Reads only the files of the period,
+/// a line at a time: memory is bounded by [`MAX_CATEGORIES`], whatever
+/// the logs' size. A missing directory or day counts nothing.
+pub fn filtering_counts(dir: &Path, from: &str, to: &str, max_days: i64) -> std::io::Result<FilteringCounts> {
+    use std::io::BufRead;
+    let (Some(first), Some(last)) = (parse_date(from), parse_date(to)) else {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad date"));
+    };
+    let last = last.min(first + max_days);
+    let mut out = FilteringCounts::default();
+    let mut cats: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for day in first..=last {
+        let (y, m, d) = civil(day);
+        let name = format!("{y:04}-{m:02}-{d:02}");
+        let file = match std::fs::File::open(dir.join(format!("{name}.log"))) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        out.days_read += 1;
+        let reader = std::io::BufReader::with_capacity(256 * 1024, file);
+        for l in reader.split(b'\n') {
+            let l = l?;
+            let Ok(l) = std::str::from_utf8(&l) else { continue };
+            // The fields [`Entry::parse`] accepts, without copying them.
+            let mut f = [""; 13];
+            let mut n = 0;
+            for (i, x) in l.split('\t').enumerate() {
+                if i < 13 {
+                    f[i] = x;
+                }
+                n = i + 1;
+            }
+            if n != 13
+                || !f[0].starts_with(&name)
+                || f[6].parse::<u16>().is_err()
+                || f[7].parse::<u64>().is_err()
+                || f[8].parse::<u64>().is_err()
+            {
+                continue;
+            }
+            match f[9] {
+                "allow" => out.allowed += 1,
+                "deny" => {
+                    out.denied += 1;
+                    let key = if f[11] == "-" || f[11].is_empty() {
+                        NO_CATEGORY
+                    } else if cats.len() >= MAX_CATEGORIES && !cats.contains_key(f[11]) {
+                        OTHER_CATEGORIES
+                    } else {
+                        f[11]
+                    };
+                    match cats.get_mut(key) {
+                        Some(n) => *n += 1,
+                        None => {
+                            cats.insert(key.to_string(), 1);
+                        }
+                    }
+                }
+                _ => out.errors += 1,
+            }
+        }
+    }
+    let mut by: Vec<(String, u64)> = cats.into_iter().collect();
+    by.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out.denied_by_category = by;
+    Ok(out)
+}
+
+/// [`FilteringCounts`] as CSV: one line per category, then the totals.
+pub fn filtering_csv(c: &FilteringCounts) -> String {
+    let mut out = String::from("category,denied_requests\r\n");
+    for (cat, n) in &c.denied_by_category {
+        let cat = if cat.contains([',', '"', '\r', '\n']) {
+            format!("\"{}\"", cat.replace('"', "\"\""))
+        } else {
+            cat.clone()
+        };
+        out.push_str(&format!("{cat},{n}\r\n"));
+    }
+    out.push_str(&format!(
+        "(total refusées),{}\r\n(total autorisées),{}\r\n(total erreurs),{}\r\n",
+        c.denied, c.allowed, c.errors
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filtering_counts_per_category_over_the_days_asked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = |time: &str, decision: &str, category: &str| {
+            Entry {
+                time: time.into(),
+                host: "h.test".into(),
+                status: 200,
+                decision: decision.into(),
+                category: category.into(),
+                ..Default::default()
+            }
+            .line()
+        };
+        let day1 = [
+            e("2026-11-27T08:00:00.000Z", "allow", ""),
+            e("2026-11-27T08:00:01.000Z", "deny", "adult"),
+            e("2026-11-27T08:00:02.000Z", "deny", "adult"),
+            e("2026-11-27T08:00:03.000Z", "deny", "games"),
+            e("2026-11-27T08:00:04.000Z", "deny", ""),
+            e("2026-11-27T08:00:05.000Z", "error", ""),
+            // A line of another day in the file is not counted here.
+            e("2026-11-30T08:00:00.000Z", "deny", "adult"),
+            "broken line\n".to_string(),
+        ]
+        .concat();
+        let day2 = [
+            e("2026-11-28T09:00:00.000Z", "allow", ""),
+            e("2026-11-28T09:00:01.000Z", "deny", "games"),
+        ]
+        .concat();
+        let outside = e("2026-11-29T09:00:01.000Z", "deny", "malware");
+        std::fs::write(tmp.path().join("2026-11-27.log"), day1).unwrap();
+        std::fs::write(tmp.path().join("2026-11-28.log"), day2).unwrap();
+        std::fs::write(tmp.path().join("2026-11-29.log"), outside).unwrap();
+        let c = filtering_counts(tmp.path(), "2026-11-26", "2026-11-28", 1000).unwrap();
+        assert_eq!((c.allowed, c.denied, c.errors, c.days_read), (2, 5, 1, 2));
+        assert_eq!(
+            c.denied_by_category,
+            vec![
+                ("adult".to_string(), 2),
+                ("games".to_string(), 2),
+                (NO_CATEGORY.to_string(), 1)
+            ]
+        );
+        let csv = filtering_csv(&c);
+        assert!(
+            csv.starts_with("category,denied_requests\r\nadult,2\r\ngames,2\r\n"),
+            "{csv}"
+        );
+        assert!(csv.contains("(total refusées),5\r\n(total autorisées),2\r\n"));
+        // The range is capped; a missing directory counts nothing.
+        let capped = filtering_counts(tmp.path(), "2026-11-27", "2026-11-29", 0).unwrap();
+        assert_eq!((capped.denied, capped.days_read), (4, 1));
+        assert_eq!(
+            filtering_counts(&tmp.path().join("none"), "2026-11-27", "2026-11-29", 10).unwrap(),
+            FilteringCounts::default()
+        );
+        assert!(filtering_counts(tmp.path(), "hier", "2026-11-29", 10).is_err());
+    }
+
+    /// `bench/statistics-filtering.sh`: the web filtering's counts over
+    /// `PREAU_BENCH_DAYS` daily files (default 3) of `PREAU_BENCH_LINES`
+    /// lines each (default 20,000), one in five denied over 12 categories.
+    /// Prints the median and worst of 5 runs and the lines read per second.
+    #[test]
+    fn filtering_counts_benchmark() {
+        let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+        let (days, lines) = (env("PREAU_BENCH_DAYS", 3), env("PREAU_BENCH_LINES", 20_000));
+        let tmp = tempfile::tempdir().unwrap();
+        let first = days_from_civil(2026, 9, 1);
+        let mut bytes = 0;
+        for d in 0..days {
+            let (y, m, day) = civil(first + d as i64);
+            let date = format!("{y:04}-{m:02}-{day:02}");
+            let mut w = std::io::BufWriter::new(
+                std::fs::File::create(tmp.path().join(format!("{date}.log"))).unwrap(),
+            );
+            for i in 0..lines {
+                let e = Entry {
+                    time: format!("{date}T{:02}:{:02}:{:02}.000Z", 8 + i % 10, i / 60 % 60, i % 60),
+                    source: "10.0.3.17:51234".into(),
+                    user: format!("eleve{}", i % 2400),
+                    method: "GET".into(),
+                    host: format!("www.site{}.example", i % 500),
+                    path: "/page?x=1".into(),
+                    status: if i % 5 == 0 { 403 } else { 200 },
+                    bytes_up: 420,
+                    bytes_down: 18_000,
+                    decision: if i % 5 == 0 { "deny" } else { "allow" }.into(),
+                    policy: "élèves".into(),
+                    category: if i % 5 == 0 {
+                        format!("cat{}", i % 12)
+                    } else {
+                        String::new()
+                    },
+                    mode: "proxy".into(),
+                };
+                let l = e.line();
+                bytes += l.len();
+                w.write_all(l.as_bytes()).unwrap();
+            }
+        }
+        let (from, to) = {
+            let (y, m, d) = civil(first + days as i64 - 1);
+            ("2026-09-01".to_string(), format!("{y:04}-{m:02}-{d:02}"))
+        };
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            let c = filtering_counts(tmp.path(), &from, &to, 3 * 366).unwrap();
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(c.allowed + c.denied, (days * lines) as u64);
+            assert_eq!(c.denied_by_category.len(), 12);
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[2];
+        println!(
+            "{{\"days\":{days},\"lines_per_day\":{lines},\"mb\":{:.0},\"median_ms\":{median:.0},\"worst_ms\":{:.0},\"lines_per_s\":{:.0}}}",
+            bytes as f64 / 1e6,
+            times[4],
+            (days * lines) as f64 / (median / 1000.0)
+        );
+    }
+
+    #[test]
+    fn filtering_categories_are_bounded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        for i in 0..(MAX_CATEGORIES + 10) {
+            text.push_str(
+                &Entry {
+                    time: "2026-11-27T08:00:00.000Z".into(),
+                    decision: "deny".into(),
+                    category: format!("c{i:04}"),
+                    ..Default::default()
+                }
+                .line(),
+            );
+        }
+        std::fs::write(tmp.path().join("2026-11-27.log"), text).unwrap();
+        let c = filtering_counts(tmp.path(), "2026-11-27", "2026-11-27", 10).unwrap();
+        assert_eq!(c.denied_by_category.len(), MAX_CATEGORIES + 1);
+        assert_eq!(c.denied_by_category[0], (OTHER_CATEGORIES.to_string(), 10));
+    }
 
     #[test]
     fn newest_pages_across_days_with_filters() {
