@@ -819,36 +819,9 @@ async fn a_confirmed_import_is_projected_onto_the_system() {
 /// request; students get 404; the iCalendar feed lists the bookings.
 #[tokio::test]
 async fn booking_for_a_lesson_from_the_timetable() {
-    use crate::modules::viescolaire::calendar::Date;
-    use crate::modules::viescolaire::queries;
     let w = world();
+    let (store, _slot) = schoollog::with_timetable(&w);
     let config = Config::default();
-    let db = w
-        ._dir
-        .path()
-        .join(config.paths.state_dir.trim_start_matches('/'))
-        .join(crate::store::DB_FILE);
-    let mut store = Store::open(&db).unwrap();
-    let d = |s| Date::parse(s).unwrap();
-    let year = store
-        .write(|tx| queries::set_year(tx, "2026-2027", d("2026-09-01"), d("2027-07-04"), &[]))
-        .unwrap();
-    let year = queries::Year {
-        id: year,
-        label: "2026-2027".into(),
-        starts: d("2026-09-01"),
-        ends: d("2027-07-04"),
-    };
-    let csv = "teacher;subject;class;day;start;end;room\npaul.blanc;MATHS;6A;lundi;08:00;08:55;B12\n";
-    crate::modules::viescolaire::import::timetable(
-        &mut store,
-        &year,
-        "t.csv",
-        csv.as_bytes(),
-        crate::modules::viescolaire::import::Format::Csv,
-        year.starts,
-    )
-    .unwrap();
     let count = |sql: &str| -> i64 { store.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
     let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
     let csrf = w.csrf_of(&admin).await;
