@@ -6,9 +6,11 @@
 //! then its apply: `preau.toml` written atomically through the host, and
 //! the engine's one apply session ([`crate::engine::session::run`], lock
 //! and record, as `preau apply`). A change of the firewall is applied
-//! with confirm-or-rollback (as `preau apply --confirm`), and the result
-//! page has the "Confirmer" button calling the same confirm as `preau
-//! confirm`.
+//! with confirm-or-rollback (as `preau apply --confirm`, for `[firewall]
+//! confirm_seconds`), and the result page has the countdown and the
+//! "Confirmer" button calling the same confirm as `preau confirm`. After a
+//! successful apply the running daemon re-reads its configuration through
+//! the same path as SIGHUP ([`super::Web::reload`]).
 //!
 //! The new text waits between the plan and the apply under a random
 //! token ([`Pending`]), for the administrator who asked, for a limited
@@ -34,9 +36,6 @@ use std::time::{Duration, Instant};
 pub const PENDING_TTL: Duration = Duration::from_secs(15 * 60);
 /// Most plans waiting at once (the oldest is forgotten first).
 pub const MAX_PENDING: usize = 4;
-/// Seconds a firewall change applied from the console waits for its
-/// confirmation before rolling back.
-pub const CONFIRM_SECONDS: u64 = 120;
 /// The audit log's action.
 const AUDIT_ACTION: &str = "réglages";
 
@@ -356,7 +355,7 @@ fn check_blocking(
         plan,
         plan_error,
         firewall: firewall_changes,
-        confirm_seconds: CONFIRM_SECONDS,
+        confirm_seconds: u64::from(config.firewall.confirm_seconds),
         token,
     }))
 }
@@ -429,7 +428,8 @@ fn apply_blocking(web: &super::Web, signed: &Signed, key: &str, token: &str) -> 
         .map_err(anyhow::Error::msg)
         .and_then(|chosen| {
             let plan = Plan::make(&ctx, &chosen)?;
-            let confirm = changes_firewall(&plan).then_some(CONFIRM_SECONDS);
+            // The new configuration's delay (`[firewall] confirm_seconds`).
+            let confirm = changes_firewall(&plan).then_some(u64::from(config.firewall.confirm_seconds));
             Ok((
                 session::run(&ctx, &chosen, &session::Options { confirm })?,
                 confirm,
