@@ -373,7 +373,9 @@ async fn an_administrator_imports_a_school_through_the_console() {
 /// Issue 10: the administrator changes the establishment's name through
 /// the settings form generated from the schema: a wrong value is refused
 /// beside its field, a good one shows the plan, "Appliquer" writes
-/// preau.toml (comments kept) and runs an apply that is recorded.
+/// preau.toml (comments kept) and runs an apply that is recorded; the
+/// running `preau serve` re-reads its configuration at once (as on
+/// SIGHUP), so the next page shows the new name without a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_changes_a_setting_and_applies_it() {
     let server = start_server_with(false, |c| c.to_string());
@@ -421,6 +423,21 @@ async fn an_administrator_changes_a_setting_and_applies_it() {
     assert!(
         !store.recent_applies(1).unwrap().is_empty(),
         "the apply is recorded"
+    );
+    // The running daemon took it (its SIGHUP path, no restart): the next
+    // page already carries the new name, and /metrics counts the reload.
+    assert!(
+        b.body().await.contains("Le serveur a relu sa configuration"),
+        "{}",
+        b.body().await
+    );
+    b.goto(&format!("{base}/console")).await;
+    assert_eq!(b.text("header a").await, "Préau · Lycée Jean Moulin");
+    b.goto(&format!("{base}/metrics")).await;
+    let metrics = b.body().await;
+    assert!(
+        metrics.contains("preau_reloads_total 1") && metrics.contains("preau_reloads_refused_total 0"),
+        "{metrics}"
     );
     b.close().await;
 }

@@ -435,7 +435,7 @@ fn apply_blocking(web: &super::Web, signed: &Signed, key: &str, token: &str) -> 
                 confirm,
             ))
         });
-    let (ok, summary, report, notes, countdown) = match outcome {
+    let (ok, summary, report, mut notes, countdown) = match outcome {
         Ok((s, confirm)) => {
             let notes: Vec<String> = s.before.iter().chain(&s.after).map(|n| n.text.clone()).collect();
             let summary = if !s.report.ok {
@@ -464,13 +464,25 @@ fn apply_blocking(web: &super::Web, signed: &Signed, key: &str, token: &str) -> 
             None,
         ),
     };
+    // The running daemon takes the new settings at once: the same reload
+    // as SIGHUP (a refused one keeps the running configuration).
+    let reloaded = if ok { web.reload() } else { None };
+    if let Some(r) = &reloaded {
+        notes.insert(0, reload_note(r));
+    }
+    let outcome = match (ok, &reloaded) {
+        (false, _) => "application échouée".to_string(),
+        (true, Some(Ok(()))) => "appliqué ; configuration relue par le serveur".to_string(),
+        (true, Some(Err(e))) => format!("appliqué ; rechargement du serveur refusé : {e}"),
+        (true, None) => "appliqué".to_string(),
+    };
     audit::record(
         &mut store,
         &signed.actor.login,
         &peer,
         AUDIT_ACTION,
         key,
-        if ok { "appliqué" } else { "application échouée" },
+        &outcome,
     )?;
     let chrome = Page::signed(
         if ok {
@@ -497,6 +509,16 @@ fn apply_blocking(web: &super::Web, signed: &Signed, key: &str, token: &str) -> 
             .insert("x-preau-apply", axum::http::HeaderValue::from_static("failed"));
     }
     Ok(r)
+}
+
+/// What the result page says of the server's reload (pure).
+pub fn reload_note(reloaded: &Result<(), String>) -> String {
+    match reloaded {
+        Ok(()) => "Le serveur a relu sa configuration : les nouveaux réglages sont en service.".into(),
+        Err(e) => format!(
+            "Le serveur garde la configuration qu'il avait : il a refusé de la relire ({e}). Corrigez, puis relancez « systemctl reload preau »."
+        ),
+    }
 }
 
 /// `POST /console/reglages/firewall/confirmer`: keeps the firewall's new
