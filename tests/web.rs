@@ -1218,3 +1218,61 @@ async fn an_administrator_purges_the_leavers_of_an_import() {
     );
     b.close().await;
 }
+
+/// Issue 10: settings applied from the console reach the proxy running
+/// inside `serve` at once (the reload of SIGHUP hands it its new
+/// settings): the block page's `[proxy] contact`, changed through the
+/// generated form, is on the very next refusal — no restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_running_proxy_takes_a_setting_applied_from_the_console() {
+    let proxy_port = free_port();
+    let server = start_server_with(false, |c| {
+        c.replacen("#enabled = []", "enabled = [\"proxy\"]", 1).replace(
+            "#listen = [\"0.0.0.0:3128\"]",
+            &format!("listen = [\"127.0.0.1:{proxy_port}\"]"),
+        )
+    });
+    let base = server.base.clone();
+    // A request for this server itself: refused (`local_destinations`
+    // off), with the block page.
+    let refusal = || -> String {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "--max-time", "10", "-x"])
+            .arg(format!("http://127.0.0.1:{proxy_port}"))
+            .arg("http://localhost:9/")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(
+        wait_for(Duration::from_secs(15), || std::net::TcpStream::connect((
+            "127.0.0.1",
+            proxy_port
+        ))
+        .is_ok()),
+        "the proxy did not come up: {}",
+        server.root.read("/serve.log")
+    );
+    let page = refusal();
+    assert!(
+        page.contains("l&#39;administrateur réseau de l&#39;établissement"),
+        "{page}"
+    );
+    let b = Browser::start().await;
+    sign_in(&b, &base, "admin", &server.admin_password).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/reglages/proxy")).await;
+    b.assert_no_inline().await;
+    b.fill("[id='f.contact']", "Mme Roux, au CDI").await;
+    b.click_and_load("#verifier").await;
+    assert!(b.body().await.contains("Mme Roux, au CDI"));
+    b.click_and_load("#appliquer").await;
+    let done = b.body().await;
+    assert!(done.contains("Le serveur a relu sa configuration"), "{done}");
+    let page = refusal();
+    assert!(
+        page.contains("Mme Roux, au CDI"),
+        "the running proxy took it: {page}"
+    );
+    b.close().await;
+}
