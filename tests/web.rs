@@ -373,7 +373,9 @@ async fn an_administrator_imports_a_school_through_the_console() {
 /// Issue 10: the administrator changes the establishment's name through
 /// the settings form generated from the schema: a wrong value is refused
 /// beside its field, a good one shows the plan, "Appliquer" writes
-/// preau.toml (comments kept) and runs an apply that is recorded.
+/// preau.toml (comments kept) and runs an apply that is recorded; the
+/// running `preau serve` re-reads its configuration at once (as on
+/// SIGHUP), so the next page shows the new name without a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_changes_a_setting_and_applies_it() {
     let server = start_server_with(false, |c| c.to_string());
@@ -421,6 +423,21 @@ async fn an_administrator_changes_a_setting_and_applies_it() {
     assert!(
         !store.recent_applies(1).unwrap().is_empty(),
         "the apply is recorded"
+    );
+    // The running daemon took it (its SIGHUP path, no restart): the next
+    // page already carries the new name, and /metrics counts the reload.
+    assert!(
+        b.body().await.contains("Le serveur a relu sa configuration"),
+        "{}",
+        b.body().await
+    );
+    b.goto(&format!("{base}/console")).await;
+    assert_eq!(b.text("header a").await, "Préau · Lycée Jean Moulin");
+    b.goto(&format!("{base}/metrics")).await;
+    let metrics = b.body().await;
+    assert!(
+        metrics.contains("preau_reloads_total 1") && metrics.contains("preau_reloads_refused_total 0"),
+        "{metrics}"
     );
     b.close().await;
 }
@@ -973,5 +990,289 @@ async fn the_language_switch_gives_english_and_back() {
     b.click_and_load("form.lang button").await;
     b.wait_path("/").await;
     assert!(b.text("h1").await.starts_with("Bonjour"));
+    b.close().await;
+}
+
+/// A person's count in the directory.
+fn people_count(server: &Server) -> usize {
+    let db = server.root.path().join("var/lib/preau/preau.db");
+    let store = preau::store::Store::open_existing(&db).unwrap();
+    directory::people(store.conn(), &directory::Filter::default())
+        .unwrap()
+        .len()
+}
+
+/// Issue 10, People by hand in a real browser: the administrator creates
+/// a student through the form — a birth date that is not one first: the
+/// French message beside the field, what was typed kept, nothing stored —
+/// then a good one: the login and initial password on the slip, printed
+/// (WebDriver's print, with the print styles: a PDF kept beside the
+/// screenshots). The new student then signs in with them and must change
+/// the password at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_creates_a_student_who_then_signs_in() {
+    let server = start_server();
+    let base = server.base.clone();
+    let class = {
+        let db = server.root.path().join("var/lib/preau/preau.db");
+        let store = preau::store::Store::open_existing(&db).unwrap();
+        directory::classes(store.conn()).unwrap().remove(0).code
+    };
+    let before = people_count(&server);
+    let b = Browser::start().await;
+    sign_in(&b, &base, "admin", &server.admin_password).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/personnes")).await;
+    b.click_and_load("a[href='/console/personnes/nouvelle']").await;
+    b.wait_path("/console/personnes/nouvelle").await;
+    b.assert_no_inline().await;
+    b.screenshots("personne-nouvelle").await;
+    let fill_student = |birth: &'static str| {
+        let b = &b;
+        let class = class.clone();
+        async move {
+            b.click("input[name=type][value=eleve]").await;
+            b.fill("#nom", "Durand-Hélie").await;
+            b.fill("#prenom", "Maëlys").await;
+            b.fill("#naissance", birth).await;
+            b.client
+                .find(fantoccini::Locator::Css("#classe"))
+                .await
+                .unwrap()
+                .select_by_value(&class)
+                .await
+                .unwrap();
+            b.click_and_load("form[action='/console/personnes/nouvelle'] button[type=submit]")
+                .await;
+        }
+    };
+    // 31 February: refused beside the field, nothing created.
+    fill_student("31/02/2014").await;
+    b.wait_path("/console/personnes/nouvelle").await;
+    let beside = b.text("#erreur-naissance").await;
+    assert!(beside.contains("n'est pas une date"), "{beside}");
+    assert!(b.text("#erreur").await.contains("n'a pas été créée"));
+    let kept = b
+        .client
+        .find(fantoccini::Locator::Css("#nom"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("Durand-Hélie"), "what was typed is kept");
+    b.assert_no_inline().await;
+    b.screenshots("personne-nouvelle-erreur").await;
+    assert_eq!(people_count(&server), before, "nothing stored");
+
+    // A real date: created, the slip shows the login and the password.
+    fill_student("14/03/2014").await;
+    let heading = b.text("h1").await;
+    assert!(heading.contains("Fiche de connexion de"), "{heading}");
+    let login = b.text(".slip dd:nth-of-type(1)").await;
+    let password = b.text(".slip dd:nth-of-type(2)").await;
+    assert!(login.starts_with("maelys.durand"), "{login}");
+    assert!(password.len() >= 8, "{password}");
+    let notice = b.text("p.notice").await;
+    assert!(
+        notice.contains(&format!("identifiant {login}, mot de passe initial {password}")),
+        "{notice}"
+    );
+    assert_eq!(people_count(&server), before + 1);
+    // The print button (shown by the page's script) and the printed slip.
+    let print = b
+        .client
+        .find(fantoccini::Locator::Css("[data-print]"))
+        .await
+        .unwrap();
+    assert!(print.is_displayed().await.unwrap(), "Imprimer is shown");
+    b.assert_no_inline().await;
+    b.screenshots("personne-creee").await;
+    let pdf = b
+        .client
+        .print(fantoccini::wd::PrintConfiguration::default())
+        .await
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF-"), "a PDF");
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::write(dir.join("personne-creee-fiche.pdf"), &pdf).unwrap();
+    // The person's page and the audit log.
+    b.goto(&format!("{base}/console/personnes/{login}")).await;
+    assert!(b.body().await.contains("Durand-Hélie"));
+    b.goto(&format!("{base}/console/journal?q={login}")).await;
+    assert!(b.body().await.contains("création d'une personne"));
+    sign_out(&b, &base).await;
+
+    // The new student signs in with the slip and must change the password.
+    sign_in(&b, &base, &login, &password).await;
+    b.wait_path("/mot-de-passe").await;
+    assert!(b.body().await.contains("encore celui de la fiche"));
+    change_password(&b, &password, "trousse-verte-2026").await;
+    b.wait_path("/").await;
+    assert!(b.text("h1").await.contains("Maëlys"));
+    b.assert_no_inline().await;
+    b.screenshots("personne-creee-portail").await;
+    sign_out(&b, &base).await;
+    sign_in(&b, &base, &login, &password).await;
+    assert!(
+        b.body().await.contains("Identifiant ou mot de passe incorrect"),
+        "the slip's password no longer works"
+    );
+    b.close().await;
+}
+
+/// Issue 10, purge of the leavers in a real browser: a `gen_school.py`
+/// school imported, then the next export says two students left
+/// (`DATE_SORTIE`): with `retention_days = 0` they are due at once. The
+/// console lists them; the purge is confirmed by the ticked box; they are
+/// gone from the directory and the list, and the purge is in the journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_purges_the_leavers_of_an_import() {
+    let server = start_server_with(false, |c| {
+        assert!(c.contains("#retention_days = 365"), "{c}");
+        c.replace("#retention_days = 365", "retention_days = 0")
+    });
+    let base = server.base.clone();
+    let school = server.root.path().join("exports");
+    support::gen_school(&school, 40, &[]);
+    let import = |students: &std::path::Path| {
+        let files = [
+            students.display().to_string(),
+            school.join("ResponsablesAvecAdresses.xml").display().to_string(),
+            school.join("sts_emp_0999999X_2026.xml").display().to_string(),
+        ];
+        let mut args = vec!["accounts", "import", "--apply", "--no-system"];
+        args.extend(files.iter().map(String::as_str));
+        let out = server.root.run(&args);
+        assert!(out.status.success(), "{}", show(&out));
+    };
+    let first = school.join("ElevesSansAdresses.xml");
+    import(&first);
+    // The next export: the first two students left yesterday.
+    let yesterday = preau::directory::import::days_from_today(-1);
+    let (y, rest) = yesterday.split_once('-').unwrap();
+    let (m, d) = rest.split_once('-').unwrap();
+    let left = format!("<DATE_SORTIE>{d}/{m}/{y}</DATE_SORTIE>");
+    let mut xml = std::fs::read(&first).unwrap();
+    for _ in 0..2 {
+        let empty = b"<DATE_SORTIE></DATE_SORTIE>";
+        let at = xml.windows(empty.len()).position(|w| w == empty).unwrap();
+        xml.splice(at..at + empty.len(), left.bytes());
+    }
+    let second = server.root.path().join("ElevesSansAdresses.xml");
+    std::fs::write(&second, xml).unwrap();
+    import(&second);
+    let db = server.root.path().join("var/lib/preau/preau.db");
+    let leavers: Vec<String> = {
+        let store = preau::store::Store::open_existing(&db).unwrap();
+        preau::modules::accounts::people::due_for_purge(store.conn())
+            .unwrap()
+            .into_iter()
+            .map(|p| p.login)
+            .collect()
+    };
+    assert_eq!(leavers.len(), 2, "{leavers:?}");
+    let before = people_count(&server);
+
+    let b = Browser::start().await;
+    sign_in(&b, &base, "admin", &server.admin_password).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/personnes")).await;
+    b.click_and_load("a[href='/console/personnes/partants']").await;
+    b.wait_path("/console/personnes/partants").await;
+    let list = b.body().await;
+    assert!(list.contains("2 compte(s) à supprimer"), "{list}");
+    for l in &leavers {
+        assert!(list.contains(l.as_str()), "{l}: {list}");
+    }
+    b.assert_no_inline().await;
+    b.screenshots("partants").await;
+    b.click("input[name=confirme]").await;
+    b.click_and_load("form[action='/console/personnes/partants'] button[type=submit]")
+        .await;
+    b.wait_path("/console/personnes/partants").await;
+    let done = b.body().await;
+    assert!(done.contains("2 compte(s) supprimé(s) de l'annuaire"), "{done}");
+    assert!(done.contains("Aucun partant dont la durée de conservation est passée"));
+    b.assert_no_inline().await;
+    b.screenshots("partants-supprimes").await;
+    assert_eq!(people_count(&server), before - 2);
+    {
+        let store = preau::store::Store::open_existing(&db).unwrap();
+        for l in &leavers {
+            assert!(
+                directory::person_by_login(store.conn(), l).unwrap().is_none(),
+                "{l}"
+            );
+            assert!(
+                directory::login_taken(store.conn(), l).unwrap(),
+                "never given again"
+            );
+        }
+    }
+    b.goto(&format!("{base}/console/journal?q=partants")).await;
+    let log = b.body().await;
+    assert!(
+        log.contains("suppression des partants") && log.contains(leavers[0].as_str()),
+        "{log}"
+    );
+    b.close().await;
+}
+
+/// Issue 10: settings applied from the console reach the proxy running
+/// inside `serve` at once (the reload of SIGHUP hands it its new
+/// settings): the block page's `[proxy] contact`, changed through the
+/// generated form, is on the very next refusal — no restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_running_proxy_takes_a_setting_applied_from_the_console() {
+    let proxy_port = free_port();
+    let server = start_server_with(false, |c| {
+        c.replacen("#enabled = []", "enabled = [\"proxy\"]", 1).replace(
+            "#listen = [\"0.0.0.0:3128\"]",
+            &format!("listen = [\"127.0.0.1:{proxy_port}\"]"),
+        )
+    });
+    let base = server.base.clone();
+    // A request for this server itself: refused (`local_destinations`
+    // off), with the block page.
+    let refusal = || -> String {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "--max-time", "10", "-x"])
+            .arg(format!("http://127.0.0.1:{proxy_port}"))
+            .arg("http://localhost:9/")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(
+        wait_for(Duration::from_secs(15), || std::net::TcpStream::connect((
+            "127.0.0.1",
+            proxy_port
+        ))
+        .is_ok()),
+        "the proxy did not come up: {}",
+        server.root.read("/serve.log")
+    );
+    let page = refusal();
+    assert!(
+        page.contains("l&#39;administrateur réseau de l&#39;établissement"),
+        "{page}"
+    );
+    let b = Browser::start().await;
+    sign_in(&b, &base, "admin", &server.admin_password).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/reglages/proxy")).await;
+    b.assert_no_inline().await;
+    b.fill("[id='f.contact']", "Mme Roux, au CDI").await;
+    b.click_and_load("#verifier").await;
+    assert!(b.body().await.contains("Mme Roux, au CDI"));
+    b.click_and_load("#appliquer").await;
+    let done = b.body().await;
+    assert!(done.contains("Le serveur a relu sa configuration"), "{done}");
+    let page = refusal();
+    assert!(
+        page.contains("Mme Roux, au CDI"),
+        "the running proxy took it: {page}"
+    );
     b.close().await;
 }

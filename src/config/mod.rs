@@ -327,6 +327,24 @@ enabled = ["nonesuch"]
         assert_eq!(errs[0].message, "99 is out of range: must be between 0 and 30");
     }
 
+    /// The firewall's trial period from the console: 120 s unless set,
+    /// never under 10 s (too short to press "Confirmer").
+    #[test]
+    fn firewall_confirm_seconds_is_bounded() {
+        assert_eq!(parse(GOOD, "f").unwrap().firewall.confirm_seconds, 120);
+        let ok = format!("{GOOD}\n[firewall]\nconfirm_seconds = 10\n");
+        assert_eq!(parse(&ok, "f").unwrap().firewall.confirm_seconds, 10);
+        for bad in ["5", "3601"] {
+            let text = format!("{GOOD}\n[firewall]\nconfirm_seconds = {bad}\n");
+            let errs = parse(&text, "f").unwrap_err().0;
+            assert_eq!(errs[0].path, "firewall.confirm_seconds", "{errs:?}");
+            assert_eq!(
+                errs[0].message,
+                format!("{bad} is out of range: must be between 10 and 3600")
+            );
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
         /// Whatever the bytes, parsing returns (never panics), and every

@@ -79,8 +79,17 @@ pub fn render(shared: &Shared) -> String {
     metric(
         "preau_reloads_total",
         "counter",
-        "Successful reloads (SIGHUP) since start.",
+        "Successful reloads (SIGHUP or a settings apply from the console) since start.",
         &[(String::new(), shared.reloads.load(Ordering::Relaxed) as f64)],
+    );
+    metric(
+        "preau_reloads_refused_total",
+        "counter",
+        "Reloads refused since start (broken configuration or certificate: the running one kept).",
+        &[(
+            String::new(),
+            shared.reloads_refused.load(Ordering::Relaxed) as f64,
+        )],
     );
     if let Some(proxy) = shared.proxy.get() {
         let c = proxy.counters();

@@ -9,6 +9,8 @@
 //! Signals: SIGTERM/SIGINT stop accepting, give open connections
 //! `shutdown_grace_seconds` and exit; SIGHUP re-reads the configuration
 //! and the certificate (a broken one is refused and the running one kept).
+//! The web console asks for the same reload after it applied settings
+//! ([`Shared::reload_now`]): one path, in the serve loop, for both.
 //! systemd is told READY, RELOADING and STOPPING. When the `proxy` module
 //! is enabled its listeners run here too (`modules::proxy::server`).
 
@@ -61,10 +63,22 @@ pub struct Shared {
     pub started_at: SystemTime,
     pub requests: AtomicU64,
     pub reloads: AtomicU64,
+    /// Reloads refused (the new configuration or certificate is broken).
+    pub reloads_refused: AtomicU64,
     pub connections: AtomicU64,
     /// The proxy's state once it runs (module `proxy`), for `/metrics`.
     pub proxy: std::sync::OnceLock<Arc<crate::modules::proxy::server::Runtime>>,
+    /// Reloads asked of the serve loop (by the web console), each with
+    /// where to send its outcome.
+    reload_requests: tokio::sync::mpsc::UnboundedSender<std::sync::mpsc::Sender<Reloaded>>,
 }
+
+/// A reload's outcome: refused with the reason (the running
+/// configuration and certificate kept), or done.
+pub type Reloaded = Result<(), String>;
+
+/// Longest wait for the serve loop to answer a reload.
+const RELOAD_WAIT: Duration = Duration::from_secs(30);
 
 impl Shared {
     pub fn config(&self) -> Arc<Config> {
@@ -73,6 +87,18 @@ impl Shared {
 
     pub fn db_path(&self) -> PathBuf {
         self.context(&self.config()).db
+    }
+
+    /// Reloads as SIGHUP does — configuration, certificate, the proxy's
+    /// settings — in the serve loop, and waits for the outcome. Called from
+    /// a blocking thread (the settings apply of the web console).
+    pub fn reload_now(&self) -> Reloaded {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.reload_requests
+            .send(tx)
+            .map_err(|_| "the server is stopping".to_string())?;
+        rx.recv_timeout(RELOAD_WAIT)
+            .map_err(|_| "the server did not answer in time".to_string())?
     }
 
     /// The context modules report in, for a configuration.
@@ -143,6 +169,7 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     }
     let bound: Vec<SocketAddr> = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
     let grace = Duration::from_secs(u64::from(config.server.shutdown_grace_seconds));
+    let (reload_requests, mut reload_asked) = tokio::sync::mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         host,
         config_path,
@@ -151,8 +178,10 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         started_at: SystemTime::now(),
         requests: AtomicU64::new(0),
         reloads: AtomicU64::new(0),
+        reloads_refused: AtomicU64::new(0),
         connections: AtomicU64::new(0),
         proxy: std::sync::OnceLock::new(),
+        reload_requests,
     });
     // The filtering proxy (module `proxy`) runs on the same runtime.
     let mut proxy = if shared.config().modules.enabled.iter().any(|m| m == "proxy") {
@@ -244,13 +273,11 @@ async fn serve(options: Options) -> anyhow::Result<()> {
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = hup.recv() => {
-                reload(&shared, &acceptor);
-                if let Some(p) = &mut proxy {
-                    let config = shared.config();
-                    // A listener that cannot be bound keeps the running
-                    // ones; the proxy logs why.
-                    let _ = p.reload(&config.proxy, &crate::modules::proxy::zone_sources(&config)).await;
-                }
+                let _ = reload_all(&shared, &acceptor, &mut proxy).await;
+            }
+            Some(answer) = reload_asked.recv() => {
+                let outcome = reload_all(&shared, &acceptor, &mut proxy).await;
+                let _ = answer.send(outcome);
             }
         }
     }
@@ -313,28 +340,57 @@ fn watchdog_period(timeout: Option<Duration>) -> Option<Duration> {
         .map(|t| (t / 2).max(Duration::from_millis(100)))
 }
 
-/// SIGHUP: re-read configuration and certificate; keep the old ones if the
-/// new ones are broken.
-fn reload(shared: &Shared, acceptor: &RwLock<TlsAcceptor>) {
+/// SIGHUP or the console's reload: configuration and certificate
+/// ([`reload`]), then the proxy's settings with whatever configuration
+/// now runs.
+async fn reload_all(
+    shared: &Shared,
+    acceptor: &RwLock<TlsAcceptor>,
+    proxy: &mut Option<crate::modules::proxy::server::Proxy>,
+) -> Reloaded {
+    let outcome = reload(shared, acceptor);
+    if let Some(p) = proxy {
+        let config = shared.config();
+        // A listener that cannot be bound keeps the running
+        // ones; the proxy logs why.
+        let _ = p
+            .reload(&config.proxy, &crate::modules::proxy::zone_sources(&config))
+            .await;
+    }
+    outcome
+}
+
+/// Re-reads configuration and certificate; keeps the old ones if the new
+/// ones are broken (counted, and the reason returned).
+fn reload(shared: &Shared, acceptor: &RwLock<TlsAcceptor>) -> Reloaded {
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, monotonic_usec()]);
     let real = shared.host.real_path(&shared.config_path);
-    match crate::config::load(&real) {
+    let outcome = match crate::config::load(&real) {
         Ok(config) => match self::acceptor(&shared.host, &config) {
             Ok(new_acceptor) => {
                 *acceptor.write().expect("acceptor lock") = new_acceptor;
                 *shared.config.write().expect("config lock") = Arc::new(config);
                 shared.reloads.fetch_add(1, Ordering::Relaxed);
                 log::info!("configuration and certificate reloaded");
+                Ok(())
             }
             Err(e) => {
-                log::error!(error = format!("{e:#}").as_str(); "reload refused: keeping the running certificate")
+                let e = format!("{e:#}");
+                log::error!(error = e.as_str(); "reload refused: keeping the running certificate");
+                Err(e)
             }
         },
         Err(e) => {
-            log::error!(error = e.to_string().as_str(); "reload refused: keeping the running configuration")
+            let e = e.to_string();
+            log::error!(error = e.as_str(); "reload refused: keeping the running configuration");
+            Err(e)
         }
+    };
+    if outcome.is_err() {
+        shared.reloads_refused.fetch_add(1, Ordering::Relaxed);
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    outcome
 }
 
 fn monotonic_usec() -> sd_notify::NotifyState<'static> {

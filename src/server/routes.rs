@@ -13,9 +13,13 @@ use std::sync::atomic::Ordering;
 
 pub fn router(shared: Arc<Shared>) -> Router {
     let s = shared.clone();
+    let r = shared.clone();
+    // After a settings apply the console has the daemon reload, through
+    // the serve loop, exactly as SIGHUP does.
     let web = crate::web::Web::new(shared.host.clone(), shared.config_path.clone(), move || {
         s.config()
-    });
+    })
+    .with_reload(move || r.reload_now());
     let transport = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

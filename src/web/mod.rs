@@ -68,6 +68,9 @@ pub struct Web {
     /// Where the configuration file is (logical host path).
     pub config_path: PathBuf,
     config: Arc<dyn Fn() -> Arc<Config> + Send + Sync>,
+    /// Re-reads the running server's configuration as SIGHUP does
+    /// ([`Web::with_reload`]); none outside `preau serve`.
+    reload: Option<Reload>,
     /// Single sign-on (OpenID Connect provider, CAS server): its routes
     /// are mounted behind the guard; sign-out ends its sessions too.
     pub sso: Arc<crate::sso::web::Sso>,
@@ -91,6 +94,10 @@ pub struct Web {
     /// for, and the idle ones.
     pool: Mutex<(PathBuf, Vec<Store>)>,
 }
+
+/// The running server's reload: `Err` with the reason when the new
+/// configuration was refused (the running one kept).
+pub type Reload = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// Most idle connections kept (the blocking pool has 16 threads).
 const IDLE_CONNECTIONS: usize = 16;
@@ -154,6 +161,7 @@ impl Web {
             host,
             config_path,
             config,
+            reload: None,
             sso,
             tiles: Arc::default(),
             throttle: Mutex::new(throttle::Throttle::default()),
@@ -171,6 +179,19 @@ impl Web {
 
     pub fn config(&self) -> Arc<Config> {
         (self.config)()
+    }
+
+    /// With `reload`: how the running server re-reads its configuration
+    /// (the daemon's SIGHUP path), called after settings are applied.
+    pub fn with_reload(mut self, reload: impl Fn() -> Result<(), String> + Send + Sync + 'static) -> Web {
+        self.reload = Some(Arc::new(reload));
+        self
+    }
+
+    /// Has the running server re-read its configuration (from a blocking
+    /// thread: it waits for the outcome); `None` when nothing runs it.
+    pub fn reload(&self) -> Option<Result<(), String>> {
+        self.reload.as_ref().map(|r| r())
     }
 
     pub fn db_path(&self) -> PathBuf {

@@ -6,9 +6,11 @@
 //! then its apply: `preau.toml` written atomically through the host, and
 //! the engine's one apply session ([`crate::engine::session::run`], lock
 //! and record, as `preau apply`). A change of the firewall is applied
-//! with confirm-or-rollback (as `preau apply --confirm`), and the result
-//! page has the "Confirmer" button calling the same confirm as `preau
-//! confirm`.
+//! with confirm-or-rollback (as `preau apply --confirm`, for `[firewall]
+//! confirm_seconds`), and the result page has the countdown and the
+//! "Confirmer" button calling the same confirm as `preau confirm`. After a
+//! successful apply the running daemon re-reads its configuration through
+//! the same path as SIGHUP ([`super::Web::reload`]).
 //!
 //! The new text waits between the plan and the apply under a random
 //! token ([`Pending`]), for the administrator who asked, for a limited
@@ -34,9 +36,6 @@ use std::time::{Duration, Instant};
 pub const PENDING_TTL: Duration = Duration::from_secs(15 * 60);
 /// Most plans waiting at once (the oldest is forgotten first).
 pub const MAX_PENDING: usize = 4;
-/// Seconds a firewall change applied from the console waits for its
-/// confirmation before rolling back.
-pub const CONFIRM_SECONDS: u64 = 120;
 /// The audit log's action.
 const AUDIT_ACTION: &str = "réglages";
 
@@ -356,7 +355,7 @@ fn check_blocking(
         plan,
         plan_error,
         firewall: firewall_changes,
-        confirm_seconds: CONFIRM_SECONDS,
+        confirm_seconds: u64::from(config.firewall.confirm_seconds),
         token,
     }))
 }
@@ -429,13 +428,14 @@ fn apply_blocking(web: &super::Web, signed: &Signed, key: &str, token: &str) -> 
         .map_err(anyhow::Error::msg)
         .and_then(|chosen| {
             let plan = Plan::make(&ctx, &chosen)?;
-            let confirm = changes_firewall(&plan).then_some(CONFIRM_SECONDS);
+            // The new configuration's delay (`[firewall] confirm_seconds`).
+            let confirm = changes_firewall(&plan).then_some(u64::from(config.firewall.confirm_seconds));
             Ok((
                 session::run(&ctx, &chosen, &session::Options { confirm })?,
                 confirm,
             ))
         });
-    let (ok, summary, report, notes, countdown) = match outcome {
+    let (ok, summary, report, mut notes, countdown) = match outcome {
         Ok((s, confirm)) => {
             let notes: Vec<String> = s.before.iter().chain(&s.after).map(|n| n.text.clone()).collect();
             let summary = if !s.report.ok {
@@ -464,13 +464,25 @@ fn apply_blocking(web: &super::Web, signed: &Signed, key: &str, token: &str) -> 
             None,
         ),
     };
+    // The running daemon takes the new settings at once: the same reload
+    // as SIGHUP (a refused one keeps the running configuration).
+    let reloaded = if ok { web.reload() } else { None };
+    if let Some(r) = &reloaded {
+        notes.insert(0, reload_note(r));
+    }
+    let outcome = match (ok, &reloaded) {
+        (false, _) => "application échouée".to_string(),
+        (true, Some(Ok(()))) => "appliqué ; configuration relue par le serveur".to_string(),
+        (true, Some(Err(e))) => format!("appliqué ; rechargement du serveur refusé : {e}"),
+        (true, None) => "appliqué".to_string(),
+    };
     audit::record(
         &mut store,
         &signed.actor.login,
         &peer,
         AUDIT_ACTION,
         key,
-        if ok { "appliqué" } else { "application échouée" },
+        &outcome,
     )?;
     let chrome = Page::signed(
         if ok {
@@ -497,6 +509,16 @@ fn apply_blocking(web: &super::Web, signed: &Signed, key: &str, token: &str) -> 
             .insert("x-preau-apply", axum::http::HeaderValue::from_static("failed"));
     }
     Ok(r)
+}
+
+/// What the result page says of the server's reload (pure).
+pub fn reload_note(reloaded: &Result<(), String>) -> String {
+    match reloaded {
+        Ok(()) => "Le serveur a relu sa configuration : les nouveaux réglages sont en service.".into(),
+        Err(e) => format!(
+            "Le serveur garde la configuration qu'il avait : il a refusé de la relire ({e}). Corrigez, puis relancez « systemctl reload preau »."
+        ),
+    }
 }
 
 /// `POST /console/reglages/firewall/confirmer`: keeps the firewall's new

@@ -49,6 +49,11 @@ fn world() -> World {
 }
 
 fn world_with(config: Config) -> World {
+    world_made(config, |w| w)
+}
+
+/// As [`world_with`], the web application changed by `wrap` first.
+fn world_made(config: Config, wrap: impl FnOnce(Web) -> Web) -> World {
     let dir = tempfile::tempdir().unwrap();
     let host = RealHost::new(dir.path());
     let db = host.real_path(&Path::new(&config.paths.state_dir).join(crate::store::DB_FILE));
@@ -88,9 +93,11 @@ fn world_with(config: Config) -> World {
         })
         .unwrap();
     let config = Arc::new(config);
-    let web = Web::new(host, PathBuf::from("/etc/preau/preau.toml"), move || {
-        config.clone()
-    });
+    let web = wrap(Web::new(
+        host,
+        PathBuf::from("/etc/preau/preau.toml"),
+        move || config.clone(),
+    ));
     World {
         _dir: dir,
         app: headers::secure(router(Arc::new(web))),
@@ -2161,6 +2168,85 @@ async fn settings_valid_values_show_the_plan_then_apply_writes_the_file() {
     assert_eq!(stale.status, 400);
     assert!(stale.text().contains("a changé depuis le plan"));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), SETTINGS_FILE);
+}
+
+/// Issue 10: after a successful apply of settings the running server
+/// re-reads its configuration (the hook `preau serve` gives: its SIGHUP
+/// path); the page and the audit log say so, and a refused reload says
+/// why. A failed apply does not reload.
+#[tokio::test]
+async fn settings_applied_have_the_running_server_reload() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    for answer in [Ok(()), Err("line 3: broken".to_string())] {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (c, a) = (calls.clone(), answer.clone());
+        let w = world_made(Config::default(), move |web| {
+            web.with_reload(move || {
+                c.fetch_add(1, Ordering::SeqCst);
+                a.clone()
+            })
+        });
+        write_config(&w, SETTINGS_FILE);
+        let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+        let csrf = w.csrf_of(&admin).await;
+        let cookie = format!("{}={admin}", session::COOKIE);
+        let plan = w
+            .post(
+                "/console/reglages/establishment",
+                &cookie,
+                &format!("csrf={csrf}&f.name=Lyc%C3%A9e+Jean+Moulin"),
+            )
+            .await;
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "no reload for a plan");
+        let at = plan.body.find("name=\"jeton\" value=\"").unwrap() + 20;
+        let token = &plan.body[at..at + plan.body[at..].find('"').unwrap()];
+        let done = w
+            .post(
+                "/console/reglages/establishment/appliquer",
+                &cookie,
+                &format!("csrf={csrf}&jeton={token}"),
+            )
+            .await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let audit = w.get("/console/journal?q=r%C3%A9glages", Some(&admin)).await;
+        match &answer {
+            Ok(()) => {
+                assert!(
+                    done.text().contains("Le serveur a relu sa configuration"),
+                    "{}",
+                    done.body
+                );
+                assert!(
+                    audit.text().contains("configuration relue par le serveur"),
+                    "{}",
+                    audit.body
+                );
+            }
+            Err(_) => {
+                assert!(
+                    done.text().contains("il a refusé de la relire (line 3: broken)"),
+                    "{}",
+                    done.body
+                );
+                assert!(
+                    audit.text().contains("rechargement du serveur refusé"),
+                    "{}",
+                    audit.body
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_reload_note_says_what_runs() {
+    assert!(settings::reload_note(&Ok(())).contains("nouveaux réglages sont en service"));
+    let refused = settings::reload_note(&Err("x".into()));
+    assert!(
+        refused.contains("garde la configuration") && refused.contains("(x)"),
+        "{refused}"
+    );
 }
 
 /// Issue 10: the "Confirmer" of a firewall change applied from the

@@ -16,6 +16,8 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub struct Browser {
     driver: Child,
     pub client: Client,
+    /// The relay into another network namespace ([`Browser::start_in_netns`]).
+    relay: Option<Relay>,
 }
 
 fn free_port() -> u16 {
@@ -26,14 +28,18 @@ fn free_port() -> u16 {
         .port()
 }
 
+fn installed() {
+    assert!(
+        std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
+        "chromium and chromium-driver are needed (scripts/deps.txt): apt-get install chromium chromium-driver"
+    );
+}
+
 impl Browser {
     /// Starts chromedriver and a headless Chromium that accepts the
     /// server's self-signed certificate.
     pub async fn start() -> Browser {
-        assert!(
-            std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
-            "chromium and chromium-driver are needed (scripts/deps.txt): apt-get install chromium chromium-driver"
-        );
+        installed();
         let port = free_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
@@ -47,6 +53,33 @@ impl Browser {
             assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        Browser::session(driver, port, None).await
+    }
+
+    /// Starts chromedriver and Chromium inside the network namespace of
+    /// process `pid` (`nsenter -n`: a root test's sandbox), so that the
+    /// pages reach the servers on that namespace's loopback and nothing
+    /// else; `driver_port` is a free port there. The test, in its own
+    /// namespace, talks to chromedriver through a [`Relay`]: no interface
+    /// or rule is added to the host.
+    pub async fn start_in_netns(pid: u32, driver_port: u16) -> Browser {
+        installed();
+        let driver = Command::new("nsenter")
+            .args(["-t", &pid.to_string(), "-n", "--", CHROMEDRIVER])
+            .arg(format!("--port={driver_port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts in the namespace");
+        let relay = tokio::task::spawn_blocking(move || Relay::into(pid, driver_port))
+            .await
+            .unwrap();
+        let port = relay.port;
+        Browser::session(driver, port, Some(relay)).await
+    }
+
+    async fn session(driver: Child, port: u16, relay: Option<Relay>) -> Browser {
         let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
             "acceptInsecureCerts": true,
             "goog:loggingPrefs": { "browser": "ALL" },
@@ -68,7 +101,11 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a chromium session");
-        Browser { driver, client }
+        Browser {
+            driver,
+            client,
+            relay,
+        }
     }
 
     pub async fn goto(&self, url: &str) {
@@ -202,10 +239,83 @@ impl Browser {
     }
 
     pub async fn close(self) {
-        let Browser { mut driver, client } = self;
+        let Browser {
+            mut driver,
+            client,
+            relay,
+        } = self;
         let _ = client.close().await;
         let _ = driver.kill();
         let _ = driver.wait();
+        drop(relay);
+    }
+}
+
+/// Connections to a loopback port of the test's network namespace,
+/// relayed to a port of another namespace's loopback: a thread binds the
+/// listener here, then enters the other namespace (`setns` changes the
+/// calling thread only), so that each connection it makes is made there.
+pub struct Relay {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Relay {
+    /// A relay to `target` of the network namespace of process `pid`,
+    /// once something listens there (at most 20 s).
+    pub fn into(pid: u32, target: u16) -> Relay {
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let ns = std::fs::File::open(format!("/proc/{pid}/ns/net")).expect("the namespace of the process");
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let (ready, up) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns into the namespace");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while TcpStream::connect(("127.0.0.1", target)).is_err() {
+                if Instant::now() > deadline {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = ready.send(());
+            for client in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                let (Ok(client), Ok(server)) = (client, TcpStream::connect(("127.0.0.1", target))) else {
+                    continue;
+                };
+                pipe(client, server);
+            }
+        });
+        up.recv_timeout(Duration::from_secs(25))
+            .unwrap_or_else(|_| panic!("nothing listens on port {target} in the namespace of {pid}"));
+        Relay { port, stop }
+    }
+}
+
+fn pipe(a: std::net::TcpStream, b: std::net::TcpStream) {
+    use std::net::Shutdown;
+    let (a2, b2) = (a.try_clone().unwrap(), b.try_clone().unwrap());
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut &a, &mut &b);
+        let _ = b.shutdown(Shutdown::Write);
+    });
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut &b2, &mut &a2);
+        let _ = a2.shutdown(Shutdown::Write);
+    });
+}
+
+impl Drop for Relay {
+    /// Stops accepting: the flag, then one connection to wake the thread.
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 

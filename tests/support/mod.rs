@@ -210,6 +210,11 @@ exec sleep infinity
             .expect("a port number")
     }
 
+    /// The process holding the sandbox's namespaces (for `nsenter -t`).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// The sandbox's scratch directory (same path inside and outside).
     pub fn path(&self) -> &Path {
         self.scratch.path()

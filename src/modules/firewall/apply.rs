@@ -426,6 +426,41 @@ pub fn rollback_after(
     rollback_if_pending(host, files, token)
 }
 
+/// What the history of applies says of a rollback (`by`: who made it).
+pub fn rollback_step(by: &str) -> String {
+    format!("~ firewall rolled back ({by}): the ruleset saved before the last apply is loaded again")
+}
+
+/// Keeps a rollback in the store's history of applies (the console's
+/// dashboard and « Mises en œuvre » list it): the timer runs apart from
+/// the daemon and the browser, so this is how the administrator learns
+/// that an unconfirmed change was undone. A store that cannot be opened
+/// (no `preau init` yet) only gets a warning: the rollback itself is done.
+pub fn record_rollback(host: &dyn Host, state_dir: &Path, by: &str) {
+    let db = host.real_path(&state_dir.join(crate::store::DB_FILE));
+    let report = crate::engine::ApplyReport {
+        steps: vec![crate::engine::Step {
+            module: "firewall",
+            change: rollback_step(by),
+            result: "done",
+            error: None,
+        }],
+        ok: true,
+        duration_ms: 0,
+        restored: Vec::new(),
+    };
+    let recorded = serde_json::to_string(&report)
+        .map_err(anyhow::Error::from)
+        .and_then(|json| {
+            let mut store = crate::store::Store::open_existing(&db)?;
+            store.record_apply("firewall", 1, 0, true, None, &json)?;
+            Ok(())
+        });
+    if let Err(e) = recorded {
+        log::warn!(error = format!("{e:#}").as_str(); "firewall rolled back, but the history of applies could not record it");
+    }
+}
+
 /// Seconds past the deadline after which a pending confirm whose timer
 /// never fired (a restart) counts as expired.
 pub const EXPIRY_GRACE: i64 = 30;
@@ -513,6 +548,31 @@ mod tests {
             host.log()
         );
         assert!(host.text("/s/firewall/pending.json").is_some());
+    }
+
+    /// A rollback made apart from the daemon (the confirm timer) is kept
+    /// in the history of applies the console shows; without a store it
+    /// is only a warning.
+    #[test]
+    fn a_rollback_is_recorded_in_the_history_of_applies() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = crate::host::RealHost::new(dir.path());
+        let state = Path::new("/var/lib/preau");
+        record_rollback(&host, state, "nobody's store");
+        let db = host.real_path(&state.join(crate::store::DB_FILE));
+        assert!(!db.exists(), "no store is created");
+        std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+        crate::store::Store::open(&db).unwrap();
+        record_rollback(&host, state, "not confirmed in time");
+        let store = crate::store::Store::open_existing(&db).unwrap();
+        let found = store.applies_with_reports(5, 0).unwrap();
+        assert_eq!(found.len(), 1);
+        let (a, report) = &found[0];
+        assert_eq!((a.modules.as_str(), a.changes, a.ok), ("firewall", 1, true));
+        assert!(
+            report.contains("firewall rolled back (not confirmed in time)"),
+            "{report}"
+        );
     }
 
     #[test]

@@ -112,14 +112,29 @@ pub fn confirm(env: &Env) -> anyhow::Result<u8> {
 
 /// `preau rollback`.
 pub fn rollback(env: &Env) -> anyhow::Result<u8> {
-    let out = apply::rollback(&env.host, &state_files(env))?;
+    let files = state_files(env);
+    let out = apply::rollback(&env.host, &files)?;
+    if out.done {
+        record(env, &files, "`preau rollback`");
+    }
     Ok(report(env, &out))
+}
+
+/// Who rolls back when the confirm timer fires.
+const TIMER: &str = "not confirmed in time";
+
+fn record(env: &Env, files: &Files, by: &str) {
+    let state_dir = files.dir.parent().unwrap_or(Path::new("/var/lib/preau"));
+    apply::record_rollback(&env.host, state_dir, by);
 }
 
 /// `preau firewall rollback-after SECONDS TOKEN --state-dir DIR` (started
 /// by `apply --confirm`, not by hand).
 pub fn rollback_after(env: &Env, state_dir: &Path, seconds: u64, token: &str) -> anyhow::Result<u8> {
     let out = apply::rollback_after(&env.host, &Files::new(state_dir), seconds, token)?;
+    if out.done {
+        apply::record_rollback(&env.host, state_dir, TIMER);
+    }
     Ok(if out.done { exit::OK } else { exit::FAILURE })
 }
 
@@ -127,6 +142,9 @@ pub fn rollback_after(env: &Env, state_dir: &Path, seconds: u64, token: &str) ->
 /// timer's end).
 pub fn rollback_if_pending(env: &Env, state_dir: &Path, token: &str) -> anyhow::Result<u8> {
     let out = apply::rollback_if_pending(&env.host, &Files::new(state_dir), token)?;
+    if out.done {
+        apply::record_rollback(&env.host, state_dir, TIMER);
+    }
     Ok(if out.done { exit::OK } else { exit::FAILURE })
 }
 

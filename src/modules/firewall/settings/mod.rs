@@ -72,6 +72,13 @@ pub struct FirewallSettings {
     /// Port the proxy listens on for redirected (transparent) HTTPS.
     #[schemars(range(min = 1, max = 65535))]
     pub proxy_transparent_https_port: u16,
+    /// Seconds a change of the firewall applied from the web console is
+    /// on trial: unless "Confirmer" is pressed within them, the previous
+    /// ruleset comes back by itself (a timer apart from the page and the
+    /// daemon, so a lost connection rolls back too). `preau apply
+    /// --confirm SECONDS` gives its own.
+    #[schemars(range(min = 10, max = 3600))]
+    pub confirm_seconds: u32,
 }
 
 impl Default for FirewallSettings {
@@ -91,6 +98,7 @@ impl Default for FirewallSettings {
             service_ports: ServicePorts::default(),
             proxy_transparent_http_port: 3129,
             proxy_transparent_https_port: 3130,
+            confirm_seconds: 120,
         }
     }
 }
