@@ -405,3 +405,117 @@ fn live_apply_without_systemd_loads_the_ruleset_and_links_the_unit() {
     let out = sb.preau(&["plan"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 }
+
+/// The classroom tools' room cut, for real: a room (`[[proxy.sources]]`
+/// salle-b12, 10.1.0.8/29, where the teaching client 10.1.0.10 sits) whose
+/// internet is switched off is cut by the firewall for every protocol —
+/// the client reaches the outside server before, not during, and again
+/// once the cut is ended early; the appliance itself (the proxy's
+/// redirected port) stays reachable; an apply keeps the cut; and a cut
+/// the daemon put in place at its start ends by itself in the kernel at
+/// its time, with the daemon stopped.
+#[test]
+#[ignore = "needs root"]
+fn a_room_cut_off_from_the_internet_by_the_firewall() {
+    let lab = Lab::new("a_room_cut_off_from_the_internet_by_the_firewall");
+    let rooms =
+        "\n[[proxy.sources]]\nname = \"salle-b12\"\naddresses = [\"10.1.0.8/29\"]\nrooms = [\"B12\"]\n";
+    lab.write_config(&format!("{BASE_CONFIG}{rooms}"));
+    lab.preau_ok(&["apply"]);
+    let reaches = || lab.connect("tea", "192.0.2.100", 22) == "outside:22:192.0.2.1";
+    assert!(reaches(), "before the cut");
+    let cut = || -> serde_json::Value {
+        let json = lab.preau_ok(&["--json", "firewall", "status"]);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v["room_cut"].clone()
+    };
+    assert_eq!(cut(), serde_json::json!([]));
+
+    // Internet off for 5 minutes: nothing leaves the room for the outside…
+    lab.preau_ok(&["proxy", "exam", "salle-b12", "--off", "--minutes", "5"]);
+    let r = lab.connect("tea", "192.0.2.100", 22);
+    assert!(r.starts_with("FAIL"), "the room still reaches the outside: {r}");
+    // …but the appliance still answers (the proxy's redirected port), and
+    // the administration's network is not cut.
+    assert_eq!(lab.connect("tea", "192.0.2.100", 80), "appliance:3129:10.1.0.10");
+    assert_eq!(lab.connect("adm", "192.0.2.100", 22), "outside:22:192.0.2.1");
+    let c = cut();
+    assert_eq!(c[0]["addresses"], "10.1.0.8/29", "{c}");
+    assert_eq!(c[0]["rooms"], serde_json::json!(["salle-b12"]), "{c}");
+    let left = c[0]["expires_secs"].as_u64().unwrap();
+    assert!((250..=300).contains(&left), "{c}");
+    let text = lab.preau_ok(&["firewall", "status"]);
+    assert!(
+        text.contains("10.1.0.8/29") && text.contains("salle-b12") && text.contains("min"),
+        "{text}"
+    );
+
+    // A new ruleset (another apply) keeps the cut, with no more time.
+    let before = lab.live_tag();
+    lab.write_config(&format!(
+        "{}{rooms}",
+        BASE_CONFIG.replace("to_port = 80", "to_port = 81")
+    ));
+    lab.preau_ok(&["apply"]);
+    assert_ne!(lab.live_tag(), before);
+    assert!(
+        lab.connect("tea", "192.0.2.100", 22).starts_with("FAIL"),
+        "the apply lost the cut"
+    );
+    let c = cut();
+    assert!(c[0]["expires_secs"].as_u64().unwrap() <= left, "{c}");
+
+    // Ended early: the room reaches the outside again.
+    lab.preau_ok(&["proxy", "exam", "salle-b12", "--stop"]);
+    assert!(reaches(), "after the cut ended early");
+    assert_eq!(cut(), serde_json::json!([]));
+
+    // A short cut stored while no daemon runs: `preau serve` puts it in
+    // the firewall at its start…
+    let db = lab.root.join("var/lib/preau/preau.db");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let until = now + 8;
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "INSERT INTO proxy_exams (room, until, allow, by, mode) VALUES ('salle-b12', ?1, '', 'test', 'off')",
+            [until],
+        )
+        .unwrap();
+    assert!(reaches(), "stored only: the firewall does not know it yet");
+    let s = lab.sb.path().display().to_string();
+    lab.sb.sh(&format!(
+        "PREAU_FIREWALL_LIVE=1 setsid {} --root {} serve >{s}/serve.log 2>&1 </dev/null & echo $! > {s}/serve.pid",
+        support::preau_bin().display(),
+        lab.root.display()
+    ));
+    let started = wait_for(Duration::from_secs(6), || {
+        lab.connect("tea", "192.0.2.100", 22).starts_with("FAIL")
+    });
+    // …then the daemon stops, and the kernel ends the cut by itself.
+    lab.sb.sh(&format!("kill $(cat {s}/serve.pid)"));
+    assert!(
+        started,
+        "the daemon did not cut the room: {}",
+        std::fs::read_to_string(format!("{s}/serve.log")).unwrap_or_default()
+    );
+    let c = cut();
+    assert!(c[0]["expires_secs"].as_u64().unwrap() <= 8, "{c}");
+    assert!(
+        wait_for(Duration::from_secs(15), reaches),
+        "the element did not expire: {}",
+        cut()
+    );
+    let ended = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        ended >= until - 1,
+        "ended at its time, not before ({ended} < {until})"
+    );
+    assert_eq!(cut(), serde_json::json!([]));
+}
