@@ -12,6 +12,8 @@
 //! inside the sandbox's namespaces; the host's ruleset is never touched.
 //! Root only: `#[ignore = "needs root"]`, run with `--include-ignored`.
 
+#[path = "support/browser.rs"]
+mod browser;
 mod support;
 
 use std::path::PathBuf;
@@ -53,6 +55,8 @@ else:
 struct Lab {
     sb: Sandbox,
     root: PathBuf,
+    /// The console administrator's password that `preau init` printed.
+    admin_password: String,
 }
 
 const BASE_CONFIG: &str = r#"
@@ -121,9 +125,15 @@ start "" appliance {s}/ready-app 8443 3129
             );
         }
         let root = sb.path().join("root");
-        let lab = Lab { sb, root };
-        let out = lab.preau(&["init"]).output().unwrap();
+        let mut lab = Lab {
+            sb,
+            root,
+            admin_password: String::new(),
+        };
+        let out = lab.preau(&["--json", "init"]).output().unwrap();
         assert!(out.status.success(), "{}", show(&out));
+        let init: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        lab.admin_password = init["admin_password"].as_str().unwrap_or_default().to_string();
         lab.write_config(BASE_CONFIG);
         lab
     }
@@ -518,4 +528,124 @@ fn a_room_cut_off_from_the_internet_by_the_firewall() {
         "ended at its time, not before ({ended} < {until})"
     );
     assert_eq!(cut(), serde_json::json!([]));
+}
+
+/// A loopback port of this (the host's) network namespace whose
+/// connections are relayed to `port` on 127.0.0.1 in the network namespace
+/// of process `pid`: a thread that joined that namespace makes the inner
+/// connections. So the browser, on the host, reaches a `preau serve` that
+/// runs in the appliance's namespace.
+fn relay_into(pid: u32, port: u16) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::mpsc;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let outer = listener.local_addr().unwrap().port();
+    let netns = std::fs::File::open(format!("/proc/{pid}/ns/net")).unwrap();
+    let (ask, asked) = mpsc::channel::<mpsc::Sender<std::io::Result<TcpStream>>>();
+    std::thread::spawn(move || {
+        nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        for reply in asked {
+            let _ = reply.send(TcpStream::connect(("127.0.0.1", port)));
+        }
+    });
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(down) = conn else { continue };
+            let (tx, rx) = mpsc::channel();
+            if ask.send(tx).is_err() {
+                return;
+            }
+            let Ok(Ok(up)) = rx.recv() else { continue };
+            let pipe = |mut from: TcpStream, mut to: TcpStream| {
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16384];
+                    while let Ok(n) = from.read(&mut buf) {
+                        if n == 0 || to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(Shutdown::Write);
+                });
+            };
+            pipe(down.try_clone().unwrap(), up.try_clone().unwrap());
+            pipe(up, down);
+        }
+    });
+    outer
+}
+
+/// Issue 10 end to end: in a real Chromium, the administrator switches a
+/// room's internet off on `/console/salles` of the `preau serve` running
+/// on the appliance; the room's client loses the outside for every
+/// protocol at once, and gets it back when the administrator ends it early
+/// on the page. The page says the firewall cuts the room too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
+async fn the_classroom_page_cuts_a_room_in_the_firewall() {
+    let lab = Lab::new("the_classroom_page_cuts_a_room_in_the_firewall");
+    let port = lab.sb.free_port();
+    lab.write_config(&format!(
+        "{BASE_CONFIG}\n[server]\nlisten = [\"127.0.0.1:{port}\"]\n\n\
+         [[proxy.sources]]\nname = \"salle-b12\"\naddresses = [\"10.1.0.8/29\"]\nrooms = [\"B12\"]\n"
+    ));
+    lab.preau_ok(&["apply"]);
+    let reaches = || lab.connect("tea", "192.0.2.100", 22) == "outside:22:192.0.2.1";
+    assert!(reaches(), "before the cut");
+    let s = lab.sb.path().display().to_string();
+    lab.sb.sh(&format!(
+        "PREAU_FIREWALL_LIVE=1 setsid {} --root {} serve >{s}/serve.log 2>&1 </dev/null & echo $! > {s}/serve.pid",
+        support::preau_bin().display(),
+        lab.root.display()
+    ));
+    let outer = relay_into(lab.sb.holder_pid(), port);
+    let base = format!("https://127.0.0.1:{outer}");
+    let up = wait_for(Duration::from_secs(20), || {
+        lab.sb
+            .sh_status(&format!(
+                "curl -sk -o /dev/null --max-time 2 https://127.0.0.1:{port}/healthz"
+            ))
+            .status
+            .success()
+    });
+    assert!(
+        up,
+        "serve did not start: {}",
+        std::fs::read_to_string(format!("{s}/serve.log")).unwrap_or_default()
+    );
+
+    let b = browser::Browser::start().await;
+    b.goto(&format!("{base}/connexion")).await;
+    b.fill("#login", "admin").await;
+    b.fill("#password", &lab.admin_password).await;
+    b.click_and_load("button[type=submit]").await;
+    b.goto(&format!("{base}/console/salles")).await;
+    let page = b.body().await;
+    assert!(
+        page.contains("salle-b12") && page.contains("Le pare-feu coupe aussi la salle d'internet"),
+        "{page}"
+    );
+    b.assert_no_inline().await;
+    b.click("#coupe-salle-b12").await;
+    b.fill("#duree-salle-b12", "5").await;
+    b.click_and_load("#appliquer-salle-b12").await;
+    b.wait_path("/console/salles?fait=coupe").await;
+    assert!(b.body().await.contains("internet coupé jusqu"));
+    b.screenshots("salle-coupee-pare-feu").await;
+    // At once: the handler loaded the cut itself.
+    let r = lab.connect("tea", "192.0.2.100", 22);
+    assert!(r.starts_with("FAIL"), "the room still reaches the outside: {r}");
+    assert_eq!(lab.connect("adm", "192.0.2.100", 22), "outside:22:192.0.2.1");
+
+    b.click_and_load("#fin-salle-b12").await;
+    b.wait_path("/console/salles?fait=fin").await;
+    assert!(reaches(), "after the cut ended early");
+    b.goto(&format!("{base}/console/journal?q=salle-b12")).await;
+    let log = b.body().await;
+    assert!(
+        log.contains("internet coupé pendant 5 min") && log.contains("pare-feu à jour"),
+        "{log}"
+    );
+    b.close().await;
+    lab.sb.sh(&format!("kill $(cat {s}/serve.pid)"));
 }

@@ -210,6 +210,12 @@ exec sleep infinity
             .expect("a port number")
     }
 
+    /// The host's process id of the process holding the sandbox's
+    /// namespaces (`/proc/PID/ns/…`).
+    pub fn holder_pid(&self) -> u32 {
+        self.pid
+    }
+
     /// The sandbox's scratch directory (same path inside and outside).
     pub fn path(&self) -> &Path {
         self.scratch.path()

@@ -213,17 +213,27 @@ pub async fn rooms(
     Extension(signed): Extension<Arc<Signed>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let notice = match q.get("fait").map(String::as_str) {
-        Some("examen") => Some("Le mode examen est en place : le proxy l'applique dans les deux secondes."),
-        Some("coupe") => {
-            Some("Internet est coupé dans la salle : le proxy l'applique dans les deux secondes.")
-        }
-        Some("fin") => Some("La salle retrouve son accès habituel à internet."),
-        _ => None,
-    };
+    let done = q.get("fait").cloned();
     let firewall_failed = q.get("pare-feu").is_some_and(|v| v == "echec");
     let run = move || -> Result<Response, WebError> {
         let config = web.config();
+        let firewall = room_cut::enabled(&config);
+        let notice = match (done.as_deref(), firewall) {
+            (Some("examen"), false) => {
+                Some("Le mode examen est en place : le proxy l'applique dans les deux secondes.")
+            }
+            (Some("examen"), true) => Some(
+                "Le mode examen est en place : le pare-feu coupe la salle dès maintenant, le proxy n'y laisse passer que les sites de l'examen dans les deux secondes.",
+            ),
+            (Some("coupe"), false) => {
+                Some("Internet est coupé dans la salle : le proxy l'applique dans les deux secondes.")
+            }
+            (Some("coupe"), true) => Some(
+                "Internet est coupé dans la salle : le pare-feu l'applique dès maintenant, le proxy dans les deux secondes.",
+            ),
+            (Some("fin"), _) => Some("La salle retrouve son accès habituel à internet."),
+            _ => None,
+        };
         let store = web.store()?;
         let active = exams::active(store.conn(), now_unix())?;
         let ends = lesson_ends(store.conn(), &config, &signed, school_clock::now())?;
@@ -258,7 +268,7 @@ pub async fn rooms(
             notice,
             firewall_failed,
             proxy_enabled: config.modules.enabled.iter().any(|m| m == "proxy"),
-            firewall_enabled: room_cut::enabled(&config),
+            firewall_enabled: firewall,
             rooms,
             exam_allow: config.proxy.exam_allow.join(", "),
             max_minutes: MAX_MINUTES,
