@@ -474,11 +474,52 @@ fn a_room_cut_off_from_the_internet_by_the_firewall() {
     );
     let c = cut();
     assert!(c[0]["expires_secs"].as_u64().unwrap() <= left, "{c}");
+    // The table saved before that apply (what a rollback loads) keeps the
+    // sets but not their timed elements, whose expiry would be stale.
+    let previous = std::fs::read_to_string(lab.root.join("var/lib/preau/firewall/previous.nft")).unwrap();
+    assert!(
+        previous.contains("set room_cut_v4")
+            && !previous.contains("expires")
+            && !previous.contains("10.1.0.8"),
+        "{previous}"
+    );
+    // A rollback: the cut stays, with the stored end.
+    lab.preau_ok(&["rollback"]);
+    assert_eq!(lab.live_tag(), before);
+    assert!(
+        lab.connect("tea", "192.0.2.100", 22).starts_with("FAIL"),
+        "the rollback lost the cut"
+    );
+    let c = cut();
+    assert!(c[0]["expires_secs"].as_u64().unwrap() <= left, "{c}");
 
-    // Ended early: the room reaches the outside again.
+    // Ended early: the room reaches the outside again…
     lab.preau_ok(&["proxy", "exam", "salle-b12", "--stop"]);
     assert!(reaches(), "after the cut ended early");
     assert_eq!(cut(), serde_json::json!([]));
+    // …and a rollback to a table saved during the cut does not bring it back.
+    lab.preau_ok(&["rollback"]);
+    assert!(reaches(), "the rollback brought an ended cut back");
+    assert_eq!(cut(), serde_json::json!([]));
+
+    // Exam mode cuts too; the web still goes to the proxy on the appliance
+    // (its whitelist).
+    lab.preau_ok(&[
+        "proxy",
+        "exam",
+        "salle-b12",
+        "--minutes",
+        "5",
+        "--allow",
+        "sujet.test",
+    ]);
+    assert!(
+        lab.connect("tea", "192.0.2.100", 22).starts_with("FAIL"),
+        "exam mode does not cut"
+    );
+    assert_eq!(lab.connect("tea", "192.0.2.100", 80), "appliance:3129:10.1.0.10");
+    lab.preau_ok(&["proxy", "exam", "salle-b12", "--stop"]);
+    assert!(reaches(), "after the exam");
 
     // A short cut stored while no daemon runs: `preau serve` puts it in
     // the firewall at its start…
