@@ -12,6 +12,8 @@
 //! inside the sandbox's namespaces; the host's ruleset is never touched.
 //! Root only: `#[ignore = "needs root"]`, run with `--include-ignored`.
 
+#[path = "support/browser.rs"]
+mod browser;
 mod support;
 
 use std::path::PathBuf;
@@ -53,6 +55,8 @@ else:
 struct Lab {
     sb: Sandbox,
     root: PathBuf,
+    /// The console administrator's password that `preau init` printed.
+    admin_password: String,
 }
 
 const BASE_CONFIG: &str = r#"
@@ -121,9 +125,15 @@ start "" appliance {s}/ready-app 8443 3129
             );
         }
         let root = sb.path().join("root");
-        let lab = Lab { sb, root };
-        let out = lab.preau(&["init"]).output().unwrap();
+        let mut lab = Lab {
+            sb,
+            root,
+            admin_password: String::new(),
+        };
+        let out = lab.preau(&["--json", "init"]).output().unwrap();
         assert!(out.status.success(), "{}", show(&out));
+        let init: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        lab.admin_password = init["admin_password"].as_str().unwrap_or_default().to_string();
         lab.write_config(BASE_CONFIG);
         lab
     }
@@ -404,4 +414,235 @@ fn live_apply_without_systemd_loads_the_ruleset_and_links_the_unit() {
     sb.sh("test -L /etc/systemd/system/sysinit.target.wants/preau-firewall.service || ls -l /etc/systemd/system/*.wants/preau-firewall.service");
     let out = sb.preau(&["plan"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
+/// The classroom tools' room cut, for real: a room (`[[proxy.sources]]`
+/// salle-b12, 10.1.0.8/29, where the teaching client 10.1.0.10 sits) whose
+/// internet is switched off is cut by the firewall for every protocol —
+/// the client reaches the outside server before, not during, and again
+/// once the cut is ended early; the appliance itself (the proxy's
+/// redirected port) stays reachable; an apply keeps the cut; and a cut
+/// the daemon put in place at its start ends by itself in the kernel at
+/// its time, with the daemon stopped.
+#[test]
+#[ignore = "needs root"]
+fn a_room_cut_off_from_the_internet_by_the_firewall() {
+    let lab = Lab::new("a_room_cut_off_from_the_internet_by_the_firewall");
+    let rooms =
+        "\n[[proxy.sources]]\nname = \"salle-b12\"\naddresses = [\"10.1.0.8/29\"]\nrooms = [\"B12\"]\n";
+    lab.write_config(&format!("{BASE_CONFIG}{rooms}"));
+    lab.preau_ok(&["apply"]);
+    let reaches = || lab.connect("tea", "192.0.2.100", 22) == "outside:22:192.0.2.1";
+    assert!(reaches(), "before the cut");
+    let cut = || -> serde_json::Value {
+        let json = lab.preau_ok(&["--json", "firewall", "status"]);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v["room_cut"].clone()
+    };
+    assert_eq!(cut(), serde_json::json!([]));
+
+    // Internet off for 5 minutes: nothing leaves the room for the outside…
+    lab.preau_ok(&["proxy", "exam", "salle-b12", "--off", "--minutes", "5"]);
+    let r = lab.connect("tea", "192.0.2.100", 22);
+    assert!(r.starts_with("FAIL"), "the room still reaches the outside: {r}");
+    // …but the appliance still answers (the proxy's redirected port), and
+    // the administration's network is not cut.
+    assert_eq!(lab.connect("tea", "192.0.2.100", 80), "appliance:3129:10.1.0.10");
+    assert_eq!(lab.connect("adm", "192.0.2.100", 22), "outside:22:192.0.2.1");
+    let c = cut();
+    assert_eq!(c[0]["addresses"], "10.1.0.8/29", "{c}");
+    assert_eq!(c[0]["rooms"], serde_json::json!(["salle-b12"]), "{c}");
+    let left = c[0]["expires_secs"].as_u64().unwrap();
+    assert!((250..=300).contains(&left), "{c}");
+    let text = lab.preau_ok(&["firewall", "status"]);
+    assert!(
+        text.contains("10.1.0.8/29") && text.contains("salle-b12") && text.contains("min"),
+        "{text}"
+    );
+
+    // A new ruleset (another apply) keeps the cut, with no more time.
+    let before = lab.live_tag();
+    lab.write_config(&format!(
+        "{}{rooms}",
+        BASE_CONFIG.replace("to_port = 80", "to_port = 81")
+    ));
+    lab.preau_ok(&["apply"]);
+    assert_ne!(lab.live_tag(), before);
+    assert!(
+        lab.connect("tea", "192.0.2.100", 22).starts_with("FAIL"),
+        "the apply lost the cut"
+    );
+    let c = cut();
+    assert!(c[0]["expires_secs"].as_u64().unwrap() <= left, "{c}");
+    // The table saved before that apply (what a rollback loads) keeps the
+    // sets but not their timed elements, whose expiry would be stale.
+    let previous = std::fs::read_to_string(lab.root.join("var/lib/preau/firewall/previous.nft")).unwrap();
+    assert!(
+        previous.contains("set room_cut_v4")
+            && !previous.contains("expires")
+            && !previous.contains("10.1.0.8"),
+        "{previous}"
+    );
+    // A rollback: the cut stays, with the stored end.
+    lab.preau_ok(&["rollback"]);
+    assert_eq!(lab.live_tag(), before);
+    assert!(
+        lab.connect("tea", "192.0.2.100", 22).starts_with("FAIL"),
+        "the rollback lost the cut"
+    );
+    let c = cut();
+    assert!(c[0]["expires_secs"].as_u64().unwrap() <= left, "{c}");
+
+    // Ended early: the room reaches the outside again…
+    lab.preau_ok(&["proxy", "exam", "salle-b12", "--stop"]);
+    assert!(reaches(), "after the cut ended early");
+    assert_eq!(cut(), serde_json::json!([]));
+    // …and a rollback to a table saved during the cut does not bring it back.
+    lab.preau_ok(&["rollback"]);
+    assert!(reaches(), "the rollback brought an ended cut back");
+    assert_eq!(cut(), serde_json::json!([]));
+
+    // Exam mode cuts too; the web still goes to the proxy on the appliance
+    // (its whitelist).
+    lab.preau_ok(&[
+        "proxy",
+        "exam",
+        "salle-b12",
+        "--minutes",
+        "5",
+        "--allow",
+        "sujet.test",
+    ]);
+    assert!(
+        lab.connect("tea", "192.0.2.100", 22).starts_with("FAIL"),
+        "exam mode does not cut"
+    );
+    assert_eq!(lab.connect("tea", "192.0.2.100", 80), "appliance:3129:10.1.0.10");
+    lab.preau_ok(&["proxy", "exam", "salle-b12", "--stop"]);
+    assert!(reaches(), "after the exam");
+
+    // A short cut stored while no daemon runs: `preau serve` puts it in
+    // the firewall at its start…
+    let db = lab.root.join("var/lib/preau/preau.db");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let until = now + 8;
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "INSERT INTO proxy_exams (room, until, allow, by, mode) VALUES ('salle-b12', ?1, '', 'test', 'off')",
+            [until],
+        )
+        .unwrap();
+    assert!(reaches(), "stored only: the firewall does not know it yet");
+    let s = lab.sb.path().display().to_string();
+    lab.sb.sh(&format!(
+        "PREAU_FIREWALL_LIVE=1 setsid {} --root {} serve >{s}/serve.log 2>&1 </dev/null & echo $! > {s}/serve.pid",
+        support::preau_bin().display(),
+        lab.root.display()
+    ));
+    let started = wait_for(Duration::from_secs(6), || {
+        lab.connect("tea", "192.0.2.100", 22).starts_with("FAIL")
+    });
+    // …then the daemon stops, and the kernel ends the cut by itself.
+    lab.sb.sh(&format!("kill $(cat {s}/serve.pid)"));
+    assert!(
+        started,
+        "the daemon did not cut the room: {}",
+        std::fs::read_to_string(format!("{s}/serve.log")).unwrap_or_default()
+    );
+    let c = cut();
+    assert!(c[0]["expires_secs"].as_u64().unwrap() <= 8, "{c}");
+    assert!(
+        wait_for(Duration::from_secs(15), reaches),
+        "the element did not expire: {}",
+        cut()
+    );
+    let ended = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        ended >= until - 1,
+        "ended at its time, not before ({ended} < {until})"
+    );
+    assert_eq!(cut(), serde_json::json!([]));
+}
+
+/// Issue 10 end to end: in a real Chromium, the administrator switches a
+/// room's internet off on `/console/salles` of the `preau serve` running
+/// on the appliance; the room's client loses the outside for every
+/// protocol at once, and gets it back when the administrator ends it early
+/// on the page. The page says the firewall cuts the room too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
+async fn the_classroom_page_cuts_a_room_in_the_firewall() {
+    let lab = Lab::new("the_classroom_page_cuts_a_room_in_the_firewall");
+    let port = lab.sb.free_port();
+    lab.write_config(&format!(
+        "{BASE_CONFIG}\n[server]\nlisten = [\"127.0.0.1:{port}\"]\n\n\
+         [[proxy.sources]]\nname = \"salle-b12\"\naddresses = [\"10.1.0.8/29\"]\nrooms = [\"B12\"]\n"
+    ));
+    lab.preau_ok(&["apply"]);
+    let reaches = || lab.connect("tea", "192.0.2.100", 22) == "outside:22:192.0.2.1";
+    assert!(reaches(), "before the cut");
+    let s = lab.sb.path().display().to_string();
+    lab.sb.sh(&format!(
+        "PREAU_FIREWALL_LIVE=1 setsid {} --root {} serve >{s}/serve.log 2>&1 </dev/null & echo $! > {s}/serve.pid",
+        support::preau_bin().display(),
+        lab.root.display()
+    ));
+    let relay = browser::Relay::into(lab.sb.pid(), port);
+    let outer = relay.port;
+    let base = format!("https://127.0.0.1:{outer}");
+    let up = wait_for(Duration::from_secs(20), || {
+        lab.sb
+            .sh_status(&format!(
+                "curl -sk -o /dev/null --max-time 2 https://127.0.0.1:{port}/healthz"
+            ))
+            .status
+            .success()
+    });
+    assert!(
+        up,
+        "serve did not start: {}",
+        std::fs::read_to_string(format!("{s}/serve.log")).unwrap_or_default()
+    );
+
+    let b = browser::Browser::start().await;
+    b.goto(&format!("{base}/connexion")).await;
+    b.fill("#login", "admin").await;
+    b.fill("#password", &lab.admin_password).await;
+    b.click_and_load("button[type=submit]").await;
+    b.goto(&format!("{base}/console/salles")).await;
+    let page = b.body().await;
+    assert!(
+        page.contains("salle-b12") && page.contains("Le pare-feu coupe aussi la salle d'internet"),
+        "{page}"
+    );
+    b.assert_no_inline().await;
+    b.click("#coupe-salle-b12").await;
+    b.fill("#duree-salle-b12", "5").await;
+    b.click_and_load("#appliquer-salle-b12").await;
+    b.wait_path("/console/salles?fait=coupe").await;
+    assert!(b.body().await.contains("internet coupé jusqu"));
+    b.screenshots("salle-coupee-pare-feu").await;
+    // At once: the handler loaded the cut itself.
+    let r = lab.connect("tea", "192.0.2.100", 22);
+    assert!(r.starts_with("FAIL"), "the room still reaches the outside: {r}");
+    assert_eq!(lab.connect("adm", "192.0.2.100", 22), "outside:22:192.0.2.1");
+
+    b.click_and_load("#fin-salle-b12").await;
+    b.wait_path("/console/salles?fait=fin").await;
+    assert!(reaches(), "after the cut ended early");
+    b.goto(&format!("{base}/console/journal?q=salle-b12")).await;
+    let log = b.body().await;
+    assert!(
+        log.contains("internet coupé pendant 5 min") && log.contains("pare-feu à jour"),
+        "{log}"
+    );
+    b.close().await;
+    lab.sb.sh(&format!("kill $(cat {s}/serve.pid)"));
 }

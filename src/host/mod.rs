@@ -9,6 +9,7 @@
 //! Commands are always an argv (never a shell string); secrets are passed
 //! on standard input and never appear in an argv or a log.
 
+pub mod nft;
 mod real;
 mod recording;
 
@@ -159,6 +160,9 @@ pub enum HostError {
     RelativePath(PathBuf),
     #[error("{} is locked by another process", .0.display())]
     Busy(PathBuf),
+    /// A value a typed call refuses before running anything.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Whether [`Host::lock`] waits for the lock or fails at once when

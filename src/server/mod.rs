@@ -205,6 +205,9 @@ async fn serve(options: Options) -> anyhow::Result<()> {
             (config, db, real)
         }))
     };
+    // The firewall's room cut: refilled now (a reboot loads empty sets),
+    // then kept in step with the stored overrides.
+    let room_cut = tokio::spawn(watch_room_cut(shared.clone()));
     let app = routes::router(shared.clone());
     let open = Arc::new(OpenConnections::default());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -284,6 +287,7 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     log::info!("stopping");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     sampler.abort();
+    room_cut.abort();
     if let Some(w) = watchdog {
         w.abort();
     }
@@ -334,6 +338,47 @@ fn sample_shares(shared: &Shared) {
 /// How often to ping systemd's watchdog for a `WatchdogSec` of `timeout`:
 /// half of it, as sd_watchdog_enabled(3) advises, and never more often than
 /// every 100 ms. `None` when the watchdog is off.
+/// Every two seconds, [`crate::modules::firewall::room_cut::Watcher`]:
+/// the rooms cut off from the internet, in the firewall's sets. A failure
+/// is logged once, and when it clears.
+async fn watch_room_cut(shared: Arc<Shared>) {
+    use crate::modules::firewall::room_cut::{Synced, Watcher};
+    let mut watcher = Some(Watcher::default());
+    let mut failing = false;
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        let s = shared.clone();
+        let Some(mut w) = watcher.take() else { return };
+        let run = tokio::task::spawn_blocking(move || {
+            let config = s.config();
+            let out = w.tick(&s.host, &config, &s.db_path());
+            (w, out)
+        })
+        .await;
+        let Ok((w, out)) = run else { return };
+        watcher = Some(w);
+        match out {
+            Some(Err(e)) => {
+                if !failing {
+                    log::error!(error = e.as_str(); "cannot update the rooms cut off from the internet in the firewall");
+                }
+                failing = true;
+            }
+            Some(Ok(synced)) => {
+                if failing {
+                    log::info!("the rooms cut off from the internet are in the firewall again");
+                }
+                failing = false;
+                if let Synced::Loaded { ranges } = synced {
+                    log::debug!(ranges = ranges; "room cut synced");
+                }
+            }
+            None => {}
+        }
+    }
+}
+
 fn watchdog_period(timeout: Option<Duration>) -> Option<Duration> {
     timeout
         .filter(|t| !t.is_zero())

@@ -1523,6 +1523,130 @@ async fn room_switches_validate_their_form_and_are_audited() {
     assert!(!page.body.contains("salle-b12"));
 }
 
+/// Classroom tools, "until the end of the lesson": offered only for the
+/// room of the teacher's current lesson, it ends the override with the
+/// lesson (from the timetable); asked for a room where he has no lesson
+/// now, it is a French 400 and nothing is stored.
+#[tokio::test]
+async fn a_teacher_switches_his_room_until_the_end_of_his_lesson() {
+    use crate::modules::proxy::settings::SourceGroup;
+    use crate::modules::viescolaire::calendar::{DAY_NAMES, DateTime, Time};
+    let mut config = Config::default();
+    config.proxy.sources = vec![
+        SourceGroup {
+            name: "salle-b12".into(),
+            addresses: vec!["10.0.12.0/24".into()],
+            rooms: vec!["B12".into()],
+        },
+        SourceGroup {
+            name: "salle-b14".into(),
+            addresses: vec!["10.0.14.0/24".into()],
+            rooms: vec!["B14".into()],
+        },
+    ];
+    let w = world_with(config);
+    // A year around today; Paul teaches in B12 now, in B14 another day.
+    let now = DateTime::now_local();
+    let starts = Time::from_minutes(now.time.minutes().saturating_sub(5));
+    let ends = Time::from_minutes((now.time.minutes() + 30).min(23 * 60 + 59));
+    let db = w._dir.path().join("var/lib/preau/preau.db");
+    let mut store = Store::open(&db).unwrap();
+    let (first, last) = (now.date.add_days(-100), now.date.add_days(100));
+    let id = store
+        .write(|tx| crate::modules::viescolaire::queries::set_year(tx, "année", first, last, &[]))
+        .unwrap();
+    let year = crate::modules::viescolaire::queries::Year {
+        id,
+        label: "année".into(),
+        starts: first,
+        ends: last,
+    };
+    let today = DAY_NAMES[usize::from(now.date.weekday() - 1)];
+    let other = DAY_NAMES[usize::from(now.date.weekday() % 7)];
+    let csv = format!(
+        "teacher;subject;class;day;start;end;room\npaul.blanc;MATHS;6A;{today};{starts};{ends};B12\npaul.blanc;MATHS;6A;{other};08:00;08:55;B14\n"
+    );
+    crate::modules::viescolaire::import::timetable(
+        &mut store,
+        &year,
+        "t.csv",
+        csv.as_bytes(),
+        crate::modules::viescolaire::import::Format::Csv,
+        first,
+    )
+    .unwrap();
+    let exams = || crate::modules::proxy::exams::active(store.conn(), 0).unwrap();
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let csrf = w.csrf_of(&paul).await;
+    let cookie = format!("{}={paul}", session::COOKIE);
+    let page = w.get("/console/salles", Some(&paul)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    no_inline_script_or_style(&page.body);
+    assert!(
+        page.body.contains("salle-b12") && page.body.contains("salle-b14"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        page.body.matches("value=\"fin-cours\"").count(),
+        1,
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(&format!("Jusqu'à la fin du cours ({ends})")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"fin-cours-salle-b12\""), "{}", page.body);
+    // No lesson in B14 now.
+    let a = w
+        .post(
+            "/console/salles/salle-b14",
+            &cookie,
+            &format!("mode=coupe&quand=fin-cours&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(
+        a.body.contains("pas de cours en ce moment dans cette salle"),
+        "{}",
+        a.body
+    );
+    assert!(exams().is_empty());
+    let a = w
+        .post(
+            "/console/salles/salle-b12",
+            &cookie,
+            &format!("mode=examen&quand=fin-cours&duree=&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let on = exams();
+    assert_eq!(on.len(), 1);
+    let unix = crate::modules::firewall::room_cut::now_unix();
+    let expected = crate::modules::proxy::rooms::until_end(unix, DateTime::now_local(), ends);
+    assert!(
+        (on[0].until - expected).abs() <= 60,
+        "{} vs {expected}",
+        on[0].until
+    );
+    assert!(on[0].until > unix);
+    assert_eq!(on[0].mode, crate::modules::proxy::policy::ExamMode::Whitelist);
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let journal = w.get("/console/journal", Some(&admin)).await;
+    assert!(
+        journal
+            .body
+            .contains(&format!("jusqu&#39;à la fin du cours ({ends})"))
+            || journal
+                .body
+                .contains(&format!("jusqu'à la fin du cours ({ends})")),
+        "{}",
+        journal.body
+    );
+}
+
 /// An enrolled administrator's password alone gives no session: a pending
 /// sign-in (its own cookie) that only a right code turns into one.
 #[tokio::test]

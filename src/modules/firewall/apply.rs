@@ -97,11 +97,41 @@ pub fn live_tag(host: &dyn Host) -> Option<String> {
 pub fn save_previous(host: &dyn Host, files: &Files) -> Result<(), HostError> {
     let mut text = replace_header();
     if let Some(live) = live_table(host)? {
-        text.push_str(&live);
+        text.push_str(&without_room_cut_elements(&live));
     } else {
         text.push_str("# there was no inet preau table: restoring removes it\n");
     }
     host.write_file(&files.previous(), text.as_bytes(), 0o600, &Owner::root())
+}
+
+/// The live table's listing without the elements of the room-cut sets
+/// (pure): they carry an expiry that would be stale when the file is
+/// loaded again (a rollback, or at boot once it is the boot ruleset); the
+/// stored overrides are put back instead ([`super::room_cut`]).
+pub fn without_room_cut_elements(listing: &str) -> String {
+    let mut out = String::with_capacity(listing.len());
+    let mut in_cut_set = false;
+    let mut in_elements = false;
+    for line in listing.split_inclusive('\n') {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix("set ").and_then(|r| r.strip_suffix(" {")) {
+            in_cut_set = name == super::render::ROOM_CUT_V4 || name == super::render::ROOM_CUT_V6;
+        } else if in_cut_set && t == "}" && !in_elements {
+            in_cut_set = false;
+        }
+        if in_cut_set && !in_elements && t.starts_with("elements = {") {
+            in_elements = true;
+        }
+        if in_elements {
+            // Elements hold no braces: the list ends at the first "}".
+            if t.ends_with('}') {
+                in_elements = false;
+            }
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// `nft -f -`: loads ruleset text given on standard input (one
@@ -573,6 +603,28 @@ mod tests {
             report.contains("firewall rolled back (not confirmed in time)"),
             "{report}"
         );
+    }
+
+    #[test]
+    fn saved_tables_leave_the_room_cut_elements_out() {
+        let listing = "table inet preau {\n\tcomment \"preau ruleset 0123456789ab\"\n\
+\tset zone_teaching_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 10.1.0.0/24 }\n\t}\n\n\
+\tset room_cut_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval,timeout\n\t\tcomment \"x\"\n\
+\t\telements = { 10.1.0.8/29 timeout 5m expires 4m12s, 10.1.1.5 timeout 3s expires 2s,\n\
+\t\t\t     10.2.0.0-10.2.3.7 timeout 1m expires 59s }\n\t}\n\n\
+\tset room_cut_v6 {\n\t\ttype ipv6_addr\n\t\tflags interval,timeout\n\t\telements = { fd00::/112 timeout 1m expires 3s }\n\t}\n\n\
+\tchain forward {\n\t\tip saddr @room_cut_v4 counter reject\n\t}\n}\n";
+        let kept = without_room_cut_elements(listing);
+        assert_eq!(
+            kept,
+            "table inet preau {\n\tcomment \"preau ruleset 0123456789ab\"\n\
+\tset zone_teaching_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 10.1.0.0/24 }\n\t}\n\n\
+\tset room_cut_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval,timeout\n\t\tcomment \"x\"\n\t}\n\n\
+\tset room_cut_v6 {\n\t\ttype ipv6_addr\n\t\tflags interval,timeout\n\t}\n\n\
+\tchain forward {\n\t\tip saddr @room_cut_v4 counter reject\n\t}\n}\n"
+        );
+        let plain = "table inet preau {\n\tchain input {\n\t}\n}\n";
+        assert_eq!(without_room_cut_elements(plain), plain);
     }
 
     #[test]

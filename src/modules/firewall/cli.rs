@@ -30,6 +30,9 @@ pub enum FirewallCommand {
     Show,
     /// Per-rule packet and byte counters of the live table.
     Counters,
+    /// The live firewall's state: the loaded ruleset and the rooms cut off
+    /// from the internet (classroom tools), with the time left.
+    Status,
     /// (internal) Sleep SECONDS, then roll back unless confirmed; started
     /// by `apply --confirm`.
     #[command(hide = true)]
@@ -58,6 +61,7 @@ pub fn run(env: &Env, command: Commands) -> anyhow::Result<u8> {
         Commands::Firewall { command } => match command {
             FirewallCommand::Show => show(env, &env.config()?),
             FirewallCommand::Counters => counters(env),
+            FirewallCommand::Status => status(env, &env.config()?),
             FirewallCommand::RollbackAfter {
                 seconds,
                 token,
@@ -117,6 +121,7 @@ pub fn rollback(env: &Env) -> anyhow::Result<u8> {
     if out.done {
         record(env, &files, "`preau rollback`");
     }
+    after_rollback(env, &out);
     Ok(report(env, &out))
 }
 
@@ -128,6 +133,22 @@ fn record(env: &Env, files: &Files, by: &str) {
     apply::record_rollback(&env.host, state_dir, by);
 }
 
+/// The table a rollback loads holds the room cut as it was saved (with
+/// its old expiry): put the stored overrides back instead. Without a
+/// configuration that loads, the daemon does it within
+/// [`super::room_cut::RESYNC`].
+fn after_rollback(env: &Env, out: &Outcome) {
+    if !out.done {
+        return;
+    }
+    let Ok(config) = env.config() else { return };
+    let mut notes = Vec::new();
+    refill(&env.host, &config, &env.db_path(&config), &mut notes);
+    for n in notes {
+        eprintln!("{}", n.text);
+    }
+}
+
 /// `preau firewall rollback-after SECONDS TOKEN --state-dir DIR` (started
 /// by `apply --confirm`, not by hand).
 pub fn rollback_after(env: &Env, state_dir: &Path, seconds: u64, token: &str) -> anyhow::Result<u8> {
@@ -135,6 +156,7 @@ pub fn rollback_after(env: &Env, state_dir: &Path, seconds: u64, token: &str) ->
     if out.done {
         apply::record_rollback(&env.host, state_dir, TIMER);
     }
+    after_rollback(env, &out);
     Ok(if out.done { exit::OK } else { exit::FAILURE })
 }
 
@@ -145,6 +167,7 @@ pub fn rollback_if_pending(env: &Env, state_dir: &Path, token: &str) -> anyhow::
     if out.done {
         apply::record_rollback(&env.host, state_dir, TIMER);
     }
+    after_rollback(env, &out);
     Ok(if out.done { exit::OK } else { exit::FAILURE })
 }
 
@@ -171,6 +194,84 @@ pub fn counters(env: &Env) -> anyhow::Result<u8> {
     } else {
         for r in &rows {
             println!("{}", r.line());
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// "44 min 59 s", "12 s".
+fn left(secs: u64) -> String {
+    match (secs / 3600, secs % 3600 / 60, secs % 60) {
+        (0, 0, s) => format!("{s} s"),
+        (0, m, s) => format!("{m} min {s:02} s"),
+        (h, m, _) => format!("{h} h {m:02} min"),
+    }
+}
+
+/// `preau firewall status`: the loaded ruleset's tag and the room cut's
+/// elements with their time left (`--json` for both).
+pub fn status(env: &Env, config: &Config) -> anyhow::Result<u8> {
+    use super::room_cut;
+    let enabled = room_cut::enabled(config);
+    let loads = apply::loads_kernel(&env.host);
+    let tag = if loads { apply::live_tag(&env.host) } else { None };
+    let cut = if loads && enabled {
+        let now = room_cut::now_unix();
+        let overrides = room_cut::active_overrides(&env.db_path(config), now).unwrap_or_default();
+        room_cut::live(&env.host, config, &overrides)?
+    } else {
+        None
+    };
+    if env.json {
+        println!(
+            "{}",
+            json!({
+                "enabled": enabled,
+                "live": loads,
+                "ruleset": tag,
+                "room_cut": cut,
+            })
+        );
+        return Ok(exit::OK);
+    }
+    if !enabled {
+        println!("The firewall module is not enabled: rooms are cut off by the proxy alone.");
+        return Ok(exit::OK);
+    }
+    if !loads {
+        println!(
+            "Not the running system: the live firewall is not read (PREAU_FIREWALL_LIVE=1 reads it under --root)."
+        );
+        return Ok(exit::OK);
+    }
+    match &tag {
+        Some(t) => println!("ruleset {t} loaded"),
+        None => println!("no inet preau table is loaded (run `preau apply firewall`)"),
+    }
+    match cut {
+        None if tag.is_some() => println!(
+            "the loaded ruleset has no room-cut sets: apply the firewall again (`preau apply firewall`)"
+        ),
+        None => {}
+        Some(c) if c.is_empty() => println!("No room is cut off from the internet."),
+        Some(c) => {
+            println!(
+                "Cut off from the internet (sets {}, {}):",
+                super::render::ROOM_CUT_V4,
+                super::render::ROOM_CUT_V6
+            );
+            for e in c {
+                println!(
+                    "  {:<32} {:>14} left  {}",
+                    e.addresses,
+                    e.expires_secs.map(left).unwrap_or_else(|| "no timeout".into()),
+                    if e.rooms.is_empty() {
+                        "(no room has these addresses now)".to_string()
+                    } else {
+                        e.rooms.join(", ")
+                    }
+                );
+            }
         }
     }
     Ok(exit::OK)
@@ -214,7 +315,13 @@ impl Hooks for FirewallHooks {
             );
         }
         let Some(seconds) = options.confirm else {
-            return Ok(None);
+            // A new ruleset comes with empty room-cut sets: refilled after.
+            return Ok(loads.then(|| {
+                Box::new(Armed {
+                    armed: None,
+                    state_dir: PathBuf::from(&ctx.config.paths.state_dir),
+                }) as Box<dyn Prepared>
+            }));
         };
         if !loads {
             notes.push(Note::warning(
@@ -230,27 +337,33 @@ impl Hooks for FirewallHooks {
         };
         let armed = apply::arm(ctx.host, &files, seconds, &inv)?;
         Ok(Some(Box::new(Armed {
-            armed,
+            armed: Some(armed),
             state_dir: PathBuf::from(&ctx.config.paths.state_dir),
         })))
     }
 }
 
-/// A confirm timer armed before the apply.
+/// A load of the ruleset, with the confirm timer armed before it when
+/// there is one.
 struct Armed {
-    armed: apply::Armed,
+    armed: Option<apply::Armed>,
     state_dir: PathBuf,
 }
 
 impl Prepared for Armed {
-    /// Keeps the timer if the ruleset was loaded, else cancels it.
+    /// Refills the room cut into the new table; keeps the timer if the
+    /// ruleset was loaded, else cancels it.
     fn after(self: Box<Self>, ctx: &Context<'_>, report: &ApplyReport, notes: &mut Vec<Note>) {
         let loaded = report
             .steps
             .iter()
             .any(|s| s.module == "firewall" && s.result == "done" && is_load(&s.change));
+        if loaded {
+            refill(ctx.host, ctx.config, &ctx.db, notes);
+        }
+        let Some(armed) = self.armed else { return };
         if !loaded {
-            apply::disarm(ctx.host, &Files::new(&self.state_dir), &self.armed.pending);
+            apply::disarm(ctx.host, &Files::new(&self.state_dir), &armed.pending);
             notes.push(Note::warning(
                 "the new ruleset was not loaded: the confirm timer is cancelled",
             ));
@@ -258,8 +371,23 @@ impl Prepared for Armed {
         }
         notes.push(Note::info(format!(
             "The new firewall ruleset is live. Run `preau confirm` within {} s to keep it; otherwise it is rolled back.",
-            self.armed.pending.seconds
+            armed.pending.seconds
         )));
+    }
+}
+
+/// Puts the rooms cut off from the internet back into a table just
+/// loaded (its sets are empty), from the stored overrides; a failure is
+/// a warning (the daemon retries within [`super::room_cut::RESYNC`]).
+fn refill(host: &dyn crate::host::Host, config: &Config, db: &Path, notes: &mut Vec<Note>) {
+    match super::room_cut::sync_from_db(host, config, db, super::room_cut::now_unix()) {
+        Ok(super::room_cut::Synced::Loaded { ranges }) if ranges > 0 => notes.push(Note::info(format!(
+            "Rooms cut off from the internet: {ranges} address range(s) put back into the new ruleset."
+        ))),
+        Ok(_) => {}
+        Err(e) => notes.push(Note::warning(format!(
+            "warning: the rooms cut off from the internet could not be put back ({e:#}); `preau serve` retries"
+        ))),
     }
 }
 

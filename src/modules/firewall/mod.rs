@@ -22,6 +22,7 @@
 pub mod apply;
 pub mod cli;
 pub mod render;
+pub mod room_cut;
 pub mod settings;
 pub mod web;
 
@@ -313,7 +314,7 @@ mod tests {
                 "+ create file /etc/systemd/system/preau-firewall.service (0644 root:root)",
                 "! run `systemctl daemon-reload` (the preau-firewall.service unit changed)",
                 "! run `systemctl enable preau-firewall.service` (restore the ruleset at boot, before the network is up)",
-                "~ load the firewall ruleset (table inet preau: 39 rules, 0 sets) in one transaction",
+                "~ load the firewall ruleset (table inet preau: 41 rules, 2 sets) in one transaction",
             ]
         );
         let plan = crate::engine::Plan::of("firewall", changes);
@@ -352,7 +353,7 @@ mod tests {
                 "+ create file /etc/systemd/system/preau-firewall.service (0644 root:root)",
                 "! run `systemctl enable preau-firewall.service` (restore the ruleset at boot, before the network is up; systemd is not running, so this only links the unit)",
                 "i systemd is not running here: preau-firewall.service takes effect at the next boot",
-                "~ load the firewall ruleset (table inet preau: 39 rules, 0 sets) in one transaction",
+                "~ load the firewall ruleset (table inet preau: 41 rules, 2 sets) in one transaction",
             ]
         );
         let report = crate::engine::apply(&host, &crate::engine::Plan::of("firewall", changes));

@@ -37,7 +37,16 @@ pub struct Set {
     pub kind: SetKind,
     pub elements: Vec<String>,
     pub comment: String,
+    /// Elements carry their own timeout (`flags interval, timeout`): the
+    /// room cut, filled at run time, never by the rendered file.
+    pub timeout: bool,
 }
+
+/// The sets of source addresses cut off from the internet (rooms whose
+/// internet is off or in exam mode), filled by the daemon
+/// ([`super::room_cut`]) with a timeout each.
+pub const ROOM_CUT_V4: &str = "room_cut_v4";
+pub const ROOM_CUT_V6: &str = "room_cut_v6";
 
 /// IP version of an address match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,8 +271,12 @@ impl Ruleset {
                 SetKind::Ports => "inet_service",
             };
             let _ = writeln!(out, "\t\ttype {ty}");
-            let _ = writeln!(out, "\t\tflags interval");
-            if s.kind != SetKind::Ports {
+            if s.timeout {
+                let _ = writeln!(out, "\t\tflags interval, timeout");
+            } else {
+                let _ = writeln!(out, "\t\tflags interval");
+            }
+            if s.kind != SetKind::Ports && !s.timeout {
                 let _ = writeln!(out, "\t\tauto-merge");
             }
             let _ = writeln!(out, "\t\tcomment {}", comment(&s.comment));
@@ -466,6 +479,7 @@ pub fn build(t: &Typed<'_>) -> Ruleset {
                     kind,
                     elements: el,
                     comment: format!("subnets of zone {}", z.name),
+                    timeout: false,
                 });
                 names[i] = Some(name);
             }
@@ -482,6 +496,7 @@ pub fn build(t: &Typed<'_>) -> Ruleset {
                 kind: SetKind::Ports,
                 elements: typed.ports.iter().map(|p| p.to_string()).collect(),
                 comment: format!("ports set {}", n.name),
+                timeout: false,
             });
             continue;
         }
@@ -498,6 +513,7 @@ pub fn build(t: &Typed<'_>) -> Ruleset {
                     kind,
                     elements: el,
                     comment: format!("address set {}", n.name),
+                    timeout: false,
                 });
             }
         }
@@ -569,7 +585,48 @@ pub fn build(t: &Typed<'_>) -> Ruleset {
     }
 
     // ---- forward: traffic routed between zones.
-    let mut forward = vec![established(), invalid()];
+    // Rooms cut off from the internet first, before the established
+    // connections: a cut also stops what was already open. Only what
+    // leaves through the outside zone: the appliance itself (proxy, DNS,
+    // console: the input chain) stays reachable, so exam mode's whitelist
+    // still works through the proxy.
+    let mut forward = Vec::new();
+    for (name, kind, comment_text) in [
+        (
+            ROOM_CUT_V4,
+            SetKind::Ipv4,
+            "IPv4 addresses of rooms cut off from the internet (timed)",
+        ),
+        (
+            ROOM_CUT_V6,
+            SetKind::Ipv6,
+            "IPv6 addresses of rooms cut off from the internet (timed)",
+        ),
+    ] {
+        sets.push(Set {
+            name: name.into(),
+            kind,
+            elements: Vec::new(),
+            comment: comment_text.into(),
+            timeout: true,
+        });
+    }
+    if let Some(out) = outside {
+        for (fam, name) in [(Family::V4, ROOM_CUT_V4), (Family::V6, ROOM_CUT_V6)] {
+            forward.push(Rule {
+                matches: vec![
+                    Match::Saddr(fam, Elems::Named(name.into()), false),
+                    Match::OutIface(out.interfaces.clone()),
+                ],
+                verdict: Verdict::Reject,
+                comment: format!(
+                    "a room whose internet is cut (classroom tools) does not reach {}",
+                    out.name
+                ),
+            });
+        }
+    }
+    forward.extend([established(), invalid()]);
     for z in &eff.zones {
         let names = &zone_sets[z.name.as_str()];
         if names.iter().all(Option::is_none) {

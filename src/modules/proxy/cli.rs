@@ -264,7 +264,8 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
             if env.json {
                 println!(
                     "{}",
-                    json!({ "host": host, "path": path, "user": user, "source": source.to_string(), "room": room, "decision": d })
+                    json!({ "host": host, "path": path, "user": user, "source": source.to_string(), "room": room, "decision": d,
+                        "firewall_cut": room.is_some() && crate::modules::firewall::room_cut::enabled(&config) })
                 );
             } else {
                 println!(
@@ -296,6 +297,11 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
                         policy::local_hhmm(e.until),
                         e.by
                     );
+                    if crate::modules::firewall::room_cut::enabled(&config) {
+                        println!(
+                            "  firewall: the room is cut off from the internet for every protocol too (`preau firewall status`)"
+                        );
+                    }
                 }
                 println!("  policy: {}", d.policy);
                 println!("  why:    {}", d.explain());
@@ -358,8 +364,23 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
                 }
             }
             let mut store = crate::store::Store::open_existing(&env.db_path(&config))?;
+            // The firewall's side of the room (module `firewall`): the
+            // room cut follows the stored overrides at once.
+            let firewall = |store: &crate::store::Store| {
+                use crate::modules::firewall::room_cut;
+                let now = now_unix();
+                let result = super::exams::active(store.conn(), now)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|active| Ok(room_cut::sync(&env.host, &config, &active, now)?));
+                if let Err(e) = result {
+                    eprintln!(
+                        "warning: the firewall's room cut could not be updated ({e:#}); the proxy applies the change, `preau serve` retries the firewall"
+                    );
+                }
+            };
             if a.stop {
                 let had = store.write(|tx| super::exams::stop(tx, &a.room))?;
+                firewall(&store);
                 if env.json {
                     println!("{}", json!({ "room": a.room, "stopped": had }));
                 } else if had {
@@ -377,6 +398,7 @@ pub fn proxy(env: &Env, command: ProxyCommand) -> anyhow::Result<u8> {
                 by: a.by.clone(),
             };
             store.write(|tx| super::exams::start(tx, &exam))?;
+            firewall(&store);
             if env.json {
                 println!("{}", json!(exam));
             } else if a.off {
