@@ -1276,3 +1276,47 @@ async fn the_running_proxy_takes_a_setting_applied_from_the_console() {
     );
     b.close().await;
 }
+
+/// Issue 10: a setting the daemon cannot take (a certificate file that
+/// does not exist) is saved and applied, but the running server refuses
+/// to reload it, as on SIGHUP: it keeps serving with its configuration and
+/// certificate, the page says why, and /metrics counts the refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_the_server_refuses_keeps_it_running_and_is_said() {
+    let server = start_server_with(false, |c| c.to_string());
+    let base = server.base.clone();
+    let b = Browser::start().await;
+    sign_in(&b, &base, "admin", &server.admin_password).await;
+    b.wait_path("/").await;
+    b.goto(&format!("{base}/console/reglages/server")).await;
+    b.fill("[id='f.certificate']", "/etc/preau/absent.pem").await;
+    b.fill("[id='f.private_key']", "/etc/preau/absent.key").await;
+    b.click_and_load("#verifier").await;
+    assert!(b.body().await.contains("Plan des réglages"), "{}", b.body().await);
+    b.click_and_load("#appliquer").await;
+    let done = b.body().await;
+    assert!(
+        done.contains("Le serveur garde la configuration qu'il avait : il a refusé de la relire"),
+        "{done}"
+    );
+    assert!(done.contains("cannot set up TLS"), "the reason: {done}");
+    b.assert_no_inline().await;
+    b.screenshots("reglages-rechargement-refuse").await;
+    assert!(
+        server
+            .root
+            .read("/etc/preau/preau.toml")
+            .contains("certificate = \"/etc/preau/absent.pem\""),
+        "the file is saved"
+    );
+    // Still served, over the running certificate.
+    b.goto(&format!("{base}/metrics")).await;
+    let metrics = b.body().await;
+    assert!(
+        metrics.contains("preau_reloads_total 0") && metrics.contains("preau_reloads_refused_total 1"),
+        "{metrics}"
+    );
+    b.goto(&format!("{base}/console/journal?q=r%C3%A9glages")).await;
+    assert!(b.body().await.contains("rechargement du serveur refusé"));
+    b.close().await;
+}

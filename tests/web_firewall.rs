@@ -221,6 +221,9 @@ async fn apply_new_port(b: &Browser, app: &Appliance, shots: &str) -> Instant {
     let applied = Instant::now();
     let done = b.text("#resultat").await;
     assert!(done.contains("Configuration enregistrée et appliquée"), "{done}");
+    let page = b.body().await;
+    assert!(page.contains("Le serveur a relu sa configuration"), "{page}");
+    assert!(!page.contains("Run `preau confirm`"), "French only: {page}");
     // The countdown, in the page and counted down by its script.
     let first: u64 = b.text("#decompte").await.parse().unwrap();
     assert!((CONFIRM - 5..=CONFIRM).contains(&first), "{first}");

@@ -437,7 +437,15 @@ fn apply_blocking(web: &super::Web, signed: &Signed, key: &str, token: &str) -> 
         });
     let (ok, summary, report, mut notes, countdown) = match outcome {
         Ok((s, confirm)) => {
-            let notes: Vec<String> = s.before.iter().chain(&s.after).map(|n| n.text.clone()).collect();
+            // With a confirm armed, the page's French countdown says what
+            // the firewall's note says to the command line.
+            let notes: Vec<String> = s
+                .before
+                .iter()
+                .chain(&s.after)
+                .filter(|n| confirm.is_none() || n.level != session::Level::Info)
+                .map(|n| n.text.clone())
+                .collect();
             let summary = if !s.report.ok {
                 "L'application a échoué : la configuration est enregistrée, le système n'est qu'en partie à jour (voir le rapport).".to_string()
             } else if s.plan.is_empty() {
