@@ -266,7 +266,6 @@ type SyncedFrom = (Vec<(String, i64)>, Vec<Room>);
 pub struct Watcher {
     last: Option<SyncedFrom>,
     at: Option<Instant>,
-    failing: bool,
 }
 
 impl Watcher {
@@ -287,11 +286,12 @@ impl Watcher {
         let key: Vec<(String, i64)> = overrides.iter().map(|o| (o.room.clone(), o.until)).collect();
         let state = (key, rooms(config));
         let due = self.at.is_none_or(|t| t.elapsed() >= RESYNC);
-        if !due && self.last.as_ref() == Some(&state) && !self.failing {
+        // A failure (no table loaded yet…) is retried at the next change
+        // or after RESYNC, not at every tick.
+        if !due && self.last.as_ref() == Some(&state) {
             return None;
         }
         let result = sync(host, config, &overrides, now).map_err(|e| e.to_string());
-        self.failing = result.is_err();
         self.at = Some(Instant::now());
         self.last = Some(state);
         Some(result)
