@@ -519,4 +519,33 @@ mod tests {
         let offline = crate::host::RealHost::new(dir.path());
         assert_eq!(sync(&offline, &config, &overrides, 0).unwrap(), Synced::NotLive);
     }
+
+    #[test]
+    fn the_daemon_syncs_at_start_on_changes_and_not_at_every_tick() {
+        let mut config = Config::default();
+        config.modules.enabled = vec!["firewall".into()];
+        let host = crate::host::RecordingHost::new();
+        let db = Path::new("/nonexistent/preau.db");
+        let mut w = Watcher::default();
+        assert_eq!(
+            w.tick(&host, &config, db),
+            Some(Ok(Synced::Loaded { ranges: 0 })),
+            "at start"
+        );
+        assert_eq!(w.tick(&host, &config, db), None, "nothing changed");
+        config.proxy.sources = vec![crate::modules::proxy::settings::SourceGroup {
+            name: "salle-b12".into(),
+            addresses: vec!["10.1.12.0/24".into()],
+            rooms: vec![],
+        }];
+        assert!(w.tick(&host, &config, db).is_some(), "the rooms changed");
+        assert_eq!(host.log().len(), 2);
+        // A failure is not retried at every tick either.
+        host.fail_on("nft");
+        let mut w = Watcher::default();
+        assert!(matches!(w.tick(&host, &config, db), Some(Err(_))));
+        assert_eq!(w.tick(&host, &config, db), None);
+        config.modules.enabled.clear();
+        assert_eq!(w.tick(&host, &config, db), None, "disabled");
+    }
 }
