@@ -459,6 +459,12 @@ fn a_room_cut_off_from_the_internet_by_the_firewall() {
         text.contains("10.1.0.8/29") && text.contains("salle-b12") && text.contains("min"),
         "{text}"
     );
+    let status = lab.preau(&["status"]).output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains("rooms cut off from the internet: salle-b12 (1 address range(s)"),
+        "{text}"
+    );
 
     // A new ruleset (another apply) keeps the cut, with no more time.
     let before = lab.live_tag();

@@ -216,6 +216,24 @@ impl Module for Firewall {
             });
         }
         if live.is_some() {
+            let overrides = room_cut::active_overrides(&ctx.db, room_cut::now_unix()).unwrap_or_default();
+            match room_cut::live(ctx.host, ctx.config, &overrides) {
+                Ok(Some(cut)) if !cut.is_empty() => {
+                    let mut rooms: Vec<&str> = cut
+                        .iter()
+                        .flat_map(|c| c.rooms.iter().map(String::as_str))
+                        .collect();
+                    rooms.sort_unstable();
+                    rooms.dedup();
+                    details.push(format!(
+                        "rooms cut off from the internet: {} ({} address range(s); `preau firewall status`)",
+                        rooms.join(", "),
+                        cut.len()
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => details.push(format!("room cut unreadable: {e}")),
+            }
             match counters(ctx.host) {
                 Ok(rows) => details.extend(rows.iter().map(CounterRow::line)),
                 Err(e) => details.push(format!("counters unavailable: {e}")),

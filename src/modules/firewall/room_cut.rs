@@ -266,7 +266,6 @@ type SyncedFrom = (Vec<(String, i64)>, Vec<Room>);
 pub struct Watcher {
     last: Option<SyncedFrom>,
     at: Option<Instant>,
-    failing: bool,
 }
 
 impl Watcher {
@@ -287,11 +286,12 @@ impl Watcher {
         let key: Vec<(String, i64)> = overrides.iter().map(|o| (o.room.clone(), o.until)).collect();
         let state = (key, rooms(config));
         let due = self.at.is_none_or(|t| t.elapsed() >= RESYNC);
-        if !due && self.last.as_ref() == Some(&state) && !self.failing {
+        // A failure (no table loaded yet…) is retried at the next change
+        // or after RESYNC, not at every tick.
+        if !due && self.last.as_ref() == Some(&state) {
             return None;
         }
         let result = sync(host, config, &overrides, now).map_err(|e| e.to_string());
-        self.failing = result.is_err();
         self.at = Some(Instant::now());
         self.last = Some(state);
         Some(result)
@@ -518,5 +518,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let offline = crate::host::RealHost::new(dir.path());
         assert_eq!(sync(&offline, &config, &overrides, 0).unwrap(), Synced::NotLive);
+    }
+
+    #[test]
+    fn the_daemon_syncs_at_start_on_changes_and_not_at_every_tick() {
+        let mut config = Config::default();
+        config.modules.enabled = vec!["firewall".into()];
+        let host = crate::host::RecordingHost::new();
+        let db = Path::new("/nonexistent/preau.db");
+        let mut w = Watcher::default();
+        assert_eq!(
+            w.tick(&host, &config, db),
+            Some(Ok(Synced::Loaded { ranges: 0 })),
+            "at start"
+        );
+        assert_eq!(w.tick(&host, &config, db), None, "nothing changed");
+        config.proxy.sources = vec![crate::modules::proxy::settings::SourceGroup {
+            name: "salle-b12".into(),
+            addresses: vec!["10.1.12.0/24".into()],
+            rooms: vec![],
+        }];
+        assert!(w.tick(&host, &config, db).is_some(), "the rooms changed");
+        assert_eq!(host.log().len(), 2);
+        // A failure is not retried at every tick either.
+        host.fail_on("nft");
+        let mut w = Watcher::default();
+        assert!(matches!(w.tick(&host, &config, db), Some(Err(_))));
+        assert_eq!(w.tick(&host, &config, db), None);
+        config.modules.enabled.clear();
+        assert_eq!(w.tick(&host, &config, db), None, "disabled");
     }
 }
