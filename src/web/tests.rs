@@ -1189,17 +1189,26 @@ async fn booking_for_a_lesson_from_the_timetable() {
     assert_eq!(w.get("/console/statistiques", Some(&tom)).await.status, 404);
 }
 
-/// The statistics page over a school year: with `PREAU_BENCH_FULL=1`,
-/// 2,400 students and 150 teachers signing in three days a week for 36
-/// weeks (275,400 sign-ins in the audit log) and 43,200 bookings of 30
-/// resources for lessons; by default a tenth of it. Prints the median and
-/// worst of 7 page loads (through the router: guard, session, queries,
-/// SVG, template) and of the CSV and JSON exports; asserts only that the
-/// page is right (bench/statistics.sh runs it in release).
+/// The statistics page over the school year 2025-2026: with
+/// `PREAU_BENCH_FULL=1`, 2,400 students and 150 teachers signing in three
+/// days a week for 36 weeks (275,400 sign-ins in the audit log), 43,200
+/// bookings of 30 resources for lessons, and the proxy's logs of 200
+/// school days of `PREAU_BENCH_PROXY_LINES` lines each (default 200,000;
+/// one in five denied over 12 categories); by default a tenth of the
+/// people and 20 days of 2,000 lines. Prints the first load (which
+/// summarises every day of the logs, as the daemon would have), the
+/// median and worst of 7 page loads (through the router: guard, session,
+/// queries, summaries, SVG, template) and of the CSV and JSON exports,
+/// and the raw reading of one day's file (what today costs) and of the
+/// whole year; asserts only that the page is right (bench/statistics.sh
+/// runs it in release).
 #[tokio::test]
 async fn statistics_benchmark() {
     let full = std::env::var_os("PREAU_BENCH_FULL").is_some();
     let (students, teachers, weeks) = if full { (2400, 150, 36) } else { (240, 15, 4) };
+    let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let proxy_days = if full { 200 } else { 20 };
+    let proxy_lines = env("PREAU_BENCH_PROXY_LINES", if full { 200_000 } else { 2_000 });
     let w = world();
     let config = Config::default();
     let db = w
@@ -1208,8 +1217,8 @@ async fn statistics_benchmark() {
         .join(config.paths.state_dir.trim_start_matches('/'))
         .join(crate::store::DB_FILE);
     let mut store = Store::open(&db).unwrap();
-    // Monday 2026-09-07 00:00 UTC.
-    const MON: i64 = 1_788_739_200;
+    // Monday 2025-09-08 00:00 UTC.
+    const MON: i64 = 1_757_289_600;
     let t0 = std::time::Instant::now();
     store
         .write(|tx| {
@@ -1291,9 +1300,81 @@ async fn statistics_benchmark() {
         .conn()
         .query_row("SELECT count(*) FROM bookings", [], |r| r.get(0))
         .unwrap();
+    // The proxy's logs: one day's lines made once, each day's file the
+    // same lines with its date; the school days are the weekdays from
+    // 2025-09-01.
+    let logs = w
+        ._dir
+        .path()
+        .join(config.paths.log_dir.trim_start_matches('/'))
+        .join("proxy");
+    std::fs::create_dir_all(&logs).unwrap();
+    let t1 = std::time::Instant::now();
+    let (mut template, mut starts) = (Vec::new(), Vec::new());
+    for i in 0..proxy_lines {
+        starts.push(template.len());
+        let e = crate::modules::proxy::log::Entry {
+            time: format!(
+                "0000-00-00T{:02}:{:02}:{:02}.000Z",
+                8 + i % 10,
+                i / 60 % 60,
+                i % 60
+            ),
+            source: format!("10.0.{}.{}:51234", i % 4, i % 250),
+            user: format!("p{}", i % students),
+            method: "CONNECT".into(),
+            host: format!("www.site{}.example", i % 500),
+            status: if i % 5 == 0 { 403 } else { 200 },
+            bytes_up: 420,
+            bytes_down: 18_000,
+            decision: if i % 5 == 0 { "deny" } else { "allow" }.into(),
+            policy: "élèves".into(),
+            category: if i % 5 == 0 {
+                format!("cat{}", i % 12)
+            } else {
+                String::new()
+            },
+            mode: "connect".into(),
+            ..Default::default()
+        };
+        template.extend_from_slice(e.line().as_bytes());
+    }
+    let mut day = crate::modules::proxy::log::days_from_civil(2025, 9, 1);
+    let mut written = 0;
+    while written < proxy_days {
+        // 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays.
+        if (day + 3).rem_euclid(7) < 5 {
+            let name = crate::modules::proxy::log::day_name(day);
+            for s in &starts {
+                template[*s..*s + 10].copy_from_slice(name.as_bytes());
+            }
+            std::fs::write(logs.join(format!("{name}.log")), &template).unwrap();
+            written += 1;
+        }
+        day += 1;
+    }
+    let generated = t1.elapsed();
     let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
-    let range = "du=2026-09-01&au=2027-07-04";
+    let range = "du=2025-09-01&au=2026-07-04";
     let mut figures = serde_json::Map::new();
+    let denied = (proxy_days * proxy_lines.div_ceil(5)).to_string();
+    {
+        let t = std::time::Instant::now();
+        let a = w
+            .get(&format!("/console/statistiques?{range}"), Some(&admin))
+            .await;
+        figures.insert(
+            "first_load_summarising_ms".into(),
+            serde_json::json!((t.elapsed().as_secs_f64() * 10000.0).round() / 10.0),
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert!(a.body.contains(&format!("refusées : {denied}")), "{denied}");
+        let summarised: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM proxy_day_counts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(summarised, proxy_days as i64);
+    }
     for (name, url) in [
         ("page", format!("/console/statistiques?{range}")),
         (
@@ -1309,7 +1390,12 @@ async fn statistics_benchmark() {
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             assert_eq!(a.status, 200, "{}", a.body);
             if name == "page" {
-                assert!(a.body.contains("Ressource 29") && a.body.contains("2026-W37"));
+                assert!(a.body.contains("Ressource 29") && a.body.contains("2025-W37"));
+                assert!(a.body.contains(&format!("refusées : {denied}")));
+                assert!(
+                    a.body
+                        .contains(&format!("dont {proxy_days} par leurs totaux quotidiens"))
+                );
             }
         }
         times.sort_by(f64::total_cmp);
@@ -1348,9 +1434,26 @@ async fn statistics_benchmark() {
             drop(stats::grouped(conn, start, end, Dimension::Teacher).unwrap())
         });
         time("q_sign_ins", &mut || {
-            drop(stats::sign_ins(conn, "2026-W36", "2027-W27").unwrap())
+            drop(stats::sign_ins(conn, "2025-W36", "2026-W27").unwrap())
+        });
+        let first = crate::modules::proxy::log::days_from_civil(2025, 9, 1);
+        let one = crate::modules::proxy::log::day_name(first);
+        time("q_filtering_raw_one_day", &mut || {
+            drop(crate::modules::proxy::log::filtering_counts(&logs, &one, &one, 1).unwrap())
+        });
+        time("q_filtering_raw_year", &mut || {
+            drop(
+                crate::modules::proxy::log::filtering_counts(&logs, "2025-09-01", "2026-07-04", 400).unwrap(),
+            )
         });
     }
+    figures.insert("proxy_days".into(), proxy_days.into());
+    figures.insert("proxy_lines_per_day".into(), proxy_lines.into());
+    figures.insert(
+        "proxy_mb".into(),
+        serde_json::json!((proxy_days * template.len()) as u64 / 1_000_000),
+    );
+    figures.insert("proxy_generate_s".into(), serde_json::json!(generated.as_secs()));
     figures.insert("students".into(), students.into());
     figures.insert("teachers".into(), teachers.into());
     figures.insert("sign_ins".into(), sign_ins.into());
