@@ -2724,3 +2724,83 @@ async fn a_creation_the_host_refuses_stores_nothing() {
     assert_eq!(w.people_count(), before);
     assert_eq!(w.audit_count("création d'une personne"), 0);
 }
+
+/// CAS single logout through the web platform's `/deconnexion`: the CAS
+/// service that validated a ticket of the session receives, in the
+/// background, a `logoutRequest` naming that ticket; the sign-out itself
+/// does not wait for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_sends_the_cas_single_logout_to_the_services_reached() {
+    let got: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service = format!("http://{}/gepi/login.php", listener.local_addr().unwrap());
+    {
+        let got = got.clone();
+        let app = axum::Router::new().route(
+            "/gepi/login.php",
+            axum::routing::post(
+                move |axum::Form(f): axum::Form<std::collections::HashMap<String, String>>| {
+                    let got = got.clone();
+                    async move {
+                        got.lock()
+                            .unwrap()
+                            .push(f.get("logoutRequest").cloned().unwrap_or_default());
+                        "ok"
+                    }
+                },
+            ),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    }
+    let mut config = Config::default();
+    config.sso.cas_services = vec![crate::sso::settings::CasService {
+        name: "GEPI".into(),
+        services: vec![service.clone()],
+        roles: vec!["teacher".into()],
+    }];
+    let w = world_with(config);
+    let enc = crate::sso::oidc::urlencode(&service);
+    // A student may not use the teachers' service (authz::decide).
+    let tom = w.sign_in("tom.roux", PW).await.unwrap();
+    let refused = w.get(&format!("/cas/login?service={enc}"), Some(&tom)).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("pas ouvert à votre profil"));
+
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let a = w.get(&format!("/cas/login?service={enc}"), Some(&paul)).await;
+    let ticket = a
+        .location()
+        .split_once("ticket=")
+        .map(|(_, t)| t.to_string())
+        .unwrap_or_else(|| panic!("{} {}", a.status, a.body));
+    let v = w
+        .get(
+            &format!("/cas/serviceValidate?service={enc}&ticket={ticket}"),
+            None,
+        )
+        .await;
+    assert!(v.body.contains("<cas:user>paul.blanc</cas:user>"), "{}", v.body);
+    let csrf = w.csrf_of(&paul).await;
+    let out = w
+        .post(
+            "/deconnexion",
+            &format!("{}={paul}", session::COOKIE),
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(out.status, 303, "{}", out.body);
+    for _ in 0..100 {
+        if !got.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with("<samlp:LogoutRequest "), "{}", got[0]);
+    assert!(
+        got[0].contains(&format!("<samlp:SessionIndex>{ticket}</samlp:SessionIndex>")),
+        "{}",
+        got[0]
+    );
+}
