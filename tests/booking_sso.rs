@@ -2,9 +2,12 @@
 //! temporary root (the demo school's accounts, a timetable imported with
 //! the CLI): a teacher signs in to a relying party through Préau (sign-in
 //! page, consent, back to the service signed in), books the laptop cart
-//! for one of his lessons from his timetable, signs out of Préau (the
-//! relying party receives a back-channel logout token), and the
-//! statistics page shows the booking.
+//! for one of his lessons from his timetable, makes the cart's private
+//! calendar link and a new one from its page (the old link stops working,
+//! the new one serves the booking), signs out of Préau (the relying party
+//! receives a back-channel logout token), and the statistics page shows
+//! the booking and the web filtering's counts of a fixture proxy log
+//! (a finished day summarised by the daemon, today read from its file).
 //!
 //! The relying party is a tiny HTTP server started by the test whose
 //! OpenID Connect side is the independent `openidconnect` crate:
@@ -280,6 +283,39 @@ async fn a_teacher_signs_in_to_a_service_books_the_cart_for_a_lesson_and_the_sta
         "2026-09-01",
     ]);
     assert!(out.status.success(), "{}", show(&out));
+    // The proxy's connection logs: a finished day, and today.
+    let entry = |time: &str, decision: &str, category: &str| {
+        preau::modules::proxy::log::Entry {
+            time: time.into(),
+            source: "10.0.3.17:51234".into(),
+            user: "eleve".into(),
+            method: "CONNECT".into(),
+            host: "site.example".into(),
+            status: 200,
+            decision: decision.into(),
+            category: category.into(),
+            mode: "connect".into(),
+            ..Default::default()
+        }
+        .line()
+    };
+    let day: String = [
+        entry("2026-11-27T08:00:00.000Z", "allow", ""),
+        entry("2026-11-27T08:00:01.000Z", "allow", ""),
+        entry("2026-11-27T08:00:02.000Z", "allow", ""),
+        entry("2026-11-27T08:00:03.000Z", "deny", "adult"),
+        entry("2026-11-27T08:00:04.000Z", "deny", "adult"),
+        entry("2026-11-27T08:00:05.000Z", "deny", ""),
+        entry("2026-11-27T08:00:06.000Z", "error", ""),
+    ]
+    .concat();
+    root.write("/var/log/preau/proxy/2026-11-27.log", &day);
+    let now = preau::modules::proxy::log::timestamp(std::time::SystemTime::now());
+    let today = now[..10].to_string();
+    root.write(
+        &format!("/var/log/preau/proxy/{today}.log"),
+        &[entry(&now, "deny", "jeux"), entry(&now, "allow", "")].concat(),
+    );
     let log = std::fs::File::create(root.path().join("serve.log")).unwrap();
     let child = root
         .preau(&["serve", "-v"])
@@ -393,6 +429,45 @@ async fn a_teacher_signs_in_to_a_service_books_the_cart_for_a_lesson_and_the_sta
     let page = b.body().await;
     assert!(page.contains("confirmée"), "{page}");
 
+    // A private calendar link of the cart, then a new one: the old link
+    // stops working, the new one serves the booking.
+    let feed = |url: String| async move {
+        let req = openidconnect::http::Request::get(url.as_str())
+            .body(Vec::new())
+            .unwrap();
+        let r = http(req).await.unwrap();
+        (
+            r.status().as_u16(),
+            String::from_utf8_lossy(r.body()).into_owned(),
+        )
+    };
+    b.click_and_load("form[action='/reservations/1/agenda'] button[type=submit]")
+        .await;
+    let first = b.text("p.notice a").await;
+    assert!(
+        first.starts_with(&format!("{base}/reservations/agenda/")),
+        "{first}"
+    );
+    let (status, ics) = feed(first.clone()).await;
+    assert_eq!(status, 200, "{ics}");
+    assert!(
+        ics.contains("BEGIN:VCALENDAR") && ics.contains("DTSTART:20261207T"),
+        "{ics}"
+    );
+    b.click_and_load("form[action='/reservations/1/agenda'] button[type=submit]")
+        .await;
+    b.assert_no_inline().await;
+    let second = b.text("p.notice a").await;
+    assert_ne!(first, second);
+    assert_eq!(feed(first).await.0, 404, "the replaced link");
+    let (status, ics) = feed(second).await;
+    assert_eq!(status, 200);
+    assert!(
+        ics.contains("BEGIN:VEVENT") && ics.contains("DTSTART:20261207T"),
+        "{ics}"
+    );
+    b.screenshots("reservation-lien-agenda").await;
+
     // Signing out of Préau signs him out of the service too.
     b.click_and_load("header .who button").await;
     b.wait_path("/connexion").await;
@@ -408,15 +483,39 @@ async fn a_teacher_signs_in_to_a_service_books_the_cart_for_a_lesson_and_the_sta
     assert_eq!(token["sub"], teacher.as_str());
     assert_eq!(token["aud"], "appli-test");
 
-    // The statistics show the booking.
+    // The daemon summarised the finished day of the proxy's logs (not
+    // today's).
+    let db = server.root.path().join("var/lib/preau/preau.db");
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            preau::store::Store::open_existing(&db)
+                .ok()
+                .and_then(|s| {
+                    s.conn()
+                        .query_row("SELECT group_concat(day) FROM proxy_day_counts", [], |r| {
+                            r.get::<_, Option<String>>(0)
+                        })
+                        .ok()
+                        .flatten()
+                })
+                .as_deref()
+                == Some("2026-11-27")
+        }),
+        "the daemon did not summarise 2026-11-27"
+    );
+
+    // The statistics show the booking and the web filtering.
     b.goto(&format!("{base}/connexion")).await;
     b.fill("#login", "admin").await;
     b.fill("#password", &admin_password).await;
     b.click_and_load("button[type=submit]").await;
-    b.goto(&format!(
-        "{base}/console/statistiques?du=2026-12-01&au=2026-12-31"
-    ))
-    .await;
+    let until = if today.as_str() > "2026-12-31" {
+        today.as_str()
+    } else {
+        "2026-12-31"
+    };
+    b.goto(&format!("{base}/console/statistiques?du=2026-11-01&au={until}"))
+        .await;
     b.assert_no_inline().await;
     let stats = b.body().await;
     assert!(
@@ -425,6 +524,18 @@ async fn a_teacher_signs_in_to_a_service_books_the_cart_for_a_lesson_and_the_sta
     );
     let level = preau::booking::stats::level_of(&class);
     assert!(stats.contains(&level), "the class level row {level}: {stats}");
+    for shown in [
+        "Requêtes autorisées : 4 · refusées : 4 · en erreur : 1",
+        "jours comptés : 2, dont 1 par leurs totaux quotidiens",
+        "plus longtemps que les journaux",
+    ] {
+        assert!(stats.contains(shown), "{shown}: {stats}");
+    }
+    let words = |t: String| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(
+        words(b.text("#filtrage tbody").await),
+        "adult 2 (sans catégorie) 1 jeux 1"
+    );
     b.screenshots("statistiques").await;
     b.close().await;
 }

@@ -87,6 +87,10 @@ const DATA: &[&str] = &[
      INSERT INTO admin_recovery_codes VALUES ('admin', '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', NULL);",
     // 14 (stats2)
     "INSERT INTO booking_calendar_tokens VALUES (1, '60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752', '2026-10-01T08:00');",
+    // 15 (stats)
+    "INSERT INTO proxy_day_counts VALUES ('2026-11-27', 3, 2, 1, 700, 1795000000, 1795100000);
+     INSERT INTO proxy_day_categories VALUES ('2026-11-27', 'adult', 2);
+     INSERT INTO cas_logout_targets VALUES ('sid-1', 'https://gepi.tilleuls.lan/', 'ST-abc', 1790000000);",
 ];
 
 /// Rows each table must hold after migrating a fixture of `version`.
@@ -154,6 +158,13 @@ fn expected_rows(version: usize) -> Vec<(&'static str, i64)> {
     }
     if version >= 14 {
         rows.push(("booking_calendar_tokens", 1));
+    }
+    if version >= 15 {
+        rows.extend([
+            ("proxy_day_counts", 1),
+            ("proxy_day_categories", 1),
+            ("cas_logout_targets", 1),
+        ]);
     }
     rows
 }

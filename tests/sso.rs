@@ -66,6 +66,12 @@ struct Server {
     rp: String,
     sessions: Arc<TestSessions>,
     logouts: Arc<Mutex<Vec<String>>>,
+    /// CAS single logout requests the services received: (path, the
+    /// `logoutRequest` field).
+    cas_logouts: Arc<Mutex<Vec<(String, String)>>>,
+    /// A CAS service that accepts connections and never answers.
+    silent: String,
+    sso: Arc<Sso>,
 }
 
 fn now() -> i64 {
@@ -133,7 +139,34 @@ async fn start(token_seconds: u32) -> Server {
             }
         }),
     );
+    // The CAS services' single logout endpoint (their service address).
+    let cas_logouts = Arc::new(Mutex::new(Vec::new()));
+    let got = cas_logouts.clone();
+    let rp_app = rp_app.route(
+        "/gepi/{*rest}",
+        axum::routing::post(
+            move |uri: axum::http::Uri, axum::Form(f): axum::Form<HashMap<String, String>>| {
+                let got = got.clone();
+                async move {
+                    got.lock().unwrap().push((
+                        uri.path().to_string(),
+                        f.get("logoutRequest").cloned().unwrap_or_default(),
+                    ));
+                    axum::http::StatusCode::OK
+                }
+            },
+        ),
+    );
     tokio::spawn(async move { axum::serve(rp_listener, rp_app).await.unwrap() });
+    // A service that takes the connection and never says a word.
+    let silent_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent = format!("http://{}", silent_listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = silent_listener.accept().await {
+            held.push(conn);
+        }
+    });
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -175,11 +208,21 @@ async fn start(token_seconds: u32) -> Server {
             services: vec![format!("{rp}/pronote/")],
             roles: vec![],
         },
+        CasService {
+            name: "Silencieux".into(),
+            services: vec![format!("{silent}/*")],
+            roles: vec![],
+        },
+        CasService {
+            name: "Profs".into(),
+            services: vec![format!("{rp}/profs/")],
+            roles: vec!["teacher".into()],
+        },
     ];
     let sessions = Arc::new(TestSessions::default());
     let config = Arc::new(config);
     let sso = Sso::new(move || config.clone(), db, sessions.clone());
-    let app = preau::sso::web::router(sso);
+    let app = preau::sso::web::router(sso.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Server {
         _dir: dir,
@@ -187,6 +230,9 @@ async fn start(token_seconds: u32) -> Server {
         rp,
         sessions,
         logouts,
+        cas_logouts,
+        silent,
+        sso,
     }
 }
 
@@ -832,6 +878,139 @@ async fn cas_tickets_with_python_cas() {
     assert_eq!(location.as_deref(), Some(gepi.as_str()));
     let (_, location, _) = browse(&login_url, &cookie, None).await;
     assert!(location.unwrap().starts_with("/connexion"));
+}
+
+/// The `samlp:SessionIndex` of a CAS single logout request, read with
+/// an XML parser; None unless the root is a `samlp:LogoutRequest` of
+/// SAML 2.0's protocol namespace.
+fn session_index(xml: &str) -> Option<String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut depth = 0;
+    let mut in_index = false;
+    let mut index = None;
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) => {
+                depth += 1;
+                let name = e.name().into_inner().to_string();
+                if depth == 1 {
+                    let ns = e
+                        .try_get_attribute("xmlns:samlp")
+                        .ok()??
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .ok()?
+                        .to_string();
+                    if name != "samlp:LogoutRequest" || ns != "urn:oasis:names:tc:SAML:2.0:protocol" {
+                        return None;
+                    }
+                    e.try_get_attribute("ID").ok()??;
+                    e.try_get_attribute("IssueInstant").ok()??;
+                }
+                in_index = name == "samlp:SessionIndex";
+            }
+            Event::Text(t) if in_index => index = Some(t.xml10_content().to_string()),
+            Event::End(_) => {
+                depth -= 1;
+                in_index = false;
+            }
+            Event::Eof => return index,
+            _ => {}
+        }
+    }
+}
+
+/// CAS single logout: signing out (at `/cas/logout`, or `/deconnexion`,
+/// which ends the single sign-on through `Sso::end_single_sign_on`) sends
+/// each service that validated a ticket of the session a `logoutRequest`
+/// naming that ticket, in the background: a service that never answers
+/// does not delay the sign-out. A service whose ticket was never
+/// validated has no session to end and gets nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cas_single_logout_reaches_the_services_of_the_session() {
+    let server = start(600).await;
+    let cas = format!("{}/cas/", server.base);
+    let gepi = format!("{}/gepi/login.php", server.rp);
+    let silent = format!("{}/app/", server.silent);
+    let pronote = format!("{}/pronote/", server.rp);
+    let login = |service: &str| format!("{cas}login?service={}", preau::sso::oidc::urlencode(service));
+    let ticket = |location: Option<String>| query_param(&location.expect("a redirect"), "ticket").unwrap();
+
+    let cookie = server.sign_in("paul.roux");
+    // Each ticket validated as soon as it is issued (they live 10 s).
+    let mut tickets = Vec::new();
+    for service in [&gepi, &silent] {
+        let t = ticket(browse(&login(service), &cookie, None).await.1);
+        let answer: serde_json::Value =
+            serde_json::from_str(&cas_client(&["verify", &cas, service, &t, "3"]).await).unwrap();
+        assert_eq!(answer["user"], "paul.roux", "{service}: {answer}");
+        tickets.push(t);
+    }
+    let gepi_ticket = tickets[0].clone();
+    let _unvalidated = ticket(browse(&login(&pronote), &cookie, None).await.1);
+    // A student is refused the teachers' service: decided by authz.
+    let student = server.sign_in("lea.martin");
+    let (status, location, body) = browse(&login(&format!("{}/profs/", server.rp)), &student, None).await;
+    assert_eq!((status, location), (403, None), "{body}");
+
+    let started = std::time::Instant::now();
+    let (_, location, _) = browse(
+        &format!("{cas}logout?service={}", preau::sso::oidc::urlencode(&gepi)),
+        &cookie,
+        None,
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(location.as_deref(), Some(gepi.as_str()));
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "the sign-out waited for the services: {took:?}"
+    );
+    let received = async {
+        for _ in 0..100 {
+            if !server.cas_logouts.lock().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        server.cas_logouts.lock().unwrap().clone()
+    }
+    .await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].0, "/gepi/login.php");
+    assert_eq!(
+        session_index(&received[0].1).as_deref(),
+        Some(gepi_ticket.as_str()),
+        "{}",
+        received[0].1
+    );
+    // The ticket was spent at validation: the logout request cannot be
+    // turned into a sign-in.
+    let replay: serde_json::Value =
+        serde_json::from_str(&cas_client(&["verify", &cas, &gepi, &gepi_ticket, "3"]).await).unwrap();
+    assert!(replay["user"].is_null());
+
+    // /deconnexion ends the single sign-on the same way.
+    let cookie = server.sign_in("paul.roux");
+    let sid = server.sessions.open.lock().unwrap()[&cookie].sid.clone();
+    let second = ticket(browse(&login(&gepi), &cookie, None).await.1);
+    let answer: serde_json::Value =
+        serde_json::from_str(&cas_client(&["verify", &cas, &gepi, &second, "2"]).await).unwrap();
+    assert_eq!(answer["user"], "paul.roux");
+    server.sso.end_single_sign_on(sid.clone()).await;
+    for _ in 0..100 {
+        if server.cas_logouts.lock().unwrap().len() > 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let received = server.cas_logouts.lock().unwrap().clone();
+    assert_eq!(received.len(), 2, "{received:?}");
+    assert_eq!(session_index(&received[1].1).as_deref(), Some(second.as_str()));
+    // Ending it again sends nothing more.
+    server.sso.end_single_sign_on(sid).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(server.cas_logouts.lock().unwrap().len(), 2);
 }
 
 /// Token endpoint under concurrent refreshes: every answer is a 200 with

@@ -253,8 +253,10 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         })
     });
 
-    // One sample a day of the space each share uses, for the usage
-    // statistics (checked every hour; the first of the day is kept).
+    // One sample a day of the space each share uses, and the daily
+    // summaries of the proxy's logs, for the usage statistics (checked
+    // every hour; the first sample of the day is kept, each finished day
+    // of the logs is summarised once).
     let sampler = {
         let shared = shared.clone();
         tokio::spawn(async move {
@@ -262,7 +264,11 @@ async fn serve(options: Options) -> anyhow::Result<()> {
             loop {
                 tick.tick().await;
                 let s = shared.clone();
-                let _ = tokio::task::spawn_blocking(move || sample_shares(&s)).await;
+                let _ = tokio::task::spawn_blocking(move || {
+                    sample_shares(&s);
+                    summarise_proxy_logs(&s);
+                })
+                .await;
             }
         })
     };
@@ -332,6 +338,28 @@ fn sample_shares(shared: &Shared) {
         Ok(0) => {}
         Ok(n) => log::info!("shares: usage of {n} shares sampled for {today}"),
         Err(e) => log::warn!("shares: cannot sample the usage: {e:#}"),
+    }
+}
+
+/// Summarises the finished days of the proxy's connection logs that have
+/// no summary yet, and deletes the summaries past their retention
+/// (`proxy::summary`). Nothing when there are no logs.
+fn summarise_proxy_logs(shared: &Shared) {
+    let config = shared.config();
+    let ctx = shared.context(&config);
+    let dir = shared.host.real_path(&crate::modules::proxy::log_dir(&config));
+    if !dir.is_dir() {
+        return;
+    }
+    let keep = crate::modules::proxy::summary::keep_days(config.proxy.log_retention_days);
+    let run = || -> anyhow::Result<usize> {
+        let mut store = crate::store::Store::open_existing(&ctx.db)?;
+        crate::modules::proxy::summary::summarise(&mut store, &dir, crate::sso::now(), keep)
+    };
+    match run() {
+        Ok(0) => {}
+        Ok(n) => log::info!("proxy: {n} days of the connection logs summarised for the statistics"),
+        Err(e) => log::warn!("proxy: cannot summarise the connection logs: {e:#}"),
     }
 }
 

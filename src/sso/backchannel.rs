@@ -2,7 +2,9 @@
 //! Logout 1.0 §2.5): one form POST of `logout_token` to the client's
 //! registered address, over HTTPS checked against the system's
 //! certificate authorities (plain HTTP only to localhost, as validated in
-//! the settings), within a few seconds.
+//! the settings), within a few seconds; and of CAS single logout
+//! requests (one form POST of `logoutRequest` to the service address the
+//! ticket was issued for).
 
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
@@ -33,6 +35,22 @@ pub async fn post_logout_token(uri: &str, token: &str) -> Result<(), String> {
     tokio::time::timeout(TIMEOUT, post(uri, token))
         .await
         .map_err(|_| "no answer within 5 seconds".to_string())?
+}
+
+/// How long a CAS service has to take a single logout request.
+const CAS_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// POSTs the CAS single logout request `xml` to `service` as the form
+/// field `logoutRequest` (CAS Protocol 3.0, Appendix C); Ok when the
+/// service answers with a 2xx status within [`CAS_TIMEOUT`].
+pub async fn post_cas_logout(service: &str, xml: &str) -> Result<(), String> {
+    let body = format!("logoutRequest={}", super::oidc::urlencode(xml));
+    match tokio::time::timeout(CAS_TIMEOUT, exchange(service, Some(body))).await {
+        Err(_) => Err(format!("no answer within {} seconds", CAS_TIMEOUT.as_secs())),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(s)) if (200..300).contains(&s) => Ok(()),
+        Ok(Ok(s)) => Err(format!("the service answered {s}")),
+    }
 }
 
 async fn post(uri: &str, token: &str) -> Result<(), String> {

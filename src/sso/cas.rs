@@ -6,7 +6,7 @@
 //! `UNAUTHORIZED_SERVICE`.
 
 use super::claims::{Identity, cas_attributes, identity};
-use super::settings::{SsoSettings, role_allowed};
+use super::settings::SsoSettings;
 use super::{random_token, sha256_hex};
 use quick_xml::escape::escape;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -46,7 +46,7 @@ pub fn issue_ticket(
     now: i64,
 ) -> Result<String, LoginRefusalOrSql> {
     let declared = check_service(settings, service).map_err(LoginRefusalOrSql::Refused)?;
-    if !role_allowed(&declared.roles, &who.role) {
+    if !super::may_use(settings, super::Service::Cas(&declared.name), who).allowed() {
         return Err(LoginRefusalOrSql::Refused(LoginRefusal::RoleNotAllowed {
             service: declared.name.clone(),
         }));
@@ -116,11 +116,11 @@ pub fn validate(
         )));
     }
     let hash = sha256_hex(ticket);
-    let row: Option<(String, String, bool, i64, bool)> = conn
+    let row: Option<(String, String, bool, i64, bool, String)> = conn
         .query_row(
-            "SELECT service, login, renewed, expires_at, used FROM cas_tickets WHERE ticket_hash = ?1",
+            "SELECT service, login, renewed, expires_at, used, sid FROM cas_tickets WHERE ticket_hash = ?1",
             [&hash],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
         )
         .optional()?;
     let unknown = || {
@@ -129,7 +129,7 @@ pub fn validate(
             format!("ticket {} not recognized", truncate(ticket)),
         )
     };
-    let Some((issued_for, login, renewed, expires_at, used)) = row else {
+    let Some((issued_for, login, renewed, expires_at, used, sid)) = row else {
         return Ok(Err(unknown()));
     };
     if used {
@@ -151,7 +151,59 @@ pub fn validate(
             "the ticket was not issued from a fresh sign-in (renew)",
         )));
     }
-    Ok(identity(conn, &login)?.ok_or_else(|| failure("INVALID_TICKET", "the account is closed")))
+    let Some(who) = identity(conn, &login)? else {
+        return Ok(Err(failure("INVALID_TICKET", "the account is closed")));
+    };
+    // The service now has a session opened by this (spent) ticket: it is
+    // told when the person signs out (single logout).
+    conn.execute(
+        "INSERT OR IGNORE INTO cas_logout_targets (sid, service, ticket, at) VALUES (?1, ?2, ?3, ?4)",
+        params![sid, service, ticket, now],
+    )?;
+    Ok(Ok(who))
+}
+
+/// A service to send a single logout request to: the address its ticket
+/// was issued for, and that ticket (the request's session index).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutTarget {
+    pub service: String,
+    pub ticket: String,
+}
+
+/// The services that validated a ticket of the sign-in session `sid`,
+/// forgotten as they are returned (inside the caller's transaction, when
+/// the session's single sign-on ends).
+pub fn take_logout_targets(conn: &Connection, sid: &str) -> rusqlite::Result<Vec<LogoutTarget>> {
+    let mut st =
+        conn.prepare("SELECT service, ticket FROM cas_logout_targets WHERE sid = ?1 ORDER BY at, ticket")?;
+    let out = st
+        .query_map([sid], |r| {
+            Ok(LogoutTarget {
+                service: r.get(0)?,
+                ticket: r.get(1)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    conn.execute("DELETE FROM cas_logout_targets WHERE sid = ?1", [sid])?;
+    Ok(out)
+}
+
+/// The CAS single logout request for the session opened by `ticket`
+/// (CAS Protocol 3.0, Appendix C: a SAML 2.0 `samlp:LogoutRequest` whose
+/// `samlp:SessionIndex` is the service ticket), with the request `id`,
+/// issued at `now` (seconds since the epoch). It is POSTed to the service
+/// as the form field `logoutRequest`.
+pub fn logout_request(ticket: &str, id: &str, now: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(now.max(0) as u64);
+    let instant = crate::modules::proxy::log::timestamp(t);
+    // Seconds are enough (xsd:dateTime without fractions).
+    let instant = format!("{}Z", &instant[..19]);
+    format!(
+        "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"2.0\" IssueInstant=\"{instant}\"><saml:NameID>@NOT_USED@</saml:NameID><samlp:SessionIndex>{}</samlp:SessionIndex></samlp:LogoutRequest>",
+        escape(id),
+        escape(ticket)
+    )
 }
 
 fn truncate(s: &str) -> String {
@@ -318,6 +370,53 @@ mod tests {
             issue_ticket(c, &s, "https://profs.tilleuls.lan/", &who, "sid", false, 100),
             Err(LoginRefusalOrSql::Refused(LoginRefusal::RoleNotAllowed { .. }))
         ));
+    }
+
+    /// Single logout: only the services that validated a ticket of the
+    /// session are told, once, with that ticket as the session index.
+    #[test]
+    fn logout_targets_are_the_validated_tickets_of_the_session() {
+        let (_d, store, who) = with_admin();
+        let c = store.conn();
+        let s = settings();
+        let gepi = "https://gepi.tilleuls.lan/login.php";
+        let t1 = ticket_of(&issue_ticket(c, &s, gepi, &who, "sid1", false, 100).unwrap());
+        let _never_validated =
+            issue_ticket(c, &s, "https://gepi.tilleuls.lan/b", &who, "sid1", false, 100).unwrap();
+        let other_session = ticket_of(&issue_ticket(c, &s, gepi, &who, "sid2", false, 100).unwrap());
+        let refused = ticket_of(&issue_ticket(c, &s, gepi, &who, "sid1", false, 100).unwrap());
+        assert!(validate(c, Some(gepi), Some(&t1), false, 101).unwrap().is_ok());
+        assert!(
+            validate(c, Some(gepi), Some(&other_session), false, 101)
+                .unwrap()
+                .is_ok()
+        );
+        assert!(
+            validate(c, Some("https://gepi.tilleuls.lan/x"), Some(&refused), false, 101)
+                .unwrap()
+                .is_err()
+        );
+        assert_eq!(
+            take_logout_targets(c, "sid1").unwrap(),
+            vec![LogoutTarget {
+                service: gepi.into(),
+                ticket: t1.clone()
+            }]
+        );
+        assert!(take_logout_targets(c, "sid1").unwrap().is_empty(), "told once");
+        assert_eq!(take_logout_targets(c, "sid2").unwrap().len(), 1);
+
+        let x = logout_request(&t1, "LR-1", 1_795_996_800);
+        assert_eq!(
+            x,
+            format!(
+                "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"LR-1\" Version=\"2.0\" IssueInstant=\"2026-11-30T00:00:00Z\"><saml:NameID>@NOT_USED@</saml:NameID><samlp:SessionIndex>{t1}</samlp:SessionIndex></samlp:LogoutRequest>"
+            )
+        );
+        assert!(
+            logout_request("ST-<&>", "LR-2", 0)
+                .contains("<samlp:SessionIndex>ST-&lt;&amp;&gt;</samlp:SessionIndex>")
+        );
     }
 
     #[test]

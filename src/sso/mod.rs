@@ -24,6 +24,48 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
+/// A service of `[sso]` a person signs in to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service<'a> {
+    /// An OpenID Connect client, by its id.
+    Oidc(&'a str),
+    /// A CAS service, by its name.
+    Cas(&'a str),
+}
+
+/// Whether `who` may use `service`: decided by the web's one
+/// authorization function (`authz::Action::SsoUse`), from the roles
+/// `settings` declare for the service (an empty list: everyone; a
+/// service not declared: refused) and the person's role.
+pub fn may_use(
+    settings: &SsoSettings,
+    service: Service<'_>,
+    who: &claims::Identity,
+) -> crate::web::authz::Decision {
+    use crate::web::authz::{self, Action, Actor, Facts, Role, SsoServiceFacts};
+    let (name, roles) = match service {
+        Service::Oidc(id) => (id, settings.client(id).map(|c| c.roles.clone())),
+        Service::Cas(name) => (name, settings.cas_service_named(name).map(|s| s.roles.clone())),
+    };
+    let actor = Actor {
+        login: who.login.clone(),
+        name: who.name(),
+        roles: Role::of_sso_name(&who.role).into_iter().collect(),
+        person_id: None,
+    };
+    let facts = Facts {
+        sso_service: roles.map(|roles| SsoServiceFacts { roles }),
+        ..Facts::default()
+    };
+    authz::decide(
+        &actor,
+        &Action::SsoUse {
+            service: name.to_string(),
+        },
+        &facts,
+    )
+}
+
 /// A new random secret of 256 bits, base64url without padding
 /// (43 characters).
 pub fn random_token() -> String {

@@ -11,7 +11,7 @@
 
 use super::claims::{Identity, identity, oidc_claims};
 use super::keys::{ALG, KeySet};
-use super::settings::{OidcClient, SsoSettings, role_allowed};
+use super::settings::{OidcClient, SsoSettings};
 use super::{random_token, s256, same, sha256_hex};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -533,7 +533,12 @@ pub fn token(
         None => return Err(TokenError::new(400, "invalid_request", "grant_type is missing")),
     };
     let who = identity(conn, &grant.login).map_err(sql)?;
-    let Some(who) = who.filter(|w| role_allowed(&client.roles, &w.role)) else {
+    // The client's roles are decided again at each token request: a
+    // person whose role changed, or a client whose roles changed, gets
+    // no more tokens.
+    let Some(who) =
+        who.filter(|w| super::may_use(iss.settings, super::Service::Oidc(&client.id), w).allowed())
+    else {
         revoke_family(conn, &grant.family).map_err(sql)?;
         return Err(invalid_grant("the account may no longer use this service"));
     };
@@ -962,6 +967,9 @@ pub fn purge(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
     let mut n = conn.execute("DELETE FROM sso_codes WHERE expires_at < ?1", [now - 3600])?;
     n += conn.execute("DELETE FROM sso_tokens WHERE expires_at < ?1", [now])?;
     n += conn.execute("DELETE FROM cas_tickets WHERE expires_at < ?1", [now - 3600])?;
+    // A sign-in session lasts 12 hours at most: a day on, nobody can sign
+    // out of it any more.
+    n += conn.execute("DELETE FROM cas_logout_targets WHERE at < ?1", [now - 86400])?;
     Ok(n)
 }
 

@@ -138,6 +138,11 @@ impl SsoSettings {
         self.oidc_clients.iter().find(|c| c.id == id)
     }
 
+    /// The CAS service named `name`.
+    pub fn cas_service_named(&self, name: &str) -> Option<&CasService> {
+        self.cas_services.iter().find(|s| s.name == name)
+    }
+
     /// The CAS service whose patterns admit `url`.
     pub fn cas_service(&self, url: &str) -> Option<&CasService> {
         self.cas_services
@@ -150,11 +155,6 @@ impl OidcClient {
     pub fn is_public(&self) -> bool {
         self.secret_sha256.is_empty()
     }
-}
-
-/// Whether a person with `role` may use a service open to `roles`.
-pub fn role_allowed(roles: &[String], role: &str) -> bool {
-    roles.is_empty() || roles.iter().any(|r| r == role)
 }
 
 /// Whether the CAS service address `url` matches `pattern` (see
@@ -428,7 +428,5 @@ mod tests {
         ));
         assert!(service_matches("https://gepi.lan/cas", "https://gepi.lan/cas"));
         assert!(!service_matches("https://gepi.lan/cas", "https://gepi.lan/cas?x"));
-        assert!(role_allowed(&[], "student"));
-        assert!(!role_allowed(&["teacher".into()], "student"));
     }
 }

@@ -12,7 +12,7 @@ use super::cas;
 use super::claims::identity;
 use super::keys::{self, KeySet};
 use super::oidc::{self, AuthError, AuthRequest, Checked, LogoutRequest, SignedIn, TokenRequest};
-use super::settings::{SsoSettings, role_allowed};
+use super::settings::SsoSettings;
 use crate::config::Config;
 use crate::store::Store;
 use crate::web::pages::{self, ErrorPage, Page};
@@ -398,7 +398,7 @@ async fn answer(
                     "Ce compte ne peut plus se connecter.".into(),
                 ));
             };
-            if !role_allowed(&client.roles, &person.role) {
+            if !super::may_use(&current.settings, super::Service::Oidc(&client.id), &person).allowed() {
                 return Ok(Answer::Redirect(oidc::error_redirect(
                     &checked.redirect_uri,
                     "access_denied",
@@ -678,13 +678,15 @@ async fn sign_out_everywhere(sso: &Arc<Sso>, headers: &HeaderMap) -> HeaderMap {
 impl Sso {
     /// Ends the single sign-on of the sign-in session `sid` (the web
     /// platform calls it when a person signs out at `/deconnexion`): its
-    /// tokens and tickets are revoked and back-channel logout tokens go,
-    /// in the background, to the OpenID Connect clients it reached that
-    /// have an address for them.
+    /// tokens and tickets are revoked; back-channel logout tokens go, in
+    /// the background, to the OpenID Connect clients it reached that have
+    /// an address for them, and CAS single logout requests to the CAS
+    /// services that validated one of its tickets.
     pub async fn end_single_sign_on(self: &Arc<Self>, sid: String) {
         let sso = self;
         let sent = sso
             .write(move |tx, current, keys| {
+                let cas_targets = cas::take_logout_targets(tx, &sid)?;
                 let reached = oidc::end_session(tx, &sid)?;
                 let mut deliveries = Vec::new();
                 for r in reached.iter().filter(|r| r.protocol == "oidc") {
@@ -702,15 +704,32 @@ impl Sso {
                         Err(e) => log::error!("sso: cannot sign a logout token for {}: {e}", client.id),
                     }
                 }
-                Ok(deliveries)
+                Ok((deliveries, cas_targets))
             })
             .await;
-        if let Ok(deliveries) = sent {
+        if let Ok((deliveries, cas_targets)) = sent {
             for (client, uri, token) in deliveries {
                 tokio::spawn(async move {
                     match super::backchannel::post_logout_token(&uri, &token).await {
                         Ok(()) => log::info!("sso: back-channel logout delivered to {client}"),
                         Err(e) => log::warn!("sso: back-channel logout to {client} failed: {e}"),
+                    }
+                });
+            }
+            // CAS single logout: each service that validated a ticket of
+            // the session gets a logoutRequest naming that ticket, in the
+            // background (a service that does not answer delays nothing).
+            for target in cas_targets {
+                let xml = cas::logout_request(
+                    &target.ticket,
+                    &format!("LR-{}", super::random_token()),
+                    super::now(),
+                );
+                tokio::spawn(async move {
+                    let name = target.service.split('?').next().unwrap_or_default().to_string();
+                    match super::backchannel::post_cas_logout(&target.service, &xml).await {
+                        Ok(()) => log::info!("sso: CAS single logout delivered to {name}"),
+                        Err(e) => log::warn!("sso: CAS single logout to {name} failed: {e}"),
                     }
                 });
             }

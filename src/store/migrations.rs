@@ -86,6 +86,9 @@ pub const STEPS: &[&str] = &[
     include_str!("migration_013_classroom.sql"),
     // 14: stats2: a resource's private iCalendar feed token.
     include_str!("migration_014_stats2.sql"),
+    // 15: stats: the web filtering's daily counts (summaries of the
+    // proxy's logs); the services a CAS single logout goes to.
+    include_str!("migration_015_stats.sql"),
 ];
 
 #[cfg(test)]

@@ -42,6 +42,35 @@ impl Role {
         }
     }
 
+    /// The role's name in `[sso]` `roles` and in the `role` claim and
+    /// attribute the services receive.
+    pub fn sso_name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Direction => "direction",
+            Role::SchoolLife => "cpe",
+            Role::Teacher => "teacher",
+            Role::Staff => "staff",
+            Role::Student => "student",
+            Role::Parent => "parent",
+        }
+    }
+
+    /// The role of an `[sso]` role name (None: not a role).
+    pub fn of_sso_name(name: &str) -> Option<Role> {
+        [
+            Role::Admin,
+            Role::Direction,
+            Role::SchoolLife,
+            Role::Teacher,
+            Role::Staff,
+            Role::Student,
+            Role::Parent,
+        ]
+        .into_iter()
+        .find(|r| r.sso_name() == name)
+    }
+
     /// The roles of a directory person.
     pub fn of_person(kind: Kind, function: Option<&str>) -> Role {
         match kind {
@@ -193,6 +222,15 @@ pub enum Action {
     /// Signing out of Préau and the services (RP-initiated logout, CAS
     /// logout).
     SsoSignOut,
+    /// Using one single sign-on service: an OpenID Connect client (at
+    /// authorization and at each token request) or a CAS service (at each
+    /// ticket). Not a URL of its own: the single sign-on code decides it
+    /// with the service's declared roles in [`Facts::sso_service`] (none:
+    /// an unknown service, refused).
+    SsoUse {
+        /// The client id or the CAS service's name.
+        service: String,
+    },
     /// Booking: the list of resources.
     Bookings,
     /// Adding or changing a resource.
@@ -729,6 +767,7 @@ impl Action {
             Action::SsoProtocol => "authentification unique (protocole)",
             Action::SsoSignIn => "connexion à un service",
             Action::SsoSignOut => "déconnexion des services",
+            Action::SsoUse { .. } => "usage d'un service",
             Action::Bookings => "réservations",
             Action::ManageResources => "gestion des ressources",
             Action::ViewResource { .. } => "une ressource",
@@ -788,6 +827,7 @@ impl Action {
             | Action::SwapBookings { booking } => format!("réservation {booking}"),
             Action::ControlRoom { room } => room.clone(),
             Action::ApplySettings { section } => section.clone(),
+            Action::SsoUse { service } => service.clone(),
             _ => String::new(),
         }
     }
@@ -830,6 +870,17 @@ pub struct Facts {
     /// The resource (and booking) a booking action is about, when they
     /// exist.
     pub booking: Option<BookingFacts>,
+    /// The single sign-on service of [`Action::SsoUse`], when it is
+    /// declared in `[sso]`.
+    pub sso_service: Option<SsoServiceFacts>,
+}
+
+/// What `[sso]` declares of an OpenID Connect client or CAS service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SsoServiceFacts {
+    /// The roles allowed to use it (`admin`, `direction`, `cpe`,
+    /// `teacher`, `staff`, `student`, `parent`); empty: everyone.
+    pub roles: Vec<String>,
 }
 
 /// The target of a school-life action.
@@ -1309,6 +1360,17 @@ pub fn decide(actor: &Actor, action: &Action, facts: &Facts) -> Decision {
             actor.person_id.is_some(),
             "un compte d'administration n'a pas d'identité à donner aux services",
         ),
+        Action::SsoUse { .. } => match &facts.sso_service {
+            None => Decision::Deny("service inconnu"),
+            Some(f) => allow_if(
+                f.roles.is_empty()
+                    || actor
+                        .roles
+                        .iter()
+                        .any(|r| f.roles.iter().any(|x| x == r.sso_name())),
+                "ce service n'est pas ouvert à son profil",
+            ),
+        },
         Action::Bookings => allow_if(staff, "les élèves et les responsables ne réservent pas"),
         Action::ManageResources => allow_if(actor.has(Admin), "réservé à l'administrateur"),
         Action::ResourceFeed => Decision::Allow,
@@ -2277,6 +2339,49 @@ mod tests {
         assert!(Action::SsoProtocol.is_public());
         assert!(!Action::SsoSignIn.is_public());
         assert!(Action::SsoSignIn.handles_anonymous() && Action::SsoSignOut.handles_anonymous());
+        // Using a service: its declared roles decide; an empty list is
+        // everyone, a service not declared is nobody (fail closed).
+        let using = Action::SsoUse {
+            service: "moodle".into(),
+        };
+        let declared = |roles: &[&str]| {
+            let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+            move |r| Facts {
+                sso_service: Some(SsoServiceFacts { roles: roles.clone() }),
+                ..facts(r)
+            }
+        };
+        assert_eq!(row(&using, &declared(&[])), "AAAAAAA");
+        assert_eq!(row(&using, &declared(&["teacher"])), "---A---");
+        assert_eq!(row(&using, &declared(&["student", "parent"])), "-----AA");
+        assert_eq!(row(&using, &declared(&["admin", "cpe"])), "A-A----");
+        assert_eq!(row(&using, &declared(&["direction", "staff"])), "-A--A--");
+        assert_eq!(row(&using, &f), "-------", "an unknown service");
+        assert_eq!(
+            decide(
+                &actor(Role::Student),
+                &using,
+                &declared(&["teacher"])(Role::Student)
+            ),
+            Decision::Deny("ce service n'est pas ouvert à son profil")
+        );
+        assert_eq!(
+            decide(&actor(Role::Teacher), &using, &f(Role::Teacher)),
+            Decision::Deny("service inconnu")
+        );
+        // A role name that is not one is no role at all.
+        assert_eq!(row(&using, &declared(&["eleve", "prof"])), "-------");
+        for r in ROLES {
+            assert_eq!(Role::of_sso_name(r.sso_name()), Some(r));
+        }
+        assert_eq!(Role::of_sso_name("eleve"), None);
+        assert_eq!(
+            crate::sso::settings::ROLES.to_vec(),
+            ROLES.iter().map(|r| r.sso_name()).collect::<Vec<_>>(),
+            "the [sso] roles are the platform's"
+        );
+        // No URL is this action: the single sign-on code decides it.
+        assert_eq!(Action::of(&Method::GET, "/sso/moodle"), None);
         let g = Method::GET;
         let p = Method::POST;
         for (m, url, a) in [

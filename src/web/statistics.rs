@@ -5,8 +5,9 @@
 //! charts and CSV (`format=csv&tableau=…`) and JSON (`format=json`)
 //! exports. Counts of people under [`stats::MIN_PEOPLE`] are
 //! suppressed (the aggregates are in [`crate::booking::stats`]). The web
-//! filtering's counts of requests per category come from the proxy's
-//! daily connection logs of the period ([`proxy::log::filtering_counts`]).
+//! filtering's counts of requests per category come from the daily
+//! summaries of the proxy's connection logs, and from the log files of
+//! the days without one (today) ([`proxy::summary::filtering_counts`]).
 
 use super::errors::WebError;
 use super::pages::{self, Page};
@@ -15,6 +16,7 @@ use crate::booking::stats::{self, Dimension, GroupUsage};
 use crate::booking::web::unix_of;
 use crate::modules::proxy;
 use crate::modules::viescolaire::calendar::{Date, DateTime, Time};
+use crate::store::Store;
 use askama::Template;
 use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderValue, header};
@@ -66,15 +68,28 @@ pub struct Report {
 }
 
 /// Computes the report over `[from, to]` (local dates, both included)
-/// and the proxy's connection logs in `proxy_logs`; occupancy against
-/// `open_hours` a week (`[booking] open_hours_per_week`).
+/// and the proxy's connection logs in `proxy_logs` (their daily
+/// summaries, written on the way for finished days that lack one) at
+/// `now` (seconds since the epoch); occupancy against `open_hours` a
+/// week (`[booking] open_hours_per_week`).
 pub fn report(
-    conn: &Connection,
+    store: &mut Store,
     proxy_logs: &std::path::Path,
     open_hours: f64,
     from: Date,
     to: Date,
+    now: i64,
 ) -> Result<Report, WebError> {
+    let filtering = proxy::summary::filtering_counts(
+        store,
+        proxy_logs,
+        &from.to_string(),
+        &to.to_string(),
+        i64::from(MAX_DAYS),
+        now,
+    )
+    .map_err(|e| WebError::Internal(e.context("proxy logs")))?;
+    let conn = store.conn();
     let (start, end) = (
         unix_of(from, Time::hm(0, 0)),
         unix_of(to.add_days(1), Time::hm(0, 0)),
@@ -94,13 +109,7 @@ pub fn report(
             &stats::iso_week(conn, end - 1)?,
         )?,
         shares: stats::share_usage(conn, &from.to_string(), &to.to_string())?,
-        filtering: proxy::log::filtering_counts(
-            proxy_logs,
-            &from.to_string(),
-            &to.to_string(),
-            i64::from(MAX_DAYS),
-        )
-        .map_err(|e| WebError::Internal(anyhow::anyhow!("proxy logs: {e}")))?,
+        filtering,
     })
 }
 
@@ -139,6 +148,8 @@ pub struct StatsPage<'a> {
     pub open_hours: f64,
     pub min_people: i64,
     pub proxy_days: u32,
+    /// Days the filtering's daily totals are kept.
+    pub summary_days: u32,
     pub weeks: Vec<WeekRow>,
     pub resource_chart: String,
     pub groups: Vec<Group>,
@@ -209,20 +220,21 @@ pub async fn page(
         if error.is_some() && !format.is_empty() {
             return Err(WebError::BadRequest(error.unwrap_or_default()));
         }
-        let store = web.store()?;
-        let conn = store.conn();
+        let mut store = web.store()?;
         let config = web.config();
         let proxy_logs = {
             use crate::host::Host;
             web.host.real_path(&proxy::log_dir(&config))
         };
         let rep = report(
-            conn,
+            &mut store,
             &proxy_logs,
             f64::from(config.booking.open_hours_per_week),
             range.0,
             range.1,
+            crate::sso::now(),
         )?;
+        let conn = store.conn();
         let stem = format!("statistiques-{}-{}", rep.from, rep.to);
         match format {
             "json" => {
@@ -328,6 +340,7 @@ pub async fn page(
             open_hours: rep.open_hours_per_week,
             min_people: stats::MIN_PEOPLE,
             proxy_days: config.proxy.log_retention_days,
+            summary_days: proxy::summary::keep_days(config.proxy.log_retention_days),
             weeks: rep
                 .resources
                 .iter()
@@ -410,8 +423,9 @@ mod tests {
             Date::parse("2026-09-07").unwrap(),
             Date::parse("2026-09-13").unwrap(),
         );
-        let at40 = report(store.conn(), &logs, 40.0, from, to).unwrap();
-        let at20 = report(store.conn(), &logs, 20.0, from, to).unwrap();
+        let mut store = store;
+        let at40 = report(&mut store, &logs, 40.0, from, to, 0).unwrap();
+        let at20 = report(&mut store, &logs, 20.0, from, to, 0).unwrap();
         assert_eq!(at40.open_hours_per_week, 40.0);
         assert_eq!(at40.resources[0].occupancy, 0.05);
         assert_eq!(at20.resources[0].occupancy, 0.1);

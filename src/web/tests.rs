@@ -1196,17 +1196,26 @@ async fn booking_for_a_lesson_from_the_timetable() {
     assert_eq!(w.get("/console/statistiques", Some(&tom)).await.status, 404);
 }
 
-/// The statistics page over a school year: with `PREAU_BENCH_FULL=1`,
-/// 2,400 students and 150 teachers signing in three days a week for 36
-/// weeks (275,400 sign-ins in the audit log) and 43,200 bookings of 30
-/// resources for lessons; by default a tenth of it. Prints the median and
-/// worst of 7 page loads (through the router: guard, session, queries,
-/// SVG, template) and of the CSV and JSON exports; asserts only that the
-/// page is right (bench/statistics.sh runs it in release).
+/// The statistics page over the school year 2025-2026: with
+/// `PREAU_BENCH_FULL=1`, 2,400 students and 150 teachers signing in three
+/// days a week for 36 weeks (275,400 sign-ins in the audit log), 43,200
+/// bookings of 30 resources for lessons, and the proxy's logs of 200
+/// school days of `PREAU_BENCH_PROXY_LINES` lines each (default 200,000;
+/// one in five denied over 12 categories); by default a tenth of the
+/// people and 20 days of 2,000 lines. Prints the first load (which
+/// summarises every day of the logs, as the daemon would have), the
+/// median and worst of 7 page loads (through the router: guard, session,
+/// queries, summaries, SVG, template) and of the CSV and JSON exports,
+/// and the raw reading of one day's file (what today costs) and of the
+/// whole year; asserts only that the page is right (bench/statistics.sh
+/// runs it in release).
 #[tokio::test]
 async fn statistics_benchmark() {
     let full = std::env::var_os("PREAU_BENCH_FULL").is_some();
     let (students, teachers, weeks) = if full { (2400, 150, 36) } else { (240, 15, 4) };
+    let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let proxy_days = if full { 200 } else { 20 };
+    let proxy_lines = env("PREAU_BENCH_PROXY_LINES", if full { 200_000 } else { 2_000 });
     let w = world();
     let config = Config::default();
     let db = w
@@ -1215,8 +1224,8 @@ async fn statistics_benchmark() {
         .join(config.paths.state_dir.trim_start_matches('/'))
         .join(crate::store::DB_FILE);
     let mut store = Store::open(&db).unwrap();
-    // Monday 2026-09-07 00:00 UTC.
-    const MON: i64 = 1_788_739_200;
+    // Monday 2025-09-08 00:00 UTC.
+    const MON: i64 = 1_757_289_600;
     let t0 = std::time::Instant::now();
     store
         .write(|tx| {
@@ -1298,9 +1307,81 @@ async fn statistics_benchmark() {
         .conn()
         .query_row("SELECT count(*) FROM bookings", [], |r| r.get(0))
         .unwrap();
+    // The proxy's logs: one day's lines made once, each day's file the
+    // same lines with its date; the school days are the weekdays from
+    // 2025-09-01.
+    let logs = w
+        ._dir
+        .path()
+        .join(config.paths.log_dir.trim_start_matches('/'))
+        .join("proxy");
+    std::fs::create_dir_all(&logs).unwrap();
+    let t1 = std::time::Instant::now();
+    let (mut template, mut starts) = (Vec::new(), Vec::new());
+    for i in 0..proxy_lines {
+        starts.push(template.len());
+        let e = crate::modules::proxy::log::Entry {
+            time: format!(
+                "0000-00-00T{:02}:{:02}:{:02}.000Z",
+                8 + i % 10,
+                i / 60 % 60,
+                i % 60
+            ),
+            source: format!("10.0.{}.{}:51234", i % 4, i % 250),
+            user: format!("p{}", i % students),
+            method: "CONNECT".into(),
+            host: format!("www.site{}.example", i % 500),
+            status: if i % 5 == 0 { 403 } else { 200 },
+            bytes_up: 420,
+            bytes_down: 18_000,
+            decision: if i % 5 == 0 { "deny" } else { "allow" }.into(),
+            policy: "élèves".into(),
+            category: if i % 5 == 0 {
+                format!("cat{}", i % 12)
+            } else {
+                String::new()
+            },
+            mode: "connect".into(),
+            ..Default::default()
+        };
+        template.extend_from_slice(e.line().as_bytes());
+    }
+    let mut day = crate::modules::proxy::log::days_from_civil(2025, 9, 1);
+    let mut written = 0;
+    while written < proxy_days {
+        // 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays.
+        if (day + 3).rem_euclid(7) < 5 {
+            let name = crate::modules::proxy::log::day_name(day);
+            for s in &starts {
+                template[*s..*s + 10].copy_from_slice(name.as_bytes());
+            }
+            std::fs::write(logs.join(format!("{name}.log")), &template).unwrap();
+            written += 1;
+        }
+        day += 1;
+    }
+    let generated = t1.elapsed();
     let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
-    let range = "du=2026-09-01&au=2027-07-04";
+    let range = "du=2025-09-01&au=2026-07-04";
     let mut figures = serde_json::Map::new();
+    let denied = (proxy_days * proxy_lines.div_ceil(5)).to_string();
+    {
+        let t = std::time::Instant::now();
+        let a = w
+            .get(&format!("/console/statistiques?{range}"), Some(&admin))
+            .await;
+        figures.insert(
+            "first_load_summarising_ms".into(),
+            serde_json::json!((t.elapsed().as_secs_f64() * 10000.0).round() / 10.0),
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert!(a.body.contains(&format!("refusées : {denied}")), "{denied}");
+        let summarised: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM proxy_day_counts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(summarised, proxy_days as i64);
+    }
     for (name, url) in [
         ("page", format!("/console/statistiques?{range}")),
         (
@@ -1316,7 +1397,12 @@ async fn statistics_benchmark() {
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             assert_eq!(a.status, 200, "{}", a.body);
             if name == "page" {
-                assert!(a.body.contains("Ressource 29") && a.body.contains("2026-W37"));
+                assert!(a.body.contains("Ressource 29") && a.body.contains("2025-W37"));
+                assert!(a.body.contains(&format!("refusées : {denied}")));
+                assert!(
+                    a.body
+                        .contains(&format!("dont {proxy_days} par leurs totaux quotidiens"))
+                );
             }
         }
         times.sort_by(f64::total_cmp);
@@ -1355,9 +1441,45 @@ async fn statistics_benchmark() {
             drop(stats::grouped(conn, start, end, Dimension::Teacher).unwrap())
         });
         time("q_sign_ins", &mut || {
-            drop(stats::sign_ins(conn, "2026-W36", "2027-W27").unwrap())
+            drop(stats::sign_ins(conn, "2025-W36", "2026-W27").unwrap())
+        });
+        let first = crate::modules::proxy::log::days_from_civil(2025, 9, 1);
+        let one = crate::modules::proxy::log::day_name(first);
+        time("q_filtering_raw_one_day", &mut || {
+            drop(crate::modules::proxy::log::filtering_counts(&logs, &one, &one, 1).unwrap())
+        });
+        time("q_filtering_raw_year", &mut || {
+            drop(
+                crate::modules::proxy::log::filtering_counts(&logs, "2025-09-01", "2026-07-04", 400).unwrap(),
+            )
         });
     }
+    // The page's filtering part alone: the year's summaries summed, with
+    // the stamp of each day's file checked.
+    {
+        let t = std::time::Instant::now();
+        let c = crate::modules::proxy::summary::filtering_counts(
+            &mut store,
+            &logs,
+            "2025-09-01",
+            "2026-07-04",
+            400,
+            crate::sso::now(),
+        )
+        .unwrap();
+        figures.insert(
+            "q_filtering_summaries_ms".into(),
+            serde_json::json!((t.elapsed().as_secs_f64() * 10000.0).round() / 10.0),
+        );
+        assert_eq!(c.days_summarised as usize, proxy_days);
+    }
+    figures.insert("proxy_days".into(), proxy_days.into());
+    figures.insert("proxy_lines_per_day".into(), proxy_lines.into());
+    figures.insert(
+        "proxy_mb".into(),
+        serde_json::json!((proxy_days * template.len()) as u64 / 1_000_000),
+    );
+    figures.insert("proxy_generate_s".into(), serde_json::json!(generated.as_secs()));
     figures.insert("students".into(), students.into());
     figures.insert("teachers".into(), teachers.into());
     figures.insert("sign_ins".into(), sign_ins.into());
@@ -2830,4 +2952,84 @@ async fn a_creation_the_host_refuses_stores_nothing() {
     assert!(a.text().contains("rien n'est enregistré"), "{}", a.body);
     assert_eq!(w.people_count(), before);
     assert_eq!(w.audit_count("création d'une personne"), 0);
+}
+
+/// CAS single logout through the web platform's `/deconnexion`: the CAS
+/// service that validated a ticket of the session receives, in the
+/// background, a `logoutRequest` naming that ticket; the sign-out itself
+/// does not wait for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_sends_the_cas_single_logout_to_the_services_reached() {
+    let got: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service = format!("http://{}/gepi/login.php", listener.local_addr().unwrap());
+    {
+        let got = got.clone();
+        let app = axum::Router::new().route(
+            "/gepi/login.php",
+            axum::routing::post(
+                move |axum::Form(f): axum::Form<std::collections::HashMap<String, String>>| {
+                    let got = got.clone();
+                    async move {
+                        got.lock()
+                            .unwrap()
+                            .push(f.get("logoutRequest").cloned().unwrap_or_default());
+                        "ok"
+                    }
+                },
+            ),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    }
+    let mut config = Config::default();
+    config.sso.cas_services = vec![crate::sso::settings::CasService {
+        name: "GEPI".into(),
+        services: vec![service.clone()],
+        roles: vec!["teacher".into()],
+    }];
+    let w = world_with(config);
+    let enc = crate::sso::oidc::urlencode(&service);
+    // A student may not use the teachers' service (authz::decide).
+    let tom = w.sign_in("tom.roux", PW).await.unwrap();
+    let refused = w.get(&format!("/cas/login?service={enc}"), Some(&tom)).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("pas ouvert à votre profil"));
+
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let a = w.get(&format!("/cas/login?service={enc}"), Some(&paul)).await;
+    let ticket = a
+        .location()
+        .split_once("ticket=")
+        .map(|(_, t)| t.to_string())
+        .unwrap_or_else(|| panic!("{} {}", a.status, a.body));
+    let v = w
+        .get(
+            &format!("/cas/serviceValidate?service={enc}&ticket={ticket}"),
+            None,
+        )
+        .await;
+    assert!(v.body.contains("<cas:user>paul.blanc</cas:user>"), "{}", v.body);
+    let csrf = w.csrf_of(&paul).await;
+    let out = w
+        .post(
+            "/deconnexion",
+            &format!("{}={paul}", session::COOKIE),
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(out.status, 303, "{}", out.body);
+    for _ in 0..100 {
+        if !got.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with("<samlp:LogoutRequest "), "{}", got[0]);
+    assert!(
+        got[0].contains(&format!("<samlp:SessionIndex>{ticket}</samlp:SessionIndex>")),
+        "{}",
+        got[0]
+    );
 }

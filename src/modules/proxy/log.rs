@@ -450,79 +450,148 @@ pub struct FilteringCounts {
     pub errors: u64,
     /// Denied requests per category, most first then by name.
     pub denied_by_category: Vec<(String, u64)>,
-    /// Daily files read.
+    /// Days counted (a daily file read, or its summary).
     pub days_read: u32,
+    /// Of those, the days taken from their daily summary
+    /// ([`super::summary`]) without reading the file.
+    pub days_summarised: u32,
+}
+
+/// The counts of one UTC day of the logs (a file read, or its summary).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DayCounts {
+    pub allowed: u64,
+    pub denied: u64,
+    pub errors: u64,
+    /// Denied requests per category (at most [`MAX_CATEGORIES`] apart,
+    /// the others under [`OTHER_CATEGORIES`]), by name.
+    pub denied_by_category: Vec<(String, u64)>,
+}
+
+/// Adds `n` denied requests of `category` to `cats`, keeping at most
+/// [`MAX_CATEGORIES`] categories apart (the others go to
+/// [`OTHER_CATEGORIES`]; that label does not count as one of them).
+fn add_category(cats: &mut std::collections::HashMap<String, u64>, category: &str, n: u64) {
+    if let Some(c) = cats.get_mut(category) {
+        *c += n;
+        return;
+    }
+    let apart = cats.len() - usize::from(cats.contains_key(OTHER_CATEGORIES));
+    let key = if category != OTHER_CATEGORIES && apart >= MAX_CATEGORIES {
+        OTHER_CATEGORIES
+    } else {
+        category
+    };
+    *cats.entry(key.to_string()).or_insert(0) += n;
+}
+
+/// Sums days' counts into a [`FilteringCounts`] (pure).
+#[derive(Debug, Default)]
+pub struct Tally {
+    out: FilteringCounts,
+    cats: std::collections::HashMap<String, u64>,
+}
+
+impl Tally {
+    /// Adds one day; `summarised` when it comes from its summary.
+    pub fn add(&mut self, day: &DayCounts, summarised: bool) {
+        self.out.allowed += day.allowed;
+        self.out.denied += day.denied;
+        self.out.errors += day.errors;
+        self.out.days_read += 1;
+        self.out.days_summarised += u32::from(summarised);
+        for (cat, n) in &day.denied_by_category {
+            add_category(&mut self.cats, cat, *n);
+        }
+    }
+
+    pub fn finish(self) -> FilteringCounts {
+        let mut out = self.out;
+        let mut by: Vec<(String, u64)> = self.cats.into_iter().collect();
+        by.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out.denied_by_category = by;
+        out
+    }
+}
+
+/// Counts the lines of the UTC day `day` (`YYYY-MM-DD`) in one daily
+/// file, streamed a line at a time (fields read in place, no copy per
+/// line): memory is bounded by [`MAX_CATEGORIES`], whatever its size.
+/// Lines of another day and broken lines are not counted.
+pub fn count_day(file: std::fs::File, day: &str) -> std::io::Result<DayCounts> {
+    use std::io::BufRead;
+    let mut out = DayCounts::default();
+    let mut cats: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let reader = std::io::BufReader::with_capacity(256 * 1024, file);
+    for l in reader.split(b'\n') {
+        let l = l?;
+        let Ok(l) = std::str::from_utf8(&l) else { continue };
+        // The fields [`Entry::parse`] accepts, without copying them.
+        let mut f = [""; 13];
+        let mut n = 0;
+        for (i, x) in l.split('\t').enumerate() {
+            if i < 13 {
+                f[i] = x;
+            }
+            n = i + 1;
+        }
+        if n != 13
+            || !f[0].starts_with(day)
+            || f[6].parse::<u16>().is_err()
+            || f[7].parse::<u64>().is_err()
+            || f[8].parse::<u64>().is_err()
+        {
+            continue;
+        }
+        match f[9] {
+            "allow" => out.allowed += 1,
+            "deny" => {
+                out.denied += 1;
+                let key = if f[11] == "-" || f[11].is_empty() {
+                    NO_CATEGORY
+                } else {
+                    f[11]
+                };
+                add_category(&mut cats, key, 1);
+            }
+            _ => out.errors += 1,
+        }
+    }
+    let mut by: Vec<(String, u64)> = cats.into_iter().collect();
+    by.sort();
+    out.denied_by_category = by;
+    Ok(out)
+}
+
+/// The `YYYY-MM-DD` name of a day since the epoch.
+pub fn day_name(day: i64) -> String {
+    let (y, m, d) = civil(day);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// Counts the requests of the UTC days `from..=to` (`YYYY-MM-DD`, at most
 /// `max_days` days) in the daily files of `dir`: allowed, denied, errors,
 /// and the denied ones per category. Reads only the files of the period,
-/// a line at a time: memory is bounded by [`MAX_CATEGORIES`], whatever
-/// the logs' size. A missing directory or day counts nothing.
+/// a line at a time ([`count_day`]). A missing directory or day counts
+/// nothing. The statistics page goes through the daily summaries instead
+/// ([`super::summary::filtering_counts`]), which read only the days
+/// without one.
 pub fn filtering_counts(dir: &Path, from: &str, to: &str, max_days: i64) -> std::io::Result<FilteringCounts> {
-    use std::io::BufRead;
     let (Some(first), Some(last)) = (parse_date(from), parse_date(to)) else {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad date"));
     };
     let last = last.min(first + max_days);
-    let mut out = FilteringCounts::default();
-    let mut cats: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut tally = Tally::default();
     for day in first..=last {
-        let (y, m, d) = civil(day);
-        let name = format!("{y:04}-{m:02}-{d:02}");
+        let name = day_name(day);
         let file = match std::fs::File::open(dir.join(format!("{name}.log"))) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        out.days_read += 1;
-        let reader = std::io::BufReader::with_capacity(256 * 1024, file);
-        for l in reader.split(b'\n') {
-            let l = l?;
-            let Ok(l) = std::str::from_utf8(&l) else { continue };
-            // The fields [`Entry::parse`] accepts, without copying them.
-            let mut f = [""; 13];
-            let mut n = 0;
-            for (i, x) in l.split('\t').enumerate() {
-                if i < 13 {
-                    f[i] = x;
-                }
-                n = i + 1;
-            }
-            if n != 13
-                || !f[0].starts_with(&name)
-                || f[6].parse::<u16>().is_err()
-                || f[7].parse::<u64>().is_err()
-                || f[8].parse::<u64>().is_err()
-            {
-                continue;
-            }
-            match f[9] {
-                "allow" => out.allowed += 1,
-                "deny" => {
-                    out.denied += 1;
-                    let key = if f[11] == "-" || f[11].is_empty() {
-                        NO_CATEGORY
-                    } else if cats.len() >= MAX_CATEGORIES && !cats.contains_key(f[11]) {
-                        OTHER_CATEGORIES
-                    } else {
-                        f[11]
-                    };
-                    match cats.get_mut(key) {
-                        Some(n) => *n += 1,
-                        None => {
-                            cats.insert(key.to_string(), 1);
-                        }
-                    }
-                }
-                _ => out.errors += 1,
-            }
-        }
+        tally.add(&count_day(file, &name)?, false);
     }
-    let mut by: Vec<(String, u64)> = cats.into_iter().collect();
-    by.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    out.denied_by_category = by;
-    Ok(out)
+    Ok(tally.finish())
 }
 
 /// [`FilteringCounts`] as CSV: one line per category, then the totals.

@@ -24,6 +24,7 @@ pub mod policy;
 pub mod rooms;
 pub mod server;
 pub mod settings;
+pub mod summary;
 pub mod web;
 
 use super::{Context, Finding, Health, Module, ModuleInfo, State};
