@@ -1,0 +1,313 @@
+//! Issue 10, French first with a complete English catalogue: the console
+//! in English has no French left outside data, and a French settings
+//! form shows every validator message in French (English in English).
+
+use super::*;
+
+/// Words of French that an English page must not hold (checked on the
+/// page's text: tags, attribute values, quoted examples and data cells
+/// removed, see [`visible_text`]).
+const FRENCH_WORDS: &[&str] = &[
+    "le",
+    "la",
+    "les",
+    "des",
+    "du",
+    "une",
+    "est",
+    "et",
+    "pour",
+    "dans",
+    "sur",
+    "avec",
+    "pas",
+    "aucun",
+    "aucune",
+    "personnes",
+    "enregistrer",
+    "rechercher",
+    "chercher",
+    "appliquer",
+    "retour",
+    "réglages",
+    "vérifier",
+    "valeur",
+    "fichier",
+    "élèves",
+    "ou",
+];
+
+/// Words of English that a French validator message must not hold.
+const ENGLISH_WORDS: &[&str] = &[
+    "the", "is", "not", "must", "expected", "unknown", "needs", "use", "write", "give", "an", "of",
+];
+
+/// The text a reader sees, without what is data: tags (so attribute
+/// values), the contents of `<pre>`, `<code>`, `<textarea>`, `<option>`,
+/// `<td>` and `<dd>` (values), quoted examples ("…", « … »), and the
+/// given data strings (names of the establishment and of people).
+fn visible_text(html: &str, data: &[&str]) -> String {
+    let mut s = html
+        .replace("&#39;", "'")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    for tag in ["pre", "code", "textarea", "option", "td", "dd", "script"] {
+        while let Some(start) = s.find(&format!("<{tag}")) {
+            let close = format!("</{tag}>");
+            let end = s[start..]
+                .find(&close)
+                .map_or(s.len(), |e| start + e + close.len());
+            s.replace_range(start..end, " ");
+        }
+    }
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    for (open, close) in [('"', '"'), ('«', '»'), ('“', '”')] {
+        let mut kept = String::new();
+        let mut inside = false;
+        for c in out.chars() {
+            if !inside && c == open {
+                inside = true;
+            } else if inside && c == close {
+                inside = false;
+            } else if !inside {
+                kept.push(c);
+            }
+        }
+        out = kept;
+    }
+    for d in data {
+        out = out.replace(d, " ");
+    }
+    out
+}
+
+/// The words of `text` (letters, lower case).
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The words of `list` found in `text`.
+fn found<'l>(text: &str, list: &[&'l str]) -> Vec<&'l str> {
+    let w = words(text);
+    list.iter()
+        .copied()
+        .filter(|l| w.iter().any(|x| x == l))
+        .collect()
+}
+
+#[test]
+fn the_check_sees_french_and_leaves_data_alone() {
+    let html = "<h1>Les réglages</h1><td>Léa Martin et les autres</td><p title=\"la page\">Settings of \"la cour\" « le préau »</p>";
+    let t = visible_text(html, &[]);
+    assert_eq!(found(&t, FRENCH_WORDS), ["les", "réglages"], "{t}");
+    assert!(
+        found(
+            &visible_text("<p>Collège des Tilleuls</p>", &["Collège des Tilleuls"]),
+            FRENCH_WORDS
+        )
+        .is_empty()
+    );
+}
+
+async fn get_in(w: &World, path: &str, session: &str, lang: &str) -> Answer {
+    w.send(
+        Request::get(path)
+            .header(
+                header::COOKIE,
+                format!("{}={session}; {}={lang}", session::COOKIE, i18n::COOKIE),
+            )
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+/// Issue 10: an administrator who chose English reads every console page
+/// of the list in English: no frequent French word outside data.
+#[tokio::test]
+async fn console_pages_in_english_have_no_french_left() {
+    let w = world();
+    write_config(&w, SETTINGS_FILE);
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let sections: Vec<String> = crate::web::settings_form::sections(&crate::config::schema(), i18n::Lang::En)
+        .into_iter()
+        .map(|s| format!("/console/reglages/{}", s.key))
+        .collect();
+    assert!(sections.len() >= 12, "{sections:?}");
+    let mut pages: Vec<String> = [
+        "/console",
+        "/console/personnes",
+        "/console/personnes?q=martin",
+        "/console/reglages",
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .collect();
+    pages.extend(sections);
+    let data = [
+        "Collège des Tilleuls",
+        "Préau",
+        "Français",
+        "Léa",
+        "Martin",
+        "Tom Roux",
+    ];
+    let mut bad = Vec::new();
+    for path in &pages {
+        let a = get_in(&w, path, &admin, "en").await;
+        assert_eq!(a.status, 200, "{path}: {}", a.body);
+        assert!(a.body.contains("<html lang=\"en\">"), "{path}");
+        let text = visible_text(&a.body, &data);
+        let french = found(&text, FRENCH_WORDS);
+        if !french.is_empty() {
+            bad.push(format!("{path}: {french:?} in {text}"));
+        }
+        // The same page in French is French (the check is not blind).
+        let fr = get_in(&w, path, &admin, "fr").await;
+        assert!(
+            !found(&visible_text(&fr.body, &data), FRENCH_WORDS).is_empty(),
+            "{path} in French"
+        );
+    }
+    assert!(
+        bad.is_empty(),
+        "French words on English pages:\n{}",
+        bad.join("\n\n")
+    );
+}
+
+/// An invalid value for one key of each section, that the validator of
+/// `preau check` refuses (not the form's own parsing), and a word of its
+/// English message.
+const INVALID: &[(&str, &str, &str, &str)] = &[
+    ("establishment", "uai", "12", "UAI code"),
+    ("modules", "enabled", "nonesuch", "unknown module"),
+    ("server", "listen", "nowhere", "not an address and port"),
+    ("paths", "state_dir", "relative", "not an absolute path"),
+    ("firewall", "preset", "nope", "unknown preset"),
+    (
+        "accounts",
+        "students_group",
+        "Eleves",
+        "not a valid Unix group name",
+    ),
+    ("shares", "workgroup", "not_a_workgroup!", "not a workgroup name"),
+    ("proxy", "parent", "nohost", "is not host:port"),
+    ("viescolaire", "noon", "25:00", "is not a time"),
+    ("sso", "issuer", "http://x", "not an https address"),
+    ("backup", "directory", "relative", "not a plain absolute path"),
+    (
+        "booking",
+        "open_hours_per_week",
+        "500",
+        "open hours a week is not possible",
+    ),
+];
+
+/// The text of the error beside field `key`.
+fn field_error(body: &str, key: &str) -> String {
+    let text = body
+        .replace("&#39;", "'")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"");
+    let mark = format!("id=\"erreur-{key}\" role=\"alert\">");
+    let at = text
+        .find(&mark)
+        .unwrap_or_else(|| panic!("no error beside {key}: {text}"))
+        + mark.len();
+    text[at..at + text[at..].find("</p>").unwrap()].to_string()
+}
+
+/// Issue 10: for an invalid value in every section, the French form shows
+/// the validator's message in French beside the field (no English word
+/// in it), the English form shows the English message of `preau check`;
+/// nothing is written either way.
+#[tokio::test]
+async fn validator_messages_beside_the_fields_are_in_the_page_s_language() {
+    let w = world();
+    let path = write_config(&w, SETTINGS_FILE);
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&admin).await;
+    let covered: std::collections::BTreeSet<&str> = INVALID.iter().map(|i| i.0).collect();
+    for s in crate::web::settings_form::sections(&crate::config::schema(), i18n::Lang::Fr) {
+        let doc: toml_edit::DocumentMut = SETTINGS_FILE.parse().unwrap();
+        let editable =
+            crate::web::settings_form::fields(&crate::config::schema(), &s.key, &doc, i18n::Lang::Fr)
+                .unwrap()
+                .iter()
+                .any(|f| f.input() != "readonly");
+        assert!(
+            covered.contains(s.key.as_str()) || !editable,
+            "section {} has editable fields but no invalid sample",
+            s.key
+        );
+    }
+    for (section, key, value, english) in INVALID {
+        let form = format!(
+            "csrf={csrf}&f.{key}={}",
+            value.replace(':', "%3A").replace('/', "%2F")
+        );
+        for lang in ["fr", "en"] {
+            let cookie = format!("{}={admin}; {}={lang}", session::COOKIE, i18n::COOKIE);
+            let a = w
+                .post(&format!("/console/reglages/{section}"), &cookie, &form)
+                .await;
+            assert_eq!(a.status, 400, "{section}.{key} ({lang}): {}", a.body);
+            let error = field_error(&a.body, key);
+            if lang == "fr" {
+                assert!(
+                    error.starts_with("Refusé par la vérification (preau check) :"),
+                    "{section}.{key}: {error}"
+                );
+                let text = visible_text(&error, &[]);
+                let english_words = found(&text, ENGLISH_WORDS);
+                assert!(
+                    english_words.is_empty(),
+                    "{section}.{key}: English {english_words:?} in « {error} »"
+                );
+                assert!(!error.contains(english), "{section}.{key}: {error}");
+            } else {
+                assert!(
+                    error.starts_with("Refused by the check (preau check):"),
+                    "{section}.{key}: {error}"
+                );
+                assert!(error.contains(english), "{section}.{key}: {error}");
+                assert!(
+                    found(&visible_text(&error, &[]), FRENCH_WORDS).is_empty(),
+                    "{section}.{key}: {error}"
+                );
+            }
+        }
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), SETTINGS_FILE);
+}
+
+/// The help under each field follows the page's language.
+#[tokio::test]
+async fn settings_help_follows_the_page_s_language() {
+    let w = world();
+    write_config(&w, SETTINGS_FILE);
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let fr = get_in(&w, "/console/reglages/establishment", &admin, "fr").await;
+    assert!(fr.text().contains("Code UAI (anciennement RNE)"), "{}", fr.body);
+    assert!(!fr.text().contains("UAI (formerly RNE)"));
+    let en = get_in(&w, "/console/reglages/establishment", &admin, "en").await;
+    assert!(en.text().contains("UAI (formerly RNE) code"), "{}", en.body);
+    assert!(!en.text().contains("anciennement"));
+}
