@@ -309,7 +309,7 @@ pub async fn dashboard(State(web): State<AppState>, Extension(signed): Extension
 }
 
 /// A person's kind in the current language.
-fn kind_fr(k: Kind) -> &'static str {
+pub(super) fn kind_label(k: Kind) -> &'static str {
     match (super::i18n::french(), k) {
         (true, k) => k.label_fr(),
         (false, Kind::Student) => "student",
@@ -355,7 +355,7 @@ pub async fn people(
             .map(|(p, class)| PersonRow {
                 name: format!("{} {}", p.last_name, p.first_name),
                 login: p.login.clone(),
-                kind: kind_fr(p.kind),
+                kind: kind_label(p.kind),
                 class,
                 status: status_fr(p.status),
             })
@@ -425,7 +425,7 @@ fn person_page(
         .map(pair)
         .collect();
     let initial = sheets::initial_password_of(conn, p.id)?.is_some();
-    let last_signin = audit::last_sign_in(&store, &p.login)?.unwrap_or_else(|| "jamais".into());
+    let last_signin = audit::last_sign_in(&store, &p.login)?.unwrap_or_else(|| pick(msg!("never", "jamais")));
     let decide = |a: authz::Action| authz::decide(&signed.actor, &a, &signed.facts).allowed();
     let config = web.config();
     let usage = crate::modules::shares::web::usage_line(&web.host, &config, &p);
@@ -440,7 +440,7 @@ fn person_page(
         notice,
         name: p.full_name(),
         login: p.login.clone(),
-        kind: kind_fr(p.kind),
+        kind: kind_label(p.kind),
         status: status_fr(p.status),
         active: p.is_active(),
         structures,
@@ -467,10 +467,14 @@ pub async fn person(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let notice = match query.get("fait").map(String::as_str) {
-        Some("desactive") => {
-            Some("Le compte est désactivé ; ses connexions en cours sont fermées.".to_string())
-        }
-        Some("actif") => Some("Le compte est réactivé.".to_string()),
+        Some("desactive") => Some(pick(msg!(
+            "The account is disabled; its open sessions are closed.",
+            "Le compte est désactivé ; ses connexions en cours sont fermées."
+        ))),
+        Some("actif") => Some(pick(msg!(
+            "The account is enabled again.",
+            "Le compte est réactivé."
+        ))),
         _ => None,
     };
     respond(blocking(move || person_page(&web, &signed, &login, notice)).await)
@@ -480,7 +484,7 @@ pub(super) async fn checked_form(signed: &Signed, body: Body) -> Result<forms::F
     let fields = forms::read(body).await?;
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
         return Err(WebError::BadRequest(
-            "Le formulaire a expiré : rechargez la page et recommencez.".into(),
+            super::i18n::t(super::i18n::current(), "form.expired").into(),
         ));
     }
     Ok(fields)
@@ -489,11 +493,14 @@ pub(super) async fn checked_form(signed: &Signed, body: Body) -> Result<forms::F
 pub(super) fn projected_note(p: &system::Projected) -> Option<String> {
     match p {
         system::Projected::NotEnabled => None,
-        system::Projected::Done { .. } => Some("Les comptes des ordinateurs sont à jour.".into()),
-        system::Projected::Failed(_) => Some(
+        system::Projected::Done { .. } => Some(pick(msg!(
+            "The computers' accounts are up to date.",
+            "Les comptes des ordinateurs sont à jour."
+        ))),
+        system::Projected::Failed(_) => Some(pick(msg!(
+            "Beware: the computers' accounts could not be updated; see the dashboard.",
             "Attention : les comptes des ordinateurs n'ont pas pu être mis à jour ; voir le tableau de bord."
-                .into(),
-        ),
+        ))),
     }
 }
 
@@ -763,7 +770,12 @@ pub async fn audit_log(
     };
     let more = entries.len() > AUDIT_PAGE;
     let config = web.config();
-    let chrome = Page::signed("Journal", &config.establishment.name, &signed, "/console/journal");
+    let chrome = Page::signed(
+        super::i18n::t(super::i18n::current(), "card.journal"),
+        &config.establishment.name,
+        &signed,
+        "/console/journal",
+    );
     pages::render(&AuditPage {
         page: &chrome,
         q: &q,

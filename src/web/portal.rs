@@ -238,7 +238,7 @@ pub async fn password_submit(
     };
     let w = web.clone();
     let s = signed.clone();
-    let outcome = tokio::task::spawn_blocking(move || -> Result<Option<system::Projected>, WebError> {
+    let outcome = crate::web::i18n::spawn_blocking(move || -> Result<Option<system::Projected>, WebError> {
         let mut store = w.store()?;
         let addr = s.peer.to_string();
         let Some(account) = signin::verify(&mut store, &s.actor.login, &current)? else {

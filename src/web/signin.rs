@@ -234,7 +234,7 @@ pub async fn submit(
     let w = web.clone();
     let l = login.clone();
     let old = session::token_from(&headers);
-    let outcome = tokio::task::spawn_blocking(move || -> Result<Option<Outcome>, WebError> {
+    let outcome = crate::web::i18n::spawn_blocking(move || -> Result<Option<Outcome>, WebError> {
         let mut store = w.store()?;
         let addr = address.to_string();
         if !allowed {
@@ -355,7 +355,7 @@ pub async fn sign_out(
     let token = session::token_from(&headers);
     let w = web.clone();
     let s = signed.clone();
-    let done = tokio::task::spawn_blocking(move || -> Result<Vec<String>, WebError> {
+    let done = crate::web::i18n::spawn_blocking(move || -> Result<Vec<String>, WebError> {
         let mut store = w.store()?;
         // The sign-in sessions that end: single sign-on ends with them.
         let keys: Vec<String> = if everywhere {

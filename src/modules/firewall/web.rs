@@ -134,7 +134,7 @@ pub async fn page(State(web): State<AppState>, Extension(signed): Extension<Arc<
             Err(e) => (Vec::new(), Some(e)),
         };
         let chrome = pages::Page::signed(
-            "Pare-feu",
+            crate::web::i18n::t(crate::web::i18n::current(), "logs.firewall"),
             &config.establishment.name,
             &signed,
             "/console/journaux",
@@ -150,7 +150,7 @@ pub async fn page(State(web): State<AppState>, Extension(signed): Extension<Arc<
             counters_error,
         }))
     };
-    tokio::task::spawn_blocking(run)
+    crate::web::i18n::spawn_blocking(run)
         .await
         .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))
         .and_then(|r| r)

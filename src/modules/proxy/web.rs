@@ -234,7 +234,7 @@ pub async fn search(
         };
         let err = |f: &str| errors.iter().find(|e| e.field == f).map(|e| e.message.clone());
         let chrome = pages::Page::signed(
-            "Journaux du proxy",
+            crate::web::i18n::t(crate::web::i18n::current(), "logs.proxy_title"),
             &config.establishment.name,
             &signed,
             "/console/journaux",
@@ -262,7 +262,7 @@ pub async fn search(
         }
         Ok(r)
     };
-    tokio::task::spawn_blocking(run)
+    crate::web::i18n::spawn_blocking(run)
         .await
         .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))
         .and_then(|r| r)

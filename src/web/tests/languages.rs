@@ -154,6 +154,13 @@ async fn console_pages_in_english_have_no_french_left() {
         "/console",
         "/console/personnes",
         "/console/personnes?q=martin",
+        "/console/personnes/lea.martin",
+        "/console/personnes/anne.martin",
+        "/console/journal",
+        "/console/journaux/mises-en-oeuvre",
+        "/console/imports",
+        "/console/personnes/nouvelle",
+        "/console/personnes/partants",
         "/console/reglages",
     ]
     .iter()
@@ -182,7 +189,8 @@ async fn console_pages_in_english_have_no_french_left() {
         let fr = get_in(&w, path, &admin, "fr").await;
         assert!(
             !found(&visible_text(&fr.body, &data), FRENCH_WORDS).is_empty(),
-            "{path} in French"
+            "{path} in French: {}",
+            visible_text(&fr.body, &data)
         );
     }
     assert!(
@@ -310,4 +318,34 @@ async fn settings_help_follows_the_page_s_language() {
     let en = get_in(&w, "/console/reglages/establishment", &admin, "en").await;
     assert!(en.text().contains("UAI (formerly RNE) code"), "{}", en.body);
     assert!(!en.text().contains("anciennement"));
+}
+
+/// The console's own forms answer in the page's language too: a refused
+/// new person, a purge without its confirmation.
+#[tokio::test]
+async fn console_form_errors_follow_the_page_s_language() {
+    let w = world();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let csrf = w.csrf_of(&admin).await;
+    let data = ["Collège des Tilleuls", "Préau", "Français"];
+    for (path, form) in [
+        (
+            "/console/personnes/nouvelle",
+            format!("csrf={csrf}&type=eleve&nom=&prenom=%01"),
+        ),
+        ("/console/personnes/partants", format!("csrf={csrf}")),
+    ] {
+        let en = format!("{}={admin}; {}=en", session::COOKIE, i18n::COOKIE);
+        let a = w.post(path, &en, &form).await;
+        assert_eq!(a.status, 400, "{path}: {}", a.body);
+        let text = visible_text(&a.body, &data);
+        assert!(found(&text, FRENCH_WORDS).is_empty(), "{path}: {text}");
+        let fr = format!("{}={admin}; {}=fr", session::COOKIE, i18n::COOKIE);
+        let a = w.post(path, &fr, &form).await;
+        assert_eq!(a.status, 400, "{path}: {}", a.body);
+        assert!(
+            !found(&visible_text(&a.body, &data), FRENCH_WORDS).is_empty(),
+            "{path}"
+        );
+    }
 }
