@@ -42,6 +42,18 @@ impl Role {
         }
     }
 
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Role::Admin => "administrator",
+            Role::Direction => "direction",
+            Role::SchoolLife => "school life",
+            Role::Teacher => "teacher",
+            Role::Staff => "staff",
+            Role::Student => "student",
+            Role::Parent => "parent",
+        }
+    }
+
     /// The roles of a directory person.
     pub fn of_person(kind: Kind, function: Option<&str>) -> Role {
         match kind {

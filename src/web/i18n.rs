@@ -135,6 +135,14 @@ pub fn pick(m: crate::config::Msg) -> String {
     }
 }
 
+/// `fr` or `en`, whichever is the current language.
+pub fn either(fr: &'static str, en: &'static str) -> &'static str {
+    match current() {
+        Lang::Fr => fr,
+        Lang::En => en,
+    }
+}
+
 /// Whether the current language is French.
 pub fn french() -> bool {
     current() == Lang::Fr
@@ -507,6 +515,41 @@ pub const FR: &[(&str, &str)] = &[
     ),
     ("leavers.delete", "Supprimer les partants"),
     ("leavers.back", "Retour aux personnes"),
+    ("card.grades", "Notes et bulletins"),
+    (
+        "card.grades.text",
+        "Évaluations et saisie des notes de vos services, appréciations, compétences, bulletins.",
+    ),
+    (
+        "card.my_grades.text",
+        "Les notes publiées, les moyennes, les compétences et les bulletins.",
+    ),
+    ("card.day", "Ma journée"),
+    (
+        "card.day.text",
+        "Vos cours du jour et l'appel de chacun, depuis un téléphone.",
+    ),
+    ("card.absences", "Absences"),
+    (
+        "card.absences.text",
+        "Les absences et retards du jour au fil des appels, les justificatifs, les bilans.",
+    ),
+    ("card.attendance", "Absences et retards"),
+    (
+        "card.attendance.text",
+        "La journée, les absences et les retards ; envoyer un justificatif en ligne.",
+    ),
+    ("card.bookings", "Réservations"),
+    (
+        "card.bookings.text",
+        "Salles et matériel (chariots d'ordinateurs, tablettes…) : réserver pour un cours, la feuille du jour.",
+    ),
+    ("card.statistics", "Statistiques d'usage"),
+    (
+        "card.statistics.text",
+        "Réservations par ressource, matière, niveau et enseignant ; connexions et comptes actifs par semaine.",
+    ),
+    ("portal.services", "Les services de l'établissement"),
 ];
 
 /// English, beside it: the same ids.
@@ -850,6 +893,41 @@ pub const EN: &[(&str, &str)] = &[
     ),
     ("leavers.delete", "Delete the leavers"),
     ("leavers.back", "Back to the people"),
+    ("card.grades", "Marks and report cards"),
+    (
+        "card.grades.text",
+        "Assessments and marks of your services, comments, skills, report cards.",
+    ),
+    (
+        "card.my_grades.text",
+        "The published marks, the averages, the skills and the report cards.",
+    ),
+    ("card.day", "My day"),
+    (
+        "card.day.text",
+        "Your lessons of the day and the roll call of each, from a phone.",
+    ),
+    ("card.absences", "Absences"),
+    (
+        "card.absences.text",
+        "The day's absences and late arrivals as the rolls come in, the justifications, the summaries.",
+    ),
+    ("card.attendance", "Absences and late arrivals"),
+    (
+        "card.attendance.text",
+        "The day, the absences and late arrivals; send a justification online.",
+    ),
+    ("card.bookings", "Bookings"),
+    (
+        "card.bookings.text",
+        "Rooms and equipment (laptop trolleys, tablets…): book for a lesson, the day's sheet.",
+    ),
+    ("card.statistics", "Usage statistics"),
+    (
+        "card.statistics.text",
+        "Bookings by resource, subject, year and teacher; sign-ins and active accounts per week.",
+    ),
+    ("portal.services", "The school's services"),
 ];
 
 /// `POST /langue`: `langue=fr|en`; back to the page it came from.

@@ -181,6 +181,14 @@ impl Health {
         }
     }
 
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Health::Unknown => "state unknown",
+            Health::Up => "up",
+            Health::Down => "unavailable",
+        }
+    }
+
     pub fn class(self) -> &'static str {
         match self {
             Health::Unknown => "state-unknown",

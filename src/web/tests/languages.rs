@@ -151,6 +151,8 @@ async fn console_pages_in_english_have_no_french_left() {
         .collect();
     assert!(sections.len() >= 12, "{sections:?}");
     let mut pages: Vec<String> = [
+        "/",
+        "/mot-de-passe",
         "/console",
         "/console/personnes",
         "/console/personnes?q=martin",
