@@ -550,6 +550,34 @@ pub const FR: &[(&str, &str)] = &[
         "Réservations par ressource, matière, niveau et enseignant ; connexions et comptes actifs par semaine.",
     ),
     ("portal.services", "Les services de l'établissement"),
+    ("sec.title", "Double authentification"),
+    ("sec.codes", "Vos codes de secours"),
+    (
+        "sec.codes_text",
+        "Notez-les ou imprimez-les maintenant et rangez-les en lieu sûr : ils ne seront plus jamais affichés. Chacun remplace une fois le code de l'application.",
+    ),
+    (
+        "sec.off_text",
+        "La connexion à la console ne demande que le mot de passe. Activez un second facteur : un code à six chiffres donné par une application d'authentification (FreeOTP, Aegis, Google Authenticator…) sera demandé après le mot de passe.",
+    ),
+    ("sec.start", "Activer la double authentification"),
+    (
+        "sec.step1",
+        "Dans votre application d'authentification, ajoutez un compte en photographiant ce code :",
+    ),
+    ("sec.qr_alt", "Code QR du secret de double authentification"),
+    ("sec.step2", "ou saisissez ce secret à la main :"),
+    (
+        "sec.step3",
+        "puis saisissez le code à six chiffres qu'elle affiche :",
+    ),
+    ("sec.code", "Code de l'application"),
+    (
+        "sec.on_text",
+        "Active : un code est demandé à chaque connexion. Codes de secours restants :",
+    ),
+    ("sec.code_off", "Code de l'application (ou code de secours)"),
+    ("sec.stop", "Désactiver la double authentification"),
 ];
 
 /// English, beside it: the same ids.
@@ -928,6 +956,31 @@ pub const EN: &[(&str, &str)] = &[
         "Bookings by resource, subject, year and teacher; sign-ins and active accounts per week.",
     ),
     ("portal.services", "The school's services"),
+    ("sec.title", "Two-factor authentication"),
+    ("sec.codes", "Your recovery codes"),
+    (
+        "sec.codes_text",
+        "Write them down or print them now and keep them somewhere safe: they will never be shown again. Each one stands in once for the application's code.",
+    ),
+    (
+        "sec.off_text",
+        "Signing in to the console asks only for the password. Turn on a second factor: a six-digit code given by an authenticator application (FreeOTP, Aegis, Google Authenticator…) will be asked after the password.",
+    ),
+    ("sec.start", "Turn on two-factor authentication"),
+    (
+        "sec.step1",
+        "In your authenticator application, add an account by taking a picture of this code:",
+    ),
+    ("sec.qr_alt", "QR code of the two-factor secret"),
+    ("sec.step2", "or type this secret by hand:"),
+    ("sec.step3", "then type the six-digit code it shows:"),
+    ("sec.code", "Code of the application"),
+    (
+        "sec.on_text",
+        "On: a code is asked at every sign-in. Recovery codes left:",
+    ),
+    ("sec.code_off", "Code of the application (or a recovery code)"),
+    ("sec.stop", "Turn off two-factor authentication"),
 ];
 
 /// `POST /langue`: `langue=fr|en`; back to the page it came from.

@@ -161,6 +161,7 @@ async fn console_pages_in_english_have_no_french_left() {
         "/console/journal",
         "/console/journaux/mises-en-oeuvre",
         "/console/imports",
+        "/console/securite",
         "/console/personnes/nouvelle",
         "/console/personnes/partants",
         "/console/reglages",
