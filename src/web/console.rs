@@ -552,19 +552,25 @@ pub async fn reset_password(
                 password: Some(pw),
             };
             let chrome = Page::signed(
-                "Nouveau mot de passe",
+                super::i18n::t(super::i18n::current(), "class.new_password"),
                 &config.establishment.name,
                 &s,
                 "/console/personnes",
             );
-            let mut notice = format!("Nouveau mot de passe pour {}.", p.full_name());
+            let mut notice = pick(msg!(
+                en("New password for {}.", p.full_name()),
+                fr("Nouveau mot de passe pour {}.", p.full_name())
+            ));
             if let Some(n) = projected_note(&projected) {
                 notice.push(' ');
                 notice.push_str(&n);
             }
             Ok(pages::render(&SlipsPage {
                 page: &chrome,
-                heading: format!("Fiche de connexion de {}", p.full_name()),
+                heading: pick(msg!(
+                    en("Login slip of {}", p.full_name()),
+                    fr("Fiche de connexion de {}", p.full_name())
+                )),
                 notice: Some(notice),
                 back: Some(back),
                 establishment: &config.establishment.name,
@@ -590,8 +596,11 @@ pub async fn set_status(
         "desactive" => Status::Disabled,
         "actif" => Status::Active,
         _ => {
-            return WebError::BadRequest("État inconnu : choisissez « actif » ou « désactivé ».".into())
-                .into_response();
+            return WebError::BadRequest(pick(msg!(
+                "Unknown state: choose \"actif\" or \"désactivé\".",
+                "État inconnu : choisissez « actif » ou « désactivé »."
+            )))
+            .into_response();
         }
     };
     let w = web.clone();
@@ -648,14 +657,17 @@ pub async fn class_slips(
             };
             let slips = sheets::slips_of(store.conn(), &structure.code)?;
             let chrome = Page::signed(
-                "Fiches de connexion",
+                super::i18n::either("Fiches de connexion", "Login slips"),
                 &config.establishment.name,
                 &signed,
                 "/console/classe",
             );
             Ok(pages::render(&SlipsPage {
                 page: &chrome,
-                heading: format!("Fiches de connexion — {} ({})", structure.label, slips.len()),
+                heading: pick(msg!(
+                    en("Login slips — {} ({})", structure.label, slips.len()),
+                    fr("Fiches de connexion — {} ({})", structure.label, slips.len())
+                )),
                 notice: None,
                 back: None,
                 establishment: &config.establishment.name,
@@ -686,16 +698,19 @@ pub async fn class_slips_csv(
                 .map(|s| s.split(',').map(str::trim).filter(|l| !l.is_empty()).collect())
                 .unwrap_or_default();
             if chosen.len() > 2000 {
-                return Err(WebError::BadRequest("Sélection trop longue.".into()));
+                return Err(WebError::BadRequest(pick(msg!(
+                    "The selection is too long.",
+                    "Sélection trop longue."
+                ))));
             }
             if let Some(unknown) = chosen
                 .iter()
                 .find(|l| !slips.iter().any(|s| s.person.login == **l))
             {
-                return Err(WebError::BadRequest(format!(
-                    "« {unknown} » n'est pas un élève de {}.",
-                    structure.code
-                )));
+                return Err(WebError::BadRequest(pick(msg!(
+                    en("\"{unknown}\" is not a student of {}.", structure.code),
+                    fr("« {unknown} » n'est pas un élève de {}.", structure.code)
+                ))));
             }
             if !chosen.is_empty() {
                 slips.retain(|s| chosen.contains(&s.person.login.as_str()));
@@ -794,9 +809,9 @@ pub async fn classroom(State(web): State<AppState>, Extension(signed): Extension
             for code in &signed.facts.teaches {
                 if let Some(s) = directory::structure(store.conn(), code)? {
                     let what = if s.kind == directory::StructureKind::Class {
-                        "classe"
+                        super::i18n::either("classe", "class")
                     } else {
-                        "groupe"
+                        super::i18n::either("groupe", "group")
                     };
                     classes.push((s.code.clone(), format!("{} ({what})", s.label)));
                 }
@@ -857,7 +872,7 @@ pub async fn class_page(
                     .into_iter()
                     .map(|r| {
                         let when = r.distributed_at.clone().unwrap_or_default();
-                        (r.name, format!("distribué {when}"))
+                        (r.name, pick(msg!("handed out {when}", "distribué {when}")))
                     })
                     .collect()
             } else {
@@ -865,7 +880,10 @@ pub async fn class_page(
             };
             let mut r = pages::render(&ClassPage {
                 page: &chrome,
-                heading: format!("{} — {} élève(s)", structure.label, students.len()),
+                heading: pick(msg!(
+                    en("{} — {} student(s)", structure.label, students.len()),
+                    fr("{} — {} élève(s)", structure.label, students.len())
+                )),
                 notice: None,
                 code: structure.code.clone(),
                 students,

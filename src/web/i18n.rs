@@ -578,6 +578,26 @@ pub const FR: &[(&str, &str)] = &[
     ),
     ("sec.code_off", "Code de l'application (ou code de secours)"),
     ("sec.stop", "Désactiver la double authentification"),
+    ("slips.print", "Imprimer"),
+    ("slips.back", "Retour"),
+    ("hw.title", "Devoir"),
+    ("hw.back", "Retour à la classe"),
+    ("hw.distributed", "Distribué"),
+    ("hw.collected", "Ramassé"),
+    ("hw.returned", "Rendu"),
+    ("hw.files", "Fichiers"),
+    ("hw.collect", "Ramasser les copies"),
+    ("hw.return", "Rendre les corrections"),
+    (
+        "hw.help_before",
+        "Les copies ramassées arrivent dans votre dossier personnel, sous",
+    ),
+    (
+        "hw.help_middle",
+        "; corrigez-les là, puis « Rendre » les place dans le dossier",
+    ),
+    ("hw.help_after", "de chaque élève."),
+    ("hw.copy", "Copie"),
 ];
 
 /// English, beside it: the same ids.
@@ -981,6 +1001,26 @@ pub const EN: &[(&str, &str)] = &[
     ),
     ("sec.code_off", "Code of the application (or a recovery code)"),
     ("sec.stop", "Turn off two-factor authentication"),
+    ("slips.print", "Print"),
+    ("slips.back", "Back"),
+    ("hw.title", "Homework"),
+    ("hw.back", "Back to the class"),
+    ("hw.distributed", "Handed out"),
+    ("hw.collected", "Collected"),
+    ("hw.returned", "Returned"),
+    ("hw.files", "Files"),
+    ("hw.collect", "Collect the work"),
+    ("hw.return", "Return the corrections"),
+    (
+        "hw.help_before",
+        "Collected work arrives in your personal folder, under",
+    ),
+    (
+        "hw.help_middle",
+        "; correct it there, then \"Return\" puts it in the folder",
+    ),
+    ("hw.help_after", "of each student."),
+    ("hw.copy", "Work"),
 ];
 
 /// `POST /langue`: `langue=fr|en`; back to the page it came from.

@@ -44,14 +44,21 @@ const ENGLISH_WORDS: &[&str] = &[
 
 /// The text a reader sees, without what is data: tags (so attribute
 /// values), the contents of `<pre>`, `<code>`, `<textarea>`, `<option>`,
-/// `<td>` and `<dd>` (values), quoted examples ("…", « … »), and the
-/// given data strings (names of the establishment and of people).
+/// `<td>` and `<dd>` (values), quoted examples ("…", « … »), the printed
+/// login slips, and the given data strings (names of the establishment
+/// and of people).
 fn visible_text(html: &str, data: &[&str]) -> String {
     let mut s = html
         .replace("&#39;", "'")
         .replace("&#34;", "\"")
         .replace("&quot;", "\"")
         .replace("&amp;", "&");
+    // The login slips themselves are a document for the students, printed
+    // in the school's language (as `preau accounts sheets` prints them).
+    if let Some(start) = s.find("<div class=\"slips\">") {
+        let end = s[start..].find("</main>").map_or(s.len(), |e| start + e);
+        s.replace_range(start..end, " ");
+    }
     for tag in ["pre", "code", "textarea", "option", "td", "dd", "script"] {
         while let Some(start) = s.find(&format!("<{tag}")) {
             let close = format!("</{tag}>");
@@ -162,6 +169,7 @@ async fn console_pages_in_english_have_no_french_left() {
         "/console/journaux/mises-en-oeuvre",
         "/console/imports",
         "/console/securite",
+        "/console/classes/6A/fiches",
         "/console/personnes/nouvelle",
         "/console/personnes/partants",
         "/console/reglages",
@@ -350,5 +358,37 @@ async fn console_form_errors_follow_the_page_s_language() {
             !found(&visible_text(&a.body, &data), FRENCH_WORDS).is_empty(),
             "{path}"
         );
+    }
+}
+
+/// The portal, the self-service pages and the classroom tools of the other
+/// roles in English: a teacher, a student, a parent.
+#[tokio::test]
+async fn portal_and_self_service_in_english_for_every_role() {
+    let w = world();
+    let data = [
+        "Collège des Tilleuls",
+        "Préau",
+        "Français",
+        "Paul Blanc",
+        "Anne Martin",
+        "Tom Roux",
+    ];
+    for (login, pages) in [
+        (
+            "paul.blanc",
+            &["/", "/mot-de-passe", "/console/classe", "/console/classe/6A"][..],
+        ),
+        ("tom.roux", &["/", "/mot-de-passe"][..]),
+        ("anne.martin", &["/", "/mot-de-passe"][..]),
+    ] {
+        let token = w.sign_in(login, PW).await.unwrap();
+        for path in pages {
+            let a = get_in(&w, path, &token, "en").await;
+            assert_eq!(a.status, 200, "{login} {path}: {}", a.body);
+            assert!(a.body.contains("<html lang=\"en\">"), "{login} {path}");
+            let text = visible_text(&a.body, &data);
+            assert!(found(&text, FRENCH_WORDS).is_empty(), "{login} {path}: {text}");
+        }
     }
 }
