@@ -1031,8 +1031,14 @@ pub async fn switch(headers: HeaderMap, body: axum::body::Body) -> axum::respons
         Err(e) => return e.into_response(),
     };
     let Some(lang) = Lang::parse(fields.get("langue")) else {
-        return super::errors::WebError::BadRequest("Langue inconnue : « fr » ou « en ».".into())
-            .into_response();
+        return super::errors::WebError::BadRequest(
+            either(
+                "Langue inconnue : « fr » ou « en ».",
+                "Unknown language: \"fr\" or \"en\".",
+            )
+            .into(),
+        )
+        .into_response();
     };
     // Back to the same site's page (the Referer, same-origin by policy).
     let back = headers

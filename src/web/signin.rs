@@ -205,7 +205,10 @@ pub async fn submit(
         return page_for(
             &web,
             &login,
-            Some("Le formulaire a expiré : saisissez à nouveau votre identifiant et votre mot de passe."),
+            Some(super::i18n::either(
+                "Le formulaire a expiré : saisissez à nouveau votre identifiant et votre mot de passe.",
+                "The form has expired: type your login and password again.",
+            )),
             &next,
             &fresh,
             StatusCode::BAD_REQUEST,
@@ -216,7 +219,10 @@ pub async fn submit(
         return page_for(
             &web,
             &login,
-            Some("Saisissez votre identifiant et votre mot de passe."),
+            Some(super::i18n::either(
+                "Saisissez votre identifiant et votre mot de passe.",
+                "Type your login and your password.",
+            )),
             &next,
             &cookie_token,
             StatusCode::BAD_REQUEST,
@@ -319,7 +325,10 @@ pub async fn submit(
         Ok(Ok(None)) => page_for(
             &web,
             &login,
-            Some("Identifiant ou mot de passe incorrect."),
+            Some(super::i18n::either(
+                "Identifiant ou mot de passe incorrect.",
+                "Wrong login or password.",
+            )),
             &next,
             &cookie_token,
             StatusCode::UNAUTHORIZED,
@@ -327,7 +336,10 @@ pub async fn submit(
         Ok(Err(WebError::BadRequest(_))) => page_for(
             &web,
             &login,
-            Some("Trop de tentatives en peu de temps : la connexion est bloquée pendant quinze minutes."),
+            Some(super::i18n::either(
+                "Trop de tentatives en peu de temps : la connexion est bloquée pendant quinze minutes.",
+                "Too many attempts in a short time: signing in is blocked for fifteen minutes.",
+            )),
             &next,
             &cookie_token,
             StatusCode::TOO_MANY_REQUESTS,
@@ -349,7 +361,14 @@ pub async fn sign_out(
         Err(e) => return e.into_response(),
     };
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
-        return WebError::BadRequest("Le formulaire a expiré : rechargez la page.".into()).into_response();
+        return WebError::BadRequest(
+            super::i18n::either(
+                "Le formulaire a expiré : rechargez la page.",
+                "The form has expired: reload the page.",
+            )
+            .into(),
+        )
+        .into_response();
     }
     let everywhere = fields.get("partout") == "1";
     let token = session::token_from(&headers);

@@ -392,3 +392,33 @@ async fn portal_and_self_service_in_english_for_every_role() {
         }
     }
 }
+
+/// The form reader's refusals and the sign-in's messages follow the
+/// language too (French by default, as before).
+#[tokio::test]
+async fn form_refusals_and_sign_in_messages_follow_the_language() {
+    let w = world();
+    let token = w.sign_in("paul.blanc", PW).await.unwrap();
+    let long = format!("csrf=x&current={}", "a".repeat(forms::MAX_VALUE + 1));
+    for (lang, want) in [("en", "too long"), ("fr", "trop long")] {
+        let cookie = format!("{}={token}; {}={lang}", session::COOKIE, i18n::COOKIE);
+        let a = w.post("/mot-de-passe", &cookie, &long).await;
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert!(a.text().contains(want), "{lang}: {}", a.body);
+    }
+    let form = w.get("/connexion", None).await;
+    let csrf = cookie_value(&form.cookie(csrf::SIGNIN_COOKIE).unwrap());
+    for (lang, want) in [
+        ("en", "Wrong login or password."),
+        ("fr", "Identifiant ou mot de passe incorrect."),
+    ] {
+        let a = w
+            .post(
+                "/connexion",
+                &format!("{}={csrf}; {}={lang}", csrf::SIGNIN_COOKIE, i18n::COOKIE),
+                &format!("login=paul.blanc&password=wrong-one&csrf={csrf}"),
+            )
+            .await;
+        assert!(a.text().contains(want), "{lang}: {}", a.body);
+    }
+}
