@@ -598,6 +598,31 @@ pub const FR: &[(&str, &str)] = &[
     ),
     ("hw.help_after", "de chaque élève."),
     ("hw.copy", "Copie"),
+    ("imp.preview", "Aperçu de l'import"),
+    ("imp.files", "Fichiers :"),
+    ("imp.refused", "Import refusé"),
+    (
+        "imp.refused_text",
+        "Rien n'a été modifié. Si l'export est bien complet, renvoyez-le en cochant « Accepter la désactivation d'une grande part des comptes ».",
+    ),
+    ("imp.summary", "Résumé"),
+    ("imp.unchanged", "Inchangés"),
+    ("imp.new_structures", "Nouvelles classes et groupes"),
+    ("imp.warnings", "Avertissements"),
+    ("imp.detail", "Détail"),
+    ("imp.others_before", "… et"),
+    ("imp.others_after", "autre(s)."),
+    ("imp.confirm", "Confirmer l'import"),
+    (
+        "imp.nothing",
+        "L'annuaire correspond déjà à ces fichiers : rien à faire.",
+    ),
+    ("imp.back", "Retour aux imports"),
+    ("imp.done", "Import effectué"),
+    (
+        "imp.done_slips_before",
+        "Les fiches de connexion des nouveaux comptes s'impriment depuis chaque classe (« Mes classes » ou la fiche d'une classe), ou avec",
+    ),
 ];
 
 /// English, beside it: the same ids.
@@ -1021,6 +1046,31 @@ pub const EN: &[(&str, &str)] = &[
     ),
     ("hw.help_after", "of each student."),
     ("hw.copy", "Work"),
+    ("imp.preview", "Import preview"),
+    ("imp.files", "Files:"),
+    ("imp.refused", "Import refused"),
+    (
+        "imp.refused_text",
+        "Nothing has changed. If the export is really complete, send it again with \"Accept disabling a large share of the accounts\" ticked.",
+    ),
+    ("imp.summary", "Summary"),
+    ("imp.unchanged", "Unchanged"),
+    ("imp.new_structures", "New classes and groups"),
+    ("imp.warnings", "Warnings"),
+    ("imp.detail", "Detail"),
+    ("imp.others_before", "… and"),
+    ("imp.others_after", "other(s)."),
+    ("imp.confirm", "Confirm the import"),
+    (
+        "imp.nothing",
+        "The directory already matches these files: nothing to do.",
+    ),
+    ("imp.back", "Back to the imports"),
+    ("imp.done", "Import done"),
+    (
+        "imp.done_slips_before",
+        "The login slips of the new accounts are printed from each class (\"My classes\" or a class's page), or with",
+    ),
 ];
 
 /// `POST /langue`: `langue=fr|en`; back to the page it came from.

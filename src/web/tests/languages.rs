@@ -422,3 +422,51 @@ async fn form_refusals_and_sign_in_messages_follow_the_language() {
         assert!(a.text().contains(want), "{lang}: {}", a.body);
     }
 }
+
+/// An import in English: the preview, the result and the history.
+#[tokio::test]
+async fn an_import_in_english() {
+    let w = world();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let students = demo_export("ElevesSansAdresses.xml");
+    let csrf = w.csrf_of(&admin).await;
+    let (ct, body) = multipart(&csrf, &[("ElevesSansAdresses.xml", &students)]);
+    let en = format!("{}={admin}; {}=en", session::COOKIE, i18n::COOKIE);
+    let req = Request::post("/console/imports")
+        .header(header::COOKIE, &en)
+        .header(header::CONTENT_TYPE, ct)
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(body))
+        .unwrap();
+    let plan = w.send(req).await;
+    assert_eq!(plan.status, 200, "{}", plan.body);
+    assert!(
+        plan.body.contains("Import preview") && plan.body.contains("New ("),
+        "{}",
+        plan.body
+    );
+    let data = [
+        "Collège des Tilleuls",
+        "Préau",
+        "Français",
+        "ElevesSansAdresses.xml",
+    ];
+    let text = visible_text(&plan.body, &data);
+    assert!(found(&text, FRENCH_WORDS).is_empty(), "{text}");
+    let done = w
+        .post(&confirm_path(&plan.body), &en, &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("Import done") && done.body.contains(" created, "),
+        "{}",
+        done.body
+    );
+    let text = visible_text(&done.body, &data);
+    assert!(found(&text, FRENCH_WORDS).is_empty(), "{text}");
+    let history = get_in(&w, "/console/imports", &admin, "en").await;
+    assert!(history.body.contains(" created, "), "{}", history.body);
+    // The audit log keeps the establishment's language.
+    let fr = get_in(&w, "/console/journal", &admin, "fr").await;
+    assert!(fr.body.contains("créé(s)"), "{}", fr.body);
+}
