@@ -377,7 +377,13 @@ async fn portal_and_self_service_in_english_for_every_role() {
     for (login, pages) in [
         (
             "paul.blanc",
-            &["/", "/mot-de-passe", "/console/classe", "/console/classe/6A"][..],
+            &[
+                "/",
+                "/mot-de-passe",
+                "/console/classe",
+                "/console/classe/6A",
+                "/console/classe/6A/devoirs/dm1",
+            ][..],
         ),
         ("tom.roux", &["/", "/mot-de-passe"][..]),
         ("anne.martin", &["/", "/mot-de-passe"][..]),
