@@ -167,6 +167,8 @@ async fn console_pages_in_english_have_no_french_left() {
         "/console/personnes/anne.martin",
         "/console/journal",
         "/console/journaux/mises-en-oeuvre",
+        "/console/journaux",
+        "/console/journaux?utilisateur=a%20b&adresse=nope&depuis=hier",
         "/console/imports",
         "/console/securite",
         "/console/classes/6A/fiches",
@@ -189,7 +191,8 @@ async fn console_pages_in_english_have_no_french_left() {
     let mut bad = Vec::new();
     for path in &pages {
         let a = get_in(&w, path, &admin, "en").await;
-        assert_eq!(a.status, 200, "{path}: {}", a.body);
+        // 400: a search refused beside its fields.
+        assert!(a.status == 200 || a.status == 400, "{path}: {}", a.body);
         assert!(a.body.contains("<html lang=\"en\">"), "{path}");
         let text = visible_text(&a.body, &data);
         let french = found(&text, FRENCH_WORDS);
