@@ -646,6 +646,28 @@ pub const FR: &[(&str, &str)] = &[
     ("plog.code", "Code"),
     ("plog.category", "Catégorie"),
     ("plog.volume", "Volume"),
+    ("fwpage.title", "Pare-feu : qui peut joindre qui"),
+    (
+        "fwpage.off",
+        "Le module « firewall » n'est pas activé : la matrice montre ce que donneraient les réglages actuels.",
+    ),
+    (
+        "fwpage.no_zone",
+        "Aucune zone n'est définie (réglages [firewall] preset et zones).",
+    ),
+    (
+        "fwpage.caption",
+        "Ligne : zone d'où part le trafic ; colonne : zone où il va. Par défaut (paire qu'aucune règle ne nomme) :",
+    ),
+    ("fwpage.from_to", "De \\ vers"),
+    ("fwpage.interfaces", "Interfaces"),
+    ("fwpage.services", "Services de l'appliance"),
+    ("fwpage.counters", "Compteurs des règles (en direct)"),
+    ("fwpage.no_counters", "Compteurs indisponibles :"),
+    ("fwpage.none", "Aucune règle avec compteur."),
+    ("fwpage.chain", "Chaîne"),
+    ("fwpage.rule", "Règle"),
+    ("fwpage.packets", "Paquets"),
 ];
 
 /// English, beside it: the same ids.
@@ -1117,6 +1139,28 @@ pub const EN: &[(&str, &str)] = &[
     ("plog.code", "Code"),
     ("plog.category", "Category"),
     ("plog.volume", "Volume"),
+    ("fwpage.title", "Firewall: who may reach whom"),
+    (
+        "fwpage.off",
+        "The \"firewall\" module is not enabled: the matrix shows what the current settings would give.",
+    ),
+    (
+        "fwpage.no_zone",
+        "No zone is defined (settings [firewall] preset and zones).",
+    ),
+    (
+        "fwpage.caption",
+        "Row: the zone the traffic leaves; column: the zone it goes to. By default (a pair no rule names):",
+    ),
+    ("fwpage.from_to", "From \\ to"),
+    ("fwpage.interfaces", "Interfaces"),
+    ("fwpage.services", "Services of the appliance"),
+    ("fwpage.counters", "Rule counters (live)"),
+    ("fwpage.no_counters", "Counters unavailable:"),
+    ("fwpage.none", "No rule with a counter."),
+    ("fwpage.chain", "Chain"),
+    ("fwpage.rule", "Rule"),
+    ("fwpage.packets", "Packets"),
 ];
 
 /// `POST /langue`: `langue=fr|en`; back to the page it came from.

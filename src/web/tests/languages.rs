@@ -168,6 +168,7 @@ async fn console_pages_in_english_have_no_french_left() {
         "/console/journal",
         "/console/journaux/mises-en-oeuvre",
         "/console/journaux",
+        "/console/journaux/pare-feu",
         "/console/journaux?utilisateur=a%20b&adresse=nope&depuis=hier",
         "/console/imports",
         "/console/securite",
