@@ -31,6 +31,7 @@ use crate::config::Config;
 use crate::config::problems::{Problems, join};
 use crate::config::settings::Validate;
 use crate::host::{Host, Owner};
+use crate::msg;
 use anyhow::{Context as _, bail};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -42,28 +43,52 @@ use std::str::FromStr;
 
 /// Backups: where the scheduled ones go and how many stay, whether they
 /// hold the shares, who can decrypt them.
+///
+/// fr: Les sauvegardes : où vont celles qui sont programmées et combien en
+/// restent, si elles contiennent les partages, qui peut les déchiffrer.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BackupSettings {
     /// Directory of the scheduled backups (`preau backup run`, started
     /// every night by `preau-backup.timer`). Better on another disk, and
     /// copied off the server.
+    ///
+    /// fr: Répertoire des sauvegardes programmées (`preau backup run`, lancée
+    /// chaque nuit par `preau-backup.timer`). De préférence sur un autre
+    /// disque, et copié hors du serveur.
     pub directory: String,
     /// Scheduled backups include the shares' files (the school's documents
     /// under `[shares] root`). They can be large.
+    ///
+    /// fr: Les sauvegardes programmées contiennent les fichiers des partages
+    /// (les documents de l'établissement sous `[shares] root`). Elles peuvent
+    /// être volumineuses.
     pub with_shares: bool,
     /// age public keys (`age1…`, made by `preau backup keygen` or
     /// `age-keygen`). When any is given every backup is encrypted to them,
     /// and a restore needs a matching identity (`--identity FILE`): keep
     /// the identity off this server.
+    ///
+    /// fr: Clés publiques age (`age1…`, créées par `preau backup keygen` ou
+    /// `age-keygen`). Dès qu'il y en a une, chaque sauvegarde est chiffrée pour
+    /// elles, et une restauration demande l'identité correspondante
+    /// (`--identity FICHIER`) : gardez l'identité hors de ce serveur.
     pub recipients: Vec<String>,
     /// Scheduled backups kept: the newest of each of the last N days.
+    ///
+    /// fr: Sauvegardes programmées gardées : la plus récente de chacun des N
+    /// derniers jours.
     #[schemars(range(min = 0, max = 366))]
     pub keep_daily: u32,
     /// ...and the newest of each of the last N weeks (Monday to Sunday).
+    ///
+    /// fr: …et la plus récente de chacune des N dernières semaines (du lundi au
+    /// dimanche).
     #[schemars(range(min = 0, max = 520))]
     pub keep_weekly: u32,
     /// ...and the newest of each of the last N months.
+    ///
+    /// fr: …et la plus récente de chacun des N derniers mois.
     #[schemars(range(min = 0, max = 240))]
     pub keep_monthly: u32,
 }
@@ -86,24 +111,30 @@ impl Validate for BackupSettings {
         if !self.directory.starts_with('/') || self.directory.split('/').any(|c| c == "..") {
             problems.push_hint(
                 join(path, "directory"),
-                format!("\"{}\" is not a plain absolute path", self.directory),
-                "e.g. \"/var/backups/preau\"",
+                msg!(
+                    en("\"{}\" is not a plain absolute path", self.directory),
+                    fr("« {} » n'est pas un simple chemin absolu", self.directory)
+                ),
+                msg!(
+                    "e.g. \"/var/backups/preau\"",
+                    "par exemple « /var/backups/preau »"
+                ),
             );
         }
         for (i, r) in self.recipients.iter().enumerate() {
             if age::x25519::Recipient::from_str(r).is_err() {
                 problems.push_hint(
                     crate::config::problems::index(&join(path, "recipients"), i),
-                    format!("\"{r}\" is not an age public key"),
-                    "a public key starts with \"age1\"; `preau backup keygen --out FILE` makes a pair",
+                    msg!("\"{r}\" is not an age public key", "« {r} » n'est pas une clé publique age"),
+                    msg!("a public key starts with \"age1\"; `preau backup keygen --out FILE` makes a pair", "une clé publique commence par « age1 » ; `preau backup keygen --out FICHIER` crée une paire de clés"),
                 );
             }
         }
         if self.keep_daily + self.keep_weekly + self.keep_monthly == 0 {
             problems.push_hint(
                 join(path, "keep_daily"),
-                "keep_daily, keep_weekly and keep_monthly are all 0: every scheduled backup would be deleted",
-                "keep at least one, e.g. keep_daily = 7",
+                msg!("keep_daily, keep_weekly and keep_monthly are all 0: every scheduled backup would be deleted", "keep_daily, keep_weekly et keep_monthly valent tous 0 : chaque sauvegarde programmée serait supprimée"),
+                msg!("keep at least one, e.g. keep_daily = 7", "gardez-en au moins une, par exemple keep_daily = 7"),
             );
         }
     }

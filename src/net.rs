@@ -1,6 +1,8 @@
 //! Network values shared by the modules: an address or subnet, as the
 //! firewall and the proxy read them from the settings.
 
+use crate::config::Msg;
+use crate::msg;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -14,13 +16,13 @@ pub struct Cidr {
 impl Cidr {
     /// Parses an address or subnet; a subnet with host bits set is an
     /// error that names the subnet meant.
-    pub fn parse(text: &str) -> Result<Cidr, String> {
+    pub fn parse(text: &str) -> Result<Cidr, Msg> {
         Cidr::read(text, true)
     }
 
     /// The subnet an address with a prefix lies in: host bits are
     /// ignored ("10.0.12.7/24" is 10.0.12.0/24).
-    pub fn parse_network(text: &str) -> Result<Cidr, String> {
+    pub fn parse_network(text: &str) -> Result<Cidr, Msg> {
         let c = Cidr::read(text, false)?;
         Ok(Cidr {
             addr: c.network(),
@@ -28,27 +30,36 @@ impl Cidr {
         })
     }
 
-    fn read(text: &str, strict: bool) -> Result<Cidr, String> {
+    fn read(text: &str, strict: bool) -> Result<Cidr, Msg> {
         let (a, p) = match text.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (text, None),
         };
-        let addr: IpAddr = a
-            .parse()
-            .map_err(|_| format!("\"{text}\" is not an IP address or subnet"))?;
+        let addr: IpAddr = a.parse().map_err(|_| {
+            msg!(
+                "\"{text}\" is not an IP address or subnet",
+                "« {text} » n'est ni une adresse IP ni un sous-réseau"
+            )
+        })?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match p {
             None => max,
             Some(p) => match p.parse::<u8>() {
                 Ok(n) if n <= max => n,
-                _ => return Err(format!("\"{text}\": the prefix length must be 0 to {max}")),
+                _ => {
+                    return Err(msg!(
+                        "\"{text}\": the prefix length must be 0 to {max}",
+                        "« {text} » : la longueur du préfixe va de 0 à {max}"
+                    ));
+                }
             },
         };
         let c = Cidr { addr, prefix };
         if strict && c.network() != addr {
-            return Err(format!(
-                "\"{text}\" has host bits set: the subnet is {}/{prefix}",
-                c.network()
+            let net = c.network();
+            return Err(msg!(
+                "\"{text}\" has host bits set: the subnet is {net}/{prefix}",
+                "« {text} » a des bits d'hôte : le sous-réseau est {net}/{prefix}"
             ));
         }
         Ok(c)

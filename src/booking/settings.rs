@@ -3,10 +3,13 @@
 
 use crate::config::Validate;
 use crate::config::problems::{Problems, join};
+use crate::msg;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Resource booking (`/reservations`) and its statistics.
+///
+/// fr: La réservation de ressources (`/reservations`) et ses statistiques.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BookingSettings {
@@ -14,6 +17,12 @@ pub struct BookingSettings {
     /// statistics (`/console/statistiques`): the confirmed hours of a
     /// week divided by these hours and the resource's quantity. From 1
     /// to 168; 40 is Monday to Friday, 8 hours a day.
+    ///
+    /// fr: Heures d'ouverture d'une ressource par semaine, pour le taux
+    /// d'occupation des statistiques (`/console/statistiques`) : les heures
+    /// confirmées d'une semaine divisées par ces heures et par la quantité de
+    /// la ressource. De 1 à 168 ; 40, c'est du lundi au vendredi, 8 heures par
+    /// jour.
     #[serde(default = "default_open_hours")]
     pub open_hours_per_week: u32,
 }
@@ -35,10 +44,9 @@ impl Validate for BookingSettings {
         if !(1..=168).contains(&self.open_hours_per_week) {
             problems.push(
                 join(path, "open_hours_per_week"),
-                format!(
-                    "{} open hours a week is not possible: give 1 to 168 (a week has 168 hours)",
-                    self.open_hours_per_week
-                ),
+                msg!(en("{} open hours a week is not possible: give 1 to 168 (a week has 168 hours)",
+                    self.open_hours_per_week), fr("{} heures d'ouverture par semaine, c'est impossible : donnez de 1 à 168 (une semaine compte 168 heures)",
+                    self.open_hours_per_week)),
             );
         }
     }

@@ -112,7 +112,7 @@ fn purpose_of(conn: &Connection, b: &Booking) -> rusqlite::Result<String> {
 
 /// Runs a handler body off the async threads.
 async fn blocking(f: impl FnOnce() -> Result<Response, WebError> + Send + 'static) -> Response {
-    match tokio::task::spawn_blocking(f).await {
+    match crate::web::i18n::spawn_blocking(f).await {
         Ok(r) => r.unwrap_or_else(IntoResponse::into_response),
         Err(e) => WebError::Internal(anyhow::anyhow!("{e}")).into_response(),
     }

@@ -15,7 +15,7 @@ pub mod schema_refs;
 pub mod settings;
 pub mod structure;
 
-pub use problems::{ConfigError, ConfigErrors, Problem, Problems};
+pub use problems::{ConfigError, ConfigErrors, Msg, Problem, Problems};
 pub use settings::{Config, Establishment, Validate};
 
 use serde::Deserialize;
@@ -26,22 +26,71 @@ use std::path::Path;
 pub const MAX_CONFIG_BYTES: usize = 4 * 1024 * 1024;
 
 /// The JSON schema of the whole configuration, derived from the types.
+///
+/// Each doc comment ends with its French text, a last paragraph starting
+/// with `fr: `: it is moved from the `description` (English, as the
+/// command line, the starter file and docs/settings.md show it) to
+/// [`DESCRIPTION_FR`], which the console shows to French readers.
 pub fn schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(Config)).expect("schema serialises")
+    let mut schema = serde_json::to_value(schemars::schema_for!(Config)).expect("schema serialises");
+    split_french(&mut schema);
+    schema
+}
+
+/// The schema keyword of a description's French text.
+pub const DESCRIPTION_FR: &str = "x-description-fr";
+
+/// The marker of a doc comment's French paragraph.
+const FRENCH_MARK: &str = "\n\nfr: ";
+
+/// Splits every `description` of a schema into its English and its French
+/// texts (see [`schema`]).
+fn split_french(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let split = map.get("description").and_then(Value::as_str).and_then(|d| {
+                let d = d
+                    .strip_prefix("fr: ")
+                    .map_or(d.to_string(), |fr| format!("{FRENCH_MARK}{fr}"));
+                d.split_once(FRENCH_MARK)
+                    .map(|(en, fr)| (en.trim().to_string(), fr.trim().to_string()))
+            });
+            if let Some((en, fr)) = split {
+                if en.is_empty() {
+                    map.remove("description");
+                } else {
+                    map.insert("description".into(), Value::String(en));
+                }
+                map.insert(DESCRIPTION_FR.into(), Value::String(fr));
+            }
+            for sub in map.values_mut() {
+                split_french(sub);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(split_french),
+        _ => {}
+    }
 }
 
 /// Parses and validates configuration text. `file` is only used to name
 /// the file in errors.
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
-    let place = |offset: Option<usize>, path: String, message: String, hint: Option<String>| {
+    let place = |offset: Option<usize>, path: String, message: Msg, hint: Option<Msg>| {
         let (line, column) = problems::line_column(text, offset.unwrap_or(0));
+        let (hint, hint_fr) = match hint {
+            Some(h) => (Some(h.en), Some(h.fr)),
+            None => (None, None),
+        };
         ConfigError {
             file: file.to_string(),
             line,
             column,
             path,
-            message,
+            message: message.en,
             hint,
+            message_fr: message.fr,
+            hint_fr,
         }
     };
     let doc = match toml::de::DeTable::parse(text) {
@@ -51,8 +100,14 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
             return Err(ConfigErrors(vec![place(
                 e.span().map(|s| s.start),
                 String::new(),
-                format!("TOML syntax error: {message}"),
-                Some("fix the syntax first; other checks run once the file parses".into()),
+                crate::msg!(
+                    "TOML syntax error: {message}",
+                    "Erreur de syntaxe TOML : {message}"
+                ),
+                Some(crate::msg!(
+                    "fix the syntax first; other checks run once the file parses",
+                    "corrigez d'abord la syntaxe ; les autres vérifications ont lieu une fois le fichier lisible"
+                )),
             )]));
         }
     };
@@ -64,10 +119,11 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         match toml::from_str::<Config>(text) {
             Ok(c) => config = Some(c),
             Err(e) => {
+                let message = e.message().trim().to_string();
                 return Err(ConfigErrors(vec![place(
                     e.span().map(|s| s.start),
                     String::new(),
-                    e.message().trim().to_string(),
+                    crate::msg!("{message}", "Valeur incorrecte : {message}"),
                     None,
                 )]));
             }
@@ -397,5 +453,138 @@ enabled = ["nonesuch"]
         let deep = format!("a = {}{}", "[".repeat(5000), "]".repeat(5000));
         let errors = parse(&deep, "f").expect_err("deep nesting").0;
         assert!(errors.iter().all(|e| e.line == 1), "{errors:?}");
+    }
+
+    /// Every key of the schema, at every depth (sections, lists of
+    /// tables, their entries), has its French help beside its English
+    /// one; so does every other description (types, variants).
+    #[test]
+    fn every_setting_has_a_french_help() {
+        fn walk(
+            path: &str,
+            v: &serde_json::Value,
+            defs: schema_refs::Defs<'_>,
+            missing: &mut Vec<String>,
+            keys: &mut usize,
+        ) {
+            let Some(map) = v.as_object() else {
+                if let Some(items) = v.as_array() {
+                    for (i, item) in items.iter().enumerate() {
+                        walk(&format!("{path}[{i}]"), item, defs, missing, keys);
+                    }
+                }
+                return;
+            };
+            if map.get("description").is_some_and(serde_json::Value::is_string) {
+                let fr = map.get(DESCRIPTION_FR).and_then(|f| f.as_str()).unwrap_or("");
+                if fr.trim().is_empty() {
+                    missing.push(format!("{path} (a description without French)"));
+                }
+            }
+            if let Some(props) = map.get("properties").and_then(|p| p.as_object()) {
+                for (key, sub) in props {
+                    *keys += 1;
+                    let own = sub.get(DESCRIPTION_FR).and_then(|f| f.as_str());
+                    let of_type = defs.resolve(sub).get(DESCRIPTION_FR).and_then(|f| f.as_str());
+                    if own.or(of_type).is_none_or(|f| f.trim().is_empty()) {
+                        missing.push(format!("{path}.{key} (a key without French help)"));
+                    }
+                }
+            }
+            for (k, sub) in map {
+                if k != "default" && k != "examples" {
+                    walk(&format!("{path}/{k}"), sub, defs, missing, keys);
+                }
+            }
+        }
+        let schema = schema();
+        let mut missing = Vec::new();
+        let mut keys = 0;
+        walk(
+            "#",
+            &schema,
+            schema_refs::Defs::of(&schema),
+            &mut missing,
+            &mut keys,
+        );
+        assert!(keys > 200, "the walk sees the whole schema ({keys} keys)");
+        assert!(
+            missing.is_empty(),
+            "settings without a French help (add a `fr: ` paragraph to their doc comment):\n{}",
+            missing.join("\n")
+        );
+        // The English descriptions are what they were: no French left in them.
+        let text = schema.to_string();
+        assert!(!text.contains("fr: "), "a French paragraph left in a description");
+        assert_eq!(
+            schema["$defs"]["Establishment"]["properties"]["uai"]["description"],
+            "UAI (formerly RNE) code of the establishment: seven digits and a\nletter, e.g. \"0750001A\". Imports from SIECLE and STS-web are checked\nagainst it."
+        );
+        assert!(
+            schema["$defs"]["Establishment"]["properties"]["uai"][DESCRIPTION_FR]
+                .as_str()
+                .unwrap()
+                .starts_with("Code UAI (anciennement RNE)")
+        );
+    }
+
+    /// A problem of every kind the structure and the validators find has
+    /// its French text, and it is not the English one.
+    #[test]
+    fn problems_have_their_french_text() {
+        let text = r#"[establishment]
+uai = "12"
+name = ""
+hostname = "Bad Host"
+domain = "x..y"
+colour = "red"
+
+[server]
+shutdown_grace_seconds = "two"
+listen = ["nowhere"]
+
+[accounts]
+first_id = 10
+students_group = "Élèves"
+
+[shares]
+root = "relative"
+
+[proxy]
+listen = ["x"]
+
+[viescolaire]
+noon = "25:00"
+alert_half_days = 0
+
+[sso]
+issuer = "http://x"
+
+[backup]
+keep_daily = 0
+keep_weekly = 0
+keep_monthly = 0
+
+[booking]
+open_hours_per_week = 500
+
+[firewall]
+preset = "nope"
+"#;
+        let errors = parse(text, "f").expect_err("many problems").0;
+        assert!(errors.len() >= 12, "{errors:#?}");
+        for e in &errors {
+            assert!(!e.message_fr.trim().is_empty(), "{e}");
+            assert_ne!(e.message_fr, e.message, "{e}");
+            assert_eq!(e.hint.is_some(), e.hint_fr.is_some(), "{e}");
+            if let (Some(h), Some(f)) = (&e.hint, &e.hint_fr) {
+                assert!(!f.trim().is_empty() && f != h, "{e}");
+            }
+        }
+        // `preau check` prints English as before.
+        let uai = errors.iter().find(|e| e.path == "establishment.uai").unwrap();
+        assert_eq!(uai.message, "\"12\" is not a UAI code");
+        assert_eq!(uai.message_fr, "« 12 » n'est pas un code UAI");
+        assert!(!format!("{}", ConfigErrors(errors.clone())).contains('«'));
     }
 }

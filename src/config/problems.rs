@@ -8,6 +8,66 @@
 use serde::Serialize;
 use std::fmt;
 
+/// A message in the two languages of the interface, declared once at the
+/// place that finds the problem: English (what `preau check` and the rest
+/// of the command line print) and French (what the console shows beside
+/// the field). Built with [`msg!`](crate::msg).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Msg {
+    pub en: String,
+    pub fr: String,
+}
+
+impl Msg {
+    pub fn new(en: impl Into<String>, fr: impl Into<String>) -> Msg {
+        Msg {
+            en: en.into(),
+            fr: fr.into(),
+        }
+    }
+
+    /// The text in French (`true`) or English.
+    pub fn text(&self, french: bool) -> &str {
+        if french { &self.fr } else { &self.en }
+    }
+}
+
+/// English, the command line's language.
+impl fmt::Display for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.en)
+    }
+}
+
+/// A [`Msg`] from an English and a French format string (same arguments
+/// as `format!`: captured names, or `en(…)`/`fr(…)` with positional
+/// arguments). The French text may not be empty (checked when compiling).
+///
+/// ```
+/// let n = 3;
+/// let m = preau::msg!("{n} is too many", "{n}, c'est trop");
+/// assert_eq!(m.fr, "3, c'est trop");
+/// let m = preau::msg!(en("{} is too many", n + 1), fr("{}, c'est trop", n + 1));
+/// assert_eq!(m.en, "4 is too many");
+/// ```
+#[macro_export]
+macro_rules! msg {
+    ($en:literal, $fr:literal $(,)?) => {{
+        const _: () = assert!(!$fr.is_empty(), "a message needs its French text");
+        $crate::config::problems::Msg {
+            en: format!($en),
+            fr: format!($fr),
+        }
+    }};
+    (en($en:literal $(, $ea:expr)* $(,)?), fr($fr:literal $(, $fa:expr)* $(,)?) $(,)?) => {{
+        const _: () = assert!(!$fr.is_empty(), "a message needs its French text");
+        $crate::config::problems::Msg {
+            en: format!($en $(, $ea)*),
+            fr: format!($fr $(, $fa)*),
+        }
+    }};
+}
+
 /// One problem found while reading or validating the configuration, before
 /// it is given a position in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,9 +76,9 @@ pub struct Problem {
     /// whole file.
     pub path: String,
     /// What is wrong, in one sentence.
-    pub message: String,
+    pub message: Msg,
     /// What to do next, when there is something useful to say.
-    pub hint: Option<String>,
+    pub hint: Option<Msg>,
     /// Point at the key itself rather than its value (unknown keys).
     pub at_key: bool,
 }
@@ -31,26 +91,21 @@ pub struct Problems {
 
 impl Problems {
     /// Records a problem with the value at `path`.
-    pub fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub fn push(&mut self, path: impl Into<String>, message: Msg) {
         self.items.push(Problem {
             path: path.into(),
-            message: message.into(),
+            message,
             hint: None,
             at_key: false,
         });
     }
 
     /// Records a problem with a hint on how to fix it.
-    pub fn push_hint(
-        &mut self,
-        path: impl Into<String>,
-        message: impl Into<String>,
-        hint: impl Into<String>,
-    ) {
+    pub fn push_hint(&mut self, path: impl Into<String>, message: Msg, hint: Msg) {
         self.items.push(Problem {
             path: path.into(),
-            message: message.into(),
-            hint: Some(hint.into()),
+            message,
+            hint: Some(hint),
             at_key: false,
         });
     }
@@ -97,9 +152,26 @@ pub struct ConfigError {
     pub line: usize,
     pub column: usize,
     pub path: String,
+    /// In English, as `preau check` prints it (and `--json` emits it).
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The same in French, for the console.
+    #[serde(skip)]
+    pub message_fr: String,
+    #[serde(skip)]
+    pub hint_fr: Option<String>,
+}
+
+impl ConfigError {
+    /// The message and the hint in French (`true`) or English.
+    pub fn text(&self, french: bool) -> (&str, Option<&str>) {
+        if french {
+            (&self.message_fr, self.hint_fr.as_deref())
+        } else {
+            (&self.message, self.hint.as_deref())
+        }
+    }
 }
 
 impl fmt::Display for ConfigError {

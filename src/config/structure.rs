@@ -16,6 +16,7 @@
 
 use super::problems::{Problem, Problems, index, join};
 use super::schema_refs::{Defs, required};
+use crate::msg;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -107,7 +108,7 @@ impl<'s> Walker<'s> {
                             .unwrap_or_default();
                         problems.push_problem(Problem {
                             path: key_path,
-                            message: format!("unknown key `{name}`"),
+                            message: msg!("unknown key `{name}`", "clé inconnue « {name} »"),
                             hint: Some(suggest(name, &known)),
                             at_key: true,
                         });
@@ -117,10 +118,14 @@ impl<'s> Walker<'s> {
         }
         for req in required(schema) {
             if !table.iter().any(|(k, _)| k.get_ref().as_ref() == req) {
+                let full = join(path, req);
                 problems.push_hint(
                     path,
-                    format!("missing key `{}`", join(path, req)),
-                    format!("add `{req} = ...` to the [{path}] section"),
+                    msg!("missing key `{full}`", "clé manquante « {full} »"),
+                    msg!(
+                        "add `{req} = ...` to the [{path}] section",
+                        "ajoutez « {req} = ... » à la section [{path}]"
+                    ),
                 );
             }
         }
@@ -144,17 +149,19 @@ impl<'s> Walker<'s> {
         }
         if let Some(choices) = schema.get("enum").and_then(Value::as_array) {
             if !choices.iter().any(|c| same_scalar(c, value.get_ref())) {
-                problems.push_hint(
-                    path,
-                    format!("{} is not one of the allowed values", describe(value.get_ref())),
-                    format!("use one of: {}", list_choices(choices)),
-                );
+                problems.push_hint(path, not_allowed(value.get_ref()), use_one_of(choices));
             }
             return;
         }
         if let Some(c) = schema.get("const") {
             if !same_scalar(c, value.get_ref()) {
-                problems.push(path, format!("expected {c}, found {}", describe(value.get_ref())));
+                problems.push(
+                    path,
+                    msg!(
+                        en("expected {c}, found {}", describe(value.get_ref(), false)),
+                        fr("{c} attendu, trouvé {}", describe(value.get_ref(), true))
+                    ),
+                );
             }
             return;
         }
@@ -169,12 +176,20 @@ impl<'s> Walker<'s> {
         });
         if !accepted {
             let wanted: Vec<&str> = types.iter().copied().filter(|t| *t != "null").collect();
+            let wanted_fr: Vec<&str> = wanted.iter().map(|t| type_fr(t)).collect();
             problems.push_hint(
                 path,
-                format!(
-                    "expected {}, found {}",
-                    wanted.join(" or "),
-                    describe(value.get_ref())
+                msg!(
+                    en(
+                        "expected {}, found {}",
+                        wanted.join(" or "),
+                        describe(value.get_ref(), false)
+                    ),
+                    fr(
+                        "{} attendu, trouvé {}",
+                        wanted_fr.join(" ou "),
+                        describe(value.get_ref(), true)
+                    )
                 ),
                 example_for(&wanted),
             );
@@ -195,12 +210,19 @@ impl<'s> Walker<'s> {
                     let max = schema.get("maximum").and_then(Value::as_f64);
                     if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
                         let range = match (min, max) {
-                            (Some(a), Some(b)) => format!("between {a} and {b}"),
-                            (Some(a), None) => format!("at least {a}"),
-                            (None, Some(b)) => format!("at most {b}"),
-                            (None, None) => String::new(),
+                            (Some(a), Some(b)) => msg!("between {a} and {b}", "entre {a} et {b}"),
+                            (Some(a), None) => msg!("at least {a}", "au moins {a}"),
+                            (None, Some(b)) => msg!("at most {b}", "au plus {b}"),
+                            (None, None) => crate::config::Msg::new("", ""),
                         };
-                        problems.push(path, format!("{n} is out of range: must be {range}"));
+                        let (en, fr) = (range.en, range.fr);
+                        problems.push(
+                            path,
+                            msg!(
+                                "{n} is out of range: must be {en}",
+                                "{n} est hors des limites : {fr}"
+                            ),
+                        );
                     }
                 }
             }
@@ -239,11 +261,7 @@ impl<'s> Walker<'s> {
             })
             .collect();
         if consts.len() == branches.len() {
-            problems.push_hint(
-                path,
-                format!("{} is not one of the allowed values", describe(value.get_ref())),
-                format!("use one of: {}", list_choices(&consts)),
-            );
+            problems.push_hint(path, not_allowed(value.get_ref()), use_one_of(&consts));
         } else if let Some(best) = best {
             for p in best.into_vec() {
                 problems.push_problem(p);
@@ -297,16 +315,55 @@ fn same_scalar(expected: &Value, actual: &DeValue<'_>) -> bool {
     }
 }
 
-fn describe(value: &DeValue<'_>) -> String {
-    match value {
-        DeValue::String(s) => format!("the string \"{}\"", truncate(s, 40)),
-        DeValue::Integer(i) => format!("the integer {}", i.as_str()),
-        DeValue::Float(f) => format!("the number {}", f.as_str()),
-        DeValue::Boolean(b) => format!("the boolean {b}"),
-        DeValue::Datetime(d) => format!("the date {d}"),
-        DeValue::Array(_) => "an array".to_string(),
-        DeValue::Table(_) => "a table".to_string(),
+/// A value as a message names it, in English or in French.
+fn describe(value: &DeValue<'_>, french: bool) -> String {
+    let m = match value {
+        DeValue::String(s) => {
+            let s = truncate(s, 40);
+            msg!("the string \"{s}\"", "le texte « {s} »")
+        }
+        DeValue::Integer(i) => {
+            let i = i.as_str();
+            msg!("the integer {i}", "l'entier {i}")
+        }
+        DeValue::Float(f) => {
+            let f = f.as_str();
+            msg!("the number {f}", "le nombre {f}")
+        }
+        DeValue::Boolean(b) => msg!("the boolean {b}", "le booléen {b}"),
+        DeValue::Datetime(d) => msg!("the date {d}", "la date {d}"),
+        DeValue::Array(_) => msg!("an array", "une liste"),
+        DeValue::Table(_) => msg!("a table", "une table"),
+    };
+    if french { m.fr } else { m.en }
+}
+
+/// The French name of a schema type.
+fn type_fr(t: &str) -> &str {
+    match t {
+        "string" => "un texte",
+        "integer" => "un entier",
+        "number" => "un nombre",
+        "boolean" => "un booléen (true ou false)",
+        "array" => "une liste",
+        "object" => "une table",
+        other => other,
     }
+}
+
+fn not_allowed(value: &DeValue<'_>) -> crate::config::Msg {
+    msg!(
+        en("{} is not one of the allowed values", describe(value, false)),
+        fr(
+            "{} ne fait pas partie des valeurs permises",
+            describe(value, true)
+        )
+    )
+}
+
+fn use_one_of(choices: &[Value]) -> crate::config::Msg {
+    let list = list_choices(choices);
+    msg!("use one of: {list}", "choisissez parmi : {list}")
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -328,30 +385,57 @@ fn list_choices(choices: &[Value]) -> String {
         .join(", ")
 }
 
-fn example_for(types: &[&str]) -> String {
+fn example_for(types: &[&str]) -> crate::config::Msg {
     match types.first().copied() {
-        Some("string") => "write the value in double quotes, e.g. \"text\"".into(),
-        Some("integer") => "write a whole number without quotes, e.g. 120".into(),
-        Some("number") => "write a number without quotes, e.g. 1.5".into(),
-        Some("boolean") => "write true or false, without quotes".into(),
-        Some("array") => "write a list in brackets, e.g. [\"a\", \"b\"]".into(),
-        Some("object") => "write a table: a [section] or { key = value }".into(),
-        _ => "see `preau config schema` for the expected type".into(),
+        Some("string") => msg!(
+            "write the value in double quotes, e.g. \"text\"",
+            "écrivez la valeur entre guillemets droits, par exemple \"texte\""
+        ),
+        Some("integer") => msg!(
+            "write a whole number without quotes, e.g. 120",
+            "écrivez un nombre entier sans guillemets, par exemple 120"
+        ),
+        Some("number") => msg!(
+            "write a number without quotes, e.g. 1.5",
+            "écrivez un nombre sans guillemets, par exemple 1.5"
+        ),
+        Some("boolean") => msg!(
+            "write true or false, without quotes",
+            "écrivez true (oui) ou false (non), sans guillemets"
+        ),
+        Some("array") => msg!(
+            "write a list in brackets, e.g. [\"a\", \"b\"]",
+            "écrivez une liste entre crochets, par exemple [\"a\", \"b\"]"
+        ),
+        Some("object") => msg!(
+            "write a table: a [section] or {{ key = value }}",
+            "écrivez une table : une [section] ou {{ clé = valeur }}"
+        ),
+        _ => msg!(
+            "see `preau config schema` for the expected type",
+            "le type attendu est donné par « preau config schema »"
+        ),
     }
 }
 
 /// "did you mean" for a mistyped key: the known key with the smallest edit
 /// distance, or the list of known keys.
-fn suggest(name: &str, known: &[&str]) -> String {
+fn suggest(name: &str, known: &[&str]) -> crate::config::Msg {
     let best = known
         .iter()
         .map(|k| (edit_distance(name, k), *k))
         .min()
         .filter(|(d, k)| *d <= 2.max(k.len() / 3));
     match best {
-        Some((_, k)) => format!("did you mean `{k}`?"),
-        None if known.is_empty() => "remove it: this table takes no keys".into(),
-        None => format!("known keys here: {}", known.join(", ")),
+        Some((_, k)) => msg!("did you mean `{k}`?", "vouliez-vous écrire « {k} » ?"),
+        None if known.is_empty() => msg!(
+            "remove it: this table takes no keys",
+            "supprimez-la : cette table n'a pas de clés"
+        ),
+        None => {
+            let known = known.join(", ");
+            msg!("known keys here: {known}", "clés connues ici : {known}")
+        }
     }
 }
 
@@ -412,10 +496,14 @@ mod tests {
     #[test]
     fn suggests_close_keys() {
         assert_eq!(
-            suggest("hostnam", &["hostname", "domain"]),
+            suggest("hostnam", &["hostname", "domain"]).en,
             "did you mean `hostname`?"
         );
-        assert_eq!(suggest("zzz", &["uai", "name"]), "known keys here: uai, name");
+        assert_eq!(
+            suggest("hostnam", &["hostname", "domain"]).fr,
+            "vouliez-vous écrire « hostname » ?"
+        );
+        assert_eq!(suggest("zzz", &["uai", "name"]).en, "known keys here: uai, name");
     }
 
     #[test]

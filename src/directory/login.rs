@@ -46,7 +46,7 @@ pub fn ascii_name(name: &str) -> String {
 /// Whether `scheme` is usable: it must contain `{nom}` or `{n}`, and
 /// `{prenom}` or `{p}`, and otherwise only ASCII lower-case letters,
 /// digits, `.`, `-` and `_`.
-pub fn check_scheme(scheme: &str) -> Result<(), String> {
+pub fn check_scheme(scheme: &str) -> Result<(), crate::config::Msg> {
     let mut rest = scheme.to_string();
     for p in PLACEHOLDERS {
         rest = rest.replace(p, "");
@@ -54,17 +54,19 @@ pub fn check_scheme(scheme: &str) -> Result<(), String> {
     if !(scheme.contains("{nom}") || scheme.contains("{n}"))
         || !(scheme.contains("{prenom}") || scheme.contains("{p}"))
     {
-        return Err(
-            "the scheme must use the first name ({prenom} or {p}) and the last name ({nom} or {n})".into(),
-        );
+        return Err(crate::msg!(
+            "the scheme must use the first name ({{prenom}} or {{p}}) and the last name ({{nom}} or {{n}})",
+            "le modèle doit employer le prénom ({{prenom}} ou {{p}}) et le nom ({{nom}} ou {{n}})"
+        ));
     }
     if let Some(c) = rest
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(*c)))
     {
-        return Err(format!(
-            "the scheme holds `{c}`: only the placeholders {} and a-z, 0-9, '.', '-', '_' are allowed",
-            PLACEHOLDERS.join(" ")
+        let all = PLACEHOLDERS.join(" ");
+        return Err(crate::msg!(
+            "the scheme holds `{c}`: only the placeholders {all} and a-z, 0-9, '.', '-', '_' are allowed",
+            "le modèle contient « {c} » : seuls les repères {all} et a-z, 0-9, « . », « - », « _ » sont permis"
         ));
     }
     Ok(())

@@ -3,6 +3,7 @@
 
 use crate::config::problems::{Problems, index, join};
 use crate::config::settings::Validate;
+use crate::msg;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -21,32 +22,58 @@ pub const ROLES: &[&str] = &[
 /// Single sign-on: Préau as an OpenID Connect provider and a CAS server
 /// for the school's other services (Nextcloud, Moodle, a wiki, GEPI,
 /// Pronote…). Served by `preau serve`.
+///
+/// fr: L'authentification unique : Préau fournisseur OpenID Connect et serveur
+/// CAS pour les autres services de l'établissement (Nextcloud, Moodle, un wiki,
+/// GEPI, Pronote…). Servi par `preau serve`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct SsoSettings {
     /// Public HTTPS address of this server as the services reach it, e.g.
     /// "https://scribe.tilleuls.lan"; it is the OpenID Connect issuer and
     /// the base of every endpoint. Empty: "https://<hostname>.<domain>".
+    ///
+    /// fr: Adresse HTTPS publique de ce serveur telle que les services
+    /// l'atteignent, par exemple « https://scribe.tilleuls.lan » ; c'est
+    /// l'émetteur OpenID Connect et la base de chaque point d'accès. Vide : «
+    /// https://<hostname>.<domain> ».
     pub issuer: String,
     /// Seconds an authorization code (OpenID Connect) stays valid.
+    ///
+    /// fr: Secondes de validité d'un code d'autorisation (OpenID Connect).
     #[schemars(range(min = 10, max = 600))]
     pub code_seconds: u32,
     /// Seconds an access token and an ID token stay valid.
+    ///
+    /// fr: Secondes de validité d'un jeton d'accès et d'un jeton d'identité.
     #[schemars(range(min = 60, max = 86400))]
     pub token_seconds: u32,
     /// Days a refresh token stays valid unused; each use replaces it.
+    ///
+    /// fr: Jours de validité d'un jeton de rafraîchissement inutilisé ; chaque
+    /// usage le remplace.
     #[schemars(range(min = 1, max = 365))]
     pub refresh_days: u32,
     /// Days a signing key is used before a new one replaces it; the old
     /// key stays in the key set until the tokens it signed have expired.
+    ///
+    /// fr: Jours d'usage d'une clé de signature avant qu'une nouvelle la
+    /// remplace ; l'ancienne reste dans le jeu de clés jusqu'à l'expiration des
+    /// jetons qu'elle a signés.
     #[schemars(range(min = 1, max = 3650))]
     pub key_rotation_days: u32,
     /// Seconds a CAS service ticket stays valid.
+    ///
+    /// fr: Secondes de validité d'un ticket de service CAS.
     #[schemars(range(min = 5, max = 300))]
     pub ticket_seconds: u32,
     /// OpenID Connect clients (relying parties).
+    ///
+    /// fr: Les clients OpenID Connect (services qui s'appuient sur Préau).
     pub oidc_clients: Vec<OidcClient>,
     /// CAS services.
+    ///
+    /// fr: Les services CAS.
     pub cas_services: Vec<CasService>,
 }
 
@@ -66,40 +93,74 @@ impl Default for SsoSettings {
 }
 
 /// One OpenID Connect client, e.g. the school's Nextcloud.
+///
+/// fr: Un client OpenID Connect, par exemple le Nextcloud de l'établissement.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct OidcClient {
     /// The client identifier the service is configured with, e.g.
     /// "nextcloud": letters, digits, `-`, `_` and `.`.
+    ///
+    /// fr: L'identifiant de client avec lequel le service est configuré, par
+    /// exemple « nextcloud » : lettres, chiffres, `-`, `_` et `.`.
     pub id: String,
     /// Name shown to people on the consent page, e.g. "Nextcloud du collège".
+    ///
+    /// fr: Nom montré aux utilisateurs sur la page de consentement, par exemple
+    /// « Nextcloud du collège ».
     pub name: String,
     /// SHA-256 (64 hexadecimal digits) of the client secret, e.g. the
     /// output of `printf %s "$SECRET" | sha256sum`; generate the secret
     /// with `openssl rand -hex 32`. Empty: a public client (no secret; it
     /// must use PKCE).
+    ///
+    /// fr: SHA-256 (64 chiffres hexadécimaux) du secret du client, par exemple
+    /// la sortie de `printf %s "$SECRET" | sha256sum` ; créez le secret avec
+    /// `openssl rand -hex 32`. Vide : un client public (sans secret ; il doit
+    /// utiliser PKCE).
     #[serde(default)]
     pub secret_sha256: String,
     /// Addresses the service may be sent back to after sign-in, compared
     /// exactly (scheme, host, port, path and query).
+    ///
+    /// fr: Adresses vers lesquelles le service peut être renvoyé après la
+    /// connexion, comparées exactement (schéma, hôte, port, chemin et
+    /// paramètres).
     pub redirect_uris: Vec<String>,
     /// Addresses the service may ask to be sent to after sign-out.
+    ///
+    /// fr: Adresses vers lesquelles le service peut demander à être renvoyé
+    /// après la déconnexion.
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
     /// Address Préau posts a logout token to when a person signs out
     /// (OpenID Connect back-channel logout). Empty: none.
+    ///
+    /// fr: Adresse à laquelle Préau envoie un jeton de déconnexion quand une
+    /// personne se déconnecte (déconnexion par canal arrière OpenID Connect).
+    /// Vide : aucune.
     #[serde(default)]
     pub backchannel_logout_uri: String,
     /// Roles allowed to use the service (admin, direction, cpe, teacher,
     /// staff, student, parent). Empty: everyone.
+    ///
+    /// fr: Rôles qui peuvent utiliser le service (admin, direction, cpe,
+    /// teacher, staff, student, parent). Vide : tout le monde.
     #[serde(default)]
     pub roles: Vec<String>,
     /// Ask people to agree before their identity is first given to the
     /// service; their answer is remembered per service. Off for services
     /// of the school itself that need no consent.
+    ///
+    /// fr: Demander l'accord des personnes avant de donner leur identité au
+    /// service pour la première fois ; leur réponse est retenue par service.
+    /// Désactivé pour les services de l'établissement lui-même, qui n'ont pas
+    /// besoin de consentement.
     #[serde(default = "yes")]
     pub consent: bool,
     /// Require PKCE (S256) even from a confidential client.
+    ///
+    /// fr: Exiger PKCE (S256) même d'un client confidentiel.
     #[serde(default = "yes")]
     pub require_pkce: bool,
 }
@@ -109,17 +170,28 @@ fn yes() -> bool {
 }
 
 /// One CAS service, e.g. GEPI.
+///
+/// fr: Un service CAS, par exemple GEPI.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CasService {
     /// Name of the service, shown in logs, e.g. "GEPI".
+    ///
+    /// fr: Nom du service, montré dans les journaux, par exemple « GEPI ».
     pub name: String,
     /// Service addresses allowed to ask for tickets. A pattern is an
     /// address compared exactly, or, when it ends with `*`, a prefix; the
     /// prefix must include the path's first `/` after the host, e.g.
     /// "https://gepi.tilleuls.lan/*".
+    ///
+    /// fr: Adresses de service autorisées à demander des tickets. Un modèle est
+    /// une adresse comparée exactement ou, quand il finit par `*`, un préfixe ;
+    /// le préfixe doit comprendre le premier `/` du chemin après l'hôte, par
+    /// exemple « https://gepi.tilleuls.lan/* ».
     pub services: Vec<String>,
     /// Roles allowed to use the service. Empty: everyone.
+    ///
+    /// fr: Rôles qui peuvent utiliser le service. Vide : tout le monde.
     #[serde(default)]
     pub roles: Vec<String>,
 }
@@ -181,17 +253,28 @@ fn split_url(url: &str) -> Option<(&str, &str, &str)> {
 }
 
 /// Why `url` cannot be a redirect address, if it cannot.
-fn redirect_problem(url: &str) -> Option<&'static str> {
+/// Why `url` cannot be a redirect address, if it cannot: the end of a
+/// sentence about it, in English and in French.
+fn redirect_problem(url: &str) -> Option<(&'static str, &'static str)> {
     let Some((scheme, authority, tail)) = split_url(url) else {
-        return Some("is not an absolute http(s) address");
+        return Some((
+            "is not an absolute http(s) address",
+            "n'est pas une adresse http(s) absolue",
+        ));
     };
     if tail.contains('#') {
-        return Some("must not contain a fragment (#)");
+        return Some((
+            "must not contain a fragment (#)",
+            "ne doit pas contenir de fragment (#)",
+        ));
     }
     let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
     let loopback = host == "localhost" || host == "127.0.0.1" || host == "[::1]";
     if scheme == "http" && !loopback {
-        return Some("must use https (http is allowed for localhost only)");
+        return Some((
+            "must use https (http is allowed for localhost only)",
+            "doit être en https (http n'est permis que pour localhost)",
+        ));
     }
     None
 }
@@ -209,8 +292,11 @@ fn check_roles(path: &str, roles: &[String], problems: &mut Problems) {
         if !ROLES.contains(&role.as_str()) {
             problems.push_hint(
                 index(&join(path, "roles"), i),
-                format!("unknown role \"{role}\""),
-                format!("roles are: {}", ROLES.join(", ")),
+                msg!("unknown role \"{role}\"", "rôle inconnu « {role} »"),
+                msg!(
+                    en("roles are: {}", ROLES.join(", ")),
+                    fr("les rôles sont : {}", ROLES.join(", "))
+                ),
             );
         }
     }
@@ -223,8 +309,14 @@ impl Validate for SsoSettings {
                 Some(("https", _, tail)) if !tail.contains(['?', '#']) => {}
                 _ => problems.push_hint(
                     join(path, "issuer"),
-                    format!("\"{}\" is not an https address", self.issuer),
-                    "write e.g. \"https://scribe.tilleuls.lan\", without query or fragment",
+                    msg!(
+                        en("\"{}\" is not an https address", self.issuer),
+                        fr("« {} » n'est pas une adresse https", self.issuer)
+                    ),
+                    msg!(
+                        "write e.g. \"https://scribe.tilleuls.lan\", without query or fragment",
+                        "écrivez par exemple « https://scribe.tilleuls.lan », sans paramètres ni fragment"
+                    ),
                 ),
             }
         }
@@ -234,32 +326,53 @@ impl Validate for SsoSettings {
             if !client_id_ok(&c.id) {
                 problems.push_hint(
                     join(&at, "id"),
-                    format!("\"{}\" is not a client identifier", c.id),
-                    "use 1 to 64 letters, digits, '-', '_' or '.'",
+                    msg!(
+                        en("\"{}\" is not a client identifier", c.id),
+                        fr("« {} » n'est pas un identifiant de client", c.id)
+                    ),
+                    msg!(
+                        "use 1 to 64 letters, digits, '-', '_' or '.'",
+                        "utilisez de 1 à 64 lettres, chiffres, « - », « _ » ou « . »"
+                    ),
                 );
             } else if self.oidc_clients[..i].iter().any(|o| o.id == c.id) {
-                problems.push(join(&at, "id"), format!("client \"{}\" is declared twice", c.id));
+                problems.push(
+                    join(&at, "id"),
+                    msg!(
+                        en("client \"{}\" is declared twice", c.id),
+                        fr("le client « {} » est déclaré deux fois", c.id)
+                    ),
+                );
             }
             if c.name.trim().is_empty() {
                 problems.push_hint(
                     join(&at, "name"),
-                    "the name is empty",
-                    "people see it on the consent page",
+                    msg!("the name is empty", "le nom est vide"),
+                    msg!(
+                        "people see it on the consent page",
+                        "les utilisateurs le voient sur la page de consentement"
+                    ),
                 );
             }
             let hex = c.secret_sha256.len() == 64 && c.secret_sha256.bytes().all(|b| b.is_ascii_hexdigit());
             if !c.secret_sha256.is_empty() && !hex {
                 problems.push_hint(
                     join(&at, "secret_sha256"),
-                    "is not a SHA-256 in hexadecimal (64 digits)",
-                    "write the output of `printf %s \"$SECRET\" | sha256sum`, never the secret itself",
+                    msg!(
+                        "is not a SHA-256 in hexadecimal (64 digits)",
+                        "n'est pas une empreinte SHA-256 en hexadécimal (64 chiffres)"
+                    ),
+                    msg!(
+                        "write the output of `printf %s \"$SECRET\" | sha256sum`, never the secret itself",
+                        "écrivez la sortie de `printf %s \"$SECRET\" | sha256sum`, jamais le secret lui-même"
+                    ),
                 );
             }
             if c.redirect_uris.is_empty() {
                 problems.push_hint(
                     join(&at, "redirect_uris"),
-                    "no redirect address",
-                    "give the address the service documents, e.g. \"https://cloud.tilleuls.lan/apps/user_oidc/code\"",
+                    msg!("no redirect address", "aucune adresse de retour"),
+                    msg!("give the address the service documents, e.g. \"https://cloud.tilleuls.lan/apps/user_oidc/code\"", "donnez l'adresse que le service documente, par exemple « https://cloud.tilleuls.lan/apps/user_oidc/code »"),
                 );
             }
             for (key, list) in [
@@ -268,7 +381,10 @@ impl Validate for SsoSettings {
             ] {
                 for (j, uri) in list.iter().enumerate() {
                     if let Some(why) = redirect_problem(uri) {
-                        problems.push(index(&join(&at, key), j), format!("\"{uri}\" {why}"));
+                        problems.push(
+                            index(&join(&at, key), j),
+                            msg!(en("\"{uri}\" {}", why.0), fr("« {uri} » {}", why.1)),
+                        );
                     }
                 }
             }
@@ -277,7 +393,10 @@ impl Validate for SsoSettings {
             {
                 problems.push(
                     join(&at, "backchannel_logout_uri"),
-                    format!("\"{}\" {why}", c.backchannel_logout_uri),
+                    msg!(
+                        en("\"{}\" {}", c.backchannel_logout_uri, why.0),
+                        fr("« {} » {}", c.backchannel_logout_uri, why.1)
+                    ),
                 );
             }
             check_roles(&at, &c.roles, problems);
@@ -286,13 +405,16 @@ impl Validate for SsoSettings {
         for (i, s) in self.cas_services.iter().enumerate() {
             let at = index(&services, i);
             if s.name.trim().is_empty() {
-                problems.push(join(&at, "name"), "the name is empty");
+                problems.push(join(&at, "name"), msg!("the name is empty", "le nom est vide"));
             }
             if s.services.is_empty() {
                 problems.push_hint(
                     join(&at, "services"),
-                    "no service address",
-                    "give e.g. \"https://gepi.tilleuls.lan/*\"",
+                    msg!("no service address", "aucune adresse de service"),
+                    msg!(
+                        "give e.g. \"https://gepi.tilleuls.lan/*\"",
+                        "donnez par exemple « https://gepi.tilleuls.lan/* »"
+                    ),
                 );
             }
             for (j, pattern) in s.services.iter().enumerate() {
@@ -301,23 +423,26 @@ impl Validate for SsoSettings {
                 if literal.contains('*') {
                     problems.push_hint(
                         p,
-                        format!("\"{pattern}\" has a * before its end"),
-                        "only a final * is allowed",
+                        msg!(
+                            "\"{pattern}\" has a * before its end",
+                            "« {pattern} » a un * avant sa fin"
+                        ),
+                        msg!("only a final * is allowed", "seul un * final est permis"),
                     );
                     continue;
                 }
                 match split_url(literal) {
                     Some((_, _, tail)) if !pattern.ends_with('*') || tail.starts_with('/') => {
                         if let Some(why) = redirect_problem(literal.trim_end_matches(['?', '&'])) {
-                            problems.push(p, format!("\"{pattern}\" {why}"));
+                            problems.push(p, msg!(en("\"{pattern}\" {}", why.0), fr("« {pattern} » {}", why.1)));
                         }
                     }
                     Some(_) => problems.push_hint(
                         p,
-                        format!("\"{pattern}\" would match other hosts"),
-                        "end the host with a '/' before the '*', e.g. \"https://gepi.tilleuls.lan/*\"",
+                        msg!("\"{pattern}\" would match other hosts", "« {pattern} » reconnaîtrait d'autres hôtes"),
+                        msg!("end the host with a '/' before the '*', e.g. \"https://gepi.tilleuls.lan/*\"", "terminez l'hôte par un « / » avant le « * », par exemple « https://gepi.tilleuls.lan/* »"),
                     ),
-                    None => problems.push(p, format!("\"{pattern}\" is not an absolute http(s) address")),
+                    None => problems.push(p, msg!("\"{pattern}\" is not an absolute http(s) address", "« {pattern} » n'est pas une adresse http(s) absolue")),
                 }
             }
             check_roles(&at, &s.roles, problems);
@@ -346,7 +471,11 @@ mod tests {
     fn problems_of(s: &SsoSettings) -> Vec<(String, String)> {
         let mut p = Problems::default();
         s.validate("sso", &mut p);
-        p.into_vec().into_iter().map(|p| (p.path, p.message)).collect()
+        p.into_vec()
+            .into_iter()
+            .inspect(|p| assert!(!p.message.fr.is_empty() && p.message.fr != p.message.en, "{p:?}"))
+            .map(|p| (p.path, p.message.en))
+            .collect()
     }
 
     #[test]

@@ -17,12 +17,18 @@ const PAGE: usize = 20;
 /// Steps shown per apply (a first import has thousands).
 const STEPS_SHOWN: usize = 200;
 
+/// A step's result in the current language.
 fn result_fr(r: &str) -> &'static str {
+    let fr = super::i18n::french();
     match r {
-        "done" => "fait",
-        "skipped" => "sauté (hors système réel)",
-        "noted" => "noté",
-        _ => "échec",
+        "done" if fr => "fait",
+        "done" => "done",
+        "skipped" if fr => "sauté (hors système réel)",
+        "skipped" => "skipped (not a real system)",
+        "noted" if fr => "noté",
+        "noted" => "noted",
+        _ if fr => "échec",
+        _ => "failed",
     }
 }
 
@@ -79,7 +85,7 @@ pub async fn list(
             .collect();
         let config = web.config();
         let chrome = Page::signed(
-            "Mises en œuvre",
+            super::i18n::t(super::i18n::current(), "applies.title"),
             &config.establishment.name,
             &signed,
             "/console/journaux",
@@ -92,7 +98,7 @@ pub async fn list(
             next: more.then(|| link(page_no + 1)),
         }))
     };
-    tokio::task::spawn_blocking(run)
+    super::i18n::spawn_blocking(run)
         .await
         .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))
         .and_then(|r| r)

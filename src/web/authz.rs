@@ -42,6 +42,18 @@ impl Role {
         }
     }
 
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Role::Admin => "administrator",
+            Role::Direction => "direction",
+            Role::SchoolLife => "school life",
+            Role::Teacher => "teacher",
+            Role::Staff => "staff",
+            Role::Student => "student",
+            Role::Parent => "parent",
+        }
+    }
+
     /// The role's name in `[sso]` `roles` and in the `role` claim and
     /// attribute the services receive.
     pub fn sso_name(self) -> &'static str {

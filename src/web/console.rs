@@ -5,13 +5,16 @@
 //! call it, render.
 
 use super::errors::WebError;
+use super::i18n::pick;
 use super::pages::{
     self, AuditPage, ClassPage, ClassroomPage, DashboardPage, DiskRow, ModuleRow, Page, PeoplePage,
     PersonPage, PersonRow, SlipsPage, StudentRow,
 };
 use super::{AppState, Signed, audit, authz, csrf, forms, session, system};
+use crate::config::Msg;
 use crate::directory::{self, Kind, Status, password};
 use crate::modules::accounts::sheets;
+use crate::msg;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -28,13 +31,14 @@ const DASHBOARD_TTL: Duration = Duration::from_secs(10);
 /// The dashboard's figures.
 #[derive(Debug)]
 pub struct Dashboard {
-    alerts: Vec<String>,
+    /// In both languages: the cache serves French and English pages.
+    alerts: Vec<Msg>,
     hostname: String,
     cpus: usize,
     cpu: String,
     load: String,
-    memory: String,
-    uptime: String,
+    memory: Msg,
+    uptime: Msg,
     counts: directory::Counts,
     disks: Vec<DiskRow>,
     modules: Vec<ModuleRow>,
@@ -46,12 +50,12 @@ fn human(bytes: u64) -> String {
     crate::modules::shares::usage::human(bytes)
 }
 
-fn uptime(secs: u64) -> String {
+fn uptime(secs: u64) -> Msg {
     let (d, h, m) = (secs / 86400, secs / 3600 % 24, secs / 60 % 60);
     if d > 0 {
-        format!("{d} j {h} h {m} min")
+        msg!("{d} d {h} h {m} min", "{d} j {h} h {m} min")
     } else {
-        format!("{h} h {m} min")
+        msg!("{h} h {m} min", "{h} h {m} min")
     }
 }
 
@@ -70,24 +74,35 @@ pub struct AlertFacts<'a> {
 /// Alerts from the figures (pure): a module not running well, a disk
 /// above 90 %, the last apply failed, no import for more than a week,
 /// category lists older than a week.
-pub fn alerts(f: &AlertFacts<'_>) -> Vec<String> {
+pub fn alerts(f: &AlertFacts<'_>) -> Vec<Msg> {
     let mut out = Vec::new();
     for m in f.modules.iter().filter(|m| !m.ok) {
-        out.push(format!("Le module {} est en état « {} ».", m.name, m.state));
+        out.push(msg!(
+            en("The module {} is \"{}\".", m.name, m.state_en),
+            fr("Le module {} est en état « {} ».", m.name, m.state)
+        ));
     }
     for d in f.disks.iter().filter(|d| d.full) {
-        out.push(format!("Le disque {} est occupé à {} %.", d.mount, d.used));
+        out.push(msg!(
+            en("The disk {} is {} % full.", d.mount, d.used),
+            fr("Le disque {} est occupé à {} %.", d.mount, d.used)
+        ));
     }
     if f.last_apply_failed {
-        out.push("La dernière mise en œuvre a échoué : voir le rapport avec « preau status ».".into());
+        out.push(msg!(
+            "The last apply failed: see its report with \"preau status\".",
+            "La dernière mise en œuvre a échoué : voir le rapport avec « preau status »."
+        ));
     }
     if let Some(days) = f.days_since_import.filter(|d| *d > 7) {
-        out.push(format!(
+        out.push(msg!(
+            "The student and staff lists are {days} days old: import the recent SIECLE and STS-web exports.",
             "Les listes d'élèves et de personnels ont {days} jours : importez les exports SIECLE et STS-web récents."
         ));
     }
     if let Some(days) = f.lists_age_days.filter(|d| *d > 7) {
-        out.push(format!(
+        out.push(msg!(
+            "The proxy's filtering lists are {days} days old: update them (\"preau blacklists update\").",
             "Les listes de filtrage du proxy ont {days} jours : mettez-les à jour (« preau blacklists update »)."
         ));
     }
@@ -96,12 +111,12 @@ pub fn alerts(f: &AlertFacts<'_>) -> Vec<String> {
 
 /// The alert of a firewall change waiting for its confirmation (pure):
 /// `seconds_left` before it rolls back by itself.
-pub fn firewall_alert(seconds_left: i64) -> String {
+pub fn firewall_alert(seconds_left: i64) -> Msg {
     let left = seconds_left.max(0);
-    format!(
-        "Un changement du pare-feu attend sa confirmation : sans « preau confirm », il sera annulé dans {} min {:02} s.",
-        left / 60,
-        left % 60
+    let (m, s) = (left / 60, left % 60);
+    msg!(
+        "A firewall change waits for its confirmation: without \"preau confirm\" it is undone in {m} min {s:02} s.",
+        "Un changement du pare-feu attend sa confirmation : sans « preau confirm », il sera annulé dans {m} min {s:02} s."
     )
 }
 
@@ -170,14 +185,15 @@ fn load_dashboard(web: &super::Web) -> Result<Dashboard, WebError> {
         .modules
         .iter()
         .map(|m| {
-            let state = match m.state {
-                crate::modules::State::Ok => "en marche",
-                crate::modules::State::Degraded => "dégradé",
-                crate::modules::State::Failed => "en échec",
+            let (state, state_en) = match m.state {
+                crate::modules::State::Ok => ("en marche", "running"),
+                crate::modules::State::Degraded => ("dégradé", "degraded"),
+                crate::modules::State::Failed => ("en échec", "failed"),
             };
             ModuleRow {
                 name: m.module.to_string(),
                 state,
+                state_en,
                 ok: matches!(m.state, crate::modules::State::Ok),
                 details: m.details.clone(),
             }
@@ -199,11 +215,10 @@ fn load_dashboard(web: &super::Web) -> Result<Dashboard, WebError> {
             "{:.2} {:.2} {:.2}",
             h.load_average[0], h.load_average[1], h.load_average[2]
         ),
-        memory: format!(
-            "{} utilisés sur {}",
-            human(h.memory_used_bytes),
-            human(h.memory_total_bytes)
-        ),
+        memory: {
+            let (used, total) = (human(h.memory_used_bytes), human(h.memory_total_bytes));
+            msg!("{used} used of {total}", "{used} utilisés sur {total}")
+        },
         uptime: uptime(h.uptime_seconds),
         counts,
         disks,
@@ -264,13 +279,18 @@ pub async fn dashboard(State(web): State<AppState>, Extension(signed): Extension
             }
         }
     };
-    let mut alerts = data.alerts.clone();
+    let mut alerts: Vec<String> = data.alerts.iter().cloned().map(pick).collect();
     // One small file, only with the firewall on: read here, not cached.
     if let Some(left) = firewall_pending(&web) {
-        alerts.insert(0, firewall_alert(left));
+        alerts.insert(0, pick(firewall_alert(left)));
     }
     let config = web.config();
-    let chrome = Page::signed("Tableau de bord", &config.establishment.name, &signed, "/console");
+    let chrome = Page::signed(
+        super::i18n::t(super::i18n::current(), "nav.dashboard"),
+        &config.establishment.name,
+        &signed,
+        "/console",
+    );
     pages::render(&DashboardPage {
         page: &chrome,
         alerts: &alerts,
@@ -278,8 +298,8 @@ pub async fn dashboard(State(web): State<AppState>, Extension(signed): Extension
         cpus: data.cpus,
         cpu: data.cpu.clone(),
         load: data.load.clone(),
-        memory: data.memory.clone(),
-        uptime: data.uptime.clone(),
+        memory: pick(data.memory.clone()),
+        uptime: pick(data.uptime.clone()),
         counts: &data.counts,
         disks: &data.disks,
         modules: &data.modules,
@@ -288,15 +308,27 @@ pub async fn dashboard(State(web): State<AppState>, Extension(signed): Extension
     })
 }
 
-fn kind_fr(k: Kind) -> &'static str {
-    k.label_fr()
+/// A person's kind in the current language.
+pub(super) fn kind_label(k: Kind) -> &'static str {
+    match (super::i18n::french(), k) {
+        (true, k) => k.label_fr(),
+        (false, Kind::Student) => "student",
+        (false, Kind::Teacher) => "teacher",
+        (false, Kind::Staff) => "staff",
+        (false, Kind::Parent) => "parent",
+    }
 }
 
+/// An account's state in the current language.
 fn status_fr(s: Status) -> &'static str {
+    let french = super::i18n::french();
     match s {
-        Status::Active => "actif",
-        Status::Disabled => "désactivé",
-        Status::Deleting => "à supprimer",
+        Status::Active if french => "actif",
+        Status::Active => "active",
+        Status::Disabled if french => "désactivé",
+        Status::Disabled => "disabled",
+        Status::Deleting if french => "à supprimer",
+        Status::Deleting => "to delete",
     }
 }
 
@@ -323,7 +355,7 @@ pub async fn people(
             .map(|(p, class)| PersonRow {
                 name: format!("{} {}", p.last_name, p.first_name),
                 login: p.login.clone(),
-                kind: kind_fr(p.kind),
+                kind: kind_label(p.kind),
                 class,
                 status: status_fr(p.status),
             })
@@ -335,21 +367,28 @@ pub async fn people(
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };
-    let summary = if q.trim().is_empty() {
-        "Saisissez un nom, un identifiant ou une classe.".to_string()
+    let shown = rows.len();
+    let summary = pick(if q.trim().is_empty() {
+        msg!(
+            "Type a name, a login or a class.",
+            "Saisissez un nom, un identifiant ou une classe."
+        )
     } else if total == 0 {
-        "Personne ne correspond à cette recherche.".to_string()
-    } else if total > rows.len() {
-        format!(
-            "{total} personnes correspondent ; les {} premières sont affichées.",
-            rows.len()
+        msg!(
+            "Nobody matches this search.",
+            "Personne ne correspond à cette recherche."
+        )
+    } else if total > shown {
+        msg!(
+            "{total} people match; the first {shown} are shown.",
+            "{total} personnes correspondent ; les {shown} premières sont affichées."
         )
     } else {
-        format!("{total} personne(s).")
-    };
+        msg!("{total} person(s).", "{total} personne(s).")
+    });
     let config = web.config();
     let chrome = Page::signed(
-        "Personnes",
+        super::i18n::t(super::i18n::current(), "nav.people"),
         &config.establishment.name,
         &signed,
         "/console/personnes",
@@ -386,7 +425,7 @@ fn person_page(
         .map(pair)
         .collect();
     let initial = sheets::initial_password_of(conn, p.id)?.is_some();
-    let last_signin = audit::last_sign_in(&store, &p.login)?.unwrap_or_else(|| "jamais".into());
+    let last_signin = audit::last_sign_in(&store, &p.login)?.unwrap_or_else(|| pick(msg!("never", "jamais")));
     let decide = |a: authz::Action| authz::decide(&signed.actor, &a, &signed.facts).allowed();
     let config = web.config();
     let usage = crate::modules::shares::web::usage_line(&web.host, &config, &p);
@@ -401,7 +440,7 @@ fn person_page(
         notice,
         name: p.full_name(),
         login: p.login.clone(),
-        kind: kind_fr(p.kind),
+        kind: kind_label(p.kind),
         status: status_fr(p.status),
         active: p.is_active(),
         structures,
@@ -428,10 +467,14 @@ pub async fn person(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let notice = match query.get("fait").map(String::as_str) {
-        Some("desactive") => {
-            Some("Le compte est désactivé ; ses connexions en cours sont fermées.".to_string())
-        }
-        Some("actif") => Some("Le compte est réactivé.".to_string()),
+        Some("desactive") => Some(pick(msg!(
+            "The account is disabled; its open sessions are closed.",
+            "Le compte est désactivé ; ses connexions en cours sont fermées."
+        ))),
+        Some("actif") => Some(pick(msg!(
+            "The account is enabled again.",
+            "Le compte est réactivé."
+        ))),
         _ => None,
     };
     respond(blocking(move || person_page(&web, &signed, &login, notice)).await)
@@ -441,7 +484,7 @@ pub(super) async fn checked_form(signed: &Signed, body: Body) -> Result<forms::F
     let fields = forms::read(body).await?;
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
         return Err(WebError::BadRequest(
-            "Le formulaire a expiré : rechargez la page et recommencez.".into(),
+            super::i18n::t(super::i18n::current(), "form.expired").into(),
         ));
     }
     Ok(fields)
@@ -450,11 +493,14 @@ pub(super) async fn checked_form(signed: &Signed, body: Body) -> Result<forms::F
 pub(super) fn projected_note(p: &system::Projected) -> Option<String> {
     match p {
         system::Projected::NotEnabled => None,
-        system::Projected::Done { .. } => Some("Les comptes des ordinateurs sont à jour.".into()),
-        system::Projected::Failed(_) => Some(
+        system::Projected::Done { .. } => Some(pick(msg!(
+            "The computers' accounts are up to date.",
+            "Les comptes des ordinateurs sont à jour."
+        ))),
+        system::Projected::Failed(_) => Some(pick(msg!(
+            "Beware: the computers' accounts could not be updated; see the dashboard.",
             "Attention : les comptes des ordinateurs n'ont pas pu être mis à jour ; voir le tableau de bord."
-                .into(),
-        ),
+        ))),
     }
 }
 
@@ -506,19 +552,25 @@ pub async fn reset_password(
                 password: Some(pw),
             };
             let chrome = Page::signed(
-                "Nouveau mot de passe",
+                super::i18n::t(super::i18n::current(), "class.new_password"),
                 &config.establishment.name,
                 &s,
                 "/console/personnes",
             );
-            let mut notice = format!("Nouveau mot de passe pour {}.", p.full_name());
+            let mut notice = pick(msg!(
+                en("New password for {}.", p.full_name()),
+                fr("Nouveau mot de passe pour {}.", p.full_name())
+            ));
             if let Some(n) = projected_note(&projected) {
                 notice.push(' ');
                 notice.push_str(&n);
             }
             Ok(pages::render(&SlipsPage {
                 page: &chrome,
-                heading: format!("Fiche de connexion de {}", p.full_name()),
+                heading: pick(msg!(
+                    en("Login slip of {}", p.full_name()),
+                    fr("Fiche de connexion de {}", p.full_name())
+                )),
                 notice: Some(notice),
                 back: Some(back),
                 establishment: &config.establishment.name,
@@ -544,8 +596,11 @@ pub async fn set_status(
         "desactive" => Status::Disabled,
         "actif" => Status::Active,
         _ => {
-            return WebError::BadRequest("État inconnu : choisissez « actif » ou « désactivé ».".into())
-                .into_response();
+            return WebError::BadRequest(pick(msg!(
+                "Unknown state: choose \"actif\" or \"désactivé\".",
+                "État inconnu : choisissez « actif » ou « désactivé »."
+            )))
+            .into_response();
         }
     };
     let w = web.clone();
@@ -602,14 +657,17 @@ pub async fn class_slips(
             };
             let slips = sheets::slips_of(store.conn(), &structure.code)?;
             let chrome = Page::signed(
-                "Fiches de connexion",
+                super::i18n::either("Fiches de connexion", "Login slips"),
                 &config.establishment.name,
                 &signed,
                 "/console/classe",
             );
             Ok(pages::render(&SlipsPage {
                 page: &chrome,
-                heading: format!("Fiches de connexion — {} ({})", structure.label, slips.len()),
+                heading: pick(msg!(
+                    en("Login slips — {} ({})", structure.label, slips.len()),
+                    fr("Fiches de connexion — {} ({})", structure.label, slips.len())
+                )),
                 notice: None,
                 back: None,
                 establishment: &config.establishment.name,
@@ -640,16 +698,19 @@ pub async fn class_slips_csv(
                 .map(|s| s.split(',').map(str::trim).filter(|l| !l.is_empty()).collect())
                 .unwrap_or_default();
             if chosen.len() > 2000 {
-                return Err(WebError::BadRequest("Sélection trop longue.".into()));
+                return Err(WebError::BadRequest(pick(msg!(
+                    "The selection is too long.",
+                    "Sélection trop longue."
+                ))));
             }
             if let Some(unknown) = chosen
                 .iter()
                 .find(|l| !slips.iter().any(|s| s.person.login == **l))
             {
-                return Err(WebError::BadRequest(format!(
-                    "« {unknown} » n'est pas un élève de {}.",
-                    structure.code
-                )));
+                return Err(WebError::BadRequest(pick(msg!(
+                    en("\"{unknown}\" is not a student of {}.", structure.code),
+                    fr("« {unknown} » n'est pas un élève de {}.", structure.code)
+                ))));
             }
             if !chosen.is_empty() {
                 slips.retain(|s| chosen.contains(&s.person.login.as_str()));
@@ -724,7 +785,12 @@ pub async fn audit_log(
     };
     let more = entries.len() > AUDIT_PAGE;
     let config = web.config();
-    let chrome = Page::signed("Journal", &config.establishment.name, &signed, "/console/journal");
+    let chrome = Page::signed(
+        super::i18n::t(super::i18n::current(), "card.journal"),
+        &config.establishment.name,
+        &signed,
+        "/console/journal",
+    );
     pages::render(&AuditPage {
         page: &chrome,
         q: &q,
@@ -743,9 +809,9 @@ pub async fn classroom(State(web): State<AppState>, Extension(signed): Extension
             for code in &signed.facts.teaches {
                 if let Some(s) = directory::structure(store.conn(), code)? {
                     let what = if s.kind == directory::StructureKind::Class {
-                        "classe"
+                        super::i18n::either("classe", "class")
                     } else {
-                        "groupe"
+                        super::i18n::either("groupe", "group")
                     };
                     classes.push((s.code.clone(), format!("{} ({what})", s.label)));
                 }
@@ -806,7 +872,7 @@ pub async fn class_page(
                     .into_iter()
                     .map(|r| {
                         let when = r.distributed_at.clone().unwrap_or_default();
-                        (r.name, format!("distribué {when}"))
+                        (r.name, pick(msg!("handed out {when}", "distribué {when}")))
                     })
                     .collect()
             } else {
@@ -814,7 +880,10 @@ pub async fn class_page(
             };
             let mut r = pages::render(&ClassPage {
                 page: &chrome,
-                heading: format!("{} — {} élève(s)", structure.label, students.len()),
+                heading: pick(msg!(
+                    en("{} — {} student(s)", structure.label, students.len()),
+                    fr("{} — {} élève(s)", structure.label, students.len())
+                )),
                 notice: None,
                 code: structure.code.clone(),
                 students,
@@ -839,6 +908,7 @@ mod tests {
         let m = ModuleRow {
             name: "proxy".into(),
             state: "en échec",
+            state_en: "failed",
             ok: false,
             details: vec![],
         };
@@ -858,7 +928,9 @@ mod tests {
             lists_age_days: Some(8),
         });
         assert_eq!(a.len(), 5, "{a:?}");
-        assert!(a[4].contains("8 jours"), "{a:?}");
+        assert!(a[4].fr.contains("8 jours"), "{a:?}");
+        assert!(a[4].en.contains("8 days"), "{a:?}");
+        assert!(a[0].en.contains("\"failed\""), "{a:?}");
         assert!(
             alerts(&AlertFacts {
                 days_since_import: Some(3),
@@ -868,9 +940,9 @@ mod tests {
             .is_empty()
         );
         assert_eq!(
-            firewall_alert(125),
+            firewall_alert(125).fr,
             "Un changement du pare-feu attend sa confirmation : sans « preau confirm », il sera annulé dans 2 min 05 s."
         );
-        assert!(firewall_alert(-3).contains("0 min 00 s"));
+        assert!(firewall_alert(-3).en.contains("0 min 00 s"));
     }
 }

@@ -1,8 +1,11 @@
 //! Form bodies (`application/x-www-form-urlencoded`) read with limits:
 //! the body's size, the number of fields and each value's length. Every
-//! refusal is a French message; nothing is parsed past a limit.
+//! refusal is a message in the request's language (French by default);
+//! nothing is parsed past a limit.
 
 use super::errors::WebError;
+use super::i18n::pick;
+use crate::msg;
 use axum::body::Body;
 use http_body_util::BodyExt;
 
@@ -49,26 +52,30 @@ pub fn parse_with(bytes: &[u8], max_body: usize, max_fields: usize) -> Result<Fi
         return Err(WebError::TooLarge);
     }
     if std::str::from_utf8(bytes).is_err() {
-        return Err(WebError::BadRequest(
-            "Le formulaire contient des caractères illisibles (le texte doit être en UTF-8).".into(),
-        ));
+        return Err(WebError::BadRequest(pick(msg!(
+            "The form holds unreadable characters (the text must be UTF-8).",
+            "Le formulaire contient des caractères illisibles (le texte doit être en UTF-8)."
+        ))));
     }
     let mut fields = Vec::new();
     for (k, v) in form_urlencoded::parse(bytes) {
         if fields.len() == max_fields {
-            return Err(WebError::BadRequest(
-                "Le formulaire contient trop de champs.".into(),
-            ));
+            return Err(WebError::BadRequest(pick(msg!(
+                "The form holds too many fields.",
+                "Le formulaire contient trop de champs."
+            ))));
         }
         if v.chars().count() > MAX_VALUE || k.len() > 100 {
-            return Err(WebError::BadRequest(format!(
+            return Err(WebError::BadRequest(pick(msg!(
+                "A field of the form is too long (at most {MAX_VALUE} characters).",
                 "Un champ du formulaire est trop long (au plus {MAX_VALUE} caractères)."
-            )));
+            ))));
         }
         if v.contains('\0') {
-            return Err(WebError::BadRequest(
-                "Le formulaire contient un caractère interdit.".into(),
-            ));
+            return Err(WebError::BadRequest(pick(msg!(
+                "The form holds a forbidden character.",
+                "Le formulaire contient un caractère interdit."
+            ))));
         }
         fields.push((k.into_owned(), v.into_owned()));
     }
@@ -86,9 +93,10 @@ pub async fn read_with(body: Body, max_body: usize, max_fields: usize) -> Result
     match limited.collect().await {
         Ok(collected) => parse_with(&collected.to_bytes(), max_body, max_fields),
         Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(WebError::TooLarge),
-        Err(_) => Err(WebError::BadRequest(
-            "Le formulaire n'a pas été reçu en entier.".into(),
-        )),
+        Err(_) => Err(WebError::BadRequest(pick(msg!(
+            "The form was not received whole.",
+            "Le formulaire n'a pas été reçu en entier."
+        )))),
     }
 }
 

@@ -37,6 +37,14 @@ impl Page {
     pub fn t(&self, id: &str) -> &'static str {
         super::i18n::t(self.lang, id)
     }
+
+    /// `fr` or `en`, whichever is the page's language.
+    pub fn pick<'s>(&self, fr: &'s str, en: &'s str) -> &'s str {
+        match self.lang {
+            super::i18n::Lang::Fr => fr,
+            super::i18n::Lang::En => en,
+        }
+    }
 }
 
 /// The navigation's candidates; each is shown only when [`authz::decide`]
@@ -205,7 +213,9 @@ pub struct DiskRow {
 #[derive(Debug, Clone)]
 pub struct ModuleRow {
     pub name: String,
+    /// Its state in French, and in English.
     pub state: &'static str,
+    pub state_en: &'static str,
     pub ok: bool,
     pub details: Vec<String>,
 }

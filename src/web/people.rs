@@ -7,10 +7,13 @@
 
 use super::console::{blocking, checked_form, projected_note, respond};
 use super::errors::WebError;
+use super::i18n::{self, pick};
 use super::pages::{self, Page, SlipsPage};
 use super::{AppState, Signed, audit, forms, system};
+use crate::config::Msg;
 use crate::directory::{self, Kind, import};
 use crate::modules::accounts::{people, sheets};
+use crate::msg;
 use askama::Template;
 use axum::Extension;
 use axum::body::Body;
@@ -24,27 +27,36 @@ pub const MAX_NAME: usize = 60;
 /// Longest e-mail address accepted.
 pub const MAX_EMAIL: usize = 254;
 
-/// The kinds one may create by hand: (form value, label, kind).
-pub const KINDS: [(&str, &str, Kind); 3] = [
-    ("eleve", "Élève", Kind::Student),
-    ("enseignant", "Enseignant", Kind::Teacher),
-    ("personnel", "Personnel", Kind::Staff),
+/// The kinds one may create by hand: (form value, label, English label, kind).
+pub const KINDS: [(&str, &str, &str, Kind); 3] = [
+    ("eleve", "Élève", "Student", Kind::Student),
+    ("enseignant", "Enseignant", "Teacher", Kind::Teacher),
+    ("personnel", "Personnel", "Staff", Kind::Staff),
 ];
 
-/// A field's refusal: (field name, French message).
-pub type FieldError = (&'static str, String);
+/// A field's refusal: (field name, message in French and English).
+pub type FieldError = (&'static str, Msg);
 
-fn name_error(label: &str, v: &str) -> Option<String> {
+/// `label`: the field's name in French and in English.
+fn name_error(label: (&str, &str), v: &str) -> Option<Msg> {
+    let (fr, en) = label;
     if v.is_empty() {
-        Some(format!("Indiquez le {label}."))
+        Some(msg!("Give the {en}.", "Indiquez le {fr}."))
     } else if v.chars().count() > MAX_NAME {
-        Some(format!(
-            "Le {label} est trop long (au plus {MAX_NAME} caractères)."
+        Some(msg!(
+            "The {en} is too long (at most {MAX_NAME} characters).",
+            "Le {fr} est trop long (au plus {MAX_NAME} caractères)."
         ))
     } else if v.chars().any(char::is_control) {
-        Some(format!("Le {label} contient un caractère interdit."))
+        Some(msg!(
+            "The {en} holds a forbidden character.",
+            "Le {fr} contient un caractère interdit."
+        ))
     } else if !v.chars().any(char::is_alphabetic) {
-        Some(format!("Le {label} doit contenir au moins une lettre."))
+        Some(msg!(
+            "The {en} must hold at least one letter.",
+            "Le {fr} doit contenir au moins une lettre."
+        ))
     } else {
         None
     }
@@ -71,23 +83,35 @@ pub fn validate_new_person(
     today: &str,
 ) -> Result<people::Manual, Vec<FieldError>> {
     let mut errors: Vec<FieldError> = Vec::new();
-    let kind = KINDS.iter().find(|k| k.0 == f.get("type")).map(|k| k.2);
+    let kind = KINDS.iter().find(|k| k.0 == f.get("type")).map(|k| k.3);
     if kind.is_none() {
-        errors.push(("type", "Choisissez élève, enseignant ou personnel.".into()));
+        errors.push((
+            "type",
+            msg!(
+                "Choose student, teacher or staff.",
+                "Choisissez élève, enseignant ou personnel."
+            ),
+        ));
     }
     let last = f.get("nom").trim().to_string();
-    if let Some(e) = name_error("nom", &last) {
+    if let Some(e) = name_error(("nom", "last name"), &last) {
         errors.push(("nom", e));
     }
     let first = f.get("prenom").trim().to_string();
-    if let Some(e) = name_error("prénom", &first) {
+    if let Some(e) = name_error(("prénom", "first name"), &first) {
         errors.push(("prenom", e));
     }
     let student = kind == Some(Kind::Student);
     let raw_birth = f.get("naissance").trim();
     let birth = if raw_birth.is_empty() {
         if student {
-            errors.push(("naissance", "Indiquez la date de naissance de l'élève.".into()));
+            errors.push((
+                "naissance",
+                msg!(
+                    "Give the student's date of birth.",
+                    "Indiquez la date de naissance de l'élève."
+                ),
+            ));
         }
         None
     } else {
@@ -96,16 +120,20 @@ pub fn validate_new_person(
             Some(_) => {
                 errors.push((
                     "naissance",
-                    "La date de naissance ne peut pas être dans le futur.".into(),
+                    msg!(
+                        "The date of birth cannot be in the future.",
+                        "La date de naissance ne peut pas être dans le futur."
+                    ),
                 ));
                 None
             }
             None => {
+                let shown: String = raw_birth.chars().take(20).collect();
                 errors.push((
                     "naissance",
-                    format!(
-                        "« {} » n'est pas une date : écrivez JJ/MM/AAAA.",
-                        raw_birth.chars().take(20).collect::<String>()
+                    msg!(
+                        "\"{shown}\" is not a date: write DD/MM/YYYY.",
+                        "« {shown} » n'est pas une date : écrivez JJ/MM/AAAA."
                     ),
                 ));
                 None
@@ -116,14 +144,20 @@ pub fn validate_new_person(
     let class = if !student {
         None
     } else if raw_class.is_empty() {
-        errors.push(("classe", "Choisissez la classe de l'élève.".into()));
+        errors.push((
+            "classe",
+            msg!("Choose the student's class.", "Choisissez la classe de l'élève."),
+        ));
         None
     } else if let Some(c) = classes.iter().find(|c| c.as_str() == raw_class) {
         Some(c.clone())
     } else {
         errors.push((
             "classe",
-            "Cette classe n'existe pas : choisissez-en une dans la liste.".into(),
+            msg!(
+                "This class does not exist: choose one from the list.",
+                "Cette classe n'existe pas : choisissez-en une dans la liste."
+            ),
         ));
         None
     };
@@ -133,7 +167,10 @@ pub fn validate_new_person(
     } else if raw_email.len() > MAX_EMAIL || !email_ok(raw_email) {
         errors.push((
             "courriel",
-            "Adresse électronique invalide (exemple : prenom.nom@exemple.fr).".into(),
+            msg!(
+                "Invalid e-mail address (for example: prenom.nom@exemple.fr).",
+                "Adresse électronique invalide (exemple : prenom.nom@exemple.fr)."
+            ),
         ));
         None
     } else {
@@ -159,6 +196,7 @@ struct NewPersonPage<'a> {
     page: &'a Page,
     error: Option<String>,
     errors: Vec<FieldError>,
+    /// (form value, label in the page's language).
     kinds: Vec<(&'static str, &'static str)>,
     classes: Vec<(String, String)>,
     kind: String,
@@ -171,7 +209,11 @@ struct NewPersonPage<'a> {
 
 impl NewPersonPage<'_> {
     fn err(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|e| e.0 == field).map(|e| e.1.as_str())
+        let french = self.page.lang == i18n::Lang::Fr;
+        self.errors
+            .iter()
+            .find(|e| e.0 == field)
+            .map(|e| e.1.text(french))
     }
 }
 
@@ -193,7 +235,7 @@ fn new_person_page(
     let classes = classes_of(store.conn())?;
     let config = web.config();
     let chrome = Page::signed(
-        "Nouvelle personne",
+        i18n::t(i18n::current(), "people.new"),
         &config.establishment.name,
         signed,
         "/console/personnes",
@@ -204,7 +246,10 @@ fn new_person_page(
         page: &chrome,
         error,
         errors,
-        kinds: KINDS.iter().map(|k| (k.0, k.1)).collect(),
+        kinds: KINDS
+            .iter()
+            .map(|k| (k.0, if i18n::french() { k.1 } else { k.2 }))
+            .collect(),
         classes,
         kind: v("type"),
         nom: v("nom"),
@@ -248,7 +293,10 @@ pub async fn create_person(
                         &web,
                         &signed,
                         Some(&fields),
-                        Some("La personne n'a pas été créée : corrigez les champs signalés.".into()),
+                        Some(pick(msg!(
+                            "The person was not created: correct the fields marked.",
+                            "La personne n'a pas été créée : corrigez les champs signalés."
+                        ))),
                         errors,
                     );
                 }
@@ -258,11 +306,17 @@ pub async fn create_person(
                 Err(e) => {
                     drop(store);
                     let detail = format!("{e:#}");
-                    let msg = if detail.contains("no free uid") {
-                        "La personne n'a pas été créée : plus aucun numéro de compte libre (voir les réglages des comptes).".to_string()
+                    let msg = pick(if detail.contains("no free uid") {
+                        msg!(
+                            "The person was not created: no free account number left (see the accounts' settings).",
+                            "La personne n'a pas été créée : plus aucun numéro de compte libre (voir les réglages des comptes)."
+                        )
                     } else {
-                        format!("La personne n'a pas été créée, rien n'est enregistré. Détail : {detail}")
-                    };
+                        msg!(
+                            "The person was not created, nothing is saved. Detail: {detail}",
+                            "La personne n'a pas été créée, rien n'est enregistré. Détail : {detail}"
+                        )
+                    });
                     return new_person_page(&web, &signed, Some(&fields), Some(msg), Vec::new());
                 }
             };
@@ -285,24 +339,35 @@ pub async fn create_person(
                 .class
                 .clone()
                 .unwrap_or_else(|| p.kind.label_fr().to_string());
-            let mut notice = format!(
-                "{} est créé(e) : identifiant {}, mot de passe initial {}.",
-                p.full_name(),
-                created.login,
-                created.password
-            );
+            let mut notice = pick(msg!(
+                en(
+                    "{} is created: login {}, initial password {}.",
+                    p.full_name(),
+                    created.login,
+                    created.password
+                ),
+                fr(
+                    "{} est créé(e) : identifiant {}, mot de passe initial {}.",
+                    p.full_name(),
+                    created.login,
+                    created.password
+                )
+            ));
             if let Some(n) = projected_note(&projected) {
                 notice.push(' ');
                 notice.push_str(&n);
             }
-            let heading = format!("Fiche de connexion de {}", p.full_name());
+            let heading = pick(msg!(
+                en("Login slip of {}", p.full_name()),
+                fr("Fiche de connexion de {}", p.full_name())
+            ));
             let slip = sheets::Slip {
                 person: p,
                 group,
                 password: Some(created.password),
             };
             let chrome = Page::signed(
-                "Personne créée",
+                &pick(msg!("Person created", "Personne créée")),
                 &config.establishment.name,
                 &signed,
                 "/console/personnes",
@@ -351,7 +416,7 @@ fn leavers_page(
         .into_iter()
         .map(|p| LeaverRow {
             name: format!("{} {}", p.last_name, p.first_name),
-            kind: p.kind.label_fr(),
+            kind: super::console::kind_label(p.kind),
             left: p.disabled_at.clone().unwrap_or_else(|| "?".into()),
             due: p.delete_after.clone().unwrap_or_else(|| "?".into()),
             login: p.login,
@@ -359,7 +424,7 @@ fn leavers_page(
         .collect();
     let config = web.config();
     let chrome = Page::signed(
-        "Partants à supprimer",
+        i18n::t(i18n::current(), "people.leavers"),
         &config.establishment.name,
         signed,
         "/console/personnes",
@@ -385,25 +450,27 @@ pub async fn leavers(State(web): State<AppState>, Extension(signed): Extension<A
 }
 
 /// The notices after a purge (pure).
-pub fn purge_notices(p: &people::Purged, projected: Option<String>) -> Vec<String> {
-    let mut out = vec![format!(
-        "{} compte(s) supprimé(s) de l'annuaire, {} dossier(s) personnel(s) effacé(s).",
-        p.deleted.len(),
-        p.homes_removed
+pub fn purge_notices(p: &people::Purged, projected: Option<String>) -> Vec<Msg> {
+    let (deleted, homes) = (p.deleted.len(), p.homes_removed);
+    let mut out = vec![msg!(
+        "{deleted} account(s) deleted from the directory, {homes} personal folder(s) erased.",
+        "{deleted} compte(s) supprimé(s) de l'annuaire, {homes} dossier(s) personnel(s) effacé(s)."
     )];
     if !p.kept_home.is_empty() {
-        out.push(format!(
-            "Gardés tant que leur dossier personnel existe (il sera effacé à la prochaine mise en œuvre des comptes) : {}.",
-            p.kept_home.join(", ")
+        let who = p.kept_home.join(", ");
+        out.push(msg!(
+            "Kept while their personal folder exists (it is erased at the next apply of the accounts): {who}.",
+            "Gardés tant que leur dossier personnel existe (il sera effacé à la prochaine mise en œuvre des comptes) : {who}."
         ));
     }
     if !p.kept_records.is_empty() {
-        out.push(format!(
-            "Gardés parce que des données de vie scolaire (absences, notes…) les nomment : {}.",
-            p.kept_records.join(", ")
+        let who = p.kept_records.join(", ");
+        out.push(msg!(
+            "Kept because school-life records (absences, marks…) name them: {who}.",
+            "Gardés parce que des données de vie scolaire (absences, notes…) les nomment : {who}."
         ));
     }
-    out.extend(projected);
+    out.extend(projected.map(|n| Msg::new(n.clone(), n)));
     out
 }
 
@@ -426,7 +493,10 @@ pub async fn purge_leavers(
                 return leavers_page(
                     &web,
                     &signed,
-                    Some("Rien n'a été supprimé : cochez la case de confirmation.".into()),
+                    Some(pick(msg!(
+                        "Nothing was deleted: tick the confirmation box.",
+                        "Rien n'a été supprimé : cochez la case de confirmation."
+                    ))),
                     Vec::new(),
                 );
             }
@@ -439,7 +509,10 @@ pub async fn purge_leavers(
                     &web,
                     &signed,
                     None,
-                    vec!["Aucun partant à supprimer : rien n'a changé.".into()],
+                    vec![pick(msg!(
+                        "No leaver to delete: nothing has changed.",
+                        "Aucun partant à supprimer : rien n'a changé."
+                    ))],
                 );
             }
             let had_home = people::homes_before(&web.host, &config, &due);
@@ -468,7 +541,10 @@ pub async fn purge_leavers(
                 &outcome,
             )?;
             drop(store);
-            let notices = purge_notices(&purged, projected_note(&projected));
+            let notices = purge_notices(&purged, projected_note(&projected))
+                .into_iter()
+                .map(pick)
+                .collect();
             leavers_page(&web, &signed, None, notices)
         })
         .await,
@@ -548,7 +624,8 @@ mod tests {
         }
         let long = format!("type=personnel&nom={}&prenom=B", "x".repeat(MAX_NAME + 1));
         let errs = validate_new_person(&form(&long), &classes, today).unwrap_err();
-        assert!(errs[0].1.contains("trop long"), "{errs:?}");
+        assert!(errs[0].1.fr.contains("trop long"), "{errs:?}");
+        assert!(errs[0].1.en.contains("too long"), "{errs:?}");
     }
 
     #[test]
@@ -561,9 +638,16 @@ mod tests {
         };
         let n = purge_notices(&p, None);
         assert_eq!(n.len(), 2, "{n:?}");
-        assert!(n[0].starts_with("2 compte(s) supprimé(s)"), "{n:?}");
-        assert!(n[1].contains("vie scolaire") && n[1].ends_with(": c."), "{n:?}");
-        let n = purge_notices(&people::Purged::default(), Some("x".into()));
+        assert!(n[0].fr.starts_with("2 compte(s) supprimé(s)"), "{n:?}");
+        assert!(n[0].en.starts_with("2 account(s) deleted"), "{n:?}");
+        assert!(
+            n[1].fr.contains("vie scolaire") && n[1].fr.ends_with(": c."),
+            "{n:?}"
+        );
+        let n: Vec<String> = purge_notices(&people::Purged::default(), Some("x".into()))
+            .into_iter()
+            .map(|m| m.fr)
+            .collect();
         assert_eq!(
             n,
             vec![

@@ -3,6 +3,7 @@
 //! which is also the forced first change of an initial password.
 
 use super::errors::WebError;
+use super::i18n::either;
 use super::pages::{self, Card, Page, PasswordPage, PortalPage};
 use super::{AppState, Signed, audit, authz, csrf, forms, session, signin, system};
 use crate::directory::password;
@@ -33,38 +34,38 @@ const CARDS: &[Card] = &[
     },
     Card {
         href: "/vie-scolaire/notes",
-        title: "Notes et bulletins",
-        text: "Évaluations et saisie des notes de vos services, appréciations, compétences, bulletins.",
+        title: "card.grades",
+        text: "card.grades.text",
     },
     Card {
         href: "/vie-scolaire/mes-notes",
-        title: "Notes et bulletins",
-        text: "Les notes publiées, les moyennes, les compétences et les bulletins.",
+        title: "card.grades",
+        text: "card.my_grades.text",
     },
     Card {
         href: "/vie-scolaire/journee",
-        title: "Ma journée",
-        text: "Vos cours du jour et l'appel de chacun, depuis un téléphone.",
+        title: "card.day",
+        text: "card.day.text",
     },
     Card {
         href: "/vie-scolaire/absences",
-        title: "Absences",
-        text: "Les absences et retards du jour au fil des appels, les justificatifs, les bilans.",
+        title: "card.absences",
+        text: "card.absences.text",
     },
     Card {
         href: "/vie-scolaire/assiduite",
-        title: "Absences et retards",
-        text: "La journée, les absences et les retards ; envoyer un justificatif en ligne.",
+        title: "card.attendance",
+        text: "card.attendance.text",
     },
     Card {
         href: "/reservations",
-        title: "Réservations",
-        text: "Salles et matériel (chariots d'ordinateurs, tablettes…) : réserver pour un cours, la feuille du jour.",
+        title: "card.bookings",
+        text: "card.bookings.text",
     },
     Card {
         href: "/console/statistiques",
-        title: "Statistiques d'usage",
-        text: "Réservations par ressource, matière, niveau et enseignant ; connexions et comptes actifs par semaine.",
+        title: "card.statistics",
+        text: "card.statistics.text",
     },
     Card {
         href: "/console/journal",
@@ -103,7 +104,13 @@ pub async fn home(State(web): State<AppState>, Extension(signed): Extension<Arc<
         .actor
         .roles
         .iter()
-        .map(|r| r.label_fr())
+        .map(|r| {
+            if super::i18n::french() {
+                r.label_fr()
+            } else {
+                r.label_en()
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let mine = super::tiles::role_names(&signed.actor);
@@ -115,7 +122,14 @@ pub async fn home(State(web): State<AppState>, Extension(signed): Extension<Arc<
             description: t.description.clone(),
             health: (!t.health_url.is_empty()).then(|| {
                 let h = web.tiles.get(&t.health_url);
-                (h.label_fr(), h.class())
+                (
+                    if super::i18n::french() {
+                        h.label_fr()
+                    } else {
+                        h.label_en()
+                    },
+                    h.class(),
+                )
             }),
         })
         .collect();
@@ -177,16 +191,29 @@ pub async fn password_form(
     password_page(&web, &signed, None, false, StatusCode::OK)
 }
 
-/// Why a new password is refused, in French (pure).
-pub fn new_password_problem(current: &str, new: &str, confirm: &str) -> Option<&'static str> {
-    if let Some((_, fr)) = password::policy_problem(new) {
-        return Some(fr);
+/// Why a new password is refused: (French, English) (pure).
+pub fn new_password_problem(current: &str, new: &str, confirm: &str) -> Option<(&'static str, &'static str)> {
+    if let Some((en, fr)) = password::policy_problem(new) {
+        return Some((
+            fr,
+            if en == "the password is too short" {
+                "The password is too short: at least 8 characters."
+            } else {
+                en
+            },
+        ));
     }
     if new != confirm {
-        return Some("Les deux saisies du nouveau mot de passe diffèrent.");
+        return Some((
+            "Les deux saisies du nouveau mot de passe diffèrent.",
+            "The two entries of the new password differ.",
+        ));
     }
     if new == current {
-        return Some("Le nouveau mot de passe doit être différent de l'actuel.");
+        return Some((
+            "Le nouveau mot de passe doit être différent de l'actuel.",
+            "The new password must differ from the current one.",
+        ));
     }
     None
 }
@@ -205,7 +232,10 @@ pub async fn password_submit(
         return password_page(
             &web,
             &signed,
-            Some("Le formulaire a expiré : recommencez."),
+            Some(either(
+                "Le formulaire a expiré : recommencez.",
+                "The form has expired: start again.",
+            )),
             false,
             StatusCode::BAD_REQUEST,
         );
@@ -215,8 +245,14 @@ pub async fn password_submit(
         fields.get("new").to_string(),
         fields.get("confirm").to_string(),
     );
-    if let Some(problem) = new_password_problem(&current, &new, &confirm) {
-        return password_page(&web, &signed, Some(problem), false, StatusCode::BAD_REQUEST);
+    if let Some((fr, en)) = new_password_problem(&current, &new, &confirm) {
+        return password_page(
+            &web,
+            &signed,
+            Some(either(fr, en)),
+            false,
+            StatusCode::BAD_REQUEST,
+        );
     }
     let login = signed.actor.login.clone();
     if !web
@@ -228,7 +264,10 @@ pub async fn password_submit(
         return password_page(
             &web,
             &signed,
-            Some("Trop de tentatives en peu de temps : réessayez dans quinze minutes."),
+            Some(either(
+                "Trop de tentatives en peu de temps : réessayez dans quinze minutes.",
+                "Too many attempts in a short time: try again in fifteen minutes.",
+            )),
             false,
             StatusCode::TOO_MANY_REQUESTS,
         );
@@ -238,7 +277,7 @@ pub async fn password_submit(
     };
     let w = web.clone();
     let s = signed.clone();
-    let outcome = tokio::task::spawn_blocking(move || -> Result<Option<system::Projected>, WebError> {
+    let outcome = crate::web::i18n::spawn_blocking(move || -> Result<Option<system::Projected>, WebError> {
         let mut store = w.store()?;
         let addr = s.peer.to_string();
         let Some(account) = signin::verify(&mut store, &s.actor.login, &current)? else {
@@ -283,7 +322,10 @@ pub async fn password_submit(
         Ok(Ok(None)) => password_page(
             &web,
             &signed,
-            Some("Le mot de passe actuel est incorrect."),
+            Some(either(
+                "Le mot de passe actuel est incorrect.",
+                "The current password is wrong.",
+            )),
             false,
             StatusCode::BAD_REQUEST,
         ),
@@ -292,9 +334,10 @@ pub async fn password_submit(
             password_page(
                 &web,
                 &signed,
-                Some(
+                Some(either(
                     "Le mot de passe est changé pour cet espace, mais pas encore pour les ordinateurs : prévenez l'administrateur.",
-                ),
+                    "The password is changed for this site, but not yet for the computers: tell the administrator.",
+                )),
                 false,
                 StatusCode::OK,
             )
@@ -315,19 +358,36 @@ pub async fn password_submit(
 
 #[cfg(test)]
 mod tests {
+    /// Every card's title and text are messages of the catalogue.
+    #[test]
+    fn cards_name_known_messages() {
+        for c in super::CARDS {
+            for id in [c.title, c.text] {
+                assert!(
+                    super::super::i18n::FR.iter().any(|(k, _)| *k == id),
+                    "{}: unknown message id {id:?}",
+                    c.href
+                );
+            }
+        }
+    }
+
     #[test]
     fn new_password_rules() {
         use super::new_password_problem as p;
-        assert!(p("old", "short", "short").unwrap().contains("trop court"));
+        assert!(p("old", "short", "short").unwrap().0.contains("trop court"));
+        assert!(p("old", "short", "short").unwrap().1.contains("too short"));
         assert!(
             p("old", "longenough", "longenougH")
                 .unwrap()
+                .0
                 .contains("diffèrent")
         );
         assert!(
             p("longenough", "longenough", "longenough")
                 .unwrap()
-                .contains("différent")
+                .1
+                .contains("differ")
         );
         assert_eq!(p("old", "longenough", "longenough"), None);
     }

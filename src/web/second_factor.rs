@@ -11,6 +11,7 @@
 //!   factor with a code. Everything is audited.
 
 use super::errors::WebError;
+use super::i18n::either;
 use super::pages::{self, Page};
 use super::{AppState, Peer, Signed, audit, csrf, forms, session, signin, totp};
 use askama::Template;
@@ -102,7 +103,10 @@ pub async fn code_submit(
     if !csrf::matches(&token, fields.get("csrf")) {
         return code_page(
             &web,
-            Some("Le formulaire a expiré : saisissez à nouveau le code."),
+            Some(either(
+                "Le formulaire a expiré : saisissez à nouveau le code.",
+                "The form has expired: type the code again.",
+            )),
             &next,
             &session::new_token(),
             StatusCode::BAD_REQUEST,
@@ -112,7 +116,10 @@ pub async fn code_submit(
     if given.is_empty() || given.len() > 32 {
         return code_page(
             &web,
-            Some("Saisissez le code à six chiffres de votre application, ou un code de secours."),
+            Some(either(
+                "Saisissez le code à six chiffres de votre application, ou un code de secours.",
+                "Type the six-digit code of your application, or a recovery code.",
+            )),
             &next,
             &token,
             StatusCode::BAD_REQUEST,
@@ -172,14 +179,20 @@ pub async fn code_submit(
         ),
         Ok(Checked::Wrong) => code_page(
             &web,
-            Some("Code incorrect ou déjà utilisé : attendez le suivant dans votre application."),
+            Some(either(
+                "Code incorrect ou déjà utilisé : attendez le suivant dans votre application.",
+                "Wrong or already used code: wait for the next one in your application.",
+            )),
             &next,
             &token,
             StatusCode::UNAUTHORIZED,
         ),
         Ok(Checked::Throttled) => code_page(
             &web,
-            Some("Trop de tentatives en peu de temps : la connexion est bloquée pendant quinze minutes."),
+            Some(either(
+                "Trop de tentatives en peu de temps : la connexion est bloquée pendant quinze minutes.",
+                "Too many attempts in a short time: signing in is blocked for fifteen minutes.",
+            )),
             &next,
             &token,
             StatusCode::TOO_MANY_REQUESTS,
@@ -238,7 +251,7 @@ fn security_page(
         }
     };
     let chrome = Page::signed(
-        "Double authentification",
+        either("Double authentification", "Two-factor authentication"),
         &config.establishment.name,
         signed,
         "/console/securite",
@@ -276,7 +289,7 @@ pub async fn security_submit(
         let fields = forms::read(body).await?;
         if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
             return Err(WebError::BadRequest(
-                "Le formulaire a expiré : rechargez la page et recommencez.".into(),
+                super::i18n::t(super::i18n::current(), "form.expired").into(),
             ));
         }
         let step = fields.get("etape").to_string();
@@ -292,7 +305,7 @@ pub async fn security_submit(
             match step.as_str() {
                 "commencer" => {
                     if totp::begin(&mut store, &login, now)?.is_none() {
-                        return security_page(&web, &signed, None, Some("La double authentification est déjà active."), Vec::new());
+                        return security_page(&web, &signed, None, Some(either("La double authentification est déjà active.", "Two-factor authentication is already on.")), Vec::new());
                     }
                     audit(&mut store, "inscription commencée")?;
                     security_page(&web, &signed, None, None, Vec::new())
@@ -305,7 +318,7 @@ pub async fn security_submit(
                         security_page(
                             &web,
                             &signed,
-                            Some("La double authentification est active : le code sera demandé à chaque connexion."),
+                            Some(either("La double authentification est active : le code sera demandé à chaque connexion.", "Two-factor authentication is on: the code will be asked at every sign-in.")),
                             None,
                             codes,
                         )
@@ -316,7 +329,7 @@ pub async fn security_submit(
                             &web,
                             &signed,
                             None,
-                            Some("Code incorrect : saisissez le code à six chiffres affiché par l'application."),
+                            Some(either("Code incorrect : saisissez le code à six chiffres affiché par l'application.", "Wrong code: type the six-digit code the application shows.")),
                             Vec::new(),
                         )
                     }
@@ -333,15 +346,15 @@ pub async fn security_submit(
                             &web,
                             &signed,
                             None,
-                            Some("Code incorrect : la double authentification reste active."),
+                            Some(either("Code incorrect : la double authentification reste active.", "Wrong code: two-factor authentication stays on.")),
                             Vec::new(),
                         );
                     }
                     totp::disable(&mut store, &login)?;
                     audit(&mut store, "désactivée")?;
-                    security_page(&web, &signed, Some("La double authentification est désactivée."), None, Vec::new())
+                    security_page(&web, &signed, Some(either("La double authentification est désactivée.", "Two-factor authentication is off.")), None, Vec::new())
                 }
-                _ => Err(WebError::BadRequest("Étape inconnue.".into())),
+                _ => Err(WebError::BadRequest(either("Étape inconnue.", "Unknown step.").into())),
             }
         })
         .await

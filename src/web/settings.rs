@@ -17,6 +17,7 @@
 //! time; the apply refuses when the file changed meanwhile.
 
 use super::errors::WebError;
+use super::i18n::{self, pick};
 use super::pages::{self, Page, SettingsDonePage, SettingsFormPage, SettingsListPage, SettingsPlanPage};
 use super::settings_form::{self as form, Field};
 use super::{AppState, Signed, audit, csrf};
@@ -24,6 +25,7 @@ use crate::engine::session;
 use crate::engine::{Context, Plan};
 use crate::host::{Host, Owner};
 use crate::modules::firewall::apply as firewall;
+use crate::msg;
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -85,7 +87,7 @@ pub fn changes_firewall(plan: &Plan) -> bool {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, WebError> + Send + 'static,
 ) -> Result<T, WebError> {
-    tokio::task::spawn_blocking(f)
+    i18n::spawn_blocking(f)
         .await
         .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))?
 }
@@ -98,33 +100,37 @@ fn respond(r: Result<Response, WebError>) -> Response {
 fn current_text(web: &super::Web) -> Result<String, WebError> {
     let shown = web.config_path.display().to_string();
     let missing = || {
-        WebError::BadRequest(format!(
+        WebError::BadRequest(pick(msg!(
+            "The configuration file {shown} cannot be found: write it with \"preau init\".",
             "Le fichier de configuration {shown} est introuvable : créez-le avec « preau init »."
-        ))
+        )))
     };
     let bytes = web
         .host
         .read(&web.config_path)
         .map_err(|e| {
-            WebError::BadRequest(format!(
+            WebError::BadRequest(pick(msg!(
+                "The configuration file {shown} cannot be read ({e}).",
                 "Le fichier de configuration {shown} est illisible ({e})."
-            ))
+            )))
         })?
         .ok_or_else(missing)?;
     if bytes.len() > crate::config::MAX_CONFIG_BYTES {
-        return Err(WebError::BadRequest(format!(
+        return Err(WebError::BadRequest(pick(msg!(
+            "The configuration file {shown} is too large to be a Préau configuration.",
             "Le fichier de configuration {shown} est trop gros pour être une configuration de Préau."
-        )));
+        ))));
     }
     String::from_utf8(bytes).map_err(|_| {
-        WebError::BadRequest(format!(
+        WebError::BadRequest(pick(msg!(
+            "The configuration file {shown} is not UTF-8 text.",
             "Le fichier de configuration {shown} n'est pas du texte UTF-8."
-        ))
+        )))
     })
 }
 
 fn section_of(key: &str) -> Result<form::Section, WebError> {
-    form::sections(&crate::config::schema())
+    form::sections(&crate::config::schema(), i18n::current())
         .into_iter()
         .find(|s| s.key == key)
         .ok_or(WebError::NotFound)
@@ -132,19 +138,19 @@ fn section_of(key: &str) -> Result<form::Section, WebError> {
 
 fn fields_of(text: &str, section: &str) -> Result<Vec<Field>, WebError> {
     let doc: toml_edit::DocumentMut = text.parse().map_err(|_| {
-        WebError::BadRequest(
+        WebError::BadRequest(pick(msg!(
+            "The configuration file is not valid TOML: fix it first (preau check).",
             "Le fichier de configuration n'est pas du TOML valide : corrigez-le d'abord (preau check)."
-                .into(),
-        )
+        )))
     })?;
-    form::fields(&crate::config::schema(), section, &doc).ok_or(WebError::NotFound)
+    form::fields(&crate::config::schema(), section, &doc, i18n::current()).ok_or(WebError::NotFound)
 }
 
 /// `GET /console/reglages`: the sections.
 pub async fn list(State(web): State<AppState>, Extension(signed): Extension<Arc<Signed>>) -> Response {
     let config = web.config();
     let chrome = Page::signed(
-        "Réglages",
+        i18n::t(i18n::current(), "settings.title"),
         &config.establishment.name,
         &signed,
         "/console/reglages",
@@ -152,7 +158,7 @@ pub async fn list(State(web): State<AppState>, Extension(signed): Extension<Arc<
     pages::render(&SettingsListPage {
         page: &chrome,
         path: web.config_path.display().to_string(),
-        sections: form::sections(&crate::config::schema()),
+        sections: form::sections(&crate::config::schema(), i18n::current()),
     })
 }
 
@@ -166,7 +172,11 @@ fn form_page(
 ) -> Response {
     let config = web.config();
     let chrome = Page::signed(
-        &format!("Réglages : {}", section.label),
+        &format!(
+            "{} : {}",
+            i18n::t(i18n::current(), "settings.title"),
+            section.label
+        ),
         &config.establishment.name,
         signed,
         "/console/reglages",
@@ -206,7 +216,7 @@ pub async fn edit_form(
 }
 
 fn expired() -> WebError {
-    WebError::BadRequest("Le formulaire a expiré : rechargez la page et recommencez.".into())
+    WebError::BadRequest(i18n::t(i18n::current(), "form.expired").into())
 }
 
 /// `POST /console/reglages/{section}`: the submitted values, validated
@@ -256,6 +266,7 @@ fn check_blocking(
         Err(errs) => {
             let mut general = Vec::new();
             for (k, m) in errs {
+                let m = pick(m);
                 match fields.iter_mut().find(|f| f.key == k) {
                     Some(f) => f.error = Some(m),
                     None => general.push(m),
@@ -270,9 +281,14 @@ fn check_blocking(
         Ok(c) => c,
         Err(errors) => {
             let mut general = Vec::new();
+            let french = i18n::french();
             for e in errors.0 {
-                let mut m = format!("Refusé par la vérification (preau check) : {}", e.message);
-                if let Some(h) = &e.hint {
+                let (message, hint) = e.text(french);
+                let mut m = format!(
+                    "{} {message}",
+                    i18n::t(i18n::current(), "settings.refused_by_check")
+                );
+                if let Some(h) = hint {
                     m.push_str(&format!(" — {h}"));
                 }
                 match form::field_of(key, &e.path).and_then(|k| fields.iter_mut().find(|f| f.key == k)) {
@@ -282,7 +298,10 @@ fn check_blocking(
                             None => m,
                         })
                     }
-                    None => general.push(format!("{} (ligne {}) : {m}", e.path, e.line)),
+                    None => general.push(pick(msg!(
+                        en("{} (line {}): {m}", e.path, e.line),
+                        fr("{} (ligne {}) : {m}", e.path, e.line)
+                    ))),
                 }
             }
             resend(&mut fields);
@@ -296,7 +315,7 @@ fn check_blocking(
             &section,
             fields,
             Vec::new(),
-            Some("Aucun réglage n'a changé : rien à appliquer.".into()),
+            Some(i18n::t(i18n::current(), "settings.unchanged").into()),
         ));
     }
     let after = fields_of(&new_text, key)?;
@@ -319,7 +338,7 @@ fn check_blocking(
     let (plan, plan_error, firewall_changes) = match planned {
         Ok(p) => (
             if p.is_empty() {
-                "Rien à changer sur le système.".to_string()
+                i18n::t(i18n::current(), "settings.nothing_to_change").to_string()
             } else {
                 p.render()
             },
@@ -343,7 +362,11 @@ fn check_blocking(
         token
     });
     let chrome = Page::signed(
-        &format!("Plan des réglages : {}", section.label),
+        &format!(
+            "{} : {}",
+            i18n::t(i18n::current(), "settings.plan_title"),
+            section.label
+        ),
         &web.config().establishment.name,
         signed,
         "/console/reglages",
@@ -393,14 +416,10 @@ fn apply_blocking(web: &super::Web, signed: &Signed, key: &str, token: &str) -> 
         ))
     };
     let Some(waiting) = web.settings.take(token, &signed.actor.login, key) else {
-        return refuse(
-            "Ce plan a expiré ou a déjà servi : rien n'a été enregistré. Vérifiez à nouveau les réglages.",
-        );
+        return refuse(i18n::t(i18n::current(), "settings.plan_expired"));
     };
     if waiting.base != text {
-        return refuse(
-            "Le fichier de configuration a changé depuis le plan : rien n'a été enregistré. Vérifiez à nouveau les réglages.",
-        );
+        return refuse(i18n::t(i18n::current(), "settings.file_changed"));
     }
     let shown = web.config_path.display().to_string();
     let config = crate::config::parse(&waiting.text, &shown)
@@ -447,14 +466,15 @@ fn apply_blocking(web: &super::Web, signed: &Signed, key: &str, token: &str) -> 
                 .map(|n| n.text.clone())
                 .collect();
             let summary = if !s.report.ok {
-                "L'application a échoué : la configuration est enregistrée, le système n'est qu'en partie à jour (voir le rapport).".to_string()
+                i18n::t(i18n::current(), "settings.apply_failed").to_string()
             } else if s.plan.is_empty() {
-                "Configuration enregistrée ; le système était déjà à jour.".to_string()
+                i18n::t(i18n::current(), "settings.up_to_date").to_string()
             } else {
-                format!(
-                    "Configuration enregistrée et appliquée : {} changement(s).",
-                    s.plan.change_count()
-                )
+                let n = s.plan.change_count();
+                pick(msg!(
+                    "Configuration saved and applied: {n} change(s).",
+                    "Configuration enregistrée et appliquée : {n} changement(s)."
+                ))
             };
             let countdown = confirm.and_then(|_| {
                 let files = firewall::Files::new(std::path::Path::new(&config.paths.state_dir));
@@ -464,9 +484,10 @@ fn apply_blocking(web: &super::Web, signed: &Signed, key: &str, token: &str) -> 
         }
         Err(e) => (
             false,
-            format!(
+            pick(msg!(
+                "The configuration is saved but could not be applied: {e:#}. Run \"preau apply\" again.",
                 "La configuration est enregistrée mais n'a pas pu être appliquée : {e:#}. Relancez « preau apply »."
-            ),
+            )),
             String::new(),
             Vec::new(),
             None,
@@ -493,11 +514,10 @@ fn apply_blocking(web: &super::Web, signed: &Signed, key: &str, token: &str) -> 
         &outcome,
     )?;
     let chrome = Page::signed(
-        if ok {
-            "Réglages appliqués"
-        } else {
-            "Application échouée"
-        },
+        i18n::t(
+            i18n::current(),
+            if ok { "settings.applied" } else { "settings.failed" },
+        ),
         &config.establishment.name,
         signed,
         "/console/reglages",
@@ -556,16 +576,24 @@ pub async fn confirm(
                 &signed.peer.to_string(),
                 "confirmation du pare-feu",
                 "firewall",
-                if out.done { "confirmé" } else { "rien à confirmer" },
+                if out.done {
+                    "confirmé"
+                } else {
+                    "rien à confirmer"
+                },
             )?;
             let section = section_of("firewall")?;
             let summary = if out.done {
-                "Confirmé : le nouveau jeu de règles du pare-feu est conservé, et c'est lui qui sera rétabli au démarrage.".to_string()
+                i18n::t(i18n::current(), "settings.confirmed").to_string()
             } else {
-                format!("Rien n'a été confirmé : {}", out.message)
+                format!(
+                    "{} {}",
+                    i18n::t(i18n::current(), "settings.not_confirmed"),
+                    out.message
+                )
             };
             let chrome = Page::signed(
-                "Confirmation du pare-feu",
+                i18n::t(i18n::current(), "settings.confirm_title"),
                 &config.establishment.name,
                 &signed,
                 "/console/reglages",

@@ -11,7 +11,10 @@
 //! line. Anything else (tables, lists of tables) is shown read-only as
 //! TOML, to be edited in the file itself.
 
+use super::i18n::Lang;
 use crate::config::schema_refs::Defs;
+use crate::config::{DESCRIPTION_FR, Msg};
+use crate::msg;
 use serde_json::Value as Json;
 use toml_edit::{DocumentMut, Item, Value};
 
@@ -24,32 +27,40 @@ pub const MAX_LINES: usize = 500;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Section {
     pub key: String,
+    /// Its name in the language of the page.
     pub label: String,
+    /// Its description in the language of the page.
     pub description: String,
 }
 
-/// The French name of a section.
-pub fn section_label(key: &str) -> String {
-    match key {
-        "establishment" => "Établissement",
-        "modules" => "Modules",
-        "server" => "Serveur web",
-        "paths" => "Emplacements",
-        "firewall" => "Pare-feu",
-        "accounts" => "Comptes",
-        "shares" => "Partages",
-        "proxy" => "Proxy filtrant",
-        "viescolaire" => "Vie scolaire",
-        "sso" => "Authentification unique",
-        "backup" => "Sauvegardes",
-        "booking" => "Réservations",
-        other => other,
+/// The name of a section in `lang`.
+pub fn section_label(key: &str, lang: Lang) -> String {
+    let (fr, en) = match key {
+        "establishment" => ("Établissement", "Establishment"),
+        "modules" => ("Modules", "Modules"),
+        "server" => ("Serveur web", "Web server"),
+        "paths" => ("Emplacements", "Locations"),
+        "firewall" => ("Pare-feu", "Firewall"),
+        "accounts" => ("Comptes", "Accounts"),
+        "shares" => ("Partages", "Shares"),
+        "proxy" => ("Proxy filtrant", "Filtering proxy"),
+        "viescolaire" => ("Vie scolaire", "School life"),
+        "sso" => ("Authentification unique", "Single sign-on"),
+        "backup" => ("Sauvegardes", "Backups"),
+        "booking" => ("Réservations", "Bookings"),
+        "portal" => ("Portail", "Portal"),
+        other => (other, other),
+    };
+    match lang {
+        Lang::Fr => fr,
+        Lang::En => en,
     }
     .to_string()
 }
 
-/// The sections of the configuration, in the schema's order.
-pub fn sections(schema: &Json) -> Vec<Section> {
+/// The sections of the configuration, in the schema's order, named and
+/// described in `lang`.
+pub fn sections(schema: &Json, lang: Lang) -> Vec<Section> {
     let defs = Defs::of(schema);
     schema
         .get("properties")
@@ -60,8 +71,8 @@ pub fn sections(schema: &Json) -> Vec<Section> {
                 .filter(|(_, s)| is_object(defs.resolve(s)))
                 .map(|(k, s)| Section {
                     key: k.clone(),
-                    label: section_label(k),
-                    description: description(s, defs.resolve(s)),
+                    label: section_label(k, lang),
+                    description: description(s, defs.resolve(s), lang),
                 })
                 .collect()
         })
@@ -72,10 +83,15 @@ fn is_object(s: &Json) -> bool {
     s.get("type").and_then(Json::as_str) == Some("object") || s.get("properties").is_some()
 }
 
-/// The description of a property: its own, else its type's.
-fn description(own: &Json, resolved: &Json) -> String {
-    own.get("description")
-        .or_else(|| resolved.get("description"))
+/// The description of a property in `lang`: its own, else its type's
+/// (French: the doc comment's `fr:` paragraph, see [`crate::config::schema`]).
+pub fn description(own: &Json, resolved: &Json, lang: Lang) -> String {
+    let keyword = match lang {
+        Lang::Fr => DESCRIPTION_FR,
+        Lang::En => "description",
+    };
+    own.get(keyword)
+        .or_else(|| resolved.get(keyword))
         .and_then(Json::as_str)
         .unwrap_or("")
         .to_string()
@@ -103,6 +119,7 @@ pub enum Kind {
 pub struct Field {
     pub key: String,
     pub kind: Kind,
+    /// The help under the field, in the language asked of [`fields`].
     pub help: String,
     /// The current value as the form shows it (the TOML text for
     /// read-only fields).
@@ -111,7 +128,7 @@ pub struct Field {
     pub in_file: bool,
     /// The default, as the form would show it.
     pub default: Option<String>,
-    /// The error found for this field, in French.
+    /// The error found for this field, in the page's language.
     pub error: Option<String>,
 }
 
@@ -250,9 +267,9 @@ fn section_of<'d>(doc: &'d DocumentMut, section: &str) -> Option<&'d dyn toml_ed
     doc.get(section).and_then(Item::as_table_like)
 }
 
-/// The fields of `section` with their current values in `doc`; None when
-/// the schema has no such section.
-pub fn fields(schema: &Json, section: &str, doc: &DocumentMut) -> Option<Vec<Field>> {
+/// The fields of `section` with their current values in `doc` and their
+/// help in `lang`; None when the schema has no such section.
+pub fn fields(schema: &Json, section: &str, doc: &DocumentMut, lang: Lang) -> Option<Vec<Field>> {
     let defs = Defs::of(schema);
     let own = schema.get("properties")?.get(section)?;
     let s = defs.resolve(own);
@@ -293,7 +310,7 @@ pub fn fields(schema: &Json, section: &str, doc: &DocumentMut) -> Option<Vec<Fie
                 Field {
                     key: key.clone(),
                     kind,
-                    help: description(p, defs.resolve(p)),
+                    help: description(p, defs.resolve(p), lang),
                     value,
                     in_file: item.is_some(),
                     default,
@@ -304,33 +321,52 @@ pub fn fields(schema: &Json, section: &str, doc: &DocumentMut) -> Option<Vec<Fie
     )
 }
 
-/// Reads one submitted value as a TOML value (pure); a French message
-/// when it cannot be one. `raw` is None for an unchecked checkbox.
-pub fn parse_value(kind: &Kind, raw: Option<&str>) -> Result<Value, String> {
+/// Reads one submitted value as a TOML value (pure); a message (French
+/// and English) when it cannot be one. `raw` is None for an unchecked
+/// checkbox.
+pub fn parse_value(kind: &Kind, raw: Option<&str>) -> Result<Value, Msg> {
     let raw = raw.unwrap_or("");
     if raw.chars().count() > MAX_FIELD_CHARS {
-        return Err(format!("Texte trop long (au plus {MAX_FIELD_CHARS} caractères)."));
+        return Err(msg!(
+            "Text too long (at most {MAX_FIELD_CHARS} characters).",
+            "Texte trop long (au plus {MAX_FIELD_CHARS} caractères)."
+        ));
     }
     match kind {
         Kind::Text => {
             if raw.contains(['\n', '\r']) {
-                return Err("Une seule ligne est attendue.".into());
+                return Err(msg!(
+                    "A single line is expected.",
+                    "Une seule ligne est attendue."
+                ));
             }
             Ok(Value::from(raw))
         }
         Kind::Integer { min, max } => {
             let t = raw.trim();
             if t.is_empty() {
-                return Err("Indiquez un nombre entier.".into());
+                return Err(msg!("Give a whole number.", "Indiquez un nombre entier."));
             }
             let n: i64 = t.parse().map_err(|_| {
-                format!("« {t} » n'est pas un nombre entier (écrivez des chiffres, sans espace ni virgule).")
+                msg!(
+                    "\"{t}\" is not a whole number (write digits, without spaces or commas).",
+                    "« {t} » n'est pas un nombre entier (écrivez des chiffres, sans espace ni virgule)."
+                )
             })?;
             if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
                 return Err(match (min, max) {
-                    (Some(a), Some(b)) => format!("{n} est hors des limites : entre {a} et {b}."),
-                    (Some(a), None) => format!("{n} est trop petit : au moins {a}."),
-                    (None, Some(b)) => format!("{n} est trop grand : au plus {b}."),
+                    (Some(a), Some(b)) => msg!(
+                        "{n} is out of bounds: between {a} and {b}.",
+                        "{n} est hors des limites : entre {a} et {b}."
+                    ),
+                    (Some(a), None) => msg!(
+                        "{n} is too small: at least {a}.",
+                        "{n} est trop petit : au moins {a}."
+                    ),
+                    (None, Some(b)) => msg!(
+                        "{n} is too large: at most {b}.",
+                        "{n} est trop grand : au plus {b}."
+                    ),
                     (None, None) => unreachable!("a bound was crossed"),
                 });
             }
@@ -340,7 +376,10 @@ pub fn parse_value(kind: &Kind, raw: Option<&str>) -> Result<Value, String> {
             let t = raw.trim().replace(',', ".");
             match t.parse::<f64>() {
                 Ok(x) if x.is_finite() => Ok(Value::from(x)),
-                _ => Err(format!("« {} » n'est pas un nombre.", raw.trim())),
+                _ => {
+                    let t = raw.trim();
+                    Err(msg!("\"{t}\" is not a number.", "« {t} » n'est pas un nombre."))
+                }
             }
         }
         Kind::Boolean => Ok(Value::from(!raw.is_empty())),
@@ -348,20 +387,27 @@ pub fn parse_value(kind: &Kind, raw: Option<&str>) -> Result<Value, String> {
             if options.iter().any(|o| o == raw) {
                 Ok(Value::from(raw))
             } else {
-                Err(format!(
-                    "Choisissez l'une des valeurs proposées ({}).",
-                    options.join(", ")
+                let list = options.join(", ");
+                Err(msg!(
+                    "Choose one of the values offered ({list}).",
+                    "Choisissez l'une des valeurs proposées ({list})."
                 ))
             }
         }
         Kind::Lines => {
             let lines: Vec<&str> = raw.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
             if lines.len() > MAX_LINES {
-                return Err(format!("Trop de lignes (au plus {MAX_LINES})."));
+                return Err(msg!(
+                    "Too many lines (at most {MAX_LINES}).",
+                    "Trop de lignes (au plus {MAX_LINES})."
+                ));
             }
             Ok(Value::Array(lines.into_iter().collect()))
         }
-        Kind::ReadOnly => Err("Ce réglage se modifie dans le fichier de configuration.".into()),
+        Kind::ReadOnly => Err(msg!(
+            "This setting is changed in the configuration file.",
+            "Ce réglage se modifie dans le fichier de configuration."
+        )),
     }
 }
 
@@ -369,18 +415,21 @@ pub fn parse_value(kind: &Kind, raw: Option<&str>) -> Result<Value, String> {
 /// `fields` written into `section` (pure). A value equal to what the file
 /// has is left untouched; a key absent from the file is only written when
 /// its value differs from the default; a field not sent is left alone.
-/// `get` gives a submitted field (None when absent). Errors, per field key, in French; or one message about
-/// the file (key "").
+/// `get` gives a submitted field (None when absent). Errors, per field
+/// key, in French and English; or one message about the file (key "").
 pub fn edit(
     text: &str,
     section: &str,
     fields: &[Field],
     get: impl Fn(&str) -> Option<String>,
-) -> Result<String, Vec<(String, String)>> {
+) -> Result<String, Vec<(String, Msg)>> {
     let mut doc: DocumentMut = text.parse().map_err(|_| {
         vec![(
             String::new(),
-            "Le fichier de configuration actuel n'est pas du TOML valide : corrigez-le d'abord (preau check).".to_string(),
+            msg!(
+                "The current configuration file is not valid TOML: fix it first (preau check).",
+                "Le fichier de configuration actuel n'est pas du TOML valide : corrigez-le d'abord (preau check)."
+            ),
         )]
     })?;
     let created = doc.get(section).is_none();
@@ -394,7 +443,8 @@ pub fn edit(
         Some(_) => {
             return Err(vec![(
                 String::new(),
-                format!(
+                msg!(
+                    "In the file, \"{section}\" is not a section: fix it first (preau check).",
                     "Dans le fichier, « {section} » n'est pas une section : corrigez-le d'abord (preau check)."
                 ),
             )]);
@@ -437,8 +487,10 @@ pub fn edit(
             Some(_) => {
                 errors.push((
                     f.key.clone(),
-                    "Dans le fichier, ce réglage n'est pas une simple valeur : modifiez-le dans le fichier."
-                        .into(),
+                    msg!(
+                        "In the file, this setting is not a plain value: change it in the file.",
+                        "Dans le fichier, ce réglage n'est pas une simple valeur : modifiez-le dans le fichier."
+                    ),
                 ));
             }
             None => {
@@ -484,7 +536,7 @@ mod tests {
 
     #[test]
     fn the_sections_are_the_configuration_s_tables() {
-        let s = sections(&schema());
+        let s = sections(&schema(), Lang::Fr);
         let keys: Vec<&str> = s.iter().map(|s| s.key.as_str()).collect();
         for k in ["establishment", "server", "firewall", "viescolaire", "backup"] {
             assert!(keys.contains(&k), "{keys:?}");
@@ -497,7 +549,7 @@ mod tests {
     #[test]
     fn each_scalar_key_gets_its_input_with_help_and_current_value() {
         let doc: DocumentMut = FILE.parse().unwrap();
-        let f = fields(&schema(), "viescolaire", &doc).unwrap();
+        let f = fields(&schema(), "viescolaire", &doc, Lang::En).unwrap();
         let by = |k: &str| f.iter().find(|f| f.key == k).unwrap().clone();
         let half = by("alert_half_days");
         assert_eq!(
@@ -527,18 +579,18 @@ mod tests {
             types.value
         );
         // oneOf of constants is a choice too; tables are read-only TOML.
-        let shares = fields(&schema(), "shares", &doc).unwrap();
+        let shares = fields(&schema(), "shares", &doc, Lang::En).unwrap();
         assert!(
             shares.iter().any(|f| matches!(f.kind, Kind::Choice(_))),
             "{shares:?}"
         );
-        let fw = fields(&schema(), "firewall", &doc).unwrap();
+        let fw = fields(&schema(), "firewall", &doc, Lang::En).unwrap();
         let zones = fw.iter().find(|f| f.key == "zones").unwrap();
         assert_eq!(zones.input(), "readonly");
         assert_eq!(zones.value, "zones = []");
-        let est = fields(&schema(), "establishment", &doc).unwrap();
+        let est = fields(&schema(), "establishment", &doc, Lang::En).unwrap();
         assert_eq!(est.iter().find(|f| f.key == "uai").unwrap().value, "0999999X");
-        assert_eq!(fields(&schema(), "nonesuch", &doc), None);
+        assert_eq!(fields(&schema(), "nonesuch", &doc, Lang::En), None);
     }
 
     #[test]
@@ -551,11 +603,15 @@ mod tests {
         assert!(
             parse_value(&int, Some("sept"))
                 .unwrap_err()
+                .fr
                 .contains("n'est pas un nombre entier")
         );
         assert_eq!(
             parse_value(&int, Some("0")).unwrap_err(),
-            "0 est hors des limites : entre 1 et 100."
+            Msg::new(
+                "0 is out of bounds: between 1 and 100.",
+                "0 est hors des limites : entre 1 et 100."
+            )
         );
         assert!(parse_value(&int, Some("")).is_err());
         assert!(parse_value(&int, Some("99999999999999999999")).is_err());
@@ -565,7 +621,7 @@ mod tests {
             Some(true)
         );
         let c = Kind::Choice(vec!["a".into(), "b".into()]);
-        assert!(parse_value(&c, Some("z")).unwrap_err().contains("a, b"));
+        assert!(parse_value(&c, Some("z")).unwrap_err().fr.contains("a, b"));
         let lines = parse_value(&Kind::Lines, Some("x\r\n\n  y \n")).unwrap();
         assert_eq!(shown_toml(&lines), "x\ny");
         assert!(parse_value(&Kind::Text, Some("a\nb")).is_err());
@@ -599,7 +655,7 @@ mod tests {
     #[test]
     fn editing_keeps_comments_and_writes_only_what_changed() {
         let doc: DocumentMut = FILE.parse().unwrap();
-        let f = fields(&schema(), "establishment", &doc).unwrap();
+        let f = fields(&schema(), "establishment", &doc, Lang::En).unwrap();
         // Unchanged: the very same text.
         assert_eq!(edit(FILE, "establishment", &f, submitted(&f, &[])).unwrap(), FILE);
         let new = edit(
@@ -611,7 +667,7 @@ mod tests {
         .unwrap();
         assert_eq!(new, FILE.replace("Collège des Tilleuls", "Lycée Jean Moulin"));
         // A section absent from the file: only the non-defaults are added.
-        let f = fields(&schema(), "viescolaire", &doc).unwrap();
+        let f = fields(&schema(), "viescolaire", &doc, Lang::En).unwrap();
         let new = edit(
             FILE,
             "viescolaire",
@@ -625,7 +681,7 @@ mod tests {
         assert!(!new.contains("quiet_end"), "defaults not written: {new}");
         crate::config::parse(&new, "f").unwrap();
         // A section not yet in the file is created.
-        let f = fields(&schema(), "server", &doc).unwrap();
+        let f = fields(&schema(), "server", &doc, Lang::En).unwrap();
         let new = edit(
             FILE,
             "server",
@@ -639,7 +695,7 @@ mod tests {
     #[test]
     fn bad_values_are_reported_per_field_and_the_text_is_untouched() {
         let doc: DocumentMut = FILE.parse().unwrap();
-        let f = fields(&schema(), "viescolaire", &doc).unwrap();
+        let f = fields(&schema(), "viescolaire", &doc, Lang::En).unwrap();
         let errs = edit(
             FILE,
             "viescolaire",
@@ -651,7 +707,7 @@ mod tests {
         assert_eq!(keys, ["alert_half_days", "rounding_step"]);
         // Fields not sent at all are left alone (a checkbox without its marker too).
         assert_eq!(edit(FILE, "viescolaire", &f, |_| None).unwrap(), FILE);
-        let server = fields(&schema(), "server", &doc).unwrap();
+        let server = fields(&schema(), "server", &doc, Lang::En).unwrap();
         assert_eq!(
             edit(FILE, "server", &server, submitted(&server, &[])).unwrap(),
             FILE

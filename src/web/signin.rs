@@ -205,7 +205,10 @@ pub async fn submit(
         return page_for(
             &web,
             &login,
-            Some("Le formulaire a expiré : saisissez à nouveau votre identifiant et votre mot de passe."),
+            Some(super::i18n::either(
+                "Le formulaire a expiré : saisissez à nouveau votre identifiant et votre mot de passe.",
+                "The form has expired: type your login and password again.",
+            )),
             &next,
             &fresh,
             StatusCode::BAD_REQUEST,
@@ -216,7 +219,10 @@ pub async fn submit(
         return page_for(
             &web,
             &login,
-            Some("Saisissez votre identifiant et votre mot de passe."),
+            Some(super::i18n::either(
+                "Saisissez votre identifiant et votre mot de passe.",
+                "Type your login and your password.",
+            )),
             &next,
             &cookie_token,
             StatusCode::BAD_REQUEST,
@@ -234,7 +240,7 @@ pub async fn submit(
     let w = web.clone();
     let l = login.clone();
     let old = session::token_from(&headers);
-    let outcome = tokio::task::spawn_blocking(move || -> Result<Option<Outcome>, WebError> {
+    let outcome = crate::web::i18n::spawn_blocking(move || -> Result<Option<Outcome>, WebError> {
         let mut store = w.store()?;
         let addr = address.to_string();
         if !allowed {
@@ -319,7 +325,10 @@ pub async fn submit(
         Ok(Ok(None)) => page_for(
             &web,
             &login,
-            Some("Identifiant ou mot de passe incorrect."),
+            Some(super::i18n::either(
+                "Identifiant ou mot de passe incorrect.",
+                "Wrong login or password.",
+            )),
             &next,
             &cookie_token,
             StatusCode::UNAUTHORIZED,
@@ -327,7 +336,10 @@ pub async fn submit(
         Ok(Err(WebError::BadRequest(_))) => page_for(
             &web,
             &login,
-            Some("Trop de tentatives en peu de temps : la connexion est bloquée pendant quinze minutes."),
+            Some(super::i18n::either(
+                "Trop de tentatives en peu de temps : la connexion est bloquée pendant quinze minutes.",
+                "Too many attempts in a short time: signing in is blocked for fifteen minutes.",
+            )),
             &next,
             &cookie_token,
             StatusCode::TOO_MANY_REQUESTS,
@@ -349,13 +361,20 @@ pub async fn sign_out(
         Err(e) => return e.into_response(),
     };
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
-        return WebError::BadRequest("Le formulaire a expiré : rechargez la page.".into()).into_response();
+        return WebError::BadRequest(
+            super::i18n::either(
+                "Le formulaire a expiré : rechargez la page.",
+                "The form has expired: reload the page.",
+            )
+            .into(),
+        )
+        .into_response();
     }
     let everywhere = fields.get("partout") == "1";
     let token = session::token_from(&headers);
     let w = web.clone();
     let s = signed.clone();
-    let done = tokio::task::spawn_blocking(move || -> Result<Vec<String>, WebError> {
+    let done = crate::web::i18n::spawn_blocking(move || -> Result<Vec<String>, WebError> {
         let mut store = w.store()?;
         // The sign-in sessions that end: single sign-on ends with them.
         let keys: Vec<String> = if everywhere {

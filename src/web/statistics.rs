@@ -396,7 +396,7 @@ pub async fn page(
         }
         Ok(resp)
     };
-    match tokio::task::spawn_blocking(run).await {
+    match crate::web::i18n::spawn_blocking(run).await {
         Ok(r) => r.unwrap_or_else(IntoResponse::into_response),
         Err(e) => WebError::Internal(anyhow::anyhow!("{e}")).into_response(),
     }

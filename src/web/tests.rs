@@ -1546,6 +1546,7 @@ async fn portal_tiles_by_role_with_their_health() {
     assert!(a.body.contains("Intendance") && !a.body.contains("Pronote"));
 }
 
+mod languages;
 mod schoollog;
 
 /// Classroom tools, rooms: a bad switch form is a French 400 and changes

@@ -7,6 +7,7 @@
 
 use crate::config::Validate;
 use crate::config::problems::{Problems, join};
+use crate::msg;
 use crate::web::authz::{Actor, Role};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -15,34 +16,56 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The portal (home page).
+///
+/// fr: Le portail (page d'accueil).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PortalSettings {
     /// Tiles of the school's services shown on the home page, in order,
     /// after Préau's own.
+    ///
+    /// fr: Tuiles des services de l'établissement affichées sur la page
+    /// d'accueil, dans l'ordre, après celles de Préau.
     #[serde(default)]
     pub tiles: Vec<Tile>,
 }
 
 /// One tile of the portal, e.g. the academy's ENT.
+///
+/// fr: Une tuile du portail, par exemple l'ENT de l'académie.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Tile {
     /// Title of the tile, e.g. "ENT de l'académie".
+    ///
+    /// fr: Titre de la tuile, par exemple « ENT de l'académie ».
     pub title: String,
     /// Address the tile opens: "https://…", "http://…", or a path of
     /// this server such as "/reservations".
+    ///
+    /// fr: Adresse qu'ouvre la tuile : « https://… », « http://… » ou un chemin
+    /// de ce serveur comme « /reservations ».
     pub url: String,
     /// One line under the title, e.g. "Cahier de textes, messagerie".
+    ///
+    /// fr: Une ligne sous le titre, par exemple « Cahier de textes, messagerie
+    /// ».
     #[serde(default)]
     pub description: String,
     /// Roles that see the tile (admin, direction, cpe, teacher, staff,
     /// student, parent). Empty: everyone.
+    ///
+    /// fr: Rôles qui voient la tuile (admin, direction, cpe, teacher, staff,
+    /// student, parent). Vide : tout le monde.
     #[serde(default)]
     pub roles: Vec<String>,
     /// Address checked in the background to show whether the service is
     /// up ("https://…" or "http://…"; up when it answers below 500
     /// within 3 seconds). Empty: no check.
+    ///
+    /// fr: Adresse vérifiée en arrière-plan pour montrer si le service répond
+    /// (« https://… » ou « http://… » ; il répond quand il donne une réponse en
+    /// dessous de 500 en moins de 3 secondes). Vide : pas de vérification.
     #[serde(default)]
     pub health_url: String,
 }
@@ -56,31 +79,49 @@ impl Validate for PortalSettings {
         for (i, t) in self.tiles.iter().enumerate() {
             let at = format!("{}[{i}]", join(path, "tiles"));
             if t.title.trim().is_empty() {
-                problems.push(join(&at, "title"), "a tile needs a title");
+                problems.push(
+                    join(&at, "title"),
+                    msg!("a tile needs a title", "une tuile doit avoir un titre"),
+                );
             }
             let local = t.url.starts_with('/') && !t.url.starts_with("//");
             if !(local || http_url(&t.url)) {
                 problems.push(
                     join(&at, "url"),
-                    format!(
-                        "\"{}\" is neither an http(s) address nor a path of this server",
-                        t.url
+                    msg!(
+                        en(
+                            "\"{}\" is neither an http(s) address nor a path of this server",
+                            t.url
+                        ),
+                        fr(
+                            "« {} » n'est ni une adresse http(s) ni un chemin de ce serveur",
+                            t.url
+                        )
                     ),
                 );
             }
             if !t.health_url.is_empty() && !http_url(&t.health_url) {
                 problems.push(
                     join(&at, "health_url"),
-                    format!("\"{}\" is not an http(s) address", t.health_url),
+                    msg!(
+                        en("\"{}\" is not an http(s) address", t.health_url),
+                        fr("« {} » n'est pas une adresse http(s)", t.health_url)
+                    ),
                 );
             }
             for (j, r) in t.roles.iter().enumerate() {
                 if !crate::sso::settings::ROLES.contains(&r.as_str()) {
                     problems.push(
                         format!("{}[{j}]", join(&at, "roles")),
-                        format!(
-                            "unknown role \"{r}\" (one of {})",
-                            crate::sso::settings::ROLES.join(", ")
+                        msg!(
+                            en(
+                                "unknown role \"{r}\" (one of {})",
+                                crate::sso::settings::ROLES.join(", ")
+                            ),
+                            fr(
+                                "rôle inconnu « {r} » (l'un de {})",
+                                crate::sso::settings::ROLES.join(", ")
+                            )
                         ),
                     );
                 }
@@ -137,6 +178,14 @@ impl Health {
             Health::Unknown => "état inconnu",
             Health::Up => "en service",
             Health::Down => "indisponible",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Health::Unknown => "state unknown",
+            Health::Up => "up",
+            Health::Down => "unavailable",
         }
     }
 

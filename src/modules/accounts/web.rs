@@ -88,24 +88,41 @@ pub fn clean_name(raw: &str) -> String {
     }
 }
 
-/// The French message of a file the importer refused (its own words stay:
-/// they name the file, line and element).
+/// The message of a file the importer refused, in the current language
+/// (the importer's own words stay: they name the file, line and element).
 pub fn import_error_fr(e: &ImportError) -> String {
-    let mut m = format!("Le fichier « {} » ne peut pas être importé", e.file);
+    let fr = crate::web::i18n::french();
+    let mut m = if fr {
+        format!("Le fichier « {} » ne peut pas être importé", e.file)
+    } else {
+        format!("The file \"{}\" cannot be imported", e.file)
+    };
     if e.line > 0 {
-        m.push_str(&format!(" (ligne {}", e.line));
+        m.push_str(&format!(" ({} {}", if fr { "ligne" } else { "line" }, e.line));
         if !e.element.is_empty() {
-            m.push_str(&format!(", élément <{}>", e.element));
+            m.push_str(&format!(
+                ", {} <{}>",
+                if fr { "élément" } else { "element" },
+                e.element
+            ));
         }
         m.push(')');
     } else if !e.element.is_empty() {
-        m.push_str(&format!(" (élément <{}>)", e.element));
+        m.push_str(&format!(
+            " ({} <{}>)",
+            if fr { "élément" } else { "element" },
+            e.element
+        ));
     }
-    m.push_str(&format!(" : {}.", e.message));
+    m.push_str(&format!("{} {}.", if fr { " :" } else { ":" }, e.message));
     if let Some(h) = &e.hint {
-        m.push_str(&format!(" Conseil : {h}."));
+        m.push_str(&format!(" {} {h}.", if fr { "Conseil :" } else { "Hint:" }));
     }
-    m.push_str(" Rien n'a été modifié.");
+    m.push_str(if fr {
+        " Rien n'a été modifié."
+    } else {
+        " Nothing has changed."
+    });
     m
 }
 
@@ -129,15 +146,19 @@ pub struct DiffSection {
 
 /// The diff's categories, each cut at [`SHOWN`] lines (pure).
 pub fn sections(plan: &ImportPlan) -> Vec<DiffSection> {
-    let section = |id, title, list: &[import::Entry]| DiffSection {
+    let section = |id, title: (&'static str, &'static str), list: &[import::Entry]| DiffSection {
         id,
-        title,
+        title: crate::web::i18n::either(title.0, title.1),
         total: list.len(),
         rows: list
             .iter()
             .take(SHOWN)
             .map(|e| DiffRow {
-                kind: e.kind.label_fr(),
+                kind: if crate::web::i18n::french() {
+                    e.kind.label_fr()
+                } else {
+                    e.kind.as_str()
+                },
                 name: e.name.clone(),
                 login: e.login.clone().unwrap_or_default(),
                 detail: e.detail.clone(),
@@ -145,10 +166,14 @@ pub fn sections(plan: &ImportPlan) -> Vec<DiffSection> {
             .collect(),
     };
     vec![
-        section("nouveaux", "Nouveaux", &plan.new),
-        section("modifies", "Modifiés", &plan.changed),
-        section("retours", "De retour", &plan.returning),
-        section("departs", "Départs (comptes désactivés)", &plan.leaving),
+        section("nouveaux", ("Nouveaux", "New"), &plan.new),
+        section("modifies", ("Modifiés", "Changed"), &plan.changed),
+        section("retours", ("De retour", "Back"), &plan.returning),
+        section(
+            "departs",
+            ("Départs (comptes désactivés)", "Leaving (accounts disabled)"),
+            &plan.leaving,
+        ),
     ]
 }
 
@@ -179,15 +204,15 @@ pub fn history(conn: &rusqlite::Connection, limit: usize) -> rusqlite::Result<Ve
         let n = |k: &str| s[k].as_u64().unwrap_or(0);
         Ok(HistoryRow {
             at: r.get(0)?,
-            by: by.unwrap_or_else(|| "ligne de commande".into()),
+            by: by.unwrap_or_else(|| crate::web::i18n::either("ligne de commande", "command line").into()),
             files: files.join(", "),
-            counts: format!(
-                "{} créé(s), {} modifié(s), {} de retour, {} désactivé(s)",
-                n("created"),
-                n("updated"),
-                n("reactivated"),
-                n("disabled")
-            ),
+            counts: {
+                let (c, u, r, d) = (n("created"), n("updated"), n("reactivated"), n("disabled"));
+                crate::web::i18n::pick(crate::msg!(
+                    "{c} created, {u} changed, {r} back, {d} disabled",
+                    "{c} créé(s), {u} modifié(s), {r} de retour, {d} désactivé(s)"
+                ))
+            },
         })
     })?;
     rows.collect()
@@ -218,7 +243,7 @@ fn plan_of(
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, WebError> + Send + 'static,
 ) -> Result<T, WebError> {
-    tokio::task::spawn_blocking(f)
+    crate::web::i18n::spawn_blocking(f)
         .await
         .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))?
 }
@@ -258,13 +283,25 @@ struct Sent {
 /// Reads the multipart form with its limits; a French message otherwise.
 async fn read_upload(req: Request, web: &AppState) -> Result<Sent, String> {
     let too_big = || {
-        format!(
-            "Les fichiers envoyés dépassent {} Mio : envoyez-les en plusieurs fois ou zippés.",
-            MAX_UPLOAD / (1024 * 1024)
+        let mib = MAX_UPLOAD / (1024 * 1024);
+        crate::web::i18n::pick(crate::msg!(
+            "The files sent are over {mib} MiB: send them in several goes, or zipped.",
+            "Les fichiers envoyés dépassent {mib} Mio : envoyez-les en plusieurs fois ou zippés."
+        ))
+    };
+    let broken = || {
+        crate::web::i18n::either(
+            "L'envoi a été interrompu ou est mal formé : recommencez.",
+            "The upload was cut or is malformed: start again.",
         )
+        .to_string()
     };
     let mut mp = Multipart::from_request(req, web).await.map_err(|_| {
-        "Le formulaire d'envoi n'a pas pu être lu : choisissez les fichiers et recommencez.".to_string()
+        crate::web::i18n::either(
+            "Le formulaire d'envoi n'a pas pu être lu : choisissez les fichiers et recommencez.",
+            "The upload form could not be read: choose the files and start again.",
+        )
+        .to_string()
     })?;
     let mut sent = Sent {
         csrf: String::new(),
@@ -277,14 +314,14 @@ async fn read_upload(req: Request, web: &AppState) -> Result<Sent, String> {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_big()),
-            Err(_) => return Err("L'envoi a été interrompu ou est mal formé : recommencez.".into()),
+            Err(_) => return Err(broken()),
         };
         let name = field.name().unwrap_or("").to_string();
         let file_name = field.file_name().map(clean_name);
         let bytes = match field.bytes().await {
             Ok(b) => b,
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_big()),
-            Err(_) => return Err("L'envoi a été interrompu ou est mal formé : recommencez.".into()),
+            Err(_) => return Err(broken()),
         };
         total += bytes.len();
         if total > MAX_UPLOAD {
@@ -299,7 +336,10 @@ async fn read_upload(req: Request, web: &AppState) -> Result<Sent, String> {
                     continue;
                 }
                 if sent.files.len() == MAX_FILES {
-                    return Err(format!("Envoyez au plus {MAX_FILES} fichiers à la fois."));
+                    return Err(crate::web::i18n::pick(crate::msg!(
+                        "Send at most {MAX_FILES} files at once.",
+                        "Envoyez au plus {MAX_FILES} fichiers à la fois."
+                    )));
                 }
                 sent.files.push((file_name, bytes.to_vec()));
             }
@@ -326,7 +366,7 @@ pub async fn upload(
         }
     };
     if !csrf::matches(&signed.session.csrf, &sent.csrf) {
-        return WebError::BadRequest("Le formulaire a expiré : rechargez la page et recommencez.".into())
+        return WebError::BadRequest(crate::web::i18n::t(crate::web::i18n::current(), "form.expired").into())
             .into_response();
     }
     let run = move || -> Result<Response, WebError> {
@@ -360,7 +400,7 @@ pub async fn upload(
             None
         };
         let chrome = Page::signed(
-            "Aperçu de l'import",
+            crate::web::i18n::either("Aperçu de l'import", "Import preview"),
             &config.establishment.name,
             &signed,
             "/console/imports",
@@ -380,8 +420,11 @@ pub async fn upload(
     blocking(run).await.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// Why a confirmation changed nothing.
-const STALE: &str = "L'annuaire a changé depuis l'aperçu (un autre import, ou un compte modifié entre-temps) : rien n'a été fait. Envoyez à nouveau les fichiers pour voir l'aperçu à jour.";
+/// Why a confirmation changed nothing (French, English).
+const STALE: (&str, &str) = (
+    "L'annuaire a changé depuis l'aperçu (un autre import, ou un compte modifié entre-temps) : rien n'a été fait. Envoyez à nouveau les fichiers pour voir l'aperçu à jour.",
+    "The directory changed since the preview (another import, or an account changed meanwhile): nothing was done. Send the files again to see the up-to-date preview.",
+);
 
 /// `POST /console/imports/{token}`: performs the import shown, when the
 /// directory still gives the same plan.
@@ -396,7 +439,7 @@ pub async fn confirm(
         Err(e) => return e.into_response(),
     };
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
-        return WebError::BadRequest("Le formulaire a expiré : rechargez la page et recommencez.".into())
+        return WebError::BadRequest(crate::web::i18n::t(crate::web::i18n::current(), "form.expired").into())
             .into_response();
     }
     let run = move || -> Result<Response, WebError> {
@@ -404,7 +447,13 @@ pub async fn confirm(
             return imports_page(
                 &web,
                 &signed,
-                Some("Cet aperçu a expiré ou a déjà servi : envoyez à nouveau les fichiers.".into()),
+                Some(
+                    crate::web::i18n::either(
+                        "Cet aperçu a expiré ou a déjà servi : envoyez à nouveau les fichiers.",
+                        "This preview has expired or was already used: send the files again.",
+                    )
+                    .into(),
+                ),
             );
         };
         let config = web.config();
@@ -417,11 +466,14 @@ pub async fn confirm(
                 Err(m) => return Ok(Err(m)),
             };
             if serde_json::to_string(&plan).unwrap_or_default() != upload.shown {
-                return Ok(Err(STALE.into()));
+                return Ok(Err(crate::web::i18n::either(STALE.0, STALE.1).into()));
             }
             match import::apply(tx, &plan, &options) {
                 Ok(s) => Ok(Ok(s)),
-                Err(import::ApplyError::Refused(r)) => Ok(Err(format!("Import refusé : {r}"))),
+                Err(import::ApplyError::Refused(r)) => Ok(Err(crate::web::i18n::pick(crate::msg!(
+                    "Import refused: {r}",
+                    "Import refusé : {r}"
+                )))),
                 Err(e) => Err(WebError::Internal(e.into())),
             }
         })?;
@@ -430,31 +482,42 @@ pub async fn confirm(
             Err(m) => return refused(&web, &signed, &mut store, m),
         };
         let projected = system::project_accounts(&web.host, &config, &web.config_path)?;
-        let counts = format!(
-            "{} créé(s), {} modifié(s), {} de retour, {} désactivé(s)",
-            summary.created, summary.updated, summary.reactivated, summary.disabled
+        let (c, u, r, d) = (
+            summary.created,
+            summary.updated,
+            summary.reactivated,
+            summary.disabled,
         );
+        let counts = crate::msg!(
+            "{c} created, {u} changed, {r} back, {d} disabled",
+            "{c} créé(s), {u} modifié(s), {r} de retour, {d} désactivé(s)"
+        );
+        // The audit log keeps the establishment's language.
         audit::record(
             &mut store,
             &signed.actor.login,
             &signed.peer.to_string(),
             AUDIT_ACTION,
             &format!("import {}", summary.import_id),
-            &counts,
+            &counts.fr,
         )?;
-        let system_note = match projected {
-            system::Projected::NotEnabled => {
-                "Le module « accounts » n'est pas activé : seuls les comptes de l'annuaire ont changé (pas les comptes Unix ni Samba).".to_string()
-            }
-            system::Projected::Done { changes } => {
-                format!("Comptes des ordinateurs (Unix et Samba) mis à jour : {changes} changement(s).")
-            }
-            system::Projected::Failed(e) => format!(
+        let counts = crate::web::i18n::pick(counts);
+        let system_note = crate::web::i18n::pick(match projected {
+            system::Projected::NotEnabled => crate::msg!(
+                "The \"accounts\" module is not enabled: only the directory's accounts changed (not the Unix or Samba accounts).",
+                "Le module « accounts » n'est pas activé : seuls les comptes de l'annuaire ont changé (pas les comptes Unix ni Samba)."
+            ),
+            system::Projected::Done { changes } => crate::msg!(
+                "The computers' accounts (Unix and Samba) are updated: {changes} change(s).",
+                "Comptes des ordinateurs (Unix et Samba) mis à jour : {changes} changement(s)."
+            ),
+            system::Projected::Failed(e) => crate::msg!(
+                "Beware: the computers' accounts could not be updated ({e}); see the dashboard.",
                 "Attention : les comptes des ordinateurs n'ont pas pu être mis à jour ({e}) ; voir le tableau de bord."
             ),
-        };
+        });
         let chrome = Page::signed(
-            "Import effectué",
+            crate::web::i18n::either("Import effectué", "Import done"),
             &config.establishment.name,
             &signed,
             "/console/imports",

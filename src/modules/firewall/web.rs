@@ -17,20 +17,24 @@ use std::sync::Arc;
 /// Most counters listed (the busiest first).
 const COUNTERS_SHOWN: usize = 300;
 
+/// An action in the page's language.
 fn action_fr(a: Action) -> &'static str {
+    use crate::web::i18n::either;
     match a {
-        Action::Accept => "autorisé",
-        Action::Drop => "bloqué",
-        Action::Reject => "refusé",
+        Action::Accept => either("autorisé", "allowed"),
+        Action::Drop => either("bloqué", "dropped"),
+        Action::Reject => either("refusé", "refused"),
     }
 }
 
+/// A service in the page's language.
 fn service_fr(s: Service) -> &'static str {
+    use crate::web::i18n::either;
     match s {
-        Service::Console => "console d'administration",
-        Service::Viescolaire => "vie scolaire (web)",
-        Service::Smb => "partages de fichiers (SMB)",
-        Service::Proxy => "proxy web",
+        Service::Console => either("console d'administration", "admin console"),
+        Service::Viescolaire => either("vie scolaire (web)", "school life (web)"),
+        Service::Smb => either("partages de fichiers (SMB)", "file shares (SMB)"),
+        Service::Proxy => either("proxy web", "web proxy"),
         Service::Ssh => "SSH",
         Service::Dns => "DNS",
         Service::Dhcp => "DHCP",
@@ -108,16 +112,23 @@ fn live_counters(host: &dyn Host) -> Result<Vec<CounterRow>, String> {
             "inet",
             "preau",
         ]))
-        .map_err(|e| format!("nft n'a pas pu être lancé ({e})"))?;
+        .map_err(|e| {
+            crate::web::i18n::pick(crate::msg!(
+                "nft could not be started ({e})",
+                "nft n'a pas pu être lancé ({e})"
+            ))
+        })?;
     if !out.success() {
-        return Err(format!(
-            "pas de table « inet preau » chargée ({})",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-        ));
+        let why = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        return Err(crate::web::i18n::pick(crate::msg!(
+            "no table \"inet preau\" loaded ({why})",
+            "pas de table « inet preau » chargée ({why})"
+        )));
     }
     counters(&String::from_utf8_lossy(&out.stdout))
 }
@@ -134,7 +145,7 @@ pub async fn page(State(web): State<AppState>, Extension(signed): Extension<Arc<
             Err(e) => (Vec::new(), Some(e)),
         };
         let chrome = pages::Page::signed(
-            "Pare-feu",
+            crate::web::i18n::t(crate::web::i18n::current(), "logs.firewall"),
             &config.establishment.name,
             &signed,
             "/console/journaux",
@@ -150,7 +161,7 @@ pub async fn page(State(web): State<AppState>, Extension(signed): Extension<Arc<
             counters_error,
         }))
     };
-    tokio::task::spawn_blocking(run)
+    crate::web::i18n::spawn_blocking(run)
         .await
         .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))
         .and_then(|r| r)

@@ -4,6 +4,7 @@
 //! from the newest, memory bounded by the page, whatever the logs' size).
 
 use super::log::{self, Filter};
+use crate::msg;
 use crate::web::errors::WebError;
 use crate::web::pages::{self, LogRow, ProxyLogPage};
 use crate::web::{AppState, Signed};
@@ -35,7 +36,8 @@ pub struct Search {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     pub field: &'static str,
-    pub message: String,
+    /// In French and English.
+    pub message: crate::config::Msg,
 }
 
 /// `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM` or `YYYY-MM-DDTHH:MM:SS` (a space
@@ -88,16 +90,14 @@ impl Search {
     /// The log filter, or every field's problem in French (pure).
     pub fn filter(&self) -> Result<Filter, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut bad = |field, message: &str| {
-            errors.push(FieldError {
-                field,
-                message: message.to_string(),
-            })
-        };
+        let mut bad = |field, message: crate::config::Msg| errors.push(FieldError { field, message });
         if self.user.chars().count() > 64 || self.user.chars().any(|c| c.is_control() || c.is_whitespace()) {
             bad(
                 "utilisateur",
-                "Un identifiant : au plus 64 caractères, sans espace.",
+                msg!(
+                    "A login: at most 64 characters, no space.",
+                    "Un identifiant : au plus 64 caractères, sans espace."
+                ),
             );
         }
         if !self.ip.is_empty()
@@ -106,7 +106,10 @@ impl Search {
         {
             bad(
                 "adresse",
-                "Une adresse IP (10.0.0.12 ou 2001:db8::1), ou adresse:port.",
+                msg!(
+                    "An IP address (10.0.0.12 or 2001:db8::1), or address:port.",
+                    "Une adresse IP (10.0.0.12 ou 2001:db8::1), ou adresse:port."
+                ),
             );
         }
         let host = self.host.trim_end_matches('.').to_ascii_lowercase();
@@ -117,29 +120,59 @@ impl Search {
         {
             bad(
                 "site",
-                "Un nom de site (exemple.fr) : lettres, chiffres, points et tirets.",
+                msg!(
+                    "A site name (example.org): letters, digits, dots and hyphens.",
+                    "Un nom de site (exemple.fr) : lettres, chiffres, points et tirets."
+                ),
             );
         }
         if !["", "allow", "deny", "error"].contains(&self.decision.as_str()) {
-            bad("decision", "Choisissez « autorisé », « refusé » ou « erreur ».");
+            bad(
+                "decision",
+                msg!(
+                    "Choose \"allowed\", \"denied\" or \"error\".",
+                    "Choisissez « autorisé », « refusé » ou « erreur »."
+                ),
+            );
         }
         let since = (!self.since.is_empty()).then(|| time_bound(&self.since));
         let until = (!self.until.is_empty()).then(|| time_bound(&self.until));
         if since == Some(None) {
-            bad("depuis", "Une date AAAA-MM-JJ, ou AAAA-MM-JJTHH:MM (heure UTC).");
+            bad(
+                "depuis",
+                msg!(
+                    "A date YYYY-MM-DD, or YYYY-MM-DDTHH:MM (UTC).",
+                    "Une date AAAA-MM-JJ, ou AAAA-MM-JJTHH:MM (heure UTC)."
+                ),
+            );
         }
         if until == Some(None) {
-            bad("jusqua", "Une date AAAA-MM-JJ, ou AAAA-MM-JJTHH:MM (heure UTC).");
+            bad(
+                "jusqua",
+                msg!(
+                    "A date YYYY-MM-DD, or YYYY-MM-DDTHH:MM (UTC).",
+                    "Une date AAAA-MM-JJ, ou AAAA-MM-JJTHH:MM (heure UTC)."
+                ),
+            );
         }
         if let (Some(Some(s)), Some(Some(u))) = (&since, &until)
             && s >= u
         {
-            bad("jusqua", "La fin doit venir après le début.");
+            bad(
+                "jusqua",
+                msg!(
+                    "The end must come after the start.",
+                    "La fin doit venir après le début."
+                ),
+            );
         }
         if self.page > MAX_PAGE {
             bad(
                 "page",
-                &format!("Au plus {MAX_PAGE} pages : resserrez la recherche (dates, utilisateur…)."),
+                msg!(
+                    "At most {MAX_PAGE} pages: narrow the search (dates, user…).",
+                    "Au plus {MAX_PAGE} pages : resserrez la recherche (dates, utilisateur…)."
+                ),
             );
         }
         if !errors.is_empty() {
@@ -176,11 +209,13 @@ impl Search {
     }
 }
 
+/// A decision in the page's language.
 fn decision_fr(d: &str) -> &'static str {
+    use crate::web::i18n::either;
     match d {
-        "allow" => "autorisé",
-        "deny" => "refusé",
-        "error" => "erreur",
+        "allow" => either("autorisé", "allowed"),
+        "deny" => either("refusé", "denied"),
+        "error" => either("erreur", "error"),
         _ => "—",
     }
 }
@@ -225,16 +260,21 @@ pub async fn search(
                     Vec::new(),
                     false,
                     Vec::new(),
-                    Some(format!(
-                        "Les journaux de {} n'ont pas pu être lus : {e}.",
-                        dir.display()
-                    )),
+                    Some(crate::web::i18n::pick(msg!(
+                        en("The logs of {} could not be read: {e}.", dir.display()),
+                        fr("Les journaux de {} n'ont pas pu être lus : {e}.", dir.display())
+                    ))),
                 ),
             },
         };
-        let err = |f: &str| errors.iter().find(|e| e.field == f).map(|e| e.message.clone());
+        let err = |f: &str| {
+            errors
+                .iter()
+                .find(|e| e.field == f)
+                .map(|e| crate::web::i18n::pick(e.message.clone()))
+        };
         let chrome = pages::Page::signed(
-            "Journaux du proxy",
+            crate::web::i18n::t(crate::web::i18n::current(), "logs.proxy_title"),
             &config.establishment.name,
             &signed,
             "/console/journaux",
@@ -262,7 +302,7 @@ pub async fn search(
         }
         Ok(r)
     };
-    tokio::task::spawn_blocking(run)
+    crate::web::i18n::spawn_blocking(run)
         .await
         .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))
         .and_then(|r| r)

@@ -29,6 +29,7 @@ pub mod web;
 use super::{Context, Finding, Health, Module, ModuleInfo, State};
 use crate::engine::{Change, file};
 use crate::host::Owner;
+use crate::msg;
 use settings::SharesSettings;
 use std::path::Path;
 use std::sync::LazyLock;
@@ -104,11 +105,10 @@ impl Module for Shares {
         if config.accounts.home_base.trim_end_matches('/') != perso {
             problems.push_hint(
                 "accounts.home_base",
-                format!(
-                    "\"{}\" is not the personal share folder {perso}",
-                    config.accounts.home_base
-                ),
-                format!("set accounts.home_base = \"{perso}\" (homes are the personal shares)"),
+                msg!(en("\"{}\" is not the personal share folder {perso}",
+                    config.accounts.home_base), fr("« {} » n'est pas le dossier des partages personnels {perso}",
+                    config.accounts.home_base)),
+                msg!("set accounts.home_base = \"{perso}\" (homes are the personal shares)", "écrivez accounts.home_base = \"{perso}\" (les dossiers personnels sont les partages personnels)"),
             );
         }
         // The shares give rights to the role groups the accounts module
@@ -125,10 +125,8 @@ impl Module for Shares {
             if shares_name != accounts_name {
                 problems.push_hint(
                     format!("shares.role_groups.{role}"),
-                    format!(
-                        "\"{shares_name}\" is not the group the accounts module makes (accounts.{key} = \"{accounts_name}\")"
-                    ),
-                    format!("set shares.role_groups.{role} = \"{accounts_name}\""),
+                    msg!("\"{shares_name}\" is not the group the accounts module makes (accounts.{key} = \"{accounts_name}\")", "« {shares_name} » n'est pas le groupe que crée le module des comptes (accounts.{key} = \"{accounts_name}\")"),
+                    msg!("set shares.role_groups.{role} = \"{accounts_name}\"", "écrivez shares.role_groups.{role} = \"{accounts_name}\""),
                 );
             }
         }

@@ -2,22 +2,36 @@
 
 use crate::config::Validate;
 use crate::config::problems::{Problems, index, join};
+use crate::msg;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A role of the establishment, as the shares see it.
+///
+/// fr: Un rôle de l'établissement, tel que le voient les partages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Students.
+    ///
+    /// fr: Les élèves.
     Student,
     /// Teachers.
+    ///
+    /// fr: Les professeurs.
     Teacher,
     /// Non-teaching staff (school life, office, documentation…).
+    ///
+    /// fr: Les personnels non enseignants (vie scolaire, secrétariat,
+    /// documentation…).
     Staff,
     /// Head and deputies (direction).
+    ///
+    /// fr: Le chef d'établissement et ses adjoints (direction).
     Direction,
     /// Network administrators.
+    ///
+    /// fr: Les administrateurs réseau.
     Admin,
 }
 
@@ -42,21 +56,34 @@ impl Role {
 }
 
 /// Lowest SMB dialect the server accepts. SMB1 is never offered.
+///
+/// fr: Plus ancien dialecte SMB accepté par le serveur. SMB1 n'est jamais
+/// proposé.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum MinProtocol {
     /// SMB 2.0.2 (Windows Vista).
+    ///
+    /// fr: SMB 2.0.2 (Windows Vista).
     #[serde(rename = "SMB2_02")]
     Smb2_02,
     /// SMB 2.1 (Windows 7).
+    ///
+    /// fr: SMB 2.1 (Windows 7).
     #[serde(rename = "SMB2_10")]
     Smb2_10,
     /// SMB 3.0 (Windows 8).
+    ///
+    /// fr: SMB 3.0 (Windows 8).
     #[serde(rename = "SMB3_00")]
     Smb3_00,
     /// SMB 3.0.2 (Windows 8.1).
+    ///
+    /// fr: SMB 3.0.2 (Windows 8.1).
     #[serde(rename = "SMB3_02")]
     Smb3_02,
     /// SMB 3.1.1 (Windows 10 and later).
+    ///
+    /// fr: SMB 3.1.1 (Windows 10 et suivants).
     #[serde(rename = "SMB3_11")]
     Smb3_11,
 }
@@ -75,18 +102,31 @@ impl MinProtocol {
 }
 
 /// Unix groups holding each role's members (made by the `accounts` module).
+///
+/// fr: Les groupes Unix qui réunissent les membres de chaque rôle (créés par le
+/// module `accounts`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RoleGroups {
     /// Group of every student.
+    ///
+    /// fr: Groupe de tous les élèves.
     pub student: String,
     /// Group of every teacher.
+    ///
+    /// fr: Groupe de tous les professeurs.
     pub teacher: String,
     /// Group of the non-teaching staff.
+    ///
+    /// fr: Groupe des personnels non enseignants.
     pub staff: String,
     /// Group of the direction (head, deputies).
+    ///
+    /// fr: Groupe de la direction (chef d'établissement, adjoints).
     pub direction: String,
     /// Group of the network administrators.
+    ///
+    /// fr: Groupe des administrateurs réseau.
     pub admin: String,
 }
 
@@ -115,23 +155,42 @@ impl RoleGroups {
 }
 
 /// Disk quota of each role, in mebibytes; 0 means no limit.
+///
+/// fr: Quota de disque de chaque rôle, en Mio ; 0 veut dire sans limite.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Quotas {
     /// Whether quotas are set at all (Linux user quotas on the filesystem
     /// holding the shares root; `preau check` says when it has none).
+    ///
+    /// fr: Poser ou non des quotas (quotas utilisateurs Linux sur le système de
+    /// fichiers de la racine des partages ; `preau check` signale quand il n'en
+    /// a pas).
     pub enabled: bool,
     /// Students' quota (MiB).
+    ///
+    /// fr: Quota des élèves (Mio).
     pub student_mib: u64,
     /// Teachers' quota (MiB).
+    ///
+    /// fr: Quota des professeurs (Mio).
     pub teacher_mib: u64,
     /// Staff's quota (MiB).
+    ///
+    /// fr: Quota des personnels (Mio).
     pub staff_mib: u64,
     /// Direction's quota (MiB).
+    ///
+    /// fr: Quota de la direction (Mio).
     pub direction_mib: u64,
     /// Administrators' quota (MiB).
+    ///
+    /// fr: Quota des administrateurs (Mio).
     pub admin_mib: u64,
     /// Usage (percent of the quota) from which `status` raises an alert.
+    ///
+    /// fr: Occupation (en pourcentage du quota) à partir de laquelle `status`
+    /// lève une alerte.
     #[schemars(range(min = 1, max = 100))]
     pub alert_percent: u8,
 }
@@ -164,14 +223,24 @@ impl Quotas {
 
 /// Which roles may see and open the shared (non-personal) shares. Everyone
 /// always gets `perso`; `classes` and `groupes` follow class membership.
+///
+/// fr: Les rôles qui peuvent voir et ouvrir les partages communs (non
+/// personnels). Chacun a toujours `perso` ; `classes` et `groupes` suivent
+/// l'appartenance aux classes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Visibility {
     /// Roles that read `commun` (software and common work).
+    ///
+    /// fr: Rôles qui lisent `commun` (logiciels et travaux communs).
     pub commun: Vec<Role>,
     /// Roles that open `professeurs`.
+    ///
+    /// fr: Rôles qui ouvrent `professeurs`.
     pub professeurs: Vec<Role>,
     /// Roles that open `administratif`.
+    ///
+    /// fr: Rôles qui ouvrent `administratif`.
     pub administratif: Vec<Role>,
 }
 
@@ -192,30 +261,55 @@ impl Default for Visibility {
 }
 
 /// The Samba file server: layout, permissions, quotas.
+///
+/// fr: Le serveur de fichiers Samba : organisation, droits, quotas.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SharesSettings {
     /// Directory holding every share (`perso`, `classes`, `groupes`,
     /// `commun`, `professeurs`, `administratif`).
+    ///
+    /// fr: Répertoire qui contient tous les partages (`perso`, `classes`,
+    /// `groupes`, `commun`, `professeurs`, `administratif`).
     pub root: String,
     /// Windows workgroup (or domain) name: letters, digits, hyphens, at
     /// most 15 characters.
+    ///
+    /// fr: Nom du groupe de travail (ou du domaine) Windows : lettres,
+    /// chiffres, tirets, 15 caractères au plus.
     pub workgroup: String,
     /// NetBIOS name of the server; empty: the host name in capitals.
+    ///
+    /// fr: Nom NetBIOS du serveur ; vide : le nom d'hôte en majuscules.
     pub netbios_name: String,
     /// Interfaces or addresses Samba listens on (e.g. ["lan0"]); empty:
     /// every interface.
+    ///
+    /// fr: Interfaces ou adresses sur lesquelles Samba écoute (par exemple
+    /// ["lan0"]) ; vide : toutes les interfaces.
     pub interfaces: Vec<String>,
     /// Lowest SMB dialect accepted ("SMB2_02", "SMB2_10", "SMB3_00",
     /// "SMB3_02", "SMB3_11"). SMB1 is never accepted.
+    ///
+    /// fr: Plus ancien dialecte SMB accepté (« SMB2_02 », « SMB2_10 », «
+    /// SMB3_00 », « SMB3_02 », « SMB3_11 »). SMB1 n'est jamais accepté.
     pub min_protocol: MinProtocol,
     /// Keep deleted files of personal shares in a `.corbeille` folder.
+    ///
+    /// fr: Garder les fichiers supprimés des partages personnels dans un
+    /// dossier `.corbeille`.
     pub recycle_bin: bool,
     /// Unix groups of each role.
+    ///
+    /// fr: Les groupes Unix de chaque rôle.
     pub role_groups: RoleGroups,
     /// Disk quotas per role.
+    ///
+    /// fr: Les quotas de disque par rôle.
     pub quotas: Quotas,
     /// Which roles see which shares.
+    ///
+    /// fr: Quels rôles voient quels partages.
     pub visibility: Visibility,
 }
 
@@ -269,32 +363,53 @@ impl Validate for SharesSettings {
         if !self.root.starts_with('/') || self.root.split('/').any(|c| c == "..") {
             problems.push_hint(
                 join(path, "root"),
-                format!("\"{}\" is not an absolute path", self.root),
-                "write e.g. \"/srv/preau\"",
+                msg!(
+                    en("\"{}\" is not an absolute path", self.root),
+                    fr("« {} » n'est pas un chemin absolu", self.root)
+                ),
+                msg!("write e.g. \"/srv/preau\"", "écrivez par exemple « /srv/preau »"),
             );
         } else if self.root == "/" {
-            problems.push(join(path, "root"), "the shares root cannot be /");
+            problems.push(
+                join(path, "root"),
+                msg!(
+                    "the shares root cannot be /",
+                    "la racine des partages ne peut pas être /"
+                ),
+            );
         }
         if !is_netbios(&self.workgroup) {
             problems.push_hint(
                 join(path, "workgroup"),
-                format!("\"{}\" is not a workgroup name", self.workgroup),
-                "use 1 to 15 letters, digits or hyphens, e.g. \"COLLEGE\"",
+                msg!(
+                    en("\"{}\" is not a workgroup name", self.workgroup),
+                    fr("« {} » n'est pas un nom de groupe de travail", self.workgroup)
+                ),
+                msg!(
+                    "use 1 to 15 letters, digits or hyphens, e.g. \"COLLEGE\"",
+                    "utilisez de 1 à 15 lettres, chiffres ou tirets, par exemple « COLLEGE »"
+                ),
             );
         }
         if !self.netbios_name.is_empty() && !is_netbios(&self.netbios_name) {
             problems.push_hint(
                 join(path, "netbios_name"),
-                format!("\"{}\" is not a NetBIOS name", self.netbios_name),
-                "use 1 to 15 letters, digits or hyphens, or leave it empty for the host name",
+                msg!(en("\"{}\" is not a NetBIOS name", self.netbios_name), fr("« {} » n'est pas un nom NetBIOS", self.netbios_name)),
+                msg!("use 1 to 15 letters, digits or hyphens, or leave it empty for the host name", "utilisez de 1 à 15 lettres, chiffres ou tirets, ou laissez vide pour prendre le nom d'hôte"),
             );
         }
         for (i, iface) in self.interfaces.iter().enumerate() {
             if iface.is_empty() || iface.contains(|c: char| c.is_whitespace() || c == ',' || c == ';') {
                 problems.push_hint(
                     index(&join(path, "interfaces"), i),
-                    format!("\"{iface}\" is not an interface name or address"),
-                    "one interface (\"lan0\") or address (\"10.0.0.1/24\") per entry",
+                    msg!(
+                        "\"{iface}\" is not an interface name or address",
+                        "« {iface} » n'est ni un nom d'interface ni une adresse"
+                    ),
+                    msg!(
+                        "one interface (\"lan0\") or address (\"10.0.0.1/24\") per entry",
+                        "une interface (« lan0 ») ou une adresse (« 10.0.0.1/24 ») par entrée"
+                    ),
                 );
             }
         }
@@ -305,14 +420,26 @@ impl Validate for SharesSettings {
             if !is_unix_name(g) {
                 problems.push_hint(
                     join(&groups, role.as_str()),
-                    format!("\"{g}\" is not a Unix group name"),
-                    "lower-case letters, digits, '-', '_' or '.', at most 32 characters",
+                    msg!(
+                        "\"{g}\" is not a Unix group name",
+                        "« {g} » n'est pas un nom de groupe Unix"
+                    ),
+                    msg!(
+                        "lower-case letters, digits, '-', '_' or '.', at most 32 characters",
+                        "des minuscules, des chiffres, « - », « _ » ou « . », 32 caractères au plus"
+                    ),
                 );
             } else if seen.contains(&g) {
                 problems.push_hint(
                     join(&groups, role.as_str()),
-                    format!("group \"{g}\" is already used by another role"),
-                    "give each role its own group",
+                    msg!(
+                        "group \"{g}\" is already used by another role",
+                        "le groupe « {g} » sert déjà à un autre rôle"
+                    ),
+                    msg!(
+                        "give each role its own group",
+                        "donnez à chaque rôle son propre groupe"
+                    ),
                 );
             }
             seen.push(g);
@@ -320,9 +447,15 @@ impl Validate for SharesSettings {
         if !(1..=100).contains(&self.quotas.alert_percent) {
             problems.push(
                 join(&join(path, "quotas"), "alert_percent"),
-                format!(
-                    "{} is not a percentage between 1 and 100",
-                    self.quotas.alert_percent
+                msg!(
+                    en(
+                        "{} is not a percentage between 1 and 100",
+                        self.quotas.alert_percent
+                    ),
+                    fr(
+                        "{} n'est pas un pourcentage entre 1 et 100",
+                        self.quotas.alert_percent
+                    )
                 ),
             );
         }
@@ -335,15 +468,27 @@ impl Validate for SharesSettings {
             if roles.is_empty() {
                 problems.push_hint(
                     join(&vis, key),
-                    format!("nobody would see the {key} share"),
-                    "list at least one role, e.g. [\"direction\"]",
+                    msg!(
+                        "nobody would see the {key} share",
+                        "personne ne verrait le partage {key}"
+                    ),
+                    msg!(
+                        "list at least one role, e.g. [\"direction\"]",
+                        "indiquez au moins un rôle, par exemple [\"direction\"]"
+                    ),
                 );
             }
             if key != "commun" && roles.contains(&Role::Student) {
                 problems.push_hint(
                     join(&vis, key),
-                    format!("students must not see the {key} share"),
-                    "remove \"student\" from the list",
+                    msg!(
+                        "students must not see the {key} share",
+                        "les élèves ne doivent pas voir le partage {key}"
+                    ),
+                    msg!(
+                        "remove \"student\" from the list",
+                        "retirez « student » de la liste"
+                    ),
                 );
             }
         }

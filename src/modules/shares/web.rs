@@ -41,6 +41,21 @@ fn run_error(e: homework::RunError) -> WebError {
     }
 }
 
+/// A copy's state in the page's language.
+fn state_label(st: homework::CopyState) -> &'static str {
+    use homework::CopyState;
+    if crate::web::i18n::french() {
+        return st.label_fr();
+    }
+    match st {
+        CopyState::NotHandedOut => "not handed out",
+        CopyState::HandedOut => "handed out",
+        CopyState::Modified => "changed by the student",
+        CopyState::Collected => "collected",
+        CopyState::Returned => "returned corrected",
+    }
+}
+
 /// What an upload form carried.
 #[derive(Debug, Default)]
 pub struct HandOut {
@@ -49,32 +64,43 @@ pub struct HandOut {
     pub files: Vec<Upload>,
 }
 
-/// Checks a hand-out form; a French message otherwise.
-pub fn check_hand_out(h: &HandOut) -> Result<(), String> {
+/// Checks a hand-out form; a message (French and English) otherwise.
+pub fn check_hand_out(h: &HandOut) -> Result<(), crate::config::Msg> {
+    use crate::msg;
     if !homework::valid_name(&h.name) {
-        return Err(
+        return Err(msg!(
+            "Name of the homework: letters, digits, \"-\", \"_\" or \".\", at most 64 characters, no dot first (for example dm1-fractions).",
             "Nom du devoir : lettres, chiffres, « - », « _ » ou « . », 64 caractères au plus, sans point au début (par exemple dm1-fractions)."
-                .into(),
-        );
+        ));
     }
     if h.files.is_empty() {
-        return Err("Choisissez au moins un fichier à distribuer.".into());
+        return Err(msg!(
+            "Choose at least one file to hand out.",
+            "Choisissez au moins un fichier à distribuer."
+        ));
     }
     if h.files.len() > MAX_FILES {
-        return Err(format!("Au plus {MAX_FILES} fichiers par devoir."));
+        return Err(msg!(
+            "At most {MAX_FILES} files per homework.",
+            "Au plus {MAX_FILES} fichiers par devoir."
+        ));
     }
     for f in &h.files {
         if !homework::valid_file_name(&f.name) {
-            return Err(format!(
-                "« {} » ne peut pas nommer un fichier (pas de « / », pas de point au début, 128 caractères au plus).",
-                f.name
+            let n = &f.name;
+            return Err(msg!(
+                "\"{n}\" cannot name a file (no \"/\", no dot first, at most 128 characters).",
+                "« {n} » ne peut pas nommer un fichier (pas de « / », pas de point au début, 128 caractères au plus)."
             ));
         }
     }
     let mut names: Vec<&str> = h.files.iter().map(|f| f.name.as_str()).collect();
     names.sort_unstable();
     if names.windows(2).any(|w| w[0] == w[1]) {
-        return Err("Deux fichiers portent le même nom.".into());
+        return Err(msg!(
+            "Two files have the same name.",
+            "Deux fichiers portent le même nom."
+        ));
     }
     Ok(())
 }
@@ -83,7 +109,11 @@ pub fn check_hand_out(h: &HandOut) -> Result<(), String> {
 async fn read_hand_out(req: Request) -> Result<HandOut, WebError> {
     let bad = || {
         WebError::BadRequest(
-            "Le formulaire d'envoi n'a pas pu être lu : rechargez la page et recommencez.".into(),
+            crate::web::i18n::either(
+                "Le formulaire d'envoi n'a pas pu être lu : rechargez la page et recommencez.",
+                "The upload form could not be read: reload the page and start again.",
+            )
+            .into(),
         )
     };
     let mut mp = Multipart::from_request(req, &()).await.map_err(|_| bad())?;
@@ -147,10 +177,10 @@ pub async fn hand_out(
         let h = read_hand_out(req).await?;
         if !csrf::matches(&signed.session.csrf, &h.csrf) {
             return Err(WebError::BadRequest(
-                "Le formulaire a expiré : rechargez la page et recommencez.".into(),
+                crate::web::i18n::t(crate::web::i18n::current(), "form.expired").into(),
             ));
         }
-        check_hand_out(&h).map_err(WebError::BadRequest)?;
+        check_hand_out(&h).map_err(|m| WebError::BadRequest(crate::web::i18n::pick(m)))?;
         blocking(move || {
             let config = web.config();
             let mut store = web.store()?;
@@ -212,7 +242,7 @@ async fn collect_or_return(
         let fields = forms::read(body).await?;
         if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
             return Err(WebError::BadRequest(
-                "Le formulaire a expiré : rechargez la page et recommencez.".into(),
+                crate::web::i18n::t(crate::web::i18n::current(), "form.expired").into(),
             ));
         }
         blocking(move || {
@@ -292,9 +322,18 @@ pub async fn status(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let notice = match q.get("fait").map(String::as_str) {
-        Some("distribue") => Some("Le devoir est distribué dans le dossier « devoirs » de chaque élève."),
-        Some("ramasse") => Some("Les copies sont ramassées dans votre dossier « devoirs/ramasses »."),
-        Some("rendu") => Some("Les corrections sont rendues dans le dossier « corrige » de chaque élève."),
+        Some("distribue") => Some(crate::web::i18n::either(
+            "Le devoir est distribué dans le dossier « devoirs » de chaque élève.",
+            "The homework is handed out in each student's \"devoirs\" folder.",
+        )),
+        Some("ramasse") => Some(crate::web::i18n::either(
+            "Les copies sont ramassées dans votre dossier « devoirs/ramasses ».",
+            "The work is collected in your \"devoirs/ramasses\" folder.",
+        )),
+        Some("rendu") => Some(crate::web::i18n::either(
+            "Les corrections sont rendues dans le dossier « corrige » de chaque élève.",
+            "The corrections are returned in each student's \"corrige\" folder.",
+        )),
         _ => None,
     };
     let run = move || -> Result<Response, WebError> {
@@ -325,7 +364,7 @@ pub async fn status(
                 (
                     format!("{} {}", p.last_name, p.first_name),
                     p.login.clone(),
-                    st.label_fr(),
+                    state_label(st),
                     serde_json::to_value(st)
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_string))
@@ -335,11 +374,11 @@ pub async fn status(
             .collect();
         let counts = tally
             .iter()
-            .map(|(s, n)| format!("{n} {}", s.label_fr()))
+            .map(|(s, n)| format!("{n} {}", state_label(*s)))
             .collect::<Vec<_>>()
             .join(", ");
         let chrome = Page::signed(
-            &format!("Devoir {name}"),
+            &format!("{} {name}", crate::web::i18n::either("Devoir", "Homework")),
             &config.establishment.name,
             &signed,
             "/console/classe",
@@ -421,7 +460,8 @@ mod tests {
             ),
         ] {
             let e = check_hand_out(&h).unwrap_err();
-            assert!(e.contains(says), "{e}");
+            assert!(e.fr.contains(says), "{e:?}");
+            assert!(!e.en.is_empty() && e.en != e.fr, "{e:?}");
         }
     }
 }

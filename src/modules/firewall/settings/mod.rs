@@ -29,6 +29,8 @@ pub use typed::{Endpoint, Invalid, Ports, Typed, TypedForward, TypedRule, TypedS
 pub use validate::families;
 
 /// The firewall of the appliance (nftables, one table `inet preau`).
+///
+/// fr: Le pare-feu du serveur (nftables, une seule table `inet preau`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct FirewallSettings {
@@ -37,39 +39,81 @@ pub struct FirewallSettings {
     /// for none. Zones and policies written below complete or override
     /// the preset's (a zone of the same name takes the preset's values for
     /// the keys it leaves out). docs/firewall.md shows each preset.
+    ///
+    /// fr: Point de départ : « 2-zones » (extérieur, intérieur), « 3-zones »
+    /// (extérieur, pédagogique, administratif), « 4-zones » (extérieur,
+    /// pédagogique, administratif, dmz) ou "" pour aucun. Les zones et
+    /// politiques écrites plus bas complètent ou remplacent celles du
+    /// préréglage (une zone du même nom reprend les valeurs du préréglage pour
+    /// les clés qu'elle omet). docs/firewall.md montre chaque préréglage.
     pub preset: String,
     /// Name of the zone that leads to the internet: traffic leaving through
     /// it is masqueraded and port forwards come in through it.
+    ///
+    /// fr: Nom de la zone qui mène à internet : le trafic qui en sort est
+    /// masqué (NAT) et les redirections de ports arrivent par elle.
     pub outside_zone: String,
     /// Rewrite the source address of traffic leaving through the outside
     /// zone to the appliance's own address (NAT).
+    ///
+    /// fr: Remplacer l'adresse source du trafic qui sort par la zone extérieure
+    /// par l'adresse du serveur lui-même (NAT).
     pub masquerade: bool,
     /// What happens to traffic between two zones that no policy names:
     /// "accept", "drop" (silently) or "reject" (refused at once).
+    ///
+    /// fr: Ce qui arrive au trafic entre deux zones qu'aucune politique ne
+    /// nomme : « accept » (accepté), « drop » (jeté sans réponse) ou « reject »
+    /// (refusé tout de suite).
     pub default_policy: Action,
     /// Log dropped and refused packets to the kernel log, at most
     /// `log_rate_per_minute` lines per minute.
+    ///
+    /// fr: Noter les paquets jetés et refusés dans le journal du noyau, au plus
+    /// `log_rate_per_minute` lignes par minute.
     pub log_drops: bool,
     /// Upper bound of dropped-packet log lines per minute.
+    ///
+    /// fr: Nombre maximal de lignes par minute pour les paquets jetés.
     #[schemars(range(min = 1, max = 10000))]
     pub log_rate_per_minute: u32,
     /// Zones: groups of network interfaces (and their subnets).
+    ///
+    /// fr: Les zones : des groupes d'interfaces réseau (et leurs sous-réseaux).
     pub zones: Vec<Zone>,
     /// Default policy of traffic from one zone to another.
+    ///
+    /// fr: La politique par défaut du trafic d'une zone vers une autre.
     pub policies: Vec<Policy>,
     /// Explicit rules, checked in order before the zone policies.
+    ///
+    /// fr: Des règles explicites, vérifiées dans l'ordre avant les politiques
+    /// des zones.
     pub rules: Vec<Rule>,
     /// Port forwards (DNAT): a port of the appliance's outside address sent
     /// on to an internal host.
+    ///
+    /// fr: Les redirections de ports (DNAT) : un port de l'adresse extérieure
+    /// du serveur renvoyé vers un hôte interne.
     pub port_forwards: Vec<PortForward>,
     /// Named sets of addresses or ports, used in rules as "@name".
+    ///
+    /// fr: Des ensembles nommés d'adresses ou de ports, utilisés dans les
+    /// règles sous la forme « @nom ».
     pub sets: Vec<NamedSet>,
     /// Ports of the appliance services zones may be allowed to reach.
+    ///
+    /// fr: Les ports des services du serveur que les zones peuvent être
+    /// autorisées à atteindre.
     pub service_ports: ServicePorts,
     /// Port the proxy listens on for redirected (transparent) HTTP.
+    ///
+    /// fr: Port sur lequel le proxy écoute le HTTP redirigé (transparent).
     #[schemars(range(min = 1, max = 65535))]
     pub proxy_transparent_http_port: u16,
     /// Port the proxy listens on for redirected (transparent) HTTPS.
+    ///
+    /// fr: Port sur lequel le proxy écoute le HTTPS redirigé (transparent).
     #[schemars(range(min = 1, max = 65535))]
     pub proxy_transparent_https_port: u16,
     /// Seconds a change of the firewall applied from the web console is
@@ -104,129 +148,227 @@ impl Default for FirewallSettings {
 }
 
 /// A zone: traffic coming in through (or going out of) its interfaces.
+///
+/// fr: Une zone : le trafic qui entre par ses interfaces (ou qui en sort).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Zone {
     /// Short name: lower-case letters, digits, "-" and "_", e.g. "teaching".
+    ///
+    /// fr: Nom court : minuscules, chiffres, « - » et « _ », par exemple «
+    /// teaching ».
     pub name: String,
     /// Network interfaces of the zone, e.g. ["eth1"]. Empty in a zone that
     /// overrides a preset's: the preset's interfaces.
+    ///
+    /// fr: Interfaces réseau de la zone, par exemple ["eth1"]. Vide dans une
+    /// zone qui remplace celle d'un préréglage : les interfaces du préréglage.
     pub interfaces: Vec<String>,
     /// Subnets of the zone (CIDR, IPv4 or IPv6). When given, traffic routed
     /// from the zone must come from them (anti-spoofing).
+    ///
+    /// fr: Sous-réseaux de la zone (CIDR, IPv4 ou IPv6). Quand ils sont donnés,
+    /// le trafic routé depuis la zone doit en venir (anti-usurpation).
     pub subnets: Vec<String>,
     /// Appliance services the zone may reach: "console", "viescolaire",
     /// "smb", "proxy", "ssh", "dns", "dhcp". Absent: the preset's (none
     /// for a zone the preset does not have).
+    ///
+    /// fr: Services du serveur que la zone peut atteindre : « console », «
+    /// viescolaire », « smb », « proxy », « ssh », « dns », « dhcp ». Absent :
+    /// ceux du préréglage (aucun pour une zone que le préréglage n'a pas).
     pub services: Option<Vec<Service>>,
     /// Web traffic of the zone toward the outside: "direct", "redirect"
     /// (sent to the proxy's transparent ports) or "refuse" (only the
     /// explicit proxy works). Absent: the preset's ("direct" otherwise).
+    ///
+    /// fr: Trafic web de la zone vers l'extérieur : « direct », « redirect »
+    /// (envoyé aux ports transparents du proxy) ou « refuse » (seul le proxy
+    /// explicite fonctionne). Absent : celui du préréglage (« direct » sinon).
     pub web: Option<WebMode>,
 }
 
 /// The default policy of traffic from one zone to another.
+///
+/// fr: La politique par défaut du trafic d'une zone vers une autre.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Zone the traffic comes from.
+    ///
+    /// fr: Zone d'où vient le trafic.
     pub from: String,
     /// Zone the traffic goes to.
+    ///
+    /// fr: Zone où va le trafic.
     pub to: String,
     /// "accept", "drop" or "reject".
+    ///
+    /// fr: « accept » (accepté), « drop » (jeté) ou « reject » (refusé).
     pub action: Action,
 }
 
 /// An explicit rule. Empty fields match anything.
+///
+/// fr: Une règle explicite. Les champs vides correspondent à tout.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Rule {
     /// What the rule is for, in plain words; shown beside it in the
     /// ruleset and in `preau status`.
+    ///
+    /// fr: À quoi sert la règle, en mots simples ; montré à côté d'elle dans le
+    /// jeu de règles et dans `preau status`.
     pub comment: String,
     /// Zone the traffic comes from ("" any).
+    ///
+    /// fr: Zone d'où vient le trafic ("" : toutes).
     pub from_zone: String,
     /// Source addresses or subnets, or one "@set".
+    ///
+    /// fr: Adresses ou sous-réseaux sources, ou un seul « @ensemble ».
     pub from: Vec<String>,
     /// Zone the traffic goes to ("" any; "appliance" for the server
     /// itself).
+    ///
+    /// fr: Zone où va le trafic ("" : toutes ; « appliance » pour le serveur
+    /// lui-même).
     pub to_zone: String,
     /// Destination addresses or subnets, or one "@set".
+    ///
+    /// fr: Adresses ou sous-réseaux de destination, ou un seul « @ensemble ».
     pub to: Vec<String>,
     /// "tcp", "udp", "both" (tcp and udp), "icmp" or "any".
+    ///
+    /// fr: « tcp », « udp », « both » (tcp et udp), « icmp » ou « any » (tous).
     pub protocol: Protocol,
     /// Destination ports ("80", "8000-8100") or one "@set"; needs a
     /// protocol of tcp, udp or both.
+    ///
+    /// fr: Ports de destination (« 80 », « 8000-8100 ») ou un seul « @ensemble
+    /// » ; demande un protocole tcp, udp ou both.
     pub ports: Vec<String>,
     /// "accept", "drop" or "reject".
+    ///
+    /// fr: « accept » (accepté), « drop » (jeté) ou « reject » (refusé).
     pub action: Action,
     /// Only during this time window (local time of the server).
+    ///
+    /// fr: Seulement pendant cette plage horaire (heure locale du serveur).
     pub time: Option<TimeWindow>,
 }
 
 /// Days and hours during which a rule applies.
+///
+/// fr: Les jours et heures pendant lesquels une règle s'applique.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeWindow {
     /// Days of the week ("monday"…"sunday"); empty: every day.
+    ///
+    /// fr: Jours de la semaine (« monday »…« sunday ») ; vide : tous les jours.
     #[serde(default)]
     pub days: Vec<Day>,
     /// Start, "HH:MM".
+    ///
+    /// fr: Début, « HH:MM ».
     pub start: String,
     /// End, "HH:MM".
+    ///
+    /// fr: Fin, « HH:MM ».
     pub end: String,
 }
 
 /// A port of the appliance's outside address sent on to an internal host.
+///
+/// fr: Un port de l'adresse extérieure du serveur renvoyé vers un hôte interne.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PortForward {
     /// What it is for, e.g. "school web site".
+    ///
+    /// fr: À quoi elle sert, par exemple « site web de l'établissement ».
     pub comment: String,
     /// "tcp", "udp" or "both".
+    ///
+    /// fr: « tcp », « udp » ou « both » (les deux).
     pub protocol: Protocol,
     /// Port on the appliance's outside address.
+    ///
+    /// fr: Port sur l'adresse extérieure du serveur.
     #[schemars(range(min = 1, max = 65535))]
     pub port: u16,
     /// Internal host address that receives the traffic.
+    ///
+    /// fr: Adresse de l'hôte interne qui reçoit le trafic.
     pub to: String,
     /// Port on the internal host; absent: the same port.
+    ///
+    /// fr: Port sur l'hôte interne ; absent : le même port.
     #[schemars(range(min = 1, max = 65535))]
     pub to_port: Option<u16>,
     /// Only from these addresses or subnets, or one "@set" (empty: from
     /// anywhere).
+    ///
+    /// fr: Seulement depuis ces adresses ou sous-réseaux, ou un seul «
+    /// @ensemble » (vide : depuis partout).
     pub from: Vec<String>,
 }
 
 /// A named set, referred to as "@name" in rules.
+///
+/// fr: Un ensemble nommé, désigné par « @nom » dans les règles.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct NamedSet {
     /// Name: lower-case letters, digits, "-" and "_".
+    ///
+    /// fr: Nom : minuscules, chiffres, « - » et « _ ».
     pub name: String,
     /// Addresses or subnets (IPv4 and IPv6 may be mixed).
+    ///
+    /// fr: Adresses ou sous-réseaux (IPv4 et IPv6 peuvent être mêlés).
     pub addresses: Vec<String>,
     /// Ports or port ranges ("80", "8000-8100").
+    ///
+    /// fr: Ports ou plages de ports (« 80 », « 8000-8100 »).
     pub ports: Vec<String>,
 }
 
 /// Ports of the appliance's own services, as "PORT/tcp" or "PORT/udp".
+///
+/// fr: Les ports des services du serveur lui-même, sous la forme « PORT/tcp »
+/// ou « PORT/udp ».
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServicePorts {
     /// The administration console.
+    ///
+    /// fr: La console d'administration.
     pub console: Vec<String>,
     /// The school-life web application.
+    ///
+    /// fr: L'application web de vie scolaire.
     pub viescolaire: Vec<String>,
     /// File shares (Samba).
+    ///
+    /// fr: Les partages de fichiers (Samba).
     pub smb: Vec<String>,
     /// The web proxy (explicit use).
+    ///
+    /// fr: Le proxy web (utilisation explicite).
     pub proxy: Vec<String>,
     /// Remote administration shell.
+    ///
+    /// fr: Le shell d'administration à distance.
     pub ssh: Vec<String>,
     /// Name service.
+    ///
+    /// fr: Le service de noms.
     pub dns: Vec<String>,
     /// Address assignment.
+    ///
+    /// fr: L'attribution des adresses.
     pub dhcp: Vec<String>,
 }
 
@@ -260,6 +402,8 @@ impl ServicePorts {
 }
 
 /// What to do with matching traffic.
+///
+/// fr: Ce qu'il faut faire du trafic qui correspond.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
@@ -280,6 +424,8 @@ impl fmt::Display for Action {
 }
 
 /// A transport protocol.
+///
+/// fr: Un protocole de transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
@@ -292,6 +438,8 @@ pub enum Protocol {
 }
 
 /// An appliance service.
+///
+/// fr: Un service du serveur.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Service {
@@ -329,6 +477,8 @@ impl Service {
 }
 
 /// How a zone's web traffic reaches the outside.
+///
+/// fr: Comment le trafic web d'une zone atteint l'extérieur.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum WebMode {
@@ -339,6 +489,8 @@ pub enum WebMode {
 }
 
 /// A day of the week.
+///
+/// fr: Un jour de la semaine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Day {
@@ -470,7 +622,11 @@ mod tests {
     fn problems_of(s: &FirewallSettings) -> Vec<(String, String)> {
         let mut p = Problems::default();
         s.validate("firewall", &mut p);
-        p.into_vec().into_iter().map(|p| (p.path, p.message)).collect()
+        p.into_vec()
+            .into_iter()
+            .inspect(|p| assert!(!p.message.fr.is_empty() && p.message.fr != p.message.en, "{p:?}"))
+            .map(|p| (p.path, p.message.en))
+            .collect()
     }
 
     #[test]
@@ -491,7 +647,7 @@ mod tests {
         assert!(!a.contains("10.2.0.1".parse().unwrap()));
         assert!(a.overlaps(&Cidr::parse("10.1.5.0/24").unwrap()));
         assert!(!a.overlaps(&Cidr::parse("10.2.0.0/16").unwrap()));
-        assert!(Cidr::parse("10.1.2.3/16").unwrap_err().contains("10.1.0.0/16"));
+        assert!(Cidr::parse("10.1.2.3/16").unwrap_err().en.contains("10.1.0.0/16"));
         assert!(Cidr::parse("10.1.0.0/33").is_err());
         assert_eq!(Cidr::parse("2001:db8::/32").unwrap().to_string(), "2001:db8::/32");
         assert_eq!(Cidr::parse("0.0.0.0/0").unwrap().prefix, 0);

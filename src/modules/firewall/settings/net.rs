@@ -3,6 +3,8 @@
 //! `HH:MM`, names.
 
 use super::*;
+use crate::config::Msg;
+use crate::msg;
 
 pub use crate::net::Cidr;
 
@@ -11,12 +13,13 @@ pub use crate::net::Cidr;
 pub struct PortRange(pub u16, pub u16);
 
 impl PortRange {
-    pub fn parse(text: &str) -> Result<PortRange, String> {
-        let one = |s: &str| -> Result<u16, String> {
+    pub fn parse(text: &str) -> Result<PortRange, Msg> {
+        let one = |s: &str| -> Result<u16, Msg> {
             match s.trim().parse::<u16>() {
                 Ok(n) if n > 0 => Ok(n),
-                _ => Err(format!(
-                    "\"{text}\" is not a port (1 to 65535) or a range like \"8000-8100\""
+                _ => Err(msg!(
+                    "\"{text}\" is not a port (1 to 65535) or a range like \"8000-8100\"",
+                    "« {text} » n'est ni un port (1 à 65535) ni une plage comme « 8000-8100 »"
                 )),
             }
         };
@@ -24,7 +27,10 @@ impl PortRange {
             Some((a, b)) => {
                 let (a, b) = (one(a)?, one(b)?);
                 if a > b {
-                    return Err(format!("\"{text}\": the range is reversed"));
+                    return Err(msg!(
+                        "\"{text}\": the range is reversed",
+                        "« {text} » : la plage est à l'envers"
+                    ));
                 }
                 Ok(PortRange(a, b))
             }
@@ -47,14 +53,22 @@ impl fmt::Display for PortRange {
 }
 
 /// "443/tcp" → (443, tcp).
-pub fn parse_service_port(text: &str) -> Result<(PortRange, Protocol), String> {
-    let (p, proto) = text
-        .split_once('/')
-        .ok_or_else(|| format!("\"{text}\" must be PORT/tcp or PORT/udp, e.g. \"443/tcp\""))?;
+pub fn parse_service_port(text: &str) -> Result<(PortRange, Protocol), Msg> {
+    let (p, proto) = text.split_once('/').ok_or_else(|| {
+        msg!(
+            "\"{text}\" must be PORT/tcp or PORT/udp, e.g. \"443/tcp\"",
+            "« {text} » doit être PORT/tcp ou PORT/udp, par exemple « 443/tcp »"
+        )
+    })?;
     let proto = match proto {
         "tcp" => Protocol::Tcp,
         "udp" => Protocol::Udp,
-        _ => return Err(format!("\"{text}\": the protocol must be tcp or udp")),
+        _ => {
+            return Err(msg!(
+                "\"{text}\": the protocol must be tcp or udp",
+                "« {text} » : le protocole est tcp ou udp"
+            ));
+        }
     };
     Ok((PortRange::parse(p)?, proto))
 }

@@ -2,6 +2,7 @@
 //! key path, lock-out risks first.
 
 use super::*;
+use crate::msg;
 
 impl Validate for FirewallSettings {
     fn validate(&self, path: &str, problems: &mut Problems) {
@@ -10,20 +11,32 @@ impl Validate for FirewallSettings {
         if !self.preset.is_empty() && !PRESETS.contains(&self.preset.as_str()) {
             problems.push_hint(
                 at("preset"),
-                format!("unknown preset \"{}\"", self.preset),
-                format!("use one of: \"{}\", or \"\" for none", PRESETS.join("\", \"")),
+                msg!(
+                    en("unknown preset \"{}\"", self.preset),
+                    fr("préréglage inconnu « {} »", self.preset)
+                ),
+                msg!(
+                    en("use one of: \"{}\", or \"\" for none", PRESETS.join("\", \"")),
+                    fr(
+                        "choisissez parmi : \"{}\", ou \"\" pour aucun",
+                        PRESETS.join("\", \"")
+                    )
+                ),
             );
         }
         if eff.zones.is_empty() {
             problems.push_hint(
                 at("zones"),
-                "no zone is defined",
-                "choose a preset (preset = \"3-zones\") or describe your zones in [[firewall.zones]]",
+                msg!("no zone is defined", "aucune zone n'est définie"),
+                msg!("choose a preset (preset = \"3-zones\") or describe your zones in [[firewall.zones]]", "choisissez un préréglage (preset = \"3-zones\") ou décrivez vos zones dans [[firewall.zones]]"),
             );
             return;
         }
         let zone_names: Vec<&str> = eff.zones.iter().map(|z| z.name.as_str()).collect();
-        let known = || format!("known zones: {}", zone_names.join(", "));
+        let known = || {
+            let names = zone_names.join(", ");
+            msg!("known zones: {names}", "zones connues : {names}")
+        };
         let zone_exists = |n: &str| zone_names.contains(&n);
 
         // Zones: names, interfaces, subnets.
@@ -34,20 +47,32 @@ impl Validate for FirewallSettings {
             if !is_name(&z.name) || z.name == APPLIANCE {
                 problems.push_hint(
                     join(&zp, "name"),
-                    format!("\"{}\" is not a usable zone name", z.name),
-                    "use lower-case letters, digits, - and _ (at most 24, starting with a letter); \"appliance\" is reserved",
+                    msg!(en("\"{}\" is not a usable zone name", z.name), fr("« {} » ne peut pas servir de nom de zone", z.name)),
+                    msg!("use lower-case letters, digits, - and _ (at most 24, starting with a letter); \"appliance\" is reserved", "utilisez des minuscules, des chiffres, - et _ (24 au plus, en commençant par une lettre) ; « appliance » est réservé"),
                 );
             }
             if self.zones[..i].iter().any(|o| o.name == z.name) {
-                problems.push(join(&zp, "name"), format!("zone \"{}\" is defined twice", z.name));
+                problems.push(
+                    join(&zp, "name"),
+                    msg!(
+                        en("zone \"{}\" is defined twice", z.name),
+                        fr("la zone « {} » est définie deux fois", z.name)
+                    ),
+                );
             }
         }
         for z in &eff.zones {
             if z.interfaces.is_empty() {
                 problems.push_hint(
                     join(&z.path, "interfaces"),
-                    format!("zone \"{}\" has no interface", z.name),
-                    "list its network interfaces, e.g. interfaces = [\"eth1\"]",
+                    msg!(
+                        en("zone \"{}\" has no interface", z.name),
+                        fr("la zone « {} » n'a pas d'interface", z.name)
+                    ),
+                    msg!(
+                        "list its network interfaces, e.g. interfaces = [\"eth1\"]",
+                        "indiquez ses interfaces réseau, par exemple interfaces = [\"eth1\"]"
+                    ),
                 );
             }
             for (j, iface) in z.interfaces.iter().enumerate() {
@@ -55,20 +80,25 @@ impl Validate for FirewallSettings {
                 if !is_interface(iface) {
                     problems.push_hint(
                         ip.clone(),
-                        format!("\"{iface}\" is not an interface name"),
-                        "at most 15 characters: letters, digits, - _ . (no wildcards)",
+                        msg!(
+                            "\"{iface}\" is not an interface name",
+                            "« {iface} » n'est pas un nom d'interface"
+                        ),
+                        msg!(
+                            "at most 15 characters: letters, digits, - _ . (no wildcards)",
+                            "15 caractères au plus : lettres, chiffres, - _ . (sans joker)"
+                        ),
                     );
                 }
                 match seen_if.get(iface.as_str()) {
                     Some(other) if *other != z.name => problems.push_hint(
                         ip,
-                        format!(
-                            "interface \"{iface}\" is in two zones: \"{other}\" and \"{}\"",
-                            z.name
-                        ),
-                        "an interface belongs to exactly one zone; traffic on it would get the wrong policy",
+                        msg!(en("interface \"{iface}\" is in two zones: \"{other}\" and \"{}\"",
+                            z.name), fr("l'interface « {iface} » est dans deux zones : « {other} » et « {} »",
+                            z.name)),
+                        msg!("an interface belongs to exactly one zone; traffic on it would get the wrong policy", "une interface appartient à une seule zone ; son trafic recevrait sinon la mauvaise politique"),
                     ),
-                    Some(_) => problems.push(ip, format!("interface \"{iface}\" is listed twice")),
+                    Some(_) => problems.push(ip, msg!("interface \"{iface}\" is listed twice", "l'interface « {iface} » est citée deux fois")),
                     None => {
                         seen_if.insert(iface, &z.name);
                     }
@@ -77,16 +107,22 @@ impl Validate for FirewallSettings {
             for (j, s) in z.subnets.iter().enumerate() {
                 let sp = index(&join(&z.path, "subnets"), j);
                 match Cidr::parse(s) {
-                    Err(e) => problems.push_hint(sp, e, "write a subnet like \"10.1.0.0/16\""),
+                    Err(e) => problems.push_hint(
+                        sp,
+                        e,
+                        msg!(
+                            "write a subnet like \"10.1.0.0/16\"",
+                            "écrivez un sous-réseau comme « 10.1.0.0/16 »"
+                        ),
+                    ),
                     Ok(c) => {
                         if let Some((_, _, other)) = seen_nets.iter().find(|(o, _, _)| o.overlaps(&c)) {
                             problems.push_hint(
                                 sp.clone(),
-                                format!(
-                                    "subnet {s} of zone \"{}\" overlaps a subnet of zone \"{other}\"",
-                                    z.name
-                                ),
-                                "zones must not share addresses",
+                                msg!(en("subnet {s} of zone \"{}\" overlaps a subnet of zone \"{other}\"",
+                                    z.name), fr("le sous-réseau {s} de la zone « {} » chevauche un sous-réseau de la zone « {other} »",
+                                    z.name)),
+                                msg!("zones must not share addresses", "deux zones ne peuvent pas avoir d'adresses en commun"),
                             );
                         }
                         seen_nets.push((c, sp, &z.name));
@@ -96,26 +132,44 @@ impl Validate for FirewallSettings {
             if z.name == self.outside_zone && z.web != WebMode::Direct {
                 problems.push(
                     join(&z.path, "web"),
-                    "the outside zone's web traffic cannot be forced through the proxy",
+                    msg!(
+                        "the outside zone's web traffic cannot be forced through the proxy",
+                        "le trafic web de la zone extérieure ne peut pas être forcé à passer par le proxy"
+                    ),
                 );
             }
         }
         if !zone_exists(&self.outside_zone) && !self.outside_zone.is_empty() {
             problems.push_hint(
                 at("outside_zone"),
-                format!("unknown zone \"{}\"", self.outside_zone),
+                msg!(
+                    en("unknown zone \"{}\"", self.outside_zone),
+                    fr("zone inconnue « {} »", self.outside_zone)
+                ),
                 known(),
             );
         }
         if self.outside_zone.is_empty() && (self.masquerade || !self.port_forwards.is_empty()) {
             problems.push_hint(
                 at("outside_zone"),
-                "masquerading and port forwards need an outside zone",
-                "name the zone that leads to the internet",
+                msg!(
+                    "masquerading and port forwards need an outside zone",
+                    "le masquage (NAT) et les redirections de ports demandent une zone extérieure"
+                ),
+                msg!(
+                    "name the zone that leads to the internet",
+                    "nommez la zone qui mène à internet"
+                ),
             );
         }
         if eff.zones.iter().any(|z| z.web == WebMode::Redirect) && self.outside_zone.is_empty() {
-            problems.push(at("outside_zone"), "web redirection needs an outside zone");
+            problems.push(
+                at("outside_zone"),
+                msg!(
+                    "web redirection needs an outside zone",
+                    "la redirection web demande une zone extérieure"
+                ),
+            );
         }
 
         // Lock-out: someone must be able to administer the appliance.
@@ -123,8 +177,8 @@ impl Validate for FirewallSettings {
         if !reaches(Service::Ssh) && !reaches(Service::Console) {
             problems.push_hint(
                 at("zones"),
-                "no zone may reach SSH or the admin console: applying this would lock every administrator out",
-                "add \"ssh\" or \"console\" to the services of the administrative zone",
+                msg!("no zone may reach SSH or the admin console: applying this would lock every administrator out", "aucune zone ne peut atteindre SSH ni la console d'administration : appliquer cela bloquerait tous les administrateurs dehors"),
+                msg!("add \"ssh\" or \"console\" to the services of the administrative zone", "ajoutez « ssh » ou « console » aux services de la zone administrative"),
             );
         }
         for (key, ports) in [
@@ -149,8 +203,21 @@ impl Validate for FirewallSettings {
                         &at("service_ports"),
                         if s == Service::Ssh { "ssh" } else { "console" },
                     ),
-                    format!("{} has no port although zones may reach it", s.label()),
-                    "give its port, e.g. [\"22/tcp\"]",
+                    msg!(
+                        en("{} has no port although zones may reach it", s.label()),
+                        fr(
+                            "{} n'a pas de port alors que des zones peuvent l'atteindre",
+                            if s == Service::Ssh {
+                                "SSH"
+                            } else {
+                                "La console d'administration"
+                            }
+                        )
+                    ),
+                    msg!(
+                        "give its port, e.g. [\"22/tcp\"]",
+                        "donnez son port, par exemple [\"22/tcp\"]"
+                    ),
                 );
             }
         }
@@ -160,7 +227,11 @@ impl Validate for FirewallSettings {
             let pp = index(&at("policies"), i);
             for (k, v) in [("from", &p.from), ("to", &p.to)] {
                 if !zone_exists(v) {
-                    problems.push_hint(join(&pp, k), format!("unknown zone \"{v}\""), known());
+                    problems.push_hint(
+                        join(&pp, k),
+                        msg!("unknown zone \"{v}\"", "zone inconnue « {v} »"),
+                        known(),
+                    );
                 }
             }
             if self.policies[..i]
@@ -169,7 +240,14 @@ impl Validate for FirewallSettings {
             {
                 problems.push(
                     pp,
-                    format!("the policy from \"{}\" to \"{}\" is given twice", p.from, p.to),
+                    msg!(
+                        en("the policy from \"{}\" to \"{}\" is given twice", p.from, p.to),
+                        fr(
+                            "la politique de « {} » vers « {} » est donnée deux fois",
+                            p.from,
+                            p.to
+                        )
+                    ),
                 );
             }
         }
@@ -181,18 +259,33 @@ impl Validate for FirewallSettings {
             if !is_name(&s.name) {
                 problems.push_hint(
                     join(&sp, "name"),
-                    format!("\"{}\" is not a usable set name", s.name),
-                    "use lower-case letters, digits, - and _ (at most 24, starting with a letter)",
+                    msg!(en("\"{}\" is not a usable set name", s.name), fr("« {} » ne peut pas servir de nom d'ensemble", s.name)),
+                    msg!("use lower-case letters, digits, - and _ (at most 24, starting with a letter)", "utilisez des minuscules, des chiffres, - et _ (24 au plus, en commençant par une lettre)"),
                 );
             }
             if sets.insert(&s.name, s).is_some() {
-                problems.push(join(&sp, "name"), format!("set \"{}\" is defined twice", s.name));
+                problems.push(
+                    join(&sp, "name"),
+                    msg!(
+                        en("set \"{}\" is defined twice", s.name),
+                        fr("l'ensemble « {} » est défini deux fois", s.name)
+                    ),
+                );
             }
             if s.addresses.is_empty() == s.ports.is_empty() {
                 problems.push_hint(
                     sp.clone(),
-                    format!("set \"{}\" must hold either addresses or ports", s.name),
-                    "give `addresses = [...]` or `ports = [...]`, not both",
+                    msg!(
+                        en("set \"{}\" must hold either addresses or ports", s.name),
+                        fr(
+                            "l'ensemble « {} » doit contenir soit des adresses, soit des ports",
+                            s.name
+                        )
+                    ),
+                    msg!(
+                        "give `addresses = [...]` or `ports = [...]`, not both",
+                        "donnez `addresses = [...]` ou `ports = [...]`, pas les deux"
+                    ),
                 );
             }
             for (j, a) in s.addresses.iter().enumerate() {
@@ -216,13 +309,17 @@ impl Validate for FirewallSettings {
             for (k, v) in [("from_zone", &r.from_zone), ("to_zone", &r.to_zone)] {
                 let ok = v.is_empty() || zone_exists(v) || (k == "to_zone" && v == APPLIANCE);
                 if !ok {
-                    problems.push_hint(join(&rp, k), format!("unknown zone \"{v}\""), known());
+                    problems.push_hint(
+                        join(&rp, k),
+                        msg!("unknown zone \"{v}\"", "zone inconnue « {v} »"),
+                        known(),
+                    );
                 }
             }
             if r.from_zone == APPLIANCE {
                 problems.push(
                     join(&rp, "from_zone"),
-                    "traffic from the appliance itself is always allowed; \"appliance\" is only a destination",
+                    msg!("traffic from the appliance itself is always allowed; \"appliance\" is only a destination", "le trafic du serveur lui-même est toujours permis ; « appliance » n'est qu'une destination"),
                 );
             }
             check_addrs(problems, &join(&rp, "from"), &r.from);
@@ -230,15 +327,18 @@ impl Validate for FirewallSettings {
             if !r.ports.is_empty() && !matches!(r.protocol, Protocol::Tcp | Protocol::Udp | Protocol::Both) {
                 problems.push_hint(
                     join(&rp, "protocol"),
-                    "ports need a protocol",
-                    "set protocol = \"tcp\", \"udp\" or \"both\"",
+                    msg!("ports need a protocol", "des ports demandent un protocole"),
+                    msg!(
+                        "set protocol = \"tcp\", \"udp\" or \"both\"",
+                        "écrivez protocol = \"tcp\", \"udp\" ou \"both\""
+                    ),
                 );
             }
             check_list(problems, &join(&rp, "ports"), &r.ports, &sets, ListOf::Ports);
             if families(&r.from, &sets) & families(&r.to, &sets) == 0 {
                 problems.push(
                     rp.clone(),
-                    "the source and destination addresses are of different IP versions: the rule could never match",
+                    msg!("the source and destination addresses are of different IP versions: the rule could never match", "les adresses de source et de destination sont de versions IP différentes : la règle ne s'appliquerait jamais"),
                 );
             }
             if let Some(t) = &r.time {
@@ -247,17 +347,32 @@ impl Validate for FirewallSettings {
                     if parse_hhmm(v).is_none() {
                         problems.push_hint(
                             join(&tp, k),
-                            format!("\"{v}\" is not a time"),
-                            "write HH:MM, e.g. \"08:00\"",
+                            msg!("\"{v}\" is not a time", "« {v} » n'est pas une heure"),
+                            msg!(
+                                "write HH:MM, e.g. \"08:00\"",
+                                "écrivez HH:MM, par exemple « 08:00 »"
+                            ),
                         );
                     }
                 }
                 if t.start == t.end {
-                    problems.push(tp, "the time window is empty (start = end)");
+                    problems.push(
+                        tp,
+                        msg!(
+                            "the time window is empty (start = end)",
+                            "la plage horaire est vide (début = fin)"
+                        ),
+                    );
                 }
             }
             if r.comment.chars().count() > 100 {
-                problems.push(join(&rp, "comment"), "the comment is longer than 100 characters");
+                problems.push(
+                    join(&rp, "comment"),
+                    msg!(
+                        "the comment is longer than 100 characters",
+                        "le commentaire dépasse 100 caractères"
+                    ),
+                );
             }
         }
 
@@ -267,12 +382,18 @@ impl Validate for FirewallSettings {
             if f.port == 0 {
                 problems.push_hint(
                     join(&fp, "port"),
-                    "no port given",
-                    "give the outside port, e.g. port = 8080",
+                    msg!("no port given", "aucun port n'est donné"),
+                    msg!(
+                        "give the outside port, e.g. port = 8080",
+                        "donnez le port extérieur, par exemple port = 8080"
+                    ),
                 );
             }
             if f.to_port == Some(0) {
-                problems.push(join(&fp, "to_port"), "0 is not a port");
+                problems.push(
+                    join(&fp, "to_port"),
+                    msg!("0 is not a port", "0 n'est pas un port"),
+                );
             }
             match Cidr::parse(&f.to) {
                 Ok(c) if c.prefix == if c.addr.is_ipv4() { 32 } else { 128 } => {
@@ -287,22 +408,37 @@ impl Validate for FirewallSettings {
                     if any_subnets && !inside {
                         problems.push_hint(
                             join(&fp, "to"),
-                            format!("{} is in no internal zone's subnets", f.to),
-                            "forward to a host of an internal zone",
+                            msg!(
+                                en("{} is in no internal zone's subnets", f.to),
+                                fr("{} n'est dans les sous-réseaux d'aucune zone interne", f.to)
+                            ),
+                            msg!(
+                                "forward to a host of an internal zone",
+                                "redirigez vers un hôte d'une zone interne"
+                            ),
                         );
                     }
                 }
                 _ => problems.push_hint(
                     join(&fp, "to"),
-                    format!("\"{}\" is not a host address", f.to),
-                    "give the internal host's address, e.g. \"10.3.0.10\"",
+                    msg!(
+                        en("\"{}\" is not a host address", f.to),
+                        fr("« {} » n'est pas une adresse d'hôte", f.to)
+                    ),
+                    msg!(
+                        "give the internal host's address, e.g. \"10.3.0.10\"",
+                        "donnez l'adresse de l'hôte interne, par exemple « 10.3.0.10 »"
+                    ),
                 ),
             }
             if !matches!(f.protocol, Protocol::Tcp | Protocol::Udp | Protocol::Both) {
                 problems.push_hint(
                     join(&fp, "protocol"),
-                    "a port forward needs a protocol",
-                    "tcp, udp or both",
+                    msg!(
+                        "a port forward needs a protocol",
+                        "une redirection de port demande un protocole"
+                    ),
+                    msg!("tcp, udp or both", "tcp, udp ou both (les deux)"),
                 );
             }
             check_addrs(problems, &join(&fp, "from"), &f.from);
@@ -313,7 +449,13 @@ impl Validate for FirewallSettings {
                         || f.protocol == Protocol::Both)
             }) && f.port != 0
             {
-                problems.push(join(&fp, "port"), format!("port {} is forwarded twice", f.port));
+                problems.push(
+                    join(&fp, "port"),
+                    msg!(
+                        en("port {} is forwarded twice", f.port),
+                        fr("le port {} est redirigé deux fois", f.port)
+                    ),
+                );
             }
         }
     }
@@ -361,15 +503,30 @@ pub(super) fn check_list(
     of: ListOf,
 ) {
     let (noun, other) = match of {
-        ListOf::Addresses => ("address", "ports, not addresses"),
-        ListOf::Ports => ("port", "addresses, not ports"),
+        ListOf::Addresses => (
+            msg!(
+                "put every address in the named set, or list addresses without the set",
+                "mettez chaque adresse dans l'ensemble nommé, ou listez les adresses sans l'ensemble"
+            ),
+            ("ports, not addresses", "des ports, pas des adresses"),
+        ),
+        ListOf::Ports => (
+            msg!(
+                "put every port in the named set, or list ports without the set",
+                "mettez chaque port dans l'ensemble nommé, ou listez les ports sans l'ensemble"
+            ),
+            ("addresses, not ports", "des adresses, pas des ports"),
+        ),
     };
     let refs = list.iter().filter(|a| a.starts_with('@')).count();
     if refs > 0 && list.len() > 1 {
         problems.push_hint(
             path,
-            "a set reference must be alone in its list",
-            format!("put every {noun} in the named set, or list {noun}s without the set"),
+            msg!(
+                "a set reference must be alone in its list",
+                "une référence à un ensemble doit être seule dans sa liste"
+            ),
+            noun,
         );
     }
     for (j, a) in list.iter().enumerate() {
@@ -378,8 +535,11 @@ pub(super) fn check_list(
             Some(name) => match sets.get(name) {
                 None => problems.push_hint(
                     p,
-                    format!("unknown set \"{name}\""),
-                    "define it in [[firewall.sets]]",
+                    msg!("unknown set \"{name}\"", "ensemble inconnu « {name} »"),
+                    msg!(
+                        "define it in [[firewall.sets]]",
+                        "définissez-le dans [[firewall.sets]]"
+                    ),
                 ),
                 Some(s) => {
                     let empty = match of {
@@ -387,7 +547,13 @@ pub(super) fn check_list(
                         ListOf::Ports => s.ports.is_empty(),
                     };
                     if empty {
-                        problems.push(p, format!("set \"{name}\" holds {other}"));
+                        problems.push(
+                            p,
+                            msg!(
+                                en("set \"{name}\" holds {}", other.0),
+                                fr("l'ensemble « {name} » contient {}", other.1)
+                            ),
+                        );
                     }
                 }
             },
