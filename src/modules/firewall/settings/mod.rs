@@ -121,6 +121,12 @@ pub struct FirewallSettings {
     /// ruleset comes back by itself (a timer apart from the page and the
     /// daemon, so a lost connection rolls back too). `preau apply
     /// --confirm SECONDS` gives its own.
+    ///
+    /// fr: Durée d'essai, en secondes, d'un changement du pare-feu appliqué
+    /// depuis la console : sans « Confirmer » dans ce délai, l'ancien jeu de
+    /// règles revient de lui-même (un minuteur indépendant de la page et du
+    /// service, donc une connexion perdue annule aussi). `preau apply
+    /// --confirm SECONDES` donne la sienne.
     #[schemars(range(min = 10, max = 3600))]
     pub confirm_seconds: u32,
 }
