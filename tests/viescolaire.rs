@@ -246,9 +246,22 @@ fn year_holidays_timetable_reports_and_lsu_export() {
     let out = root.run(&lsu);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let err = String::from_utf8_lossy(&out.stderr);
+    // The list in French, worded as the web page words it.
     assert!(
-        err.contains("no council decision") && err.contains("no subject"),
+        err.contains("Le fichier LSU ne peut pas être écrit : il manque ")
+            && err.contains(" : pas de décision du conseil de classe")
+            && err.contains(" : aucune matière"),
         "{err}"
+    );
+    let out = root.run(&[&["--json"], &lsu[..]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["missing"].as_array().unwrap().iter().any(|m| m
+            .as_str()
+            .unwrap()
+            .ends_with(" : pas de décision du conseil de classe")),
+        "{v}"
     );
     assert!(!out_file.exists(), "nothing written");
 }

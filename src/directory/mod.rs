@@ -326,21 +326,15 @@ pub fn system_accounts(conn: &Connection) -> rusqlite::Result<Vec<Person>> {
 }
 
 pub fn person_by_login(conn: &Connection, login: &str) -> rusqlite::Result<Option<Person>> {
-    conn.query_row(
-        &format!("SELECT {PERSON_COLS} FROM people WHERE login = ?1"),
-        [login],
-        person_from_row,
-    )
-    .optional()
+    conn.prepare_cached(&format!("SELECT {PERSON_COLS} FROM people WHERE login = ?1"))?
+        .query_row([login], person_from_row)
+        .optional()
 }
 
 pub fn person_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<Person>> {
-    conn.query_row(
-        &format!("SELECT {PERSON_COLS} FROM people WHERE id = ?1"),
-        [id],
-        person_from_row,
-    )
-    .optional()
+    conn.prepare_cached(&format!("SELECT {PERSON_COLS} FROM people WHERE id = ?1"))?
+        .query_row([id], person_from_row)
+        .optional()
 }
 
 /// Classes or groups (active ones unless `all`), by code.
@@ -429,20 +423,17 @@ pub fn structures_of(conn: &Connection, person_id: i64) -> rusqlite::Result<Vec<
 
 /// The class (division) of a student, if any.
 pub fn class_of(conn: &Connection, person_id: i64) -> rusqlite::Result<Option<Structure>> {
-    conn.query_row(
-        &format!(
-            "SELECT {STRUCT_COLS} FROM structures s JOIN memberships m ON m.structure_id = s.id
-             WHERE m.person_id = ?1 AND s.kind = 'class' LIMIT 1"
-        ),
-        [person_id],
-        structure_from_row,
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {STRUCT_COLS} FROM structures s JOIN memberships m ON m.structure_id = s.id
+         WHERE m.person_id = ?1 AND s.kind = 'class' LIMIT 1"
+    ))?
+    .query_row([person_id], structure_from_row)
     .optional()
 }
 
 /// Teaching services of a teacher, or of everyone (`None`).
 pub fn services(conn: &Connection, teacher_id: Option<i64>) -> rusqlite::Result<Vec<Service>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT p.login, v.subject_code, sub.label, s.kind, s.code
          FROM services v JOIN people p ON p.id = v.teacher_id
          JOIN structures s ON s.id = v.structure_id

@@ -45,6 +45,9 @@ pub fn latest_schema() -> u32 {
     migrations::COUNT as u32
 }
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 256;
+
 /// The database file name inside the state directory.
 pub const DB_FILE: &str = "preau.db";
 
@@ -130,6 +133,10 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        // The web server keeps its connections (a pool) and its hot
+        // statements prepared (`prepare_cached`): room for every one of
+        // them, not rusqlite's default 16.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrations::of(steps).to_latest(&mut conn)?;
         Ok(Store { conn })
     }

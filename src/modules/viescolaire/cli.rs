@@ -317,13 +317,12 @@ pub fn run(env: &Env, command: Commands) -> anyhow::Result<u8> {
                     )
                 }
                 Err(missing) => {
+                    // The web page's wording (lsu::missing_list), in French.
+                    let (heading, missing) = lsu::missing_list(&missing);
                     if env.json {
                         println!("{}", serde_json::to_string_pretty(&json!({"missing": missing}))?);
                     } else {
-                        eprintln!(
-                            "error: the LSU file cannot be written, {} item(s) missing:",
-                            missing.len()
-                        );
+                        eprintln!("error: {heading}");
                         for m in &missing {
                             eprintln!("  - {m}");
                         }

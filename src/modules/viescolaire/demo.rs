@@ -447,7 +447,50 @@ pub fn fill(store: &mut Store, settings: &VieScolaireSettings, now: DateTime) ->
         &format!("{}T18:00", p1.ends.add_days(7)),
     )?;
     filled.homework_ahead = fill_homework_ahead(store, &year, now)?;
+    fill_evaluation_competences(store, &p1, &stamp)?;
     Ok(filled)
+}
+
+/// Competences positioned per evaluation (branch grades): on each demo
+/// class's maths and French "Devoir surveillé" of the first term, every
+/// student gets the subject's socle component and "methods and tools"
+/// (levels 1–4, spread), shown beside the mark on the student's and
+/// parent's page. Returns how many positions.
+fn fill_evaluation_competences(
+    store: &mut Store,
+    p1: &queries::Period,
+    stamp: &str,
+) -> anyhow::Result<usize> {
+    let mut stmt = store.conn().prepare(
+        "SELECT e.id, e.teacher_id, e.subject_code, e.structure_id FROM vs_evaluations e
+         WHERE e.period_id = ?1 AND e.title = 'Devoir surveillé' AND e.subject_code IN ('061300', '020100')
+         ORDER BY e.id",
+    )?;
+    let evaluations: Vec<(i64, i64, String, i64)> = stmt
+        .query_map([p1.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    drop(stmt);
+    let mut n = 0;
+    for (e, teacher, subject, structure) in evaluations {
+        let login: String =
+            store
+                .conn()
+                .query_row("SELECT login FROM people WHERE id = ?1", [teacher], |r| r.get(0))?;
+        let roster = queries::roster(store.conn(), structure)?;
+        let component = if subject == "061300" { "CPD_SCI" } else { "CPD_FRA" };
+        n += store.write(|tx| {
+            let mut n = 0;
+            for (s, _, _) in &roster {
+                for (k, code) in [component, "MET_APP"].iter().enumerate() {
+                    let level = 1 + (spread(*s, e + k as i64) % 4) as u8;
+                    queries::set_competence(tx, *s, code, p1.id, Some(e), level, &login, stamp)?;
+                    n += 1;
+                }
+            }
+            Ok::<_, anyhow::Error>(n)
+        })?;
+    }
+    Ok(n)
 }
 
 /// The homework log of the next lessons of every class (branch
@@ -502,7 +545,7 @@ mod tests {
         (d, store, f)
     }
 
-    fn export(store: &Store) -> Result<String, Vec<String>> {
+    fn export(store: &Store) -> Result<String, Vec<lsu::Missing>> {
         let year = queries::current_year(store.conn(), Date::parse("2026-12-01").unwrap())
             .unwrap()
             .unwrap();
@@ -566,6 +609,40 @@ mod tests {
         assert_eq!(again, Filled::default());
     }
 
+    #[test]
+    fn the_demo_positions_competences_on_evaluations() {
+        let (_d, store, _) = filled();
+        let c = store.conn();
+        let n: i64 = c
+            .query_row(
+                "SELECT count(*) FROM vs_competence_levels WHERE evaluation_id > 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        // Two classes × two subjects × their students × two competences.
+        assert!(n > 100, "{n}");
+        let (student, period): (i64, i64) = c
+            .query_row(
+                "SELECT student_id, period_id FROM vs_competence_levels WHERE evaluation_id > 0 LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let seen = queries::marks::seen_evaluations(
+            c,
+            period,
+            student,
+            queries::Audience::Students(DateTime::parse("2030-01-01T00:00").unwrap()),
+            Time::hm(17, 0),
+        )
+        .unwrap();
+        assert!(
+            seen.iter()
+                .any(|e| e.title == "Devoir surveillé" && e.levels.len() == 2 && e.mark.is_some())
+        );
+    }
+
     /// `xmllint --schema` against the ministry's XSD (Debian
     /// libxml2-utils, listed in scripts/deps.txt).
     #[test]
@@ -618,6 +695,9 @@ mod tests {
         )
         .unwrap();
         let missing = export(&store).unwrap_err();
-        assert_eq!(missing, [format!("{first} {last} ({login}): no INE")]);
+        assert_eq!(
+            lsu::missing_list(&missing).1,
+            [format!("{first} {last} ({login}) : pas d'INE")]
+        );
     }
 }

@@ -8,7 +8,7 @@
 
 use super::report::Card;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 /// What the export needs besides the cards.
 pub struct Context<'a> {
@@ -50,53 +50,129 @@ fn positive(s: &Option<String>) -> Option<&str> {
     })
 }
 
+/// One thing the LSU file needs that the school has not entered. Its
+/// French wording ([`fmt::Display`]) is the one the web page and the
+/// command line both show ([`missing_list`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    /// The establishment's UAI is not 8 characters.
+    Uai(String),
+    /// No active staff with STS function DIR.
+    Principal,
+    /// The class has no card for the period.
+    NoCards,
+    /// A student (named "First Last (login)") has no INE.
+    Ine(String),
+    /// A student has no SIECLE ELEVE_ID.
+    EleveId(String),
+    /// A student's card has no council decision.
+    Council(String),
+    /// A student's card has no general comment.
+    GeneralComment(String),
+    /// A student's card is not frozen.
+    NotClosed(String),
+    /// A student's card has no subject.
+    NoSubject(String),
+    /// (student, subject code): the code is not a six-character STS code.
+    SubjectCode(String, String),
+    /// (student, subject label): the subject has no teacher.
+    SubjectTeacher(String, String),
+    /// (teacher's name, login): no STS-web id.
+    TeacherSts(String, String),
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Missing::Uai(uai) => write!(
+                f,
+                "l'UAI de l'établissement « {uai} » n'a pas 8 caractères ([establishment] uai)"
+            ),
+            Missing::Principal => f.write_str(
+                "aucun chef d'établissement : l'annuaire n'a aucun personnel actif de fonction STS DIR",
+            ),
+            Missing::NoCards => f.write_str("la classe n'a aucun bulletin pour cette période"),
+            Missing::Ine(who) => write!(f, "{who} : pas d'INE"),
+            Missing::EleveId(who) => write!(
+                f,
+                "{who} : pas d'ELEVE_ID SIECLE (importez les élèves depuis SIECLE)"
+            ),
+            Missing::Council(who) => write!(f, "{who} : pas de décision du conseil de classe"),
+            Missing::GeneralComment(who) => {
+                write!(f, "{who} : pas d'appréciation générale du professeur principal")
+            }
+            Missing::NotClosed(who) => write!(f, "{who} : le bulletin n'est pas clos"),
+            Missing::NoSubject(who) => write!(f, "{who} : aucune matière"),
+            Missing::SubjectCode(who, code) => {
+                write!(
+                    f,
+                    "{who} : la matière {code} n'a pas de code STS à six caractères"
+                )
+            }
+            Missing::SubjectTeacher(who, label) => {
+                write!(f, "{who} : la matière {label} n'a pas d'enseignant")
+            }
+            Missing::TeacherSts(name, login) => write!(
+                f,
+                "enseignant {name} ({login}) : pas d'identifiant STS-web (importez STS-web)"
+            ),
+        }
+    }
+}
+
+/// What is missing, as shown (web page and command line alike): a
+/// sentence, then one line per item.
+pub fn missing_list(missing: &[Missing]) -> (String, Vec<String>) {
+    (
+        format!(
+            "Le fichier LSU ne peut pas être écrit : il manque {} élément(s).",
+            missing.len()
+        ),
+        missing.iter().map(ToString::to_string).collect(),
+    )
+}
+
 /// Checks the cards and writes the file; or everything missing.
-pub fn export(ctx: &Context<'_>, cards: &[Card]) -> Result<String, Vec<String>> {
+pub fn export(ctx: &Context<'_>, cards: &[Card]) -> Result<String, Vec<Missing>> {
     let mut missing = Vec::new();
     if ctx.uai.len() != 8 {
-        missing.push(format!(
-            "the establishment's UAI \"{}\" is not 8 characters ([establishment] uai)",
-            ctx.uai
-        ));
+        missing.push(Missing::Uai(ctx.uai.to_string()));
     }
     let Some(principal) = ctx.principal.clone().filter(|p| !p.trim().is_empty()) else {
-        missing
-            .push("no head of establishment: the directory has no active staff with STS function DIR".into());
+        missing.push(Missing::Principal);
         return Err(missing);
     };
     if cards.is_empty() {
-        missing.push("the class has no report card for this period".into());
+        missing.push(Missing::NoCards);
     }
     let mut teachers: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut disciplines: BTreeMap<String, String> = BTreeMap::new();
     for c in cards {
         let who = format!("{} {} ({})", c.first_name, c.last_name, c.login);
         if c.ine.as_deref().is_none_or(|i| i.trim().is_empty()) {
-            missing.push(format!("{who}: no INE"));
+            missing.push(Missing::Ine(who.clone()));
         }
         if positive(&c.eleve_id).is_none() {
-            missing.push(format!(
-                "{who}: no SIECLE ELEVE_ID (import the students from SIECLE)"
-            ));
+            missing.push(Missing::EleveId(who.clone()));
         }
         if c.council_decision.as_deref().is_none_or(|d| d.trim().is_empty()) || c.council_date.is_none() {
-            missing.push(format!("{who}: no council decision"));
+            missing.push(Missing::Council(who.clone()));
         }
         if c.general_comment.as_deref().is_none_or(|d| d.trim().is_empty()) {
-            missing.push(format!("{who}: no general comment from the head teacher"));
+            missing.push(Missing::GeneralComment(who.clone()));
         }
         if c.frozen_at.is_none() {
-            missing.push(format!("{who}: the report card is not closed"));
+            missing.push(Missing::NotClosed(who.clone()));
         }
         if c.subjects.is_empty() {
-            missing.push(format!("{who}: no subject"));
+            missing.push(Missing::NoSubject(who.clone()));
         }
         for s in &c.subjects {
             if s.code.len() != 6 || !s.code.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                missing.push(format!("{who}: subject {} has no six-character STS code", s.code));
+                missing.push(Missing::SubjectCode(who.clone(), s.code.clone()));
             }
             if s.teachers.is_empty() {
-                missing.push(format!("{who}: subject {} has no teacher", s.label));
+                missing.push(Missing::SubjectTeacher(who.clone(), s.label.clone()));
             }
             disciplines
                 .entry(s.code.clone())
@@ -107,7 +183,7 @@ pub fn export(ctx: &Context<'_>, cards: &[Card]) -> Result<String, Vec<String>> 
                         teachers.insert(id.to_string(), (t.last_name.clone(), t.first_name.clone()));
                     }
                     None => {
-                        let m = format!("teacher {} ({}): no STS-web id (import STS-web)", t.name, t.login);
+                        let m = Missing::TeacherSts(t.name.clone(), t.login.clone());
                         if !missing.contains(&m) {
                             missing.push(m);
                         }
@@ -271,78 +347,36 @@ pub fn principal(conn: &rusqlite::Connection) -> rusqlite::Result<Option<String>
     .optional()
 }
 
-/// A message of [`export`]'s missing list in French (the web page's);
-/// an unknown message is kept as it is.
-pub fn french(m: &str) -> String {
-    if let Some(rest) = m.strip_prefix("the establishment's UAI ") {
-        let uai = rest.split(" is not").next().unwrap_or(rest);
-        return format!("l'UAI de l'établissement {uai} n'a pas 8 caractères ([establishment] uai)");
-    }
-    if m.starts_with("no head of establishment") {
-        return "aucun chef d'établissement : l'annuaire n'a aucun personnel actif de fonction STS DIR"
-            .into();
-    }
-    if m == "the class has no report card for this period" {
-        return "la classe n'a aucun bulletin pour cette période".into();
-    }
-    if let Some(rest) = m.strip_prefix("teacher ") {
-        let who = rest.split(": ").next().unwrap_or(rest);
-        return format!("enseignant {who} : pas d'identifiant STS-web (importez STS-web)");
-    }
-    let Some((who, what)) = m.rsplit_once(": ") else {
-        return m.to_string();
-    };
-    let what = match what {
-        "no INE" => "pas d'INE".to_string(),
-        "no SIECLE ELEVE_ID (import the students from SIECLE)" => {
-            "pas d'ELEVE_ID SIECLE (importez les élèves depuis SIECLE)".to_string()
-        }
-        "no council decision" => "pas de décision du conseil de classe".to_string(),
-        "no general comment from the head teacher" => {
-            "pas d'appréciation générale du professeur principal".to_string()
-        }
-        "the report card is not closed" => "le bulletin n'est pas clos".to_string(),
-        "no subject" => "aucune matière".to_string(),
-        w => {
-            if let Some(code) = w
-                .strip_prefix("subject ")
-                .and_then(|r| r.strip_suffix(" has no six-character STS code"))
-            {
-                format!("la matière {code} n'a pas de code STS à six caractères")
-            } else if let Some(label) = w
-                .strip_prefix("subject ")
-                .and_then(|r| r.strip_suffix(" has no teacher"))
-            {
-                format!("la matière {label} n'a pas d'enseignant")
-            } else {
-                w.to_string()
-            }
-        }
-    };
-    format!("{who} : {what}")
-}
-
 #[cfg(test)]
 mod french_tests {
+    use super::*;
+
     #[test]
     fn missing_items_in_french() {
-        use super::french;
+        let who = "Léa Martin (lea.martin)".to_string();
         assert_eq!(
-            french("Léa Martin (lea.martin): no council decision"),
+            Missing::Council(who.clone()).to_string(),
             "Léa Martin (lea.martin) : pas de décision du conseil de classe"
         );
         assert_eq!(
-            french("Léa Martin (lea.martin): subject Mathématiques has no teacher"),
+            Missing::SubjectTeacher(who.clone(), "Mathématiques".into()).to_string(),
             "Léa Martin (lea.martin) : la matière Mathématiques n'a pas d'enseignant"
         );
-        assert!(
-            french("teacher Paul Blanc (paul.blanc): no STS-web id (import STS-web)")
-                .starts_with("enseignant Paul Blanc")
+        assert_eq!(
+            Missing::TeacherSts("Paul Blanc".into(), "paul.blanc".into()).to_string(),
+            "enseignant Paul Blanc (paul.blanc) : pas d'identifiant STS-web (importez STS-web)"
         );
         assert!(
-            french("the establishment's UAI \"12\" is not 8 characters ([establishment] uai)")
-                .contains("8 caractères")
+            Missing::Uai("12".into())
+                .to_string()
+                .contains("« 12 » n'a pas 8 caractères")
         );
-        assert_eq!(french("Léa (l): no INE"), "Léa (l) : pas d'INE");
+        assert_eq!(Missing::Ine("Léa (l)".into()).to_string(), "Léa (l) : pas d'INE");
+        let (head, lines) = missing_list(&[Missing::Principal, Missing::NoCards]);
+        assert_eq!(
+            head,
+            "Le fichier LSU ne peut pas être écrit : il manque 2 élément(s)."
+        );
+        assert_eq!(lines[1], "la classe n'a aucun bulletin pour cette période");
     }
 }

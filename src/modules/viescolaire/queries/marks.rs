@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Codes of the classes a teacher is head teacher of.
 pub fn head_of(conn: &Connection, teacher_id: i64) -> rusqlite::Result<BTreeSet<String>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT s.code FROM head_teachers h JOIN structures s ON s.id = h.class_id WHERE h.teacher_id = ?1",
     )?;
     let rows = stmt.query_map([teacher_id], |r| r.get(0))?;
@@ -21,11 +21,10 @@ pub fn head_of(conn: &Connection, teacher_id: i64) -> rusqlite::Result<BTreeSet<
 
 /// The service of an evaluation: (structure code, subject code).
 pub fn evaluation_service(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String, String)>> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT s.code, e.subject_code FROM vs_evaluations e JOIN structures s ON s.id = e.structure_id WHERE e.id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
+    )?
+    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
     .optional()
 }
 
@@ -75,12 +74,11 @@ pub fn period_of(conn: &Connection, period_id: i64) -> rusqlite::Result<(i64, St
 
 /// Whether `student` is an active student of the structure.
 pub fn in_roster(conn: &Connection, structure_id: i64, student: i64) -> rusqlite::Result<bool> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM memberships m JOIN people p ON p.id = m.person_id
          WHERE m.structure_id = ?1 AND m.person_id = ?2 AND p.kind = 'student' AND p.status = 'active')",
-        params![structure_id, student],
-        |r| r.get(0),
-    )
+    )?
+    .query_row(params![structure_id, student], |r| r.get(0))
 }
 
 /// Every competence's label by code.
@@ -136,11 +134,10 @@ fn eval_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Evaluation> {
 }
 
 pub fn evaluation(conn: &Connection, id: i64) -> rusqlite::Result<Option<Evaluation>> {
-    conn.query_row(
-        &format!("SELECT {EVAL_COLS} FROM vs_evaluations e JOIN structures s ON s.id = e.structure_id WHERE e.id = ?1"),
-        [id],
-        eval_row,
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {EVAL_COLS} FROM vs_evaluations e JOIN structures s ON s.id = e.structure_id WHERE e.id = ?1"
+    ))?
+    .query_row([id], eval_row)
     .optional()
 }
 
@@ -401,6 +398,89 @@ pub fn clear_student_coefficient(
         "DELETE FROM vs_student_coefficients WHERE student_id = ?1 AND subject_code = ?2",
         params![student, subject],
     )? > 0)
+}
+
+/// An evaluation as a student (or his parent) reads it on his marks
+/// page: its mark ("12/20", as the report card writes it) and the
+/// competences positioned on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeenEvaluation {
+    pub subject_code: String,
+    pub title: String,
+    pub mark: Option<String>,
+    /// (competence label, level 1–4), the socle's components first.
+    pub levels: Vec<(String, u8)>,
+}
+
+/// The evaluations of a student's class and groups in a period that
+/// `audience` sees (published only, [`super::published`]) and that have
+/// a mark or a competence position for him, in the report card's order
+/// (subject, date).
+pub fn seen_evaluations(
+    conn: &Connection,
+    period_id: i64,
+    student_id: i64,
+    audience: super::Audience,
+    hour: crate::modules::viescolaire::calendar::Time,
+) -> rusqlite::Result<Vec<SeenEvaluation>> {
+    let mut levels: HashMap<i64, Vec<(String, u8)>> = HashMap::new();
+    let mut st = conn.prepare_cached(
+        "SELECT l.evaluation_id, c.label, l.level FROM vs_competence_levels l
+         JOIN vs_competences c ON c.code = l.competence_code
+         WHERE l.student_id = ?1 AND l.period_id = ?2 AND l.evaluation_id > 0
+         ORDER BY l.evaluation_id, c.kind = 'subject', c.rowid",
+    )?;
+    for row in st.query_map(params![student_id, period_id], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, u8>(2)?))
+    })? {
+        let (e, label, level) = row?;
+        levels.entry(e).or_default().push((label, level));
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT e.id, e.subject_code, e.title, e.out_of, m.value, m.special, e.publish_students_at, e.publish_parents_at
+         FROM vs_evaluations e LEFT JOIN vs_marks m ON m.evaluation_id = e.id AND m.student_id = ?2
+         WHERE e.period_id = ?1 AND e.structure_id IN (SELECT structure_id FROM memberships WHERE person_id = ?2)
+         ORDER BY e.subject_code, e.date, e.id",
+    )?;
+    let rows = st.query_map(params![period_id, student_id], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, Option<i64>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, String>(7)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, subject_code, title, out_of, value, special, ps, pp) = row?;
+        let visible = match (DateTime::parse(&ps), DateTime::parse(&pp)) {
+            (Some(a), Some(b)) => super::published(audience, a, b, hour),
+            _ => false,
+        };
+        if !visible {
+            continue;
+        }
+        let mark = Mark::from_columns(value, special.as_deref()).map(|m| {
+            format!(
+                "{m}/{}",
+                crate::modules::viescolaire::grades::show_hundredths(out_of as u32)
+            )
+        });
+        let levels = levels.remove(&id).unwrap_or_default();
+        if mark.is_some() || !levels.is_empty() {
+            out.push(SeenEvaluation {
+                subject_code,
+                title,
+                mark,
+                levels,
+            });
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -986,12 +986,10 @@ pub fn set_mark(
     by: &str,
     at: &str,
 ) -> anyhow::Result<bool> {
+    // Cached statements: a grid save runs these once per cell.
     let out_of: i64 = tx
-        .query_row(
-            "SELECT out_of FROM vs_evaluations WHERE id = ?1",
-            [evaluation_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT out_of FROM vs_evaluations WHERE id = ?1")?
+        .query_row([evaluation_id], |r| r.get(0))
         .optional()?
         .with_context(|| format!("no evaluation {evaluation_id}"))?;
     if let Some(Mark::Value(v)) = mark
@@ -1000,11 +998,8 @@ pub fn set_mark(
         bail!("the mark is above the scale");
     }
     let before: Option<(Option<i64>, Option<String>)> = tx
-        .query_row(
-            "SELECT value, special FROM vs_marks WHERE evaluation_id = ?1 AND student_id = ?2",
-            params![evaluation_id, student_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT value, special FROM vs_marks WHERE evaluation_id = ?1 AND student_id = ?2")?
+        .query_row(params![evaluation_id, student_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let before = before.and_then(|(v, s)| Mark::from_columns(v, s.as_deref()));
     if before == mark {
@@ -1013,23 +1008,22 @@ pub fn set_mark(
     match mark {
         Some(m) => {
             let (v, s) = m.to_columns();
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO vs_marks (evaluation_id, student_id, value, special, by, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(evaluation_id, student_id) DO UPDATE SET value = excluded.value, special = excluded.special,
                      by = excluded.by, at = excluded.at",
-                params![evaluation_id, student_id, v, s, by, at],
-            )?;
+            )?
+            .execute(params![evaluation_id, student_id, v, s, by, at])?;
         }
         None => {
-            tx.execute(
-                "DELETE FROM vs_marks WHERE evaluation_id = ?1 AND student_id = ?2",
-                params![evaluation_id, student_id],
-            )?;
+            tx.prepare_cached("DELETE FROM vs_marks WHERE evaluation_id = ?1 AND student_id = ?2")?
+                .execute(params![evaluation_id, student_id])?;
         }
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO vs_marks_history (evaluation_id, student_id, by, at, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
+    )?
+    .execute(params![
             evaluation_id,
             student_id,
             by,
@@ -1207,6 +1201,139 @@ pub struct SubjectLine {
     pub average: Option<Q>,
 }
 
+/// One evaluation of a student's structures with his mark, as the
+/// averages read it.
+struct MarkRow {
+    student_id: i64,
+    subject_code: String,
+    subject_label: String,
+    coefficient: i64,
+    out_of: i64,
+    kind: String,
+    value: Option<i64>,
+    special: Option<String>,
+    publish_students_at: String,
+    publish_parents_at: String,
+}
+
+/// The columns [`mark_row`] reads: evaluation `e`, mark `m`, subject `s`
+/// and the student's id as `student`.
+const MARK_COLS: &str = "student, e.subject_code, coalesce(s.label, e.subject_code), e.coefficient, e.out_of,
+    e.kind, m.value, m.special, e.publish_students_at, e.publish_parents_at";
+
+fn mark_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MarkRow> {
+    Ok(MarkRow {
+        student_id: r.get(0)?,
+        subject_code: r.get(1)?,
+        subject_label: r.get(2)?,
+        coefficient: r.get(3)?,
+        out_of: r.get(4)?,
+        kind: r.get(5)?,
+        value: r.get(6)?,
+        special: r.get(7)?,
+        publish_students_at: r.get(8)?,
+        publish_parents_at: r.get(9)?,
+    })
+}
+
+/// A student's subject lines from his rows (ordered by subject, date,
+/// id), with the marks `audience` sees: THE computation behind the grid,
+/// the student's page and the report card. `coefficient` gives the
+/// subject's coefficient in his overall average (hundredths).
+fn subject_lines<'a>(
+    rows: impl IntoIterator<Item = &'a MarkRow>,
+    audience: Audience,
+    hour: Time,
+    coefficient: impl Fn(&str) -> u32,
+) -> Vec<SubjectLine> {
+    let mut by_subject: BTreeMap<&str, (&str, Vec<Graded>, Vec<String>)> = BTreeMap::new();
+    for row in rows {
+        let entry = by_subject
+            .entry(&row.subject_code)
+            .or_insert_with(|| (&row.subject_label, Vec::new(), Vec::new()));
+        let visible = match (
+            DateTime::parse(&row.publish_students_at),
+            DateTime::parse(&row.publish_parents_at),
+        ) {
+            (Some(a), Some(b)) => published(audience, a, b, hour),
+            _ => false,
+        };
+        if !visible {
+            continue;
+        }
+        if let Some(mark) = Mark::from_columns(row.value, row.special.as_deref()) {
+            entry
+                .2
+                .push(format!("{mark}/{}", grades::show_hundredths(row.out_of as u32)));
+            entry.1.push(Graded {
+                coefficient: row.coefficient as u32,
+                out_of: row.out_of as u32,
+                kind: EvalKind::parse(&row.kind).unwrap_or(EvalKind::Counts),
+                mark,
+            });
+        }
+    }
+    by_subject
+        .into_iter()
+        .map(|(code, (label, graded, marks))| SubjectLine {
+            average: grades::subject_average(&graded),
+            coefficient: coefficient(code),
+            subject_code: code.to_string(),
+            subject_label: label.to_string(),
+            marks,
+        })
+        .collect()
+}
+
+/// The subject coefficients of a class (hundredths) by subject, and its
+/// students' own ones by (student, subject).
+type Coefficients = (HashMap<String, u32>, HashMap<(i64, String), u32>);
+
+/// A class's [`Coefficients`] (of its students, or of one `student`).
+fn class_coefficients(
+    conn: &Connection,
+    class_id: i64,
+    student: Option<i64>,
+) -> rusqlite::Result<Coefficients> {
+    let mut class = HashMap::new();
+    let mut st = conn.prepare_cached(
+        "SELECT subject_code, coefficient FROM vs_subject_coefficients WHERE class_id = ?1",
+    )?;
+    for row in st.query_map([class_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (code, k) = row?;
+        class.insert(code, k as u32);
+    }
+    let mut own = HashMap::new();
+    let mut st = match student {
+        Some(_) => conn.prepare_cached(
+            "SELECT student_id, subject_code, coefficient FROM vs_student_coefficients WHERE student_id = ?1",
+        )?,
+        None => conn.prepare_cached(
+            "SELECT c.student_id, c.subject_code, c.coefficient FROM vs_student_coefficients c
+             JOIN memberships m ON m.person_id = c.student_id AND m.structure_id = ?1",
+        )?,
+    };
+    let rows = st.query_map([student.unwrap_or(class_id)], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+    })?;
+    for row in rows {
+        let (s, code, k) = row?;
+        own.insert((s, code), k as u32);
+    }
+    Ok((class, own))
+}
+
+/// A student's coefficient for a subject: his own, else his class's,
+/// else 1.
+fn coefficient_of(coefs: &Coefficients, student: i64, subject: &str) -> u32 {
+    coefs
+        .1
+        .get(&(student, subject.to_string()))
+        .or_else(|| coefs.0.get(subject))
+        .copied()
+        .unwrap_or(100)
+}
+
 /// The student's lines in a period: one per subject of his class and
 /// groups' evaluations.
 pub fn student_subjects(
@@ -1217,74 +1344,48 @@ pub fn student_subjects(
     audience: Audience,
     hour: Time,
 ) -> rusqlite::Result<Vec<SubjectLine>> {
-    let mut stmt = conn.prepare(
-        "SELECT e.subject_code, coalesce(s.label, e.subject_code), e.coefficient, e.out_of, e.kind, m.value, m.special,
-                e.publish_students_at, e.publish_parents_at
-         FROM vs_evaluations e
+    let rows = student_rows(conn, period_id, student_id, None)?;
+    let coefs = class_coefficients(conn, class_id, Some(student_id))?;
+    Ok(subject_lines(&rows, audience, hour, |code| {
+        coefficient_of(&coefs, student_id, code)
+    }))
+}
+
+/// A student's average in one subject for a period (what a saved cell
+/// answers): [`student_subjects`]'s line of that subject, read alone.
+pub fn student_subject_average(
+    conn: &Connection,
+    period_id: i64,
+    student_id: i64,
+    subject: &str,
+    audience: Audience,
+    hour: Time,
+) -> rusqlite::Result<Option<Q>> {
+    let rows = student_rows(conn, period_id, student_id, Some(subject))?;
+    Ok(subject_lines(&rows, audience, hour, |_| 100)
+        .into_iter()
+        .next()
+        .and_then(|l| l.average))
+}
+
+/// The rows of one student (of one subject, or all).
+fn student_rows(
+    conn: &Connection,
+    period_id: i64,
+    student_id: i64,
+    subject: Option<&str>,
+) -> rusqlite::Result<Vec<MarkRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MARK_COLS}
+         FROM (SELECT ?2 AS student) JOIN vs_evaluations e
          LEFT JOIN vs_marks m ON m.evaluation_id = e.id AND m.student_id = ?2
          LEFT JOIN subjects s ON s.code = e.subject_code
-         WHERE e.period_id = ?1
+         WHERE e.period_id = ?1 AND (?3 IS NULL OR e.subject_code = ?3)
            AND e.structure_id IN (SELECT structure_id FROM memberships WHERE person_id = ?2)
-         ORDER BY e.subject_code, e.date, e.id",
-    )?;
-    let mut by_subject: BTreeMap<String, (String, Vec<Graded>, Vec<String>)> = BTreeMap::new();
-    let rows = stmt.query_map(params![period_id, student_id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, Option<i64>>(5)?,
-            r.get::<_, Option<String>>(6)?,
-            r.get::<_, String>(7)?,
-            r.get::<_, String>(8)?,
-        ))
-    })?;
-    for row in rows {
-        let (code, label, coef, out_of, kind, value, special, ps, pp) = row?;
-        let entry = by_subject
-            .entry(code)
-            .or_insert_with(|| (label, Vec::new(), Vec::new()));
-        let visible = match (DateTime::parse(&ps), DateTime::parse(&pp)) {
-            (Some(a), Some(b)) => published(audience, a, b, hour),
-            _ => false,
-        };
-        if !visible {
-            continue;
-        }
-        if let Some(mark) = Mark::from_columns(value, special.as_deref()) {
-            entry
-                .2
-                .push(format!("{mark}/{}", grades::show_hundredths(out_of as u32)));
-            entry.1.push(Graded {
-                coefficient: coef as u32,
-                out_of: out_of as u32,
-                kind: EvalKind::parse(&kind).unwrap_or(EvalKind::Counts),
-                mark,
-            });
-        }
-    }
-    let mut out = Vec::new();
-    for (code, (label, graded, marks)) in by_subject {
-        let coefficient: i64 = conn
-            .query_row(
-                "SELECT coalesce(
-                     (SELECT coefficient FROM vs_student_coefficients WHERE student_id = ?1 AND subject_code = ?3),
-                     (SELECT coefficient FROM vs_subject_coefficients WHERE class_id = ?2 AND subject_code = ?3),
-                     100)",
-                params![student_id, class_id, code],
-                |r| r.get(0),
-            )?;
-        out.push(SubjectLine {
-            average: grades::subject_average(&graded),
-            subject_code: code,
-            subject_label: label,
-            coefficient: coefficient as u32,
-            marks,
-        });
-    }
-    Ok(out)
+         ORDER BY e.subject_code, e.date, e.id"
+    ))?;
+    let rows = stmt.query_map(params![period_id, student_id, subject], mark_row)?;
+    rows.collect()
 }
 
 /// One student's averages in a period.
@@ -1299,8 +1400,10 @@ pub struct StudentAverages {
 }
 
 /// Every student of a class (today's roster) with his averages in a
-/// period: the same function feeds the grid, the student's page and the
-/// report card, so their figures are the same.
+/// period: the same computation ([`subject_lines`]) feeds the grid, the
+/// student's page and the report card, so their figures are the same.
+/// Four queries for the whole class (the roster, every mark of the
+/// period of its students' classes and groups, the coefficients).
 pub fn class_averages(
     conn: &Connection,
     period_id: i64,
@@ -1308,19 +1411,48 @@ pub fn class_averages(
     audience: Audience,
     hour: Time,
 ) -> anyhow::Result<Vec<StudentAverages>> {
-    let mut out = Vec::new();
-    for (id, last, first) in roster(conn, class_id)? {
-        let subjects = student_subjects(conn, period_id, id, class_id, audience, hour)?;
+    let mut st = conn.prepare_cached(
+        "SELECT p.id, p.last_name, p.first_name, p.login, p.ine FROM people p JOIN memberships m ON m.person_id = p.id
+         WHERE m.structure_id = ?1 AND p.kind = 'student' AND p.status = 'active'
+         ORDER BY p.last_name, p.first_name, p.id",
+    )?;
+    let roster = st
+        .query_map([class_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {MARK_COLS}
+         FROM (SELECT DISTINCT c.person_id AS student, o.structure_id AS structure
+               FROM memberships c JOIN memberships o ON o.person_id = c.person_id WHERE c.structure_id = ?2) x
+         JOIN vs_evaluations e ON e.structure_id = x.structure AND e.period_id = ?1
+         LEFT JOIN vs_marks m ON m.evaluation_id = e.id AND m.student_id = x.student
+         LEFT JOIN subjects s ON s.code = e.subject_code
+         ORDER BY x.student, e.subject_code, e.date, e.id"
+    ))?;
+    let mut rows: HashMap<i64, Vec<MarkRow>> = HashMap::new();
+    for row in st.query_map(params![period_id, class_id], mark_row)? {
+        let row = row?;
+        rows.entry(row.student_id).or_default().push(row);
+    }
+    let coefs = class_coefficients(conn, class_id, None)?;
+    let mut out = Vec::with_capacity(roster.len());
+    for (id, last, first, login, ine) in roster {
+        let subjects = subject_lines(rows.get(&id).into_iter().flatten(), audience, hour, |code| {
+            coefficient_of(&coefs, id, code)
+        });
         let overall = grades::overall_average(
             &subjects
                 .iter()
                 .map(|s| (s.average.clone(), s.coefficient))
                 .collect::<Vec<_>>(),
         );
-        let (login, ine): (String, Option<String>) =
-            conn.query_row("SELECT login, ine FROM people WHERE id = ?1", [id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
         out.push(StudentAverages {
             student_id: id,
             login,

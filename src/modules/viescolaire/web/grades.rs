@@ -332,7 +332,11 @@ fn grid_load(
         .collect();
     let ids: Vec<i64> = evaluations.iter().map(|e| e.id).collect();
     let marks = gq::marks_of(conn, &ids)?;
-    let classes = gq::classes_of_students(conn, &roster.iter().map(|r| r.0).collect::<Vec<_>>())?;
+    let classes = if with_averages {
+        gq::classes_of_students(conn, &roster.iter().map(|r| r.0).collect::<Vec<_>>())?
+    } else {
+        HashMap::new()
+    };
     let mut averages = Vec::new();
     for (id, _) in roster.iter().filter(|_| with_averages) {
         let class = classes.get(id).copied().unwrap_or(st.id);
@@ -553,16 +557,27 @@ pub async fn save_grid(
                 .filter(|(_, v)| !v.is_empty())
                 .collect();
             let (_y, period, _) = year_and_period(store.conn(), &q)?;
-            let d = grid_data(
+            // The cells only: the averages are computed when a page is
+            // read, never on a save.
+            let mut d = grid_load(
                 store.conn(),
                 &web.config().viescolaire,
                 &structure,
                 &subject,
                 me,
                 period.clone(),
+                false,
             )?;
             let (changes, typed) = grid_changes(&d, &fields);
             if typed.values().any(|(_, e)| e.is_some()) {
+                d = grid_data(
+                    store.conn(),
+                    &web.config().viescolaire,
+                    &structure,
+                    &subject,
+                    me,
+                    period.clone(),
+                )?;
                 let n = typed.values().filter(|(_, e)| e.is_some()).count();
                 return Ok(render_grid(
                     &web,
@@ -582,23 +597,25 @@ pub async fn save_grid(
             }
             let stamp = now().stamp();
             let login = signed.actor.login.clone();
-            let saved = store.write(|tx| {
+            let peer = signed.peer.to_string();
+            // One transaction: every cell, its history and the audit entry.
+            store.write(|tx| {
                 let mut n = 0;
                 for (e, s, m) in &changes {
                     if queries::set_mark(tx, *e, *s, *m, &login, &stamp)? {
                         n += 1;
                     }
                 }
-                Ok::<_, anyhow::Error>(n)
+                audit::record_in(
+                    tx,
+                    &login,
+                    &peer,
+                    "saisie de notes",
+                    &format!("{structure} {subject}"),
+                    &format!("grille enregistrée, {n} note(s) changée(s)"),
+                )?;
+                Ok::<_, anyhow::Error>(())
             })?;
-            audit::record(
-                &mut store,
-                &signed.actor.login,
-                &signed.peer.to_string(),
-                "saisie de notes",
-                &format!("{structure} {subject}"),
-                &format!("grille enregistrée, {saved} note(s) changée(s)"),
-            )?;
             Ok(see_other(
                 &format!(
                     "/vie-scolaire/notes/{structure}/{subject}?periode={}&fait=grille",
@@ -953,16 +970,16 @@ pub async fn save_cell(
         let stamp = now().stamp();
         let login = signed.actor.login.clone();
         store.write(|tx| queries::set_mark(tx, id, student, mark, &login, &stamp))?;
+        // The student's new subject average for the grid, read after the
+        // write (outside the writers' turn).
         let settings = &web.config().viescolaire;
-        let class = crate::directory::class_of(store.conn(), student)?.map_or(e.structure_id, |c| c.id);
-        let avg = subject_average_of(
+        let avg = queries::student_subject_average(
             store.conn(),
-            settings,
             e.period_id,
             student,
-            class,
             &e.subject_code,
             Audience::All,
+            settings.grades_publication_hour(),
         )?;
         Ok(Json(serde_json::json!({
             "ok": true,
@@ -977,12 +994,22 @@ pub async fn save_cell(
 
 // ------------------------------------------------------------ a student's marks
 
+/// One mark of a student's page, with the competences positioned on its
+/// evaluation ("Langue française : Maîtrise satisfaisante").
+#[derive(Debug, Clone)]
+pub struct MarkView {
+    /// "12/20"; empty for an evaluation with positions and no mark.
+    pub text: String,
+    pub title: String,
+    pub levels: Vec<String>,
+}
+
 /// One subject of a student's page.
 #[derive(Debug, Clone)]
 pub struct SubjectView {
     pub label: String,
     pub coefficient: String,
-    pub marks: Vec<String>,
+    pub marks: Vec<MarkView>,
     pub average: String,
     pub class_average: String,
     pub class_min: String,
@@ -1025,6 +1052,11 @@ pub const LEVELS: [&str; 4] = [
     "Très bonne maîtrise",
 ];
 
+/// A level's name (1–4; out of range is clamped).
+pub fn level_name(level: u8) -> &'static str {
+    LEVELS[usize::from(level.clamp(1, 4) - 1)]
+}
+
 /// `GET /vie-scolaire/notes/eleve/{login}`.
 pub async fn student(
     State(web): State<AppState>,
@@ -1046,13 +1078,33 @@ pub async fn student(
                 .into_iter()
                 .find(|c| c.student_id == p.id)
                 .ok_or(WebError::NotFound)?;
+            // The marks with their evaluations' competence positions, the
+            // same visibility as the averages (published only).
+            let mut seen: HashMap<String, Vec<MarkView>> = HashMap::new();
+            for e in gq::seen_evaluations(
+                conn,
+                period.id,
+                p.id,
+                audience,
+                settings.grades_publication_hour(),
+            )? {
+                seen.entry(e.subject_code).or_default().push(MarkView {
+                    text: e.mark.unwrap_or_default(),
+                    title: e.title,
+                    levels: e
+                        .levels
+                        .iter()
+                        .map(|(label, level)| format!("{label} : {}", level_name(*level)))
+                        .collect(),
+                });
+            }
             let subjects = card
                 .subjects
                 .iter()
                 .map(|s| SubjectView {
                     label: s.label.clone(),
                     coefficient: s.coefficient.clone(),
-                    marks: s.marks.clone(),
+                    marks: seen.remove(&s.code).unwrap_or_default(),
                     average: s.average.clone().unwrap_or_default(),
                     class_average: s.class_average.clone().unwrap_or_default(),
                     class_min: s.class_min.clone().unwrap_or_default(),
@@ -1078,7 +1130,7 @@ pub async fn student(
                 .map(|(code, level)| {
                     (
                         labels.get(code).cloned().unwrap_or(code.clone()),
-                        format!("{level} — {}", LEVELS[usize::from((*level).clamp(1, 4) - 1)]),
+                        format!("{level} — {}", level_name(*level)),
                     )
                 })
                 .collect();
@@ -1299,6 +1351,26 @@ mod tests {
             }
         }
         assert!(compared >= 50, "only {compared} averages compared");
+        // The marks the student's page lists with their competences are
+        // the report card's marks, in its order.
+        for card in &cards {
+            let seen = gq::seen_evaluations(
+                conn,
+                period.id,
+                card.student_id,
+                Audience::Students(later),
+                settings.grades_publication_hour(),
+            )
+            .unwrap();
+            for line in &card.subjects {
+                let marks: Vec<String> = seen
+                    .iter()
+                    .filter(|e| e.subject_code == line.code)
+                    .filter_map(|e| e.mark.clone())
+                    .collect();
+                assert_eq!(marks, line.marks, "{} {}", card.login, line.code);
+            }
+        }
         // Before publication the student's page has fewer marks, never
         // other ones.
         let early = DateTime::parse("2026-09-01T00:00").unwrap();

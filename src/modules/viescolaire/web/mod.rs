@@ -7,6 +7,8 @@
 #[cfg(test)]
 mod daily_tests;
 pub mod grades;
+#[cfg(test)]
+mod grades_tests;
 pub mod justify;
 pub mod office;
 pub mod report_cards;

@@ -558,6 +558,8 @@ pub struct LsuPage<'a> {
     pub heading: String,
     pub back: String,
     pub closed: bool,
+    /// What is missing ([`lsu::missing_list`]): its sentence and items.
+    pub missing_heading: String,
     pub missing: Vec<String>,
 }
 
@@ -585,6 +587,7 @@ pub async fn lsu_export(
                     heading,
                     back,
                     closed: false,
+                    missing_heading: String::new(),
                     missing: Vec::new(),
                 });
                 *r.status_mut() = StatusCode::CONFLICT;
@@ -616,12 +619,14 @@ pub async fn lsu_export(
                     Ok(r)
                 }
                 Err(missing) => {
+                    let (missing_heading, missing) = lsu::missing_list(&missing);
                     let mut r = pages::render(&LsuPage {
                         page: &page,
                         heading,
                         back,
                         closed: true,
-                        missing: missing.iter().map(|m| lsu::french(m)).collect(),
+                        missing_heading,
+                        missing,
                     });
                     *r.status_mut() = StatusCode::CONFLICT;
                     Ok(r)
