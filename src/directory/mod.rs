@@ -464,6 +464,18 @@ pub fn parents_of(conn: &Connection, child_id: i64) -> rusqlite::Result<Vec<Pers
     rows.collect()
 }
 
+/// Children a parent is a legal guardian of: those whose school life
+/// (marks, absences, report cards, their person page) he may read. A
+/// non-legal contact ("personne à contacter") is called, not informed.
+pub fn legal_children_of(conn: &Connection, parent_id: i64) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.login FROM people p JOIN parent_links l ON l.child_id = p.id
+         WHERE l.parent_id = ?1 AND l.legal > 0 ORDER BY p.login",
+    )?;
+    let rows = stmt.query_map([parent_id], |r| r.get(0))?;
+    rows.collect()
+}
+
 /// Children of a parent.
 pub fn children_of(conn: &Connection, parent_id: i64) -> rusqlite::Result<Vec<Person>> {
     let mut stmt = conn.prepare(&format!(

@@ -958,10 +958,8 @@ impl Facts {
                 facts.head_of = crate::modules::viescolaire::queries::marks::head_of(conn, id)?;
             }
             if actor.has(Role::Parent) {
-                facts.children = directory::children_of(conn, id)?
-                    .into_iter()
-                    .map(|c| c.login)
-                    .collect();
+                // Legal guardians only: a contact reaches no child's data.
+                facts.children = directory::legal_children_of(conn, id)?.into_iter().collect();
             }
         }
         match action {

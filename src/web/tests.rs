@@ -375,6 +375,39 @@ async fn students_parents_and_teachers_see_only_their_own() {
         w.get("/console/personnes/tom.roux", Some(&anne)).await.status,
         404
     );
+    // Regression: a parent linked to a child without being a legal
+    // guardian (a contact) reaches none of the child's pages.
+    {
+        let mut store = Store::open(&w.db).unwrap();
+        store
+            .write(|tx| {
+                let np = NewPerson {
+                    kind: Some(Kind::Parent),
+                    source: "manual".into(),
+                    first_name: "Marc".into(),
+                    last_name: "Voisin".into(),
+                    ..Default::default()
+                };
+                let marc = insert_person(tx, &np, "marc.voisin", None)?;
+                tx.execute(
+                    "INSERT INTO parent_links (parent_id, child_id, legal) SELECT ?1, id, 0 FROM people WHERE login = 'lea.martin'",
+                    [marc],
+                )?;
+                password::set(tx, marc, PW, true, false)?;
+                Ok::<_, anyhow::Error>(())
+            })
+            .unwrap();
+    }
+    let marc = w.sign_in("marc.voisin", PW).await.unwrap();
+    for url in [
+        "/console/personnes/lea.martin",
+        "/vie-scolaire/notes/eleve/lea.martin",
+        "/vie-scolaire/bulletins/eleve/lea.martin",
+    ] {
+        let a = w.get(url, Some(&marc)).await;
+        assert_eq!(a.status, 404, "{url}: a contact is not a legal guardian");
+        assert!(!a.body.contains("Léa"), "{url} leaks data");
+    }
     let paul = w.sign_in("paul.blanc", PW).await.unwrap();
     assert_eq!(w.get("/console/classe/6A", Some(&paul)).await.status, 200);
     assert_eq!(w.get("/console/classe/5B", Some(&paul)).await.status, 403);
