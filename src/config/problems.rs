@@ -237,6 +237,81 @@ mod tests {
         assert_eq!(line_column(text, 10_000), (2, 16));
     }
 
+    /// Every `msg!` of the sources has a French text, and it is not a
+    /// copy of the English one (but for texts that are the same in both
+    /// languages: units, placeholders).
+    #[test]
+    fn every_message_of_the_sources_has_its_french() {
+        /// The string literal at the start of `s` (after blanks), unescaped
+        /// enough to compare, and what follows it.
+        fn literal(s: &str) -> Option<(String, &str)> {
+            let s = s.trim_start();
+            let rest = s.strip_prefix('"')?;
+            let mut out = String::new();
+            let mut chars = rest.char_indices();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, n)) = chars.next() {
+                            out.push(n);
+                        }
+                    }
+                    '"' => return Some((out, &rest[i + 1..])),
+                    c => out.push(c),
+                }
+            }
+            None
+        }
+        const SAME_IN_BOTH: &[&str] = &["{h} h {m} min"];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut todo = vec![root];
+        let (mut seen, mut bad) = (0, Vec::new());
+        while let Some(dir) = todo.pop() {
+            for e in std::fs::read_dir(&dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    todo.push(p);
+                    continue;
+                }
+                if p.extension().is_none_or(|x| x != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&p).unwrap();
+                for (i, _) in text.match_indices("msg!(") {
+                    let after = &text[i + 5..];
+                    let after = after.trim_start();
+                    let (en, fr) = if let Some(r) = after.strip_prefix("en(") {
+                        let Some((en, rest)) = literal(r) else { continue };
+                        let Some(at) = rest.find("fr(") else { continue };
+                        let Some((fr, _)) = literal(&rest[at + 3..]) else {
+                            continue;
+                        };
+                        (en, fr)
+                    } else {
+                        let Some((en, rest)) = literal(after) else {
+                            continue;
+                        };
+                        let Some(rest) = rest.trim_start().strip_prefix(',') else {
+                            continue;
+                        };
+                        let Some((fr, _)) = literal(rest) else { continue };
+                        (en, fr)
+                    };
+                    seen += 1;
+                    if fr.trim().is_empty() || (fr == en && !SAME_IN_BOTH.contains(&en.as_str())) {
+                        bad.push(format!("{}: {en:?} / {fr:?}", p.display()));
+                    }
+                }
+            }
+        }
+        assert!(seen > 200, "the scan finds the messages ({seen})");
+        assert!(
+            bad.is_empty(),
+            "messages without their own French:\n{}",
+            bad.join("\n")
+        );
+    }
+
     #[test]
     fn paths_join() {
         assert_eq!(join("", "a"), "a");

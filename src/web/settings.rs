@@ -586,11 +586,24 @@ pub async fn confirm(
             let summary = if out.done {
                 i18n::t(i18n::current(), "settings.confirmed").to_string()
             } else {
-                format!(
-                    "{} {}",
-                    i18n::t(i18n::current(), "settings.not_confirmed"),
-                    out.message
-                )
+                // The firewall's own words are `preau confirm`'s (English):
+                // the two reasons it gives, in the page's language.
+                let why = if out.message.starts_with("nothing to confirm") {
+                    i18n::either(
+                        "aucune application à l'essai n'attend de confirmation (elle a peut-être déjà été annulée).",
+                        "no trial apply is waiting for a confirmation (it may have been rolled back already).",
+                    )
+                    .to_string()
+                } else if out.message.starts_with("too late") {
+                    i18n::either(
+                        "trop tard : le délai de cette application à l'essai est passé et son annulation n'a pas eu lieu (le serveur a-t-il redémarré ?). Lancez « preau rollback », puis appliquez à nouveau.",
+                        "too late: this trial apply expired and its rollback did not run (was the server restarted?). Run \"preau rollback\", then apply again.",
+                    )
+                    .to_string()
+                } else {
+                    out.message.clone()
+                };
+                format!("{} {why}", i18n::t(i18n::current(), "settings.not_confirmed"))
             };
             let chrome = Page::signed(
                 i18n::t(i18n::current(), "settings.confirm_title"),

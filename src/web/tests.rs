@@ -2547,7 +2547,9 @@ async fn the_settings_confirm_button_confirms_a_pending_firewall_change() {
         .await;
     assert_eq!(nothing.status, 200, "{}", nothing.body);
     assert!(
-        nothing.text().contains("Rien n'a été confirmé"),
+        nothing
+            .text()
+            .contains("Rien n'a été confirmé : aucune application à l'essai"),
         "{}",
         nothing.body
     );
