@@ -10,6 +10,7 @@
 //! the days without one (today) ([`proxy::summary::filtering_counts`]).
 
 use super::errors::WebError;
+use super::i18n::{self, either};
 use super::pages::{self, Page};
 use super::{AppState, Signed};
 use crate::booking::stats::{self, Dimension, GroupUsage};
@@ -30,22 +31,37 @@ use std::sync::Arc;
 const MAX_DAYS: i32 = 3 * 366;
 
 /// The date range asked for (pure): `du` and `au` included, defaults the
-/// last twelve weeks to `today`.
+/// last twelve weeks to `today`; a message in the current language
+/// otherwise.
 pub fn range(q: &HashMap<String, String>, today: Date) -> Result<(Date, Date), String> {
     let get = |k: &str| q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
     let to = match get("au") {
-        Some(s) => Date::parse(s).ok_or("La date de fin est invalide (AAAA-MM-JJ).")?,
+        Some(s) => Date::parse(s).ok_or(either(
+            "La date de fin est invalide (AAAA-MM-JJ).",
+            "The end date is not valid (YYYY-MM-DD).",
+        ))?,
         None => today,
     };
     let from = match get("du") {
-        Some(s) => Date::parse(s).ok_or("La date de début est invalide (AAAA-MM-JJ).")?,
+        Some(s) => Date::parse(s).ok_or(either(
+            "La date de début est invalide (AAAA-MM-JJ).",
+            "The start date is not valid (YYYY-MM-DD).",
+        ))?,
         None => to.add_days(-83),
     };
     if to < from {
-        return Err("La date de fin doit suivre la date de début.".into());
+        return Err(either(
+            "La date de fin doit suivre la date de début.",
+            "The end date must come after the start date.",
+        )
+        .into());
     }
     if from.days_until(to) > MAX_DAYS {
-        return Err("La période fait au plus trois ans.".into());
+        return Err(either(
+            "La période fait au plus trois ans.",
+            "The period is three years at most.",
+        )
+        .into());
     }
     Ok((from, to))
 }
@@ -164,6 +180,50 @@ pub struct StatsPage<'a> {
     pub filtering: proxy::log::FilteringCounts,
 }
 
+/// Message `id` in the current language.
+fn tr(id: &str) -> &'static str {
+    i18n::t(i18n::current(), id)
+}
+
+/// A role as counted (the French key of `signin_weeks`, kept as is in
+/// the CSV and JSON exports) in the current language.
+fn role_label(role: &str) -> String {
+    let id = match role {
+        "administrateur" => "stats.role.admin",
+        "élève" => "stats.role.student",
+        "responsable" => "stats.role.parent",
+        "enseignant" => "stats.role.teacher",
+        "direction" => "stats.role.direction",
+        "vie scolaire" => "stats.role.school_life",
+        "personnel" => "stats.role.staff",
+        _ => return role.to_string(),
+    };
+    tr(id).to_string()
+}
+
+/// A filtering category as the page shows it: the two made-up ones
+/// (kept in French in the exports) in the current language.
+fn category_label(category: &str) -> String {
+    match category {
+        proxy::log::NO_CATEGORY => tr("stats.no_category").to_string(),
+        proxy::log::OTHER_CATEGORIES => tr("stats.other_categories").to_string(),
+        _ => category.to_string(),
+    }
+}
+
+/// A size as [`crate::modules::shares::usage::human`] writes it, with
+/// English units ("MiB" for "Mio") on an English page.
+fn size_label(bytes: u64) -> String {
+    let fr = crate::modules::shares::usage::human(bytes);
+    if i18n::french() {
+        return fr;
+    }
+    match fr.strip_suffix(" o") {
+        Some(n) => format!("{n} B"),
+        None => fr.strip_suffix("io").map_or(fr.clone(), |n| format!("{n}iB")),
+    }
+}
+
 fn suppressed(p: Option<i64>) -> String {
     p.map_or(format!("< {}", stats::MIN_PEOPLE), |n| n.to_string())
 }
@@ -176,13 +236,13 @@ fn labels(
     let mut out = Vec::new();
     for r in rows {
         let label = match dim {
-            Dimension::Subject if r.key.is_empty() => "créneau libre (hors cours)".to_string(),
+            Dimension::Subject if r.key.is_empty() => tr("stats.free_slot").to_string(),
             Dimension::Subject => conn.query_row(
                 "SELECT coalesce((SELECT label FROM subjects WHERE code = ?1), ?1)",
                 [&r.key],
                 |x| x.get(0),
             )?,
-            Dimension::Level if r.key.is_empty() => "créneau libre (hors cours)".to_string(),
+            Dimension::Level if r.key.is_empty() => tr("stats.free_slot").to_string(),
             Dimension::Level => r.key.clone(),
             Dimension::Teacher => crate::directory::person_by_login(conn, &r.key)?
                 .map_or_else(|| r.key.clone(), |p| p.full_name()),
@@ -273,15 +333,22 @@ pub async fn page(
                         ),
                         _ => {
                             return Err(WebError::BadRequest(
-                                "Tableau inconnu : ressources, matieres, niveaux, enseignants, connexions, partages ou filtrage."
-                                    .into(),
+                                either(
+                                    "Tableau inconnu : ressources, matieres, niveaux, enseignants, connexions, partages ou filtrage.",
+                                    "Unknown table: ressources, matieres, niveaux, enseignants, connexions, partages or filtrage.",
+                                )
+                                .into(),
                             ));
                         }
                     },
                 );
             }
             "" | "html" => {}
-            _ => return Err(WebError::BadRequest("Format inconnu : csv ou json.".into())),
+            _ => {
+                return Err(WebError::BadRequest(
+                    either("Format inconnu : csv ou json.", "Unknown format: csv or json.").into(),
+                ));
+            }
         }
         // Charts: hours per resource over the period, sign-ins per week.
         let mut per_resource: Vec<(String, f64)> = Vec::new();
@@ -308,23 +375,23 @@ pub async fn page(
         }
         let groups = vec![
             Group {
-                title: "matière",
-                column: "Matière",
+                title: tr("stats.by_subject"),
+                column: tr("stats.subject"),
                 rows: labels(conn, Dimension::Subject, &rep.subjects)?,
             },
             Group {
-                title: "niveau de classe",
-                column: "Niveau",
+                title: tr("stats.by_level"),
+                column: tr("stats.level"),
                 rows: labels(conn, Dimension::Level, &rep.levels)?,
             },
             Group {
-                title: "enseignant",
-                column: "Qui",
+                title: tr("stats.by_teacher"),
+                column: tr("stats.who"),
                 rows: labels(conn, Dimension::Teacher, &rep.teachers)?,
             },
         ];
         let chrome = Page::signed(
-            "Statistiques",
+            tr("nav.statistics"),
             &config.establishment.name,
             &signed,
             "/console/statistiques",
@@ -354,38 +421,37 @@ pub async fn page(
                     people: suppressed(w.people),
                 })
                 .collect(),
-            resource_chart: stats::svg_bars("Heures réservées par ressource", &per_resource, "h"),
+            resource_chart: stats::svg_bars(tr("stats.chart_hours"), &per_resource, "h"),
             groups,
             signins: rep
                 .sign_ins
                 .iter()
                 .map(|s| SignInRow {
                     week: s.week.clone(),
-                    role: s.role.clone(),
+                    role: role_label(&s.role),
                     sign_ins: s.sign_ins,
                     people: suppressed(s.people),
                 })
                 .collect(),
-            signin_chart: stats::svg_bars("Connexions par semaine", &per_week, ""),
+            signin_chart: stats::svg_bars(tr("stats.chart_signins"), &per_week, ""),
             share_rows: rep
                 .shares
                 .iter()
-                .map(|s| {
-                    (
-                        s.week.clone(),
-                        s.share.clone(),
-                        crate::modules::shares::usage::human(s.bytes.max(0) as u64),
-                    )
-                })
+                .map(|s| (s.week.clone(), s.share.clone(), size_label(s.bytes.max(0) as u64)))
                 .collect(),
-            share_chart: stats::svg_bars("Espace utilisé par les partages (Mo)", &per_share_week, "Mo"),
-            filtering_rows: rep.filtering.denied_by_category.clone(),
+            share_chart: stats::svg_bars(tr("stats.chart_shares"), &per_share_week, tr("stats.chart_mb")),
+            filtering_rows: rep
+                .filtering
+                .denied_by_category
+                .iter()
+                .map(|(c, n)| (category_label(c), *n))
+                .collect(),
             filtering_chart: stats::svg_bars(
-                "Requêtes refusées par catégorie",
+                tr("stats.chart_denied"),
                 &rep.filtering
                     .denied_by_category
                     .iter()
-                    .map(|(c, n)| (c.clone(), *n as f64))
+                    .map(|(c, n)| (category_label(c), *n as f64))
                     .collect::<Vec<_>>(),
                 "",
             ),

@@ -973,7 +973,7 @@ async fn booking_for_a_lesson_from_the_timetable() {
         body[at..].chars().take_while(|c| *c != '.').collect()
     };
     let page = w.get("/reservations/1", Some(&paul)).await;
-    assert!(page.body.contains("Aucun lien pour l'instant"), "{}", page.body);
+    assert!(page.text().contains("Aucun lien pour l'instant"), "{}", page.body);
     let bad = new_link(paul.clone(), pcsrf.clone(), "autre").await;
     assert_eq!(bad.status, 400);
     assert!(
@@ -1750,7 +1750,7 @@ async fn a_teacher_switches_his_room_until_the_end_of_his_lesson() {
         page.body
     );
     assert!(
-        page.body.contains(&format!("Jusqu'à la fin du cours ({ends})")),
+        page.text().contains(&format!("Jusqu'à la fin du cours ({ends})")),
         "{}",
         page.body
     );

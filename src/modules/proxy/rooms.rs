@@ -20,7 +20,9 @@ use crate::modules::viescolaire::calendar::{DateTime, Time};
 use crate::modules::viescolaire::queries::schedule;
 use crate::modules::viescolaire::timetable::Lesson;
 use crate::modules::viescolaire::web::access as school_clock;
+use crate::msg;
 use crate::web::errors::WebError;
+use crate::web::i18n::{self, pick};
 use crate::web::pages::{self, Page};
 use crate::web::{AppState, Signed, audit, csrf, forms};
 use askama::Template;
@@ -55,12 +57,18 @@ pub struct Switch {
 
 /// Reads a switch form (`mode=examen|coupe`; `quand=duree` with `duree`
 /// in minutes, or `quand=fin-cours`; `sites` separated by spaces, commas
-/// or new lines); a French message otherwise.
+/// or new lines); a message in the current language otherwise.
 pub fn parse_switch(fields: &forms::Fields) -> Result<Switch, String> {
     let mode = match fields.get("mode") {
         "examen" => ExamMode::Whitelist,
         "coupe" => ExamMode::Off,
-        _ => return Err("Choisissez « mode examen » ou « internet coupé ».".into()),
+        _ => {
+            return Err(i18n::either(
+                "Choisissez « mode examen » ou « internet coupé ».",
+                "Choose \"exam mode\" or \"internet off\".",
+            )
+            .into());
+        }
     };
     let length = match fields.get("quand") {
         "" | "duree" => Length::Minutes(
@@ -70,10 +78,21 @@ pub fn parse_switch(fields: &forms::Fields) -> Result<Switch, String> {
                 .parse::<u32>()
                 .ok()
                 .filter(|m| (1..=MAX_MINUTES).contains(m))
-                .ok_or_else(|| format!("La durée est un nombre de minutes entre 1 et {MAX_MINUTES}."))?,
+                .ok_or_else(|| {
+                    pick(msg!(
+                        "The duration is a number of minutes between 1 and {MAX_MINUTES}.",
+                        "La durée est un nombre de minutes entre 1 et {MAX_MINUTES}."
+                    ))
+                })?,
         ),
         "fin-cours" => Length::EndOfLesson,
-        _ => return Err("Choisissez une durée en minutes ou « jusqu'à la fin du cours ».".into()),
+        _ => {
+            return Err(i18n::either(
+                "Choisissez une durée en minutes ou « jusqu'à la fin du cours ».",
+                "Choose a duration in minutes or \"until the end of the lesson\".",
+            )
+            .into());
+        }
     };
     let mut sites = Vec::new();
     for word in fields
@@ -82,18 +101,26 @@ pub fn parse_switch(fields: &forms::Fields) -> Result<Switch, String> {
         .filter(|w| !w.is_empty())
     {
         if mode == ExamMode::Off {
-            return Err("Internet coupé n'autorise aucun site : videz la liste des sites ou choisissez le mode examen.".into());
+            return Err(i18n::either(
+                "Internet coupé n'autorise aucun site : videz la liste des sites ou choisissez le mode examen.",
+                "Internet off allows no site: empty the list of sites or choose exam mode.",
+            )
+            .into());
         }
         let Some(host) = lists::normalize_host(word) else {
-            return Err(format!(
+            return Err(pick(msg!(
+                "\"{word}\" is not a domain name (for example sujet.example.fr).",
                 "« {word} » n'est pas un nom de domaine (par exemple sujet.example.fr)."
-            ));
+            )));
         };
         if !sites.contains(&host) {
             sites.push(host);
         }
         if sites.len() > MAX_SITES {
-            return Err(format!("Au plus {MAX_SITES} sites pour un examen."));
+            return Err(pick(msg!(
+                "At most {MAX_SITES} sites for an exam.",
+                "Au plus {MAX_SITES} sites pour un examen."
+            )));
         }
     }
     Ok(Switch { mode, length, sites })
@@ -152,7 +179,8 @@ fn lesson_ends(
 pub struct RoomRow {
     pub name: String,
     pub addresses: String,
-    /// "internet coupé jusqu'à 10:55 (m.durand)", or None when normal.
+    /// "internet coupé jusqu'à 10:55 (m.durand)" (in the page's language),
+    /// or None when normal.
     pub state: Option<String>,
     pub sites: String,
     /// The end of the teacher's current lesson there ("10:55"): the page
@@ -219,21 +247,14 @@ pub async fn rooms(
         let config = web.config();
         let firewall = room_cut::enabled(&config);
         let notice = match (done.as_deref(), firewall) {
-            (Some("examen"), false) => {
-                Some("Le mode examen est en place : le proxy l'applique dans les deux secondes.")
-            }
-            (Some("examen"), true) => Some(
-                "Le mode examen est en place : le pare-feu coupe la salle dès maintenant, le proxy n'y laisse passer que les sites de l'examen dans les deux secondes.",
-            ),
-            (Some("coupe"), false) => {
-                Some("Internet est coupé dans la salle : le proxy l'applique dans les deux secondes.")
-            }
-            (Some("coupe"), true) => Some(
-                "Internet est coupé dans la salle : le pare-feu l'applique dès maintenant, le proxy dans les deux secondes.",
-            ),
-            (Some("fin"), _) => Some("La salle retrouve son accès habituel à internet."),
+            (Some("examen"), false) => Some("rooms.done_exam"),
+            (Some("examen"), true) => Some("rooms.done_exam_firewall"),
+            (Some("coupe"), false) => Some("rooms.done_off"),
+            (Some("coupe"), true) => Some("rooms.done_off_firewall"),
+            (Some("fin"), _) => Some("rooms.done_end"),
             _ => None,
-        };
+        }
+        .map(|id| i18n::t(i18n::current(), id));
         let store = web.store()?;
         let active = exams::active(store.conn(), now_unix())?;
         let ends = lesson_ends(store.conn(), &config, &signed, school_clock::now())?;
@@ -243,12 +264,17 @@ pub async fn rooms(
                 let on = active.iter().find(|e| e.room == name);
                 RoomRow {
                     state: on.map(|e| {
-                        format!(
-                            "{} jusqu'à {} ({})",
-                            e.mode.label_fr(),
-                            policy::local_hhmm(e.until),
-                            e.by
-                        )
+                        let (until, by) = (policy::local_hhmm(e.until), &e.by);
+                        match e.mode {
+                            ExamMode::Whitelist => pick(msg!(
+                                "exam mode (whitelist) until {until} ({by})",
+                                "mode examen (liste blanche) jusqu'à {until} ({by})"
+                            )),
+                            ExamMode::Off => pick(msg!(
+                                "internet off until {until} ({by})",
+                                "internet coupé jusqu'à {until} ({by})"
+                            )),
+                        }
                     }),
                     sites: on.map(|e| e.allow.join(" ")).unwrap_or_default(),
                     lesson_end: ends.get(&name).map(Time::to_string),
@@ -258,7 +284,7 @@ pub async fn rooms(
             })
             .collect();
         let chrome = Page::signed(
-            "Salles et internet",
+            i18n::t(i18n::current(), "rooms.title"),
             &config.establishment.name,
             &signed,
             "/console/salles",
@@ -281,7 +307,7 @@ async fn checked_form(signed: &Signed, body: Body) -> Result<forms::Fields, WebE
     let fields = forms::read(body).await?;
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
         return Err(WebError::BadRequest(
-            "Le formulaire a expiré : rechargez la page et recommencez.".into(),
+            i18n::t(i18n::current(), "form.expired").into(),
         ));
     }
     Ok(fields)
@@ -347,8 +373,11 @@ pub async fn switch(
                         .remove(&room)
                         .ok_or_else(|| {
                             WebError::BadRequest(
-                                "Vous n'avez pas de cours en ce moment dans cette salle : choisissez une durée en minutes."
-                                    .into(),
+                                i18n::either(
+                                    "Vous n'avez pas de cours en ce moment dans cette salle : choisissez une durée en minutes.",
+                                    "You have no lesson in this room right now: choose a duration in minutes.",
+                                )
+                                .into(),
                             )
                         })?;
                     (until_end(now_unix(), now, end), format!("jusqu'à la fin du cours ({end})"))

@@ -149,9 +149,10 @@ async fn get_in(w: &World, path: &str, session: &str, lang: &str) -> Answer {
 /// of the list in English: no frequent French word outside data.
 #[tokio::test]
 async fn console_pages_in_english_have_no_french_left() {
-    let w = world();
+    let w = world_with(english_test_config());
     write_config(&w, SETTINGS_FILE);
     let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    let posts = english_test_data(&w, &admin).await;
     let sections: Vec<String> = crate::web::settings_form::sections(&crate::config::schema(), i18n::Lang::En)
         .into_iter()
         .map(|s| format!("/console/reglages/{}", s.key))
@@ -176,10 +177,21 @@ async fn console_pages_in_english_have_no_french_left() {
         "/console/personnes/nouvelle",
         "/console/personnes/partants",
         "/console/reglages",
+        "/console/salles",
+        "/console/salles?fait=coupe",
+        "/console/salles?fait=examen&pare-feu=echec",
+        "/console/salles?fait=fin",
+        "/console/statistiques?du=2026-13-01",
+        "/console/statistiques?du=2026-12-02&au=2026-12-01",
     ]
     .iter()
     .map(|p| p.to_string())
     .collect();
+    pages.push(format!(
+        "/console/statistiques?du={}&au={}",
+        english_test_day(-7),
+        english_test_day(7)
+    ));
     pages.extend(sections);
     let data = [
         "Collège des Tilleuls",
@@ -190,6 +202,23 @@ async fn console_pages_in_english_have_no_french_left() {
         "Tom Roux",
     ];
     let mut bad = Vec::new();
+    // Forms refused beside their fields or on an error page (400).
+    for (path, form) in &posts {
+        for (lang, want_french) in [("en", false), ("fr", true)] {
+            let cookie = format!("{}={admin}; {}={lang}", session::COOKIE, i18n::COOKIE);
+            let a = w.post(path, &cookie, form).await;
+            assert_eq!(a.status, 400, "{path} {form} ({lang}): {}", a.body);
+            let french = found(&visible_text(&a.body, &data), FRENCH_WORDS);
+            if want_french {
+                assert!(!french.is_empty(), "{path} {form} in French: {}", a.body);
+            } else if !french.is_empty() {
+                bad.push(format!(
+                    "POST {path} {form}: {french:?} in {}",
+                    visible_text(&a.body, &data)
+                ));
+            }
+        }
+    }
     for path in &pages {
         let a = get_in(&w, path, &admin, "en").await;
         // 400: a search refused beside its fields.
@@ -208,6 +237,9 @@ async fn console_pages_in_english_have_no_french_left() {
             visible_text(&fr.body, &data)
         );
     }
+    // The room's state is told in English too.
+    let rooms = get_in(&w, "/console/salles", &admin, "en").await;
+    assert!(rooms.body.contains("internet off until"), "{}", rooms.body);
     assert!(
         bad.is_empty(),
         "French words on English pages:\n{}",
@@ -479,4 +511,84 @@ async fn an_import_in_english() {
     // The audit log keeps the establishment's language.
     let fr = get_in(&w, "/console/journal", &admin, "fr").await;
     assert!(fr.body.contains("créé(s)"), "{}", fr.body);
+}
+
+/// The local date `days` from today.
+fn english_test_day(days: i32) -> String {
+    crate::modules::viescolaire::calendar::DateTime::now_local()
+        .date
+        .add_days(days)
+        .to_string()
+}
+
+/// The configuration of the English page test: a classroom room.
+fn english_test_config() -> Config {
+    let mut config = Config::default();
+    config.proxy.sources = vec![crate::modules::proxy::settings::SourceGroup {
+        name: "salle-b12".into(),
+        addresses: vec!["10.0.12.0/24".into()],
+        rooms: vec!["B12".into()],
+    }];
+    config
+}
+
+/// Realistic data for the English page test (a room whose internet is
+/// off); the forms (path, body) that the test posts and expects refused.
+async fn english_test_data(w: &World, admin: &str) -> Vec<(String, String)> {
+    let csrf = w.csrf_of(admin).await;
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let a = w
+        .post(
+            "/console/salles/salle-b12",
+            &cookie,
+            &format!("mode=coupe&duree=30&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    // Two resources, one with a manager; a booking of each tomorrow (the
+    // second waits for its manager).
+    let tomorrow = english_test_day(1);
+    for (form, booking) in [
+        (
+            "nom=Chariot+de+portables&type=equipment&quantite=16&enseignants=1",
+            "debut=10:00&fin=11:00&quantite=2&note=Sortie",
+        ),
+        (
+            "nom=Salle+12&type=room&quantite=1&responsable=paul.blanc",
+            "debut=14:00&fin=15:00",
+        ),
+    ] {
+        let a = w
+            .post("/reservations", &cookie, &format!("{form}&csrf={csrf}"))
+            .await;
+        assert_eq!(a.status, 303, "{}", a.body);
+        let id = if form.contains("Chariot") { 1 } else { 2 };
+        let a = w
+            .post(
+                &format!("/reservations/{id}/reserver"),
+                &cookie,
+                &format!("date={tomorrow}&{booking}&csrf={csrf}"),
+            )
+            .await;
+        assert_eq!(a.status, 303, "{}", a.body);
+    }
+    let mut posts = Vec::new();
+    for bad in [
+        "mode=coupe&duree=0",
+        "mode=x&duree=10",
+        "mode=coupe&quand=demain",
+        "mode=coupe&duree=10&sites=a.test",
+        "mode=examen&duree=10&sites=pas%20un%20nom%20%3C%3E",
+        "mode=examen&quand=fin-cours",
+    ] {
+        posts.push((
+            "/console/salles/salle-b12".to_string(),
+            format!("{bad}&csrf={csrf}"),
+        ));
+    }
+    posts.push((
+        "/console/salles/salle-b12".to_string(),
+        "mode=coupe&duree=10&csrf=nope".to_string(),
+    ));
+    posts
 }
