@@ -14,9 +14,11 @@ use super::{Booking, BookingError, Purpose, Resource};
 use crate::directory;
 use crate::modules::viescolaire::calendar::{DAY_NAMES, Date, DateTime, Time};
 use crate::modules::viescolaire::queries;
+use crate::msg;
 use crate::web::authz::Role;
 use crate::web::errors::WebError;
 use crate::web::forms::{self, Fields};
+use crate::web::i18n::{either, french, pick};
 use crate::web::pages::{self, Page};
 use crate::web::{AppState, Signed, audit, csrf, see_other};
 use askama::Template;
@@ -62,9 +64,21 @@ pub fn local(t: i64) -> DateTime {
     DateTime::from_unix(t, crate::modules::proxy::policy::local_offset(t))
 }
 
-/// "lundi 2026-09-07".
+/// English names of the days, Monday first.
+const DAY_NAMES_EN: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// "lundi 2026-09-07" ("Monday 2026-09-07" in English).
 fn day_label(d: Date) -> String {
-    format!("{} {d}", DAY_NAMES[usize::from(d.weekday() - 1)])
+    let names = if french() { DAY_NAMES } else { DAY_NAMES_EN };
+    format!("{} {d}", names[usize::from(d.weekday() - 1)])
 }
 
 /// A booking's hours, "08:00–09:00", with the dates when it spans days.
@@ -77,17 +91,89 @@ fn hours(b: &Booking) -> String {
     }
 }
 
-fn status_fr(s: &str) -> &'static str {
+fn status_label(s: &str) -> &'static str {
     match s {
-        "pending" => "en attente de validation",
-        "confirmed" => "confirmée",
-        "cancelled" => "annulée",
-        _ => "refusée",
+        "pending" => either("en attente de validation", "waiting for approval"),
+        "confirmed" => either("confirmée", "confirmed"),
+        "cancelled" => either("annulée", "cancelled"),
+        _ => either("refusée", "refused"),
     }
 }
 
-fn kind_fr(k: &str) -> &'static str {
-    if k == "room" { "salle" } else { "matériel" }
+fn kind_label(k: &str) -> &'static str {
+    if k == "room" {
+        either("salle", "room")
+    } else {
+        either("matériel", "equipment")
+    }
+}
+
+/// The English of a reason the booking domain gives in French
+/// ([`super::decide`] and the refusals of [`BookingError::Refused`]); the
+/// French itself for one not listed (a test keeps the list complete).
+const REASONS_EN: &[(&str, &str)] = &[
+    (
+        "les élèves et les responsables ne réservent pas",
+        "students and parents do not book",
+    ),
+    (
+        "cette ressource n'est pas ouverte aux enseignants",
+        "this resource is not open to teachers",
+    ),
+    (
+        "seul le responsable de la ressource valide ses réservations",
+        "only the resource's manager approves its bookings",
+    ),
+    (
+        "seul l'auteur ou le responsable annule une réservation",
+        "only its author or the manager cancels a booking",
+    ),
+    (
+        "choisissez deux réservations différentes",
+        "choose two different bookings",
+    ),
+    (
+        "les deux réservations doivent porter sur la même ressource",
+        "both bookings must be of the same resource",
+    ),
+    (
+        "une réservation annulée ou refusée ne s'échange pas",
+        "a cancelled or refused booking cannot be exchanged",
+    ),
+    (
+        "les deux réservations doivent porter sur le même nombre d'unités",
+        "both bookings must be of the same number of units",
+    ),
+    (
+        "cette réservation n'est pas en attente",
+        "this booking is not waiting for approval",
+    ),
+    ("choisissez Accepter ou Refuser", "choose Accept or Refuse"),
+    (
+        "choisissez la réservation à échanger",
+        "choose the booking to exchange with",
+    ),
+];
+
+/// A refusal of the booking domain in the current language.
+fn reason(e: &BookingError) -> String {
+    if french() {
+        return e.to_string();
+    }
+    match e {
+        BookingError::Refused(r) => REASONS_EN
+            .iter()
+            .find(|(fr, _)| fr == r)
+            .map_or(*r, |(_, en)| en)
+            .to_string(),
+        BookingError::UnknownResource => "the resource does not exist".into(),
+        BookingError::UnknownBooking => "the booking does not exist".into(),
+        BookingError::BadSlot => "the end must come after the start".into(),
+        BookingError::TooMany { asked, total } => {
+            format!("quantity asked {asked}, the resource has {total}")
+        }
+        other => other.to_string(),
+    }
 }
 
 /// A person's name from a login (the login itself when unknown).
@@ -123,7 +209,11 @@ async fn form(signed: &Signed, body: Body) -> Result<Fields, WebError> {
     let fields = forms::read(body).await?;
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
         return Err(WebError::BadRequest(
-            "Le formulaire a expiré : rechargez la page.".into(),
+            either(
+                "Le formulaire a expiré : rechargez la page.",
+                "The form has expired: reload the page.",
+            )
+            .into(),
         ));
     }
     Ok(fields)
@@ -133,17 +223,27 @@ async fn form(signed: &Signed, body: Body) -> Result<Fields, WebError> {
 fn refusal(e: BookingError) -> WebError {
     match e {
         BookingError::Sql(e) => WebError::Internal(e.into()),
-        BookingError::Conflict { free, total, at } => WebError::BadRequest(format!(
-            "Créneau déjà pris le {} : {free} disponible(s) sur {total}. Rien n'a été réservé.",
-            local(at)
-        )),
+        BookingError::Conflict { free, total, at } => {
+            let at = local(at);
+            WebError::BadRequest(pick(msg!(
+                "Slot already taken on {at}: {free} available of {total}. Nothing was booked.",
+                "Créneau déjà pris le {at} : {free} disponible(s) sur {total}. Rien n'a été réservé."
+            )))
+        }
         BookingError::BadSlot => WebError::BadRequest(
-            "Le créneau est invalide : la fin doit être après le début (au plus 400 occurrences).".into(),
+            either(
+                "Le créneau est invalide : la fin doit être après le début (au plus 400 occurrences).",
+                "The slot is not valid: the end must come after the start (at most 400 occurrences).",
+            )
+            .into(),
         ),
-        other => WebError::BadRequest(format!(
-            "{} : rien n'a été changé.",
-            capitalized(&other.to_string())
-        )),
+        other => {
+            let why = capitalized(&reason(&other));
+            WebError::BadRequest(pick(msg!(
+                "{why}: nothing was changed.",
+                "{why} : rien n'a été changé."
+            )))
+        }
     }
 }
 
@@ -230,7 +330,7 @@ fn row(conn: &Connection, r: &Resource, b: &Booking, changeable: bool) -> rusqli
         who: name_of(conn, &b.login)?,
         quantity: b.quantity,
         purpose: purpose_of(conn, b)?,
-        status: status_fr(&b.status),
+        status: status_label(&b.status),
         changeable,
         swaps: Vec::new(),
     })
@@ -260,18 +360,22 @@ fn list_page(web: &AppState, signed: &Signed, error: Option<String>) -> Result<R
         .map(|r| ResourceRow {
             id: r.id,
             name: r.name.clone(),
-            kind: kind_fr(&r.kind),
+            kind: kind_label(&r.kind),
             quantity: r.quantity,
             manager: r
                 .manager
                 .clone()
-                .unwrap_or_else(|| "aucune (réservation immédiate)".into()),
-            teachers: if r.teachers_allowed { "oui" } else { "non" },
+                .unwrap_or_else(|| either("aucune (réservation immédiate)", "none (booked at once)").into()),
+            teachers: if r.teachers_allowed {
+                either("oui", "yes")
+            } else {
+                either("non", "no")
+            },
         })
         .collect();
     let config = web.config();
     let chrome = Page::signed(
-        "Réservations",
+        crate::web::i18n::t(crate::web::i18n::current(), "nav.bookings"),
         &config.establishment.name,
         signed,
         "/reservations",
@@ -305,24 +409,45 @@ pub struct NewResource {
     pub teachers_allowed: bool,
 }
 
-/// Reads the resource form; every problem in French.
+/// Reads the resource form; every problem in the current language
+/// (French by default).
 pub fn parse_resource(f: &Fields) -> Result<NewResource, String> {
     let name = f.get("nom").trim();
     if name.is_empty() || name.chars().count() > 80 {
-        return Err("Le nom est obligatoire (au plus 80 caractères).".into());
+        return Err(either(
+            "Le nom est obligatoire (au plus 80 caractères).",
+            "The name is required (at most 80 characters).",
+        )
+        .into());
     }
     let kind = match f.get("type") {
         "room" => "room",
         "equipment" => "equipment",
-        _ => return Err("Le type doit être « salle » ou « matériel ».".into()),
+        _ => {
+            return Err(either(
+                "Le type doit être « salle » ou « matériel ».",
+                "The kind must be \"room\" or \"equipment\".",
+            )
+            .into());
+        }
     };
     let quantity = match f.get("quantite").trim().parse::<i64>() {
         Ok(q) if (1..=500).contains(&q) => q,
-        _ => return Err("La quantité doit être un nombre entier de 1 à 500.".into()),
+        _ => {
+            return Err(either(
+                "La quantité doit être un nombre entier de 1 à 500.",
+                "The quantity must be a whole number from 1 to 500.",
+            )
+            .into());
+        }
     };
     let manager = f.get("responsable").trim();
     if manager.len() > 64 {
-        return Err("L'identifiant du responsable est trop long.".into());
+        return Err(either(
+            "L'identifiant du responsable est trop long.",
+            "The manager's login is too long.",
+        )
+        .into());
     }
     Ok(NewResource {
         name: name.to_string(),
@@ -355,9 +480,10 @@ pub async fn add_resource(
             return list_page(
                 &web,
                 &signed,
-                Some(format!(
+                Some(pick(msg!(
+                    "No account \"{m}\": the manager must be a person of the directory.",
                     "Aucun compte « {m} » : le responsable doit être une personne de l'annuaire."
-                )),
+                ))),
             );
         }
         let exists: bool = store.conn().query_row(
@@ -369,7 +495,13 @@ pub async fn add_resource(
             return list_page(
                 &web,
                 &signed,
-                Some(format!("Une ressource s'appelle déjà « {} ».", new.name)),
+                Some({
+                    let name = &new.name;
+                    pick(msg!(
+                        "A resource is already called \"{name}\".",
+                        "Une ressource s'appelle déjà « {name} »."
+                    ))
+                }),
             );
         }
         let id = store.write(|tx| {
@@ -524,9 +656,9 @@ fn resource_page_with(
 
 fn date_param(q: &HashMap<String, String>) -> Result<Date, WebError> {
     match q.get("date").map(String::as_str) {
-        Some(d) if !d.is_empty() => {
-            Date::parse(d).ok_or_else(|| WebError::BadRequest("Date invalide (AAAA-MM-JJ).".into()))
-        }
+        Some(d) if !d.is_empty() => Date::parse(d).ok_or_else(|| {
+            WebError::BadRequest(either("Date invalide (AAAA-MM-JJ).", "Invalid date (YYYY-MM-DD).").into())
+        }),
         _ => Ok(DateTime::now_local().date),
     }
 }
@@ -634,7 +766,13 @@ pub async fn calendar_link(
                 &signed,
                 id,
                 date,
-                Some("Choisissez « nouveau lien d'abonnement ».".into()),
+                Some(
+                    either(
+                        "Choisissez « nouveau lien d'abonnement ».",
+                        "Choose \"new subscription link\".",
+                    )
+                    .into(),
+                ),
             );
         }
         let mut store = web.store()?;
@@ -670,18 +808,33 @@ pub struct SlotForm {
     pub note: String,
 }
 
-/// Reads the booking form; every problem in French.
+/// Reads the booking form; every problem in the current language
+/// (French by default).
 pub fn parse_slot(f: &Fields) -> Result<SlotForm, String> {
-    let date = Date::parse(f.get("date")).ok_or("La date est invalide (AAAA-MM-JJ).")?;
+    let date = Date::parse(f.get("date")).ok_or(either(
+        "La date est invalide (AAAA-MM-JJ).",
+        "The date is not valid (YYYY-MM-DD).",
+    ))?;
     let until = match f.get("jusqu_au").trim() {
         "" => None,
         d => {
-            let u = Date::parse(d).ok_or("La date de fin de la répétition est invalide (AAAA-MM-JJ).")?;
+            let u = Date::parse(d).ok_or(either(
+                "La date de fin de la répétition est invalide (AAAA-MM-JJ).",
+                "The last date of the repetition is not valid (YYYY-MM-DD).",
+            ))?;
             if u < date {
-                return Err("La répétition doit finir après le premier jour.".into());
+                return Err(either(
+                    "La répétition doit finir après le premier jour.",
+                    "The repetition must end after its first day.",
+                )
+                .into());
             }
             if date.days_until(u) > 366 {
-                return Err("Une répétition dure au plus un an.".into());
+                return Err(either(
+                    "Une répétition dure au plus un an.",
+                    "A repetition lasts a year at most.",
+                )
+                .into());
             }
             Some(u)
         }
@@ -690,24 +843,47 @@ pub fn parse_slot(f: &Fields) -> Result<SlotForm, String> {
         "" => 1,
         q => match q.parse::<i64>() {
             Ok(q) if (1..=10_000).contains(&q) => q,
-            _ => return Err("La quantité doit être un nombre entier positif.".into()),
+            _ => {
+                return Err(either(
+                    "La quantité doit être un nombre entier positif.",
+                    "The quantity must be a positive whole number.",
+                )
+                .into());
+            }
         },
     };
     let note = f.get("note").trim().to_string();
     if note.chars().count() > 200 {
-        return Err("Le motif fait au plus 200 caractères.".into());
+        return Err(either(
+            "Le motif fait au plus 200 caractères.",
+            "The reason is at most 200 characters long.",
+        )
+        .into());
     }
     let lesson = match f.get("cours").trim() {
         "" => None,
-        c => Some(c.parse::<i64>().map_err(|_| "Le cours choisi est invalide.")?),
+        c => Some(
+            c.parse::<i64>()
+                .map_err(|_| either("Le cours choisi est invalide.", "The chosen lesson is not valid."))?,
+        ),
     };
     let hours = if lesson.is_some() {
         None
     } else {
-        let s = Time::parse(f.get("debut").trim()).ok_or("L'heure de début est invalide (HH:MM).")?;
-        let e = Time::parse(f.get("fin").trim()).ok_or("L'heure de fin est invalide (HH:MM).")?;
+        let s = Time::parse(f.get("debut").trim()).ok_or(either(
+            "L'heure de début est invalide (HH:MM).",
+            "The start time is not valid (HH:MM).",
+        ))?;
+        let e = Time::parse(f.get("fin").trim()).ok_or(either(
+            "L'heure de fin est invalide (HH:MM).",
+            "The end time is not valid (HH:MM).",
+        ))?;
         if e <= s {
-            return Err("L'heure de fin doit être après l'heure de début.".into());
+            return Err(either(
+                "L'heure de fin doit être après l'heure de début.",
+                "The end time must come after the start time.",
+            )
+            .into());
         }
         Some((s, e))
     };
@@ -764,7 +940,13 @@ pub async fn book(
                     &signed,
                     id,
                     req.date,
-                    Some("Seul un enseignant réserve pour un cours de son emploi du temps.".into()),
+                    Some(
+                        either(
+                            "Seul un enseignant réserve pour un cours de son emploi du temps.",
+                            "Only a teacher books for a lesson of his timetable.",
+                        )
+                        .into(),
+                    ),
                 );
             };
             let lessons = my_lessons(store.conn(), me, req.date, req.until.unwrap_or(req.date))?;
@@ -779,8 +961,11 @@ pub async fn book(
                     id,
                     req.date,
                     Some(
-                        "Ce cours n'est pas dans votre emploi du temps ce jour-là : rien n'a été réservé."
-                            .into(),
+                        either(
+                            "Ce cours n'est pas dans votre emploi du temps ce jour-là : rien n'a été réservé.",
+                            "This lesson is not in your timetable that day: nothing was booked.",
+                        )
+                        .into(),
                     ),
                 );
             }
@@ -1045,6 +1230,35 @@ mod tests {
             ("nom=X&type=room&quantite=501", "quantité"),
         ] {
             assert!(parse_resource(&fields(bad)).unwrap_err().contains(says), "{bad}");
+        }
+    }
+
+    /// Every reason the booking domain gives in French has its English.
+    #[test]
+    fn every_refusal_reason_has_its_english() {
+        let sources = [include_str!("mod.rs"), include_str!("web.rs")];
+        let mut seen = 0;
+        for src in sources {
+            for marker in ["Refused(", "Err(\""] {
+                for (i, _) in src.match_indices(marker) {
+                    let rest = src[i + marker.len()..].trim_start();
+                    let Some(rest) = rest.strip_prefix('"').or(marker.ends_with('"').then_some(rest)) else {
+                        continue;
+                    };
+                    let text = &rest[..rest.find('"').unwrap()];
+                    if text.starts_with(char::is_lowercase) {
+                        seen += 1;
+                        assert!(
+                            REASONS_EN.iter().any(|(fr, _)| *fr == text),
+                            "no English for {text:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(seen >= 8, "{seen}");
+        for (fr, en) in REASONS_EN {
+            assert_ne!(fr, en);
         }
     }
 

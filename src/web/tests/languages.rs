@@ -192,6 +192,11 @@ async fn console_pages_in_english_have_no_french_left() {
         english_test_day(-7),
         english_test_day(7)
     ));
+    pages.push("/reservations".into());
+    for id in [1, 2] {
+        pages.push(format!("/reservations/{id}?date={}", english_test_day(1)));
+    }
+    pages.push("/reservations/1".into());
     pages.extend(sections);
     let data = [
         "Collège des Tilleuls",
@@ -200,6 +205,9 @@ async fn console_pages_in_english_have_no_french_left() {
         "Léa",
         "Martin",
         "Tom Roux",
+        "Chariot de portables",
+        "Salle 12",
+        "Paul Blanc",
     ];
     let mut bad = Vec::new();
     // Forms refused beside their fields or on an error page (400).
@@ -237,6 +245,25 @@ async fn console_pages_in_english_have_no_french_left() {
             visible_text(&fr.body, &data)
         );
     }
+    // A booking refused by the booking domain says why in English.
+    let csrf = w.csrf_of(&admin).await;
+    let en = format!("{}={admin}; {}=en", session::COOKIE, i18n::COOKIE);
+    let a = w
+        .post(
+            "/reservations/2/reserver",
+            &en,
+            &format!(
+                "date={}&debut=10:00&fin=11:00&quantite=5&csrf={csrf}",
+                english_test_day(1)
+            ),
+        )
+        .await;
+    assert!(
+        a.text()
+            .contains("Quantity asked 5, the resource has 1: nothing was changed."),
+        "{}",
+        a.body
+    );
     // The room's state is told in English too.
     let rooms = get_in(&w, "/console/salles", &admin, "en").await;
     assert!(rooms.body.contains("internet off until"), "{}", rooms.body);
@@ -590,5 +617,32 @@ async fn english_test_data(w: &World, admin: &str) -> Vec<(String, String)> {
         "/console/salles/salle-b12".to_string(),
         "mode=coupe&duree=10&csrf=nope".to_string(),
     ));
+    // The booking forms refused: a slot, a resource, a decision.
+    for bad in [
+        format!("date={tomorrow}&debut=11:00&fin=10:00"),
+        format!("date={tomorrow}&debut=10:00&fin=11:00&quantite=0"),
+        format!("date={tomorrow}&debut=10:00&fin=11:00&jusqu_au=2020-01-01"),
+        "date=demain&debut=10:00&fin=11:00".to_string(),
+        format!("date={tomorrow}&debut=10:00&fin=11:00&quantite=5"),
+        format!("date={tomorrow}&cours=x"),
+        format!("date={tomorrow}&cours=7"),
+    ] {
+        posts.push(("/reservations/2/reserver".into(), format!("{bad}&csrf={csrf}")));
+    }
+    for bad in [
+        "nom=&type=room&quantite=1",
+        "nom=X&type=car&quantite=1",
+        "nom=X&type=room&quantite=0",
+        "nom=X&type=room&quantite=1&responsable=nobody",
+        "nom=Salle+12&type=room&quantite=1",
+    ] {
+        posts.push(("/reservations".into(), format!("{bad}&csrf={csrf}")));
+    }
+    posts.push((
+        "/reservations/demandes/2/valider".into(),
+        format!("decision=x&csrf={csrf}"),
+    ));
+    posts.push(("/reservations/1/agenda".into(), format!("action=x&csrf={csrf}")));
+    posts.push(("/reservations/1/reserver".into(), "date=x&csrf=nope".into()));
     posts
 }
