@@ -158,24 +158,34 @@ fn pkce_value_ok(v: &str) -> bool {
 pub fn check_authorize(settings: &SsoSettings, req: &AuthRequest) -> Result<Checked, AuthError> {
     let Some(client_id) = req.client_id.as_deref().filter(|c| !c.is_empty()) else {
         return Err(AuthError::Page(
-            "La demande ne dit pas quel service la fait (client_id manquant).".into(),
+            crate::web::i18n::either(
+                "La demande ne dit pas quel service la fait (client_id manquant).",
+                "The request does not say which service makes it (no client_id).",
+            )
+            .into(),
         ));
     };
     let Some(client) = settings.client(client_id) else {
-        return Err(AuthError::Page(format!(
+        return Err(AuthError::Page(crate::web::i18n::pick(crate::msg!(
+            "The service \"{client_id}\" is not declared on this server.",
             "Le service « {client_id} » n'est pas déclaré sur ce serveur."
-        )));
+        ))));
     };
     let Some(redirect_uri) = req.redirect_uri.as_deref() else {
         return Err(AuthError::Page(
-            "La demande ne donne pas d'adresse de retour (redirect_uri).".into(),
+            crate::web::i18n::either(
+                "La demande ne donne pas d'adresse de retour (redirect_uri).",
+                "The request gives no return address (redirect_uri).",
+            )
+            .into(),
         ));
     };
     if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
-        return Err(AuthError::Page(format!(
-            "L'adresse de retour demandée n'est pas déclarée pour le service « {} ».",
-            client.name
-        )));
+        let name = &client.name;
+        return Err(AuthError::Page(crate::web::i18n::pick(crate::msg!(
+            "The return address asked for is not declared for the service \"{name}\".",
+            "L'adresse de retour demandée n'est pas déclarée pour le service « {name} »."
+        ))));
     }
     let state = req.state.clone();
     let fail = |error: &str, description: &str| {

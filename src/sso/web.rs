@@ -15,6 +15,7 @@ use super::oidc::{self, AuthError, AuthRequest, Checked, LogoutRequest, SignedIn
 use super::settings::SsoSettings;
 use crate::config::Config;
 use crate::store::Store;
+use crate::web::i18n::{either, pick};
 use crate::web::pages::{self, ErrorPage, Page};
 use arc_swap::ArcSwap;
 use askama::Template;
@@ -111,7 +112,9 @@ impl Sso {
         f: impl FnOnce(&rusqlite::Transaction<'_>, &Current, &KeySet) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, Unavailable> {
         let me = self.clone();
-        tokio::task::spawn_blocking(move || {
+        // The web platform's spawn_blocking: what `f` writes is in the
+        // request's language.
+        crate::web::i18n::spawn_blocking(move || {
             let now = super::now();
             let current = me.current();
             let mut db = me.db.lock().unwrap_or_else(|p| p.into_inner());
@@ -148,8 +151,11 @@ impl IntoResponse for Unavailable {
     fn into_response(self) -> Response {
         page(
             StatusCode::SERVICE_UNAVAILABLE,
-            "Service indisponible",
-            "Le service d'identification est momentanément indisponible. Réessayez dans un instant.",
+            either("Service indisponible", "Service unavailable"),
+            either(
+                "Le service d'identification est momentanément indisponible. Réessayez dans un instant.",
+                "The identification service is unavailable for a moment. Try again in a moment.",
+            ),
         )
     }
 }
@@ -335,8 +341,11 @@ async fn authorize(State(sso): State<Arc<Sso>>, headers: HeaderMap, RawQuery(raw
         Err(_) => {
             return page(
                 StatusCode::BAD_REQUEST,
-                "Demande invalide",
-                "Les paramètres de la demande sont illisibles.",
+                either("Demande invalide", "Invalid request"),
+                either(
+                    "Les paramètres de la demande sont illisibles.",
+                    "The request's parameters cannot be read.",
+                ),
             );
         }
     };
@@ -358,7 +367,13 @@ async fn answer(
     let current = sso.current();
     let checked = match oidc::check_authorize(&current.settings, &req) {
         Ok(c) => c,
-        Err(AuthError::Page(message)) => return page(StatusCode::BAD_REQUEST, "Demande refusée", &message),
+        Err(AuthError::Page(message)) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                either("Demande refusée", "Request refused"),
+                &message,
+            );
+        }
         Err(AuthError::Redirect(url)) => return Redirect::to(&url).into_response(),
     };
     let refuse = |error: &str, description: &str| {
@@ -394,8 +409,12 @@ async fn answer(
             let Some(person) = identity(tx, &who.login)? else {
                 return Ok(Answer::Page(
                     StatusCode::FORBIDDEN,
-                    "Compte fermé",
-                    "Ce compte ne peut plus se connecter.".into(),
+                    either("Compte fermé", "Account closed"),
+                    either(
+                        "Ce compte ne peut plus se connecter.",
+                        "This account can no longer sign in.",
+                    )
+                    .into(),
                 ));
             };
             if !super::may_use(&current.settings, super::Service::Oidc(&client.id), &person).allowed() {
@@ -468,12 +487,15 @@ fn consent_page(
     req: &Checked,
     csrf: Option<String>,
 ) -> Response {
-    let mut given = vec!["votre identifiant"];
+    let mut given = vec![either("votre identifiant", "your login")];
     if scope.split(' ').any(|s| s == "profile") {
-        given.push("vos nom et prénom, votre rôle, vos classes et groupes, l'établissement");
+        given.push(either(
+            "vos nom et prénom, votre rôle, vos classes et groupes, l'établissement",
+            "your first and last names, your role, your classes and groups, the school",
+        ));
     }
     if scope.split(' ').any(|s| s == "email") {
-        given.push("votre adresse électronique");
+        given.push(either("votre adresse électronique", "your e-mail address"));
     }
     let mut fields = Vec::new();
     let mut field = |name: &'static str, value: Option<&str>| {
@@ -490,7 +512,10 @@ fn consent_page(
     field("code_challenge", req.challenge.as_deref());
     field("code_challenge_method", req.challenge.as_ref().map(|_| "S256"));
     field("csrf", csrf.as_deref());
-    let chrome = chrome(&format!("Autoriser {client_name}"), &current.name);
+    let chrome = chrome(
+        &pick(crate::msg!("Allow {client_name}", "Autoriser {client_name}")),
+        &current.name,
+    );
     let mut r = no_store(pages::render(&ConsentPage {
         page: &chrome,
         client: client_name,
@@ -524,8 +549,11 @@ async fn consent(State(sso): State<Arc<Sso>>, headers: HeaderMap, Form(form): Fo
     let Some(who) = sso.sessions.current(&headers) else {
         return page(
             StatusCode::FORBIDDEN,
-            "Session expirée",
-            "Reconnectez-vous puis recommencez depuis le service.",
+            either("Session expirée", "Session expired"),
+            either(
+                "Reconnectez-vous puis recommencez depuis le service.",
+                "Sign in again, then start again from the service.",
+            ),
         );
     };
     let expected = sso.sessions.csrf_token(&headers);
@@ -537,8 +565,11 @@ async fn consent(State(sso): State<Arc<Sso>>, headers: HeaderMap, Form(form): Fo
     {
         return page(
             StatusCode::FORBIDDEN,
-            "Formulaire expiré",
-            "Rechargez la page du service et recommencez.",
+            either("Formulaire expiré", "Form expired"),
+            either(
+                "Rechargez la page du service et recommencez.",
+                "Reload the service's page and start again.",
+            ),
         );
     }
     let decision = match form.decision.as_deref() {
@@ -547,8 +578,8 @@ async fn consent(State(sso): State<Arc<Sso>>, headers: HeaderMap, Form(form): Fo
         _ => {
             return page(
                 StatusCode::BAD_REQUEST,
-                "Demande invalide",
-                "Choisissez Autoriser ou Refuser.",
+                either("Demande invalide", "Invalid request"),
+                either("Choisissez Autoriser ou Refuser.", "Choose Allow or Refuse."),
             );
         }
     };
@@ -748,8 +779,11 @@ fn signed_out(headers: HeaderMap, to: Option<String>) -> Response {
         Some(url) => Redirect::to(&url).into_response(),
         None => page(
             StatusCode::OK,
-            "Vous êtes déconnecté",
-            "Vous êtes déconnecté de Préau et des services de l'établissement.",
+            either("Vous êtes déconnecté", "You are signed out"),
+            either(
+                "Vous êtes déconnecté de Préau et des services de l'établissement.",
+                "You are signed out of Préau and of the school's services.",
+            ),
         ),
     };
     for (k, v) in headers.iter() {
@@ -784,7 +818,7 @@ async fn logout(
         // Otherwise ask the person, so that no other site signs them out.
         (Some(_), _) => {
             let csrf = sso.sessions.csrf_token(&headers).unwrap_or_default();
-            let chrome = chrome("Se déconnecter", &current.name);
+            let chrome = chrome(either("Se déconnecter", "Sign out"), &current.name);
             let mut r = no_store(pages::render(&LogoutPage {
                 page: &chrome,
                 csrf: &csrf,
@@ -819,8 +853,11 @@ async fn logout_confirmed(
     {
         return page(
             StatusCode::FORBIDDEN,
-            "Formulaire expiré",
-            "Rechargez la page et recommencez.",
+            either("Formulaire expiré", "Form expired"),
+            either(
+                "Rechargez la page et recommencez.",
+                "Reload the page and start again.",
+            ),
         );
     }
     // Only a registered post-logout address may be followed.
@@ -853,16 +890,19 @@ async fn cas_login(State(sso): State<Arc<Sso>>, headers: HeaderMap, RawQuery(raw
     let Ok(q) = serde_urlencoded::from_str::<CasLoginQuery>(&raw) else {
         return page(
             StatusCode::BAD_REQUEST,
-            "Demande invalide",
-            "Les paramètres de la demande sont illisibles.",
+            either("Demande invalide", "Invalid request"),
+            either(
+                "Les paramètres de la demande sont illisibles.",
+                "The request's parameters cannot be read.",
+            ),
         );
     };
     let Some(service) = q.service.filter(|s| !s.is_empty()) else {
         return match sso.sessions.current(&headers) {
             Some(_) => page(
                 StatusCode::OK,
-                "Vous êtes connecté",
-                "Vous êtes connecté à Préau.",
+                either("Vous êtes connecté", "You are signed in"),
+                either("Vous êtes connecté à Préau.", "You are signed in to Préau."),
             ),
             None => to_signin(&sso, "/"),
         };
@@ -871,8 +911,11 @@ async fn cas_login(State(sso): State<Arc<Sso>>, headers: HeaderMap, RawQuery(raw
     if cas::check_service(&current.settings, &service).is_err() {
         return page(
             StatusCode::FORBIDDEN,
-            "Service non autorisé",
-            "Ce service n'est pas déclaré sur ce serveur : l'administrateur doit l'ajouter à la configuration.",
+            either("Service non autorisé", "Service not allowed"),
+            either(
+                "Ce service n'est pas déclaré sur ce serveur : l'administrateur doit l'ajouter à la configuration.",
+                "This service is not declared on this server: the administrator must add it to the configuration.",
+            ),
         );
     }
     let now = super::now();
@@ -906,18 +949,27 @@ async fn cas_login(State(sso): State<Arc<Sso>>, headers: HeaderMap, RawQuery(raw
         Ok(Ok(url)) => no_store(Redirect::to(&url).into_response()),
         Ok(Err(None)) => page(
             StatusCode::FORBIDDEN,
-            "Compte fermé",
-            "Ce compte ne peut plus se connecter.",
+            either("Compte fermé", "Account closed"),
+            either(
+                "Ce compte ne peut plus se connecter.",
+                "This account can no longer sign in.",
+            ),
         ),
         Ok(Err(Some(cas::LoginRefusal::RoleNotAllowed { service }))) => page(
             StatusCode::FORBIDDEN,
-            "Accès refusé",
-            &format!("Le service « {service} » n'est pas ouvert à votre profil."),
+            either("Accès refusé", "Access refused"),
+            &pick(crate::msg!(
+                "The service \"{service}\" is not open to your role.",
+                "Le service « {service} » n'est pas ouvert à votre profil."
+            )),
         ),
         Ok(Err(Some(cas::LoginRefusal::UnknownService))) => page(
             StatusCode::FORBIDDEN,
-            "Service non autorisé",
-            "Ce service n'est pas déclaré sur ce serveur.",
+            either("Service non autorisé", "Service not allowed"),
+            either(
+                "Ce service n'est pas déclaré sur ce serveur.",
+                "This service is not declared on this server.",
+            ),
         ),
     }
 }

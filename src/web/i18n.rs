@@ -921,6 +921,22 @@ pub const FR: &[(&str, &str)] = &[
     ("book.start", "Début"),
     ("book.end", "Fin"),
     ("book.note", "Motif (facultatif)"),
+    // Single sign-on (consent, sign-out).
+    ("sso.sign_in_to", "Se connecter à"),
+    ("sso.the_service", "Le service"),
+    ("sso.asks", "demande à"),
+    ("sso.to_identify", "de vous identifier. Il recevra :"),
+    (
+        "sso.never_given",
+        "Votre mot de passe ne lui est jamais transmis. Votre réponse est retenue pour les prochaines fois.",
+    ),
+    ("sso.allow", "Autoriser"),
+    ("sso.refuse", "Refuser"),
+    ("sso.sign_out_q", "Se déconnecter ?"),
+    (
+        "sso.sign_out_text",
+        "Vous allez être déconnecté de Préau et des services de l'établissement.",
+    ),
 ];
 
 /// English, beside it: the same ids.
@@ -1649,6 +1665,22 @@ pub const EN: &[(&str, &str)] = &[
     ("book.start", "Start"),
     ("book.end", "End"),
     ("book.note", "Reason (optional)"),
+    // Single sign-on (consent, sign-out).
+    ("sso.sign_in_to", "Sign in to"),
+    ("sso.the_service", "The service"),
+    ("sso.asks", "asks"),
+    ("sso.to_identify", "to identify you. It will receive:"),
+    (
+        "sso.never_given",
+        "Your password is never passed on to it. Your answer is remembered for the next times.",
+    ),
+    ("sso.allow", "Allow"),
+    ("sso.refuse", "Refuse"),
+    ("sso.sign_out_q", "Sign out?"),
+    (
+        "sso.sign_out_text",
+        "You are about to be signed out of Préau and of the school's services.",
+    ),
 ];
 
 /// `POST /langue`: `langue=fr|en`; back to the page it came from.

@@ -264,6 +264,79 @@ async fn console_pages_in_english_have_no_french_left() {
         "{}",
         a.body
     );
+    // Single sign-on: the consent and sign-out pages of a teacher, and
+    // the refusals a browser may meet on the way.
+    let paul = w.sign_in("paul.blanc", PW).await.unwrap();
+    let paul_csrf = w.csrf_of(&paul).await;
+    let authorize = "/oidc/authorize?response_type=code&client_id=nuage&redirect_uri=https%3A%2F%2Fnuage.example%2Fcb&scope=openid%20profile%20email&state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+    let sso_data = [&data[..], &["Nuage", "Paul Blanc"]].concat();
+    for (method, path, form, status) in [
+        ("GET", authorize, String::new(), 200),
+        ("GET", "/oidc/logout", String::new(), 200),
+        ("GET", "/cas/login", String::new(), 200),
+        ("GET", "/oidc/authorize?client_id=", String::new(), 400),
+        ("GET", "/oidc/authorize?client_id=autre", String::new(), 400),
+        ("GET", "/oidc/authorize?client_id=nuage", String::new(), 400),
+        (
+            "GET",
+            "/oidc/authorize?client_id=nuage&redirect_uri=https%3A%2F%2Failleurs.example%2F",
+            String::new(),
+            400,
+        ),
+        (
+            "GET",
+            "/cas/login?service=https%3A%2F%2Fautre.example%2F",
+            String::new(),
+            403,
+        ),
+        (
+            "POST",
+            "/oidc/authorize",
+            format!(
+                "response_type=code&client_id=nuage&redirect_uri=https%3A%2F%2Fnuage.example%2Fcb&scope=openid&decision=peut-etre&csrf={paul_csrf}"
+            ),
+            400,
+        ),
+        (
+            "POST",
+            "/oidc/authorize",
+            "client_id=nuage&decision=accepter&csrf=nope".to_string(),
+            403,
+        ),
+        ("POST", "/oidc/logout", "csrf=nope".to_string(), 403),
+    ] {
+        for lang in ["en", "fr"] {
+            let cookie = format!("{}={paul}; {}={lang}", session::COOKIE, i18n::COOKIE);
+            let a = if method == "GET" {
+                get_in(&w, path, &paul, lang).await
+            } else {
+                w.post(path, &cookie, &form).await
+            };
+            assert_eq!(
+                a.status,
+                status,
+                "{method} {path} ({lang}): {:?} {}",
+                a.headers.get("location"),
+                a.body
+            );
+            assert!(a.body.contains(&format!("<html lang=\"{lang}\">")), "{path}");
+            let french = found(&visible_text(&a.body, &sso_data), FRENCH_WORDS);
+            if lang == "fr" {
+                assert!(!french.is_empty(), "{method} {path} in French: {}", a.body);
+            } else if !french.is_empty() {
+                bad.push(format!(
+                    "{method} {path}: {french:?} in {}",
+                    visible_text(&a.body, &sso_data)
+                ));
+            }
+        }
+    }
+    let consent = get_in(&w, authorize, &paul, "en").await;
+    assert!(
+        consent.text().contains("Sign in to Nuage") && consent.text().contains("your e-mail address"),
+        "{}",
+        consent.body
+    );
     // The room's state is told in English too.
     let rooms = get_in(&w, "/console/salles", &admin, "en").await;
     assert!(rooms.body.contains("internet off until"), "{}", rooms.body);
@@ -555,6 +628,17 @@ fn english_test_config() -> Config {
         name: "salle-b12".into(),
         addresses: vec!["10.0.12.0/24".into()],
         rooms: vec!["B12".into()],
+    }];
+    config.sso.oidc_clients = vec![crate::sso::settings::OidcClient {
+        id: "nuage".into(),
+        name: "Nuage".into(),
+        secret_sha256: String::new(),
+        redirect_uris: vec!["https://nuage.example/cb".into()],
+        post_logout_redirect_uris: vec!["https://nuage.example/".into()],
+        backchannel_logout_uri: String::new(),
+        roles: Vec::new(),
+        consent: true,
+        require_pkce: false,
     }];
     config
 }
