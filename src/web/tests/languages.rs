@@ -519,6 +519,8 @@ async fn portal_and_self_service_in_english_for_every_role() {
                 "/console/classe",
                 "/console/classe/6A",
                 "/console/classe/6A/devoirs/dm1",
+                "/console/salles",
+                "/reservations",
             ][..],
         ),
         ("tom.roux", &["/", "/mot-de-passe"][..]),
