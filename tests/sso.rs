@@ -962,12 +962,15 @@ async fn cas_single_logout_reaches_the_services_of_the_session() {
     .await;
     let took = started.elapsed();
     assert_eq!(location.as_deref(), Some(gepi.as_str()));
+    // The silent service is given up after 3 s in the background: an
+    // answer well before that did not wait for it (bound loose enough for
+    // a loaded CI machine).
     assert!(
-        took < std::time::Duration::from_secs(1),
+        took < std::time::Duration::from_millis(2500),
         "the sign-out waited for the services: {took:?}"
     );
     let received = async {
-        for _ in 0..100 {
+        for _ in 0..300 {
             if !server.cas_logouts.lock().unwrap().is_empty() {
                 break;
             }
