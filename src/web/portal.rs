@@ -207,7 +207,7 @@ pub async fn password_submit(
             &signed,
             Some("Le formulaire a expiré : recommencez."),
             false,
-            StatusCode::BAD_REQUEST,
+            StatusCode::FORBIDDEN,
         );
     }
     let (current, new, confirm) = (

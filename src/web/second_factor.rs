@@ -105,7 +105,7 @@ pub async fn code_submit(
             Some("Le formulaire a expiré : saisissez à nouveau le code."),
             &next,
             &session::new_token(),
-            StatusCode::BAD_REQUEST,
+            StatusCode::FORBIDDEN,
         );
     }
     let given = fields.get("code").trim().to_string();
@@ -275,7 +275,7 @@ pub async fn security_submit(
     let run = async move {
         let fields = forms::read(body).await?;
         if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
-            return Err(WebError::BadRequest(
+            return Err(WebError::Forbidden(
                 "Le formulaire a expiré : rechargez la page et recommencez.".into(),
             ));
         }

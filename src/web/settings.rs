@@ -24,8 +24,9 @@ use crate::engine::session;
 use crate::engine::{Context, Plan};
 use crate::host::{Host, Owner};
 use crate::modules::firewall::apply as firewall;
+use crate::web::forms::Path;
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
@@ -206,7 +207,7 @@ pub async fn edit_form(
 }
 
 fn expired() -> WebError {
-    WebError::BadRequest("Le formulaire a expiré : rechargez la page et recommencez.".into())
+    WebError::Forbidden("Le formulaire a expiré : rechargez la page et recommencez.".into())
 }
 
 /// `POST /console/reglages/{section}`: the submitted values, validated

@@ -208,7 +208,7 @@ pub async fn submit(
             Some("Le formulaire a expiré : saisissez à nouveau votre identifiant et votre mot de passe."),
             &next,
             &fresh,
-            StatusCode::BAD_REQUEST,
+            StatusCode::FORBIDDEN,
         );
     }
     let password_given = fields.get("password").to_string();
@@ -349,7 +349,7 @@ pub async fn sign_out(
         Err(e) => return e.into_response(),
     };
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
-        return WebError::BadRequest("Le formulaire a expiré : rechargez la page.".into()).into_response();
+        return WebError::Forbidden("Le formulaire a expiré : rechargez la page.".into()).into_response();
     }
     let everywhere = fields.get("partout") == "1";
     let token = session::token_from(&headers);
