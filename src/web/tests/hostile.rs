@@ -1200,3 +1200,50 @@ async fn hostile_sso_requests_get_protocol_errors() {
     }
     report("sso", &f);
 }
+
+/// The sweep's findings, each on its own: an unreadable path segment was
+/// axum's bare 400 text, an oversized token or userinfo body axum's bare
+/// 413, a CAS service with a control character a 500 (its `Location`
+/// could not be written), a post without its token a 400.
+#[tokio::test]
+async fn the_sweeps_findings_stay_fixed() {
+    let w = sso_world();
+    let admin = w.sign_in("admin", ADMIN_PW).await.unwrap();
+    for url in [
+        "/console/personnes/%ff",
+        "/static/%ff%fe",
+        "/console/reglages/%ff",
+    ] {
+        let a = w.get(url, Some(&admin)).await;
+        assert_eq!(a.status, 404, "{url}: {}", a.body);
+        assert!(a.text().contains("Page introuvable"), "{url}: {}", a.body);
+    }
+    for path in ["/oidc/token", "/oidc/userinfo"] {
+        let req = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(vec![b'a'; 3 * 1024 * 1024]))
+            .unwrap();
+        let a = w.send(req).await;
+        assert_eq!(a.status, 400, "{path}: {}", a.body);
+        let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+        assert_eq!(v["error"], "invalid_request", "{path}");
+    }
+    for service in [
+        "https%3A%2F%2Fgepi.example%2F%00",
+        "https%3A%2F%2Fgepi.example%2F%0d%0aSet-Cookie:x",
+    ] {
+        let a = w.get(&format!("/cas/logout?service={service}"), None).await;
+        assert!(a.status < 500, "{service}: {}", a.body);
+        assert!(!a.location().contains("gepi"), "{service}: {}", a.location());
+    }
+    let cookie = format!("{}={admin}", session::COOKIE);
+    let a = w
+        .post(
+            "/console/personnes/nouvelle",
+            &cookie,
+            "type=enseignant&nom=Blanc&prenom=Marc",
+        )
+        .await;
+    assert_eq!(a.status, 403);
+    assert!(a.text().contains("Le formulaire a expiré"), "{}", a.body);
+}
