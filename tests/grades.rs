@@ -591,7 +591,7 @@ async fn a_teacher_enters_30_marks_by_keyboard_the_head_teacher_comments_the_car
         )
         .await
         .unwrap();
-    assert_eq!(got[0].as_u64(), Some(400), "{}", got[1]);
+    assert_eq!(got[0].as_u64(), Some(403), "{}", got[1]);
     let history_after: i64 = demo
         .store()
         .conn()

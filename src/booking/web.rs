@@ -17,13 +17,14 @@ use crate::modules::viescolaire::queries;
 use crate::msg;
 use crate::web::authz::Role;
 use crate::web::errors::WebError;
+use crate::web::forms::Path;
 use crate::web::forms::{self, Fields};
 use crate::web::i18n::{either, french, pick};
 use crate::web::pages::{self, Page};
 use crate::web::{AppState, Signed, audit, csrf, see_other};
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use rusqlite::Connection;
@@ -208,7 +209,7 @@ async fn blocking(f: impl FnOnce() -> Result<Response, WebError> + Send + 'stati
 async fn form(signed: &Signed, body: Body) -> Result<Fields, WebError> {
     let fields = forms::read(body).await?;
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
-        return Err(WebError::BadRequest(
+        return Err(WebError::Forbidden(
             either(
                 "Le formulaire a expiré : rechargez la page.",
                 "The form has expired: reload the page.",

@@ -28,7 +28,10 @@ pub fn check_service<'a>(
     settings: &'a SsoSettings,
     service: &str,
 ) -> Result<&'a super::settings::CasService, LoginRefusal> {
-    if service.len() > MAX_SERVICE_LEN {
+    // A URL is visible ASCII (anything else percent-encoded): a service
+    // with a control character, a space or a raw non-ASCII byte is no
+    // declared one, and could not be a redirection's `Location`.
+    if service.len() > MAX_SERVICE_LEN || !service.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(LoginRefusal::UnknownService);
     }
     settings.cas_service(service).ok_or(LoginRefusal::UnknownService)
@@ -278,6 +281,23 @@ mod tests {
         store.add_admin("admin", "$argon2id$x").unwrap();
         let who = identity(store.conn(), "admin").unwrap().unwrap();
         (d, store, who)
+    }
+
+    #[test]
+    fn a_service_with_a_control_space_or_raw_non_ascii_byte_is_unknown() {
+        let s = settings();
+        assert!(check_service(&s, "https://gepi.tilleuls.lan/login").is_ok());
+        assert!(check_service(&s, "https://gepi.tilleuls.lan/%C3%A9l%C3%A8ve?a=%00").is_ok());
+        for bad in [
+            "https://gepi.tilleuls.lan/a\0b",
+            "https://gepi.tilleuls.lan/a\r\nSet-Cookie: x=1",
+            "https://gepi.tilleuls.lan/a b",
+            "https://gepi.tilleuls.lan/élève",
+            "https://gepi.tilleuls.lan/\u{202e}",
+            "https://gepi.tilleuls.lan/\x7f",
+        ] {
+            assert!(check_service(&s, bad).is_err(), "{bad:?}");
+        }
     }
 
     fn ticket_of(url: &str) -> String {

@@ -15,12 +15,13 @@ use super::oidc::{self, AuthError, AuthRequest, Checked, LogoutRequest, SignedIn
 use super::settings::SsoSettings;
 use crate::config::Config;
 use crate::store::Store;
+use crate::web::forms::{Form, Query};
 use crate::web::i18n::{either, pick};
 use crate::web::pages::{self, ErrorPage, Page};
 use arc_swap::ArcSwap;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Query, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get};
@@ -606,7 +607,27 @@ fn token_error(e: &oidc::TokenError, basic: bool) -> Response {
     r
 }
 
-async fn token(State(sso): State<Arc<Sso>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+/// The body of a protocol request, or the OAuth error that says it could
+/// not be read (larger than axum's limit, cut short).
+fn protocol_body(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<axum::body::Bytes, oidc::TokenError> {
+    body.map_err(|_| oidc::TokenError {
+        status: 400,
+        error: "invalid_request",
+        description: "the request body is too large or was not received whole".into(),
+    })
+}
+
+async fn token(
+    State(sso): State<Arc<Sso>>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match protocol_body(body) {
+        Ok(b) => b,
+        Err(e) => return token_error(&e, false),
+    };
     let basic_header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let basic = basic_header.and_then(oidc::basic_credentials);
     let Ok(req) = serde_urlencoded::from_bytes::<TokenRequest>(&body) else {
@@ -654,7 +675,15 @@ struct BearerForm {
     access_token: Option<String>,
 }
 
-async fn userinfo(State(sso): State<Arc<Sso>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn userinfo(
+    State(sso): State<Arc<Sso>>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match protocol_body(body) {
+        Ok(b) => b,
+        Err(e) => return token_error(&e, false),
+    };
     let from_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -2,7 +2,7 @@
 //! (`/static/preau.3f2a9c1d.css`) with a year of caching: a new binary
 //! with a changed file gets a new URL, so browsers never keep a stale one.
 
-use axum::extract::Path;
+use crate::web::forms::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;

@@ -15,9 +15,10 @@ use crate::config::Msg;
 use crate::directory::{self, Kind, Status, password};
 use crate::modules::accounts::sheets;
 use crate::msg;
+use crate::web::forms::Path;
 use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
@@ -483,7 +484,7 @@ pub async fn person(
 pub(super) async fn checked_form(signed: &Signed, body: Body) -> Result<forms::Fields, WebError> {
     let fields = forms::read(body).await?;
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
-        return Err(WebError::BadRequest(
+        return Err(WebError::Forbidden(
             super::i18n::t(super::i18n::current(), "form.expired").into(),
         ));
     }

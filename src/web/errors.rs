@@ -15,6 +15,9 @@ pub enum WebError {
     BadRequest(String),
     #[error("too large")]
     TooLarge,
+    /// Refused whatever was sent (a form without its CSRF token): 403.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("{0:#}")]
     Internal(anyhow::Error),
 }
@@ -43,6 +46,7 @@ impl IntoResponse for WebError {
             WebError::NotFound => page(StatusCode::NOT_FOUND, None),
             WebError::BadRequest(m) => page(StatusCode::BAD_REQUEST, Some(&m)),
             WebError::TooLarge => page(StatusCode::PAYLOAD_TOO_LARGE, None),
+            WebError::Forbidden(m) => page(StatusCode::FORBIDDEN, Some(&m)),
             WebError::Internal(e) => {
                 log::error!(error = format!("{e:#}").as_str(); "web request failed");
                 page(StatusCode::INTERNAL_SERVER_ERROR, None)

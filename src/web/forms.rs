@@ -7,6 +7,8 @@ use super::errors::WebError;
 use super::i18n::pick;
 use crate::msg;
 use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use http_body_util::BodyExt;
 
 /// Largest form body accepted.
@@ -97,6 +99,77 @@ pub async fn read_with(body: Body, max_body: usize, max_fields: usize) -> Result
             "The form was not received whole.",
             "Le formulaire n'a pas été reçu en entier."
         )))),
+    }
+}
+
+/// A URL's path parameters, as axum's `Path`, but a segment that cannot
+/// be read (not UTF-8 once decoded, not a number where one is expected)
+/// is the French 404 page rather than axum's bare text: no page has such
+/// an address.
+#[derive(Debug, Clone, Copy)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, WebError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(t)) => Ok(Path(t)),
+            Err(_) => Err(WebError::NotFound),
+        }
+    }
+}
+
+/// A URL's query as axum's `Query`, but one that cannot be read into `T`
+/// (a repeated or mistyped parameter) is a French 400 page.
+#[derive(Debug, Clone)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, WebError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(t)) => Ok(Query(t)),
+            Err(_) => Err(WebError::BadRequest(
+                "L'adresse contient des paramètres illisibles ou répétés.".into(),
+            )),
+        }
+    }
+}
+
+/// A form body read into `T` within [`MAX_BODY`] and the limits of
+/// [`parse`], as axum's `Form` but every refusal a French page: too
+/// large (413), not UTF-8, a repeated or mistyped field (400).
+#[derive(Debug, Clone)]
+pub struct Form<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for Form<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = WebError;
+
+    async fn from_request(req: axum::extract::Request, _: &S) -> Result<Self, WebError> {
+        let fields = read(req.into_body()).await?;
+        let pairs: Vec<(&str, &str)> = fields.iter().collect();
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        serde_urlencoded::from_str(&encoded).map(Form).map_err(|_| {
+            WebError::BadRequest(
+                "Le formulaire n'a pas pu être lu : un champ est répété ou mal formé.".into(),
+            )
+        })
     }
 }
 

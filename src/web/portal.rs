@@ -237,7 +237,7 @@ pub async fn password_submit(
                 "The form has expired: start again.",
             )),
             false,
-            StatusCode::BAD_REQUEST,
+            StatusCode::FORBIDDEN,
         );
     }
     let (current, new, confirm) = (

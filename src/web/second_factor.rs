@@ -109,7 +109,7 @@ pub async fn code_submit(
             )),
             &next,
             &session::new_token(),
-            StatusCode::BAD_REQUEST,
+            StatusCode::FORBIDDEN,
         );
     }
     let given = fields.get("code").trim().to_string();
@@ -288,7 +288,7 @@ pub async fn security_submit(
     let run = async move {
         let fields = forms::read(body).await?;
         if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
-            return Err(WebError::BadRequest(
+            return Err(WebError::Forbidden(
                 super::i18n::t(super::i18n::current(), "form.expired").into(),
             ));
         }

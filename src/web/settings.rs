@@ -26,8 +26,9 @@ use crate::engine::{Context, Plan};
 use crate::host::{Host, Owner};
 use crate::modules::firewall::apply as firewall;
 use crate::msg;
+use crate::web::forms::Path;
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
@@ -216,7 +217,7 @@ pub async fn edit_form(
 }
 
 fn expired() -> WebError {
-    WebError::BadRequest(i18n::t(i18n::current(), "form.expired").into())
+    WebError::Forbidden(i18n::t(i18n::current(), "form.expired").into())
 }
 
 /// `POST /console/reglages/{section}`: the submitted values, validated

@@ -211,7 +211,7 @@ pub async fn submit(
             )),
             &next,
             &fresh,
-            StatusCode::BAD_REQUEST,
+            StatusCode::FORBIDDEN,
         );
     }
     let password_given = fields.get("password").to_string();
@@ -361,7 +361,7 @@ pub async fn sign_out(
         Err(e) => return e.into_response(),
     };
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
-        return WebError::BadRequest(
+        return WebError::Forbidden(
             super::i18n::either(
                 "Le formulaire a expiré : rechargez la page.",
                 "The form has expired: reload the page.",

@@ -283,7 +283,7 @@ async fn a_cross_origin_post_is_refused() {
     let a = w
         .post("/connexion", "", &format!("login=admin&password={ADMIN_PW}"))
         .await;
-    assert_eq!(a.status, 400);
+    assert_eq!(a.status, 403);
     assert!(a.cookie(session::COOKIE).is_none());
 }
 
@@ -619,7 +619,7 @@ async fn bad_import_files_get_a_french_message_and_change_nothing() {
         .body(Body::from(body))
         .unwrap();
     let a = w.send(req).await;
-    assert_eq!(a.status, 400);
+    assert_eq!(a.status, 403);
     assert!(a.body.contains("expiré"), "{}", a.body);
     let a = w
         .post(
@@ -1579,6 +1579,7 @@ async fn portal_tiles_by_role_with_their_health() {
     assert!(a.body.contains("Intendance") && !a.body.contains("Pronote"));
 }
 
+mod hostile;
 mod languages;
 mod schoollog;
 
@@ -1625,7 +1626,7 @@ async fn room_switches_validate_their_form_and_are_audited() {
     let a = w
         .post("/console/salles/salle-b12", &cookie, "mode=coupe&duree=10")
         .await;
-    assert_eq!(a.status, 400, "no form token");
+    assert_eq!(a.status, 403, "no form token");
     assert!(exams(&w).is_empty());
     let a = w
         .post(
@@ -1848,7 +1849,7 @@ async fn an_enrolled_admin_gets_a_session_only_with_a_code() {
         assert!(a.body.contains("code"), "{}", a.body);
     }
     let a = w.post("/connexion/code", &cookies, "code=000000").await;
-    assert_eq!(a.status, 400, "no form token");
+    assert_eq!(a.status, 403, "no form token");
     let code = format!("{:06}", totp::hotp(&secret, totp::step_of(now) as u64, 6));
     let a = w
         .post(
@@ -1931,8 +1932,17 @@ async fn a_teacher_hands_out_collects_and_returns_homework() {
         ("wrong", "dm1", vec![("a.txt", "a")]),
     ] {
         let a = w.send(upload(token, name, &files)).await;
-        assert_eq!(a.status, 400, "{name} {files:?}: {}", a.body);
-        assert!(a.body.contains("Demande incorrecte"));
+        assert_eq!(
+            a.status,
+            if token == "wrong" { 403 } else { 400 },
+            "{name} {files:?}: {}",
+            a.body
+        );
+        assert!(a.body.contains(if token == "wrong" {
+            "Accès refusé"
+        } else {
+            "Demande incorrecte"
+        }));
         assert!(!lea_copy.exists());
     }
     // Not multipart at all: a French 400 too.
@@ -2020,7 +2030,7 @@ async fn a_teacher_hands_out_collects_and_returns_homework() {
     assert!(page.body.contains("rendu corrigé"));
     // Without the form token: nothing.
     let a = w.post("/console/classe/6A/devoirs/dm1/rendre", &cookie, "").await;
-    assert_eq!(a.status, 400);
+    assert_eq!(a.status, 403);
     // The class page lists it; the journal has each step.
     let class = w.get("/console/classe/6A", Some(&paul)).await;
     assert!(class.body.contains("/console/classe/6A/devoirs/dm1"));
@@ -2130,7 +2140,7 @@ async fn error_pages_are_french_without_navigation_when_not_signed_in() {
         (w.get("/nulle-part", None).await, 404, "Page introuvable"),
         (
             w.post("/connexion", "", "login=a&password=b").await,
-            400,
+            403,
             "Connexion",
         ),
     ];
@@ -2330,7 +2340,7 @@ async fn settings_refuse_bad_values_beside_their_field_and_write_nothing() {
     let a = w
         .post("/console/reglages/establishment", &cookie, "csrf=nope&f.name=X")
         .await;
-    assert_eq!(a.status, 400);
+    assert_eq!(a.status, 403);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), SETTINGS_FILE);
     // Nobody but an administrator.
     let paul = w.sign_in("paul.blanc", PW).await.unwrap();
@@ -2592,7 +2602,7 @@ async fn the_settings_confirm_button_confirms_a_pending_firewall_change() {
     let bad = w
         .post("/console/reglages/firewall/confirmer", &cookie, "csrf=x")
         .await;
-    assert_eq!(bad.status, 400);
+    assert_eq!(bad.status, 403);
 }
 
 impl World {
@@ -2651,7 +2661,7 @@ async fn an_admin_creates_a_person_by_hand() {
             "type=enseignant&nom=Blanc&prenom=Marc",
         )
         .await;
-    assert_eq!(no_csrf.status, 400);
+    assert_eq!(no_csrf.status, 403);
     assert_eq!(w.people_count(), before, "nothing stored");
     assert_eq!(w.audit_count("création d'une personne"), 0);
 
@@ -2790,7 +2800,7 @@ async fn an_admin_purges_the_leavers_after_confirming() {
     let no_csrf = w
         .post("/console/personnes/partants", &cookie, "confirme=oui")
         .await;
-    assert_eq!(no_csrf.status, 400);
+    assert_eq!(no_csrf.status, 403);
     assert_eq!(w.people_count(), before, "nothing deleted");
     assert_eq!(w.audit_count("suppression des partants"), 0);
 

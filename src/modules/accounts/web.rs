@@ -15,10 +15,11 @@
 use crate::directory::import::{self, ImportError, ImportPlan, PlanOptions, ReadOptions};
 use crate::store::Store;
 use crate::web::errors::WebError;
+use crate::web::forms::Path;
 use crate::web::pages::{self, ImportDonePage, ImportPlanPage, ImportsPage, Page};
 use crate::web::{AppState, Signed, audit, csrf, system};
 use axum::Extension;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
@@ -366,7 +367,7 @@ pub async fn upload(
         }
     };
     if !csrf::matches(&signed.session.csrf, &sent.csrf) {
-        return WebError::BadRequest(crate::web::i18n::t(crate::web::i18n::current(), "form.expired").into())
+        return WebError::Forbidden(crate::web::i18n::t(crate::web::i18n::current(), "form.expired").into())
             .into_response();
     }
     let run = move || -> Result<Response, WebError> {
@@ -439,7 +440,7 @@ pub async fn confirm(
         Err(e) => return e.into_response(),
     };
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
-        return WebError::BadRequest(crate::web::i18n::t(crate::web::i18n::current(), "form.expired").into())
+        return WebError::Forbidden(crate::web::i18n::t(crate::web::i18n::current(), "form.expired").into())
             .into_response();
     }
     let run = move || -> Result<Response, WebError> {

@@ -22,12 +22,13 @@ use crate::modules::viescolaire::timetable::Lesson;
 use crate::modules::viescolaire::web::access as school_clock;
 use crate::msg;
 use crate::web::errors::WebError;
+use crate::web::forms::Path;
 use crate::web::i18n::{self, pick};
 use crate::web::pages::{self, Page};
 use crate::web::{AppState, Signed, audit, csrf, forms};
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -306,7 +307,7 @@ pub async fn rooms(
 async fn checked_form(signed: &Signed, body: Body) -> Result<forms::Fields, WebError> {
     let fields = forms::read(body).await?;
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
-        return Err(WebError::BadRequest(
+        return Err(WebError::Forbidden(
             i18n::t(i18n::current(), "form.expired").into(),
         ));
     }

@@ -9,11 +9,12 @@
 
 use super::homework::{self, Action, Upload};
 use crate::web::errors::WebError;
+use crate::web::forms::Path;
 use crate::web::pages::{self, Page};
 use crate::web::{AppState, Signed, audit, csrf, forms};
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{Extension, FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{Extension, FromRequest, Multipart, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -176,7 +177,7 @@ pub async fn hand_out(
     let run = async move {
         let h = read_hand_out(req).await?;
         if !csrf::matches(&signed.session.csrf, &h.csrf) {
-            return Err(WebError::BadRequest(
+            return Err(WebError::Forbidden(
                 crate::web::i18n::t(crate::web::i18n::current(), "form.expired").into(),
             ));
         }
@@ -241,7 +242,7 @@ async fn collect_or_return(
     let run = async move {
         let fields = forms::read(body).await?;
         if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
-            return Err(WebError::BadRequest(
+            return Err(WebError::Forbidden(
                 crate::web::i18n::t(crate::web::i18n::current(), "form.expired").into(),
             ));
         }

@@ -98,7 +98,7 @@ async fn timetable_log_and_entry_with_their_refusals() {
     let a = w
         .post(&log, &cookie(&paul), "fait=x&travail=y&pour=2026-12-07")
         .await;
-    assert_eq!(a.status, 400, "no form token");
+    assert_eq!(a.status, 403, "no form token");
     assert_eq!(stored(&store), 0);
     let a = w
         .post(

@@ -117,7 +117,7 @@ pub async fn blocking(f: impl FnOnce() -> Result<Response, WebError> + Send + 's
 pub async fn form(signed: &Signed, body: Body) -> Result<forms::Fields, WebError> {
     let fields = forms::read(body).await?;
     if !csrf::matches(&signed.session.csrf, fields.get("csrf")) {
-        return Err(WebError::BadRequest(
+        return Err(WebError::Forbidden(
             "Le formulaire a expiré : rechargez la page et recommencez.".into(),
         ));
     }

@@ -597,7 +597,7 @@ async fn homework_files_attached_downloaded_and_removed() {
     let a = w
         .multipart(&attach, &(paul.0.clone(), "faux".into()), &[], Some(PNG))
         .await;
-    assert_eq!(a.status, 400);
+    assert_eq!(a.status, 403);
     assert_eq!((stored(), files()), (0, 0));
     // Not the lesson's teacher: 404 for a student.
     let tom = w.session("tom.roux");
@@ -756,7 +756,7 @@ async fn weeks_a_b_are_set_on_the_web() {
                 .unwrap(),
         )
         .await;
-    assert_eq!(a.status, 400);
+    assert_eq!(a.status, 403);
     assert_eq!((weeks(), letter(monday)), (n, "B".into()));
 
     // Week by week: this week A, next without a letter.

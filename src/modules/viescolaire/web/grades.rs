@@ -16,13 +16,14 @@ use crate::modules::viescolaire::settings::VieScolaireSettings;
 use crate::modules::viescolaire::timetable::Service;
 use crate::web::authz::{self, Action, Role};
 use crate::web::errors::WebError;
+use crate::web::forms::Path;
 use crate::web::forms::{self, Fields};
 use crate::web::pages::{self, Page};
 use crate::web::{AppState, Signed, audit, csrf, see_other};
 use askama::Template;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::collections::{BTreeMap, HashMap};
@@ -49,7 +50,7 @@ pub(super) fn check_token(signed: &Signed, fields: &Fields) -> Result<(), WebErr
     if csrf::matches(&signed.session.csrf, fields.get("csrf")) {
         Ok(())
     } else {
-        Err(WebError::BadRequest(
+        Err(WebError::Forbidden(
             "Le formulaire a expiré : rechargez la page et recommencez.".into(),
         ))
     }
@@ -947,7 +948,7 @@ pub async fn save_cell(
     let r = blocking(move || {
         if check_token(&signed, &fields).is_err() {
             return Ok(refuse(
-                StatusCode::BAD_REQUEST,
+                StatusCode::FORBIDDEN,
                 "Le formulaire a expiré : rechargez la page.",
             ));
         }

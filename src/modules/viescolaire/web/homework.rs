@@ -13,11 +13,12 @@ use super::timetable::{change_label, fr_date};
 use crate::directory;
 use crate::web::authz::{Action, Role};
 use crate::web::errors::WebError;
+use crate::web::forms::Path;
 use crate::web::pages::{self, Page};
 use crate::web::{AppState, Signed, audit, see_other};
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{Extension, Multipart, Path, Query, State};
+use axum::extract::{Extension, Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
@@ -460,7 +461,7 @@ pub async fn attach(
             Err(msg) => return fail(msg),
         };
         if !crate::web::csrf::matches(&signed.session.csrf, &csrf) {
-            return Err(WebError::BadRequest(
+            return Err(WebError::Forbidden(
                 "Le formulaire a expiré : rechargez la page et recommencez.".into(),
             ));
         }

@@ -14,10 +14,11 @@ use crate::modules::viescolaire::calendar::{Date, DateTime};
 use crate::modules::viescolaire::queries::{self, roll};
 use crate::web::authz::Role;
 use crate::web::errors::WebError;
+use crate::web::forms::Path;
 use crate::web::pages::{self, Page};
 use crate::web::{AppState, Signed, audit, forms};
 use askama::Template;
-use axum::extract::{Extension, Multipart, Path, Query, State};
+use axum::extract::{Extension, Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use std::collections::HashMap;
@@ -223,9 +224,16 @@ pub struct Sent {
     pub file: Option<(Vec<u8>, &'static str, &'static str)>,
 }
 
-/// Reads the multipart form, with limits; a French message when wrong.
-async fn read_sent(mut m: Multipart, max_bytes: u64) -> Result<Sent, String> {
+/// Reads the multipart form, with limits: what was read, and a French
+/// message when it went wrong (the token read so far is still checked
+/// first: a post without it is a 403 whatever else it holds).
+async fn read_sent(m: Multipart, max_bytes: u64) -> (Sent, Option<String>) {
     let mut sent = Sent::default();
+    let problem = read_parts(m, max_bytes, &mut sent).await.err();
+    (sent, problem)
+}
+
+async fn read_parts(mut m: Multipart, max_bytes: u64, sent: &mut Sent) -> Result<(), String> {
     let mut fields = 0;
     loop {
         let field = match m.next_field().await {
@@ -262,7 +270,7 @@ async fn read_sent(mut m: Multipart, max_bytes: u64) -> Result<Sent, String> {
             _ => {}
         }
     }
-    Ok(sent)
+    Ok(())
 }
 
 /// `POST /vie-scolaire/eleves/{login}/justificatifs` (multipart):
@@ -276,19 +284,26 @@ pub async fn send(
 ) -> Response {
     let config = web.config();
     let max = config.viescolaire.attachment_max_bytes;
-    let sent = match multipart {
+    let not_multipart = multipart.is_err();
+    let (sent, problem) = match multipart {
         Ok(m) => read_sent(m, max).await,
-        Err(_) => Err("Le formulaire n'a pas été envoyé comme il faut (pièce jointe) : rechargez la page et recommencez.".into()),
+        Err(_) => {
+            let msg = "Le formulaire n'a pas été envoyé comme il faut (pièce jointe) : rechargez la page et recommencez.";
+            (Sent::default(), Some(msg.to_string()))
+        }
     };
     blocking(move || {
-        let sent = match sent {
-            Ok(s) => s,
-            Err(msg) => return student_page(&web, &signed, &login, None, None, Some(msg)),
-        };
+        // Not multipart at all: said so (there was no token to read).
+        if not_multipart {
+            return student_page(&web, &signed, &login, None, None, problem);
+        }
         if !crate::web::csrf::matches(&signed.session.csrf, &sent.csrf) {
-            return Err(WebError::BadRequest(
+            return Err(WebError::Forbidden(
                 "Le formulaire a expiré : rechargez la page et recommencez.".into(),
             ));
+        }
+        if let Some(msg) = problem {
+            return student_page(&web, &signed, &login, None, None, Some(msg));
         }
         let fail = |msg: &str| student_page(&web, &signed, &login, None, None, Some(msg.to_string()));
         let mut store = web.store()?;

@@ -10,11 +10,12 @@ use super::super::queries::{RollEntry, roll};
 use super::super::timetable::Lesson;
 use crate::web::authz::Role;
 use crate::web::errors::WebError;
+use crate::web::forms::Path;
 use crate::web::pages::{self, Page};
 use crate::web::{AppState, Signed, audit, csrf, forms};
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,7 +33,7 @@ pub(super) fn check_token(signed: &Signed, fields: &forms::Fields) -> Result<(),
     if csrf::matches(&signed.session.csrf, fields.get("csrf")) {
         Ok(())
     } else {
-        Err(WebError::BadRequest(
+        Err(WebError::Forbidden(
             "Le formulaire a expiré : rechargez la page et recommencez.".into(),
         ))
     }
