@@ -515,6 +515,15 @@ fn demo_json_gives_one_account_per_role_and_explain_decides() {
     assert_eq!(explain(&login("direction"), "/console/statistiques"), 200);
     assert_eq!(explain(&login("teacher"), "/console/statistiques"), 403);
     assert_eq!(explain(&login("parent"), "/console/statistiques"), 404);
+    // The classroom tools have the demo timetable's rooms to show.
+    let config = preau::config::load(&dir.path().join("etc/preau/preau.toml")).unwrap();
+    let rooms: Vec<&str> = config
+        .proxy
+        .sources
+        .iter()
+        .flat_map(|g| g.rooms.iter().map(String::as_str))
+        .collect();
+    assert_eq!(rooms, ["S6A", "S5A"]);
     let _ = child.kill();
     let _ = child.wait();
 }

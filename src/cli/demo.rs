@@ -36,6 +36,7 @@ pub fn run(a: &DemoArgs, json: bool) -> anyhow::Result<u8> {
     };
     println!("Préau demo in {}", dir.display());
     super::commands::init(&env, &init)?;
+    add_demo_rooms(&env)?;
     let config = env.config()?;
     // The demo school's directory: students, parents, staff, classes and
     // teaching services from exports built into the binary. Only the
@@ -101,6 +102,36 @@ pub fn run(a: &DemoArgs, json: bool) -> anyhow::Result<u8> {
     }));
     crate::server::run(options)?;
     Ok(exit::OK)
+}
+
+/// The demo timetable's rooms (`S6A`, `S5A`: a room per class) as
+/// `[[proxy.sources]]`, so that the classroom tools (`/console/salles`)
+/// list them. The demo runs neither the proxy nor the firewall: the page
+/// says so, and a switch is recorded as on a real server.
+const DEMO_ROOMS: &str = r#"
+# The demo's computer rooms (preau demo): a room per class of its timetable.
+[[proxy.sources]]
+name = "salle-s6a"
+addresses = ["10.0.61.0/24"]
+rooms = ["S6A"]
+
+[[proxy.sources]]
+name = "salle-s5a"
+addresses = ["10.0.51.0/24"]
+rooms = ["S5A"]
+"#;
+
+fn add_demo_rooms(env: &Env) -> anyhow::Result<()> {
+    use crate::host::{Host as _, Owner};
+    let text = env.host.read(&env.config_path)?.unwrap_or_default();
+    let mut text = String::from_utf8(text).context("the demo's preau.toml is not UTF-8")?;
+    if text.contains("[[proxy.sources]]") {
+        return Ok(()); // a --dir used again
+    }
+    text.push_str(DEMO_ROOMS);
+    env.host
+        .write_file(&env.config_path, text.as_bytes(), 0o640, &Owner::root())?;
+    Ok(())
 }
 
 /// Sends standard output to standard error until dropped (JSON mode:
