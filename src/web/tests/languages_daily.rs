@@ -169,5 +169,52 @@ async fn daily_pages_in_english() {
             );
         }
     }
+    // Forms refused beside their fields, in English and in French.
+    let posts = [
+        (
+            format!("/vie-scolaire/appel/{key}"),
+            format!("csrf={csrf}&p{lea}=malade"),
+        ),
+        (
+            format!("/vie-scolaire/appel/{key}"),
+            format!("csrf={csrf}&p{lea}=late&m{lea}=0"),
+        ),
+        (
+            "/vie-scolaire/absences".to_string(),
+            format!("csrf={csrf}&eleve=&du={day}&debut=08:00&fin=17:00&motif={reason}"),
+        ),
+        (
+            "/vie-scolaire/absences".to_string(),
+            format!("csrf={csrf}&eleve=lea.martin&du={day}&debut=18:00&fin=17:00&motif={reason}"),
+        ),
+        (
+            "/vie-scolaire/emploi-du-temps/saisie".to_string(),
+            format!("csrf={csrf}&enseignant=&matiere=&classe=&jour=&debut=8h&fin="),
+        ),
+        (
+            format!("/vie-scolaire/emploi-du-temps/changement/{change}"),
+            format!("csrf={csrf}&type=salle&salle="),
+        ),
+        (
+            "/vie-scolaire/emploi-du-temps/semaines".to_string(),
+            format!("csrf={csrf}&action=alterner&depuis=demain&premiere=A"),
+        ),
+    ];
+    for (path, form) in &posts {
+        for lang in ["en", "fr"] {
+            let cookie = format!("{claire}; {}={lang}", i18n::COOKIE);
+            let a = w.post(path, &cookie, form).await;
+            assert_eq!(a.status, 400, "{path} {form} ({lang}): {}", a.body);
+            let french = found(&visible_text(&a.body, &data), FRENCH_WORDS);
+            if lang == "fr" {
+                assert!(!french.is_empty(), "{path} {form} in French: {}", a.body);
+            } else if !french.is_empty() {
+                bad.push(format!(
+                    "POST {path} {form}: {french:?} in {}",
+                    visible_text(&a.body, &data)
+                ));
+            }
+        }
+    }
     assert!(bad.is_empty(), "French left:\n{}", bad.join("\n\n"));
 }
