@@ -49,19 +49,31 @@ pub async fn read_field(mut field: Field<'_>, max_bytes: u64) -> Result<Option<R
         match field.chunk().await {
             Ok(Some(c)) => {
                 if (bytes.len() + c.len()) as u64 > max_bytes {
-                    return Err(format!(
-                        "Le fichier est trop volumineux (au plus {} Mio).",
-                        max_bytes / (1024 * 1024)
-                    ));
+                    return Err(crate::web::i18n::pick(crate::msg!(
+                        en(
+                            "The file is too large (at most {} MiB).",
+                            max_bytes / (1024 * 1024)
+                        ),
+                        fr(
+                            "Le fichier est trop volumineux (au plus {} Mio).",
+                            max_bytes / (1024 * 1024)
+                        ),
+                    )));
                 }
                 bytes.extend_from_slice(&c);
             }
             Ok(None) => break,
             Err(_) => {
-                return Err(format!(
-                    "Le fichier n'a pas été reçu en entier (au plus {} Mio).",
-                    max_bytes / (1024 * 1024)
-                ));
+                return Err(crate::web::i18n::pick(crate::msg!(
+                    en(
+                        "The file was not received in full (at most {} MiB).",
+                        max_bytes / (1024 * 1024)
+                    ),
+                    fr(
+                        "Le fichier n'a pas été reçu en entier (au plus {} Mio).",
+                        max_bytes / (1024 * 1024)
+                    ),
+                )));
             }
         }
     }
@@ -69,7 +81,11 @@ pub async fn read_field(mut field: Field<'_>, max_bytes: u64) -> Result<Option<R
         return Ok(None);
     }
     let Some((mime, ext)) = sniff(&bytes) else {
-        return Err("Le fichier doit être un PDF, une photo JPEG ou une image PNG.".into());
+        return Err(crate::web::i18n::either(
+            "Le fichier doit être un PDF, une photo JPEG ou une image PNG.",
+            "The file must be a PDF, a JPEG photo or a PNG image.",
+        )
+        .into());
     };
     Ok(Some(Received {
         bytes,
@@ -85,7 +101,11 @@ pub fn accepted(config: &Config, mime: &str) -> Result<(), String> {
     if config.viescolaire.attachment_types.iter().any(|t| t == mime) {
         Ok(())
     } else {
-        Err("Ce type de fichier n'est pas accepté par l'établissement.".into())
+        Err(crate::web::i18n::either(
+            "Ce type de fichier n'est pas accepté par l'établissement.",
+            "This type of file is not accepted by the school.",
+        )
+        .into())
     }
 }
 

@@ -36,7 +36,7 @@ pub const GRID_FIELDS: usize = 1000;
 pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, WebError> + Send + 'static,
 ) -> Result<T, WebError> {
-    tokio::task::spawn_blocking(f)
+    crate::web::i18n::spawn_blocking(f)
         .await
         .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))?
 }

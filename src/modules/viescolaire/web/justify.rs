@@ -79,8 +79,14 @@ pub struct StudentPage<'a> {
 
 fn span(a: &str, b: &str) -> String {
     match (a.split_once('T'), b.split_once('T')) {
-        (Some((da, ta)), Some((db, tb))) if da == db => format!("le {da} de {ta} à {tb}"),
-        _ => format!("du {} au {}", a.replace('T', " "), b.replace('T', " ")),
+        (Some((da, ta)), Some((db, tb))) if da == db => crate::web::i18n::pick(crate::msg!(
+            en("on {da} from {ta} to {tb}"),
+            fr("le {da} de {ta} à {tb}"),
+        )),
+        _ => crate::web::i18n::pick(crate::msg!(
+            en("from {} to {}", a.replace('T', " "), b.replace('T', " ")),
+            fr("du {} au {}", a.replace('T', " "), b.replace('T', " ")),
+        )),
     }
 }
 
@@ -117,14 +123,20 @@ fn student_page(
             time: format!("{}–{}", d.lesson.starts, d.lesson.ends),
             subject: d.subject,
             state: if !d.lesson.takes_place {
-                "cours annulé ou déplacé".into()
+                crate::web::i18n::either("cours annulé ou déplacé", "lesson cancelled or moved").into()
             } else {
                 match d.mark {
-                    None => "appel pas encore fait".into(),
-                    Some((Presence::Present, _)) => "présent".into(),
-                    Some((Presence::Absent, _)) => "absent".into(),
-                    Some((Presence::Late, m)) => format!("en retard ({m} min)"),
-                    Some((Presence::Excluded, _)) => "exclu du cours".into(),
+                    None => {
+                        crate::web::i18n::either("appel pas encore fait", "roll call not taken yet").into()
+                    }
+                    Some((Presence::Present, _)) => crate::web::i18n::either("présent", "present").into(),
+                    Some((Presence::Absent, _)) => crate::web::i18n::either("absent", "absent").into(),
+                    Some((Presence::Late, m)) => {
+                        crate::web::i18n::pick(crate::msg!(en("late ({m} min)"), fr("en retard ({m} min)")))
+                    }
+                    Some((Presence::Excluded, _)) => {
+                        crate::web::i18n::either("exclu du cours", "excluded from the lesson").into()
+                    }
                 }
             },
         })
@@ -132,10 +144,20 @@ fn student_page(
     let summary = roll::student_summary(conn, p.id, from, today, s.noon())?;
     let alert =
         attendance::alert(&summary.half_days, today, s.alert_window_days, s.alert_half_days).map(|a| {
-            format!(
-                "{} demi-journées d'absence non justifiées depuis le {} (seuil : {}).",
-                a.unjustified, a.since, a.threshold
-            )
+            crate::web::i18n::pick(crate::msg!(
+                en(
+                    "{} unjustified half-days of absence since {} (threshold: {}).",
+                    a.unjustified,
+                    a.since,
+                    a.threshold
+                ),
+                fr(
+                    "{} demi-journées d'absence non justifiées depuis le {} (seuil : {}).",
+                    a.unjustified,
+                    a.since,
+                    a.threshold
+                ),
+            ))
         });
     let can_justify = may_justify(signed, p.id);
     let events = roll::student_events(conn, p.id, from, today.add_days(366))?
@@ -155,15 +177,25 @@ fn student_page(
             time: m.starts.clone(),
             subject: m.subject,
             what: match m.presence {
-                Presence::Late => format!("retard ({} min)", m.late_minutes),
-                Presence::Absent => "absence".into(),
-                Presence::Excluded => "exclusion de cours".into(),
-                Presence::Present => "présent".into(),
+                Presence::Late => crate::web::i18n::pick(crate::msg!(
+                    en("late ({} min)", m.late_minutes),
+                    fr("retard ({} min)", m.late_minutes)
+                )),
+                Presence::Absent => crate::web::i18n::either("absence", "absence").into(),
+                Presence::Excluded => {
+                    crate::web::i18n::either("exclusion de cours", "exclusion from the lesson").into()
+                }
+                Presence::Present => crate::web::i18n::either("présent", "present").into(),
             },
             justifiable: can_justify && m.presence == Presence::Absent && !m.covered,
         })
         .collect();
-    let chrome = chrome(web, signed, "Absences et retards", "/vie-scolaire/assiduite");
+    let chrome = chrome(
+        web,
+        signed,
+        crate::web::i18n::either("Absences et retards", "Absences and late arrivals"),
+        "/vie-scolaire/assiduite",
+    );
     let mut r = pages::render(&StudentPage {
         page: &chrome,
         login: p.login.clone(),
@@ -199,14 +231,21 @@ pub async fn student(
 ) -> Response {
     blocking(move || {
         let date = match q.get("date").map(|d| d.trim()).filter(|d| !d.is_empty()) {
-            Some(d) => Some(
-                Date::parse(d).ok_or_else(|| WebError::BadRequest("Date invalide (AAAA-MM-JJ).".into()))?,
-            ),
+            Some(d) => Some(Date::parse(d).ok_or_else(|| {
+                WebError::BadRequest(
+                    crate::web::i18n::either("Date invalide (AAAA-MM-JJ).", "Invalid date (YYYY-MM-DD).")
+                        .into(),
+                )
+            })?),
             None => None,
         };
-        let notice = q
-            .contains_key("envoye")
-            .then(|| "Justificatif envoyé : la vie scolaire va l'examiner.".to_string());
+        let notice = q.contains_key("envoye").then(|| {
+            crate::web::i18n::either(
+                "Justificatif envoyé : la vie scolaire va l'examiner.",
+                "Justification sent: the school-life office will examine it.",
+            )
+            .to_string()
+        });
         student_page(&web, &signed, &login, date, notice, None)
     })
     .await
@@ -240,12 +279,20 @@ async fn read_parts(mut m: Multipart, max_bytes: u64, sent: &mut Sent) -> Result
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(_) => {
-                return Err("Le formulaire n'a pas été reçu en entier, ou il est trop volumineux.".into());
+                return Err(crate::web::i18n::either(
+                    "Le formulaire n'a pas été reçu en entier, ou il est trop volumineux.",
+                    "The form was not received in full, or it is too large.",
+                )
+                .into());
             }
         };
         fields += 1;
         if fields > 20 {
-            return Err("Le formulaire contient trop de champs.".into());
+            return Err(crate::web::i18n::either(
+                "Le formulaire contient trop de champs.",
+                "The form has too many fields.",
+            )
+            .into());
         }
         let name = field.name().unwrap_or("").to_string();
         if name == "piece" {
@@ -254,12 +301,19 @@ async fn read_parts(mut m: Multipart, max_bytes: u64, sent: &mut Sent) -> Result
             }
             continue;
         }
-        let text = field
-            .text()
-            .await
-            .map_err(|_| "Le formulaire n'a pas été reçu en entier.".to_string())?;
+        let text = field.text().await.map_err(|_| {
+            crate::web::i18n::either(
+                "Le formulaire n'a pas été reçu en entier.",
+                "The form was not received in full.",
+            )
+            .to_string()
+        })?;
         if text.chars().count() > forms::MAX_VALUE || text.contains('\0') {
-            return Err("Un champ du formulaire est trop long ou contient un caractère interdit.".into());
+            return Err(crate::web::i18n::either(
+                "Un champ du formulaire est trop long ou contient un caractère interdit.",
+                "A field of the form is too long or contains a forbidden character.",
+            )
+            .into());
         }
         match name.as_str() {
             "csrf" => sent.csrf = text,
@@ -288,7 +342,10 @@ pub async fn send(
     let (sent, problem) = match multipart {
         Ok(m) => read_sent(m, max).await,
         Err(_) => {
-            let msg = "Le formulaire n'a pas été envoyé comme il faut (pièce jointe) : rechargez la page et recommencez.";
+            let msg = crate::web::i18n::either(
+                "Le formulaire n'a pas été envoyé comme il faut (pièce jointe) : rechargez la page et recommencez.",
+                "The form was not sent properly (attachment): reload the page and start again.",
+            );
             (Sent::default(), Some(msg.to_string()))
         }
     };
@@ -299,7 +356,11 @@ pub async fn send(
         }
         if !crate::web::csrf::matches(&signed.session.csrf, &sent.csrf) {
             return Err(WebError::Forbidden(
-                "Le formulaire a expiré : rechargez la page et recommencez.".into(),
+                crate::web::i18n::either(
+                    "Le formulaire a expiré : rechargez la page et recommencez.",
+                    "The form has expired: reload the page and start again.",
+                )
+                .into(),
             ));
         }
         if let Some(msg) = problem {
@@ -311,10 +372,16 @@ pub async fn send(
             return Err(WebError::NotFound);
         };
         if !roll::reason_known(store.conn(), sent.reason.trim())? {
-            return fail("Choisissez un motif.");
+            return fail(crate::web::i18n::either(
+                "Choisissez un motif.",
+                "Choose a reason.",
+            ));
         }
         if sent.comment.trim().chars().count() > 500 {
-            return fail("Le commentaire est trop long (au plus 500 caractères).");
+            return fail(crate::web::i18n::either(
+                "Le commentaire est trop long (au plus 500 caractères).",
+                "The comment is too long (at most 500 characters).",
+            ));
         }
         if let Some((_, mime, _)) = &sent.file
             && let Err(msg) = attachments::accepted(&config, mime)
@@ -325,24 +392,39 @@ pub async fn send(
         let target: Result<i64, (DateTime, DateTime)> = match (sent.event.trim(), sent.day.trim()) {
             (e, _) if !e.is_empty() => {
                 let Ok(id) = e.parse::<i64>() else {
-                    return fail("Absence inconnue.");
+                    return fail(crate::web::i18n::either("Absence inconnue.", "Unknown absence."));
                 };
                 match roll::event_state(store.conn(), p.id, id)?.as_deref() {
                     None => return Err(WebError::NotFound),
                     Some("none" | "refused") => Ok(id),
-                    Some(_) => return fail("Cette absence a déjà un justificatif."),
+                    Some(_) => {
+                        return fail(crate::web::i18n::either(
+                            "Cette absence a déjà un justificatif.",
+                            "This absence already has a justification.",
+                        ));
+                    }
                 }
             }
             (_, d) if !d.is_empty() => {
                 let Some(day) = Date::parse(d) else {
-                    return fail("Date invalide.");
+                    return fail(crate::web::i18n::either("Date invalide.", "Invalid date."));
                 };
                 match roll::absent_span(store.conn(), p.id, day)? {
                     Some(span) => Err(span),
-                    None => return fail("Aucune absence relevée ce jour-là."),
+                    None => {
+                        return fail(crate::web::i18n::either(
+                            "Aucune absence relevée ce jour-là.",
+                            "No absence recorded on that day.",
+                        ));
+                    }
                 }
             }
-            _ => return fail("Choisissez l'absence à justifier."),
+            _ => {
+                return fail(crate::web::i18n::either(
+                    "Choisissez l'absence à justifier.",
+                    "Choose the absence to justify.",
+                ));
+            }
         };
         let now = DateTime::now_local().stamp();
         let by = signed.actor.login.clone();
@@ -470,7 +552,12 @@ pub async fn home(State(web): State<AppState>, Extension(signed): Extension<Arc<
                 &[],
             ));
         }
-        let chrome = chrome(&web, &signed, "Absences et retards", "/vie-scolaire/assiduite");
+        let chrome = chrome(
+            &web,
+            &signed,
+            crate::web::i18n::either("Absences et retards", "Absences and late arrivals"),
+            "/vie-scolaire/assiduite",
+        );
         Ok(pages::render(&HomePage {
             page: &chrome,
             children,

@@ -27,13 +27,23 @@ use std::sync::Arc;
 
 /// A change as a teacher reads it.
 fn label(c: &Change) -> String {
+    use crate::web::i18n::{either, pick};
     match c {
-        Change::Cancelled { .. } => "annulé".into(),
-        Change::RoomChanged { from, .. } => format!("salle changée (au lieu de {from})"),
-        Change::MovedFrom { date, starts, .. } => format!("déplacé du {date} {starts}"),
-        Change::MovedTo { date, starts, .. } => format!("déplacé au {date} {starts}"),
-        Change::Replacement { .. } => "remplacement".into(),
-        Change::Exceptional { .. } => "cours exceptionnel".into(),
+        Change::Cancelled { .. } => either("annulé", "cancelled").into(),
+        Change::RoomChanged { from, .. } => pick(crate::msg!(
+            en("room changed (instead of {from})"),
+            fr("salle changée (au lieu de {from})"),
+        )),
+        Change::MovedFrom { date, starts, .. } => pick(crate::msg!(
+            en("moved from {date} {starts}"),
+            fr("déplacé du {date} {starts}"),
+        )),
+        Change::MovedTo { date, starts, .. } => pick(crate::msg!(
+            en("moved to {date} {starts}"),
+            fr("déplacé au {date} {starts}"),
+        )),
+        Change::Replacement { .. } => either("remplacement", "replacement").into(),
+        Change::Exceptional { .. } => either("cours exceptionnel", "one-off lesson").into(),
     }
 }
 
@@ -87,21 +97,24 @@ pub async fn day(
         }
         let config = web.config();
         let chrome = Page::signed(
-            "Ma journée",
+            crate::web::i18n::either("Ma journée", "My day"),
             &config.establishment.name,
             &signed,
             "/vie-scolaire/journee",
         );
         Ok(pages::render(&DayPage {
             page: &chrome,
-            heading: format!(
-                "Ma journée du {} {date}",
-                DAY_NAMES[usize::from(date.weekday() - 1)]
-            ),
+            heading: crate::web::i18n::pick(crate::msg!(
+                en("My day: {} {date}", timetable::day_name(date)),
+                fr(
+                    "Ma journée du {} {date}",
+                    DAY_NAMES[usize::from(date.weekday() - 1)]
+                ),
+            )),
             lessons,
         }))
     };
-    match tokio::task::spawn_blocking(run).await {
+    match crate::web::i18n::spawn_blocking(run).await {
         Ok(r) => r.unwrap_or_else(IntoResponse::into_response),
         Err(e) => WebError::Internal(anyhow::anyhow!("{e}")).into_response(),
     }

@@ -42,20 +42,24 @@ pub struct Mark {
 
 fn what(p: Presence, minutes: u32) -> String {
     match p {
-        Presence::Present => "présent".into(),
-        Presence::Absent => "absent".into(),
-        Presence::Late => format!("retard {minutes} min"),
-        Presence::Excluded => "exclu".into(),
+        Presence::Present => crate::web::i18n::either("présent", "present").into(),
+        Presence::Absent => crate::web::i18n::either("absent", "absent").into(),
+        Presence::Late => {
+            crate::web::i18n::pick(crate::msg!(en("late {minutes} min"), fr("retard {minutes} min")))
+        }
+        Presence::Excluded => crate::web::i18n::either("exclu", "excluded").into(),
     }
 }
 
 /// The label of a justification state.
 pub fn state_label(s: &str) -> &'static str {
     match s {
-        "received" => "justificatif reçu, en attente",
-        "accepted" => "justifiée",
-        "refused" => "justificatif refusé",
-        _ => "non justifiée",
+        "received" => {
+            crate::web::i18n::either("justificatif reçu, en attente", "justification received, pending")
+        }
+        "accepted" => crate::web::i18n::either("justifiée", "justified"),
+        "refused" => crate::web::i18n::either("justificatif refusé", "justification refused"),
+        _ => crate::web::i18n::either("non justifiée", "not justified"),
     }
 }
 
@@ -67,6 +71,13 @@ pub struct LiveFragment {
     pub taken: i64,
     pub marks: Vec<Mark>,
     pub reasons: Vec<(String, String)>,
+}
+
+impl LiveFragment {
+    /// Message `id` of the catalogue in the current language.
+    pub fn t(&self, id: &str) -> &'static str {
+        crate::web::i18n::t(crate::web::i18n::current(), id)
+    }
 }
 
 #[derive(Template)]
@@ -83,9 +94,12 @@ pub struct AbsencesPage<'a> {
 fn date_param(q: &HashMap<String, String>, name: &str) -> Result<Option<Date>, WebError> {
     match q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(d) => Date::parse(d)
-            .map(Some)
-            .ok_or_else(|| WebError::BadRequest(format!("Date invalide : « {d} » (attendu AAAA-MM-JJ)."))),
+        Some(d) => Date::parse(d).map(Some).ok_or_else(|| {
+            WebError::BadRequest(crate::web::i18n::pick(crate::msg!(
+                en("Invalid date: “{d}” (expected YYYY-MM-DD)."),
+                fr("Date invalide : « {d} » (attendu AAAA-MM-JJ).")
+            )))
+        }),
     }
 }
 
@@ -133,10 +147,15 @@ pub async fn day(
         let date = date_param(&q, "date")?.unwrap_or(DateTime::now_local().date);
         let store = web.store()?;
         let conn = store.conn();
-        let chrome = chrome(&web, &signed, "Absences du jour", "/vie-scolaire/absences");
+        let chrome = chrome(
+            &web,
+            &signed,
+            crate::web::i18n::either("Absences du jour", "Today's absences"),
+            "/vie-scolaire/absences",
+        );
         let notice = q
             .contains_key("enregistre")
-            .then(|| "Absence enregistrée.".to_string());
+            .then(|| crate::web::i18n::either("Absence enregistrée.", "Absence saved.").to_string());
         Ok(pages::render(&AbsencesPage {
             page: &chrome,
             date: date.to_string(),
@@ -185,41 +204,71 @@ pub struct NewAbsence {
 pub fn parse_absence(f: &forms::Fields) -> Result<NewAbsence, String> {
     let student = f.get("eleve").trim();
     if student.is_empty() || student.len() > 100 {
-        return Err("Indiquez l'identifiant de l'élève.".into());
+        return Err(crate::web::i18n::either(
+            "Indiquez l'identifiant de l'élève.",
+            "Give the student's login.",
+        )
+        .into());
     }
     let event = match f.get("evenement").trim() {
         "" => None,
-        e => Some(e.parse::<i64>().map_err(|_| "Absence inconnue.".to_string())?),
+        e => Some(
+            e.parse::<i64>()
+                .map_err(|_| crate::web::i18n::either("Absence inconnue.", "Unknown absence.").to_string())?,
+        ),
     };
-    let from = Date::parse(f.get("du").trim()).ok_or("Date de début invalide (AAAA-MM-JJ).")?;
+    let from = Date::parse(f.get("du").trim()).ok_or(crate::web::i18n::either(
+        "Date de début invalide (AAAA-MM-JJ).",
+        "Invalid start date (YYYY-MM-DD).",
+    ))?;
     let to = match f.get("au").trim() {
         "" => from,
-        s => Date::parse(s).ok_or("Date de fin invalide (AAAA-MM-JJ).")?,
+        s => Date::parse(s).ok_or(crate::web::i18n::either(
+            "Date de fin invalide (AAAA-MM-JJ).",
+            "Invalid end date (YYYY-MM-DD).",
+        ))?,
     };
     let t = |name: &str, what: &str| {
-        Time::parse(f.get(name).trim()).ok_or_else(|| format!("Heure de {what} invalide (HH:MM)."))
+        Time::parse(f.get(name).trim()).ok_or_else(|| {
+            crate::web::i18n::pick(crate::msg!(
+                en("Invalid {what} time (HH:MM)."),
+                fr("Heure de {what} invalide (HH:MM).")
+            ))
+        })
     };
     let starts = DateTime {
         date: from,
-        time: t("debut", "début")?,
+        time: t("debut", crate::web::i18n::either("début", "start"))?,
     };
     let ends = DateTime {
         date: to,
-        time: t("fin", "fin")?,
+        time: t("fin", crate::web::i18n::either("fin", "end"))?,
     };
     if starts >= ends {
-        return Err("L'absence doit finir après avoir commencé.".into());
+        return Err(crate::web::i18n::either(
+            "L'absence doit finir après avoir commencé.",
+            "The absence must end after it starts.",
+        )
+        .into());
     }
     if from.days_until(to) > 366 {
-        return Err("Une absence dure au plus un an.".into());
+        return Err(crate::web::i18n::either(
+            "Une absence dure au plus un an.",
+            "An absence lasts at most a year.",
+        )
+        .into());
     }
     let reason = f.get("motif").trim();
     if reason.is_empty() {
-        return Err("Choisissez un motif.".into());
+        return Err(crate::web::i18n::either("Choisissez un motif.", "Choose a reason.").into());
     }
     let comment = f.get("commentaire").trim();
     if comment.chars().count() > 500 {
-        return Err("Le commentaire est trop long (au plus 500 caractères).".into());
+        return Err(crate::web::i18n::either(
+            "Le commentaire est trop long (au plus 500 caractères).",
+            "The comment is too long (at most 500 characters).",
+        )
+        .into());
     }
     Ok(NewAbsence {
         student: student.to_string(),
@@ -256,13 +305,19 @@ pub async fn record(
             }
         };
         if !roll::reason_known(store.conn(), &a.reason)? {
-            return Err(WebError::BadRequest("Motif inconnu.".into()));
+            return Err(WebError::BadRequest(
+                crate::web::i18n::either("Motif inconnu.", "Unknown reason.").into(),
+            ));
         }
         if let Some(e) = a.event
             && roll::event_state(store.conn(), student.id, e)?.is_none()
         {
             return Err(WebError::BadRequest(
-                "Cette absence n'est pas celle de cet élève.".into(),
+                crate::web::i18n::either(
+                    "Cette absence n'est pas celle de cet élève.",
+                    "This absence is not this student's.",
+                )
+                .into(),
             ));
         }
         let now = DateTime::now_local().stamp();
@@ -319,10 +374,19 @@ pub async fn justifications(
 ) -> Response {
     blocking(move || {
         let store = web.store()?;
-        let chrome = chrome(&web, &signed, "Justificatifs", "/vie-scolaire/absences");
+        let chrome = chrome(
+            &web,
+            &signed,
+            crate::web::i18n::either("Justificatifs", "Justifications"),
+            "/vie-scolaire/absences",
+        );
         let notice = match q.get("fait").map(String::as_str) {
-            Some("accepte") => Some("Justificatif accepté.".to_string()),
-            Some("refuse") => Some("Justificatif refusé.".to_string()),
+            Some("accepte") => {
+                Some(crate::web::i18n::either("Justificatif accepté.", "Justification accepted.").to_string())
+            }
+            Some("refuse") => {
+                Some(crate::web::i18n::either("Justificatif refusé.", "Justification refused.").to_string())
+            }
             _ => None,
         };
         Ok(pages::render(&JustificationsPage {
@@ -352,7 +416,11 @@ pub async fn decide(
             "refuser" => false,
             _ => {
                 return Err(WebError::BadRequest(
-                    "Choisissez d'accepter ou de refuser.".into(),
+                    crate::web::i18n::either(
+                        "Choisissez d'accepter ou de refuser.",
+                        "Choose to accept or to refuse.",
+                    )
+                    .into(),
                 ));
             }
         };
@@ -361,7 +429,13 @@ pub async fn decide(
             None => return Err(WebError::NotFound),
             Some("received") => {}
             Some(_) => {
-                return Err(WebError::BadRequest("Ce justificatif a déjà été traité.".into()));
+                return Err(WebError::BadRequest(
+                    crate::web::i18n::either(
+                        "Ce justificatif a déjà été traité.",
+                        "This justification has already been dealt with.",
+                    )
+                    .into(),
+                ));
             }
         }
         let student = roll::justification_student(store.conn(), id)?.unwrap_or_default();
@@ -423,7 +497,11 @@ fn summary_query(
     let to = date_param(q, "au")?.unwrap_or(today.min(year.ends));
     if from > to || from.days_until(to) > 400 {
         return Err(WebError::BadRequest(
-            "Période invalide : la fin doit suivre le début, sur une année au plus.".into(),
+            crate::web::i18n::either(
+                "Période invalide : la fin doit suivre le début, sur une année au plus.",
+                "Invalid period: the end must follow the start, over a year at most.",
+            )
+            .into(),
         ));
     }
     let code = q.get("classe").map(|s| s.trim()).unwrap_or("");
@@ -434,7 +512,10 @@ fn summary_query(
         Some(s) if s.kind == crate::directory::StructureKind::Class => {
             Ok(Some((year, s.id, s.code, from, to)))
         }
-        _ => Err(WebError::BadRequest(format!("Classe inconnue : « {code} »."))),
+        _ => Err(WebError::BadRequest(crate::web::i18n::pick(crate::msg!(
+            en("Unknown class: “{code}”."),
+            fr("Classe inconnue : « {code} ».")
+        )))),
     }
 }
 
@@ -454,7 +535,12 @@ pub async fn summary(
         let store = web.store()?;
         let conn = store.conn();
         let config = web.config();
-        let chrome = chrome(&web, &signed, "Bilan des absences", "/vie-scolaire/absences");
+        let chrome = chrome(
+            &web,
+            &signed,
+            crate::web::i18n::either("Bilan des absences", "Absence summary"),
+            "/vie-scolaire/absences",
+        );
         let (class, from, to, rows) = match summary_query(conn, &q)? {
             Some((year, id, code, from, to)) => {
                 let rows = queries::absences_report(conn, &year, id, from, to, &config.viescolaire)?;
@@ -527,7 +613,9 @@ pub async fn summary_export(
         let store = web.store()?;
         let conn = store.conn();
         let Some((year, id, code, from, to)) = summary_query(conn, &q)? else {
-            return Err(WebError::BadRequest("Choisissez une classe.".into()));
+            return Err(WebError::BadRequest(
+                crate::web::i18n::either("Choisissez une classe.", "Choose a class.").into(),
+            ));
         };
         let rows = queries::absences_report(conn, &year, id, from, to, &web.config().viescolaire)?;
         drop(store);

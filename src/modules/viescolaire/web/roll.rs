@@ -11,6 +11,7 @@ use super::super::timetable::Lesson;
 use crate::web::authz::Role;
 use crate::web::errors::WebError;
 use crate::web::forms::Path;
+use crate::web::i18n::{either, pick};
 use crate::web::pages::{self, Page};
 use crate::web::{AppState, Signed, audit, csrf, forms};
 use askama::Template;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 
 /// Runs blocking store work off the async threads.
 pub(super) async fn blocking(f: impl FnOnce() -> Result<Response, WebError> + Send + 'static) -> Response {
-    match tokio::task::spawn_blocking(f).await {
+    match crate::web::i18n::spawn_blocking(f).await {
         Ok(r) => r.unwrap_or_else(IntoResponse::into_response),
         Err(e) => WebError::Internal(anyhow::anyhow!("{e}")).into_response(),
     }
@@ -34,7 +35,11 @@ pub(super) fn check_token(signed: &Signed, fields: &forms::Fields) -> Result<(),
         Ok(())
     } else {
         Err(WebError::Forbidden(
-            "Le formulaire a expiré : rechargez la page et recommencez.".into(),
+            either(
+                "Le formulaire a expiré : rechargez la page et recommencez.",
+                "The form has expired: reload the page and start again.",
+            )
+            .into(),
         ))
     }
 }
@@ -89,7 +94,11 @@ pub fn parse_roll(fields: &forms::Fields, roster: &[i64]) -> Result<Vec<RollEntr
         } else {
             Presence::parse(p).ok_or((
                 Some(id),
-                "Choix inconnu (présent, absent, en retard ou exclu).".to_string(),
+                either(
+                    "Choix inconnu (présent, absent, en retard ou exclu).",
+                    "Unknown choice (present, absent, late or excluded).",
+                )
+                .to_string(),
             ))?
         };
         let m = fields.get(&format!("m{id}")).trim();
@@ -99,7 +108,11 @@ pub fn parse_roll(fields: &forms::Fields, roster: &[i64]) -> Result<Vec<RollEntr
                 _ => {
                     return Err((
                         Some(id),
-                        "Indiquez les minutes de retard (un nombre de 1 à 600).".into(),
+                        either(
+                            "Indiquez les minutes de retard (un nombre de 1 à 600).",
+                            "Give the minutes late (a number from 1 to 600).",
+                        )
+                        .into(),
                     ));
                 }
             }
@@ -110,11 +123,21 @@ pub fn parse_roll(fields: &forms::Fields, roster: &[i64]) -> Result<Vec<RollEntr
         if remark.chars().count() > MAX_REMARK {
             return Err((
                 Some(id),
-                format!("La remarque est trop longue (au plus {MAX_REMARK} caractères)."),
+                pick(crate::msg!(
+                    en("The remark is too long (at most {MAX_REMARK} characters)."),
+                    fr("La remarque est trop longue (au plus {MAX_REMARK} caractères)."),
+                )),
             ));
         }
         if remark.chars().any(char::is_control) {
-            return Err((Some(id), "La remarque contient un caractère interdit.".into()));
+            return Err((
+                Some(id),
+                either(
+                    "La remarque contient un caractère interdit.",
+                    "The remark contains a forbidden character.",
+                )
+                .into(),
+            ));
         }
         if presence != Presence::Present || !remark.is_empty() {
             out.push(RollEntry {
@@ -134,10 +157,20 @@ fn heading(conn: &rusqlite::Connection, l: &Lesson) -> rusqlite::Result<String> 
         rusqlite::params![l.service.structure_id, l.service.subject_code],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    Ok(format!(
-        "Appel — {structure}, {subject}, le {} de {} à {}",
-        l.date, l.starts, l.ends
-    ))
+    Ok(pick(crate::msg!(
+        en(
+            "Roll call — {structure}, {subject}, on {} from {} to {}",
+            l.date,
+            l.starts,
+            l.ends
+        ),
+        fr(
+            "Appel — {structure}, {subject}, le {} de {} à {}",
+            l.date,
+            l.starts,
+            l.ends
+        ),
+    )))
 }
 
 fn lesson_of(conn: &rusqlite::Connection, key: &str) -> Result<Lesson, WebError> {
@@ -190,14 +223,17 @@ fn render(
             },
         })
         .collect();
-    let chrome = chrome(web, signed, "Appel", "/vie-scolaire/journee");
+    let chrome = chrome(web, signed, either("Appel", "Roll call"), "/vie-scolaire/journee");
     let mut resp = pages::render(&RollPage {
         page: &chrome,
         key: key.to_string(),
         heading: heading(conn, l)?,
-        taken: r
-            .taken
-            .map(|(by, at)| format!("Appel fait par {by} le {}", at.replace('T', " à "))),
+        taken: r.taken.map(|(by, at)| {
+            pick(crate::msg!(
+                en("Roll call taken by {by} on {}", at.replace('T', " at ")),
+                fr("Appel fait par {by} le {}", at.replace('T', " à ")),
+            ))
+        }),
         editable: roll::editable(office(signed), l.date, today),
         saved,
         error: form.as_ref().map(|(_, _, m)| m.clone()),
@@ -225,9 +261,20 @@ pub async fn form(
             .get("enregistre")
             .and_then(|n| n.parse::<usize>().ok())
             .map(|n| match n {
-                0 => "Appel enregistré (aucun changement).".to_string(),
-                1 => "Appel enregistré (1 ligne changée).".to_string(),
-                n => format!("Appel enregistré ({n} lignes changées)."),
+                0 => either(
+                    "Appel enregistré (aucun changement).",
+                    "Roll call saved (no change).",
+                )
+                .to_string(),
+                1 => either(
+                    "Appel enregistré (1 ligne changée).",
+                    "Roll call saved (1 line changed).",
+                )
+                .to_string(),
+                n => pick(crate::msg!(
+                    en("Roll call saved ({n} lines changed)."),
+                    fr("Appel enregistré ({n} lignes changées)."),
+                )),
             });
         render(&web, &signed, conn, &key, &l, None, saved)
     })
@@ -254,8 +301,11 @@ pub async fn save(
         let now = DateTime::now_local();
         if !roll::editable(office(&signed), l.date, now.date) {
             return Err(WebError::BadRequest(
-                "Cet appel ne peut plus être modifié : un appel se corrige le jour même ; adressez-vous à la vie scolaire."
-                    .into(),
+                either(
+                    "Cet appel ne peut plus être modifié : un appel se corrige le jour même ; adressez-vous à la vie scolaire.",
+                    "This roll call can no longer be changed: a roll call is corrected on the same day; ask the school-life office.",
+                )
+                .into(),
             ));
         }
         let roster: Vec<i64> = roll::roll(store.conn(), &l)?

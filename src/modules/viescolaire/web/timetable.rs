@@ -23,31 +23,50 @@ use std::sync::Arc;
 
 /// A change as everyone reads it (pure).
 pub fn change_label(c: &Change, names: &schedule::Names) -> String {
+    use crate::web::i18n::{either, pick};
     match c {
-        Change::Cancelled { reason } => with_reason("annulé", reason),
-        Change::RoomChanged { from, to, reason } => {
-            with_reason(&format!("changement de salle : {to} au lieu de {from}"), reason)
-        }
-        Change::MovedFrom { date, starts, reason } => with_reason(
-            &format!("déplacé (prévu le {} à {starts})", fr_date(*date)),
+        Change::Cancelled { reason } => with_reason(either("annulé", "cancelled"), reason),
+        Change::RoomChanged { from, to, reason } => with_reason(
+            &pick(crate::msg!(
+                en("room change: {to} instead of {from}"),
+                fr("changement de salle : {to} au lieu de {from}"),
+            )),
             reason,
         ),
-        Change::MovedTo { date, starts, reason } => {
-            with_reason(&format!("déplacé au {} à {starts}", fr_date(*date)), reason)
-        }
+        Change::MovedFrom { date, starts, reason } => with_reason(
+            &pick(crate::msg!(
+                en("moved (planned on {} at {starts})", date_label(*date)),
+                fr("déplacé (prévu le {} à {starts})", fr_date(*date)),
+            )),
+            reason,
+        ),
+        Change::MovedTo { date, starts, reason } => with_reason(
+            &pick(crate::msg!(
+                en("moved to {} at {starts}", date_label(*date)),
+                fr("déplacé au {} à {starts}", fr_date(*date)),
+            )),
+            reason,
+        ),
         Change::Replacement {
             teacher_id,
             instead_of,
             reason,
         } => with_reason(
-            &format!(
-                "remplacement : {} au lieu de {}",
-                names.person(*teacher_id),
-                names.person(*instead_of)
-            ),
+            &pick(crate::msg!(
+                en(
+                    "replacement: {} instead of {}",
+                    names.person(*teacher_id),
+                    names.person(*instead_of)
+                ),
+                fr(
+                    "remplacement : {} au lieu de {}",
+                    names.person(*teacher_id),
+                    names.person(*instead_of)
+                ),
+            )),
             reason,
         ),
-        Change::Exceptional { reason } => with_reason("cours exceptionnel", reason),
+        Change::Exceptional { reason } => with_reason(either("cours exceptionnel", "one-off lesson"), reason),
     }
 }
 
@@ -81,6 +100,44 @@ pub fn fr_date(d: Date) -> String {
         DAY_NAMES[usize::from(d.weekday() - 1)],
         MONTHS[(m - 1) as usize]
     )
+}
+
+/// The day's name in the current language ("mardi", "Tuesday").
+pub fn day_name(d: Date) -> &'static str {
+    const EN: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let i = usize::from(d.weekday() - 1);
+    crate::web::i18n::either(DAY_NAMES[i], EN[i])
+}
+
+/// [`fr_date`] in French, "Tuesday 1 December 2026" in English.
+pub fn date_label(d: Date) -> String {
+    if crate::web::i18n::french() {
+        return fr_date(d);
+    }
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let (y, m, day) = d.parts();
+    format!("{} {day} {} {y}", day_name(d), MONTHS[(m - 1) as usize])
 }
 
 /// A lesson as shown.
@@ -165,7 +222,7 @@ pub async fn page(
                 continue;
             }
             days.push(DayColumn {
-                heading: fr_date(d),
+                heading: date_label(d),
                 date: d.to_string(),
                 cells,
             });
@@ -175,13 +232,23 @@ pub async fn page(
             .transpose()?
             .and_then(|c| c.week_of(from));
         let subtitle = if day_view {
-            fr_date(from)
+            date_label(from)
         } else {
-            let mut s = format!("Semaine du {} au {}", fr_date(from), fr_date(to.add_days(-2)));
+            let mut s = crate::web::i18n::pick(crate::msg!(
+                en(
+                    "Week from {} to {}",
+                    date_label(from),
+                    date_label(to.add_days(-2))
+                ),
+                fr("Semaine du {} au {}", fr_date(from), fr_date(to.add_days(-2))),
+            ));
             if let Some(w) = week
                 && w != super::super::timetable::Weeks::All
             {
-                s.push_str(&format!(" — semaine {}", w.as_str()));
+                s.push_str(&crate::web::i18n::pick(crate::msg!(
+                    en(" — week {}", w.as_str()),
+                    fr(" — semaine {}", w.as_str())
+                )));
             }
             s
         };
@@ -210,7 +277,7 @@ pub async fn page(
         };
         let config = web.config();
         let chrome = Page::signed(
-            "Emploi du temps",
+            crate::web::i18n::either("Emploi du temps", "Timetable"),
             &config.establishment.name,
             &signed,
             "/vie-scolaire/emploi-du-temps",
@@ -307,7 +374,7 @@ fn whose(conn: &rusqlite::Connection, signed: &Signed, of: &TimetableOf) -> Resu
                 for r in schedule::rooms(conn)? {
                     links.push(Link {
                         href: format!("/vie-scolaire/emploi-du-temps/salle/{r}"),
-                        label: format!("Salle {r}"),
+                        label: crate::web::i18n::pick(crate::msg!(en("Room {r}"), fr("Salle {r}"))),
                     });
                 }
             }
@@ -318,7 +385,12 @@ fn whose(conn: &rusqlite::Connection, signed: &Signed, of: &TimetableOf) -> Resu
                 }
                 _ => None,
             };
-            (w, "Mon emploi du temps".into(), base, links)
+            (
+                w,
+                crate::web::i18n::either("Mon emploi du temps", "My timetable").into(),
+                base,
+                links,
+            )
         }
         TimetableOf::Structure(code) => {
             let s = directory::structure(conn, code)?.ok_or(WebError::NotFound)?;
@@ -329,7 +401,10 @@ fn whose(conn: &rusqlite::Connection, signed: &Signed, of: &TimetableOf) -> Resu
             }
             (
                 Some(schedule::Whose::Structures(set)),
-                format!("Emploi du temps de {}", s.label),
+                crate::web::i18n::pick(crate::msg!(
+                    en("Timetable of {}", s.label),
+                    fr("Emploi du temps de {}", s.label)
+                )),
                 format!("/vie-scolaire/emploi-du-temps/classe/{}", s.code),
                 Vec::new(),
             )
@@ -346,14 +421,20 @@ fn whose(conn: &rusqlite::Connection, signed: &Signed, of: &TimetableOf) -> Resu
             };
             (
                 Some(w),
-                format!("Emploi du temps de {}", p.full_name()),
+                crate::web::i18n::pick(crate::msg!(
+                    en("Timetable of {}", p.full_name()),
+                    fr("Emploi du temps de {}", p.full_name())
+                )),
                 format!("/vie-scolaire/emploi-du-temps/{kind}/{}", p.login),
                 Vec::new(),
             )
         }
         TimetableOf::Room(room) => (
             Some(schedule::Whose::Room(room.clone())),
-            format!("Emploi du temps de la salle {room}"),
+            crate::web::i18n::pick(crate::msg!(
+                en("Timetable of room {room}"),
+                fr("Emploi du temps de la salle {room}")
+            )),
             format!("/vie-scolaire/emploi-du-temps/salle/{room}"),
             Vec::new(),
         ),

@@ -11,7 +11,7 @@ use super::super::calendar::{DAY_NAMES, Date, Time, parse_weekday};
 use super::super::queries::{self, schedule};
 use super::super::timetable::{Exception, ExceptionKind, Service, Slot, Weeks};
 use super::access::{self, blocking, form};
-use super::timetable::{change_label, fr_date};
+use super::timetable::change_label;
 use crate::directory::{self, Kind};
 use crate::web::authz::Action;
 use crate::web::errors::WebError;
@@ -33,7 +33,10 @@ fn time(fields: &Fields, key: &'static str, label: &str, errors: &mut Errors) ->
     if t.is_none() {
         errors.push((
             key,
-            format!("{label} : écrivez une heure HH:MM, par exemple 08:00."),
+            crate::web::i18n::pick(crate::msg!(
+                en("{label}: write a time HH:MM, for example 08:00."),
+                fr("{label} : écrivez une heure HH:MM, par exemple 08:00.")
+            )),
         ));
     }
     t
@@ -76,19 +79,37 @@ pub fn check_slot(f: &Fields) -> Result<TypedSlot, Errors> {
     let req = |key: &'static str, label: &str, e: &mut Errors| {
         let v = f.get(key).trim().to_string();
         if v.is_empty() || v.len() > 100 {
-            e.push((key, format!("{label} : obligatoire (au plus 100 caractères).")));
+            e.push((
+                key,
+                crate::web::i18n::pick(crate::msg!(
+                    en("{label}: required (at most 100 characters)."),
+                    fr("{label} : obligatoire (au plus 100 caractères).")
+                )),
+            ));
         }
         v
     };
-    let teacher = req("enseignant", "Enseignant", &mut e);
-    let subject = req("matiere", "Matière", &mut e);
-    let structure = req("classe", "Classe ou groupe", &mut e);
+    let teacher = req(
+        "enseignant",
+        crate::web::i18n::either("Enseignant", "Teacher"),
+        &mut e,
+    );
+    let subject = req("matiere", crate::web::i18n::either("Matière", "Subject"), &mut e);
+    let structure = req(
+        "classe",
+        crate::web::i18n::either("Classe ou groupe", "Class or group"),
+        &mut e,
+    );
     let when = if f.get("date").trim().is_empty() {
         let day = parse_weekday(f.get("jour").trim());
         if day.is_none() {
             e.push((
                 "jour",
-                "Choisissez un jour de la semaine, ou une date pour un cours exceptionnel.".into(),
+                crate::web::i18n::either(
+                    "Choisissez un jour de la semaine, ou une date pour un cours exceptionnel.",
+                    "Choose a day of the week, or a date for a one-off lesson.",
+                )
+                .into(),
             ));
         }
         let weeks = match f.get("semaines") {
@@ -98,7 +119,11 @@ pub fn check_slot(f: &Fields) -> Result<TypedSlot, Errors> {
             _ => {
                 e.push((
                     "semaines",
-                    "Choisissez toutes les semaines, la semaine A ou la semaine B.".into(),
+                    crate::web::i18n::either(
+                        "Choisissez toutes les semaines, la semaine A ou la semaine B.",
+                        "Choose every week, week A or week B.",
+                    )
+                    .into(),
                 ));
                 None
             }
@@ -108,16 +133,30 @@ pub fn check_slot(f: &Fields) -> Result<TypedSlot, Errors> {
     } else {
         date(f, "date", &mut e).map(When::Once)
     };
-    let starts = time(f, "debut", "Début", &mut e);
-    let ends = time(f, "fin", "Fin", &mut e);
+    let starts = time(f, "debut", crate::web::i18n::either("Début", "Start"), &mut e);
+    let ends = time(f, "fin", crate::web::i18n::either("Fin", "End"), &mut e);
     if let (Some(s), Some(t)) = (starts, ends)
         && s >= t
     {
-        e.push(("fin", "La fin doit venir après le début.".into()));
+        e.push((
+            "fin",
+            crate::web::i18n::either(
+                "La fin doit venir après le début.",
+                "The end must come after the start.",
+            )
+            .into(),
+        ));
     }
     let room = f.get("salle").trim().to_string();
     if room.len() > 40 {
-        e.push(("salle", "La salle a au plus 40 caractères.".into()));
+        e.push((
+            "salle",
+            crate::web::i18n::either(
+                "La salle a au plus 40 caractères.",
+                "The room has at most 40 characters.",
+            )
+            .into(),
+        ));
     }
     match (e.is_empty(), when, starts, ends) {
         (true, Some(when), Some(starts), Some(ends)) => Ok(TypedSlot {
@@ -153,28 +192,52 @@ pub fn check_change(f: &Fields) -> Result<(TypedChange, String), Errors> {
     let mut e = Errors::new();
     let reason = f.get("motif").trim().to_string();
     if reason.chars().count() > 200 {
-        e.push(("motif", "Le motif a au plus 200 caractères.".into()));
+        e.push((
+            "motif",
+            crate::web::i18n::either(
+                "Le motif a au plus 200 caractères.",
+                "The reason has at most 200 characters.",
+            )
+            .into(),
+        ));
     }
     let room = f.get("salle").trim().to_string();
     if room.len() > 40 {
-        e.push(("salle", "La salle a au plus 40 caractères.".into()));
+        e.push((
+            "salle",
+            crate::web::i18n::either(
+                "La salle a au plus 40 caractères.",
+                "The room has at most 40 characters.",
+            )
+            .into(),
+        ));
     }
     let change = match f.get("type") {
         "annule" => Some(TypedChange::Cancelled),
         "salle" => {
             if room.is_empty() {
-                e.push(("salle", "Donnez la nouvelle salle.".into()));
+                e.push((
+                    "salle",
+                    crate::web::i18n::either("Donnez la nouvelle salle.", "Give the new room.").into(),
+                ));
             }
             Some(TypedChange::Room(room.clone()))
         }
         "deplace" => {
             let d = date(f, "date", &mut e);
-            let s = time(f, "debut", "Début", &mut e);
-            let t = time(f, "fin", "Fin", &mut e);
+            let s = time(f, "debut", crate::web::i18n::either("Début", "Start"), &mut e);
+            let t = time(f, "fin", crate::web::i18n::either("Fin", "End"), &mut e);
             if let (Some(s), Some(t)) = (s, t)
                 && s >= t
             {
-                e.push(("fin", "La fin doit venir après le début.".into()));
+                e.push((
+                    "fin",
+                    crate::web::i18n::either(
+                        "La fin doit venir après le début.",
+                        "The end must come after the start.",
+                    )
+                    .into(),
+                ));
             }
             match (d, s, t) {
                 (Some(date), Some(starts), Some(ends)) => Some(TypedChange::Moved {
@@ -191,7 +254,11 @@ pub fn check_change(f: &Fields) -> Result<(TypedChange, String), Errors> {
             if l.is_empty() || l.len() > 100 {
                 e.push((
                     "remplacant",
-                    "Donnez l'identifiant de l'enseignant remplaçant.".into(),
+                    crate::web::i18n::either(
+                        "Donnez l'identifiant de l'enseignant remplaçant.",
+                        "Give the substitute teacher's login.",
+                    )
+                    .into(),
                 ));
             }
             Some(TypedChange::Replacement(l.to_string()))
@@ -199,7 +266,11 @@ pub fn check_change(f: &Fields) -> Result<(TypedChange, String), Errors> {
         _ => {
             e.push((
                 "type",
-                "Choisissez le changement : annulé, salle, déplacé ou remplacement.".into(),
+                crate::web::i18n::either(
+                    "Choisissez le changement : annulé, salle, déplacé ou remplacement.",
+                    "Choose the change: cancelled, room, moved or replacement.",
+                )
+                .into(),
             ));
             None
         }
@@ -250,7 +321,11 @@ fn render(
     let conn = store.conn();
     let (heading, action, details) = match lesson {
         None => (
-            "Saisir un créneau ou un cours exceptionnel".to_string(),
+            crate::web::i18n::either(
+                "Saisir un créneau ou un cours exceptionnel",
+                "Enter a slot or a one-off lesson",
+            )
+            .to_string(),
             "/vie-scolaire/emploi-du-temps/saisie".to_string(),
             None,
         ),
@@ -258,22 +333,23 @@ fn render(
             let l = schedule::lesson_by_key(conn, key)?.ok_or(WebError::NotFound)?;
             let names = schedule::names(conn)?;
             let mut d = vec![format!(
-                "{} — {} — {}, {} {}–{}, salle {}",
+                "{} — {} — {}, {} {}–{}, {} {}",
                 names.subject(&l.service.subject_code),
                 names.structure(l.service.structure_id),
                 names.person(l.service.teacher_id),
-                fr_date(l.date),
+                super::timetable::date_label(l.date),
                 l.starts,
                 l.ends,
+                crate::web::i18n::either("salle", "room"),
                 if l.room.is_empty() {
-                    "non précisée"
+                    crate::web::i18n::either("non précisée", "not given")
                 } else {
                     &l.room
                 }
             )];
             d.extend(l.changes.iter().map(|c| change_label(c, &names)));
             (
-                "Changer une séance".to_string(),
+                crate::web::i18n::either("Changer une séance", "Change a lesson").to_string(),
                 format!("/vie-scolaire/emploi-du-temps/changement/{key}"),
                 Some(d),
             )
@@ -281,7 +357,7 @@ fn render(
     };
     let config = web.config();
     let chrome = Page::signed(
-        "Saisie de l'emploi du temps",
+        crate::web::i18n::either("Saisie de l'emploi du temps", "Timetable entry"),
         &config.establishment.name,
         signed,
         "/vie-scolaire/emploi-du-temps",
@@ -341,13 +417,13 @@ pub async fn submit(
                 let mut errors = Errors::new();
                 let teacher = teacher_id(conn, &t.teacher)?;
                 if teacher.is_none() {
-                    errors.push(("enseignant", format!("Aucun enseignant actif « {} ».", t.teacher)));
+                    errors.push(("enseignant", crate::web::i18n::pick(crate::msg!(en("No active teacher “{}”.", t.teacher), fr("Aucun enseignant actif « {} ».", t.teacher)))));
                 }
                 let structure = directory::structure(conn, &t.structure)?.filter(|s| s.active);
                 if structure.is_none() {
                     errors.push((
                         "classe",
-                        format!("Aucune classe ni aucun groupe « {} ».", t.structure),
+                        crate::web::i18n::pick(crate::msg!(en("No class or group “{}”.", t.structure), fr("Aucune classe ni aucun groupe « {} ».", t.structure))),
                     ));
                 }
                 let day = match t.when {
@@ -356,14 +432,14 @@ pub async fn submit(
                 };
                 let year = queries::current_year(conn, day)?;
                 if year.is_none() {
-                    errors.push(("date", "Aucune année scolaire n'est définie.".into()));
+                    errors.push(("date", crate::web::i18n::either("Aucune année scolaire n'est définie.", "No school year is defined.").into()));
                 }
                 if let (Some(te), Some(s)) = (teacher, &structure)
                     && !schedule::has_service(conn, te, &t.subject, s.id)?
                 {
                     errors.push((
                         "matiere",
-                        format!("{} n'enseigne pas « {} » en {}.", t.teacher, t.subject, s.code),
+                        crate::web::i18n::pick(crate::msg!(en("{} does not teach “{}” in {}.", t.teacher, t.subject, s.code), fr("{} n'enseigne pas « {} » en {}.", t.teacher, t.subject, s.code))),
                     ));
                 }
                 let (Some(teacher), Some(structure), Some(year), true) =
@@ -399,10 +475,10 @@ pub async fn submit(
                                     fields,
                                     vec![(
                                         "salle",
-                                        format!(
-                                            "La salle {} est déjà occupée à cette heure (créneau {other}).",
-                                            t.room
-                                        ),
+                                        crate::web::i18n::pick(crate::msg!(
+                                            en("Room {} is already taken at that time (slot {other}).", t.room),
+                                            fr("La salle {} est déjà occupée à cette heure (créneau {other}).", t.room),
+                                        )),
                                     )],
                                     None,
                                 );
@@ -444,7 +520,7 @@ pub async fn submit(
                         fields,
                         vec![(
                             "type",
-                            "Un cours exceptionnel ne se change pas : saisissez-en un autre.".into(),
+                            crate::web::i18n::either("Un cours exceptionnel ne se change pas : saisissez-en un autre.", "A one-off lesson cannot be changed: enter another one.").into(),
                         )],
                         None,
                     );
@@ -475,7 +551,7 @@ pub async fn submit(
                                 fields,
                                 vec![(
                                     "remplacant",
-                                    format!("« {who} » n'est pas un autre enseignant actif."),
+                                    crate::web::i18n::pick(crate::msg!(en("“{who}” is not another active teacher."), fr("« {who} » n'est pas un autre enseignant actif."))),
                                 )],
                                 None,
                             );

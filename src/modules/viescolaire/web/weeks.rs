@@ -28,11 +28,22 @@ use std::sync::Arc;
 pub fn check_weeks_form(f: &Fields) -> Result<WeekEdit, String> {
     if f.get("action") == "alterner" {
         let v = f.get("depuis").trim();
-        let monday = Date::parse(v).ok_or_else(|| format!("« {v} » n'est pas une date (AAAA-MM-JJ)."))?;
+        let monday = Date::parse(v).ok_or_else(|| {
+            crate::web::i18n::pick(crate::msg!(
+                en("“{v}” is not a date (YYYY-MM-DD)."),
+                fr("« {v} » n'est pas une date (AAAA-MM-JJ).")
+            ))
+        })?;
         let first = match f.get("premiere").trim() {
             "A" => Weeks::A,
             "B" => Weeks::B,
-            _ => return Err("Choisissez si l'alternance commence par une semaine A ou B.".into()),
+            _ => {
+                return Err(crate::web::i18n::either(
+                    "Choisissez si l'alternance commence par une semaine A ou B.",
+                    "Choose whether the alternation starts with an A or a B week.",
+                )
+                .into());
+            }
         };
         return Ok(WeekEdit::AlternateFrom { monday, first });
     }
@@ -41,17 +52,27 @@ pub fn check_weeks_form(f: &Fields) -> Result<WeekEdit, String> {
         let Some(d) = k.strip_prefix("semaine-") else {
             continue;
         };
-        let monday = Date::parse(d).ok_or_else(|| format!("« {d} » n'est pas une date (AAAA-MM-JJ)."))?;
+        let monday = Date::parse(d).ok_or_else(|| {
+            crate::web::i18n::pick(crate::msg!(
+                en("“{d}” is not a date (YYYY-MM-DD)."),
+                fr("« {d} » n'est pas une date (AAAA-MM-JJ).")
+            ))
+        })?;
         let w = match v.trim() {
             "A" => Some(Weeks::A),
             "B" => Some(Weeks::B),
             "" => None,
-            other => return Err(format!("« {other} » : une semaine est A, B ou sans lettre.")),
+            other => {
+                return Err(crate::web::i18n::pick(crate::msg!(
+                    en("“{other}”: a week is A, B or without a letter."),
+                    fr("« {other} » : une semaine est A, B ou sans lettre.")
+                )));
+            }
         };
         list.push((monday, w));
     }
     if list.is_empty() {
-        return Err("Aucune semaine n'a été envoyée.".into());
+        return Err(crate::web::i18n::either("Aucune semaine n'a été envoyée.", "No week was sent.").into());
     }
     Ok(WeekEdit::Set(list))
 }
@@ -84,7 +105,11 @@ fn render(
     let conn = store.conn();
     let Some(year) = queries::current_year(conn, access::now().date)? else {
         return Err(WebError::BadRequest(
-            "Aucune année scolaire n'est définie : `preau viescolaire year set …` d'abord.".into(),
+            crate::web::i18n::either(
+                "Aucune année scolaire n'est définie : `preau viescolaire year set …` d'abord.",
+                "No school year is defined: `preau viescolaire year set …` first.",
+            )
+            .into(),
         ));
     };
     let cal = queries::calendar(conn, &year)?;
@@ -92,7 +117,10 @@ fn render(
         .into_iter()
         .map(|m| WeekRow {
             monday: m.to_string(),
-            label: format!("Semaine du {}", fr_date(m)),
+            label: crate::web::i18n::pick(crate::msg!(
+                en("Week of {}", super::timetable::date_label(m)),
+                fr("Semaine du {}", fr_date(m))
+            )),
             holidays: timetable::holiday_week(m, &cal.holidays),
             letter: match cal.weeks.get(&m) {
                 Some(Weeks::A) => "A",
@@ -104,7 +132,7 @@ fn render(
         .collect();
     let config = web.config();
     let chrome = Page::signed(
-        "Semaines A et B",
+        crate::web::i18n::either("Semaines A et B", "A and B weeks"),
         &config.establishment.name,
         signed,
         "/vie-scolaire/emploi-du-temps",
@@ -130,9 +158,9 @@ pub async fn page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     blocking(move || {
-        let notice = q
-            .contains_key("enregistre")
-            .then(|| "Semaines A et B enregistrées.".to_string());
+        let notice = q.contains_key("enregistre").then(|| {
+            crate::web::i18n::either("Semaines A et B enregistrées.", "A and B weeks saved.").to_string()
+        });
         render(&web, &signed, notice, None)
     })
     .await
@@ -156,7 +184,11 @@ pub async fn submit(
         let mut store = web.store()?;
         let Some(year) = queries::current_year(store.conn(), access::now().date)? else {
             return Err(WebError::BadRequest(
-                "Aucune année scolaire n'est définie.".into(),
+                crate::web::i18n::either(
+                    "Aucune année scolaire n'est définie.",
+                    "No school year is defined.",
+                )
+                .into(),
             ));
         };
         // The domain checks the weeks against the year: its message.
