@@ -39,6 +39,16 @@ async fn daily_pages_in_english() {
             insert_person(tx, &np, "claire.dumas", Some(10004))
         })
         .unwrap();
+    // Anne is Tom's legal guardian too: her attendance entry lists both.
+    store
+        .write(|tx| {
+            tx.execute(
+                "INSERT INTO parent_links (parent_id, child_id, legal) SELECT p.id, c.id, 1 FROM people p, people c WHERE p.login = 'anne.martin' AND c.login = 'tom.roux'",
+                [],
+            )?;
+            Ok::<_, anyhow::Error>(())
+        })
+        .unwrap();
     let token = session::create(
         &mut store,
         "claire.dumas",
@@ -128,6 +138,8 @@ async fn daily_pages_in_english() {
             format!("/vie-scolaire/eleves/lea.martin/absences?date={day}"),
             anne.as_str(),
         ),
+        ("/vie-scolaire/assiduite".into(), anne.as_str()),
+        ("/vie-scolaire/mes-notes".into(), anne.as_str()),
         ("/vie-scolaire/emploi-du-temps/saisie".into(), claire.as_str()),
         (
             format!("/vie-scolaire/emploi-du-temps/changement/{change}"),
@@ -142,6 +154,7 @@ async fn daily_pages_in_english() {
         "Martin",
         "Paul Blanc",
         "Claire Dumas",
+        "Tom Roux",
         "Malade",
         "Rendez-vous",
     ];

@@ -138,7 +138,11 @@ pub fn date_param(
 ) -> Result<super::super::calendar::Date, WebError> {
     match q.get(key).map(String::as_str) {
         None | Some("") => Ok(default),
-        Some(d) => super::super::calendar::Date::parse(d)
-            .ok_or_else(|| WebError::BadRequest(format!("La date « {d} » n'est pas valide (AAAA-MM-JJ)."))),
+        Some(d) => super::super::calendar::Date::parse(d).ok_or_else(|| {
+            WebError::BadRequest(crate::web::i18n::pick(crate::msg!(
+                en("The date “{d}” is not valid (YYYY-MM-DD)."),
+                fr("La date « {d} » n'est pas valide (AAAA-MM-JJ)."),
+            )))
+        }),
     }
 }

@@ -1183,7 +1183,11 @@ pub async fn own(State(web): State<AppState>, Extension(signed): Extension<Arc<S
                     children.push((p.login.clone(), p.full_name()));
                 }
             }
-            let page = chrome(&web, &signed, "Notes et bulletins");
+            let page = chrome(
+                &web,
+                &signed,
+                crate::web::i18n::either("Notes et bulletins", "Marks and report cards"),
+            );
             Ok(pages::render(&ChildrenPage {
                 page: &page,
                 children,

@@ -298,10 +298,10 @@ pub async fn record(
         let student = match crate::directory::person_by_login(store.conn(), &a.student)? {
             Some(p) if p.kind == crate::directory::Kind::Student => p,
             _ => {
-                return Err(WebError::BadRequest(format!(
-                    "Aucun élève n'a l'identifiant « {} ».",
-                    a.student
-                )));
+                return Err(WebError::BadRequest(crate::web::i18n::pick(crate::msg!(
+                    en("No student has the login “{}”.", a.student),
+                    fr("Aucun élève n'a l'identifiant « {} ».", a.student),
+                ))));
             }
         };
         if !roll::reason_known(store.conn(), &a.reason)? {

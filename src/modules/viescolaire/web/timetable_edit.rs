@@ -407,7 +407,7 @@ pub async fn submit(
         let now = access::now();
         let mut store = web.store()?;
         let login = signed.actor.login.clone();
-        let outcome = match lesson {
+        let (outcome, outcome_en) = match lesson {
             None => {
                 let t = match check_slot(&fields) {
                     Ok(t) => t,
@@ -466,7 +466,7 @@ pub async fn submit(
                             valid_to: None,
                         };
                         match store.write(|tx| schedule::add_slot(tx, year.id, &slot))? {
-                            Ok(id) => format!("créneau {id} ajouté"),
+                            Ok(id) => (format!("créneau {id} ajouté"), format!("slot {id} added")),
                             Err(other) => {
                                 drop(store);
                                 return render(
@@ -501,7 +501,7 @@ pub async fn submit(
                         };
                         let id =
                             store.write(|tx| queries::add_exception(tx, &cal, &e, &login, &now.stamp()))?;
-                        format!("cours exceptionnel {id} ajouté")
+                        (format!("cours exceptionnel {id} ajouté"), format!("one-off lesson {id} added"))
                     }
                 }
             }
@@ -568,7 +568,7 @@ pub async fn submit(
                     reason,
                 };
                 let id = store.write(|tx| queries::add_exception(tx, &cal, &e, &login, &now.stamp()))?;
-                format!("changement {id} enregistré")
+                (format!("changement {id} enregistré"), format!("change {id} saved"))
             }
         };
         audit::record(
@@ -591,7 +591,7 @@ pub async fn submit(
                     &signed,
                     Fields::default(),
                     Vec::new(),
-                    Some(format!("Enregistré : {outcome}.")),
+                    Some(crate::web::i18n::pick(crate::msg!(en("Saved: {outcome_en}."), fr("Enregistré : {outcome}.")))),
                 )
             }
         }
