@@ -7,7 +7,7 @@ use super::*;
 /// Words of French that an English page must not hold (checked on the
 /// page's text: tags, attribute values, quoted examples and data cells
 /// removed, see [`visible_text`]).
-const FRENCH_WORDS: &[&str] = &[
+pub(super) const FRENCH_WORDS: &[&str] = &[
     "le",
     "la",
     "les",
@@ -47,7 +47,7 @@ const ENGLISH_WORDS: &[&str] = &[
 /// `<td>` and `<dd>` (values), quoted examples ("…", « … »), the printed
 /// login slips, and the given data strings (names of the establishment
 /// and of people).
-fn visible_text(html: &str, data: &[&str]) -> String {
+pub(super) fn visible_text(html: &str, data: &[&str]) -> String {
     let mut s = html
         .replace("&#39;", "'")
         .replace("&#34;", "\"")
@@ -110,7 +110,7 @@ fn words(text: &str) -> Vec<String> {
 }
 
 /// The words of `list` found in `text`.
-fn found<'l>(text: &str, list: &[&'l str]) -> Vec<&'l str> {
+pub(super) fn found<'l>(text: &str, list: &[&'l str]) -> Vec<&'l str> {
     let w = words(text);
     list.iter()
         .copied()
@@ -132,7 +132,7 @@ fn the_check_sees_french_and_leaves_data_alone() {
     );
 }
 
-async fn get_in(w: &World, path: &str, session: &str, lang: &str) -> Answer {
+pub(super) async fn get_in(w: &World, path: &str, session: &str, lang: &str) -> Answer {
     w.send(
         Request::get(path)
             .header(

@@ -107,7 +107,7 @@ pub fn load_facts(
 
 /// Runs `f` on the blocking threads and turns its error into a page.
 pub async fn blocking(f: impl FnOnce() -> Result<Response, WebError> + Send + 'static) -> Response {
-    match tokio::task::spawn_blocking(f).await {
+    match crate::web::i18n::spawn_blocking(f).await {
         Ok(r) => r.unwrap_or_else(IntoResponse::into_response),
         Err(e) => WebError::Internal(anyhow::anyhow!("{e}")).into_response(),
     }
