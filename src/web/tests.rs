@@ -1582,6 +1582,7 @@ async fn portal_tiles_by_role_with_their_health() {
 mod hostile;
 mod languages;
 mod languages_daily;
+mod languages_term;
 mod schoollog;
 
 /// Classroom tools, rooms: a bad switch form is a French 400 and changes

@@ -132,7 +132,7 @@ fn the_check_sees_french_and_leaves_data_alone() {
     );
 }
 
-async fn get_in(w: &World, path: &str, session: &str, lang: &str) -> Answer {
+pub(super) async fn get_in(w: &World, path: &str, session: &str, lang: &str) -> Answer {
     w.send(
         Request::get(path)
             .header(

@@ -552,11 +552,11 @@ async fn homework_files_attached_downloaded_and_removed() {
     // Before the entry is written: nothing to attach to.
     let a = w.get(&log, &paul).await;
     assert_eq!(a.status, 200, "{}", a.text());
-    assert!(a.text().contains("Enregistrez d'abord"), "{}", a.text());
+    assert!(a.text().contains("Enregistrez d&#39;abord"), "{}", a.text());
     let a = w.multipart(&attach, &paul, &[], Some(PNG)).await;
     assert_eq!(a.status, 400);
     assert!(
-        a.text().contains("Enregistrez d'abord le cahier de textes"),
+        a.text().contains("Enregistrez d&#39;abord le cahier de textes"),
         "{}",
         a.text()
     );

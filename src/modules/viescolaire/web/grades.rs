@@ -19,7 +19,7 @@ use crate::web::errors::WebError;
 use crate::web::forms::Path;
 use crate::web::forms::{self, Fields};
 use crate::web::pages::{self, Page};
-use crate::web::{AppState, Signed, audit, csrf, see_other};
+use crate::web::{AppState, Signed, audit, csrf, i18n, see_other};
 use askama::Template;
 use axum::Json;
 use axum::body::Body;
@@ -169,7 +169,7 @@ pub async fn home(
                     evaluations: n,
                 });
             }
-            let page = chrome(&web, &signed, "Mes notes");
+            let page = chrome(&web, &signed, i18n::either("Mes notes", "My marks"));
             Ok(pages::render(&HomePage {
                 page: &page,
                 period: period.label.clone(),
@@ -395,8 +395,8 @@ pub fn subject_average_of(
 
 fn kind_label(k: EvalKind) -> &'static str {
     match k {
-        EvalKind::Counts => "compte",
-        EvalKind::Optional => "facultative",
+        EvalKind::Counts => i18n::either("compte", "counts"),
+        EvalKind::Optional => i18n::either("facultative", "optional"),
         EvalKind::Bonus => "bonus",
     }
 }
@@ -421,7 +421,8 @@ fn render_grid(web: &AppState, signed: &Signed, d: &GridData, view: GridView) ->
             title: e.title.clone(),
             date: e.date.to_string(),
             detail: format!(
-                "sur {}, coef. {}, {}",
+                "{} {}, coef. {}, {}",
+                i18n::either("sur", "out of"),
                 grades::show_hundredths(e.out_of),
                 grades::show_hundredths(e.coefficient),
                 kind_label(e.kind)
@@ -460,7 +461,7 @@ fn render_grid(web: &AppState, signed: &Signed, d: &GridData, view: GridView) ->
             average: shown(avg, settings),
         })
         .collect();
-    let page = chrome(web, signed, "Saisie des notes");
+    let page = chrome(web, signed, i18n::either("Saisie des notes", "Entering marks"));
     let mut r = pages::render(&GridPage {
         page: &page,
         heading: format!("{} — {} — {}", d.structure_code, d.subject_label, d.period.label),
@@ -513,8 +514,16 @@ pub async fn grid(
                 period,
             )?;
             let notice = match q.get("fait").map(String::as_str) {
-                Some("grille") => Some("La grille est enregistrée.".to_string()),
-                Some("evaluation") => Some("L'évaluation est créée : saisissez ses notes.".to_string()),
+                Some("grille") => {
+                    Some(i18n::either("La grille est enregistrée.", "The grid is saved.").to_string())
+                }
+                Some("evaluation") => Some(
+                    i18n::either(
+                        "L'évaluation est créée : saisissez ses notes.",
+                        "The assessment is created: enter its marks.",
+                    )
+                    .to_string(),
+                ),
                 _ => None,
             };
             let r = render_grid(
@@ -587,9 +596,11 @@ pub async fn save_grid(
                     GridView {
                         periods: Vec::new(),
                         notice: None,
-                        grid_error: Some(format!(
-                            "{n} note(s) refusée(s) : corrigez les cases signalées ; rien n'a été enregistré."
-                        )),
+                        grid_error: Some(if i18n::french() {
+                            format!("{n} note(s) refusée(s) : corrigez les cases signalées ; rien n'a été enregistré.")
+                        } else {
+                            format!("{n} mark(s) refused: correct the cells shown; nothing was saved.")
+                        }),
                         typed,
                         form: None,
                         form_errors: Vec::new(),
@@ -838,9 +849,9 @@ pub async fn evaluation_page(
         blocking(move || {
             let store = web.store()?;
             let e = gq::evaluation(store.conn(), id)?.ok_or(WebError::NotFound)?;
-            let notice = q
-                .contains_key("fait")
-                .then(|| "L'évaluation est modifiée.".to_string());
+            let notice = q.contains_key("fait").then(|| {
+                i18n::either("L'évaluation est modifiée.", "The assessment is changed.").to_string()
+            });
             evaluation_view(&web, &signed, store.conn(), &e, None, Vec::new(), notice)
         })
         .await,
@@ -1053,6 +1064,24 @@ pub const LEVELS: [&str; 4] = [
     "Très bonne maîtrise",
 ];
 
+/// The levels' names in English (the interface's, not the LSU's).
+pub const LEVELS_EN: [&str; 4] = [
+    "Insufficient mastery",
+    "Fragile mastery",
+    "Satisfactory mastery",
+    "Very good mastery",
+];
+
+/// The levels' names in the current language.
+pub fn levels_shown() -> &'static [&'static str; 4] {
+    if i18n::french() { &LEVELS } else { &LEVELS_EN }
+}
+
+/// A level's name in the current language (1–4, clamped).
+pub fn level_shown(level: u8) -> &'static str {
+    levels_shown()[usize::from(level.clamp(1, 4) - 1)]
+}
+
 /// A level's name (1–4; out of range is clamped).
 pub fn level_name(level: u8) -> &'static str {
     LEVELS[usize::from(level.clamp(1, 4) - 1)]
@@ -1118,10 +1147,17 @@ pub async fn student(
                     let at = DateTime::parse(&c.at)
                         .map(|d| d.to_string())
                         .unwrap_or(c.at.clone());
-                    format!(
-                        "{} : coefficient changé de {} à {} le {at}",
-                        c.what, c.before, c.after
-                    )
+                    if i18n::french() {
+                        format!(
+                            "{} : coefficient changé de {} à {} le {at}",
+                            c.what, c.before, c.after
+                        )
+                    } else {
+                        format!(
+                            "{}: coefficient changed from {} to {} on {at}",
+                            c.what, c.before, c.after
+                        )
+                    }
                 })
                 .collect();
             let labels: BTreeMap<String, String> = gq::competence_labels(conn)?;
@@ -1131,7 +1167,7 @@ pub async fn student(
                 .map(|(code, level)| {
                     (
                         labels.get(code).cloned().unwrap_or(code.clone()),
-                        format!("{level} — {}", level_name(*level)),
+                        format!("{level} — {}", level_shown(*level)),
                     )
                 })
                 .collect();
@@ -1141,10 +1177,15 @@ pub async fn student(
                     closed.push((per.number, per.label));
                 }
             }
-            let page = chrome(&web, &signed, "Notes");
+            let page = chrome(&web, &signed, i18n::either("Notes", "Marks"));
             Ok(pages::render(&StudentPage {
                 page: &page,
-                heading: format!("Notes de {} — {}", p.full_name(), period.label),
+                heading: format!(
+                    "{} {} — {}",
+                    i18n::either("Notes de", "Marks of"),
+                    p.full_name(),
+                    period.label
+                ),
                 login: login.clone(),
                 periods,
                 subjects,
@@ -1186,7 +1227,7 @@ pub async fn own(State(web): State<AppState>, Extension(signed): Extension<Arc<S
             let page = chrome(
                 &web,
                 &signed,
-                crate::web::i18n::either("Notes et bulletins", "Marks and report cards"),
+                i18n::either("Notes et bulletins", "Marks and report cards"),
             );
             Ok(pages::render(&ChildrenPage {
                 page: &page,

@@ -15,7 +15,7 @@ use crate::web::authz::{Action, Role};
 use crate::web::errors::WebError;
 use crate::web::forms::Path;
 use crate::web::pages::{self, Page};
-use crate::web::{AppState, Signed, audit, see_other};
+use crate::web::{AppState, Signed, audit, i18n, see_other};
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{Extension, Multipart, Query, State};
@@ -169,11 +169,12 @@ fn render_log(
         (None, None) => (String::new(), String::new(), String::new()),
     };
     let mut details = vec![format!(
-        "{} — {}, salle {}",
+        "{} — {}, {} {}",
         names.structure(l.service.structure_id),
         names.person(l.service.teacher_id),
+        i18n::either("salle", "room"),
         if l.room.is_empty() {
-            "non précisée"
+            i18n::either("non précisée", "not given")
         } else {
             &l.room
         }
@@ -181,7 +182,7 @@ fn render_log(
     details.extend(l.changes.iter().map(|c| change_label(c, &names)));
     let config = web.config();
     let chrome = Page::signed(
-        "Cahier de textes",
+        i18n::either("Cahier de textes", "Class log"),
         &config.establishment.name,
         signed,
         "/vie-scolaire/emploi-du-temps",
@@ -191,8 +192,9 @@ fn render_log(
         page: &chrome,
         action: format!("/vie-scolaire/cahier-de-textes/seance/{}", schedule::key_of(l)),
         heading: format!(
-            "{} du {}, {}–{}",
+            "{} {} {}, {}–{}",
             names.subject(&l.service.subject_code),
+            i18n::either("du", "on"),
             fr_date(l.date),
             l.starts,
             l.ends
@@ -202,9 +204,13 @@ fn render_log(
         homework: work,
         due,
         errors,
-        saved: saved
-            .filter(|_| !bad)
-            .map(|s| format!("Enregistré par {} le {}.", s.by, s.at.replace('T', " à "))),
+        saved: saved.filter(|_| !bad).map(|s| {
+            if i18n::french() {
+                format!("Enregistré par {} le {}.", s.by, s.at.replace('T', " à "))
+            } else {
+                format!("Saved by {} on {}.", s.by, s.at.replace('T', " at "))
+            }
+        }),
         min_due: l.date.add_days(1).to_string(),
         entry: entry.is_some() && l.takes_place,
         files,
@@ -322,15 +328,25 @@ pub async fn class_log(
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let config = web.config();
         let chrome = Page::signed(
-            "Cahier de textes",
+            i18n::either("Cahier de textes", "Class log"),
             &config.establishment.name,
             &signed,
             "/vie-scolaire/emploi-du-temps",
         );
         Ok(pages::render(&ClassLogPage {
             page: &chrome,
-            heading: format!("Cahier de textes de {}", s.label),
-            subtitle: format!("Du {} au {}", fr_date(from), fr_date(to)),
+            heading: format!(
+                "{} {}",
+                i18n::either("Cahier de textes de", "Class log of"),
+                s.label
+            ),
+            subtitle: format!(
+                "{} {} {} {}",
+                i18n::either("Du", "From"),
+                fr_date(from),
+                i18n::either("au", "to"),
+                fr_date(to)
+            ),
             lines,
         }))
     })
@@ -384,11 +400,11 @@ pub async fn todo(State(web): State<AppState>, Extension(signed): Extension<Arc<
         for (id, name) in students {
             let mut days: Vec<DueDay> = Vec::new();
             for t in homework::tasks(conn, id, today)? {
-                let heading = format!("Pour le {}", fr_date(t.due));
+                let heading = format!("{} {}", i18n::either("Pour le", "Due on"), fr_date(t.due));
                 let line = (
                     names.subject(&t.subject_code).to_string(),
                     t.homework,
-                    format!("donné le {}", fr_date(t.given_on)),
+                    format!("{} {}", i18n::either("donné le", "given on"), fr_date(t.given_on)),
                     homework::files_of(conn, t.homework_id)?,
                 );
                 match days.last_mut() {
@@ -402,7 +418,7 @@ pub async fn todo(State(web): State<AppState>, Extension(signed): Extension<Arc<
             lists.push(ToDoList { student: name, days });
         }
         let config = web.config();
-        let chrome = Page::signed("Travail à faire", &config.establishment.name, &signed, "/vie-scolaire/travail");
+        let chrome = Page::signed(i18n::either("Travail à faire", "Homework"), &config.establishment.name, &signed, "/vie-scolaire/travail");
         Ok(pages::render(&ToDoPage { page: &chrome, lists }))
     })
     .await

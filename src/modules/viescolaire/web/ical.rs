@@ -306,7 +306,7 @@ fn agenda_page(
     let made = schedule::calendar_token_made(store.conn(), me)?;
     let config = web.config();
     let chrome = Page::signed(
-        "Agenda du téléphone",
+        crate::web::i18n::either("Agenda du téléphone", "Phone calendar"),
         &config.establishment.name,
         signed,
         "/vie-scolaire/emploi-du-temps",

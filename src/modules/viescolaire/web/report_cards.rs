@@ -7,9 +7,7 @@
 //! (`…/conseil`), closing a period (`…/cloture`), the LSU file (`…/lsu`),
 //! and the competences entry (`/vie-scolaire/competences/{classe}/{matiere}`).
 
-use super::grades::{
-    LEVELS, PeriodLink, audience_for, blocking, check_token, may, now, respond, year_and_period,
-};
+use super::grades::{PeriodLink, audience_for, blocking, check_token, may, now, respond, year_and_period};
 use crate::modules::viescolaire::queries::{self, Audience, Period, Year};
 use crate::modules::viescolaire::report::{self, Card};
 use crate::modules::viescolaire::{lsu, queries::marks as gq};
@@ -18,7 +16,7 @@ use crate::web::errors::WebError;
 use crate::web::forms::Path;
 use crate::web::forms::{self, Fields};
 use crate::web::pages::{self, Page};
-use crate::web::{AppState, Signed, audit, see_other};
+use crate::web::{AppState, Signed, audit, i18n, see_other};
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{Extension, Query, State};
@@ -111,14 +109,28 @@ pub async fn class_cards(
             class_of(conn, &class)?;
             let (year, period, periods) = year_and_period(conn, &q)?;
             let (cards, frozen) = cards_of(conn, &web, &year, &period, &class)?;
-            let page = chrome(&web, &signed, &format!("Bulletins {class}"));
+            let page = chrome(
+                &web,
+                &signed,
+                &format!("{} {class}", i18n::either("Bulletins", "Report cards")),
+            );
             let notice = match q.get("fait").map(String::as_str) {
-                Some("cloture") => Some("La période est close : les bulletins sont figés.".to_string()),
+                Some("cloture") => Some(
+                    i18n::either(
+                        "La période est close : les bulletins sont figés.",
+                        "The period is closed: the report cards are frozen.",
+                    )
+                    .to_string(),
+                ),
                 _ => None,
             };
             Ok(pages::render(&CardsPage {
                 page: &page,
-                heading: format!("Bulletins de {class} — {}", period.label),
+                heading: format!(
+                    "{} {class} — {}",
+                    i18n::either("Bulletins de", "Report cards of"),
+                    period.label
+                ),
                 establishment: web.config().establishment.name.clone(),
                 periods,
                 period_number: period.number,
@@ -167,10 +179,15 @@ pub async fn student_card(
                 }
                 None => (Vec::new(), false),
             };
-            let page = chrome(&web, &signed, "Bulletin");
+            let page = chrome(&web, &signed, i18n::either("Bulletin", "Report card"));
             Ok(pages::render(&CardsPage {
                 page: &page,
-                heading: format!("Bulletin de {} — {}", p.full_name(), period.label),
+                heading: format!(
+                    "{} {} — {}",
+                    i18n::either("Bulletin de", "Report card of"),
+                    p.full_name(),
+                    period.label
+                ),
                 establishment: web.config().establishment.name.clone(),
                 periods,
                 period_number: period.number,
@@ -291,18 +308,23 @@ fn comments_page(
     let (heading, action) = match which {
         Which::Subject(code) => (
             format!(
-                "Appréciations de {} — {class} — {}",
+                "{} {} — {class} — {}",
+                i18n::either("Appréciations de", "Comments of"),
                 gq::subject_label(conn, code)?,
                 period.label
             ),
             format!("/vie-scolaire/bulletins/{class}/appreciations/{code}"),
         ),
         Which::General => (
-            format!("Conseil de classe de {class} — {}", period.label),
+            format!(
+                "{} {class} — {}",
+                i18n::either("Conseil de classe de", "Class council of"),
+                period.label
+            ),
             format!("/vie-scolaire/bulletins/{class}/conseil"),
         ),
     };
-    let page = chrome(web, signed, "Appréciations");
+    let page = chrome(web, signed, i18n::either("Appréciations", "Comments"));
     let mut r = pages::render(&CommentsPage {
         page: &page,
         heading,
@@ -312,10 +334,16 @@ fn comments_page(
         council: matches!(which, Which::General),
         rows,
         mentions: &MENTIONS,
-        notice: q
-            .contains_key("fait")
-            .then(|| "Les appréciations sont enregistrées.".to_string()),
-        error: failed.then(|| "Des appréciations sont refusées : rien n'a été enregistré.".to_string()),
+        notice: q.contains_key("fait").then(|| {
+            i18n::either("Les appréciations sont enregistrées.", "The comments are saved.").to_string()
+        }),
+        error: failed.then(|| {
+            i18n::either(
+                "Des appréciations sont refusées : rien n'a été enregistré.",
+                "Some comments are refused: nothing was saved.",
+            )
+            .to_string()
+        }),
         frozen,
     });
     if failed {
@@ -580,8 +608,12 @@ pub async fn lsu_export(
             let (year, period, _) = year_and_period(conn, &q)?;
             let config = web.config();
             let back = format!("/vie-scolaire/bulletins/{class}?periode={}", period.number);
-            let page = chrome(&web, &signed, "Export LSU");
-            let heading = format!("Export LSU de {class} — {}", period.label);
+            let page = chrome(&web, &signed, i18n::either("Export LSU", "LSU export"));
+            let heading = format!(
+                "{} {class} — {}",
+                i18n::either("Export LSU de", "LSU export of"),
+                period.label
+            );
             let Some(cards) = report::frozen(conn, &period, &class)? else {
                 let mut r = pages::render(&LsuPage {
                     page: &page,
@@ -750,11 +782,12 @@ pub async fn competences(
                         .collect(),
                 })
                 .collect();
-            let page = chrome(&web, &signed, "Compétences");
+            let page = chrome(&web, &signed, i18n::either("Compétences", "Skills"));
             Ok(pages::render(&CompetencesPage {
                 page: &page,
                 heading: format!(
-                    "Compétences — {class} — {} — {}",
+                    "{} — {class} — {} — {}",
+                    i18n::either("Compétences", "Skills"),
                     gq::subject_label(conn, &subject)?,
                     period.label
                 ),
@@ -763,10 +796,14 @@ pub async fn competences(
                 period_number: period.number,
                 competences,
                 rows,
-                levels: &LEVELS,
-                notice: q
-                    .contains_key("fait")
-                    .then(|| "Les positionnements sont enregistrés.".to_string()),
+                levels: super::grades::levels_shown(),
+                notice: q.contains_key("fait").then(|| {
+                    i18n::either(
+                        "Les positionnements sont enregistrés.",
+                        "The assessments are saved.",
+                    )
+                    .to_string()
+                }),
                 css: css(),
                 evaluations,
                 evaluation,
@@ -915,7 +952,10 @@ fn coefficients_page(
     let bad = error.is_some();
     let mut r = pages::render(&CoefficientsPage {
         page: &page,
-        heading: format!("Coefficients des matières — {class}"),
+        heading: format!(
+            "{} — {class}",
+            i18n::either("Coefficients des matières", "Coefficients of the subjects")
+        ),
         action: format!("/vie-scolaire/bulletins/{class}/coefficients"),
         subjects: subjects
             .iter()
@@ -957,9 +997,13 @@ pub async fn coefficients(
     Path(class): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let notice = q
-        .contains_key("fait")
-        .then(|| "Les coefficients sont enregistrés.".to_string());
+    let notice = q.contains_key("fait").then(|| {
+        i18n::either(
+            "Les coefficients sont enregistrés.",
+            "The coefficients are saved.",
+        )
+        .to_string()
+    });
     respond(blocking(move || coefficients_page(&web, &signed, &class, notice, None)).await)
 }
 
